@@ -1,0 +1,50 @@
+//! The one error type of the engine. The extension maps each kind to a SQLSTATE.
+
+use std::fmt;
+
+/// What went wrong, coarse enough to map onto a SQLSTATE class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// A value is of the right type but not allowed (22023).
+    InvalidParameter,
+    /// A value could not be read as the type it must be (22P02).
+    InvalidText,
+    /// A number is outside its allowed range (22003).
+    OutOfRange,
+    /// A required value is missing (22004).
+    NullNotAllowed,
+    /// A timestamp could not be parsed (22007).
+    InvalidDatetime,
+    /// An input is larger than a documented limit (54000).
+    LimitExceeded,
+    /// A column the source contract needs is missing (42703).
+    UndefinedColumn,
+    /// A column has the wrong type (42804).
+    DatatypeMismatch,
+    /// The caller asked the computation to stop (57014).
+    Cancelled,
+    /// A bug: an invariant of the engine did not hold (XX000).
+    Internal,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct EngineError {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl EngineError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+}
+
+impl fmt::Display for EngineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for EngineError {}
+
+pub type Result<T> = std::result::Result<T, EngineError>;

@@ -1,0 +1,9 @@
+//! llm_clusters engine: the parts of the extension that need no PostgreSQL.
+//! Payload parsing for `capture`, readable text of LLM calls, and the clustering pipeline.
+
+pub mod capture;
+pub mod content;
+pub mod error;
+pub mod timestamp;
+
+pub use error::{EngineError, ErrorKind, Result};
