@@ -3,6 +3,7 @@
 
 pub mod capture;
 pub mod content;
+pub mod embedding;
 pub mod error;
 pub mod timestamp;
 

@@ -1,0 +1,62 @@
+-- The source contract: every job source exposes these columns.
+-- team_id int, item_id text, trace_id text, ts timestamptz, embedding, content text,
+-- cost_usd float8, latency_s float8, tokens bigint, is_error boolean, properties jsonb
+
+CREATE VIEW llm_clusters.generation_items AS
+SELECT e.team_id,
+       e.uuid::text                       AS item_id,
+       e.trace_id,
+       e."timestamp"                      AS ts,
+       emb.embedding,
+       e.content,
+       e.total_cost_usd                   AS cost_usd,
+       e.latency_s,
+       CASE WHEN e.input_tokens IS NOT NULL OR e.output_tokens IS NOT NULL
+            THEN coalesce(e.input_tokens, 0) + coalesce(e.output_tokens, 0) END AS tokens,
+       coalesce(e.is_error, false)        AS is_error,
+       e.properties
+FROM llm_clusters.events e
+LEFT JOIN llm_clusters.embeddings emb
+       ON emb.team_id = e.team_id AND emb.level = 'generation' AND emb.item_id = e.uuid::text
+WHERE e.event = '$ai_generation';
+
+CREATE VIEW llm_clusters.trace_items AS
+SELECT t.team_id,
+       t.trace_id                                  AS item_id,
+       t.trace_id,
+       t.ts,
+       coalesce(own.embedding, t.mean_embedding)   AS embedding,
+       t.content,
+       t.cost_usd,
+       t.latency_s,
+       t.tokens,
+       t.is_error,
+       (SELECT p.properties FROM llm_clusters.events p
+         WHERE p.team_id = t.team_id AND p.trace_id = t.trace_id
+         ORDER BY p.event <> '$ai_trace', p."timestamp" LIMIT 1) AS properties
+FROM (
+    SELECT e.team_id,
+           e.trace_id,
+           min(e."timestamp") AS ts,
+           sum(e.total_cost_usd) FILTER (WHERE e.event IN ('$ai_generation', '$ai_embedding')) AS cost_usd,
+           sum(e.latency_s) FILTER (WHERE e.event = '$ai_generation') AS latency_s,
+           sum(coalesce(e.input_tokens, 0) + coalesce(e.output_tokens, 0))
+               FILTER (WHERE e.event IN ('$ai_generation', '$ai_embedding')
+                         AND (e.input_tokens IS NOT NULL OR e.output_tokens IS NOT NULL))::bigint AS tokens,
+           bool_or(coalesce(e.is_error, false)) AS is_error,
+           left(string_agg(e.content, E'\n' ORDER BY e."timestamp")
+                    FILTER (WHERE e.event = '$ai_generation'), 8000) AS content,
+           llm_clusters.embedding_mean(g.embedding) AS mean_embedding
+    FROM llm_clusters.events e
+    LEFT JOIN llm_clusters.embeddings g
+           ON e.event = '$ai_generation' AND g.team_id = e.team_id
+          AND g.level = 'generation' AND g.item_id = e.uuid::text
+    GROUP BY e.team_id, e.trace_id
+) t
+LEFT JOIN llm_clusters.embeddings own
+       ON own.team_id = t.team_id AND own.level = 'trace' AND own.item_id = t.trace_id;
+
+COMMENT ON VIEW llm_clusters.generation_items IS
+    'Items at level generation: one per $ai_generation event (item_id = event uuid), in the source-contract columns. tokens = input + output tokens (NULL when neither was reported); is_error false unless reported.';
+COMMENT ON VIEW llm_clusters.trace_items IS
+    'Items at level trace: one per trace id. ts = first event; cost and tokens summed over generations and embedding events, latency over generations; is_error if any event erred; embedding = the trace''s own, else the normalised mean of its generations''; content = its generations'' text in time order (8,000 characters); properties = those of the $ai_trace event, else of the first event.';

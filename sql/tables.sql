@@ -1,0 +1,45 @@
+-- Capture tables: events as PostHog's SDKs send them, and one embedding per item.
+-- Every table carries team_id first, so that it can be distributed by team (Citus).
+
+CREATE TABLE llm_clusters.events (
+    uuid            uuid        NOT NULL,
+    team_id         int         NOT NULL,
+    event           text        NOT NULL CHECK (event IN ('$ai_generation', '$ai_span', '$ai_trace', '$ai_embedding')),
+    "timestamp"     timestamptz NOT NULL,
+    distinct_id     text,
+    trace_id        text        NOT NULL,
+    span_id         text,
+    parent_id       text,
+    session_id      text,
+    span_name       text,
+    model           text,
+    provider        text,
+    input           jsonb,
+    output          jsonb,
+    content         text,
+    input_tokens    bigint      CHECK (input_tokens >= 0),
+    output_tokens   bigint      CHECK (output_tokens >= 0),
+    total_cost_usd  float8      CHECK (total_cost_usd >= 0),
+    latency_s       float8      CHECK (latency_s >= 0),
+    is_error        boolean,
+    error           text,
+    properties      jsonb       NOT NULL DEFAULT '{}',
+    captured_at     timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (team_id, uuid)
+);
+-- Window scans of generations (the generation item view) and of all events.
+CREATE INDEX events_generation_ts_idx ON llm_clusters.events (team_id, "timestamp")
+    WHERE event = '$ai_generation';
+CREATE INDEX events_ts_idx ON llm_clusters.events (team_id, "timestamp");
+-- Grouping and looking up the events of one trace (the trace item view).
+CREATE INDEX events_trace_idx ON llm_clusters.events (team_id, trace_id, "timestamp");
+
+CREATE TABLE llm_clusters.embeddings (
+    team_id     int         NOT NULL,
+    level       text        NOT NULL CHECK (level IN ('trace', 'generation')),
+    item_id     text        NOT NULL,
+    embedding   real[]      NOT NULL,
+    model       text,
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (team_id, level, item_id)
+);

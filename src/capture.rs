@@ -1,0 +1,149 @@
+//! `llm_clusters.capture(payload jsonb, team_id int)`: stores PostHog-format `$ai_*` events.
+//! Parsing and validation live in the engine; this file writes the rows in one INSERT,
+//! so a call stores all of its events or none.
+
+use crate::error::{raise, OrRaise};
+use crate::gucs::MAX_CAPTURE_MB;
+use llm_clusters_engine::capture::{parse_payload, CapturedEvent};
+use llm_clusters_engine::{EngineError, ErrorKind};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+const INSERT_EVENTS: &str = r#"
+INSERT INTO llm_clusters.events AS e
+    (uuid, team_id, event, "timestamp", distinct_id, trace_id, span_id, parent_id, session_id,
+     span_name, model, provider, input, output, content, input_tokens, output_tokens,
+     total_cost_usd, latency_s, is_error, error, properties)
+SELECT coalesce(u::uuid, gen_random_uuid()), $1, ev, coalesce(ts::timestamptz, now()), did, tid,
+       sid, pid, sess, sname, model, provider, input, output, content, itok, otok, cost, lat,
+       iserr, err, props
+FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+            $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::jsonb[],
+            $15::text[], $16::int8[], $17::int8[], $18::float8[], $19::float8[], $20::bool[],
+            $21::text[], $22::jsonb[])
+     AS t(u, ev, ts, did, tid, sid, pid, sess, sname, model, provider, input, output, content,
+          itok, otok, cost, lat, iserr, err, props)
+ON CONFLICT (team_id, uuid) DO NOTHING
+"#;
+
+/// Column-wise copy of the parsed events, one vector per INSERT parameter.
+#[derive(Default)]
+struct Columns {
+    uuid: Vec<Option<String>>,
+    event: Vec<Option<String>>,
+    timestamp: Vec<Option<String>>,
+    distinct_id: Vec<Option<String>>,
+    trace_id: Vec<Option<String>>,
+    span_id: Vec<Option<String>>,
+    parent_id: Vec<Option<String>>,
+    session_id: Vec<Option<String>>,
+    span_name: Vec<Option<String>>,
+    model: Vec<Option<String>>,
+    provider: Vec<Option<String>>,
+    input: Vec<Option<JsonB>>,
+    output: Vec<Option<JsonB>>,
+    content: Vec<Option<String>>,
+    input_tokens: Vec<Option<i64>>,
+    output_tokens: Vec<Option<i64>>,
+    total_cost_usd: Vec<Option<f64>>,
+    latency_s: Vec<Option<f64>>,
+    is_error: Vec<Option<bool>>,
+    error: Vec<Option<String>>,
+    properties: Vec<Option<JsonB>>,
+}
+
+impl Columns {
+    fn push(&mut self, e: CapturedEvent) {
+        self.uuid.push(e.uuid);
+        self.event.push(Some(e.event));
+        self.timestamp.push(e.timestamp);
+        self.distinct_id.push(e.distinct_id);
+        self.trace_id.push(Some(e.trace_id));
+        self.span_id.push(e.span_id);
+        self.parent_id.push(e.parent_id);
+        self.session_id.push(e.session_id);
+        self.span_name.push(e.span_name);
+        self.model.push(e.model);
+        self.provider.push(e.provider);
+        self.input.push(e.input.map(JsonB));
+        self.output.push(e.output.map(JsonB));
+        self.content.push(e.content);
+        self.input_tokens.push(e.input_tokens);
+        self.output_tokens.push(e.output_tokens);
+        self.total_cost_usd.push(e.total_cost_usd);
+        self.latency_s.push(e.latency_s);
+        self.is_error.push(e.is_error);
+        self.error.push(e.error);
+        self.properties.push(Some(JsonB(e.properties)));
+    }
+}
+
+/// Internal: called by the SQL function `llm_clusters.capture`, which passes the payload's
+/// size so that an oversized payload is refused first.
+#[pg_extern(volatile, parallel_unsafe, name = "_capture")]
+pub fn capture_events(payload: JsonB, team_id: i32, payload_bytes: i64) -> i64 {
+    let limit = i64::from(MAX_CAPTURE_MB.get()) * 1024 * 1024;
+    if payload_bytes > limit {
+        raise(EngineError::new(
+            ErrorKind::LimitExceeded,
+            format!(
+                "payload is {payload_bytes} bytes, more than llm_clusters.max_capture_mb ({} MB); split it into batches",
+                MAX_CAPTURE_MB.get()
+            ),
+        ));
+    }
+    let events = parse_payload(&payload.0).or_raise();
+    if events.is_empty() {
+        return 0;
+    }
+    let mut c = Columns::default();
+    events.into_iter().for_each(|e| c.push(e));
+    Spi::connect_mut(|client| {
+        let stored = client.update(
+            INSERT_EVENTS,
+            None,
+            &[
+                team_id.into(),
+                c.uuid.into(),
+                c.event.into(),
+                c.timestamp.into(),
+                c.distinct_id.into(),
+                c.trace_id.into(),
+                c.span_id.into(),
+                c.parent_id.into(),
+                c.session_id.into(),
+                c.span_name.into(),
+                c.model.into(),
+                c.provider.into(),
+                c.input.into(),
+                c.output.into(),
+                c.content.into(),
+                c.input_tokens.into(),
+                c.output_tokens.into(),
+                c.total_cost_usd.into(),
+                c.latency_s.into(),
+                c.is_error.into(),
+                c.error.into(),
+                c.properties.into(),
+            ],
+        )?;
+        Ok::<_, pgrx::spi::Error>(stored.len() as i64)
+    })
+    .or_raise()
+}
+
+/// Internal state function of the `llm_clusters.embedding_mean` aggregate.
+#[pg_extern(immutable, parallel_safe, name = "_embedding_accum")]
+pub fn embedding_accum(state: Option<Vec<f64>>, embedding: Option<Vec<Option<f32>>>) -> Option<Vec<f64>> {
+    let mut state = state.unwrap_or_default();
+    if let Some(values) = embedding.and_then(|v| v.into_iter().collect::<Option<Vec<f32>>>()) {
+        llm_clusters_engine::embedding::accumulate(&mut state, &values);
+    }
+    Some(state)
+}
+
+/// Internal final function of the `llm_clusters.embedding_mean` aggregate.
+#[pg_extern(immutable, parallel_safe, strict, name = "_embedding_mean_final")]
+pub fn embedding_mean_final(state: Vec<f64>) -> Option<Vec<f32>> {
+    llm_clusters_engine::embedding::normalised_mean(&state)
+}

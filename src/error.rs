@@ -1,0 +1,45 @@
+//! The SQL boundary for errors: every engine error becomes an ERROR with a SQLSTATE.
+
+use llm_clusters_engine::{EngineError, ErrorKind};
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+
+fn sqlstate(kind: ErrorKind) -> PgSqlErrorCode {
+    use PgSqlErrorCode::*;
+    match kind {
+        ErrorKind::InvalidParameter => ERRCODE_INVALID_PARAMETER_VALUE,
+        ErrorKind::InvalidText => ERRCODE_INVALID_TEXT_REPRESENTATION,
+        ErrorKind::OutOfRange => ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+        ErrorKind::NullNotAllowed => ERRCODE_NULL_VALUE_NOT_ALLOWED,
+        ErrorKind::InvalidDatetime => ERRCODE_INVALID_DATETIME_FORMAT,
+        ErrorKind::LimitExceeded => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+        ErrorKind::UndefinedColumn => ERRCODE_UNDEFINED_COLUMN,
+        ErrorKind::DatatypeMismatch => ERRCODE_DATATYPE_MISMATCH,
+        ErrorKind::Cancelled => ERRCODE_QUERY_CANCELED,
+        ErrorKind::Internal => ERRCODE_INTERNAL_ERROR,
+    }
+}
+
+/// Raises `err` as a PostgreSQL ERROR; does not return.
+pub fn raise(err: EngineError) -> ! {
+    ErrorReport::new(sqlstate(err.kind), err.message, "llm_clusters").report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}
+
+/// Unwraps an engine result at the SQL boundary.
+pub trait OrRaise<T> {
+    fn or_raise(self) -> T;
+}
+
+impl<T> OrRaise<T> for Result<T, EngineError> {
+    fn or_raise(self) -> T {
+        self.unwrap_or_else(|e| raise(e))
+    }
+}
+
+impl<T> OrRaise<T> for Result<T, pgrx::spi::Error> {
+    fn or_raise(self) -> T {
+        self.unwrap_or_else(|e| raise(EngineError::new(ErrorKind::Internal, format!("SPI: {e}"))))
+    }
+}

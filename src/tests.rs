@@ -1,0 +1,106 @@
+//! `#[pg_test]`s: what touches PostgreSQL. Each runs in a transaction that is rolled back.
+
+use pgrx::prelude::*;
+
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    fn count(sql: &str) -> i64 {
+        Spi::get_one::<i64>(sql).expect("query runs").expect("a row")
+    }
+
+    fn capture(payload: &str) -> i64 {
+        Spi::get_one_with_args::<i64>("SELECT llm_clusters.capture($1::jsonb)", &[payload.into()])
+            .expect("capture runs")
+            .expect("a count")
+    }
+
+    #[pg_test]
+    fn capture_maps_typed_columns() {
+        let stored = capture(
+            r#"{"event": "$ai_generation", "distinct_id": "u1", "timestamp": "2026-11-20T10:00:00Z",
+                "uuid": "0192f1a2-b3c4-d5e6-f708-192a3b4c5d6e",
+                "properties": {"$ai_trace_id": 123, "$ai_model": "gpt-4o", "$ai_input_tokens": "10",
+                               "$ai_output_tokens": 5, "$ai_total_cost_usd": "0.002", "$ai_latency": 1.25,
+                               "$ai_input": [{"role": "user", "content": "hello"}],
+                               "$ai_output_choices": [{"role": "assistant", "content": "hi"}]}}"#,
+        );
+        assert_eq!(stored, 1);
+        let row = Spi::get_three::<String, i64, f64>(
+            "SELECT trace_id, input_tokens + output_tokens, total_cost_usd FROM llm_clusters.events",
+        )
+        .unwrap();
+        assert_eq!(row, (Some("123".into()), Some(15), Some(0.002)));
+        let ts = Spi::get_one::<bool>(
+            "SELECT \"timestamp\" = '2026-11-20T10:00:00Z'::timestamptz AND properties->>'$ai_model' = 'gpt-4o' FROM llm_clusters.events",
+        )
+        .unwrap();
+        assert_eq!(ts, Some(true));
+    }
+
+    #[pg_test]
+    fn capture_is_idempotent_by_uuid() {
+        let ev = r#"[{"event": "$ai_span", "uuid": "11111111-1111-1111-1111-111111111111", "properties": {"$ai_trace_id": "t"}},
+                     {"event": "$ai_span", "uuid": "11111111111111111111111111111111", "properties": {"$ai_trace_id": "t"}}]"#;
+        assert_eq!(capture(ev), 1);
+        assert_eq!(capture(ev), 0);
+        assert_eq!(count("SELECT count(*) FROM llm_clusters.events"), 1);
+    }
+
+    #[pg_test]
+    fn capture_is_all_or_nothing() {
+        let bad = r#"{"batch": [{"event": "$ai_span", "properties": {"$ai_trace_id": "t"}},
+                                {"event": "$ai_span", "properties": {}}]}"#;
+        let result = PgTryBuilder::new(|| Some(capture(bad)))
+            .catch_others(|_| None)
+            .execute();
+        assert_eq!(result, None);
+        assert_eq!(count("SELECT count(*) FROM llm_clusters.events"), 0);
+    }
+
+    #[pg_test(error = "event 1: property \"$ai_trace_id\" is missing")]
+    fn capture_names_the_bad_event() {
+        capture(r#"[{"event": "$ai_span", "properties": {"$ai_trace_id": "t"}}, {"event": "$ai_span"}]"#);
+    }
+
+    #[pg_test]
+    fn trace_items_aggregate_generations() {
+        capture(
+            r#"[{"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-000000000001", "timestamp": "2026-11-20T10:00:00Z",
+                 "properties": {"$ai_trace_id": "t1", "$ai_total_cost_usd": 0.5, "$ai_latency": 1, "$ai_input_tokens": 3,
+                                "$ai_input": "first question"}},
+                {"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-000000000002", "timestamp": "2026-11-20T10:01:00Z",
+                 "properties": {"$ai_trace_id": "t1", "$ai_total_cost_usd": 0.25, "$ai_latency": 2, "$ai_is_error": true,
+                                "$ai_input": "second question"}},
+                {"event": "$ai_trace", "timestamp": "2026-11-20T10:02:00Z", "properties": {"$ai_trace_id": "t1", "$ai_latency": 9, "tag": "x"}}]"#,
+        );
+        Spi::run(
+            "INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding) VALUES
+               (1, 'generation', '00000000-0000-0000-0000-000000000001', '{3,0}'),
+               (1, 'generation', '00000000-0000-0000-0000-000000000002', '{0,4}')",
+        )
+        .unwrap();
+        let (cost, latency, tokens) = Spi::get_three::<f64, f64, i64>(
+            "SELECT cost_usd, latency_s, tokens FROM llm_clusters.trace_items WHERE item_id = 't1'",
+        )
+        .unwrap();
+        assert_eq!((cost, latency, tokens), (Some(0.75), Some(3.0), Some(3)));
+        let (is_error, content) = Spi::get_two::<bool, String>(
+            "SELECT is_error, content FROM llm_clusters.trace_items WHERE item_id = 't1'",
+        )
+        .unwrap();
+        assert_eq!(is_error, Some(true));
+        assert_eq!(content.as_deref(), Some("user: first question\nuser: second question"));
+        let embedding = Spi::get_one::<Vec<f32>>(
+            "SELECT embedding FROM llm_clusters.trace_items WHERE item_id = 't1'",
+        )
+        .unwrap()
+        .unwrap();
+        let half = std::f32::consts::FRAC_1_SQRT_2;
+        assert!((embedding[0] - half).abs() < 1e-6 && (embedding[1] - half).abs() < 1e-6, "{embedding:?}");
+        let tag = Spi::get_one::<String>("SELECT properties->>'tag' FROM llm_clusters.trace_items").unwrap();
+        assert_eq!(tag.as_deref(), Some("x"));
+        assert_eq!(count("SELECT count(*) FROM llm_clusters.generation_items WHERE embedding IS NOT NULL"), 2);
+    }
+}
