@@ -85,9 +85,9 @@ pub fn parse_payload(payload: &Value) -> Result<Vec<CapturedEvent>> {
 /// Parses the event at `index` of the payload.
 pub fn parse_event(index: usize, event: &Value) -> Result<CapturedEvent> {
     let at = EventContext { index };
-    let obj = event
-        .as_object()
-        .ok_or_else(|| at.error(ErrorKind::InvalidParameter, "event", format!("must be an object, got {}", json_type(event))))?;
+    let obj = event.as_object().ok_or_else(|| {
+        EngineError::new(ErrorKind::InvalidParameter, format!("event {index} must be an object, got {}", json_type(event)))
+    })?;
 
     let name = match obj.get("event") {
         Some(Value::String(s)) => s.clone(),
@@ -379,7 +379,7 @@ mod tests {
             (json!("text"), ErrorKind::InvalidParameter, "payload must be"),
             (json!(5), ErrorKind::InvalidParameter, "got a number"),
             (json!({"batch": 1}), ErrorKind::InvalidParameter, "\"batch\" must be an array"),
-            (json!([ok, 3]), ErrorKind::InvalidParameter, "event 1: property \"event\" must be an object"),
+            (json!([ok, 3]), ErrorKind::InvalidParameter, "event 1 must be an object, got a number"),
             (json!([ok, {"event": "$pageview", "properties": {"$ai_trace_id": "t"}}]), ErrorKind::InvalidParameter, "event 1: property \"event\" \"$pageview\" is not one of"),
             (json!([{"event": "$ai_span", "properties": {}}]), ErrorKind::NullNotAllowed, "event 0: property \"$ai_trace_id\" is missing"),
             (json!([{"event": "$ai_span", "properties": {"$ai_trace_id": ""}}]), ErrorKind::NullNotAllowed, "\"$ai_trace_id\" is missing"),

@@ -2,6 +2,7 @@
 //! Payload parsing for `capture`, readable text of LLM calls, and the clustering pipeline.
 
 pub mod capture;
+pub mod cluster;
 pub mod content;
 pub mod embedding;
 pub mod error;

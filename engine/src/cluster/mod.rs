@@ -1,0 +1,395 @@
+//! The clustering pipeline: unit-normalise, reduce with PCA (linfa-reduction, fitted on a
+//! sample), cluster (k-means with k chosen by silhouette, or HDBSCAN on a UMAP embedding),
+//! flag outliers, compute centroids in the original space, and lay out a 2-D map (UMAP).
+//! Deterministic: the same rows, in the same order, and the same seed give the same result.
+
+pub mod knn;
+pub mod labels;
+pub mod metrics;
+pub mod params;
+pub mod umap;
+
+use crate::error::{EngineError, ErrorKind, Result};
+use linfa::prelude::*;
+use linfa_clustering::KMeans;
+use linfa_reduction::Pca;
+use ndarray::{s, Array2, ArrayView2, Axis};
+pub use params::{Method, Params};
+use rand::seq::index::sample;
+use rand::SeedableRng;
+use rand_xoshiro::Xoshiro256PlusPlus;
+use std::time::Instant;
+
+/// What a run of the pipeline produces. Clusters are numbered 0.. by decreasing size;
+/// label -1 marks an outlier.
+#[derive(Debug, Clone)]
+pub struct Clustering {
+    pub labels: Vec<i32>,
+    pub n_clusters: usize,
+    /// Unit-length centroids in the input space, one per cluster.
+    pub centroids: Vec<Vec<f32>>,
+    /// Per cluster: the cosine distance past which an item is an outlier of it.
+    pub radius: Vec<f32>,
+    /// Cosine distance of each item to its cluster's centroid (outliers: the nearest one).
+    pub distance: Vec<f32>,
+    /// Position of each item in its cluster by distance, 0 = closest (outliers ranked too).
+    pub rank: Vec<u32>,
+    pub coords: Vec<[f32; 2]>,
+    pub centroid_coords: Vec<[f32; 2]>,
+    pub quality: Quality,
+    /// Seconds per phase: reduce, cluster, project.
+    pub timings: Vec<(&'static str, f64)>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Quality {
+    pub method: String,
+    /// Mean silhouette of the chosen clustering on a sample, in the reduced space.
+    pub silhouette: f64,
+    pub outlier_share: f64,
+    pub largest_cluster_share: f64,
+    /// k-means: (k, silhouette, largest share) for each k tried.
+    pub k_candidates: Vec<(usize, f64, f64)>,
+    pub pca_dims: usize,
+    pub pca_explained_variance: f64,
+}
+
+/// Clusters `n` rows of `dim` floats (row-major, finite). Normalises `data` in place.
+/// `check` is called between units of work; an error from it stops the run.
+pub fn cluster(data: &mut [f32], dim: usize, params: &Params, check: &dyn Fn() -> Result<()>) -> Result<Clustering> {
+    if dim == 0 || data.len() % dim != 0 {
+        return Err(EngineError::new(ErrorKind::Internal, format!("{} floats do not make rows of {dim}", data.len())));
+    }
+    let n = data.len() / dim;
+    if n < 3 {
+        return Err(EngineError::new(ErrorKind::InvalidParameter, format!("need at least 3 items to cluster, got {n}")));
+    }
+    for row in data.chunks_mut(dim) {
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|x| *x /= norm);
+        }
+    }
+    let x = ArrayView2::from_shape((n, dim), data).map_err(internal)?;
+    let mut timings = Vec::new();
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(params.seed);
+
+    let t = Instant::now();
+    let (reduced, explained) = reduce(x, params, &mut rng)?;
+    timings.push(("reduce", t.elapsed().as_secs_f64()));
+    check()?;
+
+    let t = Instant::now();
+    let (mut labels, mut quality) = match params.method {
+        Method::KMeans => kmeans_auto(reduced.view(), params, &mut rng, check)?,
+        Method::Hdbscan => hdbscan_on_umap(reduced.view(), params, &mut rng, check)?,
+    };
+    quality.pca_dims = reduced.ncols();
+    quality.pca_explained_variance = explained;
+    let n_clusters = renumber_by_size(&mut labels);
+    let mut centroids = centroids_of(x, &labels, n_clusters);
+    let (mut distance, radius) = outliers(x, &mut labels, &centroids, params.outlier_z, params.method == Method::KMeans);
+    // Outlier removal can empty a cluster only in degenerate data; keep numbering dense.
+    let n_clusters = renumber_by_size(&mut labels);
+    if n_clusters != centroids.len() {
+        centroids = centroids_of(x, &labels, n_clusters);
+        distance = nearest_distances(x, &labels, &centroids);
+    }
+    let radius = if radius.len() == n_clusters { radius } else { vec![f32::INFINITY; n_clusters] };
+    let rank = ranks(&labels, &distance);
+    quality.outlier_share = labels.iter().filter(|&&l| l < 0).count() as f64 / n as f64;
+    quality.largest_cluster_share = cluster_sizes(&labels, n_clusters).into_iter().max().unwrap_or(0) as f64 / n as f64;
+    timings.push(("cluster", t.elapsed().as_secs_f64()));
+    check()?;
+
+    let t = Instant::now();
+    let map = project(reduced.view(), params, &mut rng, check)?;
+    let coords: Vec<[f32; 2]> = map.rows().into_iter().map(|r| [r[0], r[1]]).collect();
+    let mut centroid_coords = vec![[0.0f32; 2]; n_clusters];
+    let sizes = cluster_sizes(&labels, n_clusters);
+    for (l, c) in labels.iter().zip(&coords) {
+        if *l >= 0 {
+            let cc = &mut centroid_coords[*l as usize];
+            cc[0] += c[0] / sizes[*l as usize] as f32;
+            cc[1] += c[1] / sizes[*l as usize] as f32;
+        }
+    }
+    timings.push(("project", t.elapsed().as_secs_f64()));
+
+    Ok(Clustering { labels, n_clusters, centroids, radius, distance, rank, coords, centroid_coords, quality, timings })
+}
+
+fn internal(e: impl std::fmt::Display) -> EngineError {
+    EngineError::new(ErrorKind::Internal, e.to_string())
+}
+
+/// Indices of at most `m` of `n` rows, chosen by `rng`, in ascending order.
+fn sample_rows(n: usize, m: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<usize> {
+    if m >= n {
+        return (0..n).collect();
+    }
+    let mut idx = sample(rng, n, m).into_vec();
+    idx.sort_unstable();
+    idx
+}
+
+/// PCA to `params.pca_dims`, fitted on a sample, applied to every row in f32.
+fn reduce(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> Result<(Array2<f32>, f64)> {
+    let dims = params.pca_dims.min(x.ncols()).min(x.nrows() - 1);
+    if dims >= x.ncols() {
+        return Ok((x.to_owned(), 1.0));
+    }
+    let idx = sample_rows(x.nrows(), params.pca_sample, rng);
+    let fit_rows: Array2<f64> = x.select(Axis(0), &idx).mapv(f64::from);
+    let pca = Pca::params(dims).fit(&DatasetBase::from(fit_rows)).map_err(internal)?;
+    let components = pca.components().mapv(|v| v as f32);
+    let mean = pca.mean().mapv(|v| v as f32);
+    let explained = pca.explained_variance_ratio().sum();
+    let mut out = Array2::zeros((x.nrows(), dims));
+    for start in (0..x.nrows()).step_by(8192) {
+        let end = (start + 8192).min(x.nrows());
+        let block = &x.slice(s![start..end, ..]) - &mean;
+        out.slice_mut(s![start..end, ..]).assign(&block.dot(&components.t()));
+    }
+    Ok((out, explained))
+}
+
+fn fit_kmeans(x: ArrayView2<f32>, k: usize, runs: usize, rng: &mut Xoshiro256PlusPlus) -> Result<Array2<f32>> {
+    let model = KMeans::params_with_rng(k, rng.clone())
+        .n_runs(runs)
+        .max_n_iterations(100)
+        .tolerance(1e-4)
+        .fit(&DatasetBase::from(x.to_owned()))
+        .map_err(internal)?;
+    rng.jump(); // the next fit draws from a fresh stream
+    Ok(model.centroids().clone())
+}
+
+/// Index of the nearest row of `centroids` for each row of `x`.
+fn nearest_centroid(x: ArrayView2<f32>, centroids: &Array2<f32>) -> Vec<i32> {
+    let (idx, _) = knn::knn(x, centroids.view(), 1, false);
+    idx.into_iter().map(|v| v[0] as i32).collect()
+}
+
+/// Silhouette from a precomputed distance matrix (labels >= 0 only).
+fn silhouette_from(dist: &Array2<f32>, labels: &[i32], k: usize) -> f64 {
+    let n = labels.len();
+    let mut total = 0.0;
+    for i in 0..n {
+        let mut sums = vec![0.0f64; k];
+        let mut counts = vec![0usize; k];
+        for j in 0..n {
+            if i != j {
+                sums[labels[j] as usize] += f64::from(dist[[i, j]]);
+                counts[labels[j] as usize] += 1;
+            }
+        }
+        let own = labels[i] as usize;
+        if counts[own] == 0 {
+            continue;
+        }
+        let a = sums[own] / counts[own] as f64;
+        let b = (0..k).filter(|&c| c != own && counts[c] > 0).map(|c| sums[c] / counts[c] as f64).fold(f64::INFINITY, f64::min);
+        if b.is_finite() {
+            total += (b - a) / a.max(b);
+        }
+    }
+    total / n as f64
+}
+
+/// k-means with k chosen by the silhouette on a sample, among the k whose largest cluster
+/// holds at most `max_cluster_share` of the sample (the collapse guard).
+fn kmeans_auto(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus, check: &dyn Fn() -> Result<()>) -> Result<(Vec<i32>, Quality)> {
+    let n = x.nrows();
+    let sel = x.select(Axis(0), &sample_rows(n, params.k_sample, rng));
+    let m = sel.nrows();
+    let norms: Vec<f32> = sel.rows().into_iter().map(|r| r.dot(&r)).collect();
+    let gram = sel.dot(&sel.t());
+    let dist = Array2::from_shape_fn((m, m), |(i, j)| (norms[i] + norms[j] - 2.0 * gram[[i, j]]).max(0.0).sqrt());
+    let max_k = params.max_clusters.min(m / 5).max(2);
+    let mut candidates = Vec::new();
+    for k in 2..=max_k {
+        let centroids = fit_kmeans(sel.view(), k, 3, rng)?;
+        let labels = nearest_centroid(sel.view(), &centroids);
+        let largest = cluster_sizes(&labels, k).into_iter().max().unwrap_or(0) as f64 / m as f64;
+        candidates.push((k, silhouette_from(&dist, &labels, k), largest));
+        check()?;
+    }
+    let guarded = candidates.iter().filter(|c| c.2 <= params.max_cluster_share);
+    let best = guarded
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .or_else(|| candidates.iter().min_by(|a, b| a.2.total_cmp(&b.2)))
+        .copied()
+        .ok_or_else(|| internal("no k was tried"))?;
+    let fit_rows = x.select(Axis(0), &sample_rows(n, params.fit_sample, rng));
+    let centroids = fit_kmeans(fit_rows.view(), best.0, params.kmeans_runs, rng)?;
+    check()?;
+    let labels = nearest_centroid(x, &centroids);
+    Ok((labels, Quality { method: "kmeans".into(), silhouette: best.1, k_candidates: candidates, ..Default::default() }))
+}
+
+/// HDBSCAN (hdbscan-rs) on a 5-D UMAP of a sample; other rows take the majority label of
+/// their nearest sampled rows.
+fn hdbscan_on_umap(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus, check: &dyn Fn() -> Result<()>) -> Result<(Vec<i32>, Quality)> {
+    let n = x.nrows();
+    let idx = sample_rows(n, params.map_sample, rng);
+    let sel = x.select(Axis(0), &idx);
+    let up = umap::UmapParams { n_components: 5, tight: true, seed: params.seed, ..Default::default() };
+    let layout = umap::fit(sel.view(), &up, check)?;
+    let min_cluster_size = ((sel.nrows() as f64 * params.min_cluster_share) as usize).max(5);
+    let hp = hdbscan_rs::HdbscanParams { min_cluster_size, ..Default::default() };
+    let mut model = hdbscan_rs::Hdbscan::new(hp);
+    let sample_labels = model.fit_predict(&layout.embedding.mapv(f64::from).view()).map_err(internal)?;
+    check()?;
+    let mut labels = vec![-1i32; n];
+    let in_sample: Vec<Option<usize>> = {
+        let mut v = vec![None; n];
+        idx.iter().enumerate().for_each(|(p, &i)| v[i] = Some(p));
+        v
+    };
+    let rest: Vec<usize> = (0..n).filter(|i| in_sample[*i].is_none()).collect();
+    let (nn, _) = knn::knn(x.select(Axis(0), &rest).view(), sel.view(), 15, false);
+    for (r, &i) in rest.iter().enumerate() {
+        let mut votes = std::collections::BTreeMap::new();
+        for &j in &nn[r] {
+            *votes.entry(sample_labels[j as usize]).or_insert(0usize) += 1;
+        }
+        labels[i] = votes.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|v| v.0).unwrap_or(-1);
+    }
+    for (p, &i) in idx.iter().enumerate() {
+        labels[i] = sample_labels[p];
+    }
+    let k = labels.iter().copied().max().unwrap_or(-1) + 1;
+    let sil_idx = sample_rows(n, params.k_sample, rng);
+    let sil_labels: Vec<i32> = sil_idx.iter().map(|&i| labels[i]).collect();
+    let silhouette = if k >= 2 { metrics::silhouette(x.select(Axis(0), &sil_idx).view(), &sil_labels) } else { 0.0 };
+    Ok((labels, Quality { method: "hdbscan".into(), silhouette, ..Default::default() }))
+}
+
+/// Renumbers clusters 0.. by decreasing size (ties: by old number); returns their count.
+fn renumber_by_size(labels: &mut [i32]) -> usize {
+    let k = labels.iter().copied().max().map_or(0, |m| (m + 1).max(0) as usize);
+    let sizes = cluster_sizes(labels, k);
+    let mut order: Vec<usize> = (0..k).filter(|&c| sizes[c] > 0).collect();
+    order.sort_by(|a, b| sizes[*b].cmp(&sizes[*a]).then(a.cmp(b)));
+    let mut new_id = vec![-1i32; k];
+    order.iter().enumerate().for_each(|(new, &old)| new_id[old] = new as i32);
+    labels.iter_mut().filter(|l| **l >= 0).for_each(|l| *l = new_id[*l as usize]);
+    order.len()
+}
+
+fn cluster_sizes(labels: &[i32], k: usize) -> Vec<usize> {
+    let mut sizes = vec![0usize; k];
+    labels.iter().filter(|&&l| l >= 0 && (l as usize) < k).for_each(|&l| sizes[l as usize] += 1);
+    sizes
+}
+
+/// Unit-length mean of each cluster's (unit-length) rows.
+fn centroids_of(x: ArrayView2<f32>, labels: &[i32], k: usize) -> Vec<Vec<f32>> {
+    let mut sums = vec![vec![0.0f64; x.ncols()]; k];
+    for (row, &l) in x.rows().into_iter().zip(labels) {
+        if l >= 0 {
+            sums[l as usize].iter_mut().zip(row).for_each(|(s, v)| *s += f64::from(*v));
+        }
+    }
+    sums.into_iter()
+        .map(|s| {
+            let norm = s.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
+            s.iter().map(|v| (v / norm) as f32).collect()
+        })
+        .collect()
+}
+
+fn cosine_distance(a: &[f32], b: ndarray::ArrayView1<f32>) -> f32 {
+    (1.0 - a.iter().zip(b).map(|(p, q)| p * q).sum::<f32>()).max(0.0)
+}
+
+/// Distance of each row to its own centroid, or to the nearest one for outliers.
+fn nearest_distances(x: ArrayView2<f32>, labels: &[i32], centroids: &[Vec<f32>]) -> Vec<f32> {
+    x.rows()
+        .into_iter()
+        .zip(labels)
+        .map(|(row, &l)| {
+            if l >= 0 {
+                cosine_distance(&centroids[l as usize], row)
+            } else {
+                centroids.iter().map(|c| cosine_distance(c, row)).fold(f32::INFINITY, f32::min)
+            }
+        })
+        .collect()
+}
+
+/// Flags as outliers (label -1) the items farther from their centroid than the cluster's
+/// radius: median + z * 1.4826 * MAD of its distances (a robust z-score). With
+/// `flag` false (HDBSCAN already chose its noise) radii are computed but nobody moves.
+fn outliers(x: ArrayView2<f32>, labels: &mut [i32], centroids: &[Vec<f32>], z: f64, flag: bool) -> (Vec<f32>, Vec<f32>) {
+    let distance = nearest_distances(x, labels, centroids);
+    let mut radius = Vec::with_capacity(centroids.len());
+    for c in 0..centroids.len() {
+        let mut d: Vec<f32> = labels.iter().zip(&distance).filter(|(l, _)| **l == c as i32).map(|(_, d)| *d).collect();
+        if d.is_empty() {
+            radius.push(f32::INFINITY);
+            continue;
+        }
+        let med = median(&mut d);
+        let mut dev: Vec<f32> = d.iter().map(|v| (v - med).abs()).collect();
+        let mad = median(&mut dev);
+        let max = d.iter().copied().fold(0.0f32, f32::max);
+        let r = if flag { med + (z as f32) * 1.4826 * mad } else { max };
+        radius.push(r.max(med));
+    }
+    if flag {
+        for (l, d) in labels.iter_mut().zip(&distance) {
+            if *l >= 0 && *d > radius[*l as usize] {
+                *l = -1;
+            }
+        }
+    }
+    (distance, radius)
+}
+
+fn median(v: &mut [f32]) -> f32 {
+    v.sort_unstable_by(f32::total_cmp);
+    v[v.len() / 2]
+}
+
+fn ranks(labels: &[i32], distance: &[f32]) -> Vec<u32> {
+    let mut order: Vec<usize> = (0..labels.len()).collect();
+    order.sort_by(|&a, &b| labels[a].cmp(&labels[b]).then(distance[a].total_cmp(&distance[b])).then(a.cmp(&b)));
+    let mut rank = vec![0u32; labels.len()];
+    let mut prev = None;
+    let mut r = 0;
+    for i in order {
+        if prev != Some(labels[i]) {
+            r = 0;
+            prev = Some(labels[i]);
+        }
+        rank[i] = r;
+        r += 1;
+    }
+    rank
+}
+
+/// The 2-D map: UMAP fitted on a sample of the reduced rows, the rest placed by transform.
+fn project(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus, check: &dyn Fn() -> Result<()>) -> Result<Array2<f32>> {
+    let n = x.nrows();
+    let idx = sample_rows(n, params.map_sample, rng);
+    let sel = x.select(Axis(0), &idx);
+    let up = umap::UmapParams { n_components: 2, seed: params.seed, n_epochs: params.map_epochs, ..Default::default() };
+    let layout = umap::fit(sel.view(), &up, check)?;
+    let mut out = Array2::zeros((n, 2));
+    let mut in_sample = vec![false; n];
+    for (p, &i) in idx.iter().enumerate() {
+        out.row_mut(i).assign(&layout.embedding.row(p));
+        in_sample[i] = true;
+    }
+    let rest: Vec<usize> = (0..n).filter(|&i| !in_sample[i]).collect();
+    for chunk in rest.chunks(20_000) {
+        let placed = layout.transform(sel.view(), x.select(Axis(0), chunk).view(), up.n_neighbors);
+        for (p, &i) in chunk.iter().enumerate() {
+            out.row_mut(i).assign(&placed.row(p));
+        }
+        check()?;
+    }
+    Ok(out)
+}

