@@ -215,9 +215,13 @@ fn kmeans_auto(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus
         candidates.push((k, silhouette_from(&dist, &labels, k), largest));
         check()?;
     }
-    let guarded = candidates.iter().filter(|c| c.2 <= params.max_cluster_share);
+    // Silhouettes of neighbouring k differ by less than their sampling noise in high
+    // dimensions, so the smallest k within `k_tolerance` of the best one wins.
+    let guarded: Vec<_> = candidates.iter().filter(|c| c.2 <= params.max_cluster_share).copied().collect();
+    let top = guarded.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
     let best = guarded
-        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0)))
+        .iter()
+        .find(|c| c.1 >= top - params.k_tolerance * top.abs())
         .or_else(|| candidates.iter().min_by(|a, b| a.2.total_cmp(&b.2)))
         .copied()
         .ok_or_else(|| internal("no k was tried"))?;

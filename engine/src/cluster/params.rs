@@ -26,6 +26,8 @@ pub struct Params {
     pub pca_sample: usize,
     pub max_clusters: usize,
     pub max_cluster_share: f64,
+    /// k-means: the smallest k whose silhouette is within this fraction of the best wins.
+    pub k_tolerance: f64,
     pub min_cluster_share: f64,
     pub outlier_z: f64,
     pub k_sample: usize,
@@ -47,6 +49,7 @@ impl Default for Params {
             pca_sample: 5_000,
             max_clusters: 30,
             max_cluster_share: 0.5,
+            k_tolerance: 0.1,
             min_cluster_share: 0.01,
             outlier_z: 3.5,
             k_sample: 1_500,
@@ -61,7 +64,7 @@ impl Default for Params {
 /// Every key `params` may hold, with what it takes; documented in the README.
 pub const KEYS: &[&str] = &[
     "window", "max_items", "min_items", "seed", "method", "pca_dims", "pca_sample", "max_clusters",
-    "max_cluster_share", "min_cluster_share", "outlier_z", "k_sample", "fit_sample", "kmeans_runs",
+    "max_cluster_share", "k_tolerance", "min_cluster_share", "outlier_z", "k_sample", "fit_sample", "kmeans_runs",
     "map_sample", "map_epochs",
 ];
 
@@ -107,6 +110,7 @@ impl Params {
         p.pca_sample = int("pca_sample", 100, 1_000_000, p.pca_sample)?;
         p.max_clusters = int("max_clusters", 2, 200, p.max_clusters)?;
         p.max_cluster_share = real("max_cluster_share", 0.05, 1.0, p.max_cluster_share)?;
+        p.k_tolerance = real("k_tolerance", 0.0, 1.0, p.k_tolerance)?;
         p.min_cluster_share = real("min_cluster_share", 0.0, 0.5, p.min_cluster_share)?;
         p.outlier_z = real("outlier_z", 0.5, 100.0, p.outlier_z)?;
         p.k_sample = int("k_sample", 50, 10_000, p.k_sample)?;
