@@ -16,6 +16,8 @@ fn sqlstate(kind: ErrorKind) -> PgSqlErrorCode {
         ErrorKind::LimitExceeded => ERRCODE_PROGRAM_LIMIT_EXCEEDED,
         ErrorKind::UndefinedColumn => ERRCODE_UNDEFINED_COLUMN,
         ErrorKind::DatatypeMismatch => ERRCODE_DATATYPE_MISMATCH,
+        ErrorKind::NotFound => ERRCODE_NO_DATA_FOUND,
+        ErrorKind::Busy => ERRCODE_LOCK_NOT_AVAILABLE,
         ErrorKind::Cancelled => ERRCODE_QUERY_CANCELED,
         ErrorKind::Internal => ERRCODE_INTERNAL_ERROR,
     }

@@ -6,6 +6,8 @@ use pgrx::prelude::*;
 mod capture;
 mod error;
 mod gucs;
+mod jobs;
+mod run;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -16,6 +18,12 @@ extension_sql_file!(
     requires = ["tables", capture::capture_events, capture::embedding_accum, capture::embedding_mean_final]
 );
 extension_sql_file!("../sql/items.sql", name = "items", requires = ["capture"]);
+extension_sql_file!("../sql/jobs.sql", name = "jobs", requires = ["items"]);
+extension_sql_file!(
+    "../sql/jobs_api.sql",
+    name = "jobs_api",
+    requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job]
+);
 
 #[allow(non_snake_case)]
 #[pg_guard]

@@ -21,6 +21,10 @@ pub enum ErrorKind {
     UndefinedColumn,
     /// A column has the wrong type (42804).
     DatatypeMismatch,
+    /// A named object does not exist (P0002).
+    NotFound,
+    /// Another session holds what this one needs (55P03).
+    Busy,
     /// The caller asked the computation to stop (57014).
     Cancelled,
     /// A bug: an invariant of the engine did not hold (XX000).

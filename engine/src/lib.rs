@@ -6,6 +6,8 @@ pub mod cluster;
 pub mod content;
 pub mod embedding;
 pub mod error;
+pub mod filters;
+pub mod source;
 pub mod timestamp;
 
 pub use error::{EngineError, ErrorKind, Result};

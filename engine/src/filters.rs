@@ -1,0 +1,208 @@
+//! PostHog property filters (`[{"key", "value", "operator"}]`, all must hold), validated
+//! and compiled to a SQL condition whose every user-given value is a bind parameter.
+//! Keys are either a source-contract column (from a fixed list) or a key of `properties`.
+
+use crate::capture::{json_type, truncate};
+use crate::error::{EngineError, ErrorKind, Result};
+use serde_json::Value;
+
+pub const OPERATORS: &[&str] =
+    &["exact", "is_not", "icontains", "not_icontains", "regex", "not_regex", "gt", "gte", "lt", "lte", "is_set", "is_not_set"];
+/// Contract columns a filter key may name; anything else is a key of `properties`.
+const TEXT_COLUMNS: &[&str] = &["item_id", "trace_id", "content"];
+const NUMBER_COLUMNS: &[&str] = &["cost_usd", "latency_s", "tokens"];
+const BOOL_COLUMNS: &[&str] = &["is_error"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Filter {
+    pub key: String,
+    pub operator: String,
+    /// exact/is_not: the accepted texts; icontains/regex: one pattern; gt..: one number.
+    pub values: Vec<String>,
+    pub number: Option<f64>,
+}
+
+/// A bind parameter of the compiled condition.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SqlParam {
+    Text(String),
+    TextArray(Vec<String>),
+    Float(f64),
+}
+
+pub fn parse_filters(value: &Value) -> Result<Vec<Filter>> {
+    let items = match value {
+        Value::Null => return Ok(Vec::new()),
+        Value::Array(items) => items,
+        other => return Err(bad(format!("filters must be a JSON array of {{\"key\", \"value\", \"operator\"}} objects, got {}", json_type(other)))),
+    };
+    items.iter().enumerate().map(|(i, f)| parse_filter(i, f)).collect()
+}
+
+fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
+    let obj = f.as_object().ok_or_else(|| bad(format!("filter {i} must be an object, got {}", json_type(f))))?;
+    if let Some(k) = obj.keys().find(|k| !["key", "value", "operator", "type"].contains(&k.as_str())) {
+        return Err(bad(format!("filter {i}: unknown field \"{}\"", truncate(k, 60))));
+    }
+    let key = match obj.get("key") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        other => return Err(bad(format!("filter {i}: \"key\" must be a non-empty string, got {}", other.map_or("nothing", json_type)))),
+    };
+    let operator = match obj.get("operator") {
+        None | Some(Value::Null) => "exact".to_string(),
+        Some(Value::String(s)) if OPERATORS.contains(&s.as_str()) => s.clone(),
+        Some(v) => return Err(bad(format!("filter {i}: unknown operator {}; expected one of {}", truncate(&v.to_string(), 60), OPERATORS.join(", ")))),
+    };
+    let value = obj.get("value").unwrap_or(&Value::Null);
+    let scalar_text = |v: &Value| -> Option<String> {
+        match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    };
+    let wrong = |what: &str| bad(format!("filter {i} (\"{}\", {operator}): value must be {what}, got {}", truncate(&key, 60), json_type(value)));
+    let mut filter = Filter { key: key.clone(), operator: operator.clone(), values: Vec::new(), number: None };
+    match operator.as_str() {
+        "exact" | "is_not" => {
+            filter.values = match value {
+                Value::Array(vs) if !vs.is_empty() => vs.iter().map(scalar_text).collect::<Option<Vec<_>>>().ok_or_else(|| wrong("a string, number, boolean or a list of them"))?,
+                v => vec![scalar_text(v).ok_or_else(|| wrong("a string, number, boolean or a non-empty list of them"))?],
+            }
+        }
+        "icontains" | "not_icontains" | "regex" | "not_regex" => {
+            filter.values = vec![scalar_text(value).filter(|_| !value.is_boolean()).ok_or_else(|| wrong("a string"))?]
+        }
+        "gt" | "gte" | "lt" | "lte" => {
+            let x = match value {
+                Value::Number(n) => n.as_f64(),
+                Value::String(s) => s.trim().parse::<f64>().ok(),
+                _ => None,
+            };
+            filter.number = Some(x.filter(|x| x.is_finite()).ok_or_else(|| wrong("a number"))?);
+            if TEXT_COLUMNS.contains(&key.as_str()) || BOOL_COLUMNS.contains(&key.as_str()) {
+                return Err(bad(format!("filter {i}: {operator} compares numbers, and column \"{key}\" is not a number")));
+            }
+        }
+        _ => {} // is_set / is_not_set take no value
+    }
+    Ok(filter)
+}
+
+/// Compiles filters into one SQL condition over the alias `s`; parameters are numbered
+/// from `first_param`. Returns `TRUE` for no filters.
+pub fn to_sql(filters: &[Filter], first_param: usize) -> (String, Vec<SqlParam>) {
+    let mut params = Vec::new();
+    let mut parts = Vec::new();
+    for f in filters {
+        let column = [TEXT_COLUMNS, NUMBER_COLUMNS, BOOL_COLUMNS].concat().into_iter().find(|c| *c == f.key);
+        let mut param = |p: SqlParam| {
+            params.push(p);
+            format!("${}", first_param + params.len() - 1)
+        };
+        // Text of the value: a contract column (a fixed, known name) or a property.
+        let needs_text = !matches!(f.operator.as_str(), "is_set" | "is_not_set" | "gt" | "gte" | "lt" | "lte");
+        let text = match column {
+            Some(c) => format!("s.{c}::text"),
+            None if needs_text => format!("(s.properties ->> {})", param(SqlParam::Text(f.key.clone()))),
+            None => String::new(),
+        };
+        let cond = match f.operator.as_str() {
+            "exact" => format!("{text} = ANY({}::text[])", param(SqlParam::TextArray(f.values.clone()))),
+            "is_not" => format!("({text} IS NULL OR {text} <> ALL({}::text[]))", param(SqlParam::TextArray(f.values.clone()))),
+            "icontains" => format!("{text} ILIKE {}", param(SqlParam::Text(like_pattern(&f.values[0])))),
+            "not_icontains" => format!("({text} IS NULL OR {text} NOT ILIKE {})", param(SqlParam::Text(like_pattern(&f.values[0])))),
+            "regex" => format!("{text} ~ {}", param(SqlParam::Text(f.values[0].clone()))),
+            "not_regex" => format!("({text} IS NULL OR {text} !~ {})", param(SqlParam::Text(f.values[0].clone()))),
+            "is_set" | "is_not_set" => {
+                let set = match column {
+                    Some(c) => format!("s.{c} IS NOT NULL"),
+                    None => format!("s.properties ? {}", param(SqlParam::Text(f.key.clone()))),
+                };
+                if f.operator == "is_set" { set } else { format!("NOT ({set})") }
+            }
+            op => {
+                let cmp = match op {
+                    "gt" => ">",
+                    "gte" => ">=",
+                    "lt" => "<",
+                    _ => "<=",
+                };
+                let number = match column {
+                    Some(c) => format!("s.{c}::float8"),
+                    None => {
+                        let k = param(SqlParam::Text(f.key.clone()));
+                        format!("(CASE WHEN jsonb_typeof(s.properties -> {k}) = 'number' THEN (s.properties ->> {k})::float8 END)")
+                    }
+                };
+                format!("{number} {cmp} {}::float8", param(SqlParam::Float(f.number.unwrap_or(0.0))))
+            }
+        };
+        parts.push(cond);
+    }
+    if parts.is_empty() {
+        ("TRUE".into(), params)
+    } else {
+        (parts.join(" AND "), params)
+    }
+}
+
+/// `%value%` with LIKE's wildcards in the value taken literally.
+fn like_pattern(v: &str) -> String {
+    let escaped = v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+fn bad(message: String) -> EngineError {
+    EngineError::new(ErrorKind::InvalidParameter, message)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn compiles_to_parameters_only() {
+        let hostile = "'; DROP TABLE llm_clusters.events; --";
+        let f = parse_filters(&json!([
+            {"key": "$ai_model", "value": ["gpt-4o", 4], "operator": "exact"},
+            {"key": hostile, "value": hostile, "operator": "icontains"},
+            {"key": "cost_usd", "value": "0.5", "operator": "gt"},
+            {"key": "tier", "operator": "is_set"},
+            {"key": "content", "value": "50%_off", "operator": "not_icontains"},
+        ]))
+        .unwrap();
+        let (sql, params) = to_sql(&f, 4);
+        assert!(!sql.contains("DROP") && !sql.contains("gpt"), "{sql}");
+        assert_eq!(
+            sql,
+            "(s.properties ->> $4) = ANY($5::text[]) AND (s.properties ->> $6) ILIKE $7 AND s.cost_usd::float8 > $8::float8 \
+             AND s.properties ? $9 AND (s.content::text IS NULL OR s.content::text NOT ILIKE $10)"
+        );
+        assert_eq!(params[1], SqlParam::TextArray(vec!["gpt-4o".into(), "4".into()]));
+        assert_eq!(params[4], SqlParam::Float(0.5));
+        assert_eq!(params[6], SqlParam::Text("%50\\%\\_off%".into()));
+        assert_eq!(to_sql(&[], 1).0, "TRUE");
+    }
+
+    #[test]
+    fn rejects_malformed_filters() {
+        for (v, needle) in [
+            (json!({"key": "a"}), "filters must be a JSON array"),
+            (json!(["a"]), "filter 0 must be an object"),
+            (json!([{"value": 1}]), "\"key\" must be a non-empty string"),
+            (json!([{"key": "a", "value": 1, "operator": "contains"}]), "unknown operator \"contains\""),
+            (json!([{"key": "a", "value": {"x": 1}}]), "value must be a string, number, boolean"),
+            (json!([{"key": "a", "value": []}]), "non-empty list"),
+            (json!([{"key": "a", "value": "x", "operator": "gt"}]), "value must be a number"),
+            (json!([{"key": "content", "value": 3, "operator": "lt"}]), "is not a number"),
+            (json!([{"key": "a", "value": true, "operator": "regex"}]), "value must be a string"),
+            (json!([{"key": "a", "value": 1, "operater": "exact"}]), "unknown field \"operater\""),
+        ] {
+            let e = parse_filters(&v).unwrap_err();
+            assert!(e.message.contains(needle), "{v}: {}", e.message);
+        }
+    }
+}

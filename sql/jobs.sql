@@ -1,0 +1,76 @@
+-- Jobs, runs and their results.
+
+CREATE TABLE llm_clusters.jobs (
+    id          int         GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    team_id     int         NOT NULL DEFAULT 1,
+    name        text        NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
+    level       text        NOT NULL DEFAULT 'trace' CHECK (level IN ('trace', 'generation')),
+    source      regclass,
+    filters     jsonb       NOT NULL DEFAULT '[]',
+    enabled     boolean     NOT NULL DEFAULT true,
+    params      jsonb       NOT NULL DEFAULT '{}',
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    updated_at  timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (team_id, name)
+);
+
+CREATE TABLE llm_clusters.runs (
+    id            bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    job_id        int         REFERENCES llm_clusters.jobs (id) ON DELETE SET NULL,
+    team_id       int         NOT NULL,
+    job_name      text        NOT NULL,
+    level         text        NOT NULL,
+    window_start  timestamptz NOT NULL,
+    window_end    timestamptz NOT NULL,
+    started_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
+    finished_at   timestamptz,
+    status        text        NOT NULL DEFAULT 'running'
+                  CHECK (status IN ('running', 'succeeded', 'skipped', 'failed')),
+    error         text,
+    n_items       int,
+    n_clusters    int,
+    n_outliers    int,
+    params        jsonb       NOT NULL DEFAULT '{}',
+    quality       jsonb       NOT NULL DEFAULT '{}',
+    timings       jsonb       NOT NULL DEFAULT '{}'
+);
+CREATE INDEX runs_job_idx ON llm_clusters.runs (job_id, window_end DESC);
+CREATE INDEX runs_team_idx ON llm_clusters.runs (team_id, started_at DESC);
+
+CREATE TABLE llm_clusters.clusters (
+    team_id         int     NOT NULL,
+    run_id          bigint  NOT NULL REFERENCES llm_clusters.runs (id) ON DELETE CASCADE,
+    cluster_id      int     NOT NULL,
+    title           text    NOT NULL,
+    description     text    NOT NULL,
+    keywords        text[]  NOT NULL DEFAULT '{}',
+    size            int     NOT NULL,
+    share           float8  NOT NULL,
+    centroid        real[],
+    radius          float8,
+    x               float8,
+    y               float8,
+    avg_cost_usd    float8,
+    avg_latency_s   float8,
+    avg_tokens      float8,
+    error_rate      float8,
+    total_cost_usd  float8,
+    p95_latency_s   float8,
+    PRIMARY KEY (run_id, cluster_id)
+);
+
+CREATE TABLE llm_clusters.assignments (
+    team_id     int         NOT NULL,
+    run_id      bigint      NOT NULL REFERENCES llm_clusters.runs (id) ON DELETE CASCADE,
+    item_id     text        NOT NULL,
+    trace_id    text,
+    cluster_id  int         NOT NULL,
+    x           float8      NOT NULL,
+    y           float8      NOT NULL,
+    distance    float8      NOT NULL,
+    rank        int         NOT NULL,
+    ts          timestamptz,
+    PRIMARY KEY (run_id, item_id)
+);
+CREATE INDEX assignments_cluster_idx ON llm_clusters.assignments (run_id, cluster_id, rank);
+CREATE INDEX assignments_item_idx ON llm_clusters.assignments (team_id, item_id);

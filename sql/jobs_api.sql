@@ -1,0 +1,65 @@
+-- Validation of every write to jobs (create_job, plain INSERT or UPDATE alike).
+CREATE FUNCTION llm_clusters._jobs_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.team_id IS DISTINCT FROM OLD.team_id THEN
+        -- Serialise inserts of one team so that two sessions cannot both pass the cap.
+        PERFORM pg_advisory_xact_lock(hashtext('llm_clusters.jobs'), NEW.team_id);
+        IF (SELECT count(*) FROM llm_clusters.jobs WHERE team_id = NEW.team_id)
+           >= llm_clusters._max_jobs_per_team() THEN
+            RAISE EXCEPTION 'team % already has % jobs, the most llm_clusters.max_jobs_per_team allows',
+                NEW.team_id, llm_clusters._max_jobs_per_team()
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'Delete or reuse a job, or raise llm_clusters.max_jobs_per_team.';
+        END IF;
+    END IF;
+    NEW.source := coalesce(NEW.source, CASE NEW.level WHEN 'trace' THEN 'llm_clusters.trace_items'::regclass
+                                                      ELSE 'llm_clusters.generation_items'::regclass END);
+    PERFORM llm_clusters._validate_job(NEW.source, NEW.filters, NEW.params);
+    NEW.updated_at := now();
+    RETURN NEW;
+END $$;
+
+CREATE TRIGGER jobs_check BEFORE INSERT OR UPDATE ON llm_clusters.jobs
+    FOR EACH ROW EXECUTE FUNCTION llm_clusters._jobs_check();
+
+CREATE FUNCTION llm_clusters.create_job(
+    name text,
+    level text DEFAULT 'trace',
+    filters jsonb DEFAULT '[]',
+    enabled boolean DEFAULT true,
+    team_id int DEFAULT 1,
+    source regclass DEFAULT NULL,
+    params jsonb DEFAULT '{}'
+) RETURNS int
+LANGUAGE sql VOLATILE
+AS $$
+    INSERT INTO llm_clusters.jobs (team_id, name, level, source, filters, enabled, params)
+    VALUES (create_job.team_id, create_job.name, create_job.level, create_job.source,
+            coalesce(create_job.filters, '[]'), create_job.enabled, coalesce(create_job.params, '{}'))
+    RETURNING id
+$$;
+
+CREATE FUNCTION llm_clusters.run_job(job_id int, window_end timestamptz DEFAULT now())
+RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $$ SELECT llm_clusters._run_job(job_id, window_end) $$;
+
+COMMENT ON TABLE llm_clusters.jobs IS
+    'Clustering jobs: level, source relation (default: the item view of the level), PostHog-style filters, params. At most llm_clusters.max_jobs_per_team per team.';
+COMMENT ON COLUMN llm_clusters.jobs.params IS
+    'Optional: window (interval text, default 7 days), max_items, min_items (default 20), seed, method (kmeans | hdbscan) and algorithm knobs; see the README.';
+COMMENT ON TABLE llm_clusters.runs IS
+    'One row per execution of a job over a window: status running | succeeded | skipped | failed, counts, quality and per-phase timings.';
+COMMENT ON TABLE llm_clusters.clusters IS
+    'Clusters of a run. cluster_id -1 is Outliers. Metrics are aggregates over the run''s assignments joined to the job''s source (see the README).';
+COMMENT ON TABLE llm_clusters.assignments IS
+    'One row per clustered item of a run: its cluster, 2-D map position, cosine distance to the centroid and rank (0 = closest).';
+COMMENT ON FUNCTION llm_clusters.create_job(text, text, jsonb, boolean, int, regclass, jsonb) IS
+    'Creates a clustering job and returns its id; the source, filters and params are validated.';
+COMMENT ON FUNCTION llm_clusters.run_job(int, timestamptz) IS
+    'Runs a job now over [window_end - window, window_end) and returns the run id. A failure is recorded in the run (status failed) with a WARNING; results appear all at once or not at all.';
+COMMENT ON FUNCTION llm_clusters._jobs_check() IS 'Internal: validates writes to llm_clusters.jobs.';
+COMMENT ON FUNCTION llm_clusters._validate_job(oid, jsonb, jsonb) IS 'Internal: checks a job''s source columns, filters and params.';
+COMMENT ON FUNCTION llm_clusters._max_jobs_per_team() IS 'Internal: the llm_clusters.max_jobs_per_team setting.';
+COMMENT ON FUNCTION llm_clusters._run_job(int, timestamptz) IS 'Internal: use llm_clusters.run_job().';

@@ -1,0 +1,59 @@
+//! Job validation: the source contract, filters and params, checked on every write.
+
+use crate::error::OrRaise;
+use crate::gucs::MAX_JOBS_PER_TEAM;
+use llm_clusters_engine::cluster::Params;
+use llm_clusters_engine::filters::parse_filters;
+use llm_clusters_engine::source::{check_source_columns, EmbeddingKind};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+
+/// The columns of `source` checked against the contract.
+pub fn source_embedding_kind(source: pg_sys::Oid) -> EmbeddingKind {
+    let name = Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[source.into()]).or_raise().unwrap_or_default();
+    let columns: Vec<(String, String)> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT attname::text, format_type(atttypid, NULL) FROM pg_attribute
+                 WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+                None,
+                &[source.into()],
+            )?
+            .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default())))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    check_source_columns(&name, &columns).or_raise()
+}
+
+/// Parses and checks a job's params, including that `window` is a positive interval.
+pub fn checked_params(params: &serde_json::Value) -> Params {
+    let parsed = Params::from_json(params).or_raise();
+    let positive = Spi::get_one_with_args::<bool>("SELECT $1::interval > interval '0'", &[parsed.window.as_str().into()]).or_raise();
+    if positive != Some(true) {
+        crate::error::raise(llm_clusters_engine::EngineError::new(
+            llm_clusters_engine::ErrorKind::InvalidParameter,
+            format!("params.window must be a positive interval, got \"{}\"", parsed.window),
+        ));
+    }
+    parsed
+}
+
+/// Internal: called by the trigger on `llm_clusters.jobs`.
+#[pg_extern(volatile, name = "_validate_job")]
+pub fn validate_job(source: pg_sys::Oid, filters: JsonB, params: JsonB) -> bool {
+    source_embedding_kind(source);
+    let filters = parse_filters(&filters.0).or_raise();
+    // A regex that PostgreSQL cannot compile fails now rather than at the first run.
+    for f in filters.iter().filter(|f| f.operator.ends_with("regex")) {
+        Spi::get_one_with_args::<bool>("SELECT '' ~ $1", &[f.values[0].as_str().into()]).or_raise();
+    }
+    checked_params(&params.0);
+    true
+}
+
+/// Internal: the current `llm_clusters.max_jobs_per_team` (loads the library's settings).
+#[pg_extern(stable, name = "_max_jobs_per_team")]
+pub fn max_jobs_per_team() -> i32 {
+    MAX_JOBS_PER_TEAM.get()
+}
