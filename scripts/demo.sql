@@ -1,33 +1,49 @@
--- The demo's SQL: sample traces in, what was stored out.
+-- The demo's SQL: sample traces in, a clustering run, the clusters out.
 \pset footer off
-\echo '--- capturing 300 sample traces (PostHog $ai_* events)'
+\echo '--- capturing 600 sample generations (PostHog $ai_* events) across 6 topics'
+CREATE TEMP TABLE topics (topic int, prompt text, model text, base_cost numeric, base_latency numeric, error_every int);
+INSERT INTO topics VALUES
+  (0, 'How do I reset my password for account', 'gpt-4o-mini', 0.0002, 0.6, 0),
+  (1, 'Translate this product description into French: item', 'gpt-4o', 0.0015, 1.4, 0),
+  (2, 'Write a SQL query that counts orders for customer', 'gpt-4o', 0.0020, 2.1, 9),
+  (3, 'Summarise the attached support ticket number', 'claude-3-5-sonnet', 0.0030, 3.2, 0),
+  (4, 'Suggest a healthy dinner recipe with ingredient', 'gpt-4o-mini', 0.0003, 0.9, 0),
+  (5, 'Explain this Python stack trace from job', 'o1', 0.0120, 8.5, 4);
 SELECT llm_clusters.capture(jsonb_agg(ev)) AS events_stored
 FROM (
   SELECT jsonb_build_object(
            'event', '$ai_generation',
+           'uuid', md5('demo-' || i)::uuid,
            'timestamp', to_char(now() - (i % 144) * interval '1 hour', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'),
            'distinct_id', 'user-' || (i % 37),
            'properties', jsonb_build_object(
              '$ai_trace_id', 'trace-' || i,
-             '$ai_model', (ARRAY['gpt-4o-mini', 'gpt-4o', 'claude-3-5-sonnet'])[1 + i % 3],
-             '$ai_provider', (ARRAY['openai', 'openai', 'anthropic'])[1 + i % 3],
-             '$ai_input', jsonb_build_array(jsonb_build_object('role', 'user', 'content',
-                 (ARRAY['How do I reset my password for account ',
-                        'Translate this paragraph into French: order ',
-                        'Write a SQL query that counts orders for customer ',
-                        'Summarise the attached support ticket number '])[1 + i % 4] || i)),
-             '$ai_output_choices', jsonb_build_array(jsonb_build_object('role', 'assistant', 'content', 'Sure, here you go.')),
+             '$ai_model', t.model,
+             '$ai_input', jsonb_build_array(jsonb_build_object('role', 'user', 'content', t.prompt || ' ' || i)),
+             '$ai_output_choices', jsonb_build_array(jsonb_build_object('role', 'assistant', 'content', 'Here you go.')),
              '$ai_input_tokens', 20 + i % 50,
              '$ai_output_tokens', 40 + i % 200,
-             '$ai_total_cost_usd', round((0.0001 * (1 + i % 20))::numeric, 6),
-             '$ai_latency', round((0.3 + (i % 17) * 0.1)::numeric, 2),
-             '$ai_is_error', i % 29 = 0)) AS ev
-  FROM generate_series(1, 300) i
+             '$ai_total_cost_usd', t.base_cost * (1 + (i % 5) / 10.0),
+             '$ai_latency', t.base_latency + (i % 7) / 10.0,
+             '$ai_is_error', t.error_every > 0 AND i % t.error_every = 0)) AS ev
+  FROM generate_series(1, 600) i JOIN topics t ON t.topic = i % 6
 ) s;
-\echo '--- events by model'
-SELECT model, count(*) AS events, round(sum(total_cost_usd)::numeric, 4) AS cost_usd,
-       round(avg(latency_s)::numeric, 2) AS avg_latency_s, count(*) FILTER (WHERE is_error) AS errors
-FROM llm_clusters.events GROUP BY model ORDER BY model;
-\echo '--- three generation items'
-SELECT item_id, trace_id, left(content, 60) AS content, cost_usd, tokens, is_error
-FROM llm_clusters.generation_items ORDER BY ts DESC LIMIT 3;
+-- Stand-in embeddings (no model is downloaded): each topic a direction in 64-d, plus noise.
+INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding, model)
+SELECT 1, 'generation', md5('demo-' || i)::uuid::text,
+       ARRAY(SELECT CASE WHEN d % 6 = i % 6 THEN 0.4 ELSE 0.0 END + 0.15 * sin(i * 12.9898 + d * 78.233)
+             FROM generate_series(0, 63) d)::real[], 'demo-topic-vectors'
+FROM generate_series(1, 600) i;
+
+\echo '--- a job over the last 7 days of generations, run now'
+SELECT llm_clusters.create_job('demo: all generations', level => 'generation') AS job_id \gset
+SELECT llm_clusters.run_job(:job_id) AS run_id \gset
+SELECT id AS run, status, n_items, n_clusters, n_outliers, round((quality->>'silhouette')::numeric, 3) AS silhouette,
+       round(extract(epoch FROM finished_at - started_at)::numeric, 2) AS seconds
+FROM llm_clusters.runs WHERE id = :run_id;
+
+\echo '--- the clusters'
+SELECT cluster_id AS id, title, size, round(100 * share, 1) AS "share %", round(avg_cost_usd::numeric, 5) AS avg_cost,
+       round(avg_latency_s::numeric, 2) AS avg_latency_s, round(avg_tokens::numeric) AS avg_tokens,
+       round(100 * error_rate::numeric, 1) AS "errors %", round(total_cost_usd::numeric, 4) AS total_cost
+FROM llm_clusters.clusters WHERE run_id = :run_id ORDER BY cluster_id = -1, size DESC;

@@ -103,4 +103,31 @@ mod tests {
         assert_eq!(tag.as_deref(), Some("x"));
         assert_eq!(count("SELECT count(*) FROM llm_clusters.generation_items WHERE embedding IS NOT NULL"), 2);
     }
+
+    #[pg_test]
+    fn run_job_finds_planted_clusters_and_fails_cleanly() {
+        Spi::run(
+            "SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object('event', '$ai_generation',
+                 'uuid', md5('t' || i)::uuid, 'timestamp', '2026-11-20T00:00:00Z',
+                 'properties', jsonb_build_object('$ai_trace_id', 't' || i, '$ai_input', 'topic ' || (i % 4)))))
+             FROM generate_series(0, 79) i;
+             INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
+             SELECT 1, 'generation', md5('t' || i)::uuid::text,
+                    ARRAY(SELECT CASE WHEN d = i % 4 THEN 1.0 ELSE 0.0 END + 0.03 * sin(i * 3 + d) FROM generate_series(0, 15) d)::real[]
+             FROM generate_series(0, 79) i",
+        )
+        .unwrap();
+        let job = Spi::get_one::<i32>("SELECT llm_clusters.create_job('t', level => 'generation')").unwrap().unwrap();
+        let run = Spi::get_one_with_args::<i64>("SELECT llm_clusters.run_job($1, '2026-11-21')", &[job.into()]).unwrap().unwrap();
+        let (status, clusters) =
+            Spi::get_two_with_args::<String, i32>("SELECT status, n_clusters FROM llm_clusters.runs WHERE id = $1", &[run.into()]).unwrap();
+        assert_eq!((status.as_deref(), clusters), (Some("succeeded"), Some(4)));
+        // A job whose items vanish mid-way is a failed run with no partial rows.
+        Spi::run("CREATE VIEW broken AS SELECT * FROM llm_clusters.generation_items WHERE 1 / (team_id - 1) > 0").unwrap();
+        let bad = Spi::get_one::<i32>("SELECT llm_clusters.create_job('b', level => 'generation', source => 'broken')").unwrap().unwrap();
+        let run = Spi::get_one_with_args::<i64>("SELECT llm_clusters.run_job($1, '2026-11-21')", &[bad.into()]).unwrap().unwrap();
+        let status = Spi::get_one_with_args::<String>("SELECT status FROM llm_clusters.runs WHERE id = $1", &[run.into()]).unwrap();
+        assert_eq!(status.as_deref(), Some("failed"));
+        assert_eq!(count(&format!("SELECT count(*) FROM llm_clusters.assignments WHERE run_id = {run}")), 0);
+    }
 }
