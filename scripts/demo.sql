@@ -43,7 +43,7 @@ SELECT id AS run, status, n_items, n_clusters, n_outliers, round((quality->>'sil
 FROM llm_clusters.runs WHERE id = :run_id;
 
 \echo '--- the clusters'
-SELECT cluster_id AS id, title, size, round(100 * share, 1) AS "share %", round(avg_cost_usd::numeric, 5) AS avg_cost,
+SELECT cluster_id AS id, title, size, round(100 * share::numeric, 1) AS "share %", round(avg_cost_usd::numeric, 5) AS avg_cost,
        round(avg_latency_s::numeric, 2) AS avg_latency_s, round(avg_tokens::numeric) AS avg_tokens,
        round(100 * error_rate::numeric, 1) AS "errors %", round(total_cost_usd::numeric, 4) AS total_cost
 FROM llm_clusters.clusters WHERE run_id = :run_id ORDER BY cluster_id = -1, size DESC;

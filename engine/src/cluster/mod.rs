@@ -145,7 +145,8 @@ fn reduce(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> 
     let components = pca.components().mapv(|v| v as f32);
     let mean = pca.mean().mapv(|v| v as f32);
     let explained = pca.explained_variance_ratio().sum();
-    let mut out = Array2::zeros((x.nrows(), dims));
+    // LOBPCG may return fewer components than asked for (low-rank data): use what it found.
+    let mut out = Array2::zeros((x.nrows(), components.nrows()));
     for start in (0..x.nrows()).step_by(8192) {
         let end = (start + 8192).min(x.nrows());
         let block = &x.slice(s![start..end, ..]) - &mean;
@@ -397,3 +398,43 @@ fn project(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus, ch
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    /// `k` well separated directions in `dim` dimensions, `per` noisy items around each.
+    fn planted(k: usize, per: usize, dim: usize, noise: f32, seed: u64) -> Vec<f32> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        (0..k * per)
+            .flat_map(|i| (0..dim).map(move |d| (i, d)).collect::<Vec<_>>())
+            .map(|(i, d)| if d % k == i % k { 1.0 } else { 0.0 } + noise * rng.gen_range(-1.0f32..1.0))
+            .collect()
+    }
+
+    #[test]
+    fn finds_planted_clusters_deterministically() {
+        let params = Params { map_epochs: 50, ..Params::default() };
+        let mut a = planted(6, 100, 64, 0.3, 1);
+        let mut b = a.clone();
+        let ra = cluster(&mut a, 64, &params, &|| Ok(())).unwrap();
+        let rb = cluster(&mut b, 64, &params, &|| Ok(())).unwrap();
+        assert_eq!(ra.n_clusters, 6);
+        assert_eq!(ra.labels, rb.labels);
+        assert_eq!(ra.coords, rb.coords);
+        let truth: Vec<i32> = (0..600).map(|i| (i % 6) as i32).collect();
+        assert!(metrics::adjusted_rand_index(&truth, &ra.labels) > 0.95);
+        assert!(ra.quality.largest_cluster_share <= 0.5);
+        assert!(ra.rank.iter().zip(&ra.labels).filter(|(_, l)| **l >= 0).any(|(r, _)| *r == 0));
+    }
+
+    #[test]
+    fn stops_when_asked() {
+        let mut data = planted(3, 50, 16, 0.1, 2);
+        let stop = || Err(EngineError::new(ErrorKind::Cancelled, "canceling statement"));
+        let err = cluster(&mut data, 16, &Params::default(), &stop).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Cancelled);
+    }
+}
+
