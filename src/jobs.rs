@@ -8,9 +8,15 @@ use llm_clusters_engine::source::{check_source_columns, EmbeddingKind};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
+/// PostgreSQL's own quoting of a relation's name (schema-qualified when not on the path),
+/// safe to place in SQL text.
+pub fn source_name(source: pg_sys::Oid) -> String {
+    Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[source.into()]).or_raise().unwrap_or_default()
+}
+
 /// The columns of `source` checked against the contract.
 pub fn source_embedding_kind(source: pg_sys::Oid) -> EmbeddingKind {
-    let name = Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[source.into()]).or_raise().unwrap_or_default();
+    let name = source_name(source);
     let columns: Vec<(String, String)> = Spi::connect(|client| {
         client
             .select(

@@ -3,7 +3,7 @@
 //! on any error (or cancel) its writes are rolled back and the run is recorded as failed.
 
 use crate::error::{raise, OrRaise};
-use crate::jobs::{checked_params, source_embedding_kind};
+use crate::jobs::{checked_params, source_embedding_kind, source_name};
 use llm_clusters_engine::cluster::labels::{label_clusters, OUTLIERS_TITLE};
 use llm_clusters_engine::cluster::{cluster, Clustering, Params};
 use llm_clusters_engine::filters::{parse_filters, to_sql, SqlParam};
@@ -24,6 +24,8 @@ const WRITE_BATCH: usize = 10_000;
 
 struct Job {
     team_id: i32,
+    /// The source relation's quoted name, resolved once per run.
+    source_name: String,
     name: String,
     level: String,
     source: pg_sys::Oid,
@@ -47,12 +49,21 @@ fn load_job(job_id: i32) -> Job {
             name: row.get::<String>(2)?.unwrap_or_default(),
             level: row.get::<String>(3)?.unwrap_or_default(),
             source: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
+            source_name: String::new(),
             filters: row.get::<JsonB>(5)?.map(|j| j.0).unwrap_or(Value::Null),
             params: row.get::<JsonB>(6)?.map(|j| j.0).unwrap_or(Value::Null),
         }))
     })
     .or_raise()
+    .map(|job| Job { source_name: source_name(job.source), ..job })
     .unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("job {job_id} does not exist"))))
+}
+
+/// A run's window, `[start, end)`.
+#[derive(Clone, Copy)]
+struct Window {
+    start: TimestampWithTimeZone,
+    end: TimestampWithTimeZone,
 }
 
 /// What a finished (not failed) run records.
@@ -79,23 +90,32 @@ pub fn run_job(job_id: i32, window_end: TimestampWithTimeZone) -> i64 {
     if locked != Some(true) {
         raise(EngineError::new(ErrorKind::Busy, format!("job {job_id} is already running in another session")));
     }
+    let window = Window {
+        start: Spi::get_one_with_args::<TimestampWithTimeZone>(
+            "SELECT $1 - $2::interval",
+            &[window_end.into(), params.window.as_str().into()],
+        )
+        .or_raise()
+        .unwrap_or(window_end),
+        end: window_end,
+    };
     let run_id = Spi::get_one_with_args::<i64>(
         "INSERT INTO llm_clusters.runs (job_id, team_id, job_name, level, window_start, window_end, params)
-         VALUES ($1, $2, $3, $4, $5 - $6::interval, $5, $7) RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         &[
             job_id.into(),
             job.team_id.into(),
             job.name.as_str().into(),
             job.level.as_str().into(),
-            window_end.into(),
-            params.window.as_str().into(),
+            window.start.into(),
+            window.end.into(),
             JsonB(job.params.clone()).into(),
         ],
     )
     .or_raise()
     .unwrap_or_default();
 
-    let outcome = in_subtransaction(|| execute(&job, &params, run_id, window_end));
+    let outcome = in_subtransaction(|| execute(&job, &params, run_id, window));
     let outcome = outcome.unwrap_or_else(|message| {
         pgrx::warning!("run {run_id} of job {job_id} failed: {message}");
         Outcome { status: "failed", error: Some(message), n_items: 0, n_clusters: 0, n_outliers: 0, quality: json!({}), timings: json!({}) }
@@ -167,10 +187,10 @@ struct Read {
     skipped_dimension: i64,
 }
 
-fn execute(job: &Job, params: &Params, run_id: i64, window_end: TimestampWithTimeZone) -> Outcome {
+fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
     let mut timings = serde_json::Map::new();
     let t = Instant::now();
-    let read = read_items(job, params, window_end);
+    let read = read_items(job, params, window);
     timings.insert("read".into(), json!(t.elapsed().as_secs_f64()));
     let n = read.items.ids.len();
     let mut quality = json!({
@@ -231,17 +251,10 @@ fn execute(job: &Job, params: &Params, run_id: i64, window_end: TimestampWithTim
 
 /// The WHERE clause shared by every query over the job's items, and its parameters
 /// ($1 team, $2 window start, $3 window end, then the filters').
-fn item_condition<'a>(job: &Job, params: &Params, window_end: TimestampWithTimeZone) -> (String, String, Vec<DatumWithOid<'a>>) {
-    let source = Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[job.source.into()]).or_raise().unwrap_or_default();
+fn item_condition<'a>(job: &Job, window: Window) -> (String, Vec<DatumWithOid<'a>>) {
     let filters = parse_filters(&job.filters).or_raise();
     let (filter_sql, filter_params) = to_sql(&filters, 4);
-    let window_start = Spi::get_one_with_args::<TimestampWithTimeZone>(
-        "SELECT $1 - $2::interval",
-        &[window_end.into(), params.window.as_str().into()],
-    )
-    .or_raise()
-    .unwrap_or(window_end);
-    let mut args: Vec<DatumWithOid> = vec![job.team_id.into(), window_start.into(), window_end.into()];
+    let mut args: Vec<DatumWithOid> = vec![job.team_id.into(), window.start.into(), window.end.into()];
     for p in filter_params {
         args.push(match p {
             SqlParam::Text(s) => s.into(),
@@ -249,14 +262,14 @@ fn item_condition<'a>(job: &Job, params: &Params, window_end: TimestampWithTimeZ
             SqlParam::Float(x) => x.into(),
         });
     }
-    // `source` is PostgreSQL's own quoting of a regclass; filter values are parameters.
-    let condition = format!("s.team_id = $1 AND s.ts >= $2 AND s.ts < $3 AND ({filter_sql})");
-    (source, condition, args)
+    (format!("s.team_id = $1 AND s.ts >= $2 AND s.ts < $3 AND ({filter_sql})"), args)
 }
 
-fn read_items(job: &Job, params: &Params, window_end: TimestampWithTimeZone) -> Read {
+fn read_items(job: &Job, params: &Params, window: Window) -> Read {
     let kind = source_embedding_kind(job.source);
-    let (source, condition, mut args) = item_condition(job, params, window_end);
+    // `source` is PostgreSQL's own quoting of a regclass; filter values are parameters.
+    let source = &job.source_name;
+    let (condition, mut args) = item_condition(job, window);
     let in_window = Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM {source} s WHERE {condition}"), &args)
         .or_raise()
         .unwrap_or(0);
@@ -378,7 +391,7 @@ fn half_to_f32(h: u16) -> f32 {
 fn label(job: &Job, ids: &[String], result: &Clustering) -> Vec<llm_clusters_engine::cluster::labels::ClusterLabel> {
     let chosen: Vec<usize> = (0..ids.len()).filter(|&i| result.rank[i] < LABEL_ITEMS_PER_CLUSTER).collect();
     let wanted: Vec<String> = chosen.iter().map(|&i| ids[i].clone()).collect();
-    let source = Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[job.source.into()]).or_raise().unwrap_or_default();
+    let source = &job.source_name;
     let texts: HashMap<String, String> = Spi::connect(|client| {
         client
             .select(
@@ -488,7 +501,7 @@ fn write_results(
 /// Size, share and metrics as SQL aggregates over the run's assignments joined to the
 /// job's source (see the README for the definitions).
 fn update_metrics(job: &Job, run_id: i64, n: usize) {
-    let source = Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[job.source.into()]).or_raise().unwrap_or_default();
+    let source = &job.source_name;
     Spi::run_with_args(
         &format!(
             "UPDATE llm_clusters.clusters c SET size = m.size, share = m.size::float8 / $2,

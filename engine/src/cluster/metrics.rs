@@ -8,6 +8,14 @@ use std::collections::HashMap;
 /// Mean silhouette of labelled points (labels < 0 are left out), Euclidean distance.
 /// O(n^2): call it on a sample.
 pub fn silhouette(x: ArrayView2<f32>, labels: &[i32]) -> f64 {
+    silhouette_by(labels, |i, j| {
+        let d: f32 = x.row(i).iter().zip(x.row(j)).map(|(a, b)| (a - b) * (a - b)).sum();
+        d.sqrt()
+    })
+}
+
+/// Mean silhouette of labelled points (labels < 0 are left out) under `dist(i, j)`.
+pub fn silhouette_by(labels: &[i32], dist: impl Fn(usize, usize) -> f32) -> f64 {
     let idx: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] >= 0).collect();
     let k = labels.iter().copied().max().unwrap_or(-1) + 1;
     if k < 2 {
@@ -19,8 +27,7 @@ pub fn silhouette(x: ArrayView2<f32>, labels: &[i32]) -> f64 {
         let mut counts = vec![0usize; k as usize];
         for &j in &idx {
             if i != j {
-                let d: f32 = x.row(i).iter().zip(x.row(j)).map(|(a, b)| (a - b) * (a - b)).sum();
-                sums[labels[j] as usize] += f64::from(d.sqrt());
+                sums[labels[j] as usize] += f64::from(dist(i, j));
                 counts[labels[j] as usize] += 1;
             }
         }

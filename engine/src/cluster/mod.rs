@@ -172,32 +172,6 @@ fn nearest_centroid(x: ArrayView2<f32>, centroids: &Array2<f32>) -> Vec<i32> {
     idx.into_iter().map(|v| v[0] as i32).collect()
 }
 
-/// Silhouette from a precomputed distance matrix (labels >= 0 only).
-fn silhouette_from(dist: &Array2<f32>, labels: &[i32], k: usize) -> f64 {
-    let n = labels.len();
-    let mut total = 0.0;
-    for i in 0..n {
-        let mut sums = vec![0.0f64; k];
-        let mut counts = vec![0usize; k];
-        for j in 0..n {
-            if i != j {
-                sums[labels[j] as usize] += f64::from(dist[[i, j]]);
-                counts[labels[j] as usize] += 1;
-            }
-        }
-        let own = labels[i] as usize;
-        if counts[own] == 0 {
-            continue;
-        }
-        let a = sums[own] / counts[own] as f64;
-        let b = (0..k).filter(|&c| c != own && counts[c] > 0).map(|c| sums[c] / counts[c] as f64).fold(f64::INFINITY, f64::min);
-        if b.is_finite() {
-            total += (b - a) / a.max(b);
-        }
-    }
-    total / n as f64
-}
-
 /// k-means with k chosen by the silhouette on a sample, among the k whose largest cluster
 /// holds at most `max_cluster_share` of the sample (the collapse guard).
 fn kmeans_auto(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus, check: &dyn Fn() -> Result<()>) -> Result<(Vec<i32>, Quality)> {
@@ -213,7 +187,7 @@ fn kmeans_auto(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus
         let centroids = fit_kmeans(sel.view(), k, 3, rng)?;
         let labels = nearest_centroid(sel.view(), &centroids);
         let largest = cluster_sizes(&labels, k).into_iter().max().unwrap_or(0) as f64 / m as f64;
-        candidates.push((k, silhouette_from(&dist, &labels, k), largest));
+        candidates.push((k, metrics::silhouette_by(&labels, |i, j| dist[[i, j]]), largest));
         check()?;
     }
     // Silhouettes of neighbouring k differ by less than their sampling noise in high
