@@ -4,6 +4,7 @@
 # work on the same rows. Prints numbers; asserts nothing.
 #   bash scripts/bench_run.sh            # 10k x 384 and 100k x 1536 (with Python), 1M x 384 (Rust only)
 #   bash scripts/bench_run.sh 50000 768  # one size, with Python
+#   bash scripts/bench_run.sh 50000 768 --no-python
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -25,7 +26,9 @@ export PGHOST PGPORT PGUSER PGDATABASE
 export OMP_WAIT_POLICY=PASSIVE
 bench() { "$venv/bin/python" scripts/bench/bench_run.py "$@"; }
 if [ $# -ge 2 ]; then
-  bench --n "$1" --dim "$2" --python
+  python=--python
+  [ "${3:-}" = --no-python ] && python=
+  bench --n "$1" --dim "$2" $python
 else
   bench --n 10000 --dim 384 --python
   bench --n 100000 --dim 1536 --python

@@ -9,6 +9,8 @@ CREATE TABLE llm_clusters.jobs (
     filters     jsonb       NOT NULL DEFAULT '[]',
     enabled     boolean     NOT NULL DEFAULT true,
     params      jsonb       NOT NULL DEFAULT '{}',
+    -- When the job was last enabled (kept by the trigger): it runs from the next cycle on.
+    enabled_at  timestamptz,
     created_at  timestamptz NOT NULL DEFAULT now(),
     updated_at  timestamptz NOT NULL DEFAULT now(),
     UNIQUE (team_id, name)
@@ -22,6 +24,8 @@ CREATE TABLE llm_clusters.runs (
     level         text        NOT NULL,
     window_start  timestamptz NOT NULL,
     window_end    timestamptz NOT NULL,
+    -- The daily cycle a scheduled run belongs to (its start); NULL for on-demand runs.
+    cycle         timestamptz,
     started_at    timestamptz NOT NULL DEFAULT clock_timestamp(),
     finished_at   timestamptz,
     status        text        NOT NULL DEFAULT 'running'
@@ -35,6 +39,8 @@ CREATE TABLE llm_clusters.runs (
     timings       jsonb       NOT NULL DEFAULT '{}'
 );
 CREATE INDEX runs_job_idx ON llm_clusters.runs (job_id, window_end DESC);
+-- A job runs at most once per daily cycle, whoever schedules it.
+CREATE UNIQUE INDEX runs_job_cycle_idx ON llm_clusters.runs (job_id, cycle) WHERE cycle IS NOT NULL;
 CREATE INDEX runs_team_idx ON llm_clusters.runs (team_id, started_at DESC);
 
 CREATE TABLE llm_clusters.clusters (

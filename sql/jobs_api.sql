@@ -15,7 +15,13 @@ BEGIN
     END IF;
     NEW.source := coalesce(NEW.source, CASE NEW.level WHEN 'trace' THEN 'llm_clusters.trace_items'::regclass
                                                       ELSE 'llm_clusters.generation_items'::regclass END);
-    PERFORM llm_clusters._validate_job(NEW.source, NEW.filters, NEW.params);
+    -- Only what changed is checked: a job whose source was dropped can still be disabled.
+    IF TG_OP = 'INSERT' OR (NEW.source, NEW.filters, NEW.params) IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params) THEN
+        PERFORM llm_clusters._validate_job(NEW.source, NEW.filters, NEW.params);
+    END IF;
+    NEW.enabled_at := CASE WHEN NOT NEW.enabled THEN NULL
+                           WHEN TG_OP = 'UPDATE' AND OLD.enabled THEN OLD.enabled_at
+                           ELSE now() END;
     NEW.updated_at := now();
     RETURN NEW;
 END $$;
@@ -45,6 +51,18 @@ RETURNS bigint
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
 AS $$ SELECT llm_clusters._run_job(job_id, window_end) $$;
 
+CREATE FUNCTION llm_clusters.run_due_jobs()
+RETURNS SETOF bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $$ SELECT llm_clusters._run_due_jobs() $$;
+
+COMMENT ON FUNCTION llm_clusters.run_due_jobs() IS
+    'Runs every enabled job that has no run in the current daily cycle (started at llm_clusters.daily_run_time, UTC) and was enabled before it began; returns the new run ids. Jobs another session is running are skipped. Safe to call at any frequency, e.g. from pg_cron every minute.';
+COMMENT ON COLUMN llm_clusters.jobs.enabled_at IS
+    'When the job was last enabled (kept by a trigger); it is due from the first daily cycle that starts after this.';
+COMMENT ON COLUMN llm_clusters.runs.cycle IS
+    'Start of the daily cycle a scheduled run belongs to; NULL for runs started with run_job(). At most one run per job and cycle.';
+COMMENT ON FUNCTION llm_clusters._run_due_jobs() IS 'Internal: use llm_clusters.run_due_jobs().';
 COMMENT ON TABLE llm_clusters.jobs IS
     'Clustering jobs: level, source relation (default: the item view of the level), PostHog-style filters, params. At most llm_clusters.max_jobs_per_team per team.';
 COMMENT ON COLUMN llm_clusters.jobs.params IS

@@ -11,7 +11,15 @@ use pgrx::JsonB;
 /// PostgreSQL's own quoting of a relation's name (schema-qualified when not on the path),
 /// safe to place in SQL text.
 pub fn source_name(source: pg_sys::Oid) -> String {
-    Spi::get_one_with_args::<String>("SELECT $1::regclass::text", &[source.into()]).or_raise().unwrap_or_default()
+    // A regclass column does not stop its relation from being dropped.
+    Spi::get_one_with_args::<String>("SELECT (SELECT c.oid::regclass::text FROM pg_class c WHERE c.oid = $1)", &[source.into()])
+        .or_raise()
+        .unwrap_or_else(|| {
+            crate::error::raise(llm_clusters_engine::EngineError::new(
+                llm_clusters_engine::ErrorKind::NotFound,
+                format!("source relation with oid {} no longer exists (dropped?)", source.to_u32()),
+            ))
+        })
 }
 
 /// The columns of `source` checked against the contract.

@@ -1,4 +1,5 @@
-//! llm_clusters: the PostgreSQL adapter over the engine crate. SPI, SQL functions, GUCs.
+//! llm_clusters: the PostgreSQL adapter over the engine crate. SPI, SQL functions, GUCs,
+//! the background worker.
 //! Public SQL is hand-written in `sql/`; functions here are the internals it calls.
 
 use pgrx::prelude::*;
@@ -8,6 +9,7 @@ mod error;
 mod gucs;
 mod jobs;
 mod run;
+mod scheduler;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -22,13 +24,19 @@ extension_sql_file!("../sql/jobs.sql", name = "jobs", requires = ["items"]);
 extension_sql_file!(
     "../sql/jobs_api.sql",
     name = "jobs_api",
-    requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job]
+    requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job, scheduler::run_due_jobs]
 );
 
 #[allow(non_snake_case)]
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::define();
+    // The worker and the settings only the postmaster reads exist only when preloaded; a
+    // plain CREATE EXTENSION loads the library later, where both would be refused.
+    if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        gucs::define_postmaster();
+        scheduler::register();
+    }
 }
 
 #[cfg(any(test, feature = "pg_test"))]

@@ -24,7 +24,7 @@ const WRITE_BATCH: usize = 10_000;
 
 struct Job {
     team_id: i32,
-    /// The source relation's quoted name, resolved once per run.
+    /// The source relation's quoted name, resolved once per run (empty until then).
     source_name: String,
     name: String,
     level: String,
@@ -55,7 +55,6 @@ fn load_job(job_id: i32) -> Job {
         }))
     })
     .or_raise()
-    .map(|job| Job { source_name: source_name(job.source), ..job })
     .unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("job {job_id} does not exist"))))
 }
 
@@ -80,28 +79,50 @@ struct Outcome {
 /// Internal: called by `llm_clusters.run_job`.
 #[pg_extern(volatile, parallel_unsafe, name = "_run_job")]
 pub fn run_job(job_id: i32, window_end: TimestampWithTimeZone) -> i64 {
+    run(job_id, window_end, None).unwrap_or_else(|| {
+        raise(EngineError::new(ErrorKind::Busy, format!("job {job_id} is already running in another session")))
+    })
+}
+
+/// Runs a job over the window ending at `window_end` and returns the run id, or `None`
+/// when another session is running the job (or, for a scheduled run, when the job has
+/// already run in `cycle`). Once the job is locked, every failure is recorded as a
+/// failed run rather than raised.
+pub fn run(job_id: i32, window_end: TimestampWithTimeZone, cycle: Option<TimestampWithTimeZone>) -> Option<i64> {
     let job = load_job(job_id);
-    let params = checked_params(&job.params);
     let locked = Spi::get_one_with_args::<bool>(
         "SELECT pg_try_advisory_xact_lock(hashtext('llm_clusters.run_job'), $1)",
         &[job_id.into()],
     )
     .or_raise();
     if locked != Some(true) {
-        raise(EngineError::new(ErrorKind::Busy, format!("job {job_id} is already running in another session")));
+        return None;
     }
-    let window = Window {
-        start: Spi::get_one_with_args::<TimestampWithTimeZone>(
+    if let Some(cycle) = cycle {
+        // Checked under the lock, with a fresh snapshot: a run that committed meanwhile counts.
+        let done = Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM llm_clusters.runs WHERE job_id = $1 AND cycle = $2)",
+            &[job_id.into(), cycle.into()],
+        )
+        .or_raise();
+        if done == Some(true) {
+            return None;
+        }
+    }
+    let prepared = in_subtransaction(|| {
+        let params = checked_params(&job.params);
+        let start = Spi::get_one_with_args::<TimestampWithTimeZone>(
             "SELECT $1 - $2::interval",
             &[window_end.into(), params.window.as_str().into()],
         )
         .or_raise()
-        .unwrap_or(window_end),
-        end: window_end,
-    };
+        .unwrap_or(window_end);
+        (params, Window { start, end: window_end }, source_name(job.source))
+    });
+    let window = prepared.as_ref().map_or(Window { start: window_end, end: window_end }, |p| p.1);
     let run_id = Spi::get_one_with_args::<i64>(
-        "INSERT INTO llm_clusters.runs (job_id, team_id, job_name, level, window_start, window_end, params)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        "INSERT INTO llm_clusters.runs (job_id, team_id, job_name, level, window_start, window_end, cycle, params)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
         &[
             job_id.into(),
             job.team_id.into(),
@@ -109,13 +130,17 @@ pub fn run_job(job_id: i32, window_end: TimestampWithTimeZone) -> i64 {
             job.level.as_str().into(),
             window.start.into(),
             window.end.into(),
+            cycle.into(),
             JsonB(job.params.clone()).into(),
         ],
     )
     .or_raise()
     .unwrap_or_default();
 
-    let outcome = in_subtransaction(|| execute(&job, &params, run_id, window));
+    let outcome = prepared.and_then(|(params, window, source_name)| {
+        let job = Job { source_name, ..job };
+        in_subtransaction(|| execute(&job, &params, run_id, window))
+    });
     let outcome = outcome.unwrap_or_else(|message| {
         pgrx::warning!("run {run_id} of job {job_id} failed: {message}");
         Outcome { status: "failed", error: Some(message), n_items: 0, n_clusters: 0, n_outliers: 0, quality: json!({}), timings: json!({}) }
@@ -135,12 +160,23 @@ pub fn run_job(job_id: i32, window_end: TimestampWithTimeZone) -> i64 {
         ],
     )
     .or_raise();
-    run_id
+    Some(run_id)
+}
+
+/// Stops a run at the next unit of work when the session was cancelled or timed out
+/// (raises, as CHECK_FOR_INTERRUPTS does) or the background worker was asked to shut down.
+pub fn check_interrupts() -> Result<(), EngineError> {
+    pg_sys::check_for_interrupts!();
+    // Set by the background worker's SIGTERM handler; never set in a regular backend.
+    if unsafe { std::ptr::read_volatile(&raw const pg_sys::ShutdownRequestPending) } != 0 {
+        return Err(EngineError::new(ErrorKind::Cancelled, "run interrupted: the server is shutting down"));
+    }
+    Ok(())
 }
 
 /// Runs `f` in a subtransaction: its writes commit with the caller's transaction when it
 /// returns, and are rolled back, with the error's message returned, when it raises.
-fn in_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+pub fn in_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     // SAFETY: the standard PL pattern (see plpgsql's exec_stmt_block): remember the memory
     // context and resource owner, begin, and restore both after release or rollback.
     let (context, owner) = unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
@@ -213,11 +249,7 @@ fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
         };
     }
     let Items { ids, trace_ids, ts, mut data } = read.items;
-    let check = || {
-        pg_sys::check_for_interrupts!();
-        Ok(())
-    };
-    let result = cluster(&mut data, read.dim, params, &check).or_raise();
+    let result = cluster(&mut data, read.dim, params, &check_interrupts).or_raise();
     for (phase, secs) in &result.timings {
         timings.insert((*phase).into(), json!(secs));
     }
@@ -320,7 +352,7 @@ fn read_items(job: &Job, params: &Params, window: Window) -> Read {
             }
             // fetch() does not free the previous batch: free it so memory stays flat.
             unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) };
-            pg_sys::check_for_interrupts!();
+            check_interrupts().or_raise();
         }
         Ok::<_, pgrx::spi::Error>(())
     })
@@ -490,7 +522,7 @@ fn write_results(
                     ts[r.clone()].to_vec().into(),
                 ],
             )?;
-            pg_sys::check_for_interrupts!();
+            check_interrupts().or_raise();
         }
         Ok::<_, pgrx::spi::Error>(())
     })

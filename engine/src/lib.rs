@@ -7,7 +7,9 @@ pub mod content;
 pub mod embedding;
 pub mod error;
 pub mod filters;
+pub mod schedule;
 pub mod source;
+pub mod threads;
 pub mod timestamp;
 
 pub use error::{EngineError, ErrorKind, Result};

@@ -1,0 +1,38 @@
+//! The engine's worker threads (rayon's global pool). They block every signal: in a
+//! PostgreSQL backend a signal such as SIGTERM or SIGINT must reach the backend's own
+//! thread, whose handlers are not safe to run anywhere else.
+
+use std::sync::Once;
+
+static POOL: Once = Once::new();
+
+/// Builds the global pool with signal-blocking threads; call before any parallel work.
+/// Idempotent. If something else built the pool first, its threads are used as they are.
+pub fn init_pool() {
+    POOL.call_once(|| {
+        let _ = rayon::ThreadPoolBuilder::new().start_handler(|_| block_signals()).build_global();
+    });
+}
+
+fn block_signals() {
+    // SAFETY: plain libc calls on a sigset_t owned by this frame.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, std::ptr::null_mut());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pool_threads_block_signals() {
+        super::init_pool();
+        let blocked = rayon::broadcast(|_| unsafe {
+            let mut current: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut current);
+            libc::sigismember(&current, libc::SIGTERM) == 1 && libc::sigismember(&current, libc::SIGINT) == 1
+        });
+        assert!(blocked.iter().all(|&b| b));
+    }
+}

@@ -1,0 +1,141 @@
+//! Daily runs: `llm_clusters.run_due_jobs()` (what pg_cron calls) and the background
+//! worker that does the same by itself when the library is preloaded.
+//!
+//! A daily cycle starts at `llm_clusters.daily_run_time` (UTC). A job is due when it is
+//! enabled, was enabled before the cycle began, and has no run in the cycle; a unique index
+//! on `runs (job_id, cycle)` and the per-job advisory lock make that hold whoever calls.
+
+use crate::error::OrRaise;
+use crate::gucs::{daily_run_time, DATABASE, SCHEDULER_ENABLED, SCHEDULER_NAPTIME};
+use crate::run::{in_subtransaction, run};
+use llm_clusters_engine::schedule::{cycle_start, parse_time_of_day};
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use std::time::Duration;
+
+const WORKER_TYPE: &str = "llm_clusters scheduler";
+
+/// The start of the current cycle and the jobs due in it, in id order.
+fn due_jobs() -> (TimestampWithTimeZone, Vec<i32>) {
+    let run_at = parse_time_of_day(&daily_run_time()).or_raise();
+    let now = Spi::get_one::<f64>("SELECT extract(epoch FROM now())::float8").or_raise().unwrap_or_default();
+    let start = cycle_start(now.floor() as i64, run_at);
+    let cycle = Spi::get_one_with_args::<TimestampWithTimeZone>("SELECT to_timestamp($1)", &[(start as f64).into()])
+        .or_raise()
+        .unwrap_or_else(|| crate::error::raise(llm_clusters_engine::EngineError::new(
+            llm_clusters_engine::ErrorKind::Internal,
+            "could not compute the cycle start",
+        )));
+    let jobs = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT j.id FROM llm_clusters.jobs j
+                 WHERE j.enabled AND j.enabled_at <= $1
+                   AND NOT EXISTS (SELECT 1 FROM llm_clusters.runs r WHERE r.job_id = j.id AND r.cycle = $1)
+                 ORDER BY j.id",
+                None,
+                &[cycle.into()],
+            )?
+            .map(|row| row.get::<i32>(1).map(|id| id.unwrap_or_default()))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    (cycle, jobs)
+}
+
+/// Internal: called by `llm_clusters.run_due_jobs()`. Each job runs in its own
+/// subtransaction, so one that cannot even start (deleted meanwhile, say) is reported
+/// with a WARNING and the others still run.
+#[pg_extern(volatile, parallel_unsafe, name = "_run_due_jobs")]
+pub fn run_due_jobs() -> SetOfIterator<'static, i64> {
+    let (cycle, jobs) = due_jobs();
+    let runs: Vec<i64> = jobs
+        .into_iter()
+        .filter_map(|job_id| match in_subtransaction(|| run(job_id, cycle, Some(cycle))) {
+            Ok(run_id) => run_id,
+            Err(message) => {
+                pgrx::warning!("job {job_id} could not run: {message}");
+                None
+            }
+        })
+        .collect();
+    SetOfIterator::new(runs)
+}
+
+/// Registers the worker; called from `_PG_init` while the library is being preloaded.
+pub fn register() {
+    BackgroundWorkerBuilder::new(WORKER_TYPE)
+        .set_type(WORKER_TYPE)
+        .set_library("llm_clusters")
+        .set_function("llm_clusters_scheduler_main")
+        .enable_spi_access()
+        .set_start_time(BgWorkerStartTime::RecoveryFinished)
+        // If the worker dies (an ERROR that escaped, a crash), the postmaster starts it again.
+        .set_restart_time(Some(Duration::from_secs(5)))
+        .load();
+}
+
+fn shutdown_requested() -> bool {
+    unsafe { std::ptr::read_volatile(&raw const pg_sys::ShutdownRequestPending) != 0 }
+}
+
+fn report_activity(text: &str) {
+    if let Ok(c) = std::ffi::CString::new(text) {
+        unsafe { pg_sys::pgstat_report_activity(pg_sys::BackendState::STATE_RUNNING, c.as_ptr()) };
+    }
+}
+
+/// One pass: find the due jobs, then run each in its own transaction, so that a run's
+/// results are committed before the next job starts and a shutdown loses at most one run.
+fn run_cycle() {
+    let due = BackgroundWorker::transaction(|| {
+        let installed = Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'llm_clusters')")
+            .or_raise()
+            .unwrap_or(false);
+        if !installed {
+            return None;
+        }
+        in_subtransaction(due_jobs)
+            .map_err(|message| pgrx::warning!("llm_clusters scheduler: cannot list due jobs: {message}"))
+            .ok()
+    });
+    let Some((cycle, jobs)) = due else { return };
+    for job_id in jobs {
+        if shutdown_requested() {
+            return;
+        }
+        BackgroundWorker::transaction(|| {
+            report_activity(&format!("llm_clusters: running job {job_id}"));
+            match in_subtransaction(|| run(job_id, cycle, Some(cycle))) {
+                Ok(Some(run_id)) => pgrx::log!("llm_clusters scheduler: job {job_id} ran as run {run_id}"),
+                Ok(None) => {}
+                Err(message) => pgrx::warning!("llm_clusters scheduler: job {job_id} could not run: {message}"),
+            }
+        });
+    }
+    report_activity("llm_clusters: idle");
+}
+
+/// The worker's entry point.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn llm_clusters_scheduler_main(_arg: pg_sys::Datum) {
+    BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
+    let database = DATABASE.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_else(|| "postgres".into());
+    BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    pgrx::log!("llm_clusters scheduler started on database \"{database}\"");
+    loop {
+        if BackgroundWorker::sighup_received() {
+            unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
+        }
+        if SCHEDULER_ENABLED.get() {
+            run_cycle();
+        }
+        let nap = Duration::from_secs(SCHEDULER_NAPTIME.get().max(1) as u64);
+        if shutdown_requested() || !BackgroundWorker::wait_latch(Some(nap)) {
+            break;
+        }
+    }
+    pgrx::log!("llm_clusters scheduler stopping");
+}

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# End-to-end test of the background worker on a throw-away cluster that preloads
+# llm_clusters: due jobs run by themselves once per cycle, SIGHUP changes the schedule, a
+# failing job does not stop the others, a crashed worker is restarted and does not run a
+# job twice in a cycle, a fast shutdown during a run leaves a failed run and nothing
+# half-written, the next cycle retries it, and run_job/run_due_jobs never overlap a run.
+# Usage: tests/e2e/scheduler.sh 15|18
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ver=${1:?usage: scheduler.sh 15|18}
+
+install_extension "$ver" >/dev/null 2>&1
+work=$(mktemp -d /tmp/llm_clusters_e2e.XXXXXX); chmod 755 "$work"
+trap 'stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+# The daily run time starts 2 hours ahead: the current cycle began 22 hours ago, before
+# any job below exists, so nothing is due until the test moves the time.
+PGPORT=$((55200 + ver)) start_cluster "$ver" "$work" \
+  "shared_preload_libraries = 'llm_clusters'" "llm_clusters.scheduler_naptime = 1" \
+  "llm_clusters.daily_run_time = '$(utc_in 7200)'"
+worker="SELECT pid FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler'"
+scheduled_runs="SELECT count(*) FROM llm_clusters.runs WHERE cycle IS NOT NULL"
+
+say "worker on PostgreSQL $ver"
+wait_until "the worker shows in pg_stat_activity as 'llm_clusters scheduler'" 20 "SELECT EXISTS ($worker)"
+pg -c "CREATE EXTENSION llm_clusters"
+load_items 1 300 a
+pg -c "CREATE TABLE doomed AS SELECT * FROM llm_clusters.generation_items LIMIT 0" \
+   -c "SELECT llm_clusters.create_job('good_a', 'generation')" \
+   -c "SELECT llm_clusters.create_job('good_b', 'generation', params => '{\"seed\": 7}')" \
+   -c "SELECT llm_clusters.create_job('dropped_source', 'generation', source => 'doomed')" \
+   -c "DROP TABLE doomed" >/dev/null
+sleep 3
+expect "jobs created after the cycle began are not run in it" "$scheduled_runs" 0
+
+set_run_time "$(utc_in 2)"
+wait_until "after SIGHUP moved the daily time, every due job ran" 60 "SELECT ($scheduled_runs) = 3"
+expect "good jobs succeeded" "SELECT string_agg(job_name || ':' || status, ',' ORDER BY job_id) FROM llm_clusters.runs" \
+  "good_a:succeeded,good_b:succeeded,dropped_source:failed"
+expect "the failing job's run says why" \
+  "SELECT error LIKE '%no longer exists%' FROM llm_clusters.runs WHERE job_name = 'dropped_source'" t
+expect "scheduled runs cover the window ending at the cycle start" \
+  "SELECT bool_and(window_end = cycle AND window_start = cycle - interval '7 days') FROM llm_clusters.runs WHERE status = 'succeeded'" t
+sleep 3
+expect "more wake-ups in the same cycle run nothing again" "$scheduled_runs" 3
+expect "run_due_jobs() finds nothing due either" "SELECT count(*) FROM llm_clusters.run_due_jobs()" 0
+
+old_pid=$(q "$worker")
+kill -9 "$old_pid"
+wait_until "the postmaster restarted the killed worker" 60 "SELECT EXISTS ($worker AND pid <> $old_pid)"
+sleep 3
+expect "the restarted worker does not repeat the cycle's runs" "$scheduled_runs" 3
+
+say "SIGTERM during a run"
+# A run long enough to be caught in the middle: many items and many map epochs.
+load_items 1 4000 s
+pg -c "UPDATE llm_clusters.jobs SET enabled = false" \
+   -c "SELECT llm_clusters.create_job('slow', 'generation', params => '{\"map_epochs\": 2000, \"map_sample\": 4300}')" >/dev/null
+set_run_time "$(utc_in 2)"
+wait_until "the worker reports the slow run in pg_stat_activity" 60 \
+  "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler' AND query LIKE '%running job%')"
+sleep 1
+start=$(date +%s.%N)
+as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+stop_s=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
+echo "pg_ctl stop -m fast during a run took $stop_s s"
+as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -l "$work/server.log" -w start >/dev/null
+expect "the interrupted run is recorded as failed" \
+  "SELECT status || ':' || (error LIKE '%shutting down%') FROM llm_clusters.runs WHERE job_name = 'slow'" "failed:true"
+expect "the interrupted run left no clusters or assignments" \
+  "SELECT (SELECT count(*) FROM llm_clusters.clusters c JOIN llm_clusters.runs r ON r.id = c.run_id WHERE r.job_name = 'slow')
+        + (SELECT count(*) FROM llm_clusters.assignments a JOIN llm_clusters.runs r ON r.id = a.run_id WHERE r.job_name = 'slow')" 0
+pg -c "UPDATE llm_clusters.jobs SET params = '{}' WHERE name = 'slow'" >/dev/null
+set_run_time "$(utc_in 2)"
+wait_until "the next cycle retries the interrupted job" 60 \
+  "SELECT EXISTS (SELECT 1 FROM llm_clusters.runs WHERE job_name = 'slow' AND status = 'succeeded')"
+
+say "the scheduler switched off; run_due_jobs() runs what is due"
+pg -c "ALTER SYSTEM SET llm_clusters.scheduler_enabled = off" -c "SELECT pg_reload_conf()" >/dev/null
+pg -c "UPDATE llm_clusters.jobs SET enabled = true WHERE name = 'good_a'" >/dev/null
+set_run_time "$(utc_in 2)"
+sleep 4
+expect "with the scheduler off, the worker runs nothing" \
+  "SELECT count(*) FROM llm_clusters.runs WHERE job_name = 'good_a'" 1
+expect "run_due_jobs() runs the due job (slow is enabled too)" "SELECT count(*) FROM llm_clusters.run_due_jobs()" 2
+expect "and only once per cycle" "SELECT count(*) FROM llm_clusters.run_due_jobs()" 0
+
+say "concurrent run_job calls"
+pg -c "UPDATE llm_clusters.jobs SET params = '{\"map_epochs\": 1500}' WHERE name = 'slow'" >/dev/null
+slow=$(q "SELECT id FROM llm_clusters.jobs WHERE name = 'slow'")
+good=$(q "SELECT id FROM llm_clusters.jobs WHERE name = 'good_b'")
+pg -c "SELECT llm_clusters.run_job($slow)" >"$work/slow.out" 2>&1 &
+bg=$!
+wait_until "the first run_job is running" 30 \
+  "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT llm_clusters.run_job($slow)%' AND state = 'active')"
+second=$(pg -c "SELECT llm_clusters.run_job($slow)" 2>&1 || true)
+case "$second" in
+  *"job $slow is already running in another session"*) pass "a second run_job of the same job fails at once: $second" ;;
+  *) fail "second run_job of the same job: $second" ;;
+esac
+pg -c "SELECT llm_clusters.run_job($good)" >/dev/null
+wait "$bg" || fail "the first run_job failed: $(cat "$work/slow.out")"
+expect "a run of another job proceeded in parallel (their times overlap)" \
+  "SELECT a.started_at < b.finished_at AND b.started_at < a.finished_at
+   FROM (SELECT * FROM llm_clusters.runs WHERE job_id = $slow ORDER BY id DESC LIMIT 1) a,
+        (SELECT * FROM llm_clusters.runs WHERE job_id = $good ORDER BY id DESC LIMIT 1) b" t
+say "scheduler end-to-end on PostgreSQL $ver passed"
