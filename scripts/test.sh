@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: engine unit tests, #[pg_test]s on PostgreSQL 15 and 18, and the
-# SQL regression tests on both. Installs what is missing first (scripts/setup.sh).
+# The whole test suite: engine unit tests, #[pg_test]s on PostgreSQL 15 and 18, the SQL
+# regression tests on both, and the end-to-end scripts (worker, pg_cron). Installs what is
+# missing first (scripts/setup.sh).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -23,4 +24,10 @@ for ver in 15 18; do
   say "SQL regression tests on PostgreSQL $ver"
   bash scripts/regress.sh "$ver"
 done
+for ver in 15 18; do
+  say "end-to-end: the background worker on PostgreSQL $ver"
+  bash tests/e2e/scheduler.sh "$ver"
+done
+say "end-to-end: pg_cron on PostgreSQL 15"
+bash tests/e2e/pg_cron.sh
 say "all tests passed"

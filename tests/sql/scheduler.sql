@@ -1,0 +1,40 @@
+-- Daily runs: which jobs are due, enabled_at kept by the trigger, a bad daily_run_time.
+-- (The worker and pg_cron themselves are tested end to end in tests/e2e.)
+BEGIN;
+CREATE TABLE regress.own_items AS SELECT * FROM llm_clusters.generation_items LIMIT 0;
+SELECT llm_clusters.create_job('nightly', level => 'generation', team_id => 40) AS job \gset
+SELECT llm_clusters.create_job('own source', level => 'generation', team_id => 40, source => 'regress.own_items') AS own \gset
+-- enabled_at: set when created enabled, cleared when disabled, kept by unrelated updates.
+SELECT enabled_at = now() AS enabled_now FROM llm_clusters.jobs WHERE id = :job;
+UPDATE llm_clusters.jobs SET enabled = false WHERE id = :job;
+SELECT enabled_at IS NULL AS cleared FROM llm_clusters.jobs WHERE id = :job;
+UPDATE llm_clusters.jobs SET enabled = true WHERE id = :job;
+UPDATE llm_clusters.jobs SET name = 'nightly run' WHERE id = :job;
+SELECT enabled_at = now() AS kept FROM llm_clusters.jobs WHERE id = :job;
+-- A job created in the current cycle is not due before the next one.
+SELECT count(*) AS ran FROM llm_clusters.run_due_jobs();
+-- A job whose source was dropped can still be disabled (only changed fields are checked)...
+DROP TABLE regress.own_items;
+UPDATE llm_clusters.jobs SET enabled = false WHERE id = :own;
+SELECT enabled FROM llm_clusters.jobs WHERE id = :own;
+-- ...but not pointed at new params while its source is gone.
+SELECT regexp_replace(regress.error_of(format('UPDATE llm_clusters.jobs SET params = %L WHERE id = %s', '{"seed": 1}', :own)),
+                      'oid \d+', 'oid N') AS error;
+-- An on-demand run of it is recorded as failed, naming the problem.
+SET LOCAL client_min_messages = error;  -- the WARNING names ids that vary
+SELECT llm_clusters.run_job(:own) AS run \gset
+SELECT status, cycle, error LIKE 'source relation with oid % no longer exists (dropped?)' AS says_why FROM llm_clusters.runs WHERE id = :run;
+ROLLBACK;
+
+-- A daily_run_time that is not a time of day is an error naming the value.
+ALTER SYSTEM SET llm_clusters.daily_run_time = '25:00';
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SHOW llm_clusters.daily_run_time;
+SELECT regress.error_of('SELECT llm_clusters.run_due_jobs()');
+ALTER SYSTEM RESET llm_clusters.daily_run_time;
+SELECT pg_reload_conf();
+SELECT pg_sleep(0.5);
+SHOW llm_clusters.daily_run_time;
+SHOW llm_clusters.scheduler_enabled;
+SHOW llm_clusters.scheduler_naptime;
