@@ -103,4 +103,26 @@ expect "a run of another job proceeded in parallel (their times overlap)" \
   "SELECT a.started_at < b.finished_at AND b.started_at < a.finished_at
    FROM (SELECT * FROM llm_clusters.runs WHERE job_id = $slow ORDER BY id DESC LIMIT 1) a,
         (SELECT * FROM llm_clusters.runs WHERE job_id = $good ORDER BY id DESC LIMIT 1) b" t
+say "statement_timeout and pg_cancel_backend during a run"
+pg -c "UPDATE llm_clusters.jobs SET params = '{\"map_epochs\": 2000, \"map_sample\": 4300}' WHERE name = 'slow'" >/dev/null
+latest_slow="SELECT * FROM llm_clusters.runs WHERE job_id = $slow ORDER BY id DESC LIMIT 1"
+no_results="SELECT (SELECT count(*) FROM llm_clusters.clusters WHERE run_id = r.id) + (SELECT count(*) FROM llm_clusters.assignments WHERE run_id = r.id) FROM ($latest_slow) r"
+start=$(date +%s.%N)
+pg -c "SET statement_timeout = '1s'" -c "SELECT llm_clusters.run_job($slow)" >/dev/null 2>&1
+echo "run_job under statement_timeout = 1s returned after $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s"
+expect "a timed-out run is recorded as failed with the reason" \
+  "SELECT status || ': ' || error FROM ($latest_slow) r" "failed: canceling statement due to statement timeout"
+expect "a timed-out run leaves no clusters or assignments" "$no_results" 0
+pg -c "SELECT llm_clusters.run_job($slow)" >/dev/null 2>&1 &
+bg=$!
+active="SELECT pid FROM pg_stat_activity WHERE query = 'SELECT llm_clusters.run_job($slow)' AND state = 'active'"
+wait_until "a run to cancel is in progress" 30 "SELECT EXISTS ($active)"
+sleep 1
+start=$(date +%s.%N)
+q "SELECT pg_cancel_backend(pid) FROM ($active) a" >/dev/null
+wait "$bg" || true
+echo "run_job returned $(python3 -c "print(round($(date +%s.%N) - $start, 2))") s after pg_cancel_backend"
+expect "a cancelled run is recorded as failed with the reason" \
+  "SELECT status || ': ' || error FROM ($latest_slow) r" "failed: canceling statement due to user request"
+expect "a cancelled run leaves no clusters or assignments" "$no_results" 0
 say "scheduler end-to-end on PostgreSQL $ver passed"
