@@ -249,7 +249,7 @@ fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
         };
     }
     let Items { ids, trace_ids, ts, mut data } = read.items;
-    let result = cluster(&mut data, read.dim, params, &check_interrupts).or_raise();
+    let result = cluster(&mut data, read.dim, params, None, &check_interrupts).or_raise();
     for (phase, secs) in &result.timings {
         timings.insert((*phase).into(), json!(secs));
     }

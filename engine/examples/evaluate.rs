@@ -41,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let original = Array2::from_shape_vec((n, dim), data.clone())?;
         let params = Params { method, seed, ..Params::default() };
         let t = std::time::Instant::now();
-        let result = cluster(&mut data, dim, &params, &|| Ok(()))?;
+        let result = cluster(&mut data, dim, &params, None, &|| Ok(()))?;
         let secs = t.elapsed().as_secs_f64();
         let map = Array2::from_shape_fn((n, 2), |(i, j)| result.coords[i][j]);
         let sample: Vec<usize> = (0..n).step_by((n / 1500).max(1)).collect();

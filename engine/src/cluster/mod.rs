@@ -5,6 +5,7 @@
 
 pub mod knn;
 pub mod labels;
+pub mod lineage;
 pub mod metrics;
 pub mod params;
 pub mod umap;
@@ -55,8 +56,11 @@ pub struct Quality {
 }
 
 /// Clusters `n` rows of `dim` floats (row-major, finite). Normalises `data` in place.
+/// `previous`: the centroids of the job's previous run (input space), if any: k-means then
+/// keeps their number of clusters unless another k is clearly better, and starts from them,
+/// so that clusters keep their identity from run to run.
 /// `check` is called between units of work; an error from it stops the run.
-pub fn cluster(data: &mut [f32], dim: usize, params: &Params, check: &dyn Fn() -> Result<()>) -> Result<Clustering> {
+pub fn cluster(data: &mut [f32], dim: usize, params: &Params, previous: Option<&[Vec<f32>]>, check: &dyn Fn() -> Result<()>) -> Result<Clustering> {
     if dim == 0 || data.len() % dim != 0 {
         return Err(EngineError::new(ErrorKind::Internal, format!("{} floats do not make rows of {dim}", data.len())));
     }
@@ -75,13 +79,17 @@ pub fn cluster(data: &mut [f32], dim: usize, params: &Params, check: &dyn Fn() -
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(params.seed);
 
     let t = Instant::now();
-    let (reduced, explained) = reduce(x, params, &mut rng)?;
+    let (reduced, projection, explained) = reduce(x, params, &mut rng)?;
+    let previous = previous.filter(|c| !c.is_empty() && c.iter().all(|r| r.len() == dim)).map(|c| {
+        let rows = Array2::from_shape_fn((c.len(), dim), |(i, j)| c[i][j]);
+        projection.apply(rows.view())
+    });
     timings.push(("reduce", t.elapsed().as_secs_f64()));
     check()?;
 
     let t = Instant::now();
     let (mut labels, mut quality) = match params.method {
-        Method::KMeans => kmeans_auto(reduced.view(), params, &mut rng, check)?,
+        Method::KMeans => kmeans_auto(reduced.view(), params, previous.as_ref(), &mut rng, check)?,
         Method::Hdbscan => hdbscan_on_umap(reduced.view(), params, &mut rng, check)?,
     };
     quality.pca_dims = reduced.ncols();
@@ -133,31 +141,48 @@ fn sample_rows(n: usize, m: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<usize> {
     idx
 }
 
+/// A fitted PCA (or the identity when no reduction is needed).
+struct Projection {
+    mean: Option<ndarray::Array1<f32>>,
+    components: Option<Array2<f32>>,
+}
+
+impl Projection {
+    fn apply(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        let (Some(mean), Some(components)) = (&self.mean, &self.components) else { return x.to_owned() };
+        let mut out = Array2::zeros((x.nrows(), components.nrows()));
+        for start in (0..x.nrows()).step_by(8192) {
+            let end = (start + 8192).min(x.nrows());
+            let block = &x.slice(s![start..end, ..]) - mean;
+            out.slice_mut(s![start..end, ..]).assign(&block.dot(&components.t()));
+        }
+        out
+    }
+}
+
 /// PCA to `params.pca_dims`, fitted on a sample, applied to every row in f32.
-fn reduce(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> Result<(Array2<f32>, f64)> {
+fn reduce(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> Result<(Array2<f32>, Projection, f64)> {
     let dims = params.pca_dims.min(x.ncols()).min(x.nrows() - 1);
     if dims >= x.ncols() {
-        return Ok((x.to_owned(), 1.0));
+        return Ok((x.to_owned(), Projection { mean: None, components: None }, 1.0));
     }
     let idx = sample_rows(x.nrows(), params.pca_sample, rng);
     let fit_rows: Array2<f64> = x.select(Axis(0), &idx).mapv(f64::from);
     let pca = Pca::params(dims).fit(&DatasetBase::from(fit_rows)).map_err(internal)?;
-    let components = pca.components().mapv(|v| v as f32);
-    let mean = pca.mean().mapv(|v| v as f32);
     let explained = pca.explained_variance_ratio().sum();
     // LOBPCG may return fewer components than asked for (low-rank data): use what it found.
-    let mut out = Array2::zeros((x.nrows(), components.nrows()));
-    for start in (0..x.nrows()).step_by(8192) {
-        let end = (start + 8192).min(x.nrows());
-        let block = &x.slice(s![start..end, ..]) - &mean;
-        out.slice_mut(s![start..end, ..]).assign(&block.dot(&components.t()));
-    }
-    Ok((out, explained))
+    let projection = Projection { mean: Some(pca.mean().mapv(|v| v as f32)), components: Some(pca.components().mapv(|v| v as f32)) };
+    Ok((projection.apply(x), projection, explained))
 }
 
-fn fit_kmeans(x: ArrayView2<f32>, k: usize, runs: usize, rng: &mut Xoshiro256PlusPlus) -> Result<Array2<f32>> {
-    let model = KMeans::params_with_rng(k, rng.clone())
-        .n_runs(runs)
+/// k-means centroids; from `start` (one run) when given, else k-means++ with `runs` restarts.
+fn fit_kmeans(x: ArrayView2<f32>, k: usize, runs: usize, start: Option<&Array2<f32>>, rng: &mut Xoshiro256PlusPlus) -> Result<Array2<f32>> {
+    let params = KMeans::params_with_rng(k, rng.clone());
+    let params = match start {
+        Some(c) => params.init_method(linfa_clustering::KMeansInit::Precomputed(c.clone())).n_runs(1),
+        None => params.n_runs(runs),
+    };
+    let model = params
         .max_n_iterations(100)
         .tolerance(1e-4)
         .fit(&DatasetBase::from(x.to_owned()))
@@ -174,7 +199,13 @@ fn nearest_centroid(x: ArrayView2<f32>, centroids: &Array2<f32>) -> Vec<i32> {
 
 /// k-means with k chosen by the silhouette on a sample, among the k whose largest cluster
 /// holds at most `max_cluster_share` of the sample (the collapse guard).
-fn kmeans_auto(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus, check: &dyn Fn() -> Result<()>) -> Result<(Vec<i32>, Quality)> {
+fn kmeans_auto(
+    x: ArrayView2<f32>,
+    params: &Params,
+    previous: Option<&Array2<f32>>,
+    rng: &mut Xoshiro256PlusPlus,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<(Vec<i32>, Quality)> {
     let n = x.nrows();
     let sel = x.select(Axis(0), &sample_rows(n, params.k_sample, rng));
     let m = sel.nrows();
@@ -184,7 +215,7 @@ fn kmeans_auto(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus
     let max_k = params.max_clusters.min(m / 5).max(2);
     let mut candidates = Vec::new();
     for k in 2..=max_k {
-        let centroids = fit_kmeans(sel.view(), k, 3, rng)?;
+        let centroids = fit_kmeans(sel.view(), k, 3, None, rng)?;
         let labels = nearest_centroid(sel.view(), &centroids);
         let largest = cluster_sizes(&labels, k).into_iter().max().unwrap_or(0) as f64 / m as f64;
         candidates.push((k, metrics::silhouette_by(&labels, |i, j| dist[[i, j]]), largest));
@@ -194,14 +225,21 @@ fn kmeans_auto(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus
     // dimensions, so the smallest k within `k_tolerance` of the best one wins.
     let guarded: Vec<_> = candidates.iter().filter(|c| c.2 <= params.max_cluster_share).copied().collect();
     let top = guarded.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
-    let best = guarded
-        .iter()
-        .find(|c| c.1 >= top - params.k_tolerance * top.abs())
+    let near_top = |c: &&(usize, f64, f64)| c.1 >= top - params.k_tolerance * top.abs();
+    // Hysteresis: the previous run's k is kept unless another k is clearly better (by more
+    // than twice the tolerance), so clusters keep their identity from day to day instead
+    // of flickering between nearly equal silhouettes.
+    let kept = |c: &&(usize, f64, f64)| c.1 >= top - 2.0 * params.k_tolerance * top.abs();
+    let previous_k = previous.map(|c| c.nrows());
+    let best = previous_k
+        .and_then(|k| guarded.iter().filter(kept).find(|c| c.0 == k))
+        .or_else(|| guarded.iter().find(near_top))
         .or_else(|| candidates.iter().min_by(|a, b| a.2.total_cmp(&b.2)))
         .copied()
         .ok_or_else(|| internal("no k was tried"))?;
     let fit_rows = x.select(Axis(0), &sample_rows(n, params.fit_sample, rng));
-    let centroids = fit_kmeans(fit_rows.view(), best.0, params.kmeans_runs, rng)?;
+    let start = previous.filter(|c| c.nrows() == best.0);
+    let centroids = fit_kmeans(fit_rows.view(), best.0, params.kmeans_runs, start, rng)?;
     check()?;
     let labels = nearest_centroid(x, &centroids);
     Ok((labels, Quality { method: "kmeans".into(), silhouette: best.1, k_candidates: candidates, ..Default::default() }))
@@ -392,8 +430,8 @@ mod tests {
         let params = Params { map_epochs: 50, ..Params::default() };
         let mut a = planted(6, 100, 64, 0.3, 1);
         let mut b = a.clone();
-        let ra = cluster(&mut a, 64, &params, &|| Ok(())).unwrap();
-        let rb = cluster(&mut b, 64, &params, &|| Ok(())).unwrap();
+        let ra = cluster(&mut a, 64, &params, None, &|| Ok(())).unwrap();
+        let rb = cluster(&mut b, 64, &params, None, &|| Ok(())).unwrap();
         assert_eq!(ra.n_clusters, 6);
         assert_eq!(ra.labels, rb.labels);
         assert_eq!(ra.coords, rb.coords);
@@ -407,8 +445,25 @@ mod tests {
     fn stops_when_asked() {
         let mut data = planted(3, 50, 16, 0.1, 2);
         let stop = || Err(EngineError::new(ErrorKind::Cancelled, "canceling statement"));
-        let err = cluster(&mut data, 16, &Params::default(), &stop).unwrap_err();
+        let err = cluster(&mut data, 16, &Params::default(), None, &stop).unwrap_err();
         assert_eq!(err.kind, ErrorKind::Cancelled);
+    }
+
+    #[test]
+    fn previous_centroids_keep_a_good_k_but_not_a_bad_one() {
+        let params = Params { map_epochs: 20, ..Params::default() };
+        let first = cluster(&mut planted(6, 100, 64, 0.3, 1), 64, &params, None, &|| Ok(())).unwrap();
+        // The next day's items: same topics, new noise. Started from yesterday's centroids.
+        let next = cluster(&mut planted(6, 100, 64, 0.3, 9), 64, &params, Some(&first.centroids), &|| Ok(())).unwrap();
+        assert_eq!(next.n_clusters, 6);
+        // A previous k that is clearly worse than the data's is not kept.
+        let two = &first.centroids[..2];
+        let fresh = cluster(&mut planted(6, 100, 64, 0.3, 9), 64, &params, Some(two), &|| Ok(())).unwrap();
+        assert_eq!(fresh.n_clusters, 6);
+        // Centroids of another dimension are ignored.
+        let other: Vec<Vec<f32>> = vec![vec![1.0; 8]; 6];
+        let ignored = cluster(&mut planted(6, 100, 64, 0.3, 9), 64, &params, Some(&other), &|| Ok(())).unwrap();
+        assert_eq!(ignored.n_clusters, 6);
     }
 }
 

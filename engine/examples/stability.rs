@@ -1,0 +1,91 @@
+//! Stability of clusters from one daily run to the next. Each item of a labelled set gets
+//! one of 8 days; run A clusters days 0-6, run B days 1-7 (windows overlapping by 6 of 7
+//! days). Prints the ARI of the two runs on their common items, and the lineage of B's
+//! clusters against A's: how many continued, and whether each continued cluster was
+//! matched to itself (the previous cluster it shares the most items with).
+//!
+//! cargo run --release -p llm_clusters_engine --example stability -- DIR [seed]
+
+use llm_clusters_engine::cluster::lineage::{match_clusters, Event, Overlap};
+use llm_clusters_engine::cluster::metrics::adjusted_rand_index;
+use llm_clusters_engine::cluster::{cluster, Clustering, Params};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+
+fn run(data: &[f32], dim: usize, rows: &[usize], params: &Params, previous: Option<&Clustering>) -> Result<Clustering, Box<dyn std::error::Error>> {
+    let mut x: Vec<f32> = rows.iter().flat_map(|&r| data[r * dim..(r + 1) * dim].iter().copied()).collect();
+    Ok(cluster(&mut x, dim, params, previous.map(|p| p.centroids.as_slice()), &|| Ok(()))?)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = args.get(1).ok_or("usage: stability DIR [seed]")?;
+    let seed: u64 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(42);
+    let params = Params { seed, ..Params::default() };
+    for name in ["bbc5", "donotanswer5", "sharegpt_prompts"] {
+        let n = std::fs::read_to_string(format!("{dir}/{name}.jsonl"))?.lines().count();
+        let raw = std::fs::read(format!("{dir}/{name}.emb.f32"))?;
+        let data: Vec<f32> = raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let dim = data.len() / n;
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(7));
+        let day: Vec<usize> = {
+            let mut d = vec![0; n];
+            order.iter().enumerate().for_each(|(pos, &i)| d[i] = pos % 8);
+            d
+        };
+        let rows_a: Vec<usize> = (0..n).filter(|&i| day[i] < 7).collect();
+        let rows_b: Vec<usize> = (0..n).filter(|&i| day[i] >= 1).collect();
+        let a = run(&data, dim, &rows_a, &params, None)?;
+        let b = run(&data, dim, &rows_b, &params, Some(&a))?;
+        // Labels of the common items (days 1-6) in both runs.
+        let pos_b: std::collections::HashMap<usize, usize> = rows_b.iter().enumerate().map(|(p, &r)| (r, p)).collect();
+        let common: Vec<(usize, usize)> = rows_a.iter().enumerate().filter_map(|(pa, r)| pos_b.get(r).map(|&pb| (pa, pb))).collect();
+        let la: Vec<i32> = common.iter().map(|&(pa, _)| a.labels[pa]).collect();
+        let lb: Vec<i32> = common.iter().map(|&(_, pb)| b.labels[pb]).collect();
+        let ari = adjusted_rand_index(&la, &lb);
+
+        let mut shared = vec![vec![0u64; a.n_clusters]; b.n_clusters];
+        let mut shared_new = vec![0u64; b.n_clusters];
+        let mut shared_previous = vec![0u64; a.n_clusters];
+        for (&x, &y) in la.iter().zip(&lb) {
+            if y >= 0 {
+                shared_new[y as usize] += 1;
+            }
+            if x >= 0 {
+                shared_previous[x as usize] += 1;
+            }
+            if x >= 0 && y >= 0 {
+                shared[y as usize][x as usize] += 1;
+            }
+        }
+        let cosine = b.centroids.iter().map(|cb| a.centroids.iter().map(|ca| cb.iter().zip(ca).map(|(p, q)| f64::from(p * q)).sum()).collect()).collect();
+        let overlap = Overlap { shared, shared_new, shared_previous, cosine };
+        let links = match_clusters(&overlap);
+        let count = |e: Event| links.iter().filter(|l| l.event == e).count();
+        let themselves = links
+            .iter()
+            .filter(|l| l.event == Event::Continued)
+            .filter(|l| {
+                let i = l.new.unwrap_or(0);
+                let best = (0..a.n_clusters).max_by_key(|&j| overlap.shared[i][j]);
+                best == l.previous
+            })
+            .count();
+        let sims: Vec<String> = links.iter().filter(|l| l.event == Event::Continued).map(|l| format!("{:.2}", l.similarity)).collect();
+        println!(
+            "{name:<18} common items {:>5}  ARI {ari:.3}  clusters A {} B {}  continued {} (matched to themselves {}), new {}, gone {}, split {}, merged {}  jaccard [{}]",
+            common.len(),
+            a.n_clusters,
+            b.n_clusters,
+            count(Event::Continued),
+            themselves,
+            count(Event::New),
+            count(Event::Gone),
+            count(Event::Split),
+            count(Event::Merged),
+            sims.join(" ")
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,285 @@
+//! Cluster identity across runs: matches a run's clusters to the previous run's, one to
+//! one and optimally, and names what happened to each: continued, new, gone, split, merged.
+//!
+//! Similarity of a new cluster `i` and a previous cluster `j`:
+//! - when the two runs share at least [`MIN_SHARED_ITEMS`] items: the Jaccard index of the
+//!   two clusters' items among the shared items, `|i ∩ j| / |i ∪ j|`;
+//! - otherwise (windows that barely overlap): the cosine similarity of the centroids.
+//!
+//! Pairs are matched by the assignment that maximises the total similarity (Hungarian
+//! algorithm); a matched pair continues the previous cluster's identity only when its
+//! similarity reaches [`MIN_JACCARD`] (or [`MIN_COSINE`] for centroids).
+//! With shared items, a previous cluster whose shared items went, for the most part, into
+//! two or more new clusters has split: the unmatched ones among them are `Split` from it.
+//! A new cluster that took most of the shared items of two or more previous clusters is a
+//! merge: the unmatched ones among those are `Merged` into it.
+
+/// Fewest items two runs must share for item overlap to decide the matching.
+pub const MIN_SHARED_ITEMS: u64 = 20;
+/// Least Jaccard index of a continued cluster.
+pub const MIN_JACCARD: f64 = 0.3;
+/// Least centroid cosine similarity of a continued cluster (when few items are shared).
+pub const MIN_COSINE: f64 = 0.9;
+/// Share of a cluster's shared items that must come from (or go to) another cluster for a
+/// split or a merge.
+pub const MOST: f64 = 0.5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The new cluster carries on the previous one (same stable id).
+    Continued,
+    /// A new cluster with no predecessor.
+    New,
+    /// A previous cluster with no successor.
+    Gone,
+    /// A new cluster split off a previous one (`previous` is the cluster it split from).
+    Split,
+    /// A previous cluster merged into a new one (`new` is the cluster it merged into).
+    Merged,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Continued => "continued",
+            Event::New => "new",
+            Event::Gone => "gone",
+            Event::Split => "split",
+            Event::Merged => "merged",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Link {
+    pub event: Event,
+    /// Index of the cluster in the new run (None for `Gone`).
+    pub new: Option<usize>,
+    /// Index of the cluster in the previous run (None for `New`).
+    pub previous: Option<usize>,
+    /// The similarity (or share, for splits and merges) that decided the event.
+    pub similarity: f64,
+}
+
+/// What the matcher needs to know about two runs.
+pub struct Overlap {
+    /// `shared[i][j]`: items in new cluster i and previous cluster j.
+    pub shared: Vec<Vec<u64>>,
+    /// Shared items (in both runs) per new cluster, wherever they were before (outliers too).
+    pub shared_new: Vec<u64>,
+    /// Shared items per previous cluster, wherever they went.
+    pub shared_previous: Vec<u64>,
+    /// `cosine[i][j]`: cosine similarity of the centroids.
+    pub cosine: Vec<Vec<f64>>,
+}
+
+/// The lineage of the new run's clusters: exactly one event per new cluster (continued,
+/// new or split) and one per previous cluster that did not continue (gone or merged).
+pub fn match_clusters(o: &Overlap) -> Vec<Link> {
+    let n_new = o.shared_new.len();
+    let n_prev = o.shared_previous.len();
+    let by_items = o.shared_new.iter().sum::<u64>() >= MIN_SHARED_ITEMS;
+    let sim = |i: usize, j: usize| -> f64 {
+        if by_items {
+            let both = o.shared[i][j] as f64;
+            let union = o.shared_new[i] as f64 + o.shared_previous[j] as f64 - both;
+            if union > 0.0 { both / union } else { 0.0 }
+        } else {
+            o.cosine[i][j]
+        }
+    };
+    let threshold = if by_items { MIN_JACCARD } else { MIN_COSINE };
+    let weights: Vec<Vec<f64>> = (0..n_new).map(|i| (0..n_prev).map(|j| sim(i, j)).collect()).collect();
+    let mut new_match: Vec<Option<usize>> = vec![None; n_new];
+    let mut prev_match: Vec<Option<usize>> = vec![None; n_prev];
+    for (i, j) in max_weight_matching(&weights) {
+        if weights[i][j] >= threshold {
+            new_match[i] = Some(j);
+            prev_match[j] = Some(i);
+        }
+    }
+    let share = |part: u64, whole: u64| if whole > 0 { part as f64 / whole as f64 } else { 0.0 };
+    let mut links = Vec::new();
+    for i in 0..n_new {
+        if let Some(j) = new_match[i] {
+            links.push(Link { event: Event::Continued, new: Some(i), previous: Some(j), similarity: weights[i][j] });
+            continue;
+        }
+        // Split: most of i came from j, and j fed most of at least one other new cluster.
+        let parent = by_items.then(|| {
+            (0..n_prev).find(|&j| {
+                share(o.shared[i][j], o.shared_new[i]) >= MOST
+                    && (0..n_new).filter(|&k| share(o.shared[k][j], o.shared_new[k]) >= MOST).count() >= 2
+            })
+        });
+        match parent.flatten() {
+            Some(j) => links.push(Link { event: Event::Split, new: Some(i), previous: Some(j), similarity: share(o.shared[i][j], o.shared_new[i]) }),
+            None => links.push(Link { event: Event::New, new: Some(i), previous: None, similarity: 0.0 }),
+        }
+    }
+    for j in 0..n_prev {
+        if prev_match[j].is_some() {
+            continue;
+        }
+        // Merged: most of j went into i, and i took most of at least one other previous cluster.
+        let into = by_items.then(|| {
+            (0..n_new).find(|&i| {
+                share(o.shared[i][j], o.shared_previous[j]) >= MOST
+                    && (0..n_prev).filter(|&k| share(o.shared[i][k], o.shared_previous[k]) >= MOST).count() >= 2
+            })
+        });
+        match into.flatten() {
+            Some(i) => links.push(Link { event: Event::Merged, new: Some(i), previous: Some(j), similarity: share(o.shared[i][j], o.shared_previous[j]) }),
+            None => links.push(Link { event: Event::Gone, new: None, previous: Some(j), similarity: 0.0 }),
+        }
+    }
+    links
+}
+
+/// The one-to-one pairs `(row, column)` of `weights` (rows x columns, any shape) with the
+/// largest total weight: the Hungarian algorithm on costs `max - weight`, O(n^3).
+pub fn max_weight_matching(weights: &[Vec<f64>]) -> Vec<(usize, usize)> {
+    let rows = weights.len();
+    let cols = weights.first().map_or(0, Vec::len);
+    if rows == 0 || cols == 0 {
+        return Vec::new();
+    }
+    // Square it with zero-weight padding; the padded pairs are dropped at the end.
+    let n = rows.max(cols);
+    let top = weights.iter().flatten().copied().fold(0.0f64, f64::max);
+    let cost = |i: usize, j: usize| if i < rows && j < cols { top - weights[i][j] } else { top };
+    // Potentials u (rows) and v (columns), 1-based with 0 as the sentinel column.
+    let (mut u, mut v) = (vec![0.0f64; n + 1], vec![0.0f64; n + 1]);
+    let mut owner = vec![0usize; n + 1]; // owner[col] = row matched to col
+    let mut way = vec![0usize; n + 1];
+    for row in 1..=n {
+        owner[0] = row;
+        let mut col0 = 0;
+        let mut min_to = vec![f64::INFINITY; n + 1];
+        let mut used = vec![false; n + 1];
+        loop {
+            used[col0] = true;
+            let i0 = owner[col0];
+            let (mut delta, mut col1) = (f64::INFINITY, 0);
+            for col in 1..=n {
+                if !used[col] {
+                    let reduced = cost(i0 - 1, col - 1) - u[i0] - v[col];
+                    if reduced < min_to[col] {
+                        min_to[col] = reduced;
+                        way[col] = col0;
+                    }
+                    if min_to[col] < delta {
+                        delta = min_to[col];
+                        col1 = col;
+                    }
+                }
+            }
+            for col in 0..=n {
+                if used[col] {
+                    u[owner[col]] += delta;
+                    v[col] -= delta;
+                } else {
+                    min_to[col] -= delta;
+                }
+            }
+            col0 = col1;
+            if owner[col0] == 0 {
+                break;
+            }
+        }
+        loop {
+            let col1 = way[col0];
+            owner[col0] = owner[col1];
+            col0 = col1;
+            if col0 == 0 {
+                break;
+            }
+        }
+    }
+    let mut pairs: Vec<(usize, usize)> =
+        (1..=n).filter(|&c| owner[c] >= 1 && owner[c] <= rows && c <= cols).map(|c| (owner[c] - 1, c - 1)).collect();
+    pairs.sort_unstable();
+    pairs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Overlap of two labelings of the same items (no outliers), with cosine unused.
+    fn overlap(new: &[usize], prev: &[usize]) -> Overlap {
+        let n_new = new.iter().max().map_or(0, |m| m + 1);
+        let n_prev = prev.iter().max().map_or(0, |m| m + 1);
+        let mut shared = vec![vec![0u64; n_prev]; n_new];
+        for (&a, &b) in new.iter().zip(prev) {
+            shared[a][b] += 1;
+        }
+        let shared_new = shared.iter().map(|r| r.iter().sum()).collect();
+        let shared_previous = (0..n_prev).map(|j| shared.iter().map(|r| r[j]).sum()).collect();
+        Overlap { shared, shared_new, shared_previous, cosine: vec![vec![0.0; n_prev]; n_new] }
+    }
+
+    fn events(links: &[Link]) -> Vec<(&'static str, Option<usize>, Option<usize>)> {
+        let mut e: Vec<_> = links.iter().map(|l| (l.event.as_str(), l.new, l.previous)).collect();
+        e.sort();
+        e
+    }
+
+    #[test]
+    fn hungarian_finds_the_best_total_not_the_greedy_one() {
+        // Greedy takes (0,0)=0.9 and is left with (1,1)=0.1; the optimum is 0.8 + 0.8.
+        let w = vec![vec![0.9, 0.8], vec![0.8, 0.1]];
+        assert_eq!(max_weight_matching(&w), vec![(0, 1), (1, 0)]);
+        let rect = vec![vec![0.1, 0.7, 0.2]];
+        assert_eq!(max_weight_matching(&rect), vec![(0, 1)]);
+        let tall = vec![vec![0.2], vec![0.9], vec![0.5]];
+        assert_eq!(max_weight_matching(&tall), vec![(1, 0)]);
+        assert!(max_weight_matching(&[]).is_empty());
+    }
+
+    #[test]
+    fn relabelled_clusters_continue() {
+        // Same items, clusters renumbered: 0->2, 1->0, 2->1.
+        let prev: Vec<usize> = (0..90).map(|i| i % 3).collect();
+        let new: Vec<usize> = prev.iter().map(|&p| [2, 0, 1][p]).collect();
+        let links = match_clusters(&overlap(&new, &prev));
+        assert_eq!(events(&links), vec![("continued", Some(0), Some(1)), ("continued", Some(1), Some(2)), ("continued", Some(2), Some(0))]);
+        assert!(links.iter().all(|l| (l.similarity - 1.0).abs() < 1e-12));
+    }
+
+    #[test]
+    fn a_split_and_a_merge_are_named() {
+        // prev: A (0..40), B (40..60), C (60..80). new: A split into 0 and 1; B and C merged into 2.
+        let prev: Vec<usize> = (0..80).map(|i| if i < 40 { 0 } else if i < 60 { 1 } else { 2 }).collect();
+        let new: Vec<usize> = (0..80).map(|i| if i < 20 { 0 } else if i < 40 { 1 } else { 2 }).collect();
+        let links = match_clusters(&overlap(&new, &prev));
+        // A continues in one half, the other half split off; C (or B) continues in 2, the other merged.
+        let e = events(&links);
+        assert_eq!(e.iter().filter(|x| x.0 == "continued").count(), 2, "{e:?}");
+        assert!(e.contains(&("split", Some(1), Some(0))) || e.contains(&("split", Some(0), Some(0))), "{e:?}");
+        assert!(e.contains(&("merged", Some(2), Some(1))) || e.contains(&("merged", Some(2), Some(2))), "{e:?}");
+        assert!(!e.iter().any(|x| x.0 == "new" || x.0 == "gone"), "{e:?}");
+    }
+
+    #[test]
+    fn unrelated_clusters_are_new_and_gone() {
+        let prev = vec![0usize; 30];
+        let new = vec![0usize; 30];
+        let mut o = overlap(&new, &prev);
+        o.shared = vec![vec![0]];
+        o.shared_new = vec![30];
+        o.shared_previous = vec![30];
+        assert_eq!(events(&match_clusters(&o)), vec![("gone", None, Some(0)), ("new", Some(0), None)]);
+    }
+
+    #[test]
+    fn without_shared_items_centroids_decide() {
+        let o = Overlap {
+            shared: vec![vec![0, 0], vec![0, 0]],
+            shared_new: vec![0, 0],
+            shared_previous: vec![0, 0],
+            cosine: vec![vec![0.2, 0.95], vec![0.5, 0.3]],
+        };
+        assert_eq!(events(&match_clusters(&o)), vec![("continued", Some(0), Some(1)), ("gone", None, Some(0)), ("new", Some(1), None)]);
+    }
+}
