@@ -62,8 +62,11 @@ CREATE TABLE llm_clusters.clusters (
     error_rate      float8,
     total_cost_usd  float8,
     p95_latency_s   float8,
+    -- Identity across runs of the job (NULL for Outliers); see cluster_lineage.
+    stable_id       bigint,
     PRIMARY KEY (run_id, cluster_id)
 );
+CREATE INDEX clusters_stable_idx ON llm_clusters.clusters (stable_id, run_id);
 
 CREATE TABLE llm_clusters.assignments (
     team_id     int         NOT NULL,

@@ -4,10 +4,13 @@
 
 use pgrx::prelude::*;
 
+mod assign;
 mod capture;
 mod error;
 mod gucs;
 mod jobs;
+mod lineage;
+mod read;
 mod run;
 mod scheduler;
 
@@ -26,6 +29,7 @@ extension_sql_file!(
     name = "jobs_api",
     requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job, scheduler::run_due_jobs]
 );
+extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["jobs_api", assign::assign, assign::assign_pending]);
 
 #[allow(non_snake_case)]
 #[pg_guard]

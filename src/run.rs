@@ -3,67 +3,22 @@
 //! on any error (or cancel) its writes are rolled back and the run is recorded as failed.
 
 use crate::error::{raise, OrRaise};
-use crate::jobs::{checked_params, source_embedding_kind, source_name};
-use llm_clusters_engine::cluster::labels::{label_clusters, OUTLIERS_TITLE};
+use crate::jobs::{checked_params, source_name};
+use crate::lineage;
+use crate::read::{load_job, read_items, Items, Job, ReadOptions, Window};
+use llm_clusters_engine::cluster::labels::{label_clusters, ClusterLabel, OUTLIERS_TITLE};
 use llm_clusters_engine::cluster::{cluster, Clustering, Params};
-use llm_clusters_engine::filters::{parse_filters, to_sql, SqlParam};
-use llm_clusters_engine::source::EmbeddingKind;
 use llm_clusters_engine::{EngineError, ErrorKind};
-use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
+use pgrx::datum::TimestampWithTimeZone;
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::Instant;
-
-const FETCH_ROWS: i64 = 1000;
 /// Items per cluster whose text feeds its keywords (the closest to the centre).
 const LABEL_ITEMS_PER_CLUSTER: u32 = 200;
 const WRITE_BATCH: usize = 10_000;
-
-struct Job {
-    team_id: i32,
-    /// The source relation's quoted name, resolved once per run (empty until then).
-    source_name: String,
-    name: String,
-    level: String,
-    source: pg_sys::Oid,
-    filters: Value,
-    params: Value,
-}
-
-fn load_job(job_id: i32) -> Job {
-    Spi::connect(|client| {
-        let table = client.select(
-            "SELECT team_id, name, level, source::oid, filters, params FROM llm_clusters.jobs WHERE id = $1",
-            Some(1),
-            &[job_id.into()],
-        )?;
-        if table.is_empty() {
-            return Ok(None);
-        }
-        let row = table.first();
-        Ok::<_, pgrx::spi::Error>(Some(Job {
-            team_id: row.get::<i32>(1)?.unwrap_or_default(),
-            name: row.get::<String>(2)?.unwrap_or_default(),
-            level: row.get::<String>(3)?.unwrap_or_default(),
-            source: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
-            source_name: String::new(),
-            filters: row.get::<JsonB>(5)?.map(|j| j.0).unwrap_or(Value::Null),
-            params: row.get::<JsonB>(6)?.map(|j| j.0).unwrap_or(Value::Null),
-        }))
-    })
-    .or_raise()
-    .unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("job {job_id} does not exist"))))
-}
-
-/// A run's window, `[start, end)`.
-#[derive(Clone, Copy)]
-struct Window {
-    start: TimestampWithTimeZone,
-    end: TimestampWithTimeZone,
-}
 
 /// What a finished (not failed) run records.
 struct Outcome {
@@ -204,29 +159,10 @@ pub fn in_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     .execute()
 }
 
-/// Rows read from the source, grouped by embedding dimension.
-#[derive(Default)]
-struct Items {
-    ids: Vec<String>,
-    trace_ids: Vec<Option<String>>,
-    ts: Vec<Option<TimestampWithTimeZone>>,
-    data: Vec<f32>,
-}
-
-struct Read {
-    items: Items,
-    dim: usize,
-    in_window: i64,
-    sampled: bool,
-    skipped_null: i64,
-    skipped_non_finite: i64,
-    skipped_dimension: i64,
-}
-
 fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
     let mut timings = serde_json::Map::new();
     let t = Instant::now();
-    let read = read_items(job, params, window);
+    let read = read_items(job, params, window, &ReadOptions::default());
     timings.insert("read".into(), json!(t.elapsed().as_secs_f64()));
     let n = read.items.ids.len();
     let mut quality = json!({
@@ -249,7 +185,9 @@ fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
         };
     }
     let Items { ids, trace_ids, ts, mut data } = read.items;
-    let result = cluster(&mut data, read.dim, params, None, &check_interrupts).or_raise();
+    let previous = lineage::previous_run(job.id, run_id, window.end);
+    let previous_centroids = previous.as_ref().map(|p| p.centroids());
+    let result = cluster(&mut data, read.dim, params, previous_centroids.as_deref(), &check_interrupts).or_raise();
     for (phase, secs) in &result.timings {
         timings.insert((*phase).into(), json!(secs));
     }
@@ -258,6 +196,8 @@ fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
     timings.insert("label".into(), json!(t.elapsed().as_secs_f64()));
     let t = Instant::now();
     write_results(job, run_id, &ids, &trace_ids, &ts, &result, &labels);
+    let lineage = lineage::record(job, run_id, previous.as_ref(), &result, &labels);
+    update_metrics(job, run_id, n);
     timings.insert("write".into(), json!(t.elapsed().as_secs_f64()));
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
     let q = &result.quality;
@@ -268,6 +208,7 @@ fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
         m.insert("largest_cluster_share".into(), json!(q.largest_cluster_share));
         m.insert("pca_dims".into(), json!(q.pca_dims));
         m.insert("pca_explained_variance".into(), json!(q.pca_explained_variance));
+        m.insert("lineage".into(), lineage);
         m.insert("k_candidates".into(), json!(q.k_candidates.iter().map(|(k, s, l)| json!({"k": k, "silhouette": s, "largest_share": l})).collect::<Vec<_>>()));
     }
     Outcome {
@@ -281,146 +222,8 @@ fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
     }
 }
 
-/// The WHERE clause shared by every query over the job's items, and its parameters
-/// ($1 team, $2 window start, $3 window end, then the filters').
-fn item_condition<'a>(job: &Job, window: Window) -> (String, Vec<DatumWithOid<'a>>) {
-    let filters = parse_filters(&job.filters).or_raise();
-    let (filter_sql, filter_params) = to_sql(&filters, 4);
-    let mut args: Vec<DatumWithOid> = vec![job.team_id.into(), window.start.into(), window.end.into()];
-    for p in filter_params {
-        args.push(match p {
-            SqlParam::Text(s) => s.into(),
-            SqlParam::TextArray(v) => v.into(),
-            SqlParam::Float(x) => x.into(),
-        });
-    }
-    (format!("s.team_id = $1 AND s.ts >= $2 AND s.ts < $3 AND ({filter_sql})"), args)
-}
-
-fn read_items(job: &Job, params: &Params, window: Window) -> Read {
-    let kind = source_embedding_kind(job.source);
-    // `source` is PostgreSQL's own quoting of a regclass; filter values are parameters.
-    let source = &job.source_name;
-    let (condition, mut args) = item_condition(job, window);
-    let in_window = Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM {source} s WHERE {condition}"), &args)
-        .or_raise()
-        .unwrap_or(0);
-    let sampled = in_window > params.max_items as i64;
-    let sample_sql = if sampled {
-        // A uniform sample that the seed fixes: the max_items smallest hashes of the ids.
-        let seed_param = args.len() + 1;
-        args.push(params.seed.to_string().into());
-        args.push((params.max_items as i64).into());
-        format!(
-            " AND s.item_id IN (SELECT s.item_id FROM {source} s WHERE {condition} ORDER BY md5(s.item_id || ${seed_param}), s.item_id LIMIT ${})",
-            seed_param + 1
-        )
-    } else {
-        String::new()
-    };
-    let query = format!("SELECT s.item_id, s.trace_id, s.ts, s.embedding FROM {source} s WHERE {condition}{sample_sql} ORDER BY s.item_id");
-    let mut by_dim: HashMap<usize, Items> = HashMap::new();
-    let (mut skipped_null, mut skipped_non_finite) = (0i64, 0i64);
-    Spi::connect(|client| {
-        let mut cursor = client.try_open_cursor(query.as_str(), &args)?;
-        loop {
-            let mut table = cursor.fetch(FETCH_ROWS)?;
-            if table.is_empty() {
-                break;
-            }
-            // Advance with next() but read through the table: its raw datums are not copied.
-            while table.next().is_some() {
-                let Some(id) = table.get::<String>(1)? else { continue };
-                let mut values: Vec<f32> = Vec::new();
-                let usable = match table.get_datum_by_ordinal(4)? {
-                    Some(d) => unsafe { decode_embedding(d, kind, &mut values) },
-                    None => false,
-                };
-                if !usable || values.is_empty() {
-                    skipped_null += 1;
-                    continue;
-                }
-                if values.iter().any(|x| !x.is_finite()) {
-                    skipped_non_finite += 1;
-                    continue;
-                }
-                let items = by_dim.entry(values.len()).or_default();
-                items.ids.push(id);
-                items.trace_ids.push(table.get::<String>(2)?);
-                items.ts.push(table.get::<TimestampWithTimeZone>(3)?);
-                items.data.extend_from_slice(&values);
-            }
-            // fetch() does not free the previous batch: free it so memory stays flat.
-            unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) };
-            check_interrupts().or_raise();
-        }
-        Ok::<_, pgrx::spi::Error>(())
-    })
-    .or_raise();
-    // Mixed dimensions: the most common wins (ties: the larger dimension).
-    let dim = by_dim.iter().max_by_key(|(d, items)| (items.ids.len(), **d)).map(|(d, _)| *d).unwrap_or(0);
-    let items = by_dim.remove(&dim).unwrap_or_default();
-    let skipped_dimension = by_dim.values().map(|i| i.ids.len() as i64).sum();
-    Read { items, dim, in_window, sampled, skipped_null, skipped_non_finite, skipped_dimension }
-}
-
-/// Reads an embedding datum without copying it through a Rust array type: detoast, read
-/// the floats, free the detoasted copy. Returns false for a value it cannot use.
-unsafe fn decode_embedding(datum: pg_sys::Datum, kind: EmbeddingKind, out: &mut Vec<f32>) -> bool {
-    let raw = datum.cast_mut_ptr::<pg_sys::varlena>();
-    let detoasted = pg_sys::pg_detoast_datum(raw);
-    let ok = match kind {
-        EmbeddingKind::Real | EmbeddingKind::Double => {
-            let Some(ptr) = std::ptr::NonNull::new(detoasted.cast::<pg_sys::ArrayType>()) else { return false };
-            let mut array = pgrx::array::RawArray::from_ptr(ptr);
-            if array.dims().len() != 1 || array.nulls().is_some() {
-                false
-            } else if kind == EmbeddingKind::Real {
-                out.extend_from_slice(array.data::<f32>().as_ref());
-                true
-            } else {
-                out.extend(array.data::<f64>().as_ref().iter().map(|&x| x as f32));
-                true
-            }
-        }
-        EmbeddingKind::Vector | EmbeddingKind::HalfVec => {
-            // pgvector: 4-byte varlena header, int16 dim, int16 unused, then the values.
-            let base = detoasted.cast::<u8>();
-            let total = pgrx::varlena::varsize_any(detoasted);
-            let dim = usize::from(std::ptr::read_unaligned(base.add(4).cast::<u16>()));
-            let width = if kind == EmbeddingKind::Vector { 4 } else { 2 };
-            if total < 8 + dim * width {
-                false
-            } else if kind == EmbeddingKind::Vector {
-                out.extend((0..dim).map(|i| std::ptr::read_unaligned(base.add(8 + 4 * i).cast::<f32>())));
-                true
-            } else {
-                out.extend((0..dim).map(|i| half_to_f32(std::ptr::read_unaligned(base.add(8 + 2 * i).cast::<u16>()))));
-                true
-            }
-        }
-    };
-    if detoasted != raw {
-        pg_sys::pfree(detoasted.cast());
-    }
-    ok
-}
-
-/// IEEE 754 binary16 to f32.
-fn half_to_f32(h: u16) -> f32 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = i32::from((h >> 10) & 0x1f);
-    let frac = f32::from(h & 0x3ff);
-    match exp {
-        0 => sign * frac * 2f32.powi(-24),
-        31 if frac == 0.0 => sign * f32::INFINITY,
-        31 => f32::NAN,
-        _ => sign * (1.0 + frac / 1024.0) * 2f32.powi(exp - 15),
-    }
-}
-
 /// Offline labels from the text of each cluster's items nearest its centre.
-fn label(job: &Job, ids: &[String], result: &Clustering) -> Vec<llm_clusters_engine::cluster::labels::ClusterLabel> {
+fn label(job: &Job, ids: &[String], result: &Clustering) -> Vec<ClusterLabel> {
     let chosen: Vec<usize> = (0..ids.len()).filter(|&i| result.rank[i] < LABEL_ITEMS_PER_CLUSTER).collect();
     let wanted: Vec<String> = chosen.iter().map(|&i| ids[i].clone()).collect();
     let source = &job.source_name;
@@ -459,7 +262,7 @@ fn write_results(
     trace_ids: &[Option<String>],
     ts: &[Option<TimestampWithTimeZone>],
     result: &Clustering,
-    labels: &[llm_clusters_engine::cluster::labels::ClusterLabel],
+    labels: &[ClusterLabel],
 ) {
     let n = ids.len();
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
@@ -527,7 +330,6 @@ fn write_results(
         Ok::<_, pgrx::spi::Error>(())
     })
     .or_raise();
-    update_metrics(job, run_id, n);
 }
 
 /// Size, share and metrics as SQL aggregates over the run's assignments joined to the

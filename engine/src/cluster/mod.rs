@@ -3,6 +3,7 @@
 //! flag outliers, compute centroids in the original space, and lay out a 2-D map (UMAP).
 //! Deterministic: the same rows, in the same order, and the same seed give the same result.
 
+pub mod assign;
 pub mod knn;
 pub mod labels;
 pub mod lineage;

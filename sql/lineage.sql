@@ -1,0 +1,99 @@
+-- Clusters that keep their identity across runs, and items placed between runs.
+
+CREATE SEQUENCE llm_clusters.cluster_stable_id_seq;
+
+CREATE TABLE llm_clusters.cluster_lineage (
+    team_id             int     NOT NULL,
+    job_id              int     REFERENCES llm_clusters.jobs (id) ON DELETE SET NULL,
+    run_id              bigint  NOT NULL REFERENCES llm_clusters.runs (id) ON DELETE CASCADE,
+    previous_run_id     bigint  REFERENCES llm_clusters.runs (id) ON DELETE SET NULL,
+    stable_id           bigint  NOT NULL,
+    event               text    NOT NULL CHECK (event IN ('continued', 'new', 'gone', 'split', 'merged')),
+    cluster_id          int,
+    previous_cluster_id int,
+    related_stable_id   bigint,
+    similarity          float8,
+    PRIMARY KEY (run_id, stable_id)
+);
+CREATE INDEX cluster_lineage_stable_idx ON llm_clusters.cluster_lineage (stable_id);
+
+CREATE TABLE llm_clusters.incremental_assignments (
+    team_id      int         NOT NULL,
+    job_id       int         REFERENCES llm_clusters.jobs (id) ON DELETE SET NULL,
+    run_id       bigint      NOT NULL REFERENCES llm_clusters.runs (id) ON DELETE CASCADE,
+    item_id      text        NOT NULL,
+    trace_id     text,
+    cluster_id   int         NOT NULL,
+    stable_id    bigint,
+    distance     float8      NOT NULL,
+    ts           timestamptz,
+    assigned_at  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (run_id, item_id)
+);
+CREATE INDEX incremental_assignments_item_idx ON llm_clusters.incremental_assignments (team_id, item_id);
+
+-- Per stable cluster and day: the last succeeded run of each day of each job.
+CREATE VIEW llm_clusters.cluster_trends AS
+WITH daily AS (
+    SELECT DISTINCT ON (r.job_id, day) r.*, day
+    FROM llm_clusters.runs r,
+         LATERAL (SELECT (coalesce(r.cycle, r.window_end) AT TIME ZONE 'UTC')::date AS day) d
+    WHERE r.status = 'succeeded' AND r.job_id IS NOT NULL
+    ORDER BY r.job_id, day, r.id DESC
+)
+SELECT d.team_id,
+       d.job_id,
+       d.job_name,
+       d.level,
+       c.stable_id,
+       first_value(c.title) OVER (PARTITION BY c.stable_id ORDER BY d.day DESC) AS latest_title,
+       c.title,
+       d.day,
+       dense_rank() OVER (PARTITION BY d.job_id ORDER BY d.day DESC) - 1 AS runs_ago,
+       d.id AS run_id,
+       c.cluster_id,
+       c.size,
+       c.share,
+       c.avg_cost_usd,
+       c.avg_latency_s,
+       c.avg_tokens,
+       c.error_rate,
+       c.total_cost_usd,
+       c.p95_latency_s
+FROM daily d
+JOIN llm_clusters.clusters c ON c.run_id = d.id
+WHERE c.stable_id IS NOT NULL;
+
+CREATE FUNCTION llm_clusters.assign(job_id int, embedding real[])
+RETURNS TABLE (cluster_id int, stable_id bigint, title text, distance float8)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+AS $$ SELECT * FROM llm_clusters._assign(job_id, embedding) $$;
+
+-- vector, halfvec and float8[] embeddings (pgvector need not be installed).
+CREATE FUNCTION llm_clusters.assign(job_id int, embedding anyelement)
+RETURNS TABLE (cluster_id int, stable_id bigint, title text, distance float8)
+LANGUAGE sql STABLE STRICT PARALLEL SAFE
+AS $$ SELECT * FROM llm_clusters._assign(job_id, embedding) $$;
+
+CREATE FUNCTION llm_clusters.assign_pending(job_id int)
+RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $$ SELECT llm_clusters._assign_pending(job_id) $$;
+
+COMMENT ON SEQUENCE llm_clusters.cluster_stable_id_seq IS 'Stable cluster ids.';
+COMMENT ON COLUMN llm_clusters.clusters.stable_id IS
+    'Identity of the cluster across runs of its job: kept while matched to the previous run''s cluster (see the README), NULL for Outliers.';
+COMMENT ON TABLE llm_clusters.cluster_lineage IS
+    'What happened to each stable cluster in a run, against the job''s previous succeeded run: continued, new, gone, split (related_stable_id = the cluster it split from) or merged (related_stable_id = the cluster it merged into), with the similarity that decided it.';
+COMMENT ON TABLE llm_clusters.incremental_assignments IS
+    'Items that arrived after a run, placed by assign_pending() into that run''s clusters (cluster_id -1 when farther than the nearest cluster''s radius). Separate from the run''s own assignments, which its metrics are computed from.';
+COMMENT ON VIEW llm_clusters.cluster_trends IS
+    'Per job, stable cluster and day (the last succeeded run of the day): size, share and metrics; runs_ago = 0 for the latest day; latest_title is the cluster''s newest title, for stable legends.';
+COMMENT ON FUNCTION llm_clusters.assign(int, real[]) IS
+    'The cluster of the job''s latest succeeded run nearest to the embedding (cosine distance to the centroid), or Outliers (-1) when farther than that cluster''s radius.';
+COMMENT ON FUNCTION llm_clusters.assign(int, anyelement) IS
+    'assign() for vector, halfvec or float8[] embeddings.';
+COMMENT ON FUNCTION llm_clusters.assign_pending(int) IS
+    'Places every item of the job (filters applied) newer than its latest succeeded run, and not placed yet, into that run''s clusters; stores them in incremental_assignments and returns how many.';
+COMMENT ON FUNCTION llm_clusters._assign(int, anyelement) IS 'Internal: use llm_clusters.assign().';
+COMMENT ON FUNCTION llm_clusters._assign_pending(int) IS 'Internal: use llm_clusters.assign_pending().';

@@ -1,0 +1,161 @@
+//! New items between runs: `llm_clusters.assign` places one embedding among the clusters
+//! of a job's latest succeeded run; `llm_clusters.assign_pending` places every item that
+//! arrived since, and stores them in `incremental_assignments`.
+
+use crate::error::{raise, OrRaise};
+use crate::jobs::{checked_params, source_name};
+use crate::read::{decode_embedding, load_job, read_items, Job, ReadOptions, Window};
+use crate::run::check_interrupts;
+use llm_clusters_engine::cluster::assign::Centroids;
+use llm_clusters_engine::cluster::labels::OUTLIERS_TITLE;
+use llm_clusters_engine::source::EmbeddingKind;
+use llm_clusters_engine::{EngineError, ErrorKind};
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use pgrx::AnyElement;
+
+const WRITE_BATCH: usize = 10_000;
+
+/// The clusters of a job's latest succeeded run.
+struct LatestRun {
+    id: i64,
+    window_end: TimestampWithTimeZone,
+    cluster_ids: Vec<i32>,
+    stable_ids: Vec<Option<i64>>,
+    titles: Vec<String>,
+    centroids: Centroids,
+}
+
+fn latest_run(job_id: i32) -> LatestRun {
+    let found = Spi::connect(|client| {
+        let job = client.select("SELECT 1 FROM llm_clusters.jobs WHERE id = $1", None, &[job_id.into()])?;
+        if job.is_empty() {
+            return Ok(Err(format!("job {job_id} does not exist")));
+        }
+        let run = client.select(
+            "SELECT id, window_end FROM llm_clusters.runs WHERE job_id = $1 AND status = 'succeeded'
+             ORDER BY window_end DESC, id DESC LIMIT 1",
+            None,
+            &[job_id.into()],
+        )?;
+        if run.is_empty() {
+            return Ok(Err(format!("job {job_id} has no succeeded run to assign items to; run it first")));
+        }
+        let row = run.first();
+        let (id, window_end) = (row.get::<i64>(1)?.unwrap_or_default(), row.get::<TimestampWithTimeZone>(2)?);
+        let mut latest = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for row in client.select(
+            "SELECT cluster_id, stable_id, title, centroid, radius FROM llm_clusters.clusters
+             WHERE run_id = $1 AND cluster_id >= 0 AND centroid IS NOT NULL ORDER BY cluster_id",
+            None,
+            &[id.into()],
+        )? {
+            latest.0.push(row.get::<i32>(1)?.unwrap_or_default());
+            latest.1.push(row.get::<i64>(2)?);
+            latest.2.push(row.get::<String>(3)?.unwrap_or_default());
+            latest.3.push(row.get::<Vec<f32>>(4)?.unwrap_or_default());
+            latest.4.push(row.get::<f64>(5)?.map_or(f32::INFINITY, |r| r as f32));
+        }
+        Ok::<_, pgrx::spi::Error>(Ok((id, window_end, latest)))
+    })
+    .or_raise()
+    .unwrap_or_else(|message| raise(EngineError::new(ErrorKind::NotFound, message)));
+    let (id, window_end, (cluster_ids, stable_ids, titles, centroids, radius)) = found;
+    let centroids = Centroids::new(centroids, radius)
+        .unwrap_or_else(|_| raise(EngineError::new(ErrorKind::NotFound, format!("run {id} of job {job_id} has no clusters to assign items to"))));
+    let window_end = window_end.unwrap_or_else(|| raise(EngineError::new(ErrorKind::Internal, format!("run {id} has no window end"))));
+    LatestRun { id, window_end, cluster_ids, stable_ids, titles, centroids }
+}
+
+/// The kind of embedding a value of type `oid` is, if any.
+fn embedding_kind_of(oid: pg_sys::Oid) -> Option<EmbeddingKind> {
+    match oid {
+        pg_sys::FLOAT4ARRAYOID => Some(EmbeddingKind::Real),
+        pg_sys::FLOAT8ARRAYOID => Some(EmbeddingKind::Double),
+        _ => match Spi::get_one_with_args::<String>("SELECT typname::text FROM pg_type WHERE oid = $1", &[oid.into()]).ok().flatten()?.as_str() {
+            "vector" => Some(EmbeddingKind::Vector),
+            "halfvec" => Some(EmbeddingKind::HalfVec),
+            _ => None,
+        },
+    }
+}
+
+/// Internal: called by both `llm_clusters.assign` functions.
+#[pg_extern(stable, strict, name = "_assign")]
+pub fn assign(
+    job_id: i32,
+    embedding: AnyElement,
+) -> TableIterator<'static, (name!(cluster_id, i32), name!(stable_id, Option<i64>), name!(title, String), name!(distance, f64))> {
+    let Some(kind) = embedding_kind_of(embedding.oid()) else {
+        let type_name = Spi::get_one_with_args::<String>("SELECT format_type($1, NULL)", &[embedding.oid().into()]).ok().flatten().unwrap_or_default();
+        raise(EngineError::new(ErrorKind::DatatypeMismatch, format!("embedding must be real[], float8[], vector or halfvec, got {type_name}")));
+    };
+    let mut values = Vec::new();
+    // SAFETY: the datum is a non-null value of the type `kind` was derived from.
+    if !unsafe { decode_embedding(embedding.datum(), kind, &mut values) } {
+        raise(EngineError::new(ErrorKind::InvalidParameter, "embedding must be a one-dimensional array without NULL elements"));
+    }
+    let latest = latest_run(job_id);
+    let unit = latest.centroids.normalised(&values).or_raise();
+    let (index, distance) = latest.centroids.place(&unit).or_raise()[0];
+    let row = match usize::try_from(index) {
+        Ok(i) => (latest.cluster_ids[i], latest.stable_ids[i], latest.titles[i].clone(), f64::from(distance)),
+        Err(_) => (-1, None, OUTLIERS_TITLE.to_string(), f64::from(distance)),
+    };
+    TableIterator::once(row)
+}
+
+/// Internal: called by `llm_clusters.assign_pending`.
+#[pg_extern(volatile, parallel_unsafe, name = "_assign_pending")]
+pub fn assign_pending(job_id: i32) -> i64 {
+    let job = load_job(job_id);
+    let job = Job { source_name: source_name(job.source), ..job };
+    let params = checked_params(&job.params);
+    let latest = latest_run(job_id);
+    let window = Window { start: latest.window_end, end: TimestampWithTimeZone::positive_infinity() };
+    let options = ReadOptions { not_placed_in: Some(latest.id), dim: Some(latest.centroids.dim()), all: true };
+    let read = read_items(&job, &params, window, &options);
+    let items = read.items;
+    let n = items.ids.len();
+    let mut data = items.data;
+    for row in data.chunks_mut(read.dim.max(1)) {
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|x| *x /= norm);
+        }
+    }
+    let placed = latest.centroids.place(&data).or_raise();
+    check_interrupts().or_raise();
+    let mut stored = 0i64;
+    Spi::connect_mut(|client| {
+        for start in (0..n).step_by(WRITE_BATCH) {
+            let r = start..(start + WRITE_BATCH).min(n);
+            let cluster: Vec<i32> = placed[r.clone()].iter().map(|(i, _)| usize::try_from(*i).map_or(-1, |i| latest.cluster_ids[i])).collect();
+            let stable: Vec<Option<i64>> = placed[r.clone()].iter().map(|(i, _)| usize::try_from(*i).ok().and_then(|i| latest.stable_ids[i])).collect();
+            let distance: Vec<f64> = placed[r.clone()].iter().map(|(_, d)| f64::from(*d)).collect();
+            let table = client.update(
+                "INSERT INTO llm_clusters.incremental_assignments (team_id, job_id, run_id, item_id, trace_id, cluster_id, stable_id, distance, ts)
+                 SELECT $1, $2, $3, i, t, c, s, d, ts
+                 FROM unnest($4::text[], $5::text[], $6::int[], $7::bigint[], $8::float8[], $9::timestamptz[]) AS u(i, t, c, s, d, ts)
+                 ON CONFLICT (run_id, item_id) DO NOTHING RETURNING 1",
+                None,
+                &[
+                    job.team_id.into(),
+                    job_id.into(),
+                    latest.id.into(),
+                    items.ids[r.clone()].to_vec().into(),
+                    items.trace_ids[r.clone()].to_vec().into(),
+                    cluster.into(),
+                    stable.into(),
+                    distance.into(),
+                    items.ts[r.clone()].to_vec().into(),
+                ],
+            )?;
+            stored += table.len() as i64;
+            check_interrupts().or_raise();
+        }
+        Ok::<_, pgrx::spi::Error>(())
+    })
+    .or_raise();
+    stored
+}

@@ -1,0 +1,229 @@
+//! Stable cluster ids: a run's clusters are matched to the job's previous succeeded run
+//! (the engine's `lineage` module decides), keep or get stable ids, keep their titles
+//! when their keywords did not change much, and what happened is written to
+//! `llm_clusters.cluster_lineage`.
+
+use crate::error::OrRaise;
+use crate::read::Job;
+use llm_clusters_engine::cluster::labels::ClusterLabel;
+use llm_clusters_engine::cluster::lineage::{match_clusters, Event, Overlap};
+use llm_clusters_engine::cluster::Clustering;
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+/// A continued cluster keeps its previous title while at least this many of its keywords
+/// are still among the previous run's keywords for it.
+const KEEP_TITLE_SHARED_KEYWORDS: usize = 2;
+
+pub struct PreviousCluster {
+    cluster_id: i32,
+    stable_id: Option<i64>,
+    title: String,
+    keywords: Vec<String>,
+    centroid: Vec<f32>,
+}
+
+pub struct PreviousRun {
+    id: i64,
+    clusters: Vec<PreviousCluster>,
+}
+
+impl PreviousRun {
+    /// Centroids of its clusters (not Outliers), in cluster order.
+    pub fn centroids(&self) -> Vec<Vec<f32>> {
+        self.clusters.iter().map(|c| c.centroid.clone()).collect()
+    }
+}
+
+/// The job's latest succeeded run whose window ends no later than `window_end`.
+pub fn previous_run(job_id: i32, run_id: i64, window_end: TimestampWithTimeZone) -> Option<PreviousRun> {
+    Spi::connect(|client| {
+        let run = client.select(
+            "SELECT id FROM llm_clusters.runs WHERE job_id = $1 AND id <> $2 AND status = 'succeeded' AND window_end <= $3
+             ORDER BY window_end DESC, id DESC LIMIT 1",
+            None,
+            &[job_id.into(), run_id.into(), window_end.into()],
+        )?;
+        let Some(id) = run.first().get::<i64>(1).ok().flatten() else { return Ok(None) };
+        let clusters = client
+            .select(
+                "SELECT cluster_id, stable_id, title, keywords, centroid FROM llm_clusters.clusters
+                 WHERE run_id = $1 AND cluster_id >= 0 AND centroid IS NOT NULL ORDER BY cluster_id",
+                None,
+                &[id.into()],
+            )?
+            .map(|row| {
+                Ok(PreviousCluster {
+                    cluster_id: row.get::<i32>(1)?.unwrap_or_default(),
+                    stable_id: row.get::<i64>(2)?,
+                    title: row.get::<String>(3)?.unwrap_or_default(),
+                    keywords: row.get::<Vec<String>>(4)?.unwrap_or_default(),
+                    centroid: row.get::<Vec<f32>>(5)?.unwrap_or_default(),
+                })
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
+        Ok::<_, pgrx::spi::Error>(Some(PreviousRun { id, clusters }))
+    })
+    .or_raise()
+}
+
+/// Items of each (new cluster, previous cluster) pair, outliers included as -1.
+fn shared_items(run_id: i64, previous_id: i64) -> Vec<(i32, i32, u64)> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT n.cluster_id, p.cluster_id, count(*) FROM llm_clusters.assignments n
+                 JOIN llm_clusters.assignments p ON p.run_id = $2 AND p.item_id = n.item_id
+                 WHERE n.run_id = $1 GROUP BY 1, 2",
+                None,
+                &[run_id.into(), previous_id.into()],
+            )?
+            .map(|row| Ok((row.get::<i32>(1)?.unwrap_or(-1), row.get::<i32>(2)?.unwrap_or(-1), row.get::<i64>(3)?.unwrap_or(0) as u64)))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise()
+}
+
+fn overlap(run_id: i64, previous: &PreviousRun, result: &Clustering) -> Overlap {
+    let n_new = result.n_clusters;
+    let index: HashMap<i32, usize> = previous.clusters.iter().enumerate().map(|(j, c)| (c.cluster_id, j)).collect();
+    let mut o = Overlap {
+        shared: vec![vec![0; previous.clusters.len()]; n_new],
+        shared_new: vec![0; n_new],
+        shared_previous: vec![0; previous.clusters.len()],
+        cosine: Vec::new(),
+    };
+    for (new, prev, count) in shared_items(run_id, previous.id) {
+        let i = usize::try_from(new).ok().filter(|&i| i < n_new);
+        let j = index.get(&prev).copied();
+        if let Some(i) = i {
+            o.shared_new[i] += count;
+        }
+        if let Some(j) = j {
+            o.shared_previous[j] += count;
+        }
+        if let (Some(i), Some(j)) = (i, j) {
+            o.shared[i][j] += count;
+        }
+    }
+    let unit = |v: &[f32]| {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+        v.iter().map(|x| x / norm).collect::<Vec<f32>>()
+    };
+    let previous_units: Vec<Vec<f32>> = previous.clusters.iter().map(|c| unit(&c.centroid)).collect();
+    o.cosine = result
+        .centroids
+        .iter()
+        .map(|c| {
+            let c = unit(c);
+            previous_units.iter().map(|p| if p.len() == c.len() { c.iter().zip(p).map(|(a, b)| f64::from(a * b)).sum() } else { 0.0 }).collect()
+        })
+        .collect();
+    o
+}
+
+/// Gives the run's clusters their stable ids and (kept) titles, writes the lineage rows,
+/// and returns a summary for `runs.quality`.
+pub fn record(job: &Job, run_id: i64, previous: Option<&PreviousRun>, result: &Clustering, labels: &[ClusterLabel]) -> Value {
+    let n_new = result.n_clusters;
+    let links = match previous {
+        Some(p) => match_clusters(&overlap(run_id, p, result)),
+        None => (0..n_new).map(|i| llm_clusters_engine::cluster::lineage::Link { event: Event::New, new: Some(i), previous: None, similarity: 0.0 }).collect(),
+    };
+    let prev = |j: Option<usize>| j.and_then(|j| previous.and_then(|p| p.clusters.get(j)));
+    let continued: HashMap<usize, usize> =
+        links.iter().filter(|l| l.event == Event::Continued).filter_map(|l| Some((l.new?, l.previous?))).collect();
+    let fresh_ids: Vec<i64> = Spi::connect(|client| {
+        client
+            .select("SELECT nextval('llm_clusters.cluster_stable_id_seq') FROM generate_series(1, $1)", None, &[(n_new as i32).into()])?
+            .map(|row| row.get::<i64>(1).map(Option::unwrap_or_default))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    let stable: Vec<i64> = (0..n_new).map(|i| prev(continued.get(&i).copied()).and_then(|c| c.stable_id).unwrap_or(fresh_ids[i])).collect();
+
+    // Titles: a continued cluster keeps its previous title unless its keywords changed.
+    let mut titles: Vec<String> = labels.iter().take(n_new).map(|l| l.title.clone()).collect();
+    let mut kept = vec![false; n_new];
+    for (&i, &j) in &continued {
+        if let (Some(p), Some(label)) = (prev(Some(j)), labels.get(i)) {
+            let shared = label.keywords.iter().filter(|k| p.keywords.contains(k)).count();
+            if shared >= KEEP_TITLE_SHARED_KEYWORDS && !p.title.is_empty() {
+                titles[i] = p.title.clone();
+                kept[i] = true;
+            }
+        }
+    }
+    // Titles stay distinct within the run: a fresh title equal to a kept one gets a number.
+    for i in 0..n_new {
+        if !kept[i] {
+            let base = titles[i].clone();
+            let mut n = 2;
+            while (0..n_new).any(|k| k != i && titles[k] == titles[i]) {
+                titles[i] = format!("{base} ({n})");
+                n += 1;
+            }
+        }
+    }
+
+    let mut rows: (Vec<i64>, Vec<String>, Vec<Option<i32>>, Vec<Option<i32>>, Vec<Option<i64>>, Vec<f64>) = Default::default();
+    for l in &links {
+        let (stable_id, related) = match l.event {
+            Event::Continued | Event::New => (l.new.map(|i| stable[i]), None),
+            Event::Split => (l.new.map(|i| stable[i]), prev(l.previous).and_then(|c| c.stable_id)),
+            Event::Gone => (prev(l.previous).and_then(|c| c.stable_id), None),
+            Event::Merged => (prev(l.previous).and_then(|c| c.stable_id), l.new.map(|i| stable[i])),
+        };
+        // A previous cluster without a stable id (none was ever given) has no lineage to record.
+        let Some(stable_id) = stable_id else { continue };
+        rows.0.push(stable_id);
+        rows.1.push(l.event.as_str().to_string());
+        rows.2.push(l.new.map(|i| i as i32));
+        rows.3.push(prev(l.previous).map(|c| c.cluster_id));
+        rows.4.push(related);
+        rows.5.push(l.similarity);
+    }
+    let cluster_ids: Vec<i32> = (0..n_new as i32).collect();
+    Spi::connect_mut(|client| {
+        client.update(
+            "UPDATE llm_clusters.clusters c SET stable_id = u.s, title = u.t
+             FROM unnest($2::int[], $3::bigint[], $4::text[]) AS u(c, s, t)
+             WHERE c.run_id = $1 AND c.cluster_id = u.c",
+            None,
+            &[run_id.into(), cluster_ids.into(), stable.clone().into(), titles.into()],
+        )?;
+        client.update(
+            "INSERT INTO llm_clusters.cluster_lineage
+                 (team_id, job_id, run_id, previous_run_id, stable_id, event, cluster_id, previous_cluster_id, related_stable_id, similarity)
+             SELECT $1, $2, $3, $4, s, e, c, pc, r, sim
+             FROM unnest($5::bigint[], $6::text[], $7::int[], $8::int[], $9::bigint[], $10::float8[]) AS u(s, e, c, pc, r, sim)",
+            None,
+            &[
+                job.team_id.into(),
+                job.id.into(),
+                run_id.into(),
+                previous.map(|p| p.id).into(),
+                rows.0.into(),
+                rows.1.into(),
+                rows.2.into(),
+                rows.3.into(),
+                rows.4.into(),
+                rows.5.into(),
+            ],
+        )?;
+        Ok::<_, pgrx::spi::Error>(())
+    })
+    .or_raise();
+    let count = |e: Event| links.iter().filter(|l| l.event == e).count();
+    json!({
+        "previous_run_id": previous.map(|p| p.id),
+        "continued": count(Event::Continued),
+        "new": count(Event::New),
+        "gone": count(Event::Gone),
+        "split": count(Event::Split),
+        "merged": count(Event::Merged),
+        "titles_kept": kept.iter().filter(|&&k| k).count(),
+    })
+}

@@ -1,0 +1,241 @@
+//! Reading a job: its row, and its items with their embeddings, fast and in bounded
+//! memory (raw datums through a cursor; see the notes on SPI reads in the README).
+
+use crate::error::{raise, OrRaise};
+use crate::jobs::source_embedding_kind;
+use crate::run::check_interrupts;
+use llm_clusters_engine::cluster::Params;
+use llm_clusters_engine::filters::{parse_filters, to_sql, SqlParam};
+use llm_clusters_engine::source::EmbeddingKind;
+use llm_clusters_engine::{EngineError, ErrorKind};
+use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
+use pgrx::prelude::*;
+use pgrx::JsonB;
+use serde_json::Value;
+use std::collections::HashMap;
+
+const FETCH_ROWS: i64 = 1000;
+
+pub struct Job {
+    pub id: i32,
+    pub team_id: i32,
+    /// The source relation's quoted name, resolved once per run (empty until then).
+    pub source_name: String,
+    pub name: String,
+    pub level: String,
+    pub source: pg_sys::Oid,
+    pub filters: Value,
+    pub params: Value,
+}
+
+/// The job, or a NotFound error.
+pub fn load_job(job_id: i32) -> Job {
+    Spi::connect(|client| {
+        let table = client.select(
+            "SELECT team_id, name, level, source::oid, filters, params FROM llm_clusters.jobs WHERE id = $1",
+            Some(1),
+            &[job_id.into()],
+        )?;
+        if table.is_empty() {
+            return Ok(None);
+        }
+        let row = table.first();
+        Ok::<_, pgrx::spi::Error>(Some(Job {
+            id: job_id,
+            team_id: row.get::<i32>(1)?.unwrap_or_default(),
+            name: row.get::<String>(2)?.unwrap_or_default(),
+            level: row.get::<String>(3)?.unwrap_or_default(),
+            source: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
+            source_name: String::new(),
+            filters: row.get::<JsonB>(5)?.map(|j| j.0).unwrap_or(Value::Null),
+            params: row.get::<JsonB>(6)?.map(|j| j.0).unwrap_or(Value::Null),
+        }))
+    })
+    .or_raise()
+    .unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("job {job_id} does not exist"))))
+}
+
+/// A run's window, `[start, end)`.
+#[derive(Clone, Copy)]
+pub struct Window {
+    pub start: TimestampWithTimeZone,
+    pub end: TimestampWithTimeZone,
+}
+
+/// Rows read from the source, grouped by embedding dimension.
+#[derive(Default)]
+pub struct Items {
+    pub ids: Vec<String>,
+    pub trace_ids: Vec<Option<String>>,
+    pub ts: Vec<Option<TimestampWithTimeZone>>,
+    pub data: Vec<f32>,
+}
+
+pub struct Read {
+    pub items: Items,
+    pub dim: usize,
+    pub in_window: i64,
+    pub sampled: bool,
+    pub skipped_null: i64,
+    pub skipped_non_finite: i64,
+    pub skipped_dimension: i64,
+}
+
+/// The WHERE clause shared by every query over the job's items, and its parameters
+/// ($1 team, $2 window start, $3 window end, then the filters').
+pub fn item_condition<'a>(job: &Job, window: Window) -> (String, Vec<DatumWithOid<'a>>) {
+    let filters = parse_filters(&job.filters).or_raise();
+    let (filter_sql, filter_params) = to_sql(&filters, 4);
+    let mut args: Vec<DatumWithOid> = vec![job.team_id.into(), window.start.into(), window.end.into()];
+    for p in filter_params {
+        args.push(match p {
+            SqlParam::Text(s) => s.into(),
+            SqlParam::TextArray(v) => v.into(),
+            SqlParam::Float(x) => x.into(),
+        });
+    }
+    (format!("s.team_id = $1 AND s.ts >= $2 AND s.ts < $3 AND ({filter_sql})"), args)
+}
+
+/// What to read besides the window and the job's filters.
+#[derive(Default)]
+pub struct ReadOptions {
+    /// Leave out items already placed by assign_pending() against this run.
+    pub not_placed_in: Option<i64>,
+    /// Keep the items of this dimension (default: the most common one).
+    pub dim: Option<usize>,
+    /// Read every item, never a sample.
+    pub all: bool,
+}
+
+/// Reads the job's items in the window (a seeded uniform sample of `max_items` when there
+/// are more), with their embeddings as raw floats, grouped by dimension.
+pub fn read_items(job: &Job, params: &Params, window: Window, options: &ReadOptions) -> Read {
+    let kind = source_embedding_kind(job.source);
+    // `source` is PostgreSQL's own quoting of a regclass; filter values are parameters.
+    let source = &job.source_name;
+    let (mut condition, mut args) = item_condition(job, window);
+    if let Some(run_id) = options.not_placed_in {
+        args.push(run_id.into());
+        condition.push_str(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM llm_clusters.incremental_assignments ia WHERE ia.run_id = ${} AND ia.item_id = s.item_id)",
+            args.len()
+        ));
+    }
+    let in_window = Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM {source} s WHERE {condition}"), &args)
+        .or_raise()
+        .unwrap_or(0);
+    let sampled = !options.all && in_window > params.max_items as i64;
+    let sample_sql = if sampled {
+        // A uniform sample that the seed fixes: the max_items smallest hashes of the ids.
+        let seed_param = args.len() + 1;
+        args.push(params.seed.to_string().into());
+        args.push((params.max_items as i64).into());
+        format!(
+            " AND s.item_id IN (SELECT s.item_id FROM {source} s WHERE {condition} ORDER BY md5(s.item_id || ${seed_param}), s.item_id LIMIT ${})",
+            seed_param + 1
+        )
+    } else {
+        String::new()
+    };
+    let query = format!("SELECT s.item_id, s.trace_id, s.ts, s.embedding FROM {source} s WHERE {condition}{sample_sql} ORDER BY s.item_id");
+    let mut by_dim: HashMap<usize, Items> = HashMap::new();
+    let (mut skipped_null, mut skipped_non_finite) = (0i64, 0i64);
+    Spi::connect(|client| {
+        let mut cursor = client.try_open_cursor(query.as_str(), &args)?;
+        loop {
+            let mut table = cursor.fetch(FETCH_ROWS)?;
+            if table.is_empty() {
+                break;
+            }
+            // Advance with next() but read through the table: its raw datums are not copied.
+            while table.next().is_some() {
+                let Some(id) = table.get::<String>(1)? else { continue };
+                let mut values: Vec<f32> = Vec::new();
+                let usable = match table.get_datum_by_ordinal(4)? {
+                    Some(d) => unsafe { decode_embedding(d, kind, &mut values) },
+                    None => false,
+                };
+                if !usable || values.is_empty() {
+                    skipped_null += 1;
+                    continue;
+                }
+                if values.iter().any(|x| !x.is_finite()) {
+                    skipped_non_finite += 1;
+                    continue;
+                }
+                let items = by_dim.entry(values.len()).or_default();
+                items.ids.push(id);
+                items.trace_ids.push(table.get::<String>(2)?);
+                items.ts.push(table.get::<TimestampWithTimeZone>(3)?);
+                items.data.extend_from_slice(&values);
+            }
+            // fetch() does not free the previous batch: free it so memory stays flat.
+            unsafe { pg_sys::SPI_freetuptable(pg_sys::SPI_tuptable) };
+            check_interrupts().or_raise();
+        }
+        Ok::<_, pgrx::spi::Error>(())
+    })
+    .or_raise();
+    // Mixed dimensions: the most common wins (ties: the larger dimension).
+    let dim = options.dim.unwrap_or_else(|| by_dim.iter().max_by_key(|(d, items)| (items.ids.len(), **d)).map(|(d, _)| *d).unwrap_or(0));
+    let items = by_dim.remove(&dim).unwrap_or_default();
+    let skipped_dimension = by_dim.values().map(|i| i.ids.len() as i64).sum();
+    Read { items, dim, in_window, sampled, skipped_null, skipped_non_finite, skipped_dimension }
+}
+
+/// Reads an embedding datum without copying it through a Rust array type: detoast, read
+/// the floats, free the detoasted copy. Returns false for a value it cannot use.
+pub unsafe fn decode_embedding(datum: pg_sys::Datum, kind: EmbeddingKind, out: &mut Vec<f32>) -> bool {
+    let raw = datum.cast_mut_ptr::<pg_sys::varlena>();
+    let detoasted = pg_sys::pg_detoast_datum(raw);
+    let ok = match kind {
+        EmbeddingKind::Real | EmbeddingKind::Double => {
+            let Some(ptr) = std::ptr::NonNull::new(detoasted.cast::<pg_sys::ArrayType>()) else { return false };
+            let mut array = pgrx::array::RawArray::from_ptr(ptr);
+            if array.dims().len() != 1 || array.nulls().is_some() {
+                false
+            } else if kind == EmbeddingKind::Real {
+                out.extend_from_slice(array.data::<f32>().as_ref());
+                true
+            } else {
+                out.extend(array.data::<f64>().as_ref().iter().map(|&x| x as f32));
+                true
+            }
+        }
+        EmbeddingKind::Vector | EmbeddingKind::HalfVec => {
+            // pgvector: 4-byte varlena header, int16 dim, int16 unused, then the values.
+            let base = detoasted.cast::<u8>();
+            let total = pgrx::varlena::varsize_any(detoasted);
+            let dim = usize::from(std::ptr::read_unaligned(base.add(4).cast::<u16>()));
+            let width = if kind == EmbeddingKind::Vector { 4 } else { 2 };
+            if total < 8 + dim * width {
+                false
+            } else if kind == EmbeddingKind::Vector {
+                out.extend((0..dim).map(|i| std::ptr::read_unaligned(base.add(8 + 4 * i).cast::<f32>())));
+                true
+            } else {
+                out.extend((0..dim).map(|i| half_to_f32(std::ptr::read_unaligned(base.add(8 + 2 * i).cast::<u16>()))));
+                true
+            }
+        }
+    };
+    if detoasted != raw {
+        pg_sys::pfree(detoasted.cast());
+    }
+    ok
+}
+
+/// IEEE 754 binary16 to f32.
+fn half_to_f32(h: u16) -> f32 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = i32::from((h >> 10) & 0x1f);
+    let frac = f32::from(h & 0x3ff);
+    match exp {
+        0 => sign * frac * 2f32.powi(-24),
+        31 if frac == 0.0 => sign * f32::INFINITY,
+        31 => f32::NAN,
+        _ => sign * (1.0 + frac / 1024.0) * 2f32.powi(exp - 15),
+    }
+}
+
