@@ -28,6 +28,8 @@ for ver in 15 18; do
   say "end-to-end: the background worker on PostgreSQL $ver"
   bash tests/e2e/scheduler.sh "$ver"
 done
+say "end-to-end: pgvector sources on PostgreSQL 18"
+bash tests/e2e/pgvector.sh
 say "end-to-end: pg_cron on PostgreSQL 15"
 bash tests/e2e/pg_cron.sh
 say "all tests passed"

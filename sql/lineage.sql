@@ -64,15 +64,11 @@ FROM daily d
 JOIN llm_clusters.clusters c ON c.run_id = d.id
 WHERE c.stable_id IS NOT NULL;
 
+-- One signature: pgvector casts vector to real[] implicitly (halfvec needs ::real[]); an
+-- anyelement overload would make calls with a vector ambiguous.
 CREATE FUNCTION llm_clusters.assign(job_id int, embedding real[])
 RETURNS TABLE (cluster_id int, stable_id bigint, title text, distance float8)
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
-AS $$ SELECT * FROM llm_clusters._assign(job_id, embedding) $$;
-
--- vector, halfvec and float8[] embeddings (pgvector need not be installed).
-CREATE FUNCTION llm_clusters.assign(job_id int, embedding anyelement)
-RETURNS TABLE (cluster_id int, stable_id bigint, title text, distance float8)
-LANGUAGE sql STABLE STRICT PARALLEL SAFE
+LANGUAGE sql STABLE STRICT
 AS $$ SELECT * FROM llm_clusters._assign(job_id, embedding) $$;
 
 CREATE FUNCTION llm_clusters.assign_pending(job_id int)
@@ -90,10 +86,8 @@ COMMENT ON TABLE llm_clusters.incremental_assignments IS
 COMMENT ON VIEW llm_clusters.cluster_trends IS
     'Per job, stable cluster and day (the last succeeded run of the day): size, share and metrics; runs_ago = 0 for the latest day; latest_title is the cluster''s newest title, for stable legends.';
 COMMENT ON FUNCTION llm_clusters.assign(int, real[]) IS
-    'The cluster of the job''s latest succeeded run nearest to the embedding (cosine distance to the centroid), or Outliers (-1) when farther than that cluster''s radius.';
-COMMENT ON FUNCTION llm_clusters.assign(int, anyelement) IS
-    'assign() for vector, halfvec or float8[] embeddings.';
+    'The cluster of the job''s latest succeeded run nearest to the embedding (cosine distance to the centroid), or Outliers (-1) when farther than that cluster''s radius. A pgvector vector is cast implicitly; cast halfvec or float8[] with ::real[].';
 COMMENT ON FUNCTION llm_clusters.assign_pending(int) IS
     'Places every item of the job (filters applied) newer than its latest succeeded run, and not placed yet, into that run''s clusters; stores them in incremental_assignments and returns how many.';
-COMMENT ON FUNCTION llm_clusters._assign(int, anyelement) IS 'Internal: use llm_clusters.assign().';
+COMMENT ON FUNCTION llm_clusters._assign(int, real[]) IS 'Internal: use llm_clusters.assign().';
 COMMENT ON FUNCTION llm_clusters._assign_pending(int) IS 'Internal: use llm_clusters.assign_pending().';

@@ -4,15 +4,14 @@
 
 use crate::error::{raise, OrRaise};
 use crate::jobs::{checked_params, source_name};
-use crate::read::{decode_embedding, load_job, read_items, Job, ReadOptions, Window};
+use crate::read::{load_job, read_items, Job, ReadOptions, Window};
 use crate::run::check_interrupts;
 use llm_clusters_engine::cluster::assign::Centroids;
 use llm_clusters_engine::cluster::labels::OUTLIERS_TITLE;
-use llm_clusters_engine::source::EmbeddingKind;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
-use pgrx::AnyElement;
+use pgrx::Array;
 
 const WRITE_BATCH: usize = 10_000;
 
@@ -67,34 +66,18 @@ fn latest_run(job_id: i32) -> LatestRun {
     LatestRun { id, window_end, cluster_ids, stable_ids, titles, centroids }
 }
 
-/// The kind of embedding a value of type `oid` is, if any.
-fn embedding_kind_of(oid: pg_sys::Oid) -> Option<EmbeddingKind> {
-    match oid {
-        pg_sys::FLOAT4ARRAYOID => Some(EmbeddingKind::Real),
-        pg_sys::FLOAT8ARRAYOID => Some(EmbeddingKind::Double),
-        _ => match Spi::get_one_with_args::<String>("SELECT typname::text FROM pg_type WHERE oid = $1", &[oid.into()]).ok().flatten()?.as_str() {
-            "vector" => Some(EmbeddingKind::Vector),
-            "halfvec" => Some(EmbeddingKind::HalfVec),
-            _ => None,
-        },
-    }
-}
-
-/// Internal: called by both `llm_clusters.assign` functions.
+/// Internal: called by `llm_clusters.assign`.
 #[pg_extern(stable, strict, name = "_assign")]
 pub fn assign(
     job_id: i32,
-    embedding: AnyElement,
+    embedding: Array<f32>,
 ) -> TableIterator<'static, (name!(cluster_id, i32), name!(stable_id, Option<i64>), name!(title, String), name!(distance, f64))> {
-    let Some(kind) = embedding_kind_of(embedding.oid()) else {
-        let type_name = Spi::get_one_with_args::<String>("SELECT format_type($1, NULL)", &[embedding.oid().into()]).ok().flatten().unwrap_or_default();
-        raise(EngineError::new(ErrorKind::DatatypeMismatch, format!("embedding must be real[], float8[], vector or halfvec, got {type_name}")));
-    };
-    let mut values = Vec::new();
-    // SAFETY: the datum is a non-null value of the type `kind` was derived from.
-    if !unsafe { decode_embedding(embedding.datum(), kind, &mut values) } {
+    let values: Option<Vec<f32>> = if embedding.contains_nulls() { None } else { embedding.as_slice().ok().map(<[f32]>::to_vec) };
+    // SAFETY: a valid array, checked for its number of dimensions only.
+    let one_dimensional = unsafe { (*embedding.into_array_type()).ndim <= 1 };
+    let Some(values) = values.filter(|_| one_dimensional) else {
         raise(EngineError::new(ErrorKind::InvalidParameter, "embedding must be a one-dimensional array without NULL elements"));
-    }
+    };
     let latest = latest_run(job_id);
     let unit = latest.centroids.normalised(&values).or_raise();
     let (index, distance) = latest.centroids.place(&unit).or_raise()[0];

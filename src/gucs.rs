@@ -21,6 +21,9 @@ pub static DAILY_RUN_TIME: GucSetting<Option<CString>> = GucSetting::<Option<CSt
 /// Seconds the worker sleeps between checks for due jobs.
 pub static SCHEDULER_NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(60);
 
+/// Seconds between the worker's passes of assign_pending() over every enabled job (0: never).
+pub static ASSIGN_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(3600);
+
 /// The current `llm_clusters.daily_run_time` text.
 pub fn daily_run_time() -> String {
     DAILY_RUN_TIME.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default()
@@ -55,6 +58,16 @@ pub fn define() {
         &DAILY_RUN_TIME,
         GucContext::Sighup,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"llm_clusters.assign_interval",
+        c"Seconds between the background worker's passes of assign_pending() over the enabled jobs.",
+        c"Between daily runs, new items are placed into the clusters of their job's latest run. 0 turns it off. Takes effect on reload.",
+        &ASSIGN_INTERVAL,
+        0,
+        7 * 86_400,
+        GucContext::Sighup,
+        GucFlags::UNIT_S,
     );
     GucRegistry::define_int_guc(
         c"llm_clusters.scheduler_naptime",

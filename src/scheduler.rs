@@ -6,13 +6,14 @@
 //! on `runs (job_id, cycle)` and the per-job advisory lock make that hold whoever calls.
 
 use crate::error::OrRaise;
-use crate::gucs::{daily_run_time, DATABASE, SCHEDULER_ENABLED, SCHEDULER_NAPTIME};
+use crate::assign::assign_pending;
+use crate::gucs::{daily_run_time, ASSIGN_INTERVAL, DATABASE, SCHEDULER_ENABLED, SCHEDULER_NAPTIME};
 use crate::run::{in_subtransaction, run};
 use llm_clusters_engine::schedule::{cycle_start, parse_time_of_day};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const WORKER_TYPE: &str = "llm_clusters scheduler";
 
@@ -86,14 +87,52 @@ fn report_activity(text: &str) {
     }
 }
 
+fn extension_installed() -> bool {
+    Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'llm_clusters')").or_raise().unwrap_or(false)
+}
+
+/// Places the items that arrived since each enabled job's latest succeeded run, one job
+/// per transaction.
+fn assign_cycle() {
+    let jobs: Vec<i32> = BackgroundWorker::transaction(|| {
+        if !extension_installed() {
+            return Vec::new();
+        }
+        Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT j.id FROM llm_clusters.jobs j WHERE j.enabled
+                       AND EXISTS (SELECT 1 FROM llm_clusters.runs r WHERE r.job_id = j.id AND r.status = 'succeeded')
+                     ORDER BY j.id",
+                    None,
+                    &[],
+                )?
+                .map(|row| row.get::<i32>(1).map(Option::unwrap_or_default))
+                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+        })
+        .or_raise()
+    });
+    for job_id in jobs {
+        if shutdown_requested() {
+            return;
+        }
+        BackgroundWorker::transaction(|| {
+            report_activity(&format!("llm_clusters: assigning new items of job {job_id}"));
+            match in_subtransaction(|| assign_pending(job_id)) {
+                Ok(0) => {}
+                Ok(n) => pgrx::log!("llm_clusters scheduler: placed {n} new items of job {job_id}"),
+                Err(message) => pgrx::warning!("llm_clusters scheduler: assign_pending({job_id}) failed: {message}"),
+            }
+        });
+    }
+    report_activity("llm_clusters: idle");
+}
+
 /// One pass: find the due jobs, then run each in its own transaction, so that a run's
 /// results are committed before the next job starts and a shutdown loses at most one run.
 fn run_cycle() {
     let due = BackgroundWorker::transaction(|| {
-        let installed = Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'llm_clusters')")
-            .or_raise()
-            .unwrap_or(false);
-        if !installed {
+        if !extension_installed() {
             return None;
         }
         in_subtransaction(due_jobs)
@@ -125,12 +164,18 @@ pub extern "C-unwind" fn llm_clusters_scheduler_main(_arg: pg_sys::Datum) {
     let database = DATABASE.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_else(|| "postgres".into());
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
     pgrx::log!("llm_clusters scheduler started on database \"{database}\"");
+    let mut last_assign: Option<Instant> = None;
     loop {
         if BackgroundWorker::sighup_received() {
             unsafe { pg_sys::ProcessConfigFile(pg_sys::GucContext::PGC_SIGHUP) };
         }
         if SCHEDULER_ENABLED.get() {
             run_cycle();
+            let interval = Duration::from_secs(ASSIGN_INTERVAL.get().max(0) as u64);
+            if !interval.is_zero() && last_assign.is_none_or(|t| t.elapsed() >= interval) {
+                assign_cycle();
+                last_assign = Some(Instant::now());
+            }
         }
         let nap = Duration::from_secs(SCHEDULER_NAPTIME.get().max(1) as u64);
         if shutdown_requested() || !BackgroundWorker::wait_latch(Some(nap)) {

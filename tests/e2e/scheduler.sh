@@ -125,4 +125,16 @@ echo "run_job returned $(python3 -c "print(round($(date +%s.%N) - $start, 2))") 
 expect "a cancelled run is recorded as failed with the reason" \
   "SELECT status || ': ' || error FROM ($latest_slow) r" "failed: canceling statement due to user request"
 expect "a cancelled run leaves no clusters or assignments" "$no_results" 0
+say "new items placed between runs by the worker"
+pg -c "ALTER SYSTEM SET llm_clusters.scheduler_enabled = on" -c "ALTER SYSTEM SET llm_clusters.assign_interval = 1" \
+   -c "ALTER SYSTEM SET llm_clusters.daily_run_time = '$(utc_in 7200)'" -c "SELECT pg_reload_conf()" >/dev/null
+pg -c "INSERT INTO llm_clusters.events (uuid, team_id, event, \"timestamp\", trace_id, content)
+       SELECT md5('late' || i)::uuid, 1, '\$ai_generation', now(), 'late' || i, 'late item ' || i FROM generate_series(1, 10) i" \
+   -c "INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
+       SELECT 1, 'generation', md5('late' || i)::uuid::text,
+              (SELECT array_agg(CASE WHEN d % 3 = i % 3 THEN 1.0 ELSE 0.0 END ORDER BY d) FROM generate_series(1, 16) d)::real[]
+       FROM generate_series(1, 10) i" >/dev/null
+wait_until "the worker placed the new items into the latest run of every enabled job" 30 \
+  "SELECT count(*) = 10 * (SELECT count(*) FROM llm_clusters.jobs WHERE enabled)
+   FROM llm_clusters.incremental_assignments WHERE item_id IN (SELECT md5('late' || i)::uuid::text FROM generate_series(1, 10) i)"
 say "scheduler end-to-end on PostgreSQL $ver passed"

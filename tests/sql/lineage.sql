@@ -63,7 +63,6 @@ SELECT a.cluster_id = c.cluster_id AS right_cluster, a.stable_id = c.stable_id A
 FROM llm_clusters.clusters c, llm_clusters.assign(:job, c.centroid) a
 WHERE c.run_id = :r4 AND c.cluster_id = 0;
 SELECT cluster_id, stable_id, title, round(distance::numeric, 2) AS distance FROM llm_clusters.assign(:job, '{0,0,0,0,0,0,0,1}'::real[]);
-SELECT cluster_id = 0 AS float8_works FROM llm_clusters.assign(:job, (SELECT centroid::float8[] FROM llm_clusters.clusters WHERE run_id = :r4 AND cluster_id = 0));
 SELECT * FROM llm_clusters.assign(:job, NULL::real[]);
 SELECT regress.error_of(format('SELECT llm_clusters.assign(%s, ''{1,2,3}''::real[])', :job));
 SELECT regress.error_of(format('SELECT llm_clusters.assign(%s, ''{1,NaN,0,0,0,0,0,0}''::real[])', :job));
