@@ -5,6 +5,7 @@
 #   bash scripts/bench_run.sh            # 10k x 384 and 100k x 1536 (with Python), 1M x 384 (Rust only)
 #   bash scripts/bench_run.sh 50000 768  # one size, with Python
 #   bash scripts/bench_run.sh 50000 768 --no-python
+#   ASSIGN=100000 bash scripts/bench_run.sh 100000 384 --no-python   # then assign_pending
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -28,9 +29,10 @@ bench() { "$venv/bin/python" scripts/bench/bench_run.py "$@"; }
 if [ $# -ge 2 ]; then
   python=--python
   [ "${3:-}" = --no-python ] && python=
-  bench --n "$1" --dim "$2" $python
+  bench --n "$1" --dim "$2" $python ${ASSIGN:+--assign "$ASSIGN"}
 else
   bench --n 10000 --dim 384 --python
   bench --n 100000 --dim 1536 --python
+  bench --n 100000 --dim 384 --assign 100000
   bench --n 1000000 --dim 384
 fi

@@ -22,14 +22,16 @@ def connect():
     return psycopg.connect(autocommit=True)
 
 
-def generate(conn, n, dim, n_topics, seed):
-    """Clustered unit vectors: topic centres plus noise, topic sizes from a Zipf-like law."""
+def generate(conn, n, dim, n_topics, seed, later=False):
+    """Clustered unit vectors: topic centres plus noise, topic sizes from a Zipf-like law.
+    Items fall in the 6 days before now, or (later=True) in the minute after now, with new
+    ids around the same topics."""
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((n_topics, dim)).astype(np.float32)
     weights = 1.0 / np.arange(1, n_topics + 1) ** 0.7
     topic = rng.choice(n_topics, size=n, p=weights / weights.sum())
     now = time.time()
-    ids = [str(uuid.UUID(int=int(x))) for x in rng.integers(0, 2**63, size=n)]
+    ids = [str(uuid.UUID(int=int(x) + (2**64 if later else 0))) for x in rng.integers(0, 2**63, size=n)]
     batch = 20_000
     with conn.cursor() as cur:
         with cur.copy(
@@ -38,7 +40,7 @@ def generate(conn, n, dim, n_topics, seed):
         ) as copy:
             for i in range(n):
                 t = topic[i]
-                ts = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(now - 86400 * 6 * (i / n) - 60))
+                ts = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(now + 60 if later else now - 86400 * 6 * (i / n) - 60))
                 copy.write_row((ids[i], 1, "$ai_generation", ts, f"t{i}", f"topic{t} request {i % 97} about subject{t}",
                                 int(100 + 10 * t + i % 50), int(50 + i % 30), float(0.0001 * (1 + t)),
                                 float(0.2 + 0.05 * t + (i % 10) / 100), bool(i % 50 == 0)))
@@ -109,8 +111,18 @@ def run_rust(n):
             "SELECT status, n_items, n_clusters, n_outliers, timings, error FROM llm_clusters.runs WHERE id = %s",
             (run_id,),
         ).fetchone()
-    return dict(elapsed=elapsed, peak_anon=peak_anon, hwm=hwm, status=status, n_items=n_items,
+    return dict(job=job, elapsed=elapsed, peak_anon=peak_anon, hwm=hwm, status=status, n_items=n_items,
                 n_clusters=n_clusters, n_outliers=n_outliers, timings=timings, error=error)
+
+
+def run_assign_pending(job, n, dim, topics, seed):
+    """n new items after the run, placed by assign_pending()."""
+    with connect() as conn:
+        generate(conn, n, dim, topics, seed, later=True)
+        start = time.perf_counter()
+        placed = conn.execute("SELECT llm_clusters.assign_pending(%s)", (job,)).fetchone()[0]
+        elapsed = time.perf_counter() - start
+    print(f"  assign_pending: {placed} new items in {elapsed:.2f} s = {placed / elapsed:,.0f} items/s")
 
 
 def run_python(seed):
@@ -189,6 +201,7 @@ def main():
     ap.add_argument("--topics", type=int, default=20)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--python", action="store_true", help="also run the Python pipeline")
+    ap.add_argument("--assign", type=int, default=0, help="then place this many new items with assign_pending()")
     args = ap.parse_args()
     with connect() as conn:
         conn.execute("DROP EXTENSION IF EXISTS llm_clusters CASCADE")
@@ -206,6 +219,8 @@ def main():
           f"(VmHWM incl. shared buffers {r['hwm'] / 2**20:.0f} MiB)")
     if r["error"]:
         print(f"  error: {r['error']}")
+    if args.assign:
+        run_assign_pending(r["job"], args.assign, args.dim, args.topics, args.seed)
     if args.python:
         p = run_python(args.seed)
         phases = ", ".join(f"{k} {v:.2f}" for k, v in p["timings"].items())
