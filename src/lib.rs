@@ -30,6 +30,7 @@ extension_sql_file!(
     requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job, scheduler::run_due_jobs]
 );
 extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["jobs_api", assign::assign, assign::assign_pending]);
+extension_sql_file!("../sql/reading.sql", name = "reading", requires = ["lineage"]);
 
 #[allow(non_snake_case)]
 #[pg_guard]

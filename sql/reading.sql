@@ -1,0 +1,92 @@
+-- Reading results: views shaped for BI tools and the functions a UI calls.
+
+CREATE VIEW llm_clusters.run_list AS
+SELECT r.id AS run_id, r.team_id, r.job_id, r.job_name, r.level, r.window_start, r.window_end, r.cycle,
+       r.status, r.error, r.n_items, r.n_clusters, r.n_outliers, r.started_at, r.finished_at,
+       extract(epoch FROM r.finished_at - r.started_at)::float8 AS duration_s
+FROM llm_clusters.runs r;
+
+CREATE VIEW llm_clusters.latest_runs AS
+SELECT DISTINCT ON (l.job_id) l.*
+FROM llm_clusters.run_list l
+WHERE l.status = 'succeeded' AND l.job_id IS NOT NULL
+ORDER BY l.job_id, l.window_end DESC, l.run_id DESC;
+
+CREATE VIEW llm_clusters.cluster_cards AS
+SELECT c.team_id, c.run_id, r.job_id, r.level, c.cluster_id, c.stable_id, c.title, c.description, c.keywords,
+       c.size, c.share, c.avg_cost_usd, c.avg_latency_s, c.avg_tokens, c.error_rate, c.total_cost_usd, c.p95_latency_s,
+       c.cluster_id = -1 AS is_outliers,
+       row_number() OVER (PARTITION BY c.run_id ORDER BY c.cluster_id = -1, c.size DESC, c.cluster_id) AS position
+FROM llm_clusters.clusters c
+JOIN llm_clusters.runs r ON r.id = c.run_id;
+
+-- Colours follow the stable id, so a cluster keeps its colour from run to run.
+CREATE VIEW llm_clusters.scatter_points AS
+SELECT a.team_id, a.run_id, a.item_id, a.cluster_id, c.title, a.x, a.y,
+       CASE WHEN a.cluster_id = -1 THEN -1 ELSE (coalesce(c.stable_id, a.cluster_id) % 20)::int END AS colour_index,
+       false AS is_centroid, a.cluster_id = -1 AS is_outlier
+FROM llm_clusters.assignments a
+JOIN llm_clusters.clusters c ON c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+UNION ALL
+SELECT c.team_id, c.run_id, NULL, c.cluster_id, c.title, c.x, c.y,
+       (coalesce(c.stable_id, c.cluster_id) % 20)::int, true, false
+FROM llm_clusters.clusters c
+WHERE c.cluster_id <> -1;
+
+CREATE FUNCTION llm_clusters.cluster_items(run_id bigint, cluster_id int, max_items int DEFAULT 50, after_rank int DEFAULT -1)
+RETURNS TABLE (item_id text, trace_id text, rank int, distance float8, ts timestamptz, preview text)
+LANGUAGE plpgsql STABLE STRICT
+AS $$
+DECLARE
+    source regclass;
+BEGIN
+    SELECT j.source INTO source
+    FROM llm_clusters.runs r JOIN llm_clusters.jobs j ON j.id = r.job_id
+    WHERE r.id = cluster_items.run_id;
+    IF source IS NULL THEN
+        RAISE EXCEPTION 'run % does not exist or its job was deleted', cluster_items.run_id
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    IF max_items < 1 OR max_items > 10000 THEN
+        RAISE EXCEPTION 'max_items must be between 1 and 10000, got %', max_items
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The source's name comes from its regclass (PostgreSQL quotes it); values are parameters.
+    RETURN QUERY EXECUTE format(
+        'SELECT a.item_id, a.trace_id, a.rank, a.distance, a.ts, left(s.content, 300)
+         FROM llm_clusters.assignments a
+         LEFT JOIN %s s ON s.team_id = a.team_id AND s.item_id = a.item_id
+         WHERE a.run_id = $1 AND a.cluster_id = $2 AND a.rank > $3
+         ORDER BY a.rank, a.item_id LIMIT $4', source)
+        USING cluster_items.run_id, cluster_items.cluster_id, after_rank, max_items;
+END $$;
+
+CREATE FUNCTION llm_clusters.item_clusters(item_id text, team_id int DEFAULT 1)
+RETURNS TABLE (job_id int, job_name text, level text, run_id bigint, window_end timestamptz,
+               cluster_id int, stable_id bigint, title text, distance float8, incremental boolean)
+LANGUAGE sql STABLE STRICT
+AS $$
+    SELECT DISTINCT ON (r.job_id) r.job_id, r.job_name, r.level, r.id, r.window_end,
+           a.cluster_id, c.stable_id, coalesce(c.title, 'Outliers'), a.distance, a.incremental
+    FROM (SELECT x.run_id, x.cluster_id, x.distance, false AS incremental FROM llm_clusters.assignments x
+          WHERE x.team_id = item_clusters.team_id AND x.item_id = item_clusters.item_id
+          UNION ALL
+          SELECT x.run_id, x.cluster_id, x.distance, true FROM llm_clusters.incremental_assignments x
+          WHERE x.team_id = item_clusters.team_id AND x.item_id = item_clusters.item_id) a
+    JOIN llm_clusters.runs r ON r.id = a.run_id AND r.status = 'succeeded' AND r.job_id IS NOT NULL
+    LEFT JOIN llm_clusters.clusters c ON c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+    ORDER BY r.job_id, r.window_end DESC, r.id DESC
+$$;
+
+COMMENT ON VIEW llm_clusters.run_list IS
+    'Every run, for a run selector: job, level, window, status, counts and duration. Filter by level or job_id; order by run_id DESC.';
+COMMENT ON VIEW llm_clusters.latest_runs IS
+    'The latest succeeded run of each job (by window end).';
+COMMENT ON VIEW llm_clusters.cluster_cards IS
+    'Per cluster of a run: title, description, size, share and metrics; position orders the cards by size with Outliers last.';
+COMMENT ON VIEW llm_clusters.scatter_points IS
+    'The 2-D map of a run: every item and every centroid with x, y, cluster, title, a colour index that follows the stable id (-1 for Outliers), is_centroid and is_outlier.';
+COMMENT ON FUNCTION llm_clusters.cluster_items(bigint, int, int, int) IS
+    'The items of one cluster of a run in rank order (0 = closest to the centre) with a 300-character preview; page with after_rank = the last rank seen.';
+COMMENT ON FUNCTION llm_clusters.item_clusters(text, int) IS
+    'The clusters an item belongs to: for every job, its most recent succeeded run that assigned the item (by the run itself or by assign_pending, then incremental = true).';

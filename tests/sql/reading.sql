@@ -1,0 +1,51 @@
+-- Reading results: run_list, latest_runs, cluster_cards, scatter_points, cluster_items, item_clusters.
+BEGIN;
+SET LOCAL TimeZone = 'UTC';
+SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object(
+    'event', '$ai_generation', 'uuid', md5('read' || i)::uuid,
+    'timestamp', '2026-11-20T00:00:00Z'::timestamptz + i * interval '1 minute',
+    'properties', jsonb_build_object('$ai_trace_id', 'rt' || i,
+        '$ai_input', (ARRAY['reset my password please', 'translate this menu', 'write a sql query'])[1 + i % 3] || ' #' || i))))
+FROM generate_series(0, 89) i;
+INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
+SELECT 1, 'generation', md5('read' || i)::uuid::text,
+       ARRAY(SELECT CASE WHEN d = i % 3 THEN 1.0 ELSE 0.0 END + 0.05 * sin(i * 7 + d * 13) FROM generate_series(0, 7) d)::real[]
+FROM generate_series(0, 89) i;
+SELECT llm_clusters.create_job('reading', level => 'generation') AS job \gset
+SELECT llm_clusters.run_job(:job, '2026-11-21') AS r1 \gset
+SELECT llm_clusters.run_job(:job, '2026-11-21') AS r2 \gset
+
+SELECT job_name, level, window_start, window_end, status, n_items, n_clusters, duration_s >= 0 AS timed
+FROM llm_clusters.run_list WHERE job_id = :job ORDER BY run_id;
+SELECT run_id = :r2 AS the_newest FROM llm_clusters.latest_runs WHERE job_id = :job;
+
+SELECT position, cluster_id, title, size, round(share::numeric, 3) AS share, is_outliers
+FROM llm_clusters.cluster_cards WHERE run_id = :r2 ORDER BY position;
+
+SELECT is_centroid, is_outlier, count(*), count(DISTINCT colour_index) AS colours
+FROM llm_clusters.scatter_points WHERE run_id = :r2 GROUP BY 1, 2 ORDER BY 1, 2;
+-- A cluster keeps its colour from run to run.
+SELECT bool_and(a.colour_index = b.colour_index) AS same_colours
+FROM llm_clusters.scatter_points a JOIN llm_clusters.scatter_points b ON b.item_id = a.item_id
+WHERE a.run_id = :r1 AND b.run_id = :r2;
+
+-- Items of a cluster in rank order, a page at a time.
+SELECT rank, preview LIKE '%#%' AS has_preview FROM llm_clusters.cluster_items(:r2, 0, 3);
+SELECT rank FROM llm_clusters.cluster_items(:r2, 0, max_items => 3, after_rank => 2);
+SELECT count(*) FROM llm_clusters.cluster_items(:r2, 0, 10000);
+SELECT regress.error_of('SELECT llm_clusters.cluster_items(-5, 0)');
+SELECT regress.error_of(format('SELECT llm_clusters.cluster_items(%s, 0, 0)', :r2));
+
+-- The clusters of one item: the newest run of every job; items placed between runs too.
+SELECT job_name, run_id = :r2 AS newest_run, title = (SELECT title FROM llm_clusters.clusters WHERE run_id = :r2 AND cluster_id = ic.cluster_id) AS titled,
+       incremental
+FROM llm_clusters.item_clusters(md5('read' || 4)::uuid::text) ic;
+SELECT count(*) AS other_team FROM llm_clusters.item_clusters(md5('read' || 4)::uuid::text, 2);
+SELECT llm_clusters.capture('{"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-00000000abcd", "timestamp": "2026-11-22T00:00:00Z",
+                              "properties": {"$ai_trace_id": "late", "$ai_input": "reset my password again"}}');
+INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
+VALUES (1, 'generation', '00000000-0000-0000-0000-00000000abcd', '{1,0,0,0,0,0,0,0}');
+SELECT llm_clusters.assign_pending(:job);
+SELECT job_name, run_id = :r2 AS placed_in_newest_run, cluster_id >= 0 AS in_a_cluster, incremental
+FROM llm_clusters.item_clusters('00000000-0000-0000-0000-00000000abcd');
+ROLLBACK;
