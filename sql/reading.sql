@@ -78,6 +78,14 @@ AS $$
     ORDER BY r.job_id, r.window_end DESC, r.id DESC
 $$;
 
+CREATE FUNCTION llm_clusters.report_html(run_id bigint, cluster_id int DEFAULT NULL)
+RETURNS text
+LANGUAGE sql STABLE
+AS $$ SELECT llm_clusters._report_html(run_id, cluster_id) $$;
+
+COMMENT ON FUNCTION llm_clusters.report_html(bigint, int) IS
+    'A self-contained HTML page of a run (distribution bar, map, cluster cards) or, with cluster_id, of one cluster (its map and its items in rank order). Dots link through llm_clusters.report_item_url.';
+COMMENT ON FUNCTION llm_clusters._report_html(bigint, int) IS 'Internal: use llm_clusters.report_html().';
 COMMENT ON VIEW llm_clusters.run_list IS
     'Every run, for a run selector: job, level, window, status, counts and duration. Filter by level or job_id; order by run_id DESC.';
 COMMENT ON VIEW llm_clusters.latest_runs IS

@@ -24,6 +24,9 @@ pub static SCHEDULER_NAPTIME: GucSetting<i32> = GucSetting::<i32>::new(60);
 /// Seconds between the worker's passes of assign_pending() over every enabled job (0: never).
 pub static ASSIGN_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(3600);
 
+/// Link of a dot in report_html(), with {item_id}, {trace_id} and {run_id} placeholders.
+pub static REPORT_ITEM_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+
 /// The current `llm_clusters.daily_run_time` text.
 pub fn daily_run_time() -> String {
     DAILY_RUN_TIME.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default()
@@ -57,6 +60,14 @@ pub fn define() {
         c"From then on, the worker and llm_clusters.run_due_jobs() run each enabled job once, over the window ending at that time. Takes effect on reload.",
         &DAILY_RUN_TIME,
         GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"llm_clusters.report_item_url",
+        c"Where a dot of report_html() links to, e.g. https://app.example.com/traces/{trace_id}.",
+        c"Placeholders {item_id}, {trace_id} and {run_id} are replaced, URL-encoded. Only http(s) and site-relative links are followed. Empty: dots link nowhere.",
+        &REPORT_ITEM_URL,
+        GucContext::Userset,
         GucFlags::default(),
     );
     GucRegistry::define_int_guc(

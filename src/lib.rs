@@ -11,6 +11,7 @@ mod gucs;
 mod jobs;
 mod lineage;
 mod read;
+mod report;
 mod run;
 mod scheduler;
 
@@ -30,7 +31,7 @@ extension_sql_file!(
     requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job, scheduler::run_due_jobs]
 );
 extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["jobs_api", assign::assign, assign::assign_pending]);
-extension_sql_file!("../sql/reading.sql", name = "reading", requires = ["lineage"]);
+extension_sql_file!("../sql/reading.sql", name = "reading", requires = ["lineage", report::report_html]);
 
 #[allow(non_snake_case)]
 #[pg_guard]

@@ -7,6 +7,7 @@ pub mod content;
 pub mod embedding;
 pub mod error;
 pub mod filters;
+pub mod report;
 pub mod schedule;
 pub mod source;
 pub mod threads;

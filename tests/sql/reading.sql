@@ -48,4 +48,18 @@ VALUES (1, 'generation', '00000000-0000-0000-0000-00000000abcd', '{1,0,0,0,0,0,0
 SELECT llm_clusters.assign_pending(:job);
 SELECT job_name, run_id = :r2 AS placed_in_newest_run, cluster_id >= 0 AS in_a_cluster, incremental
 FROM llm_clusters.item_clusters('00000000-0000-0000-0000-00000000abcd');
+
+-- report_html: one self-contained page; hostile text stays text; bad input is an error.
+UPDATE llm_clusters.runs SET job_name = '<script>alert(1)</script>' WHERE id = :r2;
+SELECT left(h, 15) AS doctype, (length(h) - length(replace(h, '<script', ''))) / 7 AS script_tags,
+       h LIKE '%&lt;script&gt;alert(1)&lt;/script&gt;%' AS escaped_in_header, h LIKE '%<script>alert%' AS raw,
+       h LIKE '%id="cards"%' AS cards, h LIKE '%id="items"%' AS item_list
+FROM llm_clusters.report_html(:r2) h;
+SELECT h LIKE '%id="items"%' AS item_list, h LIKE '%id="cards"%' AS cards FROM llm_clusters.report_html(:r2, 0) h;
+SELECT llm_clusters.report_html(NULL) IS NULL AS null_in_null_out;
+SELECT regress.error_of('SELECT llm_clusters.report_html(-1)');
+SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.report_html(%s, 99)', :r2)), 'run \d+', 'run N');
+SELECT llm_clusters.create_job('too few', level => 'generation', params => '{"min_items": 1000}') AS few \gset
+SELECT llm_clusters.run_job(:few, '2026-11-21') AS skipped \gset
+SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.report_html(%s)', :skipped)), 'run \d+', 'run N');
 ROLLBACK;

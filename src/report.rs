@@ -1,0 +1,153 @@
+//! `llm_clusters.report_html`: gathers a run's clusters, a sample of its map and the texts
+//! of its items, and lets the engine render the self-contained page.
+
+use crate::error::{raise, OrRaise};
+use crate::gucs::REPORT_ITEM_URL;
+use llm_clusters_engine::report::{render, Cluster, Focus, Item, Report, RunInfo, MAX_DOTS, PREVIEW_CHARS};
+use llm_clusters_engine::{EngineError, ErrorKind};
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+
+/// Items of a cluster listed on its detail page.
+const FOCUS_ITEMS: i64 = 1_000;
+/// Items per card, closest to the centre first.
+const CARD_ITEMS: i32 = 5;
+
+/// Items of the run chosen by `condition` (over assignments `a`, parameters from $3), with
+/// their text from the job's source (`$1` run id, `$2` preview length).
+fn items(source: Option<&str>, condition: &str, extra: Vec<DatumWithOid>) -> Vec<Item> {
+    let text = match source {
+        // PostgreSQL's own quoting of the job's regclass; values are parameters.
+        Some(s) => format!("(SELECT left(s.content, $2) FROM {s} s WHERE s.team_id = a.team_id AND s.item_id = a.item_id LIMIT 1)"),
+        None => "NULL::text".to_string(),
+    };
+    Spi::connect(|client| {
+        client
+            .select(
+                &format!("SELECT a.item_id, a.trace_id, a.cluster_id, a.x, a.y, a.rank, {text} FROM llm_clusters.assignments a WHERE a.run_id = $1 AND {condition}"),
+                None,
+                &extra,
+            )?
+            .map(|row| {
+                Ok(Item {
+                    item_id: row.get::<String>(1)?.unwrap_or_default(),
+                    trace_id: row.get::<String>(2)?,
+                    cluster_id: row.get::<i32>(3)?.unwrap_or(-1),
+                    x: row.get::<f64>(4)?.unwrap_or_default(),
+                    y: row.get::<f64>(5)?.unwrap_or_default(),
+                    rank: row.get::<i32>(6)?.unwrap_or_default(),
+                    preview: row.get::<String>(7)?.unwrap_or_default(),
+                })
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise()
+}
+
+/// Internal: called by `llm_clusters.report_html`.
+#[pg_extern(stable, name = "_report_html")]
+pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<String> {
+    let run_id = run_id?;
+    let not_found = |m: String| raise(EngineError::new(ErrorKind::NotFound, m));
+    let (run, status, source) = Spi::connect(|client| {
+        let table = client.select(
+            "SELECT r.job_name, r.level, to_char(r.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'),
+                    to_char(r.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), coalesce(r.n_items, 0),
+                    coalesce(to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), ''),
+                    coalesce(extract(epoch FROM r.finished_at - r.started_at)::float8, 0), r.status,
+                    (SELECT c.oid::regclass::text FROM llm_clusters.jobs j JOIN pg_class c ON c.oid = j.source WHERE j.id = r.job_id)
+             FROM llm_clusters.runs r WHERE r.id = $1",
+            None,
+            &[run_id.into()],
+        )?;
+        if table.is_empty() {
+            return Ok(None);
+        }
+        let row = table.first();
+        let run = RunInfo {
+            run_id,
+            job_name: row.get::<String>(1)?.unwrap_or_default(),
+            level: row.get::<String>(2)?.unwrap_or_default(),
+            window_start: row.get::<String>(3)?.unwrap_or_default(),
+            window_end: row.get::<String>(4)?.unwrap_or_default(),
+            n_items: i64::from(row.get::<i32>(5)?.unwrap_or_default()),
+            finished_at: row.get::<String>(6)?.unwrap_or_default(),
+            duration_s: row.get::<f64>(7)?.unwrap_or_default(),
+        };
+        Ok::<_, pgrx::spi::Error>(Some((run, row.get::<String>(8)?.unwrap_or_default(), row.get::<String>(9)?)))
+    })
+    .or_raise()
+    .unwrap_or_else(|| not_found(format!("run {run_id} does not exist")));
+    if status != "succeeded" {
+        raise(EngineError::new(ErrorKind::InvalidParameter, format!("run {run_id} has status {status}: it has no clusters to show")));
+    }
+    let source = source.as_deref();
+    let mut clusters: Vec<Cluster> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT cluster_id, title, description, size, share, (coalesce(stable_id, cluster_id) % 20)::int, x, y,
+                        avg_cost_usd, avg_latency_s, avg_tokens, error_rate, total_cost_usd
+                 FROM llm_clusters.clusters WHERE run_id = $1 ORDER BY cluster_id = -1, size DESC, cluster_id",
+                None,
+                &[run_id.into()],
+            )?
+            .map(|row| {
+                Ok(Cluster {
+                    cluster_id: row.get::<i32>(1)?.unwrap_or_default(),
+                    title: row.get::<String>(2)?.unwrap_or_default(),
+                    description: row.get::<String>(3)?.unwrap_or_default(),
+                    size: i64::from(row.get::<i32>(4)?.unwrap_or_default()),
+                    share: row.get::<f64>(5)?.unwrap_or_default(),
+                    colour: row.get::<i32>(6)?.unwrap_or_default(),
+                    x: row.get::<f64>(7)?,
+                    y: row.get::<f64>(8)?,
+                    avg_cost_usd: row.get::<f64>(9)?,
+                    avg_latency_s: row.get::<f64>(10)?,
+                    avg_tokens: row.get::<f64>(11)?,
+                    error_rate: row.get::<f64>(12)?,
+                    total_cost_usd: row.get::<f64>(13)?,
+                    nearest: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    if let Some(c) = cluster_id {
+        if !clusters.iter().any(|k| k.cluster_id == c) {
+            not_found(format!("run {run_id} has no cluster {c}"));
+        }
+    }
+    let preview = PREVIEW_CHARS as i32;
+    let nearest = items(source, "a.rank < $3", vec![run_id.into(), preview.into(), CARD_ITEMS.into()]);
+    for item in nearest {
+        if let Some(c) = clusters.iter_mut().find(|c| c.cluster_id == item.cluster_id) {
+            c.nearest.push(item);
+        }
+    }
+    clusters.iter_mut().for_each(|c| c.nearest.sort_by_key(|i| i.rank));
+    // The dots: every item of the run (or of the cluster), or a uniform sample fixed by the ids.
+    let in_scope = "($3::int IS NULL OR a.cluster_id = $3)";
+    let points_of = Spi::get_one_with_args::<i64>(
+        "SELECT count(*) FROM llm_clusters.assignments a WHERE a.run_id = $1 AND ($2::int IS NULL OR a.cluster_id = $2)",
+        &[run_id.into(), cluster_id.into()],
+    )
+    .or_raise()
+    .unwrap_or(0);
+    let points = items(
+        source,
+        &format!("{in_scope} ORDER BY md5(a.item_id) LIMIT $4"),
+        vec![run_id.into(), (preview / 2).into(), cluster_id.into(), (MAX_DOTS as i64).into()],
+    );
+    let focus = cluster_id.map(|c| {
+        let (first_ts, last_ts) = Spi::get_two_with_args::<String, String>(
+            "SELECT to_char(min(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), to_char(max(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC')
+             FROM llm_clusters.assignments WHERE run_id = $1 AND cluster_id = $2",
+            &[run_id.into(), c.into()],
+        )
+        .or_raise();
+        let items = items(source, "a.cluster_id = $3 ORDER BY a.rank LIMIT $4", vec![run_id.into(), preview.into(), c.into(), FOCUS_ITEMS.into()]);
+        Focus { cluster_id: c, first_ts, last_ts, items }
+    });
+    let item_url = REPORT_ITEM_URL.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+    Some(render(&Report { run, clusters, points, points_of, item_url, focus }))
+}

@@ -1,0 +1,147 @@
+// Loads report_html() pages in Debian's headless Chromium and checks them through the
+// page's own events: the DOM (segments, dots, cards, the dashed Outliers card), hover
+// tooltips, click-to-jump, drag-to-zoom and reset, a dot's link, the cluster page's
+// pager, and that hostile item text never runs. Saves a screenshot.
+// Usage: node report.test.mjs RUN.html CLUSTER.html SCREENSHOT.png
+import { chromium } from "playwright-core";
+import { pathToFileURL } from "node:url";
+import assert from "node:assert/strict";
+
+const [runPage, clusterPage, screenshot] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync"],
+});
+const ok = (what) => console.log(`ok: ${what}`);
+try {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  const dialogs = [];
+  page.on("dialog", async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+  const requests = [];
+  page.on("request", (r) => { if (!r.url().startsWith("file:")) requests.push(r.url()); });
+  await page.goto(pathToFileURL(runPage).href);
+  await page.waitForSelector("#cards .card");
+
+  const paint = await page.evaluate(() => performance.getEntriesByType("paint").map((p) => `${p.name} ${p.startTime.toFixed(0)} ms`));
+  console.log(`report: ${paint.join(", ")}`);
+
+  // XSS: the hostile items' text is on the page as text, and nothing ran.
+  const hostile = await page.evaluate(() => document.body.textContent.includes("<script>alert(1)</script>"));
+  assert.equal(dialogs.length, 0, `a dialog opened: ${dialogs}`);
+  assert.equal(await page.evaluate(() => window.__xss), undefined, "an injected handler ran");
+  assert.equal(await page.locator("img").count(), 0, "an injected <img> exists");
+  assert.equal(await page.locator("script").count(), 2, "only the page's own scripts");
+  assert.ok(hostile, "the hostile text is shown as text");
+  ok("hostile item text is shown as text and runs nothing");
+  assert.deepEqual(requests, [], "the page fetched something");
+  ok("the page is self-contained (no requests)");
+
+  // DOM: a segment and a card per cluster, a dot per item, a centroid per cluster.
+  const data = await page.evaluate(() => JSON.parse(document.getElementById("data").textContent));
+  const nClusters = data.clusters.length;
+  assert.equal(await page.locator("#bar .segment").count(), nClusters);
+  assert.equal(await page.locator("#cards .card").count(), nClusters);
+  assert.equal(await page.locator("#map circle.dot:not(.centroid)").count(), data.points.length);
+  assert.equal(await page.locator("#map circle.centroid").count(), data.clusters.filter((c) => c.id >= 0).length);
+  ok(`${nClusters} segments and cards, ${data.points.length} dots, centroids`);
+  const outliers = page.locator("#cards .card.outliers");
+  assert.equal(await outliers.count(), 1, "one Outliers card");
+  assert.equal(await outliers.evaluate((e) => getComputedStyle(e).borderTopStyle), "dashed");
+  assert.equal(await page.locator("#cards .card").last().getAttribute("id"), "cluster--1", "Outliers last");
+  assert.ok(await page.locator("#map circle.outlier").count() > 0, "outlier dots are drawn apart");
+  ok("the Outliers card is last and dashed; outlier dots have their own style");
+
+  // Hover a segment: its title and size.
+  const first = data.clusters[0];
+  await page.locator("#bar .segment").first().hover();
+  assert.equal(await page.locator("#tip").textContent(), `${first.title} — ${first.size} items`);
+  assert.ok(await page.locator("#tip").isVisible());
+  ok("hovering a segment shows its title and item count");
+
+  // Hover a dot: the item's preview. Dots overlap: the one on top at that point counts.
+  const dotBox = await page.locator("#map circle.dot:not(.centroid):not(.outlier)").first().boundingBox();
+  const at = [dotBox.x + dotBox.width / 2, dotBox.y + dotBox.height / 2];
+  await page.mouse.move(at[0], at[1]);
+  const itemId = await page.evaluate(([x, y]) => document.elementFromPoint(x, y).dataset.item, at);
+  assert.ok(itemId, "a dot is under the mouse");
+  const preview = data.points.find((p) => p.id === itemId).text;
+  assert.equal(await page.locator("#tip").textContent(), preview || itemId);
+  ok("hovering a dot shows its preview");
+
+  // Click a segment: jump to the card.
+  const last = data.clusters[nClusters - 2];
+  await page.locator(`#bar .segment[data-cluster="${last.id}"]`).click();
+  assert.equal(await page.evaluate(() => location.hash), `#cluster-${last.id}`);
+  assert.ok(await page.locator(`#cluster-${last.id}`).isVisible());
+  ok("clicking a segment jumps to its card");
+
+  // Click a centroid: its card.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const centroid = page.locator("#map circle.centroid").first();
+  const centroidCluster = await centroid.getAttribute("data-cluster");
+  await centroid.click({ force: true });
+  assert.equal(await page.evaluate(() => location.hash), `#cluster-${centroidCluster}`);
+  ok("clicking a centroid opens its cluster's card");
+
+  // Drag to zoom, double-click to reset.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  const map = page.locator("#map");
+  await map.scrollIntoViewIfNeeded();
+  const home = await map.getAttribute("viewBox");
+  const box = await map.boundingBox();
+  await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+  await page.mouse.down();
+  await page.mouse.move(box.x + box.width * 0.5, box.y + box.height * 0.5, { steps: 5 });
+  await page.mouse.up();
+  const zoomed = await map.getAttribute("viewBox");
+  assert.notEqual(zoomed, home, "the drag zoomed in");
+  assert.ok(Number(zoomed.split(" ")[2]) < Number(home.split(" ")[2]) / 2, "the view is narrower");
+  await map.dblclick({ position: { x: 5, y: 5 } });
+  assert.equal(await map.getAttribute("viewBox"), home);
+  ok("dragging zooms into the region; double-click resets");
+
+  // A dot's link, from the URL template.
+  assert.ok(data.itemUrl.includes("{trace_id}"), "the test sets a URL template");
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await map.scrollIntoViewIfNeeded();
+  const dotBox2 = await page.locator(`#map circle[data-item="${itemId}"]`).boundingBox();
+  const at2 = [dotBox2.x + dotBox2.width / 2, dotBox2.y + dotBox2.height / 2];
+  const clicked = await page.evaluate(([x, y]) => document.elementFromPoint(x, y).dataset.item, at2);
+  // The link opens in a new tab; its request is what shows where it went (nothing listens there).
+  const [request] = await Promise.all([
+    page.context().waitForEvent("request", (r) => r.url().startsWith("http://127.0.0.1:9/")),
+    page.mouse.click(at2[0], at2[1]),
+  ]);
+  const trace = data.points.find((p) => p.id === clicked).trace;
+  assert.equal(request.url(), `http://127.0.0.1:9/trace/${encodeURIComponent(trace)}?item=${encodeURIComponent(clicked)}`);
+  ok("clicking a dot follows the configured link");
+
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.mouse.move(0, 0);
+  await page.screenshot({ path: screenshot, fullPage: true });
+  ok(`screenshot: ${screenshot}`);
+
+  // The cluster page: its items only, in rank order, a page at a time.
+  const detail = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  detail.on("dialog", async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+  await detail.goto(pathToFileURL(clusterPage).href);
+  await detail.waitForSelector("#items li");
+  const cdata = await detail.evaluate(() => JSON.parse(document.getElementById("data").textContent));
+  assert.ok(cdata.points.every((p) => p.c === cdata.focus), "only the cluster's dots");
+  assert.equal(await detail.locator("#map circle.dot").count(), cdata.points.length);
+  assert.equal(await detail.locator("#items li").count(), Math.min(25, cdata.items.length));
+  assert.equal(await detail.locator("#items li").first().textContent(), cdata.items[0].text || cdata.items[0].id);
+  const pages = Math.ceil(cdata.items.length / 25);
+  assert.equal(await detail.locator("#page").textContent(), `page 1 of ${pages}`);
+  if (pages > 1) {
+    await detail.locator("#next").click();
+    assert.equal(await detail.locator("#page").textContent(), `page 2 of ${pages}`);
+    assert.equal(await detail.locator("#items li").first().textContent(), cdata.items[25].text || cdata.items[25].id);
+  }
+  assert.ok((await detail.locator("header").textContent()).includes("first"), "the date range is shown");
+  assert.equal(dialogs.length, 0);
+  ok(`the cluster page lists its ${cdata.items.length} items in ${pages} pages`);
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# End-to-end test of report_html() in a real browser (Debian's headless Chromium driven by
+# playwright-core): a run with hostile item texts and outliers is rendered, the pages are
+# checked through their own events, and a screenshot is saved.
+# Usage: tests/e2e/report.sh [ITEMS] [SCREENSHOT]   (defaults: 300, $work/report.png)
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ver=18
+n=${1:-300}
+
+install_extension "$ver" >/dev/null 2>&1
+(cd "$E2E_DIR/../browser" && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund >/dev/null)
+work=$(mktemp -d /tmp/llm_clusters_report.XXXXXX); chmod 755 "$work"
+trap 'stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+shot=${2:-$work/report.png}
+PGPORT=55518 start_cluster "$ver" "$work"
+
+say "report_html in Chromium ($n items)"
+pg -c "CREATE EXTENSION llm_clusters"
+load_items 1 "$n" r
+# Five items far from every group, whose texts try to run script.
+pg -c "INSERT INTO llm_clusters.events (uuid, team_id, event, \"timestamp\", trace_id, content)
+       SELECT md5('x' || i)::uuid, 1, '\$ai_generation', now() - interval '1 minute', 'x/' || i,
+              (ARRAY['<script>alert(1)</script>', '\"><img src=x onerror=\"window.__xss=1;alert(2)\">',
+                     '</script><script>alert(3)</script>', '<svg onload=alert(4)>', 'x'' onmouseover=''alert(5)'])[i]
+       FROM generate_series(1, 5) i" \
+   -c "INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
+       SELECT 1, 'generation', md5('x' || i)::uuid::text, array_fill(1.0::real, ARRAY[16]) FROM generate_series(1, 5) i" >/dev/null
+job=$(q "SELECT llm_clusters.create_job('report <demo> & \"co\"', 'generation')")
+run=$(q "SELECT llm_clusters.run_job($job)")
+expect "the run succeeded with outliers" "SELECT status = 'succeeded' AND n_outliers > 0 FROM llm_clusters.runs WHERE id = $run" t
+url="SET llm_clusters.report_item_url = 'http://127.0.0.1:9/trace/{trace_id}?item={item_id}'"
+pg -At -c "$url" -c "SELECT llm_clusters.report_html($run)" -o "$work/report.html"
+pg -At -c "$url" -c "SELECT llm_clusters.report_html($run, 0)" -o "$work/cluster.html"
+echo "report: $(stat -c %s "$work/report.html") bytes; cluster page: $(stat -c %s "$work/cluster.html") bytes"
+chmod 644 "$work"/*.html
+node "$E2E_DIR/../browser/report.test.mjs" "$work/report.html" "$work/cluster.html" "$shot"
+say "report end-to-end passed"
