@@ -47,3 +47,12 @@ SELECT cluster_id AS id, title, size, round(100 * share::numeric, 1) AS "share %
        round(avg_latency_s::numeric, 2) AS avg_latency_s, round(avg_tokens::numeric) AS avg_tokens,
        round(100 * error_rate::numeric, 1) AS "errors %", round(total_cost_usd::numeric, 4) AS total_cost
 FROM llm_clusters.clusters WHERE run_id = :run_id ORDER BY cluster_id = -1, size DESC;
+
+\echo '--- the HTML report of the run'
+\pset tuples_only on
+\pset format unaligned
+\o :report_file
+SELECT llm_clusters.report_html(:run_id);
+\o
+\pset tuples_only off
+\pset format aligned

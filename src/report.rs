@@ -7,26 +7,22 @@ use llm_clusters_engine::report::{render, Cluster, Focus, Item, Report, RunInfo,
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
+use std::collections::HashMap;
 
 /// Items of a cluster listed on its detail page.
 const FOCUS_ITEMS: i64 = 1_000;
 /// Items per card, closest to the centre first.
 const CARD_ITEMS: i32 = 5;
 
-/// Items of the run chosen by `condition` (over assignments `a`, parameters from $3), with
-/// their text from the job's source (`$1` run id, `$2` preview length).
-fn items(source: Option<&str>, condition: &str, extra: Vec<DatumWithOid>) -> Vec<Item> {
-    let text = match source {
-        // PostgreSQL's own quoting of the job's regclass; values are parameters.
-        Some(s) => format!("(SELECT left(s.content, $2) FROM {s} s WHERE s.team_id = a.team_id AND s.item_id = a.item_id LIMIT 1)"),
-        None => "NULL::text".to_string(),
-    };
-    Spi::connect(|client| {
+/// Items of the run chosen by `condition` (over assignments `a`; `$1` is the run id, the
+/// condition's own parameters follow), with the first `preview` characters of their text.
+fn items(source: Option<&str>, team_id: i32, preview: i32, condition: &str, args: Vec<DatumWithOid>) -> Vec<Item> {
+    let mut items: Vec<Item> = Spi::connect(|client| {
         client
             .select(
-                &format!("SELECT a.item_id, a.trace_id, a.cluster_id, a.x, a.y, a.rank, {text} FROM llm_clusters.assignments a WHERE a.run_id = $1 AND {condition}"),
+                &format!("SELECT a.item_id, a.trace_id, a.cluster_id, a.x, a.y, a.rank FROM llm_clusters.assignments a WHERE a.run_id = $1 AND {condition}"),
                 None,
-                &extra,
+                &args,
             )?
             .map(|row| {
                 Ok(Item {
@@ -36,12 +32,33 @@ fn items(source: Option<&str>, condition: &str, extra: Vec<DatumWithOid>) -> Vec
                     x: row.get::<f64>(4)?.unwrap_or_default(),
                     y: row.get::<f64>(5)?.unwrap_or_default(),
                     rank: row.get::<i32>(6)?.unwrap_or_default(),
-                    preview: row.get::<String>(7)?.unwrap_or_default(),
+                    preview: String::new(),
                 })
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
-    .or_raise()
+    .or_raise();
+    let Some(source) = source else { return items };
+    // One scan of the source for all the ids (a lookup per item would scan a view per item).
+    let ids: Vec<String> = items.iter().map(|i| i.item_id.clone()).collect();
+    let texts: HashMap<String, String> = Spi::connect(|client| {
+        client
+            .select(
+                // PostgreSQL's own quoting of the job's regclass; values are parameters.
+                &format!("SELECT s.item_id, left(s.content, $3) FROM {source} s WHERE s.team_id = $1 AND s.item_id = ANY($2)"),
+                None,
+                &[team_id.into(), ids.into(), preview.into()],
+            )?
+            .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default())))
+            .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    for item in &mut items {
+        if let Some(text) = texts.get(&item.item_id) {
+            item.preview.clone_from(text);
+        }
+    }
+    items
 }
 
 /// Internal: called by `llm_clusters.report_html`.
@@ -49,13 +66,14 @@ fn items(source: Option<&str>, condition: &str, extra: Vec<DatumWithOid>) -> Vec
 pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<String> {
     let run_id = run_id?;
     let not_found = |m: String| raise(EngineError::new(ErrorKind::NotFound, m));
-    let (run, status, source) = Spi::connect(|client| {
+    let (run, status, source, team_id) = Spi::connect(|client| {
         let table = client.select(
             "SELECT r.job_name, r.level, to_char(r.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'),
                     to_char(r.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), coalesce(r.n_items, 0),
                     coalesce(to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), ''),
                     coalesce(extract(epoch FROM r.finished_at - r.started_at)::float8, 0), r.status,
-                    (SELECT c.oid::regclass::text FROM llm_clusters.jobs j JOIN pg_class c ON c.oid = j.source WHERE j.id = r.job_id)
+                    (SELECT c.oid::regclass::text FROM llm_clusters.jobs j JOIN pg_class c ON c.oid = j.source WHERE j.id = r.job_id),
+                    r.team_id
              FROM llm_clusters.runs r WHERE r.id = $1",
             None,
             &[run_id.into()],
@@ -74,7 +92,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             finished_at: row.get::<String>(6)?.unwrap_or_default(),
             duration_s: row.get::<f64>(7)?.unwrap_or_default(),
         };
-        Ok::<_, pgrx::spi::Error>(Some((run, row.get::<String>(8)?.unwrap_or_default(), row.get::<String>(9)?)))
+        Ok::<_, pgrx::spi::Error>(Some((run, row.get::<String>(8)?.unwrap_or_default(), row.get::<String>(9)?, row.get::<i32>(10)?.unwrap_or_default())))
     })
     .or_raise()
     .unwrap_or_else(|| not_found(format!("run {run_id} does not exist")));
@@ -118,7 +136,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         }
     }
     let preview = PREVIEW_CHARS as i32;
-    let nearest = items(source, "a.rank < $3", vec![run_id.into(), preview.into(), CARD_ITEMS.into()]);
+    let nearest = items(source, team_id, preview, "a.rank < $2", vec![run_id.into(), CARD_ITEMS.into()]);
     for item in nearest {
         if let Some(c) = clusters.iter_mut().find(|c| c.cluster_id == item.cluster_id) {
             c.nearest.push(item);
@@ -126,7 +144,6 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
     }
     clusters.iter_mut().for_each(|c| c.nearest.sort_by_key(|i| i.rank));
     // The dots: every item of the run (or of the cluster), or a uniform sample fixed by the ids.
-    let in_scope = "($3::int IS NULL OR a.cluster_id = $3)";
     let points_of = Spi::get_one_with_args::<i64>(
         "SELECT count(*) FROM llm_clusters.assignments a WHERE a.run_id = $1 AND ($2::int IS NULL OR a.cluster_id = $2)",
         &[run_id.into(), cluster_id.into()],
@@ -135,8 +152,10 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
     .unwrap_or(0);
     let points = items(
         source,
-        &format!("{in_scope} ORDER BY md5(a.item_id) LIMIT $4"),
-        vec![run_id.into(), (preview / 2).into(), cluster_id.into(), (MAX_DOTS as i64).into()],
+        team_id,
+        preview / 2,
+        "($2::int IS NULL OR a.cluster_id = $2) ORDER BY md5(a.item_id) LIMIT $3",
+        vec![run_id.into(), cluster_id.into(), (MAX_DOTS as i64).into()],
     );
     let focus = cluster_id.map(|c| {
         let (first_ts, last_ts) = Spi::get_two_with_args::<String, String>(
@@ -145,7 +164,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             &[run_id.into(), c.into()],
         )
         .or_raise();
-        let items = items(source, "a.cluster_id = $3 ORDER BY a.rank LIMIT $4", vec![run_id.into(), preview.into(), c.into(), FOCUS_ITEMS.into()]);
+        let items = items(source, team_id, preview, "a.cluster_id = $2 ORDER BY a.rank LIMIT $3", vec![run_id.into(), c.into(), FOCUS_ITEMS.into()]);
         Focus { cluster_id: c, first_ts, last_ts, items }
     });
     let item_url = REPORT_ITEM_URL.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
