@@ -25,14 +25,16 @@ FROM (
              '$ai_output_tokens', 40 + i % 200,
              '$ai_total_cost_usd', t.base_cost * (1 + (i % 5) / 10.0),
              '$ai_latency', t.base_latency + (i % 7) / 10.0,
-             '$ai_is_error', t.error_every > 0 AND i % t.error_every = 0)) AS ev
+             '$ai_is_error', t.error_every > 0 AND (i / 6) % t.error_every = 0)) AS ev
   FROM generate_series(1, 600) i JOIN topics t ON t.topic = i % 6
 ) s;
--- Stand-in embeddings (no model is downloaded): each topic a direction in 64-d, plus noise.
+-- Stand-in embeddings (no model is downloaded): each topic a direction in 64-d, plus
+-- deterministic pseudo-random noise (the fractional part of a scaled sine).
 INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding, model)
 SELECT 1, 'generation', md5('demo-' || i)::uuid::text,
-       ARRAY(SELECT CASE WHEN d % 6 = i % 6 THEN 0.4 ELSE 0.0 END + 0.15 * sin(i * 12.9898 + d * 78.233)
-             FROM generate_series(0, 63) d)::real[], 'demo-topic-vectors'
+       ARRAY(SELECT CASE WHEN d % 6 = i % 6 THEN 0.4 ELSE 0.0 END + 0.3 * (h - floor(h) - 0.5)
+             FROM generate_series(0, 63) d, LATERAL (SELECT 43758.5453 * sin(i * 12.9898 + d * 78.233) AS h) n)::real[],
+       'demo-topic-vectors'
 FROM generate_series(1, 600) i;
 
 \echo '--- a job over the last 7 days of generations, run now'
