@@ -32,6 +32,7 @@ extension_sql_file!(
 );
 extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["jobs_api", assign::assign, assign::assign_pending]);
 extension_sql_file!("../sql/reading.sql", name = "reading", requires = ["lineage", report::report_html]);
+extension_sql_file!("../sql/security.sql", name = "security", requires = ["reading"], finalize);
 
 #[allow(non_snake_case)]
 #[pg_guard]

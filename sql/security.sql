@@ -1,0 +1,79 @@
+-- Teams and privileges. Row-level security shows a role only the rows of its teams
+-- (llm_clusters.team_roles; membership through group roles counts); superusers see all.
+-- Two roles carry the privileges: llm_clusters_reader reads results, llm_clusters_admin
+-- also captures events, manages jobs and runs them. No function is SECURITY DEFINER:
+-- everything runs with the caller's rights, so row-level security always applies.
+
+CREATE TABLE llm_clusters.team_roles (
+    team_id    int  NOT NULL,
+    role_name  name NOT NULL,
+    PRIMARY KEY (team_id, role_name)
+);
+
+-- Roles belong to the cluster, not to the database: create them once.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llm_clusters_reader') THEN
+        CREATE ROLE llm_clusters_reader NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llm_clusters_admin') THEN
+        CREATE ROLE llm_clusters_admin NOLOGIN;
+    END IF;
+    IF NOT pg_catalog.pg_has_role('llm_clusters_admin', 'llm_clusters_reader', 'MEMBER') THEN
+        GRANT llm_clusters_reader TO llm_clusters_admin;
+    END IF;
+END $$;
+
+-- A role sees the memberships of the roles it is (or is a member of); every other policy
+-- reads this table through that filter.
+ALTER TABLE llm_clusters.team_roles ENABLE ROW LEVEL SECURITY;
+CREATE POLICY own_memberships ON llm_clusters.team_roles FOR SELECT
+    USING (role_name IN (SELECT r.rolname FROM pg_catalog.pg_roles r
+                         WHERE pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')));
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['events', 'embeddings', 'jobs', 'runs', 'clusters', 'assignments',
+                             'cluster_lineage', 'incremental_assignments'] LOOP
+        EXECUTE format('ALTER TABLE llm_clusters.%I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY team_rows ON llm_clusters.%I
+                            USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+                            WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))', t);
+    END LOOP;
+END $$;
+
+-- Views read with the caller's rights (and so through the policies above).
+ALTER VIEW llm_clusters.generation_items SET (security_invoker = true);
+ALTER VIEW llm_clusters.trace_items SET (security_invoker = true);
+ALTER VIEW llm_clusters.cluster_trends SET (security_invoker = true);
+ALTER VIEW llm_clusters.run_list SET (security_invoker = true);
+ALTER VIEW llm_clusters.latest_runs SET (security_invoker = true);
+ALTER VIEW llm_clusters.cluster_cards SET (security_invoker = true);
+ALTER VIEW llm_clusters.scatter_points SET (security_invoker = true);
+
+GRANT USAGE ON SCHEMA llm_clusters TO llm_clusters_reader;
+GRANT SELECT ON ALL TABLES IN SCHEMA llm_clusters TO llm_clusters_reader;
+
+-- What writes is for admins only (EXECUTE is PUBLIC by default).
+REVOKE EXECUTE ON FUNCTION llm_clusters.capture(jsonb, int), llm_clusters._capture(jsonb, int, bigint),
+    llm_clusters.create_job(text, text, jsonb, boolean, int, regclass, jsonb),
+    llm_clusters.run_job(int, timestamptz), llm_clusters._run_job(int, timestamptz),
+    llm_clusters.run_due_jobs(), llm_clusters._run_due_jobs(),
+    llm_clusters.assign_pending(int), llm_clusters._assign_pending(int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters.capture(jsonb, int), llm_clusters._capture(jsonb, int, bigint),
+    llm_clusters.create_job(text, text, jsonb, boolean, int, regclass, jsonb),
+    llm_clusters.run_job(int, timestamptz), llm_clusters._run_job(int, timestamptz),
+    llm_clusters.run_due_jobs(), llm_clusters._run_due_jobs(),
+    llm_clusters.assign_pending(int), llm_clusters._assign_pending(int) TO llm_clusters_admin;
+GRANT INSERT ON llm_clusters.events, llm_clusters.embeddings TO llm_clusters_admin;
+GRANT INSERT, UPDATE, DELETE ON llm_clusters.jobs TO llm_clusters_admin;
+GRANT INSERT, UPDATE, DELETE ON llm_clusters.runs TO llm_clusters_admin;
+GRANT INSERT, UPDATE ON llm_clusters.clusters TO llm_clusters_admin;
+GRANT INSERT ON llm_clusters.assignments, llm_clusters.cluster_lineage, llm_clusters.incremental_assignments
+    TO llm_clusters_admin;
+GRANT USAGE ON ALL SEQUENCES IN SCHEMA llm_clusters TO llm_clusters_admin;
+
+COMMENT ON TABLE llm_clusters.team_roles IS
+    'Which roles may see (and, with llm_clusters_admin, change) a team''s rows; membership through group roles counts. Managed by superusers.';
