@@ -6,6 +6,9 @@ use std::ffi::CString;
 /// Largest payload `capture()` accepts, in megabytes of jsonb.
 pub static MAX_CAPTURE_MB: GucSetting<i32> = GucSetting::<i32>::new(64);
 
+/// Memory one run may use for embeddings and the engine's work on them, in MB.
+pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(4096);
+
 /// Most jobs one team may have.
 pub static MAX_JOBS_PER_TEAM: GucSetting<i32> = GucSetting::<i32>::new(5);
 
@@ -99,6 +102,16 @@ pub fn define() {
         10_000,
         GucContext::Suset,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"llm_clusters.max_memory_mb",
+        c"Memory one clustering run may use for its embeddings and the engine's work on them.",
+        c"A window with more items than fit (twice their raw float32 size) is clustered through a uniform sample, recorded in runs.quality (sampled_by = max_memory_mb).",
+        &MAX_MEMORY_MB,
+        16,
+        1_048_576,
+        GucContext::Suset,
+        GucFlags::UNIT_MB,
     );
     GucRegistry::define_int_guc(
         c"llm_clusters.max_capture_mb",

@@ -3,6 +3,7 @@
 
 use crate::error::{raise, OrRaise};
 use crate::jobs::source_embedding_kind;
+use crate::gucs::MAX_MEMORY_MB;
 use crate::run::check_interrupts;
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::filters::{parse_filters, to_sql, SqlParam};
@@ -15,6 +16,11 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 const FETCH_ROWS: i64 = 1000;
+/// Largest embedding dimension read (pgvector's own limit for `vector`); larger ones are skipped.
+pub const MAX_DIMENSIONS: usize = 16_000;
+/// The engine's working memory per run, as a multiple of the raw vectors' bytes (measured
+/// peaks: 1.25x at 100k x 1,536, 1.8x at 100k x 384): budgets assume twice.
+const ENGINE_MEMORY_FACTOR: usize = 2;
 
 pub struct Job {
     pub id: i32,
@@ -75,10 +81,32 @@ pub struct Read {
     pub items: Items,
     pub dim: usize,
     pub in_window: i64,
-    pub sampled: bool,
+    /// Why the window was sampled: `max_items` or `max_memory_mb` (None: every item read).
+    pub sampled_by: Option<&'static str>,
+    /// At most this many items were read.
+    pub max_items: usize,
     pub skipped_null: i64,
+    /// Not a one-dimensional array without NULLs, or a malformed vector.
+    pub skipped_invalid: i64,
     pub skipped_non_finite: i64,
+    pub skipped_over_max_dimension: i64,
     pub skipped_dimension: i64,
+}
+
+/// The dimension of the first readable embedding the query finds (0 if none).
+fn probe_dimension(query: &str, args: &[DatumWithOid], kind: EmbeddingKind) -> usize {
+    Spi::connect(|client| {
+        let mut table = client.select(query, Some(1), args)?;
+        let mut values = Vec::new();
+        if table.next().is_some() {
+            if let Some(d) = table.get_datum_by_ordinal(1)? {
+                // SAFETY: a non-null datum of the source's embedding type.
+                unsafe { decode_embedding(d, kind, &mut values) };
+            }
+        }
+        Ok::<_, pgrx::spi::Error>(values.len())
+    })
+    .or_raise()
 }
 
 /// The WHERE clause shared by every query over the job's items, and its parameters
@@ -125,12 +153,20 @@ pub fn read_items(job: &Job, params: &Params, window: Window, options: &ReadOpti
     let in_window = Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM {source} s WHERE {condition}"), &args)
         .or_raise()
         .unwrap_or(0);
-    let sampled = !options.all && in_window > params.max_items as i64;
-    let sample_sql = if sampled {
+    // The memory budget caps the items read, from the dimension of a first embedding.
+    let budget = usize::try_from(MAX_MEMORY_MB.get()).unwrap_or(1) << 20;
+    let probed = probe_dimension(&format!("SELECT s.embedding FROM {source} s WHERE {condition} AND s.embedding IS NOT NULL LIMIT 1"), &args, kind);
+    let by_memory = budget / (probed.clamp(1, MAX_DIMENSIONS) * 4 * ENGINE_MEMORY_FACTOR);
+    let max_items = params.max_items.min(by_memory);
+    let sampled_by = match (options.all, in_window > max_items as i64) {
+        (false, true) => Some(if by_memory < params.max_items { "max_memory_mb" } else { "max_items" }),
+        _ => None,
+    };
+    let sample_sql = if sampled_by.is_some() {
         // A uniform sample that the seed fixes: the max_items smallest hashes of the ids.
         let seed_param = args.len() + 1;
         args.push(params.seed.to_string().into());
-        args.push((params.max_items as i64).into());
+        args.push((max_items as i64).into());
         format!(
             " AND s.item_id IN (SELECT s.item_id FROM {source} s WHERE {condition} ORDER BY md5(s.item_id || ${seed_param}), s.item_id LIMIT ${})",
             seed_param + 1
@@ -140,7 +176,8 @@ pub fn read_items(job: &Job, params: &Params, window: Window, options: &ReadOpti
     };
     let query = format!("SELECT s.item_id, s.trace_id, s.ts, s.embedding FROM {source} s WHERE {condition}{sample_sql} ORDER BY s.item_id");
     let mut by_dim: HashMap<usize, Items> = HashMap::new();
-    let (mut skipped_null, mut skipped_non_finite) = (0i64, 0i64);
+    let (mut skipped_null, mut skipped_invalid, mut skipped_non_finite, mut skipped_over_max_dimension) = (0i64, 0i64, 0i64, 0i64);
+    let mut bytes = 0usize;
     Spi::connect(|client| {
         let mut cursor = client.try_open_cursor(query.as_str(), &args)?;
         loop {
@@ -152,13 +189,32 @@ pub fn read_items(job: &Job, params: &Params, window: Window, options: &ReadOpti
             while table.next().is_some() {
                 let Some(id) = table.get::<String>(1)? else { continue };
                 let mut values: Vec<f32> = Vec::new();
-                let usable = match table.get_datum_by_ordinal(4)? {
-                    Some(d) => unsafe { decode_embedding(d, kind, &mut values) },
-                    None => false,
-                };
-                if !usable || values.is_empty() {
+                let Some(datum) = table.get_datum_by_ordinal(4)? else {
                     skipped_null += 1;
                     continue;
+                };
+                // SAFETY: a non-null datum of the type the source's embedding column has.
+                if !unsafe { decode_embedding(datum, kind, &mut values) } {
+                    skipped_invalid += 1;
+                    continue;
+                }
+                if values.is_empty() {
+                    skipped_null += 1;
+                    continue;
+                }
+                if values.len() > MAX_DIMENSIONS {
+                    skipped_over_max_dimension += 1;
+                    continue;
+                }
+                bytes += values.len() * 4;
+                if bytes * ENGINE_MEMORY_FACTOR > budget {
+                    raise(EngineError::new(
+                        ErrorKind::LimitExceeded,
+                        format!(
+                            "the window's embeddings need more than llm_clusters.max_memory_mb ({} MB); lower params.max_items or raise the setting",
+                            budget >> 20
+                        ),
+                    ));
                 }
                 if values.iter().any(|x| !x.is_finite()) {
                     skipped_non_finite += 1;
@@ -181,7 +237,18 @@ pub fn read_items(job: &Job, params: &Params, window: Window, options: &ReadOpti
     let dim = options.dim.unwrap_or_else(|| by_dim.iter().max_by_key(|(d, items)| (items.ids.len(), **d)).map(|(d, _)| *d).unwrap_or(0));
     let items = by_dim.remove(&dim).unwrap_or_default();
     let skipped_dimension = by_dim.values().map(|i| i.ids.len() as i64).sum();
-    Read { items, dim, in_window, sampled, skipped_null, skipped_non_finite, skipped_dimension }
+    Read {
+        items,
+        dim,
+        in_window,
+        sampled_by,
+        max_items,
+        skipped_null,
+        skipped_invalid,
+        skipped_non_finite,
+        skipped_over_max_dimension,
+        skipped_dimension,
+    }
 }
 
 /// Reads an embedding datum without copying it through a Rust array type: detoast, read

@@ -167,9 +167,13 @@ fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
     let n = read.items.ids.len();
     let mut quality = json!({
         "items_in_window": read.in_window,
-        "sampled": read.sampled,
+        "sampled": read.sampled_by.is_some(),
+        "sampled_by": read.sampled_by,
+        "max_items_read": read.max_items,
         "skipped_null_embedding": read.skipped_null,
+        "skipped_invalid_embedding": read.skipped_invalid,
         "skipped_non_finite": read.skipped_non_finite,
+        "skipped_over_max_dimension": read.skipped_over_max_dimension,
         "skipped_other_dimension": read.skipped_dimension,
         "dimension": read.dim,
     });
