@@ -2,8 +2,9 @@
 //! count as one more label), number of clusters, outlier share, largest cluster share and
 //! trustworthiness (k = 10) of the 2-D map, beside k-means told the true number of clusters.
 //!
-//! cargo run --release -p llm_clusters_engine --example evaluate -- DIR [method] [seed]
+//! cargo run --release -p llm_clusters_engine --example evaluate -- DIR [method] [seed] [offline]
 //! DIR holds NAME.jsonl ({"text", "label"} per line) and NAME.emb.f32 (float32 rows).
+//! With `offline`, the texts are embedded by the built-in offline embedder instead.
 
 use linfa::prelude::*;
 use llm_clusters_engine::cluster::metrics::{adjusted_rand_index, normalized_mutual_info, trustworthiness};
@@ -20,12 +21,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         _ => Method::KMeans,
     };
     let seed: u64 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(42);
+    let offline = args.get(4).is_some_and(|a| a == "offline");
     println!("{:<18} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>7} | {:>10} {:>10}", "set", "items", "ARI", "NMI", "clusters", "outliers", "largest", "trust", "kmeans-k ARI", "NMI");
     for name in ["bbc5", "donotanswer5", "sharegpt_prompts"] {
         let texts = std::fs::read_to_string(format!("{dir}/{name}.jsonl"))?;
-        let raw = std::fs::read(format!("{dir}/{name}.emb.f32"))?;
-        let mut data: Vec<f32> = raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
         let n = texts.lines().count();
+        let mut data: Vec<f32> = if offline {
+            let t = std::time::Instant::now();
+            let v: Vec<f32> = texts
+                .lines()
+                .flat_map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l).expect("jsonl line");
+                    llm_clusters_engine::embedder::embed(v["text"].as_str().unwrap_or(""))
+                })
+                .collect();
+            let secs = t.elapsed().as_secs_f64();
+            println!("    offline embedder: {n} texts in {secs:.2} s = {:.0} texts/s", n as f64 / secs);
+            v
+        } else {
+            let raw = std::fs::read(format!("{dir}/{name}.emb.f32"))?;
+            raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+        };
         let dim = data.len() / n;
         let mut names: HashMap<String, i32> = HashMap::new();
         let truth: Vec<Option<i32>> = texts
