@@ -61,12 +61,16 @@ REVOKE EXECUTE ON FUNCTION llm_clusters.capture(jsonb, int), llm_clusters._captu
     llm_clusters.create_job(text, text, jsonb, boolean, int, regclass, jsonb),
     llm_clusters.run_job(int, timestamptz), llm_clusters._run_job(int, timestamptz),
     llm_clusters.run_due_jobs(), llm_clusters._run_due_jobs(),
-    llm_clusters.assign_pending(int), llm_clusters._assign_pending(int) FROM PUBLIC;
+    llm_clusters.assign_pending(int), llm_clusters._assign_pending(int),
+    llm_clusters.label_run(bigint), llm_clusters._label_run(bigint),
+    llm_clusters.embed_pending(text, int), llm_clusters._embed_pending(text, int) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llm_clusters.capture(jsonb, int), llm_clusters._capture(jsonb, int, bigint),
     llm_clusters.create_job(text, text, jsonb, boolean, int, regclass, jsonb),
     llm_clusters.run_job(int, timestamptz), llm_clusters._run_job(int, timestamptz),
     llm_clusters.run_due_jobs(), llm_clusters._run_due_jobs(),
-    llm_clusters.assign_pending(int), llm_clusters._assign_pending(int) TO llm_clusters_admin;
+    llm_clusters.assign_pending(int), llm_clusters._assign_pending(int),
+    llm_clusters.label_run(bigint), llm_clusters._label_run(bigint),
+    llm_clusters.embed_pending(text, int), llm_clusters._embed_pending(text, int) TO llm_clusters_admin;
 GRANT INSERT ON llm_clusters.events, llm_clusters.embeddings TO llm_clusters_admin;
 GRANT INSERT, UPDATE, DELETE ON llm_clusters.jobs TO llm_clusters_admin;
 GRANT INSERT, UPDATE, DELETE ON llm_clusters.runs TO llm_clusters_admin;

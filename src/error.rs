@@ -19,6 +19,7 @@ fn sqlstate(kind: ErrorKind) -> PgSqlErrorCode {
         ErrorKind::NotFound => ERRCODE_NO_DATA_FOUND,
         ErrorKind::Busy => ERRCODE_LOCK_NOT_AVAILABLE,
         ErrorKind::Cancelled => ERRCODE_QUERY_CANCELED,
+        ErrorKind::NotConfigured => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
         ErrorKind::Internal => ERRCODE_INTERNAL_ERROR,
     }
 }

@@ -30,9 +30,25 @@ pub static ASSIGN_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(3600);
 /// Link of a dot in report_html(), with {item_id}, {trace_id} and {run_id} placeholders.
 pub static REPORT_ITEM_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
+/// Consent: nothing leaves the database for an AI service unless this is on.
+pub static AI_DATA_PROCESSING: GucSetting<bool> = GucSetting::<bool>::new(false);
+pub static AI_BASE_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static AI_CHAT_MODEL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static AI_EMBEDDING_MODEL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static AI_API_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+pub static AI_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
+pub static AI_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(64);
+/// Whether the worker embeds items that have no embedding before each run.
+pub static AUTO_EMBED: GucSetting<bool> = GucSetting::<bool>::new(true);
+
+/// A string setting's text (empty when unset).
+pub fn text(setting: &GucSetting<Option<CString>>) -> String {
+    setting.get().map(|c| c.to_string_lossy().trim().to_string()).unwrap_or_default()
+}
+
 /// The current `llm_clusters.daily_run_time` text.
 pub fn daily_run_time() -> String {
-    DAILY_RUN_TIME.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default()
+    text(&DAILY_RUN_TIME)
 }
 
 /// Settings only the postmaster may set; defined only while the library is preloaded
@@ -48,7 +64,79 @@ pub fn define_postmaster() {
     );
 }
 
+fn define_ai() {
+    GucRegistry::define_bool_guc(
+        c"llm_clusters.ai_data_processing",
+        c"Consent to send item content to the configured AI service (labels, embeddings).",
+        c"Off: no byte of item content leaves the database. Superusers only.",
+        &AI_DATA_PROCESSING,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"llm_clusters.ai_base_url",
+        c"Base URL of an OpenAI-compatible API, e.g. https://api.openai.com/v1 or http://127.0.0.1:11434/v1.",
+        c"Requests go to {base}/chat/completions and {base}/embeddings.",
+        &AI_BASE_URL,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"llm_clusters.ai_chat_model",
+        c"Chat model that writes cluster titles and descriptions; empty: offline labels only.",
+        c"",
+        &AI_CHAT_MODEL,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"llm_clusters.ai_embedding_model",
+        c"Embedding model for embed_pending(); empty: the offline embedder.",
+        c"",
+        &AI_EMBEDDING_MODEL,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"llm_clusters.ai_api_key",
+        c"API key sent as a bearer token to the AI service.",
+        c"Superusers only; hidden from SHOW ALL and pg_settings for everyone else; never logged or stored.",
+        &AI_API_KEY,
+        GucContext::Suset,
+        GucFlags::SUPERUSER_ONLY | GucFlags::NO_SHOW_ALL,
+    );
+    GucRegistry::define_int_guc(
+        c"llm_clusters.ai_timeout_ms",
+        c"Longest an AI request may take, retries after HTTP 429 included.",
+        c"",
+        &AI_TIMEOUT_MS,
+        100,
+        600_000,
+        GucContext::Suset,
+        GucFlags::UNIT_MS,
+    );
+    GucRegistry::define_int_guc(
+        c"llm_clusters.ai_batch_size",
+        c"Texts per embeddings request.",
+        c"",
+        &AI_BATCH_SIZE,
+        1,
+        2048,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"llm_clusters.auto_embed",
+        c"Whether the background worker embeds items without an embedding before each run.",
+        c"With consent and an embedding model, through the AI service; otherwise with the offline embedder.",
+        &AUTO_EMBED,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+}
+
 pub fn define() {
+    define_ai();
     GucRegistry::define_bool_guc(
         c"llm_clusters.scheduler_enabled",
         c"Whether the llm_clusters background worker runs the daily cycle.",

@@ -4,6 +4,7 @@
 
 use pgrx::prelude::*;
 
+mod ai;
 mod assign;
 mod capture;
 mod error;
@@ -32,7 +33,8 @@ extension_sql_file!(
 );
 extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["jobs_api", assign::assign, assign::assign_pending]);
 extension_sql_file!("../sql/reading.sql", name = "reading", requires = ["lineage", report::report_html]);
-extension_sql_file!("../sql/security.sql", name = "security", requires = ["reading"], finalize);
+extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["reading", ai::label_run, ai::embed_text, ai::embed_pending]);
+extension_sql_file!("../sql/security.sql", name = "security", requires = ["ai"], finalize);
 
 #[allow(non_snake_case)]
 #[pg_guard]

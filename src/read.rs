@@ -6,6 +6,7 @@ use crate::jobs::source_embedding_kind;
 use crate::gucs::MAX_MEMORY_MB;
 use crate::run::check_interrupts;
 use llm_clusters_engine::cluster::Params;
+use llm_clusters_engine::report::Item;
 use llm_clusters_engine::filters::{parse_filters, to_sql, SqlParam};
 use llm_clusters_engine::source::EmbeddingKind;
 use llm_clusters_engine::{EngineError, ErrorKind};
@@ -249,6 +250,53 @@ pub fn read_items(job: &Job, params: &Params, window: Window, options: &ReadOpti
         skipped_over_max_dimension,
         skipped_dimension,
     }
+}
+
+/// Items of the run chosen by `condition` (over assignments `a`; `$1` is the run id, the
+/// condition's own parameters follow), with the first `preview` characters of their text.
+pub fn run_items(source: Option<&str>, team_id: i32, preview: i32, condition: &str, args: Vec<DatumWithOid>) -> Vec<Item> {
+    let mut items: Vec<Item> = Spi::connect(|client| {
+        client
+            .select(
+                &format!("SELECT a.item_id, a.trace_id, a.cluster_id, a.x, a.y, a.rank FROM llm_clusters.assignments a WHERE a.run_id = $1 AND {condition}"),
+                None,
+                &args,
+            )?
+            .map(|row| {
+                Ok(Item {
+                    item_id: row.get::<String>(1)?.unwrap_or_default(),
+                    trace_id: row.get::<String>(2)?,
+                    cluster_id: row.get::<i32>(3)?.unwrap_or(-1),
+                    x: row.get::<f64>(4)?.unwrap_or_default(),
+                    y: row.get::<f64>(5)?.unwrap_or_default(),
+                    rank: row.get::<i32>(6)?.unwrap_or_default(),
+                    preview: String::new(),
+                })
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    let Some(source) = source else { return items };
+    // One scan of the source for all the ids (a lookup per item would scan a view per item).
+    let ids: Vec<String> = items.iter().map(|i| i.item_id.clone()).collect();
+    let texts: HashMap<String, String> = Spi::connect(|client| {
+        client
+            .select(
+                // PostgreSQL's own quoting of the job's regclass; values are parameters.
+                &format!("SELECT s.item_id, left(s.content, $3) FROM {source} s WHERE s.team_id = $1 AND s.item_id = ANY($2)"),
+                None,
+                &[team_id.into(), ids.into(), preview.into()],
+            )?
+            .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default())))
+            .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    for item in &mut items {
+        if let Some(text) = texts.get(&item.item_id) {
+            item.preview.clone_from(text);
+        }
+    }
+    items
 }
 
 /// Reads an embedding datum without copying it through a Rust array type: detoast, read

@@ -3,63 +3,15 @@
 
 use crate::error::{raise, OrRaise};
 use crate::gucs::REPORT_ITEM_URL;
-use llm_clusters_engine::report::{render, Cluster, Focus, Item, Report, RunInfo, MAX_DOTS, PREVIEW_CHARS};
+use crate::read::run_items;
+use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, MAX_DOTS, PREVIEW_CHARS};
 use llm_clusters_engine::{EngineError, ErrorKind};
-use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
-use std::collections::HashMap;
 
 /// Items of a cluster listed on its detail page.
 const FOCUS_ITEMS: i64 = 1_000;
 /// Items per card, closest to the centre first.
 const CARD_ITEMS: i32 = 5;
-
-/// Items of the run chosen by `condition` (over assignments `a`; `$1` is the run id, the
-/// condition's own parameters follow), with the first `preview` characters of their text.
-fn items(source: Option<&str>, team_id: i32, preview: i32, condition: &str, args: Vec<DatumWithOid>) -> Vec<Item> {
-    let mut items: Vec<Item> = Spi::connect(|client| {
-        client
-            .select(
-                &format!("SELECT a.item_id, a.trace_id, a.cluster_id, a.x, a.y, a.rank FROM llm_clusters.assignments a WHERE a.run_id = $1 AND {condition}"),
-                None,
-                &args,
-            )?
-            .map(|row| {
-                Ok(Item {
-                    item_id: row.get::<String>(1)?.unwrap_or_default(),
-                    trace_id: row.get::<String>(2)?,
-                    cluster_id: row.get::<i32>(3)?.unwrap_or(-1),
-                    x: row.get::<f64>(4)?.unwrap_or_default(),
-                    y: row.get::<f64>(5)?.unwrap_or_default(),
-                    rank: row.get::<i32>(6)?.unwrap_or_default(),
-                    preview: String::new(),
-                })
-            })
-            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-    })
-    .or_raise();
-    let Some(source) = source else { return items };
-    // One scan of the source for all the ids (a lookup per item would scan a view per item).
-    let ids: Vec<String> = items.iter().map(|i| i.item_id.clone()).collect();
-    let texts: HashMap<String, String> = Spi::connect(|client| {
-        client
-            .select(
-                // PostgreSQL's own quoting of the job's regclass; values are parameters.
-                &format!("SELECT s.item_id, left(s.content, $3) FROM {source} s WHERE s.team_id = $1 AND s.item_id = ANY($2)"),
-                None,
-                &[team_id.into(), ids.into(), preview.into()],
-            )?
-            .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default())))
-            .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
-    })
-    .or_raise();
-    for item in &mut items {
-        if let Some(text) = texts.get(&item.item_id) {
-            item.preview.clone_from(text);
-        }
-    }
-    items
-}
 
 /// Internal: called by `llm_clusters.report_html`.
 #[pg_extern(stable, name = "_report_html")]
@@ -136,7 +88,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         }
     }
     let preview = PREVIEW_CHARS as i32;
-    let nearest = items(source, team_id, preview, "a.rank < $2", vec![run_id.into(), CARD_ITEMS.into()]);
+    let nearest = run_items(source, team_id, preview, "a.rank < $2", vec![run_id.into(), CARD_ITEMS.into()]);
     for item in nearest {
         if let Some(c) = clusters.iter_mut().find(|c| c.cluster_id == item.cluster_id) {
             c.nearest.push(item);
@@ -150,7 +102,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
     )
     .or_raise()
     .unwrap_or(0);
-    let points = items(
+    let points = run_items(
         source,
         team_id,
         preview / 2,
@@ -164,7 +116,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             &[run_id.into(), c.into()],
         )
         .or_raise();
-        let items = items(source, team_id, preview, "a.cluster_id = $2 ORDER BY a.rank LIMIT $3", vec![run_id.into(), c.into(), FOCUS_ITEMS.into()]);
+        let items = run_items(source, team_id, preview, "a.cluster_id = $2 ORDER BY a.rank LIMIT $3", vec![run_id.into(), c.into(), FOCUS_ITEMS.into()]);
         Focus { cluster_id: c, first_ts, last_ts, items }
     });
     let item_url = REPORT_ITEM_URL.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();

@@ -34,7 +34,7 @@ struct Outcome {
 /// Internal: called by `llm_clusters.run_job`.
 #[pg_extern(volatile, parallel_unsafe, name = "_run_job")]
 pub fn run_job(job_id: i32, window_end: TimestampWithTimeZone) -> i64 {
-    run(job_id, window_end, None).unwrap_or_else(|| {
+    run(job_id, window_end, None, true).unwrap_or_else(|| {
         raise(EngineError::new(ErrorKind::Busy, format!("job {job_id} is already running in another session")))
     })
 }
@@ -42,8 +42,9 @@ pub fn run_job(job_id: i32, window_end: TimestampWithTimeZone) -> i64 {
 /// Runs a job over the window ending at `window_end` and returns the run id, or `None`
 /// when another session is running the job (or, for a scheduled run, when the job has
 /// already run in `cycle`). Once the job is locked, every failure is recorded as a
-/// failed run rather than raised.
-pub fn run(job_id: i32, window_end: TimestampWithTimeZone, cycle: Option<TimestampWithTimeZone>) -> Option<i64> {
+/// failed run rather than raised. With `ai_labels`, a succeeded run is then labelled by
+/// the AI service when that is enabled (the worker does that step outside the transaction).
+pub fn run(job_id: i32, window_end: TimestampWithTimeZone, cycle: Option<TimestampWithTimeZone>, ai_labels: bool) -> Option<i64> {
     let job = load_job(job_id);
     let locked = Spi::get_one_with_args::<bool>(
         "SELECT pg_try_advisory_xact_lock(hashtext('llm_clusters.run_job'), $1)",
@@ -115,6 +116,11 @@ pub fn run(job_id: i32, window_end: TimestampWithTimeZone, cycle: Option<Timesta
         ],
     )
     .or_raise();
+    if ai_labels && outcome.status == "succeeded" {
+        if let Err(message) = in_subtransaction(|| crate::ai::label_if_enabled(run_id)) {
+            pgrx::warning!("run {run_id}: AI labels failed, the offline labels stay: {message}");
+        }
+    }
     Some(run_id)
 }
 
@@ -361,7 +367,7 @@ fn update_metrics(job: &Job, run_id: i64, n: usize) {
 }
 
 /// `{a,b,c}` text of a float vector, cast to real[] in SQL (one array parameter per cluster).
-fn float_array_text(v: &[f32]) -> String {
+pub fn float_array_text(v: &[f32]) -> String {
     let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
     format!("{{{}}}", parts.join(","))
 }

@@ -6,8 +6,9 @@
 //! on `runs (job_id, cycle)` and the per-job advisory lock make that hold whoever calls.
 
 use crate::error::OrRaise;
+use crate::ai::{apply_labels, call_labels, embed_pending, label_requests};
 use crate::assign::assign_pending;
-use crate::gucs::{daily_run_time, ASSIGN_INTERVAL, DATABASE, SCHEDULER_ENABLED, SCHEDULER_NAPTIME};
+use crate::gucs::{daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, DATABASE, SCHEDULER_ENABLED, SCHEDULER_NAPTIME};
 use crate::run::{in_subtransaction, run};
 use llm_clusters_engine::schedule::{cycle_start, parse_time_of_day};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
@@ -53,7 +54,7 @@ pub fn run_due_jobs() -> SetOfIterator<'static, i64> {
     let (cycle, jobs) = due_jobs();
     let runs: Vec<i64> = jobs
         .into_iter()
-        .filter_map(|job_id| match in_subtransaction(|| run(job_id, cycle, Some(cycle))) {
+        .filter_map(|job_id| match in_subtransaction(|| run(job_id, cycle, Some(cycle), true)) {
             Ok(run_id) => run_id,
             Err(message) => {
                 pgrx::warning!("job {job_id} could not run: {message}");
@@ -128,6 +129,53 @@ fn assign_cycle() {
     report_activity("llm_clusters: idle");
 }
 
+/// Items per transaction when the worker embeds before a run (one request to a service).
+const EMBED_BATCH: i32 = 256;
+/// Most items embedded before one run.
+const EMBED_MAX: i64 = 200_000;
+
+/// Embeds the items of the job's level that have none yet, a batch per transaction.
+fn embed_for(job_id: i32) {
+    let level = BackgroundWorker::transaction(|| {
+        Spi::get_one_with_args::<String>("SELECT level FROM llm_clusters.jobs WHERE id = $1", &[job_id.into()]).ok().flatten()
+    });
+    let Some(level) = level else { return };
+    let mut total = 0i64;
+    while total < EMBED_MAX && !shutdown_requested() {
+        report_activity(&format!("llm_clusters: embedding {level} items"));
+        let stored = BackgroundWorker::transaction(|| in_subtransaction(|| embed_pending(&level, EMBED_BATCH)));
+        match stored {
+            Ok(n) => {
+                total += n;
+                if n < i64::from(EMBED_BATCH) {
+                    break;
+                }
+            }
+            Err(message) => {
+                pgrx::warning!("llm_clusters scheduler: embedding {level} items failed: {message}");
+                break;
+            }
+        }
+    }
+    if total > 0 {
+        pgrx::log!("llm_clusters scheduler: embedded {total} {level} items");
+    }
+}
+
+/// AI labels for a committed run: requests gathered in one transaction, the service called
+/// outside any, the labels written in another.
+fn ai_labels(run_id: i64) {
+    let requests = BackgroundWorker::transaction(|| in_subtransaction(|| label_requests(run_id)).ok().flatten());
+    let Some(requests) = requests else { return };
+    report_activity(&format!("llm_clusters: AI labels for run {run_id}"));
+    let results = call_labels(requests);
+    BackgroundWorker::transaction(|| {
+        if let Err(message) = in_subtransaction(|| apply_labels(run_id, results)) {
+            pgrx::warning!("llm_clusters scheduler: AI labels of run {run_id} failed: {message}");
+        }
+    });
+}
+
 /// One pass: find the due jobs, then run each in its own transaction, so that a run's
 /// results are committed before the next job starts and a shutdown loses at most one run.
 fn run_cycle() {
@@ -144,14 +192,26 @@ fn run_cycle() {
         if shutdown_requested() {
             return;
         }
-        BackgroundWorker::transaction(|| {
+        if AUTO_EMBED.get() {
+            embed_for(job_id);
+        }
+        let run_id = BackgroundWorker::transaction(|| {
             report_activity(&format!("llm_clusters: running job {job_id}"));
-            match in_subtransaction(|| run(job_id, cycle, Some(cycle))) {
-                Ok(Some(run_id)) => pgrx::log!("llm_clusters scheduler: job {job_id} ran as run {run_id}"),
-                Ok(None) => {}
-                Err(message) => pgrx::warning!("llm_clusters scheduler: job {job_id} could not run: {message}"),
+            match in_subtransaction(|| run(job_id, cycle, Some(cycle), false)) {
+                Ok(Some(run_id)) => {
+                    pgrx::log!("llm_clusters scheduler: job {job_id} ran as run {run_id}");
+                    Some(run_id)
+                }
+                Ok(None) => None,
+                Err(message) => {
+                    pgrx::warning!("llm_clusters scheduler: job {job_id} could not run: {message}");
+                    None
+                }
             }
         });
+        if let Some(run_id) = run_id {
+            ai_labels(run_id);
+        }
     }
     report_activity("llm_clusters: idle");
 }

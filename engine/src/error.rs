@@ -27,6 +27,8 @@ pub enum ErrorKind {
     Busy,
     /// The caller asked the computation to stop (57014).
     Cancelled,
+    /// A setting the operation needs is missing or off (55000).
+    NotConfigured,
     /// A bug: an invariant of the engine did not hold (XX000).
     Internal,
 }

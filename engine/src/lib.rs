@@ -1,6 +1,7 @@
 //! llm_clusters engine: the parts of the extension that need no PostgreSQL.
 //! Payload parsing for `capture`, readable text of LLM calls, and the clustering pipeline.
 
+pub mod ai;
 pub mod capture;
 pub mod cluster;
 pub mod content;

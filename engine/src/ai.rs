@@ -1,0 +1,181 @@
+//! The OpenAI-compatible wire format: request bodies for cluster labels
+//! (`/chat/completions`, JSON output) and embeddings (`/embeddings`), and strict parsing
+//! of the answers. No I/O here; the extension does the HTTP.
+
+use crate::error::{EngineError, ErrorKind, Result};
+use serde_json::{json, Value};
+
+/// Items of the cluster shown to the model, closest to the centre first.
+pub const LABEL_ITEMS: usize = 10;
+/// Items of each of the nearest other clusters shown for contrast.
+pub const CONTRAST_ITEMS: usize = 3;
+/// Nearest other clusters shown for contrast.
+pub const CONTRAST_CLUSTERS: usize = 2;
+/// Characters per item text in a request.
+pub const ITEM_CHARS: usize = 400;
+/// Characters of item text in one request, all items together.
+pub const REQUEST_CHARS: usize = 6_000;
+
+const GENERIC_TITLES: &[&str] = &["misc", "miscellaneous", "other", "others", "general", "various", "cluster", "outliers", "unknown", "mixed"];
+
+/// What the model is shown about one cluster.
+pub struct LabelInput<'a> {
+    pub items: Vec<&'a str>,
+    /// Titles (offline) and items of the nearest other clusters.
+    pub contrast: Vec<(&'a str, Vec<&'a str>)>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct AiLabel {
+    pub title: String,
+    pub bullets: Vec<String>,
+}
+
+fn clip(text: &str, budget: &mut usize) -> Option<String> {
+    if *budget == 0 {
+        return None;
+    }
+    let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(ITEM_CHARS.min(*budget)).collect();
+    *budget -= t.chars().count();
+    Some(t)
+}
+
+/// The chat request that asks for one cluster's label, within the documented budget.
+pub fn label_request(model: &str, input: &LabelInput) -> Value {
+    let mut budget = REQUEST_CHARS;
+    let mut prompt = String::from("Items of the cluster to name (closest to its centre first):\n");
+    for t in input.items.iter().take(LABEL_ITEMS).filter_map(|t| clip(t, &mut budget)) {
+        prompt.push_str(&format!("- {t}\n"));
+    }
+    for (title, items) in input.contrast.iter().take(CONTRAST_CLUSTERS) {
+        if budget == 0 {
+            break;
+        }
+        prompt.push_str(&format!("\nFor contrast, items of a nearby different cluster (\"{title}\"):\n"));
+        for t in items.iter().take(CONTRAST_ITEMS).filter_map(|t| clip(t, &mut budget)) {
+            prompt.push_str(&format!("- {t}\n"));
+        }
+    }
+    json!({
+        "model": model,
+        "temperature": 0,
+        "response_format": {"type": "json_object"},
+        "messages": [
+            {"role": "system", "content": "You name clusters of requests that users sent to an LLM-powered product. \
+                Answer with a JSON object {\"title\": string, \"bullets\": [string]}: a specific title of 3 to 10 words \
+                that tells this cluster apart from the contrast clusters (not generic, no quotes), and 2 to 5 short \
+                bullets saying what its items have in common."},
+            {"role": "user", "content": prompt},
+        ],
+    })
+}
+
+fn bad(message: impl Into<String>) -> EngineError {
+    EngineError::new(ErrorKind::InvalidText, message)
+}
+
+/// The label in a chat completion's body, checked: JSON, 3-10 words, not generic, 2-5 bullets.
+pub fn parse_label(body: &str) -> Result<AiLabel> {
+    let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("the response is not JSON: {e}")))?;
+    let message = &v["choices"][0]["message"];
+    if let Some(refusal) = message["refusal"].as_str() {
+        return Err(bad(format!("the model refused: {}", refusal.chars().take(200).collect::<String>())));
+    }
+    let content = message["content"].as_str().ok_or_else(|| bad("the response has no choices[0].message.content"))?;
+    let label: Value = serde_json::from_str(content.trim()).map_err(|e| bad(format!("the model's answer is not JSON: {e}")))?;
+    let title = label["title"].as_str().ok_or_else(|| bad("the answer has no \"title\" string"))?.trim().trim_matches('"').to_string();
+    let words = title.split_whitespace().count();
+    if !(3..=10).contains(&words) || title.chars().count() > 120 {
+        return Err(bad(format!("the title must have 3 to 10 words, got \"{title}\"")));
+    }
+    if title.split_whitespace().all(|w| GENERIC_TITLES.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric()))) {
+        return Err(bad(format!("the title is generic: \"{title}\"")));
+    }
+    let bullets: Vec<String> = label["bullets"]
+        .as_array()
+        .ok_or_else(|| bad("the answer has no \"bullets\" array"))?
+        .iter()
+        .filter_map(|b| b.as_str().map(|s| s.trim().trim_start_matches(['-', '•', '*']).trim().to_string()))
+        .filter(|b| !b.is_empty())
+        .collect();
+    if !(2..=5).contains(&bullets.len()) {
+        return Err(bad(format!("the answer must have 2 to 5 bullets, got {}", bullets.len())));
+    }
+    Ok(AiLabel { title, bullets })
+}
+
+/// The embeddings request for a batch of texts.
+pub fn embeddings_request(model: &str, inputs: &[&str]) -> Value {
+    json!({"model": model, "input": inputs, "encoding_format": "float"})
+}
+
+/// The vectors of an embeddings response, in input order (by `index`), all of one
+/// dimension and finite.
+pub fn parse_embeddings(body: &str, expected: usize) -> Result<Vec<Vec<f32>>> {
+    let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("the embeddings response is not JSON: {e}")))?;
+    let data = v["data"].as_array().ok_or_else(|| bad("the embeddings response has no \"data\" array"))?;
+    let mut out: Vec<Option<Vec<f32>>> = vec![None; expected];
+    for (position, item) in data.iter().enumerate() {
+        let index = item["index"].as_u64().map_or(position, |i| i as usize);
+        let slot = out.get_mut(index).ok_or_else(|| bad(format!("embedding index {index} is out of range (sent {expected} inputs)")))?;
+        let values = item["embedding"].as_array().ok_or_else(|| bad(format!("embedding {index} is not an array of numbers")))?;
+        let vector: Vec<f32> = values.iter().map(|x| x.as_f64().map(|f| f as f32)).collect::<Option<_>>().ok_or_else(|| bad(format!("embedding {index} holds a value that is not a number")))?;
+        if vector.is_empty() || vector.iter().any(|x| !x.is_finite()) {
+            return Err(bad(format!("embedding {index} is empty or not finite")));
+        }
+        *slot = Some(vector);
+    }
+    let vectors: Vec<Vec<f32>> = out.into_iter().enumerate().map(|(i, v)| v.ok_or_else(|| bad(format!("no embedding for input {i}")))).collect::<Result<_>>()?;
+    if vectors.windows(2).any(|w| w[0].len() != w[1].len()) {
+        return Err(bad("the embeddings have different dimensions"));
+    }
+    Ok(vectors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chat(content: &str) -> String {
+        json!({"choices": [{"message": {"role": "assistant", "content": content}}]}).to_string()
+    }
+
+    #[test]
+    fn label_request_stays_within_its_budget() {
+        let long = "word ".repeat(1000);
+        let items: Vec<&str> = vec![long.as_str(); 30];
+        let input = LabelInput { items: items.clone(), contrast: vec![("Other", items.clone()), ("Third", items.clone()), ("Fourth", items)] };
+        let req = label_request("m", &input);
+        let prompt = req["messages"][1]["content"].as_str().unwrap();
+        assert!(prompt.len() < REQUEST_CHARS + 1_000, "{}", prompt.len());
+        assert_eq!(prompt.matches("For contrast").count(), CONTRAST_CLUSTERS, "the third contrast cluster is left out");
+        assert_eq!(req["response_format"]["type"], "json_object");
+    }
+
+    #[test]
+    fn parses_and_checks_labels() {
+        let ok = parse_label(&chat(r#"{"title": "Password reset for locked accounts", "bullets": ["- users locked out", "reset links"]}"#)).unwrap();
+        assert_eq!(ok, AiLabel { title: "Password reset for locked accounts".into(), bullets: vec!["users locked out".into(), "reset links".into()] });
+        for (body, why) in [
+            ("not json".to_string(), "not JSON"),
+            (chat("Sure! Here is a title"), "answer is not JSON"),
+            (chat(r#"{"title": "Short", "bullets": ["a", "b"]}"#), "3 to 10 words"),
+            (chat(r#"{"title": "Other various misc", "bullets": ["a", "b"]}"#), "generic"),
+            (chat(r#"{"title": "Password reset for accounts", "bullets": ["only one"]}"#), "2 to 5 bullets"),
+            (json!({"choices": [{"message": {"refusal": "I can't help with that"}}]}).to_string(), "refused"),
+        ] {
+            let e = parse_label(&body).unwrap_err();
+            assert!(e.message.contains(why), "{body}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn embeddings_come_back_in_input_order() {
+        let body = json!({"data": [{"index": 1, "embedding": [0.0, 1.0]}, {"index": 0, "embedding": [1.0, 0.0]}]}).to_string();
+        assert_eq!(parse_embeddings(&body, 2).unwrap(), vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
+        assert!(parse_embeddings(&json!({"data": [{"index": 0, "embedding": [1.0]}]}).to_string(), 2).unwrap_err().message.contains("no embedding for input 1"));
+        assert!(parse_embeddings(&json!({"data": [{"index": 0, "embedding": [1.0]}, {"index": 1, "embedding": [1.0, 2.0]}]}).to_string(), 2).is_err());
+        assert!(parse_embeddings(&json!({"data": [{"index": 5, "embedding": [1.0]}]}).to_string(), 1).is_err());
+        assert!(parse_embeddings("{}", 1).is_err());
+    }
+}

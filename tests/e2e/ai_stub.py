@@ -1,0 +1,76 @@
+"""A local OpenAI-compatible stub for the tests: /v1/chat/completions and /v1/embeddings
+in the real wire format. Records every request (path, Authorization header, body) as a
+JSON line, and behaves as the mode file says: ok, slow, 500, malformed, refusal, 429
+(always, Retry-After beyond any timeout) or 429once (one 429 with Retry-After 0.2 s).
+
+python3 ai_stub.py PORT RECORD_FILE MODE_FILE
+"""
+import json
+import random
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+port, record_file, mode_file = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+state = {"429once": 0}
+
+
+def mode():
+    try:
+        with open(mode_file) as f:
+            return f.read().strip() or "ok"
+    except FileNotFoundError:
+        return "ok"
+
+
+class Stub(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def reply(self, status, payload, headers=None):
+        body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        try:
+            self.wfile.write(body)
+        except BrokenPipeError:  # the client gave up (its timeout): nothing to answer
+            pass
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        with open(record_file, "a") as f:
+            f.write(json.dumps({"path": self.path, "authorization": self.headers.get("Authorization"), "body": body}) + "\n")
+        m = mode()
+        if m == "slow":
+            time.sleep(5)
+        if m == "500":
+            return self.reply(500, {"error": {"message": "internal error"}})
+        if m == "429":
+            return self.reply(429, {"error": {"message": "rate limited"}}, {"Retry-After": "60"})
+        if m == "429once" and state["429once"] == 0:
+            state["429once"] = 1
+            return self.reply(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0.2"})
+        if self.path.endswith("/chat/completions"):
+            if m == "malformed":
+                return self.reply(200, b'{"choices": [{"message": {"content": "{\\"title\\": oops')
+            if m == "refusal":
+                return self.reply(200, {"choices": [{"message": {"role": "assistant", "content": None, "refusal": "I cannot help with that."}}]})
+            prompt = body["messages"][1]["content"]
+            first = next(line[2:] for line in prompt.splitlines() if line.startswith("- "))
+            words = [w for w in first.replace("#", " ").split() if w.isalpha()][:4]
+            label = {"title": "Requests about " + " ".join(words), "bullets": ["They ask about " + words[0], "Stub bullet two"]}
+            return self.reply(200, {"choices": [{"message": {"role": "assistant", "content": json.dumps(label)}}]})
+        if self.path.endswith("/embeddings"):
+            # 8-d vectors that say which input they are for: [length of the text, 1, ...].
+            data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.5, 0.25, 0.0, 0.0, 0.0, float(i % 3)]}
+                    for i, t in enumerate(body["input"])]
+            random.shuffle(data)   # the API does not promise order; the index does
+            return self.reply(200, {"object": "list", "data": data, "model": body["model"]})
+        self.reply(404, {"error": {"message": "no such endpoint"}})
+
+
+ThreadingHTTPServer(("127.0.0.1", port), Stub).serve_forever()
