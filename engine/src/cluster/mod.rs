@@ -177,6 +177,9 @@ fn reduce(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> 
 }
 
 /// k-means centroids; from `start` (one run) when given, else k-means++ with `runs` restarts.
+/// k-means restarts for each k tried: a poor local optimum at the right k would hide it.
+const SEARCH_RUNS: usize = 10;
+
 fn fit_kmeans(x: ArrayView2<f32>, k: usize, runs: usize, start: Option<&Array2<f32>>, rng: &mut Xoshiro256PlusPlus) -> Result<Array2<f32>> {
     let params = KMeans::params_with_rng(k, rng.clone());
     let params = match start {
@@ -216,7 +219,7 @@ fn kmeans_auto(
     let max_k = params.max_clusters.min(m / 5).max(2);
     let mut candidates = Vec::new();
     for k in 2..=max_k {
-        let centroids = fit_kmeans(sel.view(), k, 3, None, rng)?;
+        let centroids = fit_kmeans(sel.view(), k, SEARCH_RUNS, None, rng)?;
         let labels = nearest_centroid(sel.view(), &centroids);
         let largest = cluster_sizes(&labels, k).into_iter().max().unwrap_or(0) as f64 / m as f64;
         candidates.push((k, metrics::silhouette_by(&labels, |i, j| dist[[i, j]]), largest));
