@@ -130,4 +130,32 @@ mod tests {
         assert_eq!(status.as_deref(), Some("failed"));
         assert_eq!(count(&format!("SELECT count(*) FROM llm_clusters.assignments WHERE run_id = {run}")), 0);
     }
+
+    /// A pgvector value laid out as `dim` (int16), unused (int16), then `values` floats,
+    /// with `claimed` as the dimension in its header.
+    fn vector_datum(claimed: u16, values: &[f32]) -> pg_sys::Datum {
+        let size = 8 + 4 * values.len();
+        unsafe {
+            let ptr = pg_sys::palloc0(size).cast::<u8>();
+            pgrx::varlena::set_varsize_4b(ptr.cast(), size as i32);
+            std::ptr::write_unaligned(ptr.add(4).cast::<u16>(), claimed);
+            for (i, v) in values.iter().enumerate() {
+                std::ptr::write_unaligned(ptr.add(8 + 4 * i).cast::<f32>(), *v);
+            }
+            pg_sys::Datum::from(ptr)
+        }
+    }
+
+    #[pg_test]
+    fn a_vector_whose_layout_does_not_add_up_is_rejected() {
+        use crate::read::decode_embedding;
+        use llm_clusters_engine::source::EmbeddingKind;
+        let mut out = Vec::new();
+        assert!(unsafe { decode_embedding(vector_datum(3, &[1.0, 2.0, 3.0]), EmbeddingKind::Vector, &mut out) });
+        assert_eq!(out, vec![1.0, 2.0, 3.0]);
+        // Another version's layout (a header claiming more values than the datum holds).
+        let mut out = Vec::new();
+        assert!(!unsafe { decode_embedding(vector_datum(100, &[1.0, 2.0, 3.0]), EmbeddingKind::Vector, &mut out) });
+        assert!(out.is_empty());
+    }
 }

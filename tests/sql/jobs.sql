@@ -87,4 +87,12 @@ SELECT count(*) AS jobs_of_team_1 FROM llm_clusters.jobs WHERE team_id = 1;
 SELECT regress.error_of($$INSERT INTO llm_clusters.jobs (name) VALUES ('sixth')$$);
 SELECT llm_clusters.create_job('other team', team_id => 2) AS other \gset
 SELECT regress.error_of($$UPDATE llm_clusters.jobs SET team_id = 1 WHERE id = $$ || :other);
+-- Names and params with quotes, semicolons, unicode and length are data.
+SELECT llm_clusters.create_job($$it's "quoted"; DROP TABLE llm_clusters.jobs; -- ünïcödé 🚀 \$$, team_id => 9,
+                               params => $${"window": "1 day", "seed": 7}$$) AS odd \gset
+SELECT name, params FROM llm_clusters.jobs WHERE id = :odd;
+SELECT count(*) AS jobs_table_still_there FROM llm_clusters.jobs WHERE team_id = 9;
+SELECT regress.error_of(format('SELECT llm_clusters.create_job(%L, team_id => 9)', repeat('x', 201)));
+SELECT regress.error_of($$SELECT llm_clusters.create_job('w', team_id => 9, params => '{"window": "1 day; DROP TABLE x"}')$$);
+SELECT regress.error_of($$SELECT llm_clusters.create_job('w', team_id => 9, params => '{"seed": "1; DROP"}')$$);
 ROLLBACK;
