@@ -57,20 +57,19 @@ GRANT USAGE ON SCHEMA llm_clusters TO llm_clusters_reader;
 GRANT SELECT ON ALL TABLES IN SCHEMA llm_clusters TO llm_clusters_reader;
 
 -- What writes is for admins only (EXECUTE is PUBLIC by default).
-REVOKE EXECUTE ON FUNCTION llm_clusters.capture(jsonb, int), llm_clusters._capture(jsonb, int, bigint),
-    llm_clusters.create_job(text, text, jsonb, boolean, int, regclass, jsonb),
-    llm_clusters.run_job(int, timestamptz), llm_clusters._run_job(int, timestamptz),
-    llm_clusters.run_due_jobs(), llm_clusters._run_due_jobs(),
-    llm_clusters.assign_pending(int), llm_clusters._assign_pending(int),
-    llm_clusters.label_run(bigint), llm_clusters._label_run(bigint),
-    llm_clusters.embed_pending(text, int), llm_clusters._embed_pending(text, int) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION llm_clusters.capture(jsonb, int), llm_clusters._capture(jsonb, int, bigint),
-    llm_clusters.create_job(text, text, jsonb, boolean, int, regclass, jsonb),
-    llm_clusters.run_job(int, timestamptz), llm_clusters._run_job(int, timestamptz),
-    llm_clusters.run_due_jobs(), llm_clusters._run_due_jobs(),
-    llm_clusters.assign_pending(int), llm_clusters._assign_pending(int),
-    llm_clusters.label_run(bigint), llm_clusters._label_run(bigint),
-    llm_clusters.embed_pending(text, int), llm_clusters._embed_pending(text, int) TO llm_clusters_admin;
+DO $$
+DECLARE
+    f text;
+BEGIN
+    FOREACH f IN ARRAY ARRAY['capture(jsonb, int)', '_capture(jsonb, int, bigint)',
+                             'create_job(text, text, jsonb, boolean, int, regclass, jsonb)',
+                             'run_job(int, timestamptz)', '_run_job(int, timestamptz)', 'run_due_jobs()', '_run_due_jobs()',
+                             'assign_pending(int)', '_assign_pending(int)', 'label_run(bigint)', '_label_run(bigint)',
+                             'embed_pending(text, int)', '_embed_pending(text, int)'] LOOP
+        EXECUTE 'REVOKE EXECUTE ON FUNCTION llm_clusters.' || f || ' FROM PUBLIC';
+        EXECUTE 'GRANT EXECUTE ON FUNCTION llm_clusters.' || f || ' TO llm_clusters_admin';
+    END LOOP;
+END $$;
 GRANT INSERT ON llm_clusters.events, llm_clusters.embeddings TO llm_clusters_admin;
 GRANT INSERT, UPDATE, DELETE ON llm_clusters.jobs TO llm_clusters_admin;
 GRANT INSERT, UPDATE, DELETE ON llm_clusters.runs TO llm_clusters_admin;

@@ -9,17 +9,15 @@ source "$(dirname "$0")/lib.sh"
 ver=18
 port=55719
 
-install_extension "$ver" >/dev/null 2>&1
-work=$(mktemp -d /tmp/llm_clusters_ai.XXXXXX); chmod 755 "$work"
-python3 "$E2E_DIR/ai_stub.py" "$port" "$work/requests.jsonl" "$work/mode" &
-stub=$!
-trap 'kill $stub 2>/dev/null; stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 key=sk-test-SECRET-4242
 # The key is set at server start (PostgreSQL logs a setting's new value on a reload), and
 # the library is preloaded so that every session knows the setting is superuser-only (a
 # session that has not loaded it would show the raw placeholder). The worker stays off.
-PGPORT=55718 start_cluster "$ver" "$work" "llm_clusters.ai_api_key = '$key'" \
+E2E_CLEANUP='[ -z "${stub:-}" ] || kill $stub 2>/dev/null'
+e2e_setup "$ver" 55718 "llm_clusters.ai_api_key = '$key'" \
   "shared_preload_libraries = 'llm_clusters'" "llm_clusters.scheduler_enabled = off"
+python3 "$E2E_DIR/ai_stub.py" "$port" "$work/requests.jsonl" "$work/mode" &
+stub=$!
 sent() { [ -f "$work/requests.jsonl" ] && wc -l <"$work/requests.jsonl" || echo 0; }
 set_mode() { echo "$1" >"$work/mode"; }
 setting() { q "ALTER SYSTEM SET llm_clusters.$1 = '$2'" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null; sleep 0.3; }

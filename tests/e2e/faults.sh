@@ -8,10 +8,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ver=18
 
-install_extension "$ver" >/dev/null 2>&1
-work=$(mktemp -d /tmp/llm_clusters_faults.XXXXXX); chmod 755 "$work"
-trap 'stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-PGPORT=55618 start_cluster "$ver" "$work"
+e2e_setup "$ver" 55618
 pg -c "CREATE EXTENSION llm_clusters"
 load_items 1 3000 k
 

@@ -32,3 +32,14 @@ load_items() { pg -v team="$1" -v n="$2" -v prefix="$3" -f "$E2E_DIR/items.sql";
 utc_in() { date -u -d "+$1 seconds" +%H:%M:%S; }
 
 set_run_time() { q "ALTER SYSTEM SET llm_clusters.daily_run_time = '$1'" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null; }
+
+# e2e_setup VERSION PORT [postgresql.conf lines...]: installs the extension and starts a
+# throw-away cluster in $work, stopped and removed at exit (kept with KEEP=1). A script
+# with more to clean up sets E2E_CLEANUP (shell code, run first) before calling it.
+e2e_setup() {
+  local ver=$1 port=$2; shift 2
+  install_extension "$ver" >/dev/null 2>&1
+  work=$(mktemp -d /tmp/llm_clusters_e2e.XXXXXX); chmod 755 "$work"
+  trap 'eval "${E2E_CLEANUP:-}"; stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+  PGPORT=$port start_cluster "$ver" "$work" "$@"
+}

@@ -7,11 +7,8 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ver=15
 
-install_extension "$ver" >/dev/null 2>&1
-work=$(mktemp -d /tmp/llm_clusters_cron.XXXXXX); chmod 755 "$work"
-trap 'stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 # Our worker is off so that only pg_cron can run the job.
-PGPORT=55315 start_cluster "$ver" "$work" \
+e2e_setup "$ver" 55315 \
   "shared_preload_libraries = 'pg_cron,llm_clusters'" "cron.database_name = 'postgres'" \
   "cron.use_background_workers = on" "max_worker_processes = 16" \
   "llm_clusters.scheduler_enabled = off" "llm_clusters.daily_run_time = '$(utc_in 7200)'"

@@ -6,10 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ver=18
 
-install_extension "$ver" >/dev/null 2>&1
-work=$(mktemp -d /tmp/llm_clusters_vec.XXXXXX); chmod 755 "$work"
-trap 'stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
-PGPORT=55418 start_cluster "$ver" "$work"
+e2e_setup "$ver" 55418
 
 say "pgvector sources on PostgreSQL $ver"
 pg -c "CREATE EXTENSION vector" -c "CREATE EXTENSION llm_clusters"

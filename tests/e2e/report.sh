@@ -8,12 +8,9 @@ source "$(dirname "$0")/lib.sh"
 ver=18
 n=${1:-300}
 
-install_extension "$ver" >/dev/null 2>&1
 (cd "$E2E_DIR/../browser" && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund >/dev/null)
-work=$(mktemp -d /tmp/llm_clusters_report.XXXXXX); chmod 755 "$work"
-trap 'stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+e2e_setup "$ver" 55518
 shot=${2:-$work/report.png}
-PGPORT=55518 start_cluster "$ver" "$work"
 
 say "report_html in Chromium ($n items)"
 pg -c "CREATE EXTENSION llm_clusters"

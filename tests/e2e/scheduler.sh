@@ -9,12 +9,9 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ver=${1:?usage: scheduler.sh 15|18}
 
-install_extension "$ver" >/dev/null 2>&1
-work=$(mktemp -d /tmp/llm_clusters_e2e.XXXXXX); chmod 755 "$work"
-trap 'stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 # The daily run time starts 2 hours ahead: the current cycle began 22 hours ago, before
 # any job below exists, so nothing is due until the test moves the time.
-PGPORT=$((55200 + ver)) start_cluster "$ver" "$work" \
+e2e_setup "$ver" $((55200 + ver)) \
   "shared_preload_libraries = 'llm_clusters'" "llm_clusters.scheduler_naptime = 1" \
   "llm_clusters.daily_run_time = '$(utc_in 7200)'"
 worker="SELECT pid FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler'"
