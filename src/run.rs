@@ -219,7 +219,7 @@ fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
         m.insert("pca_dims".into(), json!(q.pca_dims));
         m.insert("pca_explained_variance".into(), json!(q.pca_explained_variance));
         m.insert("lineage".into(), lineage);
-        m.insert("k_candidates".into(), json!(q.k_candidates.iter().map(|(k, s, l)| json!({"k": k, "silhouette": s, "largest_share": l})).collect::<Vec<_>>()));
+        m.insert("k_candidates".into(), json!(q.k_candidates.iter().map(|(k, s, l, m)| json!({"k": k, "silhouette": s, "largest_share": l, "smallest_share": m})).collect::<Vec<_>>()));
     }
     Outcome {
         status: "succeeded",

@@ -81,8 +81,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             name, n, ari, nmi, result.n_clusters, 100.0 * result.quality.outlier_share, 100.0 * result.quality.largest_cluster_share, trust, base, result.quality.silhouette
         );
         if method == Method::KMeans {
-            let ks: Vec<String> = result.quality.k_candidates.iter().map(|(k, s, l)| format!("{k}:{s:.3}/{:.0}%", l * 100.0)).collect();
-            println!("    k candidates (k:silhouette/largest): {}", ks.join(" "));
+            let ks: Vec<String> = result.quality.k_candidates.iter().map(|(k, s, l, m)| format!("{k}:{s:.3}/{:.0}%/{:.1}%", l * 100.0, m * 100.0)).collect();
+            println!("    k candidates (k:silhouette/largest/smallest): {}", ks.join(" "));
         }
     }
     Ok(())

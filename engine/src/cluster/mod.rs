@@ -43,6 +43,9 @@ pub struct Clustering {
     pub timings: Vec<(&'static str, f64)>,
 }
 
+/// A k tried by k-means: (k, silhouette, largest cluster's share, smallest cluster's share).
+pub type Candidate = (usize, f64, f64, f64);
+
 #[derive(Debug, Clone, Default)]
 pub struct Quality {
     pub method: String,
@@ -50,8 +53,8 @@ pub struct Quality {
     pub silhouette: f64,
     pub outlier_share: f64,
     pub largest_cluster_share: f64,
-    /// k-means: (k, silhouette, largest share) for each k tried.
-    pub k_candidates: Vec<(usize, f64, f64)>,
+    /// k-means: each k tried.
+    pub k_candidates: Vec<Candidate>,
     pub pca_dims: usize,
     pub pca_explained_variance: f64,
 }
@@ -221,19 +224,24 @@ fn kmeans_auto(
     for k in 2..=max_k {
         let centroids = fit_kmeans(sel.view(), k, SEARCH_RUNS, None, rng)?;
         let labels = nearest_centroid(sel.view(), &centroids);
-        let largest = cluster_sizes(&labels, k).into_iter().max().unwrap_or(0) as f64 / m as f64;
-        candidates.push((k, metrics::silhouette_by(&labels, |i, j| dist[[i, j]]), largest));
+        let sizes = cluster_sizes(&labels, k);
+        let share = |s: Option<usize>| s.unwrap_or(0) as f64 / m as f64;
+        let (largest, smallest) = (share(sizes.iter().copied().max()), share(sizes.iter().copied().min()));
+        candidates.push((k, metrics::silhouette_by(&labels, |i, j| dist[[i, j]]), largest, smallest));
         check()?;
     }
     // Silhouettes of neighbouring k differ by less than their sampling noise in high
-    // dimensions, so the smallest k within `k_tolerance` of the best one wins.
-    let guarded: Vec<_> = candidates.iter().filter(|c| c.2 <= params.max_cluster_share).copied().collect();
+    // dimensions, so the smallest k within `k_tolerance` of the best one wins. Guards: no
+    // cluster over `max_cluster_share` (collapse), none under `min_cluster_share` (many
+    // tiny clusters lift the silhouette of structureless data).
+    let guarded: Vec<_> =
+        candidates.iter().filter(|c| c.2 <= params.max_cluster_share && c.3 >= params.min_cluster_share).copied().collect();
     let top = guarded.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
-    let near_top = |c: &&(usize, f64, f64)| c.1 >= top - params.k_tolerance * top.abs();
+    let near_top = |c: &&Candidate| c.1 >= top - params.k_tolerance * top.abs();
     // Hysteresis: the previous run's k is kept unless another k is clearly better (by more
     // than twice the tolerance), so clusters keep their identity from day to day instead
     // of flickering between nearly equal silhouettes.
-    let kept = |c: &&(usize, f64, f64)| c.1 >= top - 2.0 * params.k_tolerance * top.abs();
+    let kept = |c: &&Candidate| c.1 >= top - 2.0 * params.k_tolerance * top.abs();
     let previous_k = previous.map(|c| c.nrows());
     let best = previous_k
         .and_then(|k| guarded.iter().filter(kept).find(|c| c.0 == k))

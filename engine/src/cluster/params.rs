@@ -50,7 +50,7 @@ impl Default for Params {
             max_clusters: 30,
             max_cluster_share: 0.5,
             k_tolerance: 0.1,
-            min_cluster_share: 0.01,
+            min_cluster_share: 0.02,
             outlier_z: 3.5,
             k_sample: 1_500,
             fit_sample: 20_000,
