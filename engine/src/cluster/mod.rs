@@ -4,6 +4,7 @@
 //! Deterministic: the same rows, in the same order, and the same seed give the same result.
 
 pub mod assign;
+pub mod kmeans;
 pub mod knn;
 pub mod labels;
 pub mod lineage;
@@ -13,11 +14,11 @@ pub mod umap;
 
 use crate::error::{EngineError, ErrorKind, Result};
 use linfa::prelude::*;
-use linfa_clustering::KMeans;
 use linfa_reduction::Pca;
 use ndarray::{s, Array2, ArrayView2, Axis};
 pub use params::{Method, Params};
 use rand::seq::index::sample;
+use rayon::prelude::*;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::time::Instant;
@@ -179,23 +180,22 @@ fn reduce(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> 
     Ok((projection.apply(x), projection, explained))
 }
 
-/// k-means centroids; from `start` (one run) when given, else k-means++ with `runs` restarts.
 /// k-means restarts for each k tried: a poor local optimum at the right k would hide it.
 const SEARCH_RUNS: usize = 10;
+/// Iterations of each of them: enough to rank the k, not to polish the centroids.
+const SEARCH_ITERATIONS: usize = 25;
 
-fn fit_kmeans(x: ArrayView2<f32>, k: usize, runs: usize, start: Option<&Array2<f32>>, rng: &mut Xoshiro256PlusPlus) -> Result<Array2<f32>> {
-    let params = KMeans::params_with_rng(k, rng.clone());
-    let params = match start {
-        Some(c) => params.init_method(linfa_clustering::KMeansInit::Precomputed(c.clone())).n_runs(1),
-        None => params.n_runs(runs),
-    };
-    let model = params
-        .max_n_iterations(100)
-        .tolerance(1e-4)
-        .fit(&DatasetBase::from(x.to_owned()))
-        .map_err(internal)?;
+fn fit_kmeans(
+    x: ArrayView2<f32>,
+    k: usize,
+    runs: usize,
+    iterations: usize,
+    start: Option<&Array2<f32>>,
+    rng: &mut Xoshiro256PlusPlus,
+) -> Array2<f32> {
+    let centroids = kmeans::fit(x, k, runs, iterations, start, &mut rng.clone());
     rng.jump(); // the next fit draws from a fresh stream
-    Ok(model.centroids().clone())
+    centroids
 }
 
 /// Index of the nearest row of `centroids` for each row of `x`.
@@ -220,14 +220,33 @@ fn kmeans_auto(
     let gram = sel.dot(&sel.t());
     let dist = Array2::from_shape_fn((m, m), |(i, j)| (norms[i] + norms[j] - 2.0 * gram[[i, j]]).max(0.0).sqrt());
     let max_k = params.max_clusters.min(m / 5).max(2);
-    let mut candidates = Vec::new();
-    for k in 2..=max_k {
-        let centroids = fit_kmeans(sel.view(), k, SEARCH_RUNS, None, rng)?;
+    // Each k gets its own random stream (the one a sequential search would use), so the
+    // k can be tried in parallel and the result does not depend on the threads. `check`
+    // touches PostgreSQL: only between batches, on this thread.
+    crate::threads::init_pool();
+    let ks: Vec<usize> = (2..=max_k).collect();
+    let mut streams: Vec<Xoshiro256PlusPlus> = ks
+        .iter()
+        .map(|_| {
+            let stream = rng.clone();
+            rng.jump();
+            stream
+        })
+        .collect();
+    let try_k = |k: usize, stream: &mut Xoshiro256PlusPlus| -> Result<Candidate> {
+        let centroids = fit_kmeans(sel.view(), k, SEARCH_RUNS, SEARCH_ITERATIONS, None, stream);
         let labels = nearest_centroid(sel.view(), &centroids);
         let sizes = cluster_sizes(&labels, k);
         let share = |s: Option<usize>| s.unwrap_or(0) as f64 / m as f64;
         let (largest, smallest) = (share(sizes.iter().copied().max()), share(sizes.iter().copied().min()));
-        candidates.push((k, metrics::silhouette_by(&labels, |i, j| dist[[i, j]]), largest, smallest));
+        Ok((k, metrics::silhouette_by(&labels, |i, j| dist[[i, j]]), largest, smallest))
+    };
+    let mut candidates = Vec::new();
+    for (batch, batch_streams) in ks.chunks(4).zip(streams.chunks_mut(4)) {
+        let tried: Vec<Result<Candidate>> = batch.par_iter().zip(batch_streams.par_iter_mut()).map(|(&k, s)| try_k(k, s)).collect();
+        for candidate in tried {
+            candidates.push(candidate?);
+        }
         check()?;
     }
     // Silhouettes of neighbouring k differ by less than their sampling noise in high
@@ -251,7 +270,7 @@ fn kmeans_auto(
         .ok_or_else(|| internal("no k was tried"))?;
     let fit_rows = x.select(Axis(0), &sample_rows(n, params.fit_sample, rng));
     let start = previous.filter(|c| c.nrows() == best.0);
-    let centroids = fit_kmeans(fit_rows.view(), best.0, params.kmeans_runs, start, rng)?;
+    let centroids = fit_kmeans(fit_rows.view(), best.0, params.kmeans_runs, 100, start, rng);
     check()?;
     let labels = nearest_centroid(x, &centroids);
     Ok((labels, Quality { method: "kmeans".into(), silhouette: best.1, k_candidates: candidates, ..Default::default() }))
