@@ -20,7 +20,7 @@ COMMENT ON FUNCTION llm_clusters.label_run(bigint) IS
 COMMENT ON FUNCTION llm_clusters.embed_text(text) IS
     'The offline embedding of a text (512-d, unit length, deterministic; hashed word, bigram and character n-gram features). All zeros for a text without usable words.';
 COMMENT ON FUNCTION llm_clusters.embed_pending(text, int) IS
-    'Embeds up to max_items items of the level (newest first) that have no embedding and have text, into llm_clusters.embeddings; through the AI service when consent is on and ai_embedding_model is set, else offline. Returns how many it stored.';
+    'Embeds up to max_items items of the level (newest first) that have no embedding and have text, into llm_clusters.embeddings; through the AI service when consent is on and ai_embedding_model is set, else offline. Returns how many it stored. A text without usable words gets an empty embedding (skipped by runs, not retried).';
 COMMENT ON FUNCTION llm_clusters._label_run(bigint) IS 'Internal: use llm_clusters.label_run().';
 COMMENT ON FUNCTION llm_clusters._embed_text(text) IS 'Internal: use llm_clusters.embed_text().';
 COMMENT ON FUNCTION llm_clusters._embed_pending(text, int) IS 'Internal: use llm_clusters.embed_pending().';

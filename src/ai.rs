@@ -243,20 +243,25 @@ pub fn embed_pending(level: &str, max_items: i32) -> i64 {
         }
         None => (pending.iter().map(|p| embedder::embed(&p.2)).collect(), embedder::MODEL.to_string()),
     };
-    // A text with no usable word has no direction: it stays without an embedding.
-    let keep: Vec<usize> = (0..pending.len()).filter(|&i| vectors[i].iter().any(|x| *x != 0.0)).collect();
-    let teams: Vec<i32> = keep.iter().map(|&i| pending[i].0).collect();
-    let ids: Vec<String> = keep.iter().map(|&i| pending[i].1.clone()).collect();
-    let texts: Vec<String> = keep.iter().map(|&i| float_array_text(&vectors[i])).collect();
+    // A text with no usable word has no direction: it gets an empty embedding, which runs
+    // count as skipped, so that it is not picked again ahead of the items behind it.
+    let teams: Vec<i32> = pending.iter().map(|p| p.0).collect();
+    let ids: Vec<String> = pending.iter().map(|p| p.1.clone()).collect();
+    let texts: Vec<String> =
+        vectors.iter().map(|v| if v.iter().any(|x| *x != 0.0) { float_array_text(v) } else { "{}".to_string() }).collect();
     Spi::connect_mut(|client| {
         let stored = client.update(
             "INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding, model)
              SELECT t, $1, i, e::real[], $5 FROM unnest($2::int[], $3::text[], $4::text[]) AS u(t, i, e)
-             ON CONFLICT (team_id, level, item_id) DO NOTHING RETURNING 1",
+             ON CONFLICT (team_id, level, item_id) DO NOTHING RETURNING cardinality(embedding) > 0",
             None,
             &[level.into(), teams.into(), ids.into(), texts.into(), model.as_str().into()],
         )?;
-        Ok::<_, pgrx::spi::Error>(stored.len() as i64)
+        let mut usable = 0i64;
+        for row in stored {
+            usable += i64::from(row.get::<bool>(1)?.unwrap_or(false));
+        }
+        Ok::<_, pgrx::spi::Error>(usable)
     })
     .or_raise()
 }

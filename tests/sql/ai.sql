@@ -15,9 +15,11 @@ SELECT regress.error_of($$SELECT llm_clusters.embed_pending('generation', 0)$$);
 SHOW llm_clusters.ai_data_processing;
 SELECT regress.error_of('SELECT llm_clusters.label_run(-1)');
 BEGIN;
--- Offline embedding of pending items: only generations with text and no embedding yet.
+-- Offline embedding of pending items: only generations with text and no embedding yet; a
+-- text without usable words gets an empty embedding (not counted, not picked again).
 SELECT llm_clusters.capture('[{"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-0000000000e1", "properties": {"$ai_trace_id": "e", "$ai_input": "where is my parcel"}},
-                              {"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-0000000000e2", "properties": {"$ai_trace_id": "e"}}]');
+                              {"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-0000000000e2", "properties": {"$ai_trace_id": "e"}},
+                              {"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-0000000000e3", "properties": {"$ai_trace_id": "e", "$ai_input": "and the of it"}}]');
 SELECT llm_clusters.embed_pending('generation') AS stored, llm_clusters.embed_pending('generation') AS again;
-SELECT item_id, model, array_length(embedding, 1) FROM llm_clusters.embeddings WHERE item_id LIKE '00000000-0000-0000-0000-0000000000e%';
+SELECT item_id, model, array_length(embedding, 1) FROM llm_clusters.embeddings WHERE item_id LIKE '00000000-0000-0000-0000-0000000000e%' ORDER BY item_id;
 ROLLBACK;
