@@ -99,39 +99,30 @@ pub fn match_clusters(o: &Overlap) -> Vec<Link> {
         }
     }
     let share = |part: u64, whole: u64| if whole > 0 { part as f64 / whole as f64 } else { 0.0 };
+    // came_from[i][j]: share of new cluster i's shared items that were in previous cluster j;
+    // went_to[i][j]: share of previous cluster j's shared items that are in new cluster i.
+    let came_from: Vec<Vec<f64>> = (0..n_new).map(|i| (0..n_prev).map(|j| share(o.shared[i][j], o.shared_new[i])).collect()).collect();
+    let went_to: Vec<Vec<f64>> = (0..n_new).map(|i| (0..n_prev).map(|j| share(o.shared[i][j], o.shared_previous[j])).collect()).collect();
+    // A previous cluster that fed most of two or more new ones split; a new cluster that
+    // took most of two or more previous ones is a merge.
+    let split = |j: usize| by_items && (0..n_new).filter(|&k| came_from[k][j] >= MOST).count() >= 2;
+    let merge = |i: usize| by_items && (0..n_prev).filter(|&k| went_to[i][k] >= MOST).count() >= 2;
     let mut links = Vec::new();
     for i in 0..n_new {
-        if let Some(j) = new_match[i] {
-            links.push(Link { event: Event::Continued, new: Some(i), previous: Some(j), similarity: weights[i][j] });
-            continue;
-        }
-        // Split: most of i came from j, and j fed most of at least one other new cluster.
-        let parent = by_items.then(|| {
-            (0..n_prev).find(|&j| {
-                share(o.shared[i][j], o.shared_new[i]) >= MOST
-                    && (0..n_new).filter(|&k| share(o.shared[k][j], o.shared_new[k]) >= MOST).count() >= 2
-            })
-        });
-        match parent.flatten() {
-            Some(j) => links.push(Link { event: Event::Split, new: Some(i), previous: Some(j), similarity: share(o.shared[i][j], o.shared_new[i]) }),
-            None => links.push(Link { event: Event::New, new: Some(i), previous: None, similarity: 0.0 }),
-        }
+        let link = match new_match[i] {
+            Some(j) => Link { event: Event::Continued, new: Some(i), previous: Some(j), similarity: weights[i][j] },
+            None => match (0..n_prev).find(|&j| came_from[i][j] >= MOST && split(j)) {
+                Some(j) => Link { event: Event::Split, new: Some(i), previous: Some(j), similarity: came_from[i][j] },
+                None => Link { event: Event::New, new: Some(i), previous: None, similarity: 0.0 },
+            },
+        };
+        links.push(link);
     }
-    for j in 0..n_prev {
-        if prev_match[j].is_some() {
-            continue;
-        }
-        // Merged: most of j went into i, and i took most of at least one other previous cluster.
-        let into = by_items.then(|| {
-            (0..n_new).find(|&i| {
-                share(o.shared[i][j], o.shared_previous[j]) >= MOST
-                    && (0..n_prev).filter(|&k| share(o.shared[i][k], o.shared_previous[k]) >= MOST).count() >= 2
-            })
+    for j in (0..n_prev).filter(|&j| prev_match[j].is_none()) {
+        links.push(match (0..n_new).find(|&i| went_to[i][j] >= MOST && merge(i)) {
+            Some(i) => Link { event: Event::Merged, new: Some(i), previous: Some(j), similarity: went_to[i][j] },
+            None => Link { event: Event::Gone, new: None, previous: Some(j), similarity: 0.0 },
         });
-        match into.flatten() {
-            Some(i) => links.push(Link { event: Event::Merged, new: Some(i), previous: Some(j), similarity: share(o.shared[i][j], o.shared_previous[j]) }),
-            None => links.push(Link { event: Event::Gone, new: None, previous: Some(j), similarity: 0.0 }),
-        }
     }
     links
 }
