@@ -5,7 +5,7 @@
 
 use crate::error::{raise, OrRaise};
 use crate::gucs::{self, AI_API_KEY, AI_BASE_URL, AI_BATCH_SIZE, AI_CHAT_MODEL, AI_DATA_PROCESSING, AI_EMBEDDING_MODEL, AI_TIMEOUT_MS};
-use crate::read::run_items;
+use crate::read::{run_items, run_team_and_source};
 use crate::run::{check_interrupts, float_array_text};
 use llm_clusters_engine::ai::{embeddings_request, label_request, parse_embeddings, parse_label, AiLabel, LabelInput, CONTRAST_ITEMS, LABEL_ITEMS};
 use llm_clusters_engine::{embedder, EngineError, ErrorKind};
@@ -80,13 +80,8 @@ pub struct LabelRequest {
 /// The label requests of a run's clusters (not Outliers), or None when AI labels are off.
 pub fn label_requests(run_id: i64) -> Option<Vec<LabelRequest>> {
     let (_, model) = chat_service()?;
-    let (team_id, source) = Spi::get_two_with_args::<i32, String>(
-        "SELECT r.team_id, (SELECT c.oid::regclass::text FROM llm_clusters.jobs j JOIN pg_class c ON c.oid = j.source WHERE j.id = r.job_id)
-         FROM llm_clusters.runs r WHERE r.id = $1",
-        &[run_id.into()],
-    )
-    .or_raise();
-    let team_id = team_id.unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))));
+    let (team_id, source) =
+        run_team_and_source(run_id).unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))));
     let clusters: Vec<(i32, String, Vec<f32>)> = Spi::connect(|client| {
         client
             .select(

@@ -299,6 +299,20 @@ pub fn run_items(source: Option<&str>, team_id: i32, preview: i32, condition: &s
     items
 }
 
+/// The team of a run and its job's source, quoted (None when the job or the relation is
+/// gone); None when the run does not exist or is not visible to the caller.
+pub fn run_team_and_source(run_id: i64) -> Option<(i32, Option<String>)> {
+    // One row whatever happens (a missing run gives NULLs), read with a fresh snapshot so
+    // that a run written earlier in this statement counts.
+    let (team_id, source) = Spi::get_two_with_args::<i32, String>(
+        "SELECT r.team_id, (SELECT c.oid::regclass::text FROM llm_clusters.jobs j JOIN pg_class c ON c.oid = j.source WHERE j.id = r.job_id)
+         FROM (SELECT 1) AS one LEFT JOIN llm_clusters.runs r ON r.id = $1",
+        &[run_id.into()],
+    )
+    .or_raise();
+    team_id.map(|t| (t, source))
+}
+
 /// Reads an embedding datum without copying it through a Rust array type: detoast, read
 /// the floats, free the detoasted copy. Returns false for a value it cannot use.
 pub unsafe fn decode_embedding(datum: pg_sys::Datum, kind: EmbeddingKind, out: &mut Vec<f32>) -> bool {

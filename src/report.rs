@@ -3,7 +3,7 @@
 
 use crate::error::{raise, OrRaise};
 use crate::gucs::REPORT_ITEM_URL;
-use crate::read::run_items;
+use crate::read::{run_items, run_team_and_source};
 use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, MAX_DOTS, PREVIEW_CHARS};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
@@ -18,14 +18,12 @@ const CARD_ITEMS: i32 = 5;
 pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<String> {
     let run_id = run_id?;
     let not_found = |m: String| raise(EngineError::new(ErrorKind::NotFound, m));
-    let (run, status, source, team_id) = Spi::connect(|client| {
+    let (run, status) = Spi::connect(|client| {
         let table = client.select(
             "SELECT r.job_name, r.level, to_char(r.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'),
                     to_char(r.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), coalesce(r.n_items, 0),
                     coalesce(to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), ''),
-                    coalesce(extract(epoch FROM r.finished_at - r.started_at)::float8, 0), r.status,
-                    (SELECT c.oid::regclass::text FROM llm_clusters.jobs j JOIN pg_class c ON c.oid = j.source WHERE j.id = r.job_id),
-                    r.team_id
+                    coalesce(extract(epoch FROM r.finished_at - r.started_at)::float8, 0), r.status
              FROM llm_clusters.runs r WHERE r.id = $1",
             None,
             &[run_id.into()],
@@ -44,13 +42,15 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             finished_at: row.get::<String>(6)?.unwrap_or_default(),
             duration_s: row.get::<f64>(7)?.unwrap_or_default(),
         };
-        Ok::<_, pgrx::spi::Error>(Some((run, row.get::<String>(8)?.unwrap_or_default(), row.get::<String>(9)?, row.get::<i32>(10)?.unwrap_or_default())))
+        Ok::<_, pgrx::spi::Error>(Some((run, row.get::<String>(8)?.unwrap_or_default())))
     })
     .or_raise()
     .unwrap_or_else(|| not_found(format!("run {run_id} does not exist")));
     if status != "succeeded" {
         raise(EngineError::new(ErrorKind::InvalidParameter, format!("run {run_id} has status {status}: it has no clusters to show")));
     }
+    let (team_id, source) =
+        run_team_and_source(run_id).unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))));
     let source = source.as_deref();
     let mut clusters: Vec<Cluster> = Spi::connect(|client| {
         client
