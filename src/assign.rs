@@ -8,6 +8,7 @@ use crate::read::{load_job, read_items, Job, ReadOptions, Window};
 use crate::run::check_interrupts;
 use llm_clusters_engine::cluster::assign::Centroids;
 use llm_clusters_engine::cluster::labels::OUTLIERS_TITLE;
+use llm_clusters_engine::embedding::normalise_rows;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -101,12 +102,7 @@ pub fn assign_pending(job_id: i32) -> i64 {
     let items = read.items;
     let n = items.ids.len();
     let mut data = items.data;
-    for row in data.chunks_mut(read.dim.max(1)) {
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            row.iter_mut().for_each(|x| *x /= norm);
-        }
-    }
+    normalise_rows(&mut data, read.dim);
     let placed = latest.centroids.place(&data).or_raise();
     check_interrupts().or_raise();
     let mut stored = 0i64;

@@ -6,6 +6,7 @@
 //! There is no IDF: document frequencies would tie an embedding to the corpus it was
 //! computed with, and embeddings made on different days would not be comparable.
 
+use crate::embedding::normalise_rows;
 use crate::text::{words, STOP_WORDS};
 use std::collections::HashMap;
 
@@ -54,10 +55,7 @@ pub fn embed(text: &str) -> Vec<f32> {
         let sign = if h >> 63 == 0 { 1.0 } else { -1.0 };
         v[(h % DIMENSIONS as u64) as usize] += sign * weight;
     }
-    let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
-    if norm > 0.0 {
-        v.iter_mut().for_each(|x| *x /= norm);
-    }
+    normalise_rows(&mut v, DIMENSIONS);
     v
 }
 

@@ -1,5 +1,15 @@
 //! Small vector helpers shared by SQL aggregates and the pipeline.
 
+/// Scales each row of `dim` floats to unit length; a zero row stays zero.
+pub fn normalise_rows(data: &mut [f32], dim: usize) {
+    for row in data.chunks_mut(dim.max(1)) {
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            row.iter_mut().for_each(|x| *x /= norm);
+        }
+    }
+}
+
 /// Adds `v`, scaled to unit length so that every vector weighs the same, to a running
 /// sum kept as `[count, x1, .., xd]`. Returns false (and leaves `state` alone) when `v`
 /// cannot join it: empty, non-finite, zero, or of another dimension than the vectors

@@ -1,6 +1,7 @@
 //! Placing new items into an existing run's clusters: the nearest centroid by cosine
 //! distance, or Outliers (-1) when farther than that cluster's radius.
 
+use crate::embedding::normalise_rows;
 use crate::error::{EngineError, ErrorKind, Result};
 use ndarray::{s, Array2, ArrayView2};
 
@@ -17,13 +18,9 @@ impl Centroids {
         if rows.is_empty() || dim == 0 || rows.iter().any(|r| r.len() != dim) || radius.len() != rows.len() {
             return Err(EngineError::new(ErrorKind::Internal, "a run's centroids must be non-empty rows of one dimension"));
         }
-        let mut centroids = Array2::from_shape_vec((rows.len(), dim), rows.concat()).map_err(|e| EngineError::new(ErrorKind::Internal, e.to_string()))?;
-        for mut row in centroids.rows_mut() {
-            let norm = row.dot(&row).sqrt();
-            if norm > 0.0 {
-                row /= norm;
-            }
-        }
+        let mut data = rows.concat();
+        normalise_rows(&mut data, dim);
+        let centroids = Array2::from_shape_vec((rows.len(), dim), data).map_err(|e| EngineError::new(ErrorKind::Internal, e.to_string()))?;
         Ok(Self { centroids, radius })
     }
 

@@ -73,12 +73,7 @@ pub fn cluster(data: &mut [f32], dim: usize, params: &Params, previous: Option<&
     if n < 3 {
         return Err(EngineError::new(ErrorKind::InvalidParameter, format!("need at least 3 items to cluster, got {n}")));
     }
-    for row in data.chunks_mut(dim) {
-        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            row.iter_mut().for_each(|x| *x /= norm);
-        }
-    }
+    crate::embedding::normalise_rows(data, dim);
     let x = ArrayView2::from_shape((n, dim), data).map_err(internal)?;
     let mut timings = Vec::new();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(params.seed);
