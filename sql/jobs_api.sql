@@ -13,16 +13,39 @@ BEGIN
                       HINT = 'Delete or reuse a job, or raise llm_clusters.max_jobs_per_team.';
         END IF;
     END IF;
+    -- The owner: the creator unless named, and only a role the writer is a member of.
+    IF TG_OP = 'INSERT' THEN
+        NEW.owner := coalesce(NEW.owner, pg_catalog.to_regrole(pg_catalog.quote_ident(current_user)));
+    END IF;
+    IF (TG_OP = 'INSERT' OR NEW.owner IS DISTINCT FROM OLD.owner)
+       AND NOT pg_catalog.pg_has_role(current_user, NEW.owner, 'MEMBER') THEN
+        RAISE EXCEPTION 'role "%" may not make role "%" the owner of a job', current_user, NEW.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A job''s owner must be a role you are a member of.';
+    END IF;
     NEW.source := coalesce(NEW.source, CASE NEW.level WHEN 'trace' THEN 'llm_clusters.trace_items'::regclass
                                                       ELSE 'llm_clusters.generation_items'::regclass END);
     -- Only what changed is checked: a job whose source was dropped can still be disabled.
     IF TG_OP = 'INSERT' OR (NEW.source, NEW.filters, NEW.params) IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params) THEN
         PERFORM llm_clusters._validate_job(NEW.source, NEW.filters, NEW.params);
     END IF;
+    -- Runs read the source as the owner: the owner must be allowed to read it.
+    IF (TG_OP = 'INSERT' OR (NEW.source, NEW.owner) IS DISTINCT FROM (OLD.source, OLD.owner))
+       AND NOT (SELECT pg_catalog.has_schema_privilege(NEW.owner, c.relnamespace, 'USAGE')
+                       AND pg_catalog.has_table_privilege(NEW.owner, c.oid, 'SELECT')
+                FROM pg_catalog.pg_class c WHERE c.oid = NEW.source) THEN
+        RAISE EXCEPTION 'role "%", the owner of job "%", may not read its source %', NEW.owner, NEW.name, NEW.source
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Grant SELECT on the relation (and USAGE on its schema) to the owner, or choose another owner.';
+    END IF;
+    -- An INSERT keeps the times it is given, so that a restored dump keeps its rows as they were.
     NEW.enabled_at := CASE WHEN NOT NEW.enabled THEN NULL
                            WHEN TG_OP = 'UPDATE' AND OLD.enabled THEN OLD.enabled_at
+                           WHEN TG_OP = 'INSERT' THEN coalesce(NEW.enabled_at, now())
                            ELSE now() END;
-    NEW.updated_at := now();
+    IF TG_OP = 'UPDATE' THEN
+        NEW.updated_at := now();
+    END IF;
     RETURN NEW;
 END $$;
 
@@ -58,6 +81,8 @@ AS $$ SELECT llm_clusters._run_due_jobs() $$;
 
 COMMENT ON FUNCTION llm_clusters.run_due_jobs() IS
     'Runs every enabled job that has no run in the current daily cycle (started at llm_clusters.daily_run_time, UTC) and was enabled before it began; returns the new run ids. Jobs another session is running are skipped. Safe to call at any frequency, e.g. from pg_cron every minute.';
+COMMENT ON COLUMN llm_clusters.jobs.owner IS
+    'The role every read of the source runs as (in a security-restricted operation, whoever runs the job): the creator unless set; only a role the writer is a member of, and one that may read the source.';
 COMMENT ON COLUMN llm_clusters.jobs.enabled_at IS
     'When the job was last enabled (kept by a trigger); it is due from the first daily cycle that starts after this.';
 COMMENT ON COLUMN llm_clusters.runs.cycle IS

@@ -4,23 +4,26 @@ CREATE SEQUENCE llm_clusters.cluster_stable_id_seq;
 
 CREATE TABLE llm_clusters.cluster_lineage (
     team_id             int     NOT NULL,
-    job_id              int     REFERENCES llm_clusters.jobs (id) ON DELETE SET NULL,
-    run_id              bigint  NOT NULL REFERENCES llm_clusters.runs (id) ON DELETE CASCADE,
-    previous_run_id     bigint  REFERENCES llm_clusters.runs (id) ON DELETE SET NULL,
+    job_id              int,
+    run_id              bigint  NOT NULL,
+    previous_run_id     bigint,
     stable_id           bigint  NOT NULL,
     event               text    NOT NULL CHECK (event IN ('continued', 'new', 'gone', 'split', 'merged')),
     cluster_id          int,
     previous_cluster_id int,
     related_stable_id   bigint,
     similarity          float8,
-    PRIMARY KEY (run_id, stable_id)
+    PRIMARY KEY (team_id, run_id, stable_id),
+    FOREIGN KEY (team_id, job_id) REFERENCES llm_clusters.jobs (team_id, id) ON DELETE SET NULL (job_id),
+    FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (team_id, previous_run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE SET NULL (previous_run_id)
 );
 CREATE INDEX cluster_lineage_stable_idx ON llm_clusters.cluster_lineage (stable_id);
 
 CREATE TABLE llm_clusters.incremental_assignments (
     team_id      int         NOT NULL,
-    job_id       int         REFERENCES llm_clusters.jobs (id) ON DELETE SET NULL,
-    run_id       bigint      NOT NULL REFERENCES llm_clusters.runs (id) ON DELETE CASCADE,
+    job_id       int,
+    run_id       bigint      NOT NULL,
     item_id      text        NOT NULL,
     trace_id     text,
     cluster_id   int         NOT NULL,
@@ -28,9 +31,16 @@ CREATE TABLE llm_clusters.incremental_assignments (
     distance     float8      NOT NULL,
     ts           timestamptz,
     assigned_at  timestamptz NOT NULL DEFAULT now(),
-    PRIMARY KEY (run_id, item_id)
+    PRIMARY KEY (team_id, run_id, item_id),
+    FOREIGN KEY (team_id, job_id) REFERENCES llm_clusters.jobs (team_id, id) ON DELETE SET NULL (job_id),
+    FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
 CREATE INDEX incremental_assignments_item_idx ON llm_clusters.incremental_assignments (team_id, item_id);
+
+-- User data: pg_dump dumps these rows and the stable-id sequence's position.
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.cluster_stable_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.cluster_lineage', '');
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.incremental_assignments', '');
 
 -- Per stable cluster and day: the last succeeded run of each day of each job.
 CREATE VIEW llm_clusters.cluster_trends AS

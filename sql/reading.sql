@@ -51,14 +51,18 @@ BEGIN
         RAISE EXCEPTION 'max_items must be between 1 and 10000, got %', max_items
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
-    -- The source's name comes from its regclass (PostgreSQL quotes it); values are parameters.
-    RETURN QUERY EXECUTE format(
-        'SELECT a.item_id, a.trace_id, a.rank, a.distance, a.ts, left(s.content, 300)
-         FROM llm_clusters.assignments a
-         LEFT JOIN %s s ON s.team_id = a.team_id AND s.item_id = a.item_id
-         WHERE a.run_id = $1 AND a.cluster_id = $2 AND a.rank > $3
-         ORDER BY a.rank, a.item_id LIMIT $4', source)
-        USING cluster_items.run_id, cluster_items.cluster_id, after_rank, max_items;
+    -- The previews are read from the source as the job's owner (_item_previews).
+    RETURN QUERY
+    WITH page AS (
+        SELECT a.item_id, a.trace_id, a.rank, a.distance, a.ts
+        FROM llm_clusters.assignments a
+        WHERE a.run_id = cluster_items.run_id AND a.cluster_id = cluster_items.cluster_id AND a.rank > after_rank
+        ORDER BY a.rank, a.item_id LIMIT max_items)
+    SELECT page.item_id, page.trace_id, page.rank, page.distance, page.ts, p.preview
+    FROM page
+    LEFT JOIN llm_clusters._item_previews(cluster_items.run_id, ARRAY(SELECT page.item_id FROM page), 300) p
+           ON p.item_id = page.item_id
+    ORDER BY page.rank, page.item_id;
 END $$;
 
 CREATE FUNCTION llm_clusters.item_clusters(item_id text, team_id int DEFAULT 1)
@@ -86,6 +90,8 @@ AS $$ SELECT llm_clusters._report_html(run_id, cluster_id) $$;
 COMMENT ON FUNCTION llm_clusters.report_html(bigint, int) IS
     'A self-contained HTML page of a run (distribution bar, map, cluster cards) or, with cluster_id, of one cluster (its map and its items in rank order). Dots link through llm_clusters.report_item_url.';
 COMMENT ON FUNCTION llm_clusters._report_html(bigint, int) IS 'Internal: use llm_clusters.report_html().';
+COMMENT ON FUNCTION llm_clusters._item_previews(bigint, text[], int) IS
+    'Internal: the first characters of the content of items of a run, read from its job''s source as the job''s owner (used by cluster_items).';
 COMMENT ON VIEW llm_clusters.run_list IS
     'Every run, for a run selector: job, level, window, status, counts and duration. Filter by level or job_id; order by run_id DESC.';
 COMMENT ON VIEW llm_clusters.latest_runs IS

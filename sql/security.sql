@@ -9,6 +9,7 @@ CREATE TABLE llm_clusters.team_roles (
     role_name  name NOT NULL,
     PRIMARY KEY (team_id, role_name)
 );
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.team_roles', '');
 
 -- Roles belong to the cluster, not to the database: create them once.
 DO $$

@@ -43,3 +43,7 @@ CREATE TABLE llm_clusters.embeddings (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (team_id, level, item_id)
 );
+
+-- User data: pg_dump dumps the rows of these tables (an extension's tables are skipped otherwise).
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.events', '');
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.embeddings', '');

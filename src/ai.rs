@@ -1,20 +1,19 @@
-//! AI labels and embeddings through an OpenAI-compatible service, only with consent
-//! (`llm_clusters.ai_data_processing`), and the offline embedder otherwise.
+//! AI labels through an OpenAI-compatible service, only with consent
+//! (`llm_clusters.ai_data_processing`), and the HTTP client that `embed` uses too.
 //! Labelling is three steps so that the worker can make the HTTP calls outside any
 //! transaction: gather the requests (SPI), call the service (no SPI), apply (SPI).
 
 use crate::error::{raise, OrRaise};
-use crate::gucs::{self, AI_API_KEY, AI_BASE_URL, AI_BATCH_SIZE, AI_CHAT_MODEL, AI_DATA_PROCESSING, AI_EMBEDDING_MODEL, AI_TIMEOUT_MS};
+use crate::gucs::{self, AI_API_KEY, AI_BASE_URL, AI_CHAT_MODEL, AI_DATA_PROCESSING, AI_EMBEDDING_MODEL, AI_TIMEOUT_MS};
 use crate::read::{run_items, run_team_and_source};
-use crate::run::{check_interrupts, float_array_text};
-use llm_clusters_engine::ai::{embeddings_request, label_request, parse_embeddings, parse_label, AiLabel, LabelInput, CONTRAST_ITEMS, LABEL_ITEMS};
-use llm_clusters_engine::{embedder, EngineError, ErrorKind};
+use llm_clusters_engine::ai::{label_request, parse_label, AiLabel, LabelInput, CONTRAST_ITEMS, LABEL_ITEMS};
+use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-struct Service {
+pub struct Service {
     base_url: String,
     api_key: String,
     timeout: Duration,
@@ -27,7 +26,7 @@ fn chat_service() -> Option<(Service, String)> {
 }
 
 /// The service to embed with, if consent is given and an embedding model is set.
-fn embedding_service() -> Option<(Service, String)> {
+pub fn embedding_service() -> Option<(Service, String)> {
     let model = gucs::text(&AI_EMBEDDING_MODEL);
     service().filter(|_| !model.is_empty()).map(|s| (s, model))
 }
@@ -43,7 +42,7 @@ fn service() -> Option<Service> {
 
 /// POSTs a JSON body and returns the response text. Bounded by the timeout, retries after
 /// HTTP 429 while Retry-After fits in it. Errors never contain the key.
-fn post(service: &Service, path: &str, body: &Value) -> Result<String, String> {
+pub fn post(service: &Service, path: &str, body: &Value) -> Result<String, String> {
     let deadline = Instant::now() + service.timeout;
     let url = format!("{}{path}", service.base_url);
     loop {
@@ -93,7 +92,7 @@ pub fn label_requests(run_id: i64) -> Option<Vec<LabelRequest>> {
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    let items = run_items(source.as_deref(), team_id, 400, "a.cluster_id >= 0 AND a.rank < $2 ORDER BY a.rank", vec![run_id.into(), (LABEL_ITEMS as i32).into()]);
+    let items = run_items(source.as_ref(), team_id, 400, "a.cluster_id >= 0 AND a.rank < $2 ORDER BY a.rank", vec![run_id.into(), (LABEL_ITEMS as i32).into()]);
     let mut texts: HashMap<i32, Vec<String>> = HashMap::new();
     for item in items.into_iter().filter(|i| !i.preview.is_empty()) {
         texts.entry(item.cluster_id).or_default().push(item.preview);
@@ -191,72 +190,4 @@ pub fn label_run(run_id: i64) -> i64 {
         ))
     };
     apply_labels(run_id, call_labels(requests))
-}
-
-/// Internal: called by `llm_clusters.embed_text`.
-#[pg_extern(immutable, parallel_safe, strict, name = "_embed_text")]
-pub fn embed_text(text: &str) -> Vec<f32> {
-    embedder::embed(text)
-}
-
-/// Internal: called by `llm_clusters.embed_pending`.
-#[pg_extern(volatile, parallel_unsafe, name = "_embed_pending")]
-pub fn embed_pending(level: &str, max_items: i32) -> i64 {
-    if level != "trace" && level != "generation" {
-        raise(EngineError::new(ErrorKind::InvalidParameter, format!("level must be 'trace' or 'generation', got \"{level}\"")));
-    }
-    if max_items < 1 {
-        raise(EngineError::new(ErrorKind::InvalidParameter, format!("max_items must be at least 1, got {max_items}")));
-    }
-    let query = if level == "generation" {
-        "SELECT e.team_id, e.uuid::text, e.content FROM llm_clusters.events e
-         WHERE e.event = '$ai_generation' AND coalesce(e.content, '') <> ''
-           AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'generation' AND m.item_id = e.uuid::text)
-         ORDER BY e.\"timestamp\" DESC, e.uuid LIMIT $1"
-    } else {
-        "SELECT t.team_id, t.item_id, t.content FROM llm_clusters.trace_items t
-         WHERE t.embedding IS NULL AND coalesce(t.content, '') <> '' ORDER BY t.ts DESC, t.item_id LIMIT $1"
-    };
-    let pending: Vec<(i32, String, String)> = Spi::connect(|client| {
-        client
-            .select(query, None, &[max_items.into()])?
-            .map(|r| Ok((r.get::<i32>(1)?.unwrap_or_default(), r.get::<String>(2)?.unwrap_or_default(), r.get::<String>(3)?.unwrap_or_default())))
-            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-    })
-    .or_raise();
-    let (vectors, model): (Vec<Vec<f32>>, String) = match embedding_service() {
-        Some((service, model)) => {
-            let mut vectors = Vec::with_capacity(pending.len());
-            for batch in pending.chunks(AI_BATCH_SIZE.get().max(1) as usize) {
-                let inputs: Vec<&str> = batch.iter().map(|p| p.2.as_str()).collect();
-                let body = post(&service, "/embeddings", &embeddings_request(&model, &inputs))
-                    .unwrap_or_else(|m| raise(EngineError::new(ErrorKind::Internal, format!("embedding service: {m}"))));
-                vectors.extend(parse_embeddings(&body, inputs.len()).or_raise());
-                check_interrupts().or_raise();
-            }
-            (vectors, model)
-        }
-        None => (pending.iter().map(|p| embedder::embed(&p.2)).collect(), embedder::MODEL.to_string()),
-    };
-    // A text with no usable word has no direction: it gets an empty embedding, which runs
-    // count as skipped, so that it is not picked again ahead of the items behind it.
-    let teams: Vec<i32> = pending.iter().map(|p| p.0).collect();
-    let ids: Vec<String> = pending.iter().map(|p| p.1.clone()).collect();
-    let texts: Vec<String> =
-        vectors.iter().map(|v| if v.iter().any(|x| *x != 0.0) { float_array_text(v) } else { "{}".to_string() }).collect();
-    Spi::connect_mut(|client| {
-        let stored = client.update(
-            "INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding, model)
-             SELECT t, $1, i, e::real[], $5 FROM unnest($2::int[], $3::text[], $4::text[]) AS u(t, i, e)
-             ON CONFLICT (team_id, level, item_id) DO NOTHING RETURNING cardinality(embedding) > 0",
-            None,
-            &[level.into(), teams.into(), ids.into(), texts.into(), model.as_str().into()],
-        )?;
-        let mut usable = 0i64;
-        for row in stored {
-            usable += i64::from(row.get::<bool>(1)?.unwrap_or(false));
-        }
-        Ok::<_, pgrx::spi::Error>(usable)
-    })
-    .or_raise()
 }

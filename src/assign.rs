@@ -3,9 +3,9 @@
 //! arrived since, and stores them in `incremental_assignments`.
 
 use crate::error::{raise, OrRaise};
-use crate::jobs::{checked_params, source_name};
-use crate::read::{load_job, read_items, Job, ReadOptions, Window};
-use crate::run::check_interrupts;
+use crate::jobs::{checked_params, Source};
+use crate::read::{load_job, read_items, ReadOptions, Window};
+use crate::pg::check_interrupts;
 use llm_clusters_engine::cluster::assign::Centroids;
 use llm_clusters_engine::cluster::labels::OUTLIERS_TITLE;
 use llm_clusters_engine::embedding::normalise_rows;
@@ -93,12 +93,20 @@ pub fn assign(
 #[pg_extern(volatile, parallel_unsafe, name = "_assign_pending")]
 pub fn assign_pending(job_id: i32) -> i64 {
     let job = load_job(job_id);
-    let job = Job { source_name: source_name(job.source), ..job };
+    let source = Source::of_job(job_id, job.source, job.owner);
     let params = checked_params(&job.params);
     let latest = latest_run(job_id);
     let window = Window { start: latest.window_end, end: TimestampWithTimeZone::positive_infinity() };
-    let options = ReadOptions { not_placed_in: Some(latest.id), dim: Some(latest.centroids.dim()), all: true };
-    let read = read_items(&job, &params, window, &options);
+    // Read with the caller's rights: which items are placed is the extension's own bookkeeping.
+    let placed_already: Vec<String> = Spi::connect(|client| {
+        client
+            .select("SELECT item_id FROM llm_clusters.incremental_assignments WHERE run_id = $1", None, &[latest.id.into()])?
+            .filter_map(|row| row.get::<String>(1).transpose())
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    let options = ReadOptions { except: placed_already, dim: Some(latest.centroids.dim()), all: true };
+    let read = read_items(&job, &source, &params, window, &options);
     let items = read.items;
     let n = items.ids.len();
     let mut data = items.data;
@@ -116,7 +124,7 @@ pub fn assign_pending(job_id: i32) -> i64 {
                 "INSERT INTO llm_clusters.incremental_assignments (team_id, job_id, run_id, item_id, trace_id, cluster_id, stable_id, distance, ts)
                  SELECT $1, $2, $3, i, t, c, s, d, ts
                  FROM unnest($4::text[], $5::text[], $6::int[], $7::bigint[], $8::float8[], $9::timestamptz[]) AS u(i, t, c, s, d, ts)
-                 ON CONFLICT (run_id, item_id) DO NOTHING RETURNING 1",
+                 ON CONFLICT (team_id, run_id, item_id) DO NOTHING RETURNING 1",
                 None,
                 &[
                     job.team_id.into(),

@@ -20,13 +20,20 @@ fn sqlstate(kind: ErrorKind) -> PgSqlErrorCode {
         ErrorKind::Busy => ERRCODE_LOCK_NOT_AVAILABLE,
         ErrorKind::Cancelled => ERRCODE_QUERY_CANCELED,
         ErrorKind::NotConfigured => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,
+        ErrorKind::InsufficientPrivilege => ERRCODE_INSUFFICIENT_PRIVILEGE,
+        ErrorKind::UndefinedFile => ERRCODE_UNDEFINED_FILE,
+        ErrorKind::FileError => ERRCODE_IO_ERROR,
         ErrorKind::Internal => ERRCODE_INTERNAL_ERROR,
     }
 }
 
 /// Raises `err` as a PostgreSQL ERROR; does not return.
 pub fn raise(err: EngineError) -> ! {
-    ErrorReport::new(sqlstate(err.kind), err.message, "llm_clusters").report(PgLogLevel::ERROR);
+    let mut report = ErrorReport::new(sqlstate(err.kind), err.message, "llm_clusters");
+    if let Some(hint) = err.hint {
+        report = report.set_hint(hint);
+    }
+    report.report(PgLogLevel::ERROR);
     unreachable!("an ERROR report does not return")
 }
 

@@ -1,6 +1,7 @@
 //! Configuration settings (GUCs). Every setting of the extension is defined here.
 
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
+use pgrx::PostgresGucEnum;
 use std::ffi::CString;
 
 /// Largest payload `capture()` accepts, in megabytes of jsonb.
@@ -38,6 +39,27 @@ pub static AI_EMBEDDING_MODEL: GucSetting<Option<CString>> = GucSetting::<Option
 pub static AI_API_KEY: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static AI_TIMEOUT_MS: GucSetting<i32> = GucSetting::<i32>::new(30_000);
 pub static AI_BATCH_SIZE: GucSetting<i32> = GucSetting::<i32>::new(64);
+/// What embed_text, embed_pending and the worker's auto-embed use.
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Embedder {
+    /// all-MiniLM-L6-v2 computed in the backend.
+    #[name = c"builtin"]
+    Builtin,
+    /// The OpenAI-compatible service (needs consent).
+    #[name = c"service"]
+    Service,
+    /// The hashed bag-of-words (no model files).
+    #[name = c"hash"]
+    Hash,
+}
+pub static EMBEDDER: GucSetting<Embedder> = GucSetting::<Embedder>::new(Embedder::Builtin);
+/// Directory of the built-in model's files (unset: under PostgreSQL's share directory).
+pub static MODEL_DIR: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
+/// Threads one backend may use for the built-in model.
+pub static EMBED_THREADS: GucSetting<i32> = GucSetting::<i32>::new(1);
+
+/// Longest one job's scheduled work (a run, or placing new items) may take, in ms (0: no limit).
+pub static JOB_TIME_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(3_600_000);
 /// Whether the worker embeds items that have no embedding before each run.
 pub static AUTO_EMBED: GucSetting<bool> = GucSetting::<bool>::new(true);
 
@@ -91,7 +113,7 @@ fn define_ai() {
     );
     GucRegistry::define_string_guc(
         c"llm_clusters.ai_embedding_model",
-        c"Embedding model for embed_pending(); empty: the offline embedder.",
+        c"Embedding model of the AI service, used when llm_clusters.embedder = service.",
         c"",
         &AI_EMBEDDING_MODEL,
         GucContext::Suset,
@@ -137,6 +159,42 @@ fn define_ai() {
 
 pub fn define() {
     define_ai();
+    GucRegistry::define_enum_guc(
+        c"llm_clusters.embedder",
+        c"What embeds item texts: builtin (all-MiniLM-L6-v2 in the backend), service (the AI service, needs consent) or hash.",
+        c"Used by embed_text(), embed_pending() and the background worker's auto-embed; embeddings.model records which.",
+        &EMBEDDER,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_string_guc(
+        c"llm_clusters.model_dir",
+        c"Directory of the built-in model (config.json, tokenizer.json, model.safetensors).",
+        c"Unset: SHAREDIR/extension/llm_clusters/all-MiniLM-L6-v2, where the set-up and the packages install it. Files are checked against their sha256.",
+        &MODEL_DIR,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"llm_clusters.embed_threads",
+        c"Threads one backend may use to compute the built-in model.",
+        c"1 computes in the backend's own thread. More threads block every signal; the backend itself still answers cancel.",
+        &EMBED_THREADS,
+        1,
+        64,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"llm_clusters.job_time_limit",
+        c"Longest one job's scheduled work may take (worker and run_due_jobs()); 0 means no limit.",
+        c"A job over its limit is cancelled at its next interrupt check and recorded as failed; the other jobs of the cycle still run.",
+        &JOB_TIME_LIMIT,
+        0,
+        i32::MAX,
+        GucContext::Suset,
+        GucFlags::UNIT_MS,
+    );
     GucRegistry::define_bool_guc(
         c"llm_clusters.scheduler_enabled",
         c"Whether the llm_clusters background worker runs the daily cycle.",

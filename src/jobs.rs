@@ -1,12 +1,54 @@
 //! Job validation: the source contract, filters and params, checked on every write.
 
-use crate::error::OrRaise;
+use crate::error::{raise, OrRaise};
 use crate::gucs::MAX_JOBS_PER_TEAM;
+use crate::pg::Owner;
+use llm_clusters_engine::{EngineError, ErrorKind};
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::filters::parse_filters;
 use llm_clusters_engine::source::{check_source_columns, EmbeddingKind};
 use pgrx::prelude::*;
 use pgrx::JsonB;
+
+/// A job's source relation as a run reads it: its quoted name and the role it is read as.
+pub struct Source {
+    /// PostgreSQL's own quoting of the relation's name (schema-qualified), safe in SQL text.
+    pub name: String,
+    pub owner: Owner,
+}
+
+impl Source {
+    /// The source of job `job_id`, checked now: the relation exists, the owner exists and
+    /// may read it (42501 naming both otherwise, so the run fails with that reason).
+    pub fn of_job(job_id: i32, source: pg_sys::Oid, owner: pg_sys::Oid) -> Source {
+        let name = source_name(source);
+        let owner = Owner::existing(owner, job_id);
+        let (allowed, role) = Spi::get_two_with_args::<bool, String>(
+            "SELECT pg_catalog.has_schema_privilege($1, c.relnamespace, 'USAGE')
+                    AND pg_catalog.has_table_privilege($1, c.oid, 'SELECT'),
+                    pg_catalog.pg_get_userbyid($1)::text
+             FROM pg_catalog.pg_class c WHERE c.oid = $2",
+            &[owner.oid.into(), source.into()],
+        )
+        .or_raise();
+        if allowed != Some(true) {
+            let role = role.unwrap_or_default();
+            raise(
+                EngineError::new(
+                    ErrorKind::InsufficientPrivilege,
+                    format!("role \"{role}\", the owner of job {job_id}, may not read its source {name}"),
+                )
+                .with_hint(format!("GRANT SELECT ON {name} TO \"{role}\", or give the job an owner that may read it.")),
+            );
+        }
+        Source { name, owner }
+    }
+
+    /// Runs `f`, which reads this source, with the owner's rights (see `Owner::run`).
+    pub fn read<T>(&self, f: impl FnOnce() -> T) -> T {
+        self.owner.run(f)
+    }
+}
 
 /// PostgreSQL's own quoting of a relation's name (schema-qualified when not on the path),
 /// safe to place in SQL text.
@@ -15,8 +57,8 @@ pub fn source_name(source: pg_sys::Oid) -> String {
     Spi::get_one_with_args::<String>("SELECT (SELECT c.oid::regclass::text FROM pg_class c WHERE c.oid = $1)", &[source.into()])
         .or_raise()
         .unwrap_or_else(|| {
-            crate::error::raise(llm_clusters_engine::EngineError::new(
-                llm_clusters_engine::ErrorKind::NotFound,
+            raise(EngineError::new(
+                ErrorKind::NotFound,
                 format!("source relation with oid {} no longer exists (dropped?)", source.to_u32()),
             ))
         })
@@ -45,8 +87,8 @@ pub fn checked_params(params: &serde_json::Value) -> Params {
     let parsed = Params::from_json(params).or_raise();
     let positive = Spi::get_one_with_args::<bool>("SELECT $1::interval > interval '0'", &[parsed.window.as_str().into()]).or_raise();
     if positive != Some(true) {
-        crate::error::raise(llm_clusters_engine::EngineError::new(
-            llm_clusters_engine::ErrorKind::InvalidParameter,
+        raise(EngineError::new(
+            ErrorKind::InvalidParameter,
             format!("params.window must be a positive interval, got \"{}\"", parsed.window),
         ));
     }

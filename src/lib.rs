@@ -7,10 +7,12 @@ use pgrx::prelude::*;
 mod ai;
 mod assign;
 mod capture;
+mod embed;
 mod error;
 mod gucs;
 mod jobs;
 mod lineage;
+mod pg;
 mod read;
 mod report;
 mod run;
@@ -32,8 +34,8 @@ extension_sql_file!(
     requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job, scheduler::run_due_jobs]
 );
 extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["jobs_api", assign::assign, assign::assign_pending]);
-extension_sql_file!("../sql/reading.sql", name = "reading", requires = ["lineage", report::report_html]);
-extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["reading", ai::label_run, ai::embed_text, ai::embed_pending]);
+extension_sql_file!("../sql/reading.sql", name = "reading", requires = ["lineage", report::report_html, read::item_previews]);
+extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["reading", ai::label_run, embed::embed_text, embed::embed_pending]);
 extension_sql_file!("../sql/security.sql", name = "security", requires = ["ai"], finalize);
 
 #[allow(non_snake_case)]

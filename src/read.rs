@@ -2,9 +2,9 @@
 //! memory (raw datums through a cursor; see the notes on SPI reads in the README).
 
 use crate::error::{raise, OrRaise};
-use crate::jobs::source_embedding_kind;
 use crate::gucs::MAX_MEMORY_MB;
-use crate::run::check_interrupts;
+use crate::jobs::{source_embedding_kind, Source};
+use crate::pg::check_interrupts;
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::report::Item;
 use llm_clusters_engine::filters::{parse_filters, to_sql, SqlParam};
@@ -26,11 +26,11 @@ const ENGINE_MEMORY_FACTOR: usize = 2;
 pub struct Job {
     pub id: i32,
     pub team_id: i32,
-    /// The source relation's quoted name, resolved once per run (empty until then).
-    pub source_name: String,
     pub name: String,
     pub level: String,
     pub source: pg_sys::Oid,
+    /// The role the source is read as.
+    pub owner: pg_sys::Oid,
     pub filters: Value,
     pub params: Value,
 }
@@ -39,7 +39,7 @@ pub struct Job {
 pub fn load_job(job_id: i32) -> Job {
     Spi::connect(|client| {
         let table = client.select(
-            "SELECT team_id, name, level, source::oid, filters, params FROM llm_clusters.jobs WHERE id = $1",
+            "SELECT team_id, name, level, source::oid, filters, params, owner::oid FROM llm_clusters.jobs WHERE id = $1",
             Some(1),
             &[job_id.into()],
         )?;
@@ -53,9 +53,9 @@ pub fn load_job(job_id: i32) -> Job {
             name: row.get::<String>(2)?.unwrap_or_default(),
             level: row.get::<String>(3)?.unwrap_or_default(),
             source: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
-            source_name: String::new(),
             filters: row.get::<JsonB>(5)?.map(|j| j.0).unwrap_or(Value::Null),
             params: row.get::<JsonB>(6)?.map(|j| j.0).unwrap_or(Value::Null),
+            owner: row.get::<pg_sys::Oid>(7)?.unwrap_or(pg_sys::InvalidOid),
         }))
     })
     .or_raise()
@@ -129,8 +129,8 @@ pub fn item_condition<'a>(job: &Job, window: Window) -> (String, Vec<DatumWithOi
 /// What to read besides the window and the job's filters.
 #[derive(Default)]
 pub struct ReadOptions {
-    /// Leave out items already placed by assign_pending() against this run.
-    pub not_placed_in: Option<i64>,
+    /// Leave out these items (already placed by assign_pending()).
+    pub except: Vec<String>,
     /// Keep the items of this dimension (default: the most common one).
     pub dim: Option<usize>,
     /// Read every item, never a sample.
@@ -138,19 +138,21 @@ pub struct ReadOptions {
 }
 
 /// Reads the job's items in the window (a seeded uniform sample of `max_items` when there
-/// are more), with their embeddings as raw floats, grouped by dimension.
-pub fn read_items(job: &Job, params: &Params, window: Window, options: &ReadOptions) -> Read {
+/// are more), with their embeddings as raw floats, grouped by dimension. The source is
+/// read with its owner's rights.
+pub fn read_items(job: &Job, source: &Source, params: &Params, window: Window, options: &ReadOptions) -> Read {
     let kind = source_embedding_kind(job.source);
-    // `source` is PostgreSQL's own quoting of a regclass; filter values are parameters.
-    let source = &job.source_name;
     let (mut condition, mut args) = item_condition(job, window);
-    if let Some(run_id) = options.not_placed_in {
-        args.push(run_id.into());
-        condition.push_str(&format!(
-            " AND NOT EXISTS (SELECT 1 FROM llm_clusters.incremental_assignments ia WHERE ia.run_id = ${} AND ia.item_id = s.item_id)",
-            args.len()
-        ));
+    if !options.except.is_empty() {
+        args.push(options.except.clone().into());
+        condition.push_str(&format!(" AND NOT (s.item_id = ANY(${}))", args.len()));
     }
+    source.read(|| read_source(source, kind, condition, args, params, options))
+}
+
+fn read_source(source: &Source, kind: EmbeddingKind, condition: String, mut args: Vec<DatumWithOid>, params: &Params, options: &ReadOptions) -> Read {
+    // `source` is PostgreSQL's own quoting of a regclass; filter values are parameters.
+    let source = &source.name;
     let in_window = Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM {source} s WHERE {condition}"), &args)
         .or_raise()
         .unwrap_or(0);
@@ -253,8 +255,9 @@ pub fn read_items(job: &Job, params: &Params, window: Window, options: &ReadOpti
 }
 
 /// Items of the run chosen by `condition` (over assignments `a`; `$1` is the run id, the
-/// condition's own parameters follow), with the first `preview` characters of their text.
-pub fn run_items(source: Option<&str>, team_id: i32, preview: i32, condition: &str, args: Vec<DatumWithOid>) -> Vec<Item> {
+/// condition's own parameters follow), with the first `preview` characters of their text
+/// (read from the source with its owner's rights).
+pub fn run_items(source: Option<&Source>, team_id: i32, preview: i32, condition: &str, args: Vec<DatumWithOid>) -> Vec<Item> {
     let mut items: Vec<Item> = Spi::connect(|client| {
         client
             .select(
@@ -277,20 +280,8 @@ pub fn run_items(source: Option<&str>, team_id: i32, preview: i32, condition: &s
     })
     .or_raise();
     let Some(source) = source else { return items };
-    // One scan of the source for all the ids (a lookup per item would scan a view per item).
     let ids: Vec<String> = items.iter().map(|i| i.item_id.clone()).collect();
-    let texts: HashMap<String, String> = Spi::connect(|client| {
-        client
-            .select(
-                // PostgreSQL's own quoting of the job's regclass; values are parameters.
-                &format!("SELECT s.item_id, left(s.content, $3) FROM {source} s WHERE s.team_id = $1 AND s.item_id = ANY($2)"),
-                None,
-                &[team_id.into(), ids.into(), preview.into()],
-            )?
-            .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default())))
-            .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
-    })
-    .or_raise();
+    let texts = item_texts(source, team_id, ids, preview);
     for item in &mut items {
         if let Some(text) = texts.get(&item.item_id) {
             item.preview.clone_from(text);
@@ -299,17 +290,60 @@ pub fn run_items(source: Option<&str>, team_id: i32, preview: i32, condition: &s
     items
 }
 
-/// The team of a run and its job's source, quoted (None when the job or the relation is
-/// gone); None when the run does not exist or is not visible to the caller.
-pub fn run_team_and_source(run_id: i64) -> Option<(i32, Option<String>)> {
+/// The first `chars` characters of the content of the items `ids` (those the source
+/// has), in one scan of the source as its owner (a lookup per item would scan a view per item).
+pub fn item_texts(source: &Source, team_id: i32, ids: Vec<String>, chars: i32) -> HashMap<String, String> {
+    source
+        .read(|| {
+            Spi::connect(|client| {
+                client
+                    .select(
+                        // PostgreSQL's own quoting of the job's regclass; values are parameters.
+                        &format!("SELECT s.item_id, left(s.content, $3) FROM {} s WHERE s.team_id = $1 AND s.item_id = ANY($2)", source.name),
+                        None,
+                        &[team_id.into(), ids.into(), chars.into()],
+                    )?
+                    .filter_map(|row| match (row.get::<String>(1), row.get::<String>(2)) {
+                        (Ok(Some(id)), Ok(Some(text))) => Some(Ok((id, text))),
+                        (Err(e), _) | (_, Err(e)) => Some(Err(e)),
+                        _ => None,
+                    })
+                    .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
+            })
+        })
+        .or_raise()
+}
+
+/// Internal: previews of items of a run (for `cluster_items`), read as the job's owner.
+/// Only for runs the caller can see; none when the job or its source is gone.
+#[pg_extern(stable, parallel_safe, name = "_item_previews")]
+pub fn item_previews(
+    run_id: i64,
+    item_ids: Vec<String>,
+    chars: i32,
+) -> TableIterator<'static, (name!(item_id, String), name!(preview, String))> {
+    let texts = match run_team_and_source(run_id) {
+        Some((team_id, Some(source))) => item_texts(&source, team_id, item_ids, chars.max(0)),
+        _ => HashMap::new(),
+    };
+    TableIterator::new(texts)
+}
+
+/// The team of a run and its job's source (None when the job or the relation is gone);
+/// None when the run does not exist or is not visible to the caller.
+pub fn run_team_and_source(run_id: i64) -> Option<(i32, Option<Source>)> {
     // One row whatever happens (a missing run gives NULLs), read with a fresh snapshot so
     // that a run written earlier in this statement counts.
-    let (team_id, source) = Spi::get_two_with_args::<i32, String>(
-        "SELECT r.team_id, (SELECT c.oid::regclass::text FROM llm_clusters.jobs j JOIN pg_class c ON c.oid = j.source WHERE j.id = r.job_id)
+    let (team_id, job) = Spi::get_two_with_args::<i32, i32>(
+        "SELECT r.team_id, (SELECT j.id FROM llm_clusters.jobs j JOIN pg_class c ON c.oid = j.source WHERE j.id = r.job_id)
          FROM (SELECT 1) AS one LEFT JOIN llm_clusters.runs r ON r.id = $1",
         &[run_id.into()],
     )
     .or_raise();
+    let source = job.map(|job_id| {
+        let job = load_job(job_id);
+        Source::of_job(job_id, job.source, job.owner)
+    });
     team_id.map(|t| (t, source))
 }
 

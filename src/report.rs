@@ -51,7 +51,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
     }
     let (team_id, source) =
         run_team_and_source(run_id).unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))));
-    let source = source.as_deref();
+    let source = source.as_ref();
     let mut clusters: Vec<Cluster> = Spi::connect(|client| {
         client
             .select(

@@ -3,14 +3,14 @@
 //! on any error (or cancel) its writes are rolled back and the run is recorded as failed.
 
 use crate::error::{raise, OrRaise};
-use crate::jobs::{checked_params, source_name};
+use crate::jobs::{checked_params, Source};
 use crate::lineage;
-use crate::read::{load_job, read_items, Items, Job, ReadOptions, Window};
+use crate::pg::{check_interrupts, float_array_text, in_subtransaction};
+use crate::read::{item_texts, load_job, read_items, Items, Job, ReadOptions, Window};
 use llm_clusters_engine::cluster::labels::{label_clusters, ClusterLabel, OUTLIERS_TITLE};
 use llm_clusters_engine::cluster::{cluster, Clustering, Params};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
-use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
@@ -73,7 +73,7 @@ pub fn run(job_id: i32, window_end: TimestampWithTimeZone, cycle: Option<Timesta
         )
         .or_raise()
         .unwrap_or(window_end);
-        (params, Window { start, end: window_end }, source_name(job.source))
+        (params, Window { start, end: window_end }, Source::of_job(job_id, job.source, job.owner))
     });
     let window = prepared.as_ref().map_or(Window { start: window_end, end: window_end }, |p| p.1);
     let run_id = Spi::get_one_with_args::<i64>(
@@ -93,10 +93,7 @@ pub fn run(job_id: i32, window_end: TimestampWithTimeZone, cycle: Option<Timesta
     .or_raise()
     .unwrap_or_default();
 
-    let outcome = prepared.and_then(|(params, window, source_name)| {
-        let job = Job { source_name, ..job };
-        in_subtransaction(|| execute(&job, &params, run_id, window))
-    });
+    let outcome = prepared.and_then(|(params, window, source)| in_subtransaction(|| execute(&job, &source, &params, run_id, window)));
     let outcome = outcome.unwrap_or_else(|message| {
         pgrx::warning!("run {run_id} of job {job_id} failed: {message}");
         Outcome { status: "failed", error: Some(message), n_items: 0, n_clusters: 0, n_outliers: 0, quality: json!({}), timings: json!({}) }
@@ -124,51 +121,10 @@ pub fn run(job_id: i32, window_end: TimestampWithTimeZone, cycle: Option<Timesta
     Some(run_id)
 }
 
-/// Stops a run at the next unit of work when the session was cancelled or timed out
-/// (raises, as CHECK_FOR_INTERRUPTS does) or the background worker was asked to shut down.
-pub fn check_interrupts() -> Result<(), EngineError> {
-    pg_sys::check_for_interrupts!();
-    // Set by the background worker's SIGTERM handler; never set in a regular backend.
-    if unsafe { std::ptr::read_volatile(&raw const pg_sys::ShutdownRequestPending) } != 0 {
-        return Err(EngineError::new(ErrorKind::Cancelled, "run interrupted: the server is shutting down"));
-    }
-    Ok(())
-}
-
-/// Runs `f` in a subtransaction: its writes commit with the caller's transaction when it
-/// returns, and are rolled back, with the error's message returned, when it raises.
-pub fn in_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, String> {
-    // SAFETY: the standard PL pattern (see plpgsql's exec_stmt_block): remember the memory
-    // context and resource owner, begin, and restore both after release or rollback.
-    let (context, owner) = unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
-    unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };
-    let restore = move || unsafe {
-        pg_sys::MemoryContextSwitchTo(context);
-        pg_sys::CurrentResourceOwner = owner;
-    };
-    let f = std::panic::AssertUnwindSafe(f);
-    PgTryBuilder::new(move || {
-        let value = f();
-        unsafe { pg_sys::ReleaseCurrentSubTransaction() };
-        restore();
-        Ok(value)
-    })
-    .catch_others(|caught| {
-        restore();
-        unsafe { pg_sys::RollbackAndReleaseCurrentSubTransaction() };
-        restore();
-        Err(match caught {
-            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => r.message().to_string(),
-            CaughtError::RustPanic { ereport, .. } => ereport.message().to_string(),
-        })
-    })
-    .execute()
-}
-
-fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
+fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Window) -> Outcome {
     let mut timings = serde_json::Map::new();
     let t = Instant::now();
-    let read = read_items(job, params, window, &ReadOptions::default());
+    let read = read_items(job, source, params, window, &ReadOptions::default());
     timings.insert("read".into(), json!(t.elapsed().as_secs_f64()));
     let n = read.items.ids.len();
     let mut quality = json!({
@@ -202,12 +158,12 @@ fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
         timings.insert((*phase).into(), json!(secs));
     }
     let t = Instant::now();
-    let labels = label(job, &ids, &result);
+    let labels = label(job, source, &ids, &result);
     timings.insert("label".into(), json!(t.elapsed().as_secs_f64()));
     let t = Instant::now();
     write_results(job, run_id, &ids, &trace_ids, &ts, &result, &labels);
     let lineage = lineage::record(job, run_id, previous.as_ref(), &result, &labels);
-    update_metrics(job, run_id, n);
+    update_metrics(job, source, run_id, &ids, &result.labels, n);
     timings.insert("write".into(), json!(t.elapsed().as_secs_f64()));
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
     let q = &result.quality;
@@ -233,21 +189,10 @@ fn execute(job: &Job, params: &Params, run_id: i64, window: Window) -> Outcome {
 }
 
 /// Offline labels from the text of each cluster's items nearest its centre.
-fn label(job: &Job, ids: &[String], result: &Clustering) -> Vec<ClusterLabel> {
+fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Vec<ClusterLabel> {
     let chosen: Vec<usize> = (0..ids.len()).filter(|&i| result.rank[i] < LABEL_ITEMS_PER_CLUSTER).collect();
     let wanted: Vec<String> = chosen.iter().map(|&i| ids[i].clone()).collect();
-    let source = &job.source_name;
-    let texts: HashMap<String, String> = Spi::connect(|client| {
-        client
-            .select(
-                &format!("SELECT s.item_id, s.content FROM {source} s WHERE s.team_id = $1 AND s.item_id = ANY($2)"),
-                None,
-                &[job.team_id.into(), wanted.into()],
-            )?
-            .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default())))
-            .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
-    })
-    .or_raise();
+    let texts: HashMap<String, String> = item_texts(source, job.team_id, wanted, i32::MAX);
     let mut by_rank: Vec<(i32, u32, &str)> = chosen
         .iter()
         .filter_map(|&i| texts.get(&ids[i]).map(|t| (result.labels[i], result.rank[i], t.as_str())))
@@ -342,32 +287,50 @@ fn write_results(
     .or_raise();
 }
 
-/// Size, share and metrics as SQL aggregates over the run's assignments joined to the
-/// job's source (see the README for the definitions).
-fn update_metrics(job: &Job, run_id: i64, n: usize) {
-    let source = &job.source_name;
+/// Size, share and metrics as SQL aggregates over the run's items joined to the job's
+/// source (see the README for the definitions). The aggregates are read from the source
+/// as its owner; the clusters are updated with the caller's rights.
+fn update_metrics(job: &Job, source: &Source, run_id: i64, ids: &[String], labels: &[i32], n: usize) {
+    let query = format!(
+        "SELECT u.cluster_id, count(*)::int, avg(s.cost_usd), avg(s.latency_s), avg(s.tokens)::float8,
+                avg(coalesce(s.is_error, false)::int)::float8, sum(s.cost_usd),
+                percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_s)
+         FROM unnest($2::text[], $3::int[]) AS u(item_id, cluster_id)
+         JOIN {} s ON s.team_id = $1 AND s.item_id = u.item_id
+         GROUP BY u.cluster_id",
+        source.name
+    );
+    type Row = (Option<i32>, Option<i32>, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+    let rows: Vec<Row> = source
+        .read(|| {
+            Spi::connect(|client| {
+                client
+                    .select(&query, None, &[job.team_id.into(), ids.to_vec().into(), labels.to_vec().into()])?
+                    .map(|r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)))
+                    .collect::<Result<Vec<Row>, pgrx::spi::Error>>()
+            })
+        })
+        .or_raise();
+    let column = |f: fn(&Row) -> Option<f64>| rows.iter().map(f).collect::<Vec<_>>();
     Spi::run_with_args(
-        &format!(
-            "UPDATE llm_clusters.clusters c SET size = m.size, share = m.size::float8 / $2,
-                    avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
-                    error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency
-             FROM (SELECT a.cluster_id, count(*) AS size, avg(s.cost_usd) AS avg_cost, avg(s.latency_s) AS avg_latency,
-                          avg(s.tokens) AS avg_tokens, avg(coalesce(s.is_error, false)::int) AS error_rate,
-                          sum(s.cost_usd) AS total_cost,
-                          percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_s) AS p95_latency
-                   FROM llm_clusters.assignments a
-                   JOIN {source} s ON s.team_id = a.team_id AND s.item_id = a.item_id
-                   WHERE a.run_id = $1
-                   GROUP BY a.cluster_id) m
-             WHERE c.run_id = $1 AND c.cluster_id = m.cluster_id"
-        ),
-        &[run_id.into(), (n as f64).into()],
+        "UPDATE llm_clusters.clusters c SET size = m.size, share = m.size::float8 / $2,
+                avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
+                error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency
+         FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
+              AS m(cluster_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency)
+         WHERE c.run_id = $1 AND c.cluster_id = m.cluster_id",
+        &[
+            run_id.into(),
+            (n as f64).into(),
+            rows.iter().map(|r| r.0).collect::<Vec<_>>().into(),
+            rows.iter().map(|r| r.1).collect::<Vec<_>>().into(),
+            column(|r| r.2).into(),
+            column(|r| r.3).into(),
+            column(|r| r.4).into(),
+            column(|r| r.5).into(),
+            column(|r| r.6).into(),
+            column(|r| r.7).into(),
+        ],
     )
     .or_raise();
-}
-
-/// `{a,b,c}` text of a float vector, cast to real[] in SQL (one array parameter per cluster).
-pub fn float_array_text(v: &[f32]) -> String {
-    let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
-    format!("{{{}}}", parts.join(","))
 }

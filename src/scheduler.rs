@@ -6,10 +6,12 @@
 //! on `runs (job_id, cycle)` and the per-job advisory lock make that hold whoever calls.
 
 use crate::error::OrRaise;
-use crate::ai::{apply_labels, call_labels, embed_pending, label_requests};
+use crate::ai::{apply_labels, call_labels, label_requests};
+use crate::embed::embed_pending;
 use crate::assign::assign_pending;
-use crate::gucs::{daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, DATABASE, SCHEDULER_ENABLED, SCHEDULER_NAPTIME};
-use crate::run::{in_subtransaction, run};
+use crate::gucs::{daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED, SCHEDULER_NAPTIME};
+use crate::pg::{in_subtransaction, with_time_limit};
+use crate::run::run;
 use llm_clusters_engine::schedule::{cycle_start, parse_time_of_day};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::datum::TimestampWithTimeZone;
@@ -54,7 +56,7 @@ pub fn run_due_jobs() -> SetOfIterator<'static, i64> {
     let (cycle, jobs) = due_jobs();
     let runs: Vec<i64> = jobs
         .into_iter()
-        .filter_map(|job_id| match in_subtransaction(|| run(job_id, cycle, Some(cycle), true)) {
+        .filter_map(|job_id| match with_time_limit(JOB_TIME_LIMIT.get(), || run(job_id, cycle, Some(cycle), true)) {
             Ok(run_id) => run_id,
             Err(message) => {
                 pgrx::warning!("job {job_id} could not run: {message}");
@@ -119,7 +121,7 @@ fn assign_cycle() {
         }
         BackgroundWorker::transaction(|| {
             report_activity(&format!("llm_clusters: assigning new items of job {job_id}"));
-            match in_subtransaction(|| assign_pending(job_id)) {
+            match with_time_limit(JOB_TIME_LIMIT.get(), || assign_pending(job_id)) {
                 Ok(0) => {}
                 Ok(n) => pgrx::log!("llm_clusters scheduler: placed {n} new items of job {job_id}"),
                 Err(message) => pgrx::warning!("llm_clusters scheduler: assign_pending({job_id}) failed: {message}"),
@@ -197,7 +199,7 @@ fn run_cycle() {
         }
         let run_id = BackgroundWorker::transaction(|| {
             report_activity(&format!("llm_clusters: running job {job_id}"));
-            match in_subtransaction(|| run(job_id, cycle, Some(cycle), false)) {
+            match with_time_limit(JOB_TIME_LIMIT.get(), || run(job_id, cycle, Some(cycle), false)) {
                 Ok(Some(run_id)) => {
                     pgrx::log!("llm_clusters scheduler: job {job_id} ran as run {run_id}");
                     Some(run_id)

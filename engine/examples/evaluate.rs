@@ -32,7 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .lines()
                 .flat_map(|l| {
                     let v: serde_json::Value = serde_json::from_str(l).expect("jsonl line");
-                    llm_clusters_engine::embedder::embed(v["text"].as_str().unwrap_or(""))
+                    llm_clusters_engine::embedder::hash::embed(v["text"].as_str().unwrap_or(""))
                 })
                 .collect();
             let secs = t.elapsed().as_secs_f64();

@@ -17,14 +17,47 @@ pub fn readable_text(input: Option<&Value>, output: Option<&Value>) -> String {
             collect_messages(v, default_role, &mut lines);
         }
     }
-    let text = lines.join("\n");
+    let lines: Vec<String> = lines.into_iter().map(|(role, text)| format!("{role}: {text}")).collect();
+    capped(lines.join("\n"))
+}
+
+fn capped(text: String) -> String {
     match text.char_indices().nth(MAX_CONTENT_CHARS) {
         Some((cut, _)) => text[..cut].to_string(),
         None => text,
     }
 }
 
-fn collect_messages(value: &Value, default_role: &str, lines: &mut Vec<String>) {
+/// The user's messages of one LLM call's input.
+fn user_messages(input: &Value) -> Vec<String> {
+    let mut messages = Vec::new();
+    collect_messages(input, "user", &mut messages);
+    messages.into_iter().filter(|(role, _)| role == "user").map(|(_, text)| text).collect()
+}
+
+/// What a generation is embedded from: what the user asked in it. Its latest user
+/// message comes first (the request this call answers; the model reads 256 tokens), then
+/// the earlier ones, newest first, for context. No system prompt (it repeats across
+/// items), no answer (answers are alike across requests: "I'm sorry, I can't …").
+pub fn request_text(input: Option<&Value>) -> String {
+    let mut messages = input.map(user_messages).unwrap_or_default();
+    messages.reverse();
+    capped(messages.join("\n"))
+}
+
+/// What a trace is embedded from: the conversation's requests, the distinct user messages
+/// of its calls (`inputs`, in time order) in the order they were first asked.
+pub fn trace_request_text(inputs: &[Value]) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for message in inputs.iter().flat_map(user_messages) {
+        if !seen.contains(&message) {
+            seen.push(message);
+        }
+    }
+    capped(seen.join("\n"))
+}
+
+fn collect_messages(value: &Value, default_role: &str, lines: &mut Vec<(String, String)>) {
     match value {
         Value::String(s) => push_line(lines, default_role, s),
         Value::Array(items) => items.iter().for_each(|m| collect_messages(m, default_role, lines)),
@@ -91,10 +124,10 @@ fn append(text: &mut String, more: &str) {
     text.push_str(more);
 }
 
-fn push_line(lines: &mut Vec<String>, role: &str, text: &str) {
+fn push_line(lines: &mut Vec<(String, String)>, role: &str, text: &str) {
     let text = text.trim();
     if !text.is_empty() {
-        lines.push(format!("{role}: {text}"));
+        lines.push((role.to_string(), text.to_string()));
     }
 }
 
@@ -111,6 +144,32 @@ mod tests {
         ]);
         let output = json!([{"message": {"role": "assistant", "content": null, "tool_calls": [{"type": "function", "function": {"name": "lookup", "arguments": "{}"}}]}}]);
         assert_eq!(readable_text(Some(&input), Some(&output)), "user: What is in [image]\nassistant: [tool call: lookup]");
+    }
+
+    #[test]
+    fn request_text_is_the_users_messages_latest_first() {
+        let input = json!([
+            {"role": "system", "content": "You are helpful"},
+            {"role": "user", "content": "Write a poem about cats"},
+            {"role": "assistant", "content": "Cats are soft"},
+            {"role": "user", "content": [{"type": "text", "text": "Make it shorter"}]},
+        ]);
+        assert_eq!(request_text(Some(&input)), "Make it shorter\nWrite a poem about cats");
+        assert_eq!(request_text(Some(&json!("plain prompt"))), "plain prompt");
+        assert_eq!(request_text(Some(&Value::Null)), "");
+        assert_eq!(request_text(None), "");
+    }
+
+    #[test]
+    fn trace_request_text_keeps_each_request_once_in_order() {
+        let first = json!([{"role": "user", "content": "Book a flight to Oslo"}]);
+        let second = json!([
+            {"role": "user", "content": "Book a flight to Oslo"},
+            {"role": "assistant", "content": "Which date?"},
+            {"role": "user", "content": "Friday"},
+        ]);
+        assert_eq!(trace_request_text(&[first, second, Value::Null]), "Book a flight to Oslo\nFriday");
+        assert_eq!(trace_request_text(&[]), "");
     }
 
     #[test]

@@ -29,6 +29,12 @@ pub enum ErrorKind {
     Cancelled,
     /// A setting the operation needs is missing or off (55000).
     NotConfigured,
+    /// The role doing the work may not read what it needs (42501).
+    InsufficientPrivilege,
+    /// A file the operation needs does not exist (58P01).
+    UndefinedFile,
+    /// A file exists but cannot be read or is not what it must be (58030).
+    FileError,
     /// A bug: an invariant of the engine did not hold (XX000).
     Internal,
 }
@@ -37,11 +43,18 @@ pub enum ErrorKind {
 pub struct EngineError {
     pub kind: ErrorKind,
     pub message: String,
+    /// What the user can do about it (a PostgreSQL HINT).
+    pub hint: Option<String>,
 }
 
 impl EngineError {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Self { kind, message: message.into() }
+        Self { kind, message: message.into(), hint: None }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
     }
 }
 

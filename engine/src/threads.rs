@@ -2,7 +2,7 @@
 //! PostgreSQL backend a signal such as SIGTERM or SIGINT must reach the backend's own
 //! thread, whose handlers are not safe to run anywhere else.
 
-use std::sync::Once;
+use std::sync::{Arc, Mutex, Once};
 
 static POOL: Once = Once::new();
 
@@ -12,6 +12,30 @@ pub fn init_pool() {
     POOL.call_once(|| {
         let _ = rayon::ThreadPoolBuilder::new().start_handler(|_| block_signals()).build_global();
     });
+}
+
+/// A pool of `threads` signal-blocking threads for the embedder, built once per size and
+/// kept for the life of the process (a backend changes the setting rarely).
+pub fn local_pool(threads: usize) -> std::sync::Arc<rayon::ThreadPool> {
+    static POOLS: Mutex<Vec<(usize, Arc<rayon::ThreadPool>)>> = Mutex::new(Vec::new());
+    let mut pools = POOLS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, pool)) = pools.iter().find(|(n, _)| *n == threads) {
+        return pool.clone();
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("llm_clusters-embed-{i}"))
+        .start_handler(|_| block_signals())
+        .build()
+        .map(Arc::new);
+    match pool {
+        Ok(pool) => {
+            pools.push((threads, pool.clone()));
+            pool
+        }
+        // No threads to be had: a one-thread pool is the calling thread's work anyway.
+        Err(_) => Arc::new(rayon::ThreadPoolBuilder::new().num_threads(1).start_handler(|_| block_signals()).build().expect("one thread")),
+    }
 }
 
 fn block_signals() {

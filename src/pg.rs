@@ -1,0 +1,184 @@
+//! PostgreSQL primitives the rest of the adapter builds on: subtransactions, interrupts,
+//! a per-job time limit, and doing work as another role in a security-restricted
+//! operation. Imports nothing else of the crate but `error`.
+
+use crate::error::OrRaise;
+use llm_clusters_engine::{EngineError, ErrorKind};
+use pgrx::pg_sys::panic::CaughtError;
+use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+
+/// Stops work at the next unit when the session was cancelled or timed out (raises, as
+/// CHECK_FOR_INTERRUPTS does) or the background worker was asked to shut down.
+pub fn check_interrupts() -> Result<(), EngineError> {
+    pg_sys::check_for_interrupts!();
+    // Set by the background worker's SIGTERM handler; never set in a regular backend.
+    if unsafe { std::ptr::read_volatile(&raw const pg_sys::ShutdownRequestPending) } != 0 {
+        return Err(EngineError::new(ErrorKind::Cancelled, "run interrupted: the server is shutting down"));
+    }
+    Ok(())
+}
+
+/// Runs `f` in a subtransaction: its writes commit with the caller's transaction when it
+/// returns, and are rolled back, with the error's message returned, when it raises.
+pub fn in_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, String> {
+    try_subtransaction(f).map_err(|(_, message)| message)
+}
+
+/// `in_subtransaction`, with the SQLSTATE of the error it caught.
+pub fn try_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, (PgSqlErrorCode, String)> {
+    // SAFETY: the standard PL pattern (see plpgsql's exec_stmt_block): remember the memory
+    // context and resource owner, begin, and restore both after release or rollback.
+    let (context, owner) = unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
+    unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };
+    let restore = move || unsafe {
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+    };
+    let f = std::panic::AssertUnwindSafe(f);
+    PgTryBuilder::new(move || {
+        let value = f();
+        unsafe { pg_sys::ReleaseCurrentSubTransaction() };
+        restore();
+        Ok(value)
+    })
+    .catch_others(|caught| {
+        restore();
+        unsafe { pg_sys::RollbackAndReleaseCurrentSubTransaction() };
+        restore();
+        let (code, message) = match caught {
+            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => (r.sql_error_code(), r.message().to_string()),
+            CaughtError::RustPanic { ereport, .. } => (ereport.sql_error_code(), ereport.message().to_string()),
+        };
+        Err(match TIME_LIMIT_FIRED.load(Ordering::SeqCst) {
+            true => (code, format!("stopped by llm_clusters.job_time_limit ({} ms): {message}", TIME_LIMIT_MS.load(Ordering::SeqCst))),
+            false => (code, message),
+        })
+    })
+    .execute()
+}
+
+// PostgreSQL's timeout API (utils/timeout.h), which pgrx does not bind.
+type TimeoutId = std::ffi::c_int;
+/// `USER_TIMEOUT`, the first id extensions may register (PostgreSQL 17 added one before it).
+#[cfg(feature = "pg15")]
+const USER_TIMEOUT: TimeoutId = 12;
+#[cfg(not(feature = "pg15"))]
+const USER_TIMEOUT: TimeoutId = 13;
+unsafe extern "C-unwind" {
+    fn RegisterTimeout(id: TimeoutId, handler: Option<unsafe extern "C" fn()>) -> TimeoutId;
+    fn enable_timeout_after(id: TimeoutId, delay_ms: std::ffi::c_int);
+    fn disable_timeout(id: TimeoutId, keep_indicator: bool);
+}
+
+/// The user-defined timeout slot of the job time limit (registered once per backend).
+static TIME_LIMIT_TIMEOUT: AtomicI32 = AtomicI32::new(-1);
+/// Set by the timeout handler, so that the cancel it causes can be told apart from others.
+static TIME_LIMIT_FIRED: AtomicBool = AtomicBool::new(false);
+/// The limit in force, for the error message.
+static TIME_LIMIT_MS: AtomicI32 = AtomicI32::new(0);
+
+/// Runs in the SIGALRM handler: only async-signal-safe work (flags and the latch).
+unsafe extern "C" fn time_limit_reached() {
+    TIME_LIMIT_FIRED.store(true, Ordering::SeqCst);
+    unsafe {
+        pg_sys::InterruptPending = 1;
+        pg_sys::QueryCancelPending = 1;
+        if !pg_sys::MyLatch.is_null() {
+            pg_sys::SetLatch(pg_sys::MyLatch);
+        }
+    }
+}
+
+/// Runs `f` (a job's scheduled work) in a subtransaction with a time limit of `limit_ms`
+/// (0: none). When the limit passes, the work is cancelled at its next interrupt check,
+/// as a statement timeout would; errors caught meanwhile say which limit it was.
+pub fn with_time_limit<T>(limit_ms: i32, f: impl FnOnce() -> T) -> Result<T, String> {
+    if limit_ms <= 0 {
+        return in_subtransaction(f);
+    }
+    let mut id = TIME_LIMIT_TIMEOUT.load(Ordering::SeqCst);
+    if id < 0 {
+        // SAFETY: registering a handler for a free user timeout slot, in the backend's thread.
+        id = unsafe { RegisterTimeout(USER_TIMEOUT, Some(time_limit_reached)) };
+        TIME_LIMIT_TIMEOUT.store(id, Ordering::SeqCst);
+    }
+    TIME_LIMIT_FIRED.store(false, Ordering::SeqCst);
+    TIME_LIMIT_MS.store(limit_ms, Ordering::SeqCst);
+    unsafe { enable_timeout_after(id, limit_ms) };
+    let result = in_subtransaction(f);
+    unsafe { disable_timeout(id, false) };
+    if TIME_LIMIT_FIRED.swap(false, Ordering::SeqCst) && result.is_ok() {
+        // The work caught the cancel itself (a run records it as failed) or the limit
+        // passed after its last check: the cancel must not hit whatever runs next.
+        unsafe { pg_sys::QueryCancelPending = 0 };
+    }
+    result
+}
+
+/// A role to read a job's source as: its owner, checked to exist.
+#[derive(Clone, Copy)]
+pub struct Owner {
+    pub oid: pg_sys::Oid,
+}
+
+impl Owner {
+    /// The role `oid`, or an error naming the job when the role was dropped.
+    pub fn existing(oid: pg_sys::Oid, job_id: i32) -> Owner {
+        let exists = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE oid = $1)", &[oid.into()])
+            .or_raise()
+            .unwrap_or(false);
+        if !exists {
+            crate::error::raise(
+                EngineError::new(
+                    ErrorKind::InsufficientPrivilege,
+                    format!("the owner of job {job_id} (role oid {}) no longer exists", oid.to_u32()),
+                )
+                .with_hint("Give the job a new owner: UPDATE llm_clusters.jobs SET owner = '<role>' WHERE id = <job id>."),
+            );
+        }
+        Owner { oid }
+    }
+
+    /// Runs `f` with this role's privileges and row-level security, as PostgreSQL runs
+    /// VACUUM, ANALYZE or REFRESH MATERIALIZED VIEW as a table's owner (CVE-2022-1552):
+    /// a security-restricted operation (no SET ROLE, no temporary objects, nothing that
+    /// outlives it) with `search_path` set to `pg_catalog, pg_temp`. Whoever calls, code in
+    /// the source (a view's functions, say) runs with the owner's rights only.
+    pub fn run<T>(self, f: impl FnOnce() -> T) -> T {
+        let mut saved_user = pg_sys::InvalidOid;
+        let mut saved_context = 0;
+        // SAFETY: the same calls as PostgreSQL's ExecRefreshMatView; on error the enclosing
+        // (sub)transaction's abort restores the GUC nest level, `finally` the user id.
+        unsafe {
+            pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
+            pg_sys::SetUserIdAndSecContext(self.oid, saved_context | pg_sys::SECURITY_RESTRICTED_OPERATION as i32);
+        }
+        let nest_level = unsafe { pg_sys::NewGUCNestLevel() };
+        unsafe {
+            pg_sys::set_config_option(
+                c"search_path".as_ptr(),
+                c"pg_catalog, pg_temp".as_ptr(),
+                pg_sys::GucContext::PGC_USERSET,
+                pg_sys::GucSource::PGC_S_SESSION,
+                pg_sys::GucAction::GUC_ACTION_SAVE,
+                true,
+                0,
+                false,
+            );
+        }
+        let f = std::panic::AssertUnwindSafe(f);
+        let value = PgTryBuilder::new(move || f())
+            .finally(move || unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) })
+            .execute();
+        unsafe { pg_sys::AtEOXact_GUC(true, nest_level) };
+        value
+    }
+}
+
+/// `{a,b,c}` text of a float vector, cast to real[] in SQL (one array parameter per row).
+pub fn float_array_text(v: &[f32]) -> String {
+    let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    format!("{{{}}}", parts.join(","))
+}
