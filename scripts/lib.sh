@@ -27,6 +27,9 @@ install_extension() {
   say "building and installing llm_clusters into PostgreSQL $ver"
   (cd "$REPO_ROOT" && cargo pgrx install --pg-config "$(pg_config_for "$ver")" \
      --no-default-features --features "pg$ver" "$@")
+  # cargo-pgrx copies the upgrade scripts (llm_clusters--A--B.sql), not the install
+  # scripts of earlier versions: CREATE EXTENSION ... VERSION '0.1.0' needs them too.
+  cp "$REPO_ROOT"/sql/llm_clusters--[0-9]*[0-9].sql "$("$(pg_config_for "$ver")" --sharedir)/extension/"
 }
 
 # start_cluster VERSION DIR [extra postgresql.conf lines...]: initdb + start on a Unix socket

