@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Upgrading in place: the library and schema of version 0.1.0 (commit 2dbe3cc, built from
+# git), a database filled by real runs of it, then this version's library and
+# ALTER EXTENSION llm_clusters UPDATE: every row is kept, every function of the new version
+# works, and the upgraded schema equals a fresh install of the new version, fact for fact
+# (so a schema change without its upgrade script fails here). Usage: upgrade.sh 15|18
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ver=${1:-18}
+OLD_COMMIT=2dbe3cc
+git -C "$REPO_ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null \
+  || fail "commit $OLD_COMMIT (version 0.1.0) is not in this clone: fetch the full history"
+
+old_src=$(mktemp -d /tmp/llm_clusters_010.XXXXXX)
+E2E_CLEANUP='rm -rf "$old_src"'
+# Its own target directory: the two builds would overwrite each other's library.
+say "building version 0.1.0 from $OLD_COMMIT"
+git -C "$REPO_ROOT" archive "$OLD_COMMIT" | tar -x -C "$old_src"
+(cd "$old_src" && CARGO_TARGET_DIR="$REPO_ROOT/target/v0.1.0" cargo pgrx install --pg-config "$(pg_config_for "$ver")" \
+   --no-default-features --features "pg$ver" >"$old_src/build.log" 2>&1) || { tail -20 "$old_src/build.log"; fail "0.1.0 did not build"; }
+work=$(mktemp -d /tmp/llm_clusters_e2e.XXXXXX); chmod 755 "$work"
+trap 'eval "$E2E_CLEANUP"; stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+PGPORT=$((55700 + ver)) start_cluster "$ver" "$work"
+
+say "0.1.0: capture, embed, jobs, runs"
+pg -c "CREATE DATABASE upgraded" -c "CREATE DATABASE fresh"
+pgu() { pg -d upgraded "$@"; }
+qu() { pg -d upgraded -At -c "$1"; }
+pgu -c "CREATE EXTENSION llm_clusters VERSION '0.1.0'"
+[ "$(qu "SELECT extversion FROM pg_extension WHERE extname = 'llm_clusters'")" = 0.1.0 ] || fail "0.1.0 not installed"
+PGDATABASE=upgraded load_items 1 400 up
+PGDATABASE=upgraded load_items 2 200 other
+pgu -q <<'SQL'
+INSERT INTO llm_clusters.team_roles VALUES (1, 'llm_clusters_admin');
+SELECT llm_clusters.create_job('daily', 'generation', team_id => 1);
+SELECT llm_clusters.create_job('team two', 'generation', team_id => 2, params => '{"seed": 7}');
+SELECT llm_clusters.run_job(id, now() + interval '1 day') FROM llm_clusters.jobs ORDER BY id;
+SELECT llm_clusters.run_job(id, now() + interval '2 days') FROM llm_clusters.jobs ORDER BY id;
+SELECT llm_clusters.capture('{"event": "$ai_generation", "timestamp": "2100-01-01T00:00:00Z", "properties": {"$ai_trace_id": "late", "$ai_input": "reset my password"}}', 1);
+SELECT llm_clusters.assign_pending(id) FROM llm_clusters.jobs ORDER BY id;
+SQL
+# Each table's rows: count and a checksum of the columns 0.1.0 has.
+checksums() {
+  local t
+  for t in events embeddings jobs runs clusters assignments cluster_lineage incremental_assignments team_roles; do
+    cols=$(qu "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+                WHERE attrelid = 'llm_clusters.$t'::regclass AND attnum > 0 AND NOT attisdropped AND attname <> 'owner'")
+    qu "SELECT '$t ' || count(*) || ' ' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '-')
+        FROM (SELECT $cols FROM llm_clusters.$t) r"
+  done
+  qu "SELECT 'sequences ' || (SELECT last_value FROM llm_clusters.jobs_id_seq) || ' ' || (SELECT last_value FROM llm_clusters.runs_id_seq)
+          || ' ' || (SELECT last_value FROM llm_clusters.cluster_stable_id_seq)"
+}
+checksums >"$work/before.txt"
+grep -q "^runs 4 " "$work/before.txt" || fail "0.1.0 did not make 4 runs: $(cat "$work/before.txt")"
+pass "0.1.0 database: $(tr '\n' ';' <"$work/before.txt" | sed 's/ [0-9a-f]\{32\}//g')"
+
+say "installing this version's library, restarting, ALTER EXTENSION UPDATE"
+install_extension "$ver" >/dev/null 2>&1
+as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -w restart -m fast >/dev/null
+pgu -c "ALTER EXTENSION llm_clusters UPDATE" 2>&1 | grep -v '^NOTICE' || true
+new_version=$(grep -oP '^version = "\K[^"]+' "$REPO_ROOT/Cargo.toml")
+[ "$(qu "SELECT extversion FROM pg_extension WHERE extname = 'llm_clusters'")" = "$new_version" ] || fail "not updated to $new_version"
+pass "updated to $new_version"
+checksums >"$work/after.txt"
+diff "$work/before.txt" "$work/after.txt" || fail "rows changed in the upgrade"
+pass "every row of every table kept (counts and checksums equal)"
+expect "existing jobs belong to the extension's owner" \
+  "SELECT bool_and(owner::text = (SELECT extowner::regrole::text FROM pg_extension WHERE extname = 'llm_clusters')) FROM llm_clusters.jobs" t
+
+say "the upgraded schema equals a fresh install"
+pg -d fresh -c "CREATE EXTENSION llm_clusters"
+pg -d fresh -At -f "$E2E_DIR/catalog.sql" >"$work/fresh.txt"
+pgu -At -f "$E2E_DIR/catalog.sql" >"$work/upgraded.txt"
+if ! diff -u "$work/fresh.txt" "$work/upgraded.txt" >"$work/catalog.diff"; then
+  head -60 "$work/catalog.diff"
+  fail "the upgrade script does not give the schema of a fresh install (diff above): add what is missing to sql/llm_clusters--<old>--$new_version.sql"
+fi
+pass "catalog of the upgraded database = fresh install ($(wc -l <"$work/fresh.txt") facts)"
+
+say "the new version's functions on the upgraded data"
+run=$(qu "SELECT llm_clusters.run_job(id, now() + interval '3 days') FROM llm_clusters.jobs WHERE name = 'daily'")
+expect "run_job" "SELECT status FROM llm_clusters.runs WHERE id = $run" succeeded
+expect "lineage continues from the 0.1.0 runs" \
+  "SELECT count(*) > 0 FROM llm_clusters.cluster_lineage WHERE run_id = $run AND event = 'continued'" t
+expect "report_html" "SELECT length(llm_clusters.report_html($run)) > 1000" t
+expect "cluster_items" "SELECT count(*) > 0 FROM llm_clusters.cluster_items($run, 0)" t
+expect "assign" "SELECT cluster_id IS NOT NULL FROM llm_clusters.assign((SELECT id FROM llm_clusters.jobs WHERE name = 'daily'), (SELECT embedding FROM llm_clusters.embeddings LIMIT 1))" t
+expect "item_clusters" "SELECT count(*) > 0 FROM llm_clusters.item_clusters((SELECT item_id FROM llm_clusters.assignments WHERE run_id = $run LIMIT 1), 1)" t
+expect "embed_text (built-in model)" "SELECT array_length(llm_clusters.embed_text('hello'), 1)" 384
+expect "embed_pending" "SELECT llm_clusters.embed_pending('generation') >= 1" t
+expect "run_due_jobs" "SELECT count(*) >= 0 FROM llm_clusters.run_due_jobs()" t
+expect "a job's owner can be set" "UPDATE llm_clusters.jobs SET owner = 'llm_clusters_admin' WHERE name = 'daily' RETURNING owner" llm_clusters_admin
+say "upgrade: all checks passed"
