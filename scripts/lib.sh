@@ -56,4 +56,4 @@ stop_cluster() {
 }
 
 # psql as the cluster owner, quiet, stopping at the first error.
-pg() { as_owner env PGHOST="$PGHOST" PGPORT="$PGPORT" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$PG_OWNER" "$@"; }
+pg() { as_owner env PGHOST="$PGHOST" PGPORT="$PGPORT" PGDATABASE="${PGDATABASE:-postgres}" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -U "$PG_OWNER" "$@"; }

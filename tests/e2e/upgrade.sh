@@ -24,19 +24,22 @@ PGPORT=$((55700 + ver)) start_cluster "$ver" "$work"
 
 say "0.1.0: capture, embed, jobs, runs"
 pg -c "CREATE DATABASE upgraded" -c "CREATE DATABASE fresh"
-pgu() { pg -d upgraded "$@"; }
-qu() { pg -d upgraded -At -c "$1"; }
+export PGDATABASE=upgraded
+pgu() { pg "$@"; }
+qu() { pg -At -c "$1"; }
 pgu -c "CREATE EXTENSION llm_clusters VERSION '0.1.0'"
 [ "$(qu "SELECT extversion FROM pg_extension WHERE extname = 'llm_clusters'")" = 0.1.0 ] || fail "0.1.0 not installed"
-PGDATABASE=upgraded load_items 1 400 up
-PGDATABASE=upgraded load_items 2 200 other
-pgu -q <<'SQL'
+load_items 1 400 up >/dev/null
+load_items 2 200 other >/dev/null
+pgu -o /dev/null <<'SQL'
 INSERT INTO llm_clusters.team_roles VALUES (1, 'llm_clusters_admin');
 SELECT llm_clusters.create_job('daily', 'generation', team_id => 1);
 SELECT llm_clusters.create_job('team two', 'generation', team_id => 2, params => '{"seed": 7}');
 SELECT llm_clusters.run_job(id, now() + interval '1 day') FROM llm_clusters.jobs ORDER BY id;
 SELECT llm_clusters.run_job(id, now() + interval '2 days') FROM llm_clusters.jobs ORDER BY id;
-SELECT llm_clusters.capture('{"event": "$ai_generation", "timestamp": "2100-01-01T00:00:00Z", "properties": {"$ai_trace_id": "late", "$ai_input": "reset my password"}}', 1);
+SELECT llm_clusters.capture('{"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-00000000aa01", "timestamp": "2100-01-01T00:00:00Z", "properties": {"$ai_trace_id": "late", "$ai_input": "reset my password"}}', 1);
+INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
+SELECT 1, 'generation', '00000000-0000-0000-0000-00000000aa01', embedding FROM llm_clusters.embeddings WHERE team_id = 1 LIMIT 1;
 SELECT llm_clusters.assign_pending(id) FROM llm_clusters.jobs ORDER BY id;
 SQL
 # Each table's rows: count and a checksum of the columns 0.1.0 has.
@@ -69,8 +72,8 @@ expect "existing jobs belong to the extension's owner" \
   "SELECT bool_and(owner::text = (SELECT extowner::regrole::text FROM pg_extension WHERE extname = 'llm_clusters')) FROM llm_clusters.jobs" t
 
 say "the upgraded schema equals a fresh install"
-pg -d fresh -c "CREATE EXTENSION llm_clusters"
-pg -d fresh -At -f "$E2E_DIR/catalog.sql" >"$work/fresh.txt"
+PGDATABASE=fresh pg -c "CREATE EXTENSION llm_clusters"
+PGDATABASE=fresh pg -At -f "$E2E_DIR/catalog.sql" >"$work/fresh.txt"
 pgu -At -f "$E2E_DIR/catalog.sql" >"$work/upgraded.txt"
 if ! diff -u "$work/fresh.txt" "$work/upgraded.txt" >"$work/catalog.diff"; then
   head -60 "$work/catalog.diff"
@@ -88,7 +91,8 @@ expect "cluster_items" "SELECT count(*) > 0 FROM llm_clusters.cluster_items($run
 expect "assign" "SELECT cluster_id IS NOT NULL FROM llm_clusters.assign((SELECT id FROM llm_clusters.jobs WHERE name = 'daily'), (SELECT embedding FROM llm_clusters.embeddings LIMIT 1))" t
 expect "item_clusters" "SELECT count(*) > 0 FROM llm_clusters.item_clusters((SELECT item_id FROM llm_clusters.assignments WHERE run_id = $run LIMIT 1), 1)" t
 expect "embed_text (built-in model)" "SELECT array_length(llm_clusters.embed_text('hello'), 1)" 384
-expect "embed_pending" "SELECT llm_clusters.embed_pending('generation') >= 1" t
+q "SELECT llm_clusters.capture('{\"event\": \"\$ai_generation\", \"properties\": {\"\$ai_trace_id\": \"new\", \"\$ai_input\": \"where is my parcel\"}}')" >/dev/null
+expect "embed_pending" "SELECT llm_clusters.embed_pending('generation')" 1
 expect "run_due_jobs" "SELECT count(*) >= 0 FROM llm_clusters.run_due_jobs()" t
 expect "a job's owner can be set" "UPDATE llm_clusters.jobs SET owner = 'llm_clusters_admin' WHERE name = 'daily' RETURNING owner" llm_clusters_admin
 say "upgrade: all checks passed"
