@@ -1,0 +1,46 @@
+-- The schema's rules, checked on the catalog so that a table or function added later
+-- cannot forget them: every table carries team_id and leads every key with it (ready to
+-- distribute by team, docs/scale-out.md), has row-level security, and is kept by pg_dump;
+-- no function that writes can be run by PUBLIC.
+CREATE TEMP VIEW ext_tables AS
+SELECT c.oid, c.relname FROM pg_class c
+JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
+WHERE c.relkind = 'r';
+SELECT count(*) > 0 AS has_tables FROM ext_tables;
+-- Tables without a team_id column, or without row-level security: none.
+SELECT relname AS without_team_id FROM ext_tables t
+WHERE NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attname = 'team_id' AND NOT a.attisdropped);
+SELECT t.relname AS without_rls FROM ext_tables t JOIN pg_class c ON c.oid = t.oid WHERE NOT c.relrowsecurity;
+-- Primary keys, unique constraints, unique indexes and foreign keys (both ends) that do
+-- not start with team_id: none.
+SELECT t.relname, c.conname AS key_not_led_by_team_id
+FROM ext_tables t JOIN pg_constraint c ON c.conrelid = t.oid AND c.contype IN ('p', 'u', 'f')
+WHERE (SELECT attname FROM pg_attribute WHERE attrelid = t.oid AND attnum = c.conkey[1]) <> 'team_id'
+   OR (c.contype = 'f' AND (SELECT attname FROM pg_attribute WHERE attrelid = c.confrelid AND attnum = c.confkey[1]) <> 'team_id');
+SELECT t.relname, i.indexrelid::regclass AS unique_index_not_led_by_team_id
+FROM ext_tables t JOIN pg_index i ON i.indrelid = t.oid AND i.indisunique
+WHERE (SELECT attname FROM pg_attribute WHERE attrelid = t.oid AND attnum = i.indkey[0]) IS DISTINCT FROM 'team_id';
+-- Tables and sequences pg_dump would skip: none.
+SELECT c.oid::regclass AS not_dumped FROM pg_class c
+JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
+WHERE c.relkind IN ('r', 'S') AND c.oid <> ALL (e.extconfig);
+-- Functions PUBLIC may run that are not read-only (VOLATILE): exactly these, each of
+-- which writes nothing (embed_text computes; the trigger helpers run as the writer).
+SELECT p.oid::regprocedure AS volatile_public_function
+FROM pg_proc p
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
+WHERE p.provolatile = 'v' AND has_function_privilege('public', p.oid, 'EXECUTE')
+ORDER BY 1::text;
+-- Views read with the caller's rights.
+SELECT c.oid::regclass AS view_without_security_invoker FROM pg_class c
+JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
+WHERE c.relkind = 'v' AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false);
+-- No SECURITY DEFINER function.
+SELECT p.oid::regprocedure AS security_definer FROM pg_proc p
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
+WHERE p.prosecdef;
