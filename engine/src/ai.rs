@@ -82,7 +82,7 @@ pub fn parse_label(body: &str) -> Result<AiLabel> {
         return Err(bad(format!("the model refused: {}", refusal.chars().take(200).collect::<String>())));
     }
     let content = message["content"].as_str().ok_or_else(|| bad("the response has no choices[0].message.content"))?;
-    let label: Value = serde_json::from_str(content.trim()).map_err(|e| bad(format!("the model's answer is not JSON: {e}")))?;
+    let label = answer_object(content)?;
     let title = label["title"].as_str().ok_or_else(|| bad("the answer has no \"title\" string"))?.trim().trim_matches('"').to_string();
     let words = title.split_whitespace().count();
     if !(3..=10).contains(&words) || title.chars().count() > 120 {
@@ -91,17 +91,40 @@ pub fn parse_label(body: &str) -> Result<AiLabel> {
     if title.split_whitespace().all(|w| GENERIC_TITLES.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric()))) {
         return Err(bad(format!("the title is generic: \"{title}\"")));
     }
-    let bullets: Vec<String> = label["bullets"]
-        .as_array()
-        .ok_or_else(|| bad("the answer has no \"bullets\" array"))?
+    // Local models in JSON mode often say "description" (a list, or one text of lines).
+    let bullet_lines = |text: &str| -> Vec<String> { text.lines().map(str::to_string).collect() };
+    let raw: Vec<String> = match (&label["bullets"], &label["description"]) {
+        (Value::Array(items), _) | (_, Value::Array(items)) => items.iter().filter_map(|b| b.as_str().map(str::to_string)).collect(),
+        (Value::String(text), _) | (_, Value::String(text)) => bullet_lines(text),
+        _ => return Err(bad("the answer has no \"bullets\" array")),
+    };
+    let bullets: Vec<String> = raw
         .iter()
-        .filter_map(|b| b.as_str().map(|s| s.trim().trim_start_matches(['-', '•', '*']).trim().to_string()))
+        .map(|s| s.trim().trim_start_matches(['-', '•', '*']).trim().to_string())
         .filter(|b| !b.is_empty())
         .collect();
     if !(2..=5).contains(&bullets.len()) {
         return Err(bad(format!("the answer must have 2 to 5 bullets, got {}", bullets.len())));
     }
     Ok(AiLabel { title, bullets })
+}
+
+/// The JSON object of a model's answer: the answer itself, or the object inside a
+/// Markdown code fence or after leading text, as local models in JSON mode write it.
+fn answer_object(content: &str) -> Result<Value> {
+    let text = content.trim();
+    if let Ok(v @ Value::Object(_)) = serde_json::from_str::<Value>(text) {
+        return Ok(v);
+    }
+    // The first '{' whose balanced object parses: a fence's ```json prefix, a sentence
+    // before it and text after it are left aside.
+    for (start, _) in text.match_indices('{') {
+        let mut stream = serde_json::Deserializer::from_str(&text[start..]).into_iter::<Value>();
+        if let Some(Ok(v @ Value::Object(_))) = stream.next() {
+            return Ok(v);
+        }
+    }
+    Err(bad(format!("the model's answer is not a JSON object: {}", text.chars().take(200).collect::<String>())))
 }
 
 /// The embeddings request for a batch of texts.
@@ -158,7 +181,8 @@ mod tests {
         assert_eq!(ok, AiLabel { title: "Password reset for locked accounts".into(), bullets: vec!["users locked out".into(), "reset links".into()] });
         for (body, why) in [
             ("not json".to_string(), "not JSON"),
-            (chat("Sure! Here is a title"), "answer is not JSON"),
+            (chat("Sure! Here is a title"), "answer is not a JSON object"),
+            (chat("```json\n[1, 2]\n```"), "answer is not a JSON object"),
             (chat(r#"{"title": "Short", "bullets": ["a", "b"]}"#), "3 to 10 words"),
             (chat(r#"{"title": "Other various misc", "bullets": ["a", "b"]}"#), "generic"),
             (chat(r#"{"title": "Password reset for accounts", "bullets": ["only one"]}"#), "2 to 5 bullets"),
@@ -166,6 +190,19 @@ mod tests {
         ] {
             let e = parse_label(&body).unwrap_err();
             assert!(e.message.contains(why), "{body}: {}", e.message);
+        }
+    }
+
+    #[test]
+    fn accepts_answers_as_local_models_write_them() {
+        let want = AiLabel { title: "Password reset for locked accounts".into(), bullets: vec!["users locked out".into(), "reset links".into()] };
+        for content in [
+            "```json\n{\"title\": \"Password reset for locked accounts\", \"bullets\": [\"users locked out\", \"reset links\"]}\n```",
+            "Here is the label you asked for:\n{\"title\": \"Password reset for locked accounts\", \"bullets\": [\"users locked out\", \"reset links\"]} Hope it helps {!}",
+            r#"{"title": "Password reset for locked accounts", "description": ["users locked out", "reset links"]}"#,
+            r#"{"title": "Password reset for locked accounts", "description": "- users locked out\n- reset links"}"#,
+        ] {
+            assert_eq!(parse_label(&chat(content)).unwrap(), want, "{content}");
         }
     }
 
