@@ -39,10 +39,10 @@ new_items() {  # new_items PREFIX N: generations with text and no embedding
 # Consent off: offline labels and embeddings, and the stub hears nothing.
 run=$(q "SELECT llm_clusters.run_job($job)")
 new_items off 20
-expect "consent off: embed_pending stores offline embeddings" "SELECT llm_clusters.embed_pending('generation')" 20
-expect "offline embeddings are 512-d, from the offline model" \
+expect "consent off: embed_pending stores embeddings of the built-in model" "SELECT llm_clusters.embed_pending('generation')" 20
+expect "they are 384-d all-MiniLM-L6-v2 vectors, computed in the database" \
   "SELECT string_agg(DISTINCT model || ':' || array_length(embedding, 1), ',') FROM llm_clusters.embeddings WHERE item_id IN (SELECT md5('off' || i)::uuid::text FROM generate_series(1, 20) i)" \
-  "llm_clusters-hash-v1:512"
+  "all-MiniLM-L6-v2:384"
 expect "consent off: the run has no AI labels" "SELECT quality ? 'ai_labels' FROM llm_clusters.runs WHERE id = $run" f
 [ "$(sent)" = 0 ] || fail "consent off, yet the stub received $(sent) requests"
 pass "consent off: the stub received nothing"
@@ -67,7 +67,17 @@ assert all("For contrast" in r["body"]["messages"][1]["content"] for r in chats)
 EOF
 pass "requests carry the key, ask for JSON and show contrast items"
 
-# Embeddings through the service: right dimension, right order.
+# Answers as local models write them: a fence after a sentence, description for bullets.
+for m in fenced described; do
+  set_mode "$m"
+  run=$(q "SELECT llm_clusters.run_job($job)")
+  expect "mode $m: every cluster got its AI title" \
+    "SELECT quality->'ai_labels'->>'labelled' = n_clusters::text AND quality->'ai_labels'->>'fallback' = '0' FROM llm_clusters.runs WHERE id = $run" t
+done
+set_mode ok
+
+# Embeddings through the service (llm_clusters.embedder = service): right dimension, right order.
+setting embedder service
 new_items on 30
 setting ai_batch_size 7
 expect "embed_pending stores the service's embeddings" "SELECT llm_clusters.embed_pending('generation')" 30

@@ -1,6 +1,6 @@
 """A local OpenAI-compatible stub for the tests: /v1/chat/completions and /v1/embeddings
 in the real wire format. Records every request (path, Authorization header, body) as a
-JSON line, and behaves as the mode file says: ok, slow, 500, malformed, refusal, 429
+JSON line, and behaves as the mode file says: ok, fenced, described, slow, 500, malformed, refusal, 429
 (always, Retry-After beyond any timeout) or 429once (one 429 with Retry-After 0.2 s).
 
 python3 ai_stub.py PORT RECORD_FILE MODE_FILE
@@ -63,7 +63,13 @@ class Stub(BaseHTTPRequestHandler):
             first = next(line[2:] for line in prompt.splitlines() if line.startswith("- "))
             words = [w for w in first.replace("#", " ").split() if w.isalpha()][:4]
             label = {"title": "Requests about " + " ".join(words), "bullets": ["They ask about " + words[0], "Stub bullet two"]}
-            return self.reply(200, {"choices": [{"message": {"role": "assistant", "content": json.dumps(label)}}]})
+            content = json.dumps(label)
+            if m == "fenced":  # as local models in JSON mode answer: a sentence, then a fence
+                content = "Here is the label:\n```json\n" + json.dumps(label, indent=2) + "\n```"
+            if m == "described":
+                label["description"] = label.pop("bullets")
+                content = json.dumps(label)
+            return self.reply(200, {"choices": [{"message": {"role": "assistant", "content": content}}]})
         if self.path.endswith("/embeddings"):
             # 8-d vectors that say which input they are for: [length of the text, 1, ...].
             data = [{"object": "embedding", "index": i, "embedding": [float(len(t)), 1.0, 0.5, 0.25, 0.0, 0.0, 0.0, float(i % 3)]}
