@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
-# The whole test suite: engine unit tests, #[pg_test]s on PostgreSQL 15 and 18, the SQL
-# regression tests on both, and the end-to-end scripts (worker, pg_cron). Installs what is
-# missing first (scripts/setup.sh).
+# The whole test suite: rustfmt and clippy, engine unit tests, #[pg_test]s on PostgreSQL
+# 15 and 18, the SQL regression tests on both, and the end-to-end scripts (worker, pg_cron,
+# faults, AI stub, browser, backups, upgrades). Installs what is missing first
+# (scripts/setup.sh, the built-in model included).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 bash scripts/setup.sh
 export USER=${USER:-$(id -un)}
 
+say "rustfmt and clippy"
+cargo fmt --all -- --check
+for ver in 15 18; do
+  cargo clippy --workspace --all-targets --no-default-features --features "pg$ver" -- -D warnings
+done
+
+# The dev profile, whose numeric and model crates are built optimised (Cargo.toml): one
+# build of the dependencies serves these tests, the #[pg_test]s and the installs below.
 say "engine unit tests"
-cargo test -p llm_clusters_engine --release
+cargo test -p llm_clusters_engine
 
 for ver in 15 18; do
   say "#[pg_test]s on PostgreSQL $ver"
@@ -38,4 +47,10 @@ say "end-to-end: report_html in headless Chromium"
 bash tests/e2e/report.sh
 say "end-to-end: pg_cron on PostgreSQL 15"
 bash tests/e2e/pg_cron.sh
+for ver in 15 18; do
+  say "end-to-end: backups (pg_dump / pg_restore) on PostgreSQL $ver"
+  bash tests/e2e/backup.sh "$ver"
+  say "end-to-end: upgrade from 0.1.0 on PostgreSQL $ver"
+  bash tests/e2e/upgrade.sh "$ver"
+done
 say "all tests passed"

@@ -4,7 +4,9 @@
 //! transaction: gather the requests (SPI), call the service (no SPI), apply (SPI).
 
 use crate::error::{raise, OrRaise};
-use crate::gucs::{self, AI_API_KEY, AI_BASE_URL, AI_CHAT_MODEL, AI_DATA_PROCESSING, AI_EMBEDDING_MODEL, AI_TIMEOUT_MS};
+use crate::gucs::{
+    self, AI_API_KEY, AI_BASE_URL, AI_CHAT_MODEL, AI_DATA_PROCESSING, AI_EMBEDDING_MODEL, AI_TIMEOUT_MS,
+};
 use crate::read::{run_items, run_team_and_source};
 use llm_clusters_engine::ai::{label_request, parse_label, AiLabel, LabelInput, CONTRAST_ITEMS, LABEL_ITEMS};
 use llm_clusters_engine::{EngineError, ErrorKind};
@@ -50,15 +52,21 @@ pub fn post(service: &Service, path: &str, body: &Value) -> Result<String, Strin
         if left.is_zero() {
             return Err(format!("timed out after {} ms", service.timeout.as_millis()));
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder().timeout_global(Some(left)).http_status_as_error(false).build().into();
+        let agent: ureq::Agent =
+            ureq::Agent::config_builder().timeout_global(Some(left)).http_status_as_error(false).build().into();
         let mut request = agent.post(&url).header("Content-Type", "application/json");
         if !service.api_key.is_empty() {
             request = request.header("Authorization", format!("Bearer {}", service.api_key));
         }
         let mut response = request.send(body.to_string()).map_err(|e| format!("request to {url} failed: {e}"))?;
         let status = response.status().as_u16();
-        let retry_after = response.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<f64>().ok());
-        let text = response.body_mut().read_to_string().map_err(|e| format!("reading the response of {url} failed: {e}"))?;
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok());
+        let text =
+            response.body_mut().read_to_string().map_err(|e| format!("reading the response of {url} failed: {e}"))?;
         match status {
             200..=299 => return Ok(text),
             429 => match retry_after.map(Duration::from_secs_f64) {
@@ -79,8 +87,8 @@ pub struct LabelRequest {
 /// The label requests of a run's clusters (not Outliers), or None when AI labels are off.
 pub fn label_requests(run_id: i64) -> Option<Vec<LabelRequest>> {
     let (_, model) = chat_service()?;
-    let (team_id, source) =
-        run_team_and_source(run_id).unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))));
+    let (team_id, source) = run_team_and_source(run_id)
+        .unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))));
     let clusters: Vec<(i32, String, Vec<f32>)> = Spi::connect(|client| {
         client
             .select(
@@ -92,7 +100,13 @@ pub fn label_requests(run_id: i64) -> Option<Vec<LabelRequest>> {
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    let items = run_items(source.as_ref(), team_id, 400, "a.cluster_id >= 0 AND a.rank < $2 ORDER BY a.rank", vec![run_id.into(), (LABEL_ITEMS as i32).into()]);
+    let items = run_items(
+        source.as_ref(),
+        team_id,
+        400,
+        "a.cluster_id >= 0 AND a.rank < $2 ORDER BY a.rank",
+        vec![run_id.into(), (LABEL_ITEMS as i32).into()],
+    );
     let mut texts: HashMap<i32, Vec<String>> = HashMap::new();
     for item in items.into_iter().filter(|i| !i.preview.is_empty()) {
         texts.entry(item.cluster_id).or_default().push(item.preview);
@@ -107,7 +121,15 @@ pub fn label_requests(run_id: i64) -> Option<Vec<LabelRequest>> {
             let own: Vec<&str> = texts.get(id).map(|t| t.iter().map(String::as_str).collect()).unwrap_or_default();
             let contrast = others
                 .iter()
-                .map(|o| (o.1.as_str(), texts.get(&o.0).map(|t| t.iter().take(CONTRAST_ITEMS).map(String::as_str).collect()).unwrap_or_default()))
+                .map(|o| {
+                    (
+                        o.1.as_str(),
+                        texts
+                            .get(&o.0)
+                            .map(|t| t.iter().take(CONTRAST_ITEMS).map(String::as_str).collect())
+                            .unwrap_or_default(),
+                    )
+                })
                 .collect();
             LabelRequest { cluster_id: *id, body: label_request(&model, &LabelInput { items: own, contrast }) }
         })
@@ -120,7 +142,12 @@ pub fn call_labels(requests: Vec<LabelRequest>) -> Vec<(i32, Result<AiLabel, Str
     let Some((service, _)) = chat_service() else { return Vec::new() };
     requests
         .into_iter()
-        .map(|r| (r.cluster_id, post(&service, "/chat/completions", &r.body).and_then(|body| parse_label(&body).map_err(|e| e.message))))
+        .map(|r| {
+            (
+                r.cluster_id,
+                post(&service, "/chat/completions", &r.body).and_then(|body| parse_label(&body).map_err(|e| e.message)),
+            )
+        })
         .collect()
 }
 
@@ -139,7 +166,10 @@ pub fn apply_labels(run_id: i64, results: Vec<(i32, Result<AiLabel, String>)>) -
                 descriptions.push(label.bullets.iter().map(|b| format!("• {b}")).collect::<Vec<_>>().join("\n"));
             }
             Ok(label) => {
-                failures.insert(cluster_id.to_string(), json!(format!("the title \"{}\" is already used in this run", label.title)));
+                failures.insert(
+                    cluster_id.to_string(),
+                    json!(format!("the title \"{}\" is already used in this run", label.title)),
+                );
             }
             Err(message) => {
                 failures.insert(cluster_id.to_string(), json!(message));
@@ -177,9 +207,12 @@ pub fn label_if_enabled(run_id: i64) {
 /// Internal: called by `llm_clusters.label_run`.
 #[pg_extern(volatile, parallel_unsafe, name = "_label_run")]
 pub fn label_run(run_id: i64) -> i64 {
-    let exists = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT 1 FROM llm_clusters.runs WHERE id = $1 AND status = 'succeeded')", &[run_id.into()])
-        .or_raise()
-        .unwrap_or(false);
+    let exists = Spi::get_one_with_args::<bool>(
+        "SELECT EXISTS (SELECT 1 FROM llm_clusters.runs WHERE id = $1 AND status = 'succeeded')",
+        &[run_id.into()],
+    )
+    .or_raise()
+    .unwrap_or(false);
     if !exists {
         raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist or did not succeed")));
     }

@@ -4,8 +4,8 @@
 
 use crate::error::{raise, OrRaise};
 use crate::jobs::{checked_params, Source};
-use crate::read::{load_job, read_items, ReadOptions, Window};
 use crate::pg::check_interrupts;
+use crate::read::{load_job, read_items, ReadOptions, Window};
 use llm_clusters_engine::cluster::assign::Centroids;
 use llm_clusters_engine::cluster::labels::OUTLIERS_TITLE;
 use llm_clusters_engine::embedding::normalise_rows;
@@ -61,9 +61,14 @@ fn latest_run(job_id: i32) -> LatestRun {
     .or_raise()
     .unwrap_or_else(|message| raise(EngineError::new(ErrorKind::NotFound, message)));
     let (id, window_end, (cluster_ids, stable_ids, titles, centroids, radius)) = found;
-    let centroids = Centroids::new(centroids, radius)
-        .unwrap_or_else(|_| raise(EngineError::new(ErrorKind::NotFound, format!("run {id} of job {job_id} has no clusters to assign items to"))));
-    let window_end = window_end.unwrap_or_else(|| raise(EngineError::new(ErrorKind::Internal, format!("run {id} has no window end"))));
+    let centroids = Centroids::new(centroids, radius).unwrap_or_else(|_| {
+        raise(EngineError::new(
+            ErrorKind::NotFound,
+            format!("run {id} of job {job_id} has no clusters to assign items to"),
+        ))
+    });
+    let window_end = window_end
+        .unwrap_or_else(|| raise(EngineError::new(ErrorKind::Internal, format!("run {id} has no window end"))));
     LatestRun { id, window_end, cluster_ids, stable_ids, titles, centroids }
 }
 
@@ -72,12 +77,19 @@ fn latest_run(job_id: i32) -> LatestRun {
 pub fn assign(
     job_id: i32,
     embedding: Array<f32>,
-) -> TableIterator<'static, (name!(cluster_id, i32), name!(stable_id, Option<i64>), name!(title, String), name!(distance, f64))> {
-    let values: Option<Vec<f32>> = if embedding.contains_nulls() { None } else { embedding.as_slice().ok().map(<[f32]>::to_vec) };
+) -> TableIterator<
+    'static,
+    (name!(cluster_id, i32), name!(stable_id, Option<i64>), name!(title, String), name!(distance, f64)),
+> {
+    let values: Option<Vec<f32>> =
+        if embedding.contains_nulls() { None } else { embedding.as_slice().ok().map(<[f32]>::to_vec) };
     // SAFETY: a valid array, checked for its number of dimensions only.
     let one_dimensional = unsafe { (*embedding.into_array_type()).ndim <= 1 };
     let Some(values) = values.filter(|_| one_dimensional) else {
-        raise(EngineError::new(ErrorKind::InvalidParameter, "embedding must be a one-dimensional array without NULL elements"));
+        raise(EngineError::new(
+            ErrorKind::InvalidParameter,
+            "embedding must be a one-dimensional array without NULL elements",
+        ));
     };
     let latest = latest_run(job_id);
     let unit = latest.centroids.normalised(&values).or_raise();
@@ -100,7 +112,11 @@ pub fn assign_pending(job_id: i32) -> i64 {
     // Read with the caller's rights: which items are placed is the extension's own bookkeeping.
     let placed_already: Vec<String> = Spi::connect(|client| {
         client
-            .select("SELECT item_id FROM llm_clusters.incremental_assignments WHERE run_id = $1", None, &[latest.id.into()])?
+            .select(
+                "SELECT item_id FROM llm_clusters.incremental_assignments WHERE run_id = $1",
+                None,
+                &[latest.id.into()],
+            )?
             .filter_map(|row| row.get::<String>(1).transpose())
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })

@@ -87,8 +87,9 @@ pub fn embed_texts(texts: &[&str]) -> (Vec<Vec<f32>>, String) {
             };
             let mut vectors = Vec::with_capacity(texts.len());
             for batch in texts.chunks(AI_BATCH_SIZE.get().max(1) as usize) {
-                let body = post(&service, "/embeddings", &embeddings_request(&model, batch))
-                    .unwrap_or_else(|m| raise(EngineError::new(ErrorKind::Internal, format!("embedding service: {m}"))));
+                let body = post(&service, "/embeddings", &embeddings_request(&model, batch)).unwrap_or_else(|m| {
+                    raise(EngineError::new(ErrorKind::Internal, format!("embedding service: {m}")))
+                });
                 vectors.extend(parse_embeddings(&body, batch.len()).or_raise());
                 check_interrupts().or_raise();
             }
@@ -148,8 +149,10 @@ fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
     let (vectors, model) = embed_texts(&texts);
     // A vector without direction (the hash embedder on a text without words) is stored
     // empty, which runs count as skipped, so that it is not picked again ahead of the rest.
-    let arrays: Vec<String> =
-        vectors.iter().map(|v| if v.iter().any(|x| *x != 0.0) { float_array_text(v) } else { "{}".to_string() }).collect();
+    let arrays: Vec<String> = vectors
+        .iter()
+        .map(|v| if v.iter().any(|x| *x != 0.0) { float_array_text(v) } else { "{}".to_string() })
+        .collect();
     let teams: Vec<i32> = batch.iter().map(|p| p.0).collect();
     let ids: Vec<String> = batch.iter().map(|p| p.1.clone()).collect();
     Spi::connect_mut(|client| {
@@ -176,7 +179,10 @@ fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_pending")]
 pub fn embed_pending(level: &str, max_items: i32) -> i64 {
     if level != "trace" && level != "generation" {
-        raise(EngineError::new(ErrorKind::InvalidParameter, format!("level must be 'trace' or 'generation', got \"{level}\"")));
+        raise(EngineError::new(
+            ErrorKind::InvalidParameter,
+            format!("level must be 'trace' or 'generation', got \"{level}\""),
+        ));
     }
     if max_items < 1 {
         raise(EngineError::new(ErrorKind::InvalidParameter, format!("max_items must be at least 1, got {max_items}")));

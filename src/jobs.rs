@@ -3,10 +3,10 @@
 use crate::error::{raise, OrRaise};
 use crate::gucs::MAX_JOBS_PER_TEAM;
 use crate::pg::Owner;
-use llm_clusters_engine::{EngineError, ErrorKind};
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::filters::parse_filters;
 use llm_clusters_engine::source::{check_source_columns, EmbeddingKind};
+use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 
@@ -59,13 +59,13 @@ pub fn source_name(source: pg_sys::Oid) -> String {
                  JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = $1)",
         &[source.into()],
     )
-        .or_raise()
-        .unwrap_or_else(|| {
-            raise(EngineError::new(
-                ErrorKind::NotFound,
-                format!("source relation with oid {} no longer exists (dropped?)", source.to_u32()),
-            ))
-        })
+    .or_raise()
+    .unwrap_or_else(|| {
+        raise(EngineError::new(
+            ErrorKind::NotFound,
+            format!("source relation with oid {} no longer exists (dropped?)", source.to_u32()),
+        ))
+    })
 }
 
 /// The columns of `source` checked against the contract.
@@ -89,7 +89,9 @@ pub fn source_embedding_kind(source: pg_sys::Oid) -> EmbeddingKind {
 /// Parses and checks a job's params, including that `window` is a positive interval.
 pub fn checked_params(params: &serde_json::Value) -> Params {
     let parsed = Params::from_json(params).or_raise();
-    let positive = Spi::get_one_with_args::<bool>("SELECT $1::interval > interval '0'", &[parsed.window.as_str().into()]).or_raise();
+    let positive =
+        Spi::get_one_with_args::<bool>("SELECT $1::interval > interval '0'", &[parsed.window.as_str().into()])
+            .or_raise();
     if positive != Some(true) {
         raise(EngineError::new(
             ErrorKind::InvalidParameter,

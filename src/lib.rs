@@ -33,9 +33,21 @@ extension_sql_file!(
     name = "jobs_api",
     requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job, scheduler::run_due_jobs]
 );
-extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["jobs_api", assign::assign, assign::assign_pending]);
-extension_sql_file!("../sql/reading.sql", name = "reading", requires = ["lineage", report::report_html, read::item_previews]);
-extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["reading", ai::label_run, embed::embed_text, embed::embed_pending]);
+extension_sql_file!(
+    "../sql/lineage.sql",
+    name = "lineage",
+    requires = ["jobs_api", assign::assign, assign::assign_pending]
+);
+extension_sql_file!(
+    "../sql/reading.sql",
+    name = "reading",
+    requires = ["lineage", report::report_html, read::item_previews]
+);
+extension_sql_file!(
+    "../sql/ai.sql",
+    name = "ai",
+    requires = ["reading", ai::label_run, embed::embed_text, embed::embed_pending]
+);
 extension_sql_file!("../sql/security.sql", name = "security", requires = ["ai"], finalize);
 
 #[allow(non_snake_case)]

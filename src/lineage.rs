@@ -80,7 +80,13 @@ fn shared_items(run_id: i64, previous_id: i64) -> Vec<(i32, i32, u64)> {
                 None,
                 &[run_id.into(), previous_id.into()],
             )?
-            .map(|row| Ok((row.get::<i32>(1)?.unwrap_or(-1), row.get::<i32>(2)?.unwrap_or(-1), row.get::<i64>(3)?.unwrap_or(0) as u64)))
+            .map(|row| {
+                Ok((
+                    row.get::<i32>(1)?.unwrap_or(-1),
+                    row.get::<i32>(2)?.unwrap_or(-1),
+                    row.get::<i64>(3)?.unwrap_or(0) as u64,
+                ))
+            })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise()
@@ -118,7 +124,10 @@ fn overlap(run_id: i64, previous: &PreviousRun, result: &Clustering) -> Overlap 
         .iter()
         .map(|c| {
             let c = unit(c);
-            previous_units.iter().map(|p| if p.len() == c.len() { c.iter().zip(p).map(|(a, b)| f64::from(a * b)).sum() } else { 0.0 }).collect()
+            previous_units
+                .iter()
+                .map(|p| if p.len() == c.len() { c.iter().zip(p).map(|(a, b)| f64::from(a * b)).sum() } else { 0.0 })
+                .collect()
         })
         .collect();
     o
@@ -126,23 +135,42 @@ fn overlap(run_id: i64, previous: &PreviousRun, result: &Clustering) -> Overlap 
 
 /// Gives the run's clusters their stable ids and (kept) titles, writes the lineage rows,
 /// and returns a summary for `runs.quality`.
-pub fn record(job: &Job, run_id: i64, previous: Option<&PreviousRun>, result: &Clustering, labels: &[ClusterLabel]) -> Value {
+pub fn record(
+    job: &Job,
+    run_id: i64,
+    previous: Option<&PreviousRun>,
+    result: &Clustering,
+    labels: &[ClusterLabel],
+) -> Value {
     let n_new = result.n_clusters;
     let links = match previous {
         Some(p) => match_clusters(&overlap(run_id, p, result)),
-        None => (0..n_new).map(|i| llm_clusters_engine::cluster::lineage::Link { event: Event::New, new: Some(i), previous: None, similarity: 0.0 }).collect(),
+        None => (0..n_new)
+            .map(|i| llm_clusters_engine::cluster::lineage::Link {
+                event: Event::New,
+                new: Some(i),
+                previous: None,
+                similarity: 0.0,
+            })
+            .collect(),
     };
     let prev = |j: Option<usize>| j.and_then(|j| previous.and_then(|p| p.clusters.get(j)));
     let continued: HashMap<usize, usize> =
         links.iter().filter(|l| l.event == Event::Continued).filter_map(|l| Some((l.new?, l.previous?))).collect();
     let fresh_ids: Vec<i64> = Spi::connect(|client| {
         client
-            .select("SELECT nextval('llm_clusters.cluster_stable_id_seq') FROM generate_series(1, $1)", None, &[(n_new as i32).into()])?
+            .select(
+                "SELECT nextval('llm_clusters.cluster_stable_id_seq') FROM generate_series(1, $1)",
+                None,
+                &[(n_new as i32).into()],
+            )?
             .map(|row| row.get::<i64>(1).map(Option::unwrap_or_default))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    let stable: Vec<i64> = (0..n_new).map(|i| prev(continued.get(&i).copied()).and_then(|c| c.stable_id).unwrap_or(fresh_ids[i])).collect();
+    let stable: Vec<i64> = (0..n_new)
+        .map(|i| prev(continued.get(&i).copied()).and_then(|c| c.stable_id).unwrap_or(fresh_ids[i]))
+        .collect();
 
     // Titles: a continued cluster keeps its previous title unless its keywords changed.
     let mut titles: Vec<String> = labels.iter().take(n_new).map(|l| l.title.clone()).collect();
@@ -168,7 +196,9 @@ pub fn record(job: &Job, run_id: i64, previous: Option<&PreviousRun>, result: &C
         }
     }
 
-    let mut rows: (Vec<i64>, Vec<String>, Vec<Option<i32>>, Vec<Option<i32>>, Vec<Option<i64>>, Vec<f64>) = Default::default();
+    // Columns of the lineage rows: stable id, event, cluster, previous cluster, related, similarity.
+    type Columns = (Vec<i64>, Vec<String>, Vec<Option<i32>>, Vec<Option<i32>>, Vec<Option<i64>>, Vec<f64>);
+    let mut rows: Columns = Default::default();
     for l in &links {
         let (stable_id, related) = match l.event {
             Event::Continued | Event::New => (l.new.map(|i| stable[i]), None),

@@ -48,11 +48,19 @@ pub fn try_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, (PgSqlErrorCode
         unsafe { pg_sys::RollbackAndReleaseCurrentSubTransaction() };
         restore();
         let (code, message) = match caught {
-            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => (r.sql_error_code(), r.message().to_string()),
+            CaughtError::PostgresError(r) | CaughtError::ErrorReport(r) => {
+                (r.sql_error_code(), r.message().to_string())
+            }
             CaughtError::RustPanic { ereport, .. } => (ereport.sql_error_code(), ereport.message().to_string()),
         };
         Err(match TIME_LIMIT_FIRED.load(Ordering::SeqCst) {
-            true => (code, format!("stopped by llm_clusters.job_time_limit ({} ms): {message}", TIME_LIMIT_MS.load(Ordering::SeqCst))),
+            true => (
+                code,
+                format!(
+                    "stopped by llm_clusters.job_time_limit ({} ms): {message}",
+                    TIME_LIMIT_MS.load(Ordering::SeqCst)
+                ),
+            ),
             false => (code, message),
         })
     })
@@ -126,16 +134,21 @@ pub struct Owner {
 impl Owner {
     /// The role `oid`, or an error naming the job when the role was dropped.
     pub fn existing(oid: pg_sys::Oid, job_id: i32) -> Owner {
-        let exists = Spi::get_one_with_args::<bool>("SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE oid = $1)", &[oid.into()])
-            .or_raise()
-            .unwrap_or(false);
+        let exists = Spi::get_one_with_args::<bool>(
+            "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE oid = $1)",
+            &[oid.into()],
+        )
+        .or_raise()
+        .unwrap_or(false);
         if !exists {
             crate::error::raise(
                 EngineError::new(
                     ErrorKind::InsufficientPrivilege,
                     format!("the owner of job {job_id} (role oid {}) no longer exists", oid.to_u32()),
                 )
-                .with_hint("Give the job a new owner: UPDATE llm_clusters.jobs SET owner = '<role>' WHERE id = <job id>."),
+                .with_hint(
+                    "Give the job a new owner: UPDATE llm_clusters.jobs SET owner = '<role>' WHERE id = <job id>.",
+                ),
             );
         }
         Owner { oid }
@@ -169,7 +182,7 @@ impl Owner {
             );
         }
         let f = std::panic::AssertUnwindSafe(f);
-        let value = PgTryBuilder::new(move || f())
+        let value = PgTryBuilder::new(f)
             .finally(move || unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) })
             .execute();
         unsafe { pg_sys::AtEOXact_GUC(true, nest_level) };

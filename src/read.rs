@@ -6,8 +6,8 @@ use crate::gucs::MAX_MEMORY_MB;
 use crate::jobs::{source_embedding_kind, Source};
 use crate::pg::check_interrupts;
 use llm_clusters_engine::cluster::Params;
-use llm_clusters_engine::report::Item;
 use llm_clusters_engine::filters::{parse_filters, to_sql, SqlParam};
+use llm_clusters_engine::report::Item;
 use llm_clusters_engine::source::EmbeddingKind;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
@@ -150,7 +150,14 @@ pub fn read_items(job: &Job, source: &Source, params: &Params, window: Window, o
     source.read(|| read_source(source, kind, condition, args, params, options))
 }
 
-fn read_source(source: &Source, kind: EmbeddingKind, condition: String, mut args: Vec<DatumWithOid>, params: &Params, options: &ReadOptions) -> Read {
+fn read_source(
+    source: &Source,
+    kind: EmbeddingKind,
+    condition: String,
+    mut args: Vec<DatumWithOid>,
+    params: &Params,
+    options: &ReadOptions,
+) -> Read {
     // `source` is PostgreSQL's own quoting of a regclass; filter values are parameters.
     let source = &source.name;
     let in_window = Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM {source} s WHERE {condition}"), &args)
@@ -158,7 +165,11 @@ fn read_source(source: &Source, kind: EmbeddingKind, condition: String, mut args
         .unwrap_or(0);
     // The memory budget caps the items read, from the dimension of a first embedding.
     let budget = usize::try_from(MAX_MEMORY_MB.get()).unwrap_or(1) << 20;
-    let probed = probe_dimension(&format!("SELECT s.embedding FROM {source} s WHERE {condition} AND s.embedding IS NOT NULL LIMIT 1"), &args, kind);
+    let probed = probe_dimension(
+        &format!("SELECT s.embedding FROM {source} s WHERE {condition} AND s.embedding IS NOT NULL LIMIT 1"),
+        &args,
+        kind,
+    );
     let by_memory = budget / (probed.clamp(1, MAX_DIMENSIONS) * 4 * ENGINE_MEMORY_FACTOR);
     let max_items = params.max_items.min(by_memory);
     let sampled_by = match (options.all, in_window > max_items as i64) {
@@ -179,7 +190,8 @@ fn read_source(source: &Source, kind: EmbeddingKind, condition: String, mut args
     };
     let query = format!("SELECT s.item_id, s.trace_id, s.ts, s.embedding FROM {source} s WHERE {condition}{sample_sql} ORDER BY s.item_id");
     let mut by_dim: HashMap<usize, Items> = HashMap::new();
-    let (mut skipped_null, mut skipped_invalid, mut skipped_non_finite, mut skipped_over_max_dimension) = (0i64, 0i64, 0i64, 0i64);
+    let (mut skipped_null, mut skipped_invalid, mut skipped_non_finite, mut skipped_over_max_dimension) =
+        (0i64, 0i64, 0i64, 0i64);
     let mut bytes = 0usize;
     Spi::connect(|client| {
         let mut cursor = client.try_open_cursor(query.as_str(), &args)?;
@@ -237,7 +249,9 @@ fn read_source(source: &Source, kind: EmbeddingKind, condition: String, mut args
     })
     .or_raise();
     // Mixed dimensions: the most common wins (ties: the larger dimension).
-    let dim = options.dim.unwrap_or_else(|| by_dim.iter().max_by_key(|(d, items)| (items.ids.len(), **d)).map(|(d, _)| *d).unwrap_or(0));
+    let dim = options
+        .dim
+        .unwrap_or_else(|| by_dim.iter().max_by_key(|(d, items)| (items.ids.len(), **d)).map(|(d, _)| *d).unwrap_or(0));
     let items = by_dim.remove(&dim).unwrap_or_default();
     let skipped_dimension = by_dim.values().map(|i| i.ids.len() as i64).sum();
     Read {
@@ -257,7 +271,13 @@ fn read_source(source: &Source, kind: EmbeddingKind, condition: String, mut args
 /// Items of the run chosen by `condition` (over assignments `a`; `$1` is the run id, the
 /// condition's own parameters follow), with the first `preview` characters of their text
 /// (read from the source with its owner's rights).
-pub fn run_items(source: Option<&Source>, team_id: i32, preview: i32, condition: &str, args: Vec<DatumWithOid>) -> Vec<Item> {
+pub fn run_items(
+    source: Option<&Source>,
+    team_id: i32,
+    preview: i32,
+    condition: &str,
+    args: Vec<DatumWithOid>,
+) -> Vec<Item> {
     let mut items: Vec<Item> = Spi::connect(|client| {
         client
             .select(
@@ -401,4 +421,3 @@ fn half_to_f32(h: u16) -> f32 {
         _ => sign * (1.0 + frac / 1024.0) * 2f32.powi(exp - 15),
     }
 }
-

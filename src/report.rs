@@ -47,10 +47,13 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
     .or_raise()
     .unwrap_or_else(|| not_found(format!("run {run_id} does not exist")));
     if status != "succeeded" {
-        raise(EngineError::new(ErrorKind::InvalidParameter, format!("run {run_id} has status {status}: it has no clusters to show")));
+        raise(EngineError::new(
+            ErrorKind::InvalidParameter,
+            format!("run {run_id} has status {status}: it has no clusters to show"),
+        ));
     }
-    let (team_id, source) =
-        run_team_and_source(run_id).unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))));
+    let (team_id, source) = run_team_and_source(run_id)
+        .unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))));
     let source = source.as_ref();
     let mut clusters: Vec<Cluster> = Spi::connect(|client| {
         client

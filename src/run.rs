@@ -44,7 +44,12 @@ pub fn run_job(job_id: i32, window_end: TimestampWithTimeZone) -> i64 {
 /// already run in `cycle`). Once the job is locked, every failure is recorded as a
 /// failed run rather than raised. With `ai_labels`, a succeeded run is then labelled by
 /// the AI service when that is enabled (the worker does that step outside the transaction).
-pub fn run(job_id: i32, window_end: TimestampWithTimeZone, cycle: Option<TimestampWithTimeZone>, ai_labels: bool) -> Option<i64> {
+pub fn run(
+    job_id: i32,
+    window_end: TimestampWithTimeZone,
+    cycle: Option<TimestampWithTimeZone>,
+    ai_labels: bool,
+) -> Option<i64> {
     let job = load_job(job_id);
     let locked = Spi::get_one_with_args::<bool>(
         "SELECT pg_try_advisory_xact_lock(hashtext('llm_clusters.run_job'), $1)",
@@ -93,10 +98,19 @@ pub fn run(job_id: i32, window_end: TimestampWithTimeZone, cycle: Option<Timesta
     .or_raise()
     .unwrap_or_default();
 
-    let outcome = prepared.and_then(|(params, window, source)| in_subtransaction(|| execute(&job, &source, &params, run_id, window)));
+    let outcome = prepared
+        .and_then(|(params, window, source)| in_subtransaction(|| execute(&job, &source, &params, run_id, window)));
     let outcome = outcome.unwrap_or_else(|message| {
         pgrx::warning!("run {run_id} of job {job_id} failed: {message}");
-        Outcome { status: "failed", error: Some(message), n_items: 0, n_clusters: 0, n_outliers: 0, quality: json!({}), timings: json!({}) }
+        Outcome {
+            status: "failed",
+            error: Some(message),
+            n_items: 0,
+            n_clusters: 0,
+            n_outliers: 0,
+            quality: json!({}),
+            timings: json!({}),
+        }
     });
     Spi::run_with_args(
         "UPDATE llm_clusters.runs SET status = $2, error = $3, n_items = $4, n_clusters = $5, n_outliers = $6,
@@ -142,7 +156,10 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     if n < params.min_items {
         return Outcome {
             status: "skipped",
-            error: Some(format!("{n} items with a usable embedding in the window, fewer than min_items ({})", params.min_items)),
+            error: Some(format!(
+                "{n} items with a usable embedding in the window, fewer than min_items ({})",
+                params.min_items
+            )),
             n_items: n as i32,
             n_clusters: 0,
             n_outliers: 0,
@@ -175,7 +192,14 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         m.insert("pca_dims".into(), json!(q.pca_dims));
         m.insert("pca_explained_variance".into(), json!(q.pca_explained_variance));
         m.insert("lineage".into(), lineage);
-        m.insert("k_candidates".into(), json!(q.k_candidates.iter().map(|(k, s, l, m)| json!({"k": k, "silhouette": s, "largest_share": l, "smallest_share": m})).collect::<Vec<_>>()));
+        m.insert(
+            "k_candidates".into(),
+            json!(q
+                .k_candidates
+                .iter()
+                .map(|(k, s, l, m)| json!({"k": k, "silhouette": s, "largest_share": l, "smallest_share": m}))
+                .collect::<Vec<_>>()),
+        );
     }
     Outcome {
         status: "succeeded",
@@ -230,7 +254,12 @@ fn write_results(
     let mut xs: Vec<f64> = result.centroid_coords.iter().map(|c| f64::from(c[0])).collect();
     let mut ys: Vec<f64> = result.centroid_coords.iter().map(|c| f64::from(c[1])).collect();
     if n_outliers > 0 {
-        let (sx, sy) = result.labels.iter().zip(&result.coords).filter(|(l, _)| **l < 0).fold((0.0, 0.0), |a, (_, c)| (a.0 + f64::from(c[0]), a.1 + f64::from(c[1])));
+        let (sx, sy) = result
+            .labels
+            .iter()
+            .zip(&result.coords)
+            .filter(|(l, _)| **l < 0)
+            .fold((0.0, 0.0), |a, (_, c)| (a.0 + f64::from(c[0]), a.1 + f64::from(c[1])));
         cluster_ids.push(-1);
         titles.push(OUTLIERS_TITLE.into());
         descriptions.push(format!("{n_outliers} items farther from every cluster centre than that cluster's radius."));
@@ -306,7 +335,9 @@ fn update_metrics(job: &Job, source: &Source, run_id: i64, ids: &[String], label
             Spi::connect(|client| {
                 client
                     .select(&query, None, &[job.team_id.into(), ids.to_vec().into(), labels.to_vec().into()])?
-                    .map(|r| Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?)))
+                    .map(|r| {
+                        Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+                    })
                     .collect::<Result<Vec<Row>, pgrx::spi::Error>>()
             })
         })

@@ -5,11 +5,13 @@
 //! enabled, was enabled before the cycle began, and has no run in the cycle; a unique index
 //! on `runs (job_id, cycle)` and the per-job advisory lock make that hold whoever calls.
 
-use crate::error::OrRaise;
 use crate::ai::{apply_labels, call_labels, label_requests};
-use crate::embed::embed_pending;
 use crate::assign::assign_pending;
-use crate::gucs::{daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED, SCHEDULER_NAPTIME};
+use crate::embed::embed_pending;
+use crate::error::OrRaise;
+use crate::gucs::{
+    daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED, SCHEDULER_NAPTIME,
+};
 use crate::pg::{in_subtransaction, with_time_limit};
 use crate::run::run;
 use llm_clusters_engine::schedule::{cycle_start, parse_time_of_day};
@@ -27,10 +29,12 @@ fn due_jobs() -> (TimestampWithTimeZone, Vec<i32>) {
     let start = cycle_start(now.floor() as i64, run_at);
     let cycle = Spi::get_one_with_args::<TimestampWithTimeZone>("SELECT to_timestamp($1)", &[(start as f64).into()])
         .or_raise()
-        .unwrap_or_else(|| crate::error::raise(llm_clusters_engine::EngineError::new(
-            llm_clusters_engine::ErrorKind::Internal,
-            "could not compute the cycle start",
-        )));
+        .unwrap_or_else(|| {
+            crate::error::raise(llm_clusters_engine::EngineError::new(
+                llm_clusters_engine::ErrorKind::Internal,
+                "could not compute the cycle start",
+            ))
+        });
     let jobs = Spi::connect(|client| {
         client
             .select(
@@ -91,7 +95,9 @@ fn report_activity(text: &str) {
 }
 
 fn extension_installed() -> bool {
-    Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'llm_clusters')").or_raise().unwrap_or(false)
+    Spi::get_one::<bool>("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'llm_clusters')")
+        .or_raise()
+        .unwrap_or(false)
 }
 
 /// Places the items that arrived since each enabled job's latest succeeded run, one job
@@ -139,7 +145,9 @@ const EMBED_MAX: i64 = 200_000;
 /// Embeds the items of the job's level that have none yet, a batch per transaction.
 fn embed_for(job_id: i32) {
     let level = BackgroundWorker::transaction(|| {
-        Spi::get_one_with_args::<String>("SELECT level FROM llm_clusters.jobs WHERE id = $1", &[job_id.into()]).ok().flatten()
+        Spi::get_one_with_args::<String>("SELECT level FROM llm_clusters.jobs WHERE id = $1", &[job_id.into()])
+            .ok()
+            .flatten()
     });
     let Some(level) = level else { return };
     let mut total = 0i64;

@@ -52,9 +52,7 @@ mod tests {
     fn capture_is_all_or_nothing() {
         let bad = r#"{"batch": [{"event": "$ai_span", "properties": {"$ai_trace_id": "t"}},
                                 {"event": "$ai_span", "properties": {}}]}"#;
-        let result = PgTryBuilder::new(|| Some(capture(bad)))
-            .catch_others(|_| None)
-            .execute();
+        let result = PgTryBuilder::new(|| Some(capture(bad))).catch_others(|_| None).execute();
         assert_eq!(result, None);
         assert_eq!(count("SELECT count(*) FROM llm_clusters.events"), 0);
     }
@@ -86,17 +84,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!((cost, latency, tokens), (Some(0.75), Some(3.0), Some(3)));
-        let (is_error, content) = Spi::get_two::<bool, String>(
-            "SELECT is_error, content FROM llm_clusters.trace_items WHERE item_id = 't1'",
-        )
-        .unwrap();
+        let (is_error, content) =
+            Spi::get_two::<bool, String>("SELECT is_error, content FROM llm_clusters.trace_items WHERE item_id = 't1'")
+                .unwrap();
         assert_eq!(is_error, Some(true));
         assert_eq!(content.as_deref(), Some("user: first question\nuser: second question"));
-        let embedding = Spi::get_one::<Vec<f32>>(
-            "SELECT embedding FROM llm_clusters.trace_items WHERE item_id = 't1'",
-        )
-        .unwrap()
-        .unwrap();
+        let embedding = Spi::get_one::<Vec<f32>>("SELECT embedding FROM llm_clusters.trace_items WHERE item_id = 't1'")
+            .unwrap()
+            .unwrap();
         let half = std::f32::consts::FRAC_1_SQRT_2;
         assert!((embedding[0] - half).abs() < 1e-6 && (embedding[1] - half).abs() < 1e-6, "{embedding:?}");
         let tag = Spi::get_one::<String>("SELECT properties->>'tag' FROM llm_clusters.trace_items").unwrap();
@@ -118,15 +113,27 @@ mod tests {
         )
         .unwrap();
         let job = Spi::get_one::<i32>("SELECT llm_clusters.create_job('t', level => 'generation')").unwrap().unwrap();
-        let run = Spi::get_one_with_args::<i64>("SELECT llm_clusters.run_job($1, '2026-11-21')", &[job.into()]).unwrap().unwrap();
-        let (status, clusters) =
-            Spi::get_two_with_args::<String, i32>("SELECT status, n_clusters FROM llm_clusters.runs WHERE id = $1", &[run.into()]).unwrap();
+        let run = Spi::get_one_with_args::<i64>("SELECT llm_clusters.run_job($1, '2026-11-21')", &[job.into()])
+            .unwrap()
+            .unwrap();
+        let (status, clusters) = Spi::get_two_with_args::<String, i32>(
+            "SELECT status, n_clusters FROM llm_clusters.runs WHERE id = $1",
+            &[run.into()],
+        )
+        .unwrap();
         assert_eq!((status.as_deref(), clusters), (Some("succeeded"), Some(4)));
         // A job whose items vanish mid-way is a failed run with no partial rows.
-        Spi::run("CREATE VIEW broken AS SELECT * FROM llm_clusters.generation_items WHERE 1 / (team_id - 1) > 0").unwrap();
-        let bad = Spi::get_one::<i32>("SELECT llm_clusters.create_job('b', level => 'generation', source => 'broken')").unwrap().unwrap();
-        let run = Spi::get_one_with_args::<i64>("SELECT llm_clusters.run_job($1, '2026-11-21')", &[bad.into()]).unwrap().unwrap();
-        let status = Spi::get_one_with_args::<String>("SELECT status FROM llm_clusters.runs WHERE id = $1", &[run.into()]).unwrap();
+        Spi::run("CREATE VIEW broken AS SELECT * FROM llm_clusters.generation_items WHERE 1 / (team_id - 1) > 0")
+            .unwrap();
+        let bad = Spi::get_one::<i32>("SELECT llm_clusters.create_job('b', level => 'generation', source => 'broken')")
+            .unwrap()
+            .unwrap();
+        let run = Spi::get_one_with_args::<i64>("SELECT llm_clusters.run_job($1, '2026-11-21')", &[bad.into()])
+            .unwrap()
+            .unwrap();
+        let status =
+            Spi::get_one_with_args::<String>("SELECT status FROM llm_clusters.runs WHERE id = $1", &[run.into()])
+                .unwrap();
         assert_eq!(status.as_deref(), Some("failed"));
         assert_eq!(count(&format!("SELECT count(*) FROM llm_clusters.assignments WHERE run_id = {run}")), 0);
     }

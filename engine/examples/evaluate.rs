@@ -22,7 +22,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let seed: u64 = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(42);
     let offline = args.get(4).is_some_and(|a| a == "offline");
-    println!("{:<18} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>7} | {:>10} {:>10}", "set", "items", "ARI", "NMI", "clusters", "outliers", "largest", "trust", "kmeans-k ARI", "NMI");
+    println!(
+        "{:<18} {:>6} {:>7} {:>7} {:>9} {:>9} {:>8} {:>7} | {:>10} {:>10}",
+        "set", "items", "ARI", "NMI", "clusters", "outliers", "largest", "trust", "kmeans-k ARI", "NMI"
+    );
     for name in ["bbc5", "donotanswer5", "sharegpt_prompts"] {
         let texts = std::fs::read_to_string(format!("{dir}/{name}.jsonl"))?;
         let n = texts.lines().count();
@@ -65,23 +68,42 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (ari, nmi, base) = if truth.iter().all(Option::is_some) {
             let t: Vec<i32> = truth.iter().map(|x| x.unwrap_or(-1)).collect();
             let k = names.len();
-            let model = linfa_clustering::KMeans::params_with_rng(k, rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed))
-                .fit(&DatasetBase::from(original.clone()))?;
+            let model =
+                linfa_clustering::KMeans::params_with_rng(k, rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed))
+                    .fit(&DatasetBase::from(original.clone()))?;
             let base_labels: Vec<i32> = model.predict(&original).iter().map(|&l| l as i32).collect();
             (
                 format!("{:.3}", adjusted_rand_index(&t, &result.labels)),
                 format!("{:.3}", normalized_mutual_info(&t, &result.labels)),
-                format!("{:>10.3} {:>10.3}", adjusted_rand_index(&t, &base_labels), normalized_mutual_info(&t, &base_labels)),
+                format!(
+                    "{:>10.3} {:>10.3}",
+                    adjusted_rand_index(&t, &base_labels),
+                    normalized_mutual_info(&t, &base_labels)
+                ),
             )
         } else {
             ("-".into(), "-".into(), format!("{:>10} {:>10}", "-", "-"))
         };
         println!(
             "{:<18} {:>6} {:>7} {:>7} {:>9} {:>8.1}% {:>7.1}% {:>7.3} | {}   ({secs:.1} s, silhouette {:.3})",
-            name, n, ari, nmi, result.n_clusters, 100.0 * result.quality.outlier_share, 100.0 * result.quality.largest_cluster_share, trust, base, result.quality.silhouette
+            name,
+            n,
+            ari,
+            nmi,
+            result.n_clusters,
+            100.0 * result.quality.outlier_share,
+            100.0 * result.quality.largest_cluster_share,
+            trust,
+            base,
+            result.quality.silhouette
         );
         if method == Method::KMeans {
-            let ks: Vec<String> = result.quality.k_candidates.iter().map(|(k, s, l, m)| format!("{k}:{s:.3}/{:.0}%/{:.1}%", l * 100.0, m * 100.0)).collect();
+            let ks: Vec<String> = result
+                .quality
+                .k_candidates
+                .iter()
+                .map(|(k, s, l, m)| format!("{k}:{s:.3}/{:.0}%/{:.1}%", l * 100.0, m * 100.0))
+                .collect();
             println!("    k candidates (k:silhouette/largest/smallest): {}", ks.join(" "));
         }
     }

@@ -12,7 +12,13 @@ use llm_clusters_engine::cluster::{cluster, Clustering, Params};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
-fn run(data: &[f32], dim: usize, rows: &[usize], params: &Params, previous: Option<&Clustering>) -> Result<Clustering, Box<dyn std::error::Error>> {
+fn run(
+    data: &[f32],
+    dim: usize,
+    rows: &[usize],
+    params: &Params,
+    previous: Option<&Clustering>,
+) -> Result<Clustering, Box<dyn std::error::Error>> {
     let mut x: Vec<f32> = rows.iter().flat_map(|&r| data[r * dim..(r + 1) * dim].iter().copied()).collect();
     Ok(cluster(&mut x, dim, params, previous.map(|p| p.centroids.as_slice()), &|| Ok(()))?)
 }
@@ -40,7 +46,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let b = run(&data, dim, &rows_b, &params, Some(&a))?;
         // Labels of the common items (days 1-6) in both runs.
         let pos_b: std::collections::HashMap<usize, usize> = rows_b.iter().enumerate().map(|(p, &r)| (r, p)).collect();
-        let common: Vec<(usize, usize)> = rows_a.iter().enumerate().filter_map(|(pa, r)| pos_b.get(r).map(|&pb| (pa, pb))).collect();
+        let common: Vec<(usize, usize)> =
+            rows_a.iter().enumerate().filter_map(|(pa, r)| pos_b.get(r).map(|&pb| (pa, pb))).collect();
         let la: Vec<i32> = common.iter().map(|&(pa, _)| a.labels[pa]).collect();
         let lb: Vec<i32> = common.iter().map(|&(_, pb)| b.labels[pb]).collect();
         let ari = adjusted_rand_index(&la, &lb);
@@ -59,7 +66,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 shared[y as usize][x as usize] += 1;
             }
         }
-        let cosine = b.centroids.iter().map(|cb| a.centroids.iter().map(|ca| cb.iter().zip(ca).map(|(p, q)| f64::from(p * q)).sum()).collect()).collect();
+        let cosine = b
+            .centroids
+            .iter()
+            .map(|cb| a.centroids.iter().map(|ca| cb.iter().zip(ca).map(|(p, q)| f64::from(p * q)).sum()).collect())
+            .collect();
         let overlap = Overlap { shared, shared_new, shared_previous, cosine };
         let links = match_clusters(&overlap);
         let count = |e: Event| links.iter().filter(|l| l.event == e).count();
@@ -72,7 +83,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 best == l.previous
             })
             .count();
-        let sims: Vec<String> = links.iter().filter(|l| l.event == Event::Continued).map(|l| format!("{:.2}", l.similarity)).collect();
+        let sims: Vec<String> =
+            links.iter().filter(|l| l.event == Event::Continued).map(|l| format!("{:.2}", l.similarity)).collect();
         println!(
             "{name:<18} common items {:>5}  ARI {ari:.3}  clusters A {} B {}  continued {} (matched to themselves {}), new {}, gone {}, split {}, merged {}  jaccard [{}]",
             common.len(),

@@ -16,7 +16,8 @@ pub const ITEM_CHARS: usize = 400;
 /// Characters of item text in one request, all items together.
 pub const REQUEST_CHARS: usize = 6_000;
 
-const GENERIC_TITLES: &[&str] = &["misc", "miscellaneous", "other", "others", "general", "various", "cluster", "outliers", "unknown", "mixed"];
+const GENERIC_TITLES: &[&str] =
+    &["misc", "miscellaneous", "other", "others", "general", "various", "cluster", "outliers", "unknown", "mixed"];
 
 /// What the model is shown about one cluster.
 pub struct LabelInput<'a> {
@@ -35,7 +36,8 @@ fn clip(text: &str, budget: &mut usize) -> Option<String> {
     if *budget == 0 {
         return None;
     }
-    let t: String = text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(ITEM_CHARS.min(*budget)).collect();
+    let t: String =
+        text.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(ITEM_CHARS.min(*budget)).collect();
     *budget -= t.chars().count();
     Some(t)
 }
@@ -83,18 +85,28 @@ pub fn parse_label(body: &str) -> Result<AiLabel> {
     }
     let content = message["content"].as_str().ok_or_else(|| bad("the response has no choices[0].message.content"))?;
     let label = answer_object(content)?;
-    let title = label["title"].as_str().ok_or_else(|| bad("the answer has no \"title\" string"))?.trim().trim_matches('"').to_string();
+    let title = label["title"]
+        .as_str()
+        .ok_or_else(|| bad("the answer has no \"title\" string"))?
+        .trim()
+        .trim_matches('"')
+        .to_string();
     let words = title.split_whitespace().count();
     if !(3..=10).contains(&words) || title.chars().count() > 120 {
         return Err(bad(format!("the title must have 3 to 10 words, got \"{title}\"")));
     }
-    if title.split_whitespace().all(|w| GENERIC_TITLES.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric()))) {
+    if title
+        .split_whitespace()
+        .all(|w| GENERIC_TITLES.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric())))
+    {
         return Err(bad(format!("the title is generic: \"{title}\"")));
     }
     // Local models in JSON mode often say "description" (a list, or one text of lines).
     let bullet_lines = |text: &str| -> Vec<String> { text.lines().map(str::to_string).collect() };
     let raw: Vec<String> = match (&label["bullets"], &label["description"]) {
-        (Value::Array(items), _) | (_, Value::Array(items)) => items.iter().filter_map(|b| b.as_str().map(str::to_string)).collect(),
+        (Value::Array(items), _) | (_, Value::Array(items)) => {
+            items.iter().filter_map(|b| b.as_str().map(str::to_string)).collect()
+        }
         (Value::String(text), _) | (_, Value::String(text)) => bullet_lines(text),
         _ => return Err(bad("the answer has no \"bullets\" array")),
     };
@@ -140,15 +152,26 @@ pub fn parse_embeddings(body: &str, expected: usize) -> Result<Vec<Vec<f32>>> {
     let mut out: Vec<Option<Vec<f32>>> = vec![None; expected];
     for (position, item) in data.iter().enumerate() {
         let index = item["index"].as_u64().map_or(position, |i| i as usize);
-        let slot = out.get_mut(index).ok_or_else(|| bad(format!("embedding index {index} is out of range (sent {expected} inputs)")))?;
-        let values = item["embedding"].as_array().ok_or_else(|| bad(format!("embedding {index} is not an array of numbers")))?;
-        let vector: Vec<f32> = values.iter().map(|x| x.as_f64().map(|f| f as f32)).collect::<Option<_>>().ok_or_else(|| bad(format!("embedding {index} holds a value that is not a number")))?;
+        let slot = out
+            .get_mut(index)
+            .ok_or_else(|| bad(format!("embedding index {index} is out of range (sent {expected} inputs)")))?;
+        let values =
+            item["embedding"].as_array().ok_or_else(|| bad(format!("embedding {index} is not an array of numbers")))?;
+        let vector: Vec<f32> = values
+            .iter()
+            .map(|x| x.as_f64().map(|f| f as f32))
+            .collect::<Option<_>>()
+            .ok_or_else(|| bad(format!("embedding {index} holds a value that is not a number")))?;
         if vector.is_empty() || vector.iter().any(|x| !x.is_finite()) {
             return Err(bad(format!("embedding {index} is empty or not finite")));
         }
         *slot = Some(vector);
     }
-    let vectors: Vec<Vec<f32>> = out.into_iter().enumerate().map(|(i, v)| v.ok_or_else(|| bad(format!("no embedding for input {i}")))).collect::<Result<_>>()?;
+    let vectors: Vec<Vec<f32>> = out
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| v.ok_or_else(|| bad(format!("no embedding for input {i}"))))
+        .collect::<Result<_>>()?;
     if vectors.windows(2).any(|w| w[0].len() != w[1].len()) {
         return Err(bad("the embeddings have different dimensions"));
     }
@@ -167,7 +190,10 @@ mod tests {
     fn label_request_stays_within_its_budget() {
         let long = "word ".repeat(1000);
         let items: Vec<&str> = vec![long.as_str(); 30];
-        let input = LabelInput { items: items.clone(), contrast: vec![("Other", items.clone()), ("Third", items.clone()), ("Fourth", items)] };
+        let input = LabelInput {
+            items: items.clone(),
+            contrast: vec![("Other", items.clone()), ("Third", items.clone()), ("Fourth", items)],
+        };
         let req = label_request("m", &input);
         let prompt = req["messages"][1]["content"].as_str().unwrap();
         assert!(prompt.len() < REQUEST_CHARS + 1_000, "{}", prompt.len());
@@ -177,8 +203,17 @@ mod tests {
 
     #[test]
     fn parses_and_checks_labels() {
-        let ok = parse_label(&chat(r#"{"title": "Password reset for locked accounts", "bullets": ["- users locked out", "reset links"]}"#)).unwrap();
-        assert_eq!(ok, AiLabel { title: "Password reset for locked accounts".into(), bullets: vec!["users locked out".into(), "reset links".into()] });
+        let ok = parse_label(&chat(
+            r#"{"title": "Password reset for locked accounts", "bullets": ["- users locked out", "reset links"]}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            ok,
+            AiLabel {
+                title: "Password reset for locked accounts".into(),
+                bullets: vec!["users locked out".into(), "reset links".into()]
+            }
+        );
         for (body, why) in [
             ("not json".to_string(), "not JSON"),
             (chat("Sure! Here is a title"), "answer is not a JSON object"),
@@ -195,7 +230,10 @@ mod tests {
 
     #[test]
     fn accepts_answers_as_local_models_write_them() {
-        let want = AiLabel { title: "Password reset for locked accounts".into(), bullets: vec!["users locked out".into(), "reset links".into()] };
+        let want = AiLabel {
+            title: "Password reset for locked accounts".into(),
+            bullets: vec!["users locked out".into(), "reset links".into()],
+        };
         for content in [
             "```json\n{\"title\": \"Password reset for locked accounts\", \"bullets\": [\"users locked out\", \"reset links\"]}\n```",
             "Here is the label you asked for:\n{\"title\": \"Password reset for locked accounts\", \"bullets\": [\"users locked out\", \"reset links\"]} Hope it helps {!}",
@@ -208,10 +246,18 @@ mod tests {
 
     #[test]
     fn embeddings_come_back_in_input_order() {
-        let body = json!({"data": [{"index": 1, "embedding": [0.0, 1.0]}, {"index": 0, "embedding": [1.0, 0.0]}]}).to_string();
+        let body =
+            json!({"data": [{"index": 1, "embedding": [0.0, 1.0]}, {"index": 0, "embedding": [1.0, 0.0]}]}).to_string();
         assert_eq!(parse_embeddings(&body, 2).unwrap(), vec![vec![1.0, 0.0], vec![0.0, 1.0]]);
-        assert!(parse_embeddings(&json!({"data": [{"index": 0, "embedding": [1.0]}]}).to_string(), 2).unwrap_err().message.contains("no embedding for input 1"));
-        assert!(parse_embeddings(&json!({"data": [{"index": 0, "embedding": [1.0]}, {"index": 1, "embedding": [1.0, 2.0]}]}).to_string(), 2).is_err());
+        assert!(parse_embeddings(&json!({"data": [{"index": 0, "embedding": [1.0]}]}).to_string(), 2)
+            .unwrap_err()
+            .message
+            .contains("no embedding for input 1"));
+        assert!(parse_embeddings(
+            &json!({"data": [{"index": 0, "embedding": [1.0]}, {"index": 1, "embedding": [1.0, 2.0]}]}).to_string(),
+            2
+        )
+        .is_err());
         assert!(parse_embeddings(&json!({"data": [{"index": 5, "embedding": [1.0]}]}).to_string(), 1).is_err());
         assert!(parse_embeddings("{}", 1).is_err());
     }

@@ -72,11 +72,7 @@ pub fn parse_payload(payload: &Value) -> Result<Vec<CapturedEvent>> {
     if events.len() > MAX_EVENTS_PER_CALL {
         return Err(EngineError::new(
             ErrorKind::LimitExceeded,
-            format!(
-                "payload holds {} events, more than the {} one call accepts",
-                events.len(),
-                MAX_EVENTS_PER_CALL
-            ),
+            format!("payload holds {} events, more than the {} one call accepts", events.len(), MAX_EVENTS_PER_CALL),
         ));
     }
     events.iter().enumerate().map(|(index, event)| parse_event(index, event)).collect()
@@ -86,13 +82,22 @@ pub fn parse_payload(payload: &Value) -> Result<Vec<CapturedEvent>> {
 pub fn parse_event(index: usize, event: &Value) -> Result<CapturedEvent> {
     let at = EventContext { index };
     let obj = event.as_object().ok_or_else(|| {
-        EngineError::new(ErrorKind::InvalidParameter, format!("event {index} must be an object, got {}", json_type(event)))
+        EngineError::new(
+            ErrorKind::InvalidParameter,
+            format!("event {index} must be an object, got {}", json_type(event)),
+        )
     })?;
 
     let name = match obj.get("event") {
         Some(Value::String(s)) => s.clone(),
         None | Some(Value::Null) => return Err(at.error(ErrorKind::NullNotAllowed, "event", "is missing")),
-        Some(other) => return Err(at.error(ErrorKind::InvalidParameter, "event", format!("must be a string, got {}", json_type(other)))),
+        Some(other) => {
+            return Err(at.error(
+                ErrorKind::InvalidParameter,
+                "event",
+                format!("must be a string, got {}", json_type(other)),
+            ))
+        }
     };
     if !AI_EVENTS.contains(&name.as_str()) {
         return Err(at.error(
@@ -107,7 +112,11 @@ pub fn parse_event(index: usize, event: &Value) -> Result<CapturedEvent> {
         None | Some(Value::Null) => &empty,
         Some(Value::Object(p)) => p,
         Some(other) => {
-            return Err(at.error(ErrorKind::InvalidParameter, "properties", format!("must be an object, got {}", json_type(other))))
+            return Err(at.error(
+                ErrorKind::InvalidParameter,
+                "properties",
+                format!("must be an object, got {}", json_type(other)),
+            ))
         }
     };
 
@@ -116,19 +125,29 @@ pub fn parse_event(index: usize, event: &Value) -> Result<CapturedEvent> {
         Some(Value::String(s)) => Some(canonical_uuid(s).ok_or_else(|| {
             at.error(ErrorKind::InvalidText, "uuid", format!("\"{}\" is not a UUID", truncate(s, 100)))
         })?),
-        Some(other) => return Err(at.error(ErrorKind::InvalidText, "uuid", format!("must be a string, got {}", json_type(other)))),
+        Some(other) => {
+            return Err(at.error(ErrorKind::InvalidText, "uuid", format!("must be a string, got {}", json_type(other))))
+        }
     };
 
     let timestamp = match obj.get("timestamp") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => {
             validate_timestamp(s).map_err(|why| {
-                at.error(ErrorKind::InvalidDatetime, "timestamp", format!("\"{}\" is not an ISO 8601 timestamp: {why}", truncate(s, 100)))
+                at.error(
+                    ErrorKind::InvalidDatetime,
+                    "timestamp",
+                    format!("\"{}\" is not an ISO 8601 timestamp: {why}", truncate(s, 100)),
+                )
             })?;
             Some(s.clone())
         }
         Some(other) => {
-            return Err(at.error(ErrorKind::InvalidDatetime, "timestamp", format!("must be a string, got {}", json_type(other))))
+            return Err(at.error(
+                ErrorKind::InvalidDatetime,
+                "timestamp",
+                format!("must be a string, got {}", json_type(other)),
+            ))
         }
     };
 
@@ -204,7 +223,11 @@ fn identifier(at: &EventContext, key: &str, value: &Value) -> Result<String> {
     match value {
         Value::String(s) => Ok(s.clone()),
         Value::Number(n) => Ok(n.to_string()),
-        other => Err(at.error(ErrorKind::InvalidText, key, format!("must be a string or a number, got {}", json_type(other)))),
+        other => Err(at.error(
+            ErrorKind::InvalidText,
+            key,
+            format!("must be a string or a number, got {}", json_type(other)),
+        )),
     }
 }
 
@@ -219,7 +242,9 @@ fn optional_text(at: &EventContext, key: &str, value: Option<&Value>) -> Result<
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => Err(at.error(ErrorKind::InvalidText, key, format!("must be a string, got {}", json_type(other)))),
+        Some(other) => {
+            Err(at.error(ErrorKind::InvalidText, key, format!("must be a string, got {}", json_type(other))))
+        }
     }
 }
 
@@ -236,7 +261,10 @@ fn number(at: &EventContext, key: &str, value: Option<&Value>) -> Result<Option<
         _ => Err(at.error(
             ErrorKind::InvalidText,
             key,
-            format!("must be a finite number, got {}", truncate(&value.map(|v| v.to_string()).unwrap_or_default(), 100)),
+            format!(
+                "must be a finite number, got {}",
+                truncate(&value.map(|v| v.to_string()).unwrap_or_default(), 100)
+            ),
         )),
     }
 }
@@ -253,8 +281,12 @@ fn amount(at: &EventContext, key: &str, value: Option<&Value>) -> Result<Option<
 fn count(at: &EventContext, key: &str, value: Option<&Value>) -> Result<Option<i64>> {
     match number(at, key, value)? {
         None => Ok(None),
-        Some(x) if x.fract() != 0.0 => Err(at.error(ErrorKind::InvalidText, key, format!("must be a whole number, got {x}"))),
-        Some(x) if !(0.0..=9.0e15).contains(&x) => Err(at.error(ErrorKind::OutOfRange, key, format!("must be between 0 and 9e15, got {x}"))),
+        Some(x) if x.fract() != 0.0 => {
+            Err(at.error(ErrorKind::InvalidText, key, format!("must be a whole number, got {x}")))
+        }
+        Some(x) if !(0.0..=9.0e15).contains(&x) => {
+            Err(at.error(ErrorKind::OutOfRange, key, format!("must be between 0 and 9e15, got {x}")))
+        }
         Some(x) => Ok(Some(x as i64)),
     }
 }
@@ -270,7 +302,11 @@ fn flag(at: &EventContext, key: &str, value: Option<&Value>) -> Result<Option<bo
         },
         Some(Value::Number(n)) if n.as_f64() == Some(0.0) => Ok(Some(false)),
         Some(Value::Number(n)) if n.as_f64() == Some(1.0) => Ok(Some(true)),
-        Some(other) => Err(at.error(ErrorKind::InvalidText, key, format!("must be a boolean, got {}", truncate(&other.to_string(), 100)))),
+        Some(other) => Err(at.error(
+            ErrorKind::InvalidText,
+            key,
+            format!("must be a boolean, got {}", truncate(&other.to_string(), 100)),
+        )),
     }
 }
 
@@ -341,7 +377,10 @@ mod tests {
     fn absent_numbers_stay_none() {
         let e = &parse_payload(&generation(json!({"$ai_trace_id": 42}))).unwrap()[0];
         assert_eq!(e.trace_id, "42");
-        assert_eq!((e.input_tokens, e.output_tokens, e.total_cost_usd, e.latency_s, e.is_error), (None, None, None, None, None));
+        assert_eq!(
+            (e.input_tokens, e.output_tokens, e.total_cost_usd, e.latency_s, e.is_error),
+            (None, None, None, None, None)
+        );
         assert_eq!(e.content, None);
     }
 
@@ -380,21 +419,81 @@ mod tests {
             (json!(5), ErrorKind::InvalidParameter, "got a number"),
             (json!({"batch": 1}), ErrorKind::InvalidParameter, "\"batch\" must be an array"),
             (json!([ok, 3]), ErrorKind::InvalidParameter, "event 1 must be an object, got a number"),
-            (json!([ok, {"event": "$pageview", "properties": {"$ai_trace_id": "t"}}]), ErrorKind::InvalidParameter, "event 1: property \"event\" \"$pageview\" is not one of"),
-            (json!([{"event": "$ai_span", "properties": {}}]), ErrorKind::NullNotAllowed, "event 0: property \"$ai_trace_id\" is missing"),
-            (json!([{"event": "$ai_span", "properties": {"$ai_trace_id": ""}}]), ErrorKind::NullNotAllowed, "\"$ai_trace_id\" is missing"),
-            (json!([{"event": "$ai_span", "properties": {"$ai_trace_id": ["x"]}}]), ErrorKind::InvalidText, "\"$ai_trace_id\" must be a string or a number"),
-            (generation(json!({"$ai_trace_id": "t", "$ai_input_tokens": "many"})), ErrorKind::InvalidText, "event 0: property \"$ai_input_tokens\" must be a finite number"),
-            (generation(json!({"$ai_trace_id": "t", "$ai_output_tokens": 1.5})), ErrorKind::InvalidText, "must be a whole number"),
-            (generation(json!({"$ai_trace_id": "t", "$ai_total_cost_usd": "NaN"})), ErrorKind::InvalidText, "\"$ai_total_cost_usd\" must be a finite number"),
-            (generation(json!({"$ai_trace_id": "t", "$ai_total_cost_usd": true})), ErrorKind::InvalidText, "\"$ai_total_cost_usd\" must be a finite number"),
-            (generation(json!({"$ai_trace_id": "t", "$ai_latency": -0.5})), ErrorKind::OutOfRange, "\"$ai_latency\" must not be negative, got -0.5"),
-            (generation(json!({"$ai_trace_id": "t", "$ai_is_error": "maybe"})), ErrorKind::InvalidText, "\"$ai_is_error\" must be a boolean"),
-            (generation(json!({"$ai_trace_id": "t", "$ai_model": 4})), ErrorKind::InvalidText, "\"$ai_model\" must be a string"),
-            (json!({"event": "$ai_span", "properties": 1}), ErrorKind::InvalidParameter, "\"properties\" must be an object"),
-            (json!({"event": "$ai_span", "uuid": "nope", "properties": {"$ai_trace_id": "t"}}), ErrorKind::InvalidText, "\"uuid\" \"nope\" is not a UUID"),
-            (json!({"event": "$ai_span", "timestamp": "yesterday", "properties": {"$ai_trace_id": "t"}}), ErrorKind::InvalidDatetime, "event 0: property \"timestamp\" \"yesterday\" is not an ISO 8601 timestamp"),
-            (json!({"event": "$ai_span", "timestamp": 12, "properties": {"$ai_trace_id": "t"}}), ErrorKind::InvalidDatetime, "\"timestamp\" must be a string"),
+            (
+                json!([ok, {"event": "$pageview", "properties": {"$ai_trace_id": "t"}}]),
+                ErrorKind::InvalidParameter,
+                "event 1: property \"event\" \"$pageview\" is not one of",
+            ),
+            (
+                json!([{"event": "$ai_span", "properties": {}}]),
+                ErrorKind::NullNotAllowed,
+                "event 0: property \"$ai_trace_id\" is missing",
+            ),
+            (
+                json!([{"event": "$ai_span", "properties": {"$ai_trace_id": ""}}]),
+                ErrorKind::NullNotAllowed,
+                "\"$ai_trace_id\" is missing",
+            ),
+            (
+                json!([{"event": "$ai_span", "properties": {"$ai_trace_id": ["x"]}}]),
+                ErrorKind::InvalidText,
+                "\"$ai_trace_id\" must be a string or a number",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_input_tokens": "many"})),
+                ErrorKind::InvalidText,
+                "event 0: property \"$ai_input_tokens\" must be a finite number",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_output_tokens": 1.5})),
+                ErrorKind::InvalidText,
+                "must be a whole number",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_total_cost_usd": "NaN"})),
+                ErrorKind::InvalidText,
+                "\"$ai_total_cost_usd\" must be a finite number",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_total_cost_usd": true})),
+                ErrorKind::InvalidText,
+                "\"$ai_total_cost_usd\" must be a finite number",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_latency": -0.5})),
+                ErrorKind::OutOfRange,
+                "\"$ai_latency\" must not be negative, got -0.5",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_is_error": "maybe"})),
+                ErrorKind::InvalidText,
+                "\"$ai_is_error\" must be a boolean",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_model": 4})),
+                ErrorKind::InvalidText,
+                "\"$ai_model\" must be a string",
+            ),
+            (
+                json!({"event": "$ai_span", "properties": 1}),
+                ErrorKind::InvalidParameter,
+                "\"properties\" must be an object",
+            ),
+            (
+                json!({"event": "$ai_span", "uuid": "nope", "properties": {"$ai_trace_id": "t"}}),
+                ErrorKind::InvalidText,
+                "\"uuid\" \"nope\" is not a UUID",
+            ),
+            (
+                json!({"event": "$ai_span", "timestamp": "yesterday", "properties": {"$ai_trace_id": "t"}}),
+                ErrorKind::InvalidDatetime,
+                "event 0: property \"timestamp\" \"yesterday\" is not an ISO 8601 timestamp",
+            ),
+            (
+                json!({"event": "$ai_span", "timestamp": 12, "properties": {"$ai_trace_id": "t"}}),
+                ErrorKind::InvalidDatetime,
+                "\"timestamp\" must be a string",
+            ),
         ];
         for (payload, kind, needle) in cases {
             let err = error_of(payload.clone());

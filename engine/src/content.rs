@@ -99,11 +99,8 @@ fn part_text(part: &Value) -> String {
             if kind.contains("image") {
                 return "[image]".into();
             }
-            let name = obj
-                .get("function")
-                .and_then(|f| f.get("name"))
-                .or_else(|| obj.get("name"))
-                .and_then(Value::as_str);
+            let name =
+                obj.get("function").and_then(|f| f.get("name")).or_else(|| obj.get("name")).and_then(Value::as_str);
             match name {
                 Some(n) => format!("[tool call: {n}]"),
                 None if !kind.is_empty() => format!("[{kind}]"),
@@ -143,7 +140,10 @@ mod tests {
             {"role": "user", "content": [{"type": "text", "text": "What is in"}, {"type": "image_url", "image_url": {"url": "x"}}]},
         ]);
         let output = json!([{"message": {"role": "assistant", "content": null, "tool_calls": [{"type": "function", "function": {"name": "lookup", "arguments": "{}"}}]}}]);
-        assert_eq!(readable_text(Some(&input), Some(&output)), "user: What is in [image]\nassistant: [tool call: lookup]");
+        assert_eq!(
+            readable_text(Some(&input), Some(&output)),
+            "user: What is in [image]\nassistant: [tool call: lookup]"
+        );
     }
 
     #[test]

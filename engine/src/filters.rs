@@ -6,8 +6,20 @@ use crate::capture::{json_type, truncate};
 use crate::error::{EngineError, ErrorKind, Result};
 use serde_json::Value;
 
-pub const OPERATORS: &[&str] =
-    &["exact", "is_not", "icontains", "not_icontains", "regex", "not_regex", "gt", "gte", "lt", "lte", "is_set", "is_not_set"];
+pub const OPERATORS: &[&str] = &[
+    "exact",
+    "is_not",
+    "icontains",
+    "not_icontains",
+    "regex",
+    "not_regex",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "is_set",
+    "is_not_set",
+];
 /// Contract columns a filter key may name; anything else is a key of `properties`.
 const TEXT_COLUMNS: &[&str] = &["item_id", "trace_id", "content"];
 const NUMBER_COLUMNS: &[&str] = &["cost_usd", "latency_s", "tokens"];
@@ -34,7 +46,12 @@ pub fn parse_filters(value: &Value) -> Result<Vec<Filter>> {
     let items = match value {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
-        other => return Err(bad(format!("filters must be a JSON array of {{\"key\", \"value\", \"operator\"}} objects, got {}", json_type(other)))),
+        other => {
+            return Err(bad(format!(
+                "filters must be a JSON array of {{\"key\", \"value\", \"operator\"}} objects, got {}",
+                json_type(other)
+            )))
+        }
     };
     items.iter().enumerate().map(|(i, f)| parse_filter(i, f)).collect()
 }
@@ -46,12 +63,23 @@ fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
     }
     let key = match obj.get("key") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
-        other => return Err(bad(format!("filter {i}: \"key\" must be a non-empty string, got {}", other.map_or("nothing", json_type)))),
+        other => {
+            return Err(bad(format!(
+                "filter {i}: \"key\" must be a non-empty string, got {}",
+                other.map_or("nothing", json_type)
+            )))
+        }
     };
     let operator = match obj.get("operator") {
         None | Some(Value::Null) => "exact".to_string(),
         Some(Value::String(s)) if OPERATORS.contains(&s.as_str()) => s.clone(),
-        Some(v) => return Err(bad(format!("filter {i}: unknown operator {}; expected one of {}", truncate(&v.to_string(), 60), OPERATORS.join(", ")))),
+        Some(v) => {
+            return Err(bad(format!(
+                "filter {i}: unknown operator {}; expected one of {}",
+                truncate(&v.to_string(), 60),
+                OPERATORS.join(", ")
+            )))
+        }
     };
     let value = obj.get("value").unwrap_or(&Value::Null);
     let scalar_text = |v: &Value| -> Option<String> {
@@ -62,13 +90,25 @@ fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
             _ => None,
         }
     };
-    let wrong = |what: &str| bad(format!("filter {i} (\"{}\", {operator}): value must be {what}, got {}", truncate(&key, 60), json_type(value)));
+    let wrong = |what: &str| {
+        bad(format!(
+            "filter {i} (\"{}\", {operator}): value must be {what}, got {}",
+            truncate(&key, 60),
+            json_type(value)
+        ))
+    };
     let mut filter = Filter { key: key.clone(), operator: operator.clone(), values: Vec::new(), number: None };
     match operator.as_str() {
         "exact" | "is_not" => {
             filter.values = match value {
-                Value::Array(vs) if !vs.is_empty() => vs.iter().map(scalar_text).collect::<Option<Vec<_>>>().ok_or_else(|| wrong("a string, number, boolean or a list of them"))?,
-                v => vec![scalar_text(v).ok_or_else(|| wrong("a string, number, boolean or a non-empty list of them"))?],
+                Value::Array(vs) if !vs.is_empty() => vs
+                    .iter()
+                    .map(scalar_text)
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| wrong("a string, number, boolean or a list of them"))?,
+                v => {
+                    vec![scalar_text(v).ok_or_else(|| wrong("a string, number, boolean or a non-empty list of them"))?]
+                }
             }
         }
         "icontains" | "not_icontains" | "regex" | "not_regex" => {
@@ -82,7 +122,9 @@ fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
             };
             filter.number = Some(x.filter(|x| x.is_finite()).ok_or_else(|| wrong("a number"))?);
             if TEXT_COLUMNS.contains(&key.as_str()) || BOOL_COLUMNS.contains(&key.as_str()) {
-                return Err(bad(format!("filter {i}: {operator} compares numbers, and column \"{key}\" is not a number")));
+                return Err(bad(format!(
+                    "filter {i}: {operator} compares numbers, and column \"{key}\" is not a number"
+                )));
             }
         }
         _ => {} // is_set / is_not_set take no value
@@ -110,9 +152,13 @@ pub fn to_sql(filters: &[Filter], first_param: usize) -> (String, Vec<SqlParam>)
         };
         let cond = match f.operator.as_str() {
             "exact" => format!("{text} = ANY({}::text[])", param(SqlParam::TextArray(f.values.clone()))),
-            "is_not" => format!("({text} IS NULL OR {text} <> ALL({}::text[]))", param(SqlParam::TextArray(f.values.clone()))),
+            "is_not" => {
+                format!("({text} IS NULL OR {text} <> ALL({}::text[]))", param(SqlParam::TextArray(f.values.clone())))
+            }
             "icontains" => format!("{text} ILIKE {}", param(SqlParam::Text(like_pattern(&f.values[0])))),
-            "not_icontains" => format!("({text} IS NULL OR {text} NOT ILIKE {})", param(SqlParam::Text(like_pattern(&f.values[0])))),
+            "not_icontains" => {
+                format!("({text} IS NULL OR {text} NOT ILIKE {})", param(SqlParam::Text(like_pattern(&f.values[0]))))
+            }
             "regex" => format!("{text} ~ {}", param(SqlParam::Text(f.values[0].clone()))),
             "not_regex" => format!("({text} IS NULL OR {text} !~ {})", param(SqlParam::Text(f.values[0].clone()))),
             "is_set" | "is_not_set" => {
@@ -120,7 +166,11 @@ pub fn to_sql(filters: &[Filter], first_param: usize) -> (String, Vec<SqlParam>)
                     Some(c) => format!("s.{c} IS NOT NULL"),
                     None => format!("s.properties ? {}", param(SqlParam::Text(f.key.clone()))),
                 };
-                if f.operator == "is_set" { set } else { format!("NOT ({set})") }
+                if f.operator == "is_set" {
+                    set
+                } else {
+                    format!("NOT ({set})")
+                }
             }
             op => {
                 let cmp = match op {

@@ -5,15 +5,15 @@ pub mod ai;
 pub mod capture;
 pub mod cluster;
 pub mod content;
-pub mod embedding;
 pub mod embedder;
+pub mod embedding;
 pub mod error;
 pub mod filters;
 pub mod report;
 pub mod schedule;
 pub mod source;
-pub mod threads;
 pub mod text;
+pub mod threads;
 pub mod timestamp;
 
 pub use error::{EngineError, ErrorKind, Result};

@@ -132,9 +132,18 @@ fn header(r: &Report) -> String {
     };
     let mut facts = vec![
         format!("<span>level <b>{}</b></span>", escape_html(&run.level)),
-        format!("<span>window <b>{}</b> – <b>{}</b></span>", escape_html(&run.window_start), escape_html(&run.window_end)),
+        format!(
+            "<span>window <b>{}</b> – <b>{}</b></span>",
+            escape_html(&run.window_start),
+            escape_html(&run.window_end)
+        ),
         format!("<span><b>{}</b> items</span>", run.n_items),
-        format!("<span>run {} finished <b>{}</b> in {:.1} s</span>", run.run_id, escape_html(&run.finished_at), run.duration_s),
+        format!(
+            "<span>run {} finished <b>{}</b> in {:.1} s</span>",
+            run.run_id,
+            escape_html(&run.finished_at),
+            run.duration_s
+        ),
     ];
     if let Some((f, c)) = focus {
         facts.push(format!(
@@ -151,7 +160,11 @@ fn header(r: &Report) -> String {
 /// The whole document.
 pub fn render(r: &Report) -> String {
     let sampled = if (r.points.len() as i64) < r.points_of {
-        format!("<p class=\"note\" id=\"sample-note\">The map shows {} of {} items, a uniform sample.</p>", r.points.len(), r.points_of)
+        format!(
+            "<p class=\"note\" id=\"sample-note\">The map shows {} of {} items, a uniform sample.</p>",
+            r.points.len(),
+            r.points_of
+        )
     } else {
         String::new()
     };
@@ -356,7 +369,15 @@ mod tests {
     use super::*;
 
     fn report(text: &str) -> Report {
-        let item = Item { item_id: "i1".into(), trace_id: Some("t1".into()), cluster_id: 0, x: 1.0, y: 2.0, rank: 0, preview: text.into() };
+        let item = Item {
+            item_id: "i1".into(),
+            trace_id: Some("t1".into()),
+            cluster_id: 0,
+            x: 1.0,
+            y: 2.0,
+            rank: 0,
+            preview: text.into(),
+        };
         Report {
             run: RunInfo {
                 run_id: 7,
@@ -397,7 +418,12 @@ mod tests {
 
     #[test]
     fn hostile_text_cannot_leave_its_place() {
-        for hostile in ["<script>alert(1)</script>", "\"><img src=x onerror=alert(1)>", "</script><script>alert(1)</script>", "a\u{2028}b & 'q'"] {
+        for hostile in [
+            "<script>alert(1)</script>",
+            "\"><img src=x onerror=alert(1)>",
+            "</script><script>alert(1)</script>",
+            "a\u{2028}b & 'q'",
+        ] {
             let html = render(&report(hostile));
             // Exactly the page's own two script elements, and no injected markup anywhere.
             assert_eq!(html.matches("<script").count(), 2, "{hostile}");

@@ -34,7 +34,10 @@ pub const CONTRACT: &[(&str, &[&str])] = &[
 pub fn check_source_columns(source: &str, columns: &[(String, String)]) -> Result<EmbeddingKind> {
     for (name, allowed) in CONTRACT {
         let found = columns.iter().find(|(n, _)| n == name).ok_or_else(|| {
-            EngineError::new(ErrorKind::UndefinedColumn, format!("source {source} has no column \"{name}\" (of type {})", allowed.join(" or ")))
+            EngineError::new(
+                ErrorKind::UndefinedColumn,
+                format!("source {source} has no column \"{name}\" (of type {})", allowed.join(" or ")),
+            )
         })?;
         let base = found.1.split('(').next().unwrap_or_default().trim().to_string();
         let base = if found.1.ends_with("[]") && !base.ends_with("[]") { format!("{base}[]") } else { base };
@@ -62,7 +65,10 @@ mod tests {
     use super::*;
 
     fn contract_with(embedding: &str) -> Vec<(String, String)> {
-        CONTRACT.iter().map(|(n, t)| (n.to_string(), if *n == "embedding" { embedding.to_string() } else { t[0].to_string() })).collect()
+        CONTRACT
+            .iter()
+            .map(|(n, t)| (n.to_string(), if *n == "embedding" { embedding.to_string() } else { t[0].to_string() }))
+            .collect()
     }
 
     #[test]

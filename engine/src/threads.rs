@@ -34,7 +34,13 @@ pub fn local_pool(threads: usize) -> std::sync::Arc<rayon::ThreadPool> {
             pool
         }
         // No threads to be had: a one-thread pool is the calling thread's work anyway.
-        Err(_) => Arc::new(rayon::ThreadPoolBuilder::new().num_threads(1).start_handler(|_| block_signals()).build().expect("one thread")),
+        Err(_) => Arc::new(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(1)
+                .start_handler(|_| block_signals())
+                .build()
+                .expect("one thread"),
+        ),
     }
 }
 

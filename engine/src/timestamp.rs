@@ -68,7 +68,7 @@ pub fn validate_timestamp(s: &str) -> Result<(), &'static str> {
 
 fn days_in_month(year: u32, month: u32) -> u32 {
     match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         2 => 28,
         4 | 6 | 9 | 11 => 30,
         _ => 31,
@@ -121,8 +121,17 @@ mod tests {
     #[test]
     fn rejects_garbage_and_impossible_dates() {
         for bad in [
-            "", "yesterday", "2026-13-01", "2025-02-29", "2026-11-20T24:00:00Z", "2026-11-20T10:00:00.Z",
-            "2026-11-20T10:00:00 UTC", "2026-11-20T10:00:00+2", "2026-1-20", "0000-01-01", "2026-11-20T10:00:00Z junk",
+            "",
+            "yesterday",
+            "2026-13-01",
+            "2025-02-29",
+            "2026-11-20T24:00:00Z",
+            "2026-11-20T10:00:00.Z",
+            "2026-11-20T10:00:00 UTC",
+            "2026-11-20T10:00:00+2",
+            "2026-1-20",
+            "0000-01-01",
+            "2026-11-20T10:00:00Z junk",
         ] {
             assert!(validate_timestamp(bad).is_err(), "{bad}");
         }

@@ -16,11 +16,15 @@ impl Centroids {
     pub fn new(rows: Vec<Vec<f32>>, radius: Vec<f32>) -> Result<Self> {
         let dim = rows.first().map_or(0, Vec::len);
         if rows.is_empty() || dim == 0 || rows.iter().any(|r| r.len() != dim) || radius.len() != rows.len() {
-            return Err(EngineError::new(ErrorKind::Internal, "a run's centroids must be non-empty rows of one dimension"));
+            return Err(EngineError::new(
+                ErrorKind::Internal,
+                "a run's centroids must be non-empty rows of one dimension",
+            ));
         }
         let mut data = rows.concat();
         normalise_rows(&mut data, dim);
-        let centroids = Array2::from_shape_vec((rows.len(), dim), data).map_err(|e| EngineError::new(ErrorKind::Internal, e.to_string()))?;
+        let centroids = Array2::from_shape_vec((rows.len(), dim), data)
+            .map_err(|e| EngineError::new(ErrorKind::Internal, e.to_string()))?;
         Ok(Self { centroids, radius })
     }
 
@@ -37,11 +41,17 @@ impl Centroids {
             ));
         }
         if let Some(i) = embedding.iter().position(|x| !x.is_finite()) {
-            return Err(EngineError::new(ErrorKind::InvalidParameter, format!("embedding element {} is not a finite number", i + 1)));
+            return Err(EngineError::new(
+                ErrorKind::InvalidParameter,
+                format!("embedding element {} is not a finite number", i + 1),
+            ));
         }
         let norm = embedding.iter().map(|x| x * x).sum::<f32>().sqrt();
         if norm == 0.0 {
-            return Err(EngineError::new(ErrorKind::InvalidParameter, "embedding is all zeros: it has no direction to compare"));
+            return Err(EngineError::new(
+                ErrorKind::InvalidParameter,
+                "embedding is all zeros: it has no direction to compare",
+            ));
         }
         Ok(embedding.iter().map(|x| x / norm).collect())
     }
@@ -50,13 +60,15 @@ impl Centroids {
     /// the nearest cluster, or -1 beyond its radius, and the cosine distance to it.
     pub fn place(&self, rows: &[f32]) -> Result<Vec<(i32, f32)>> {
         let n = rows.len() / self.dim();
-        let x = ArrayView2::from_shape((n, self.dim()), rows).map_err(|e| EngineError::new(ErrorKind::Internal, e.to_string()))?;
+        let x = ArrayView2::from_shape((n, self.dim()), rows)
+            .map_err(|e| EngineError::new(ErrorKind::Internal, e.to_string()))?;
         let mut out = Vec::with_capacity(x.nrows());
         for start in (0..x.nrows()).step_by(8192) {
             let end = (start + 8192).min(x.nrows());
             let sims = x.slice(s![start..end, ..]).dot(&self.centroids.t());
             for row in sims.rows() {
-                let (best, sim) = row.iter().enumerate().fold((0, f32::NEG_INFINITY), |a, (j, &v)| if v > a.1 { (j, v) } else { a });
+                let (best, sim) =
+                    row.iter().enumerate().fold((0, f32::NEG_INFINITY), |a, (j, &v)| if v > a.1 { (j, v) } else { a });
                 let distance = (1.0 - sim).max(0.0);
                 out.push((if distance > self.radius[best] { -1 } else { best as i32 }, distance));
             }
@@ -88,7 +100,10 @@ mod tests {
         let c = two();
         assert_eq!(c.normalised(&[3.0, 4.0]).unwrap(), vec![0.6, 0.8]);
         let e = c.normalised(&[1.0, 2.0, 3.0]).unwrap_err();
-        assert_eq!((e.kind, e.message.as_str()), (ErrorKind::InvalidParameter, "embedding has 3 dimensions, the job's clusters have 2"));
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (ErrorKind::InvalidParameter, "embedding has 3 dimensions, the job's clusters have 2")
+        );
         assert!(c.normalised(&[f32::NAN, 1.0]).unwrap_err().message.contains("element 1"));
         assert!(c.normalised(&[0.0, 0.0]).unwrap_err().message.contains("all zeros"));
     }

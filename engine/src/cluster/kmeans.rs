@@ -35,11 +35,13 @@ fn seed(x: ArrayView2<f32>, x_norms: &Array1<f32>, k: usize, rng: &mut Xoshiro25
         let total: f64 = nearest.iter().map(|&v| f64::from(v)).sum();
         let pick = if total > 0.0 {
             let mut target = rng.gen::<f64>() * total;
-            nearest.iter().position(|&v| {
-                target -= f64::from(v);
-                target <= 0.0
-            })
-            .unwrap_or(n - 1)
+            nearest
+                .iter()
+                .position(|&v| {
+                    target -= f64::from(v);
+                    target <= 0.0
+                })
+                .unwrap_or(n - 1)
         } else {
             rng.gen_range(0..n)
         };
@@ -58,7 +60,8 @@ fn lloyd(x: ArrayView2<f32>, x_norms: &Array1<f32>, mut centres: Array2<f32>, it
         let mut changed = false;
         inertia = 0.0;
         for (i, row) in d.rows().into_iter().enumerate() {
-            let (best, dist) = row.iter().enumerate().fold((0, f32::INFINITY), |a, (j, &v)| if v < a.1 { (j, v) } else { a });
+            let (best, dist) =
+                row.iter().enumerate().fold((0, f32::INFINITY), |a, (j, &v)| if v < a.1 { (j, v) } else { a });
             inertia += f64::from(dist);
             if labels[i] != best {
                 labels[i] = best;
@@ -74,9 +77,9 @@ fn lloyd(x: ArrayView2<f32>, x_norms: &Array1<f32>, mut centres: Array2<f32>, it
             sums.row_mut(l).scaled_add(1.0, &x.row(i));
             counts[l] += 1;
         }
-        for c in 0..k {
-            if counts[c] > 0 {
-                centres.row_mut(c).assign(&(&sums.row(c) / counts[c] as f32));
+        for (c, &count) in counts.iter().enumerate() {
+            if count > 0 {
+                centres.row_mut(c).assign(&(&sums.row(c) / count as f32));
             } else {
                 // An empty cluster takes the point farthest from its centre.
                 let far = (0..n).max_by(|&a, &b| d[[a, labels[a]]].total_cmp(&d[[b, labels[b]]])).unwrap_or(0);
@@ -89,7 +92,14 @@ fn lloyd(x: ArrayView2<f32>, x_norms: &Array1<f32>, mut centres: Array2<f32>, it
 
 /// The centres with the lowest inertia over `runs` k-means++ starts (or one run from
 /// `start`), each at most `iterations` Lloyd steps.
-pub fn fit(x: ArrayView2<f32>, k: usize, runs: usize, iterations: usize, start: Option<&Array2<f32>>, rng: &mut Xoshiro256PlusPlus) -> Array2<f32> {
+pub fn fit(
+    x: ArrayView2<f32>,
+    k: usize,
+    runs: usize,
+    iterations: usize,
+    start: Option<&Array2<f32>>,
+    rng: &mut Xoshiro256PlusPlus,
+) -> Array2<f32> {
     let k = k.clamp(1, x.nrows().max(1));
     let x_norms: Array1<f32> = x.map_axis(Axis(1), |r| r.dot(&r));
     match start {
@@ -110,12 +120,17 @@ mod tests {
     #[test]
     fn finds_separated_groups_deterministically() {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
-        let x = Array2::from_shape_fn((300, 4), |(i, j)| if j == i % 3 { 5.0 } else { 0.0 } + rng.gen_range(-0.5f32..0.5));
+        let x =
+            Array2::from_shape_fn((300, 4), |(i, j)| if j == i % 3 { 5.0 } else { 0.0 } + rng.gen_range(-0.5f32..0.5));
         let a = fit(x.view(), 3, 5, 50, None, &mut Xoshiro256PlusPlus::seed_from_u64(1));
         let b = fit(x.view(), 3, 5, 50, None, &mut Xoshiro256PlusPlus::seed_from_u64(1));
         assert_eq!(a, b);
         // Each centre sits near one group's corner.
-        let mut corners: Vec<usize> = a.rows().into_iter().map(|r| r.iter().enumerate().fold(0, |m, (j, v)| if *v > r[m] { j } else { m })).collect();
+        let mut corners: Vec<usize> = a
+            .rows()
+            .into_iter()
+            .map(|r| r.iter().enumerate().fold(0, |m, (j, v)| if *v > r[m] { j } else { m }))
+            .collect();
         corners.sort_unstable();
         assert_eq!(corners, vec![0, 1, 2]);
     }

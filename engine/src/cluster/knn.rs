@@ -9,7 +9,12 @@ const BLOCK: usize = 512;
 /// For each row of `queries`, the indices and distances (not squared) of its `k` nearest
 /// rows of `points`, nearest first. With `skip_self`, a query i never lists point i
 /// (queries and points are then the same rows).
-pub fn knn(queries: ArrayView2<f32>, points: ArrayView2<f32>, k: usize, skip_self: bool) -> (Vec<Vec<u32>>, Vec<Vec<f32>>) {
+pub fn knn(
+    queries: ArrayView2<f32>,
+    points: ArrayView2<f32>,
+    k: usize,
+    skip_self: bool,
+) -> (Vec<Vec<u32>>, Vec<Vec<f32>>) {
     crate::threads::init_pool();
     let k = k.min(points.nrows().saturating_sub(usize::from(skip_self)));
     let point_norms: Vec<f32> = points.rows().into_iter().map(|r| r.dot(&r)).collect();

@@ -21,7 +21,12 @@ const SNIPPET_CHARS: usize = 140;
 /// Labels clusters `0..n_clusters` from their items' texts. `docs` are `(cluster, text)`
 /// pairs (a sample is fine; outliers, cluster -1, only count as "elsewhere");
 /// `snippets[c]` are the texts of cluster c's items closest to its centre, nearest first.
-pub fn label_clusters(docs: &[(i32, &str)], n_clusters: usize, sizes: &[usize], snippets: &[Vec<&str>]) -> Vec<ClusterLabel> {
+pub fn label_clusters(
+    docs: &[(i32, &str)],
+    n_clusters: usize,
+    sizes: &[usize],
+    snippets: &[Vec<&str>],
+) -> Vec<ClusterLabel> {
     let stop: HashSet<&str> = STOP_WORDS.iter().copied().collect();
     // Items of cluster c that use word w, and items anywhere that use it.
     let mut in_cluster: Vec<HashMap<String, usize>> = vec![HashMap::new(); n_clusters];
@@ -60,7 +65,8 @@ pub fn label_clusters(docs: &[(i32, &str)], n_clusters: usize, sizes: &[usize], 
                 if size == 1 { "" } else { "s" },
                 if keywords.is_empty() { "(none)".to_string() } else { keywords.join(", ") }
             );
-            let examples: Vec<String> = snippets.get(c).into_iter().flatten().take(SNIPPETS).map(|s| snippet(s)).collect();
+            let examples: Vec<String> =
+                snippets.get(c).into_iter().flatten().take(SNIPPETS).map(|s| snippet(s)).collect();
             if !examples.is_empty() {
                 description.push_str(" Closest to the centre: ");
                 description.push_str(&examples.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join("; "));

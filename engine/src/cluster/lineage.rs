@@ -83,7 +83,11 @@ pub fn match_clusters(o: &Overlap) -> Vec<Link> {
         if by_items {
             let both = o.shared[i][j] as f64;
             let union = o.shared_new[i] as f64 + o.shared_previous[j] as f64 - both;
-            if union > 0.0 { both / union } else { 0.0 }
+            if union > 0.0 {
+                both / union
+            } else {
+                0.0
+            }
         } else {
             o.cosine[i][j]
         }
@@ -101,8 +105,10 @@ pub fn match_clusters(o: &Overlap) -> Vec<Link> {
     let share = |part: u64, whole: u64| if whole > 0 { part as f64 / whole as f64 } else { 0.0 };
     // came_from[i][j]: share of new cluster i's shared items that were in previous cluster j;
     // went_to[i][j]: share of previous cluster j's shared items that are in new cluster i.
-    let came_from: Vec<Vec<f64>> = (0..n_new).map(|i| (0..n_prev).map(|j| share(o.shared[i][j], o.shared_new[i])).collect()).collect();
-    let went_to: Vec<Vec<f64>> = (0..n_new).map(|i| (0..n_prev).map(|j| share(o.shared[i][j], o.shared_previous[j])).collect()).collect();
+    let came_from: Vec<Vec<f64>> =
+        (0..n_new).map(|i| (0..n_prev).map(|j| share(o.shared[i][j], o.shared_new[i])).collect()).collect();
+    let went_to: Vec<Vec<f64>> =
+        (0..n_new).map(|i| (0..n_prev).map(|j| share(o.shared[i][j], o.shared_previous[j])).collect()).collect();
     // A previous cluster that fed most of two or more new ones split; a new cluster that
     // took most of two or more previous ones is a merge.
     let split = |j: usize| by_items && (0..n_new).filter(|&k| came_from[k][j] >= MOST).count() >= 2;
@@ -234,15 +240,38 @@ mod tests {
         let prev: Vec<usize> = (0..90).map(|i| i % 3).collect();
         let new: Vec<usize> = prev.iter().map(|&p| [2, 0, 1][p]).collect();
         let links = match_clusters(&overlap(&new, &prev));
-        assert_eq!(events(&links), vec![("continued", Some(0), Some(1)), ("continued", Some(1), Some(2)), ("continued", Some(2), Some(0))]);
+        assert_eq!(
+            events(&links),
+            vec![("continued", Some(0), Some(1)), ("continued", Some(1), Some(2)), ("continued", Some(2), Some(0))]
+        );
         assert!(links.iter().all(|l| (l.similarity - 1.0).abs() < 1e-12));
     }
 
     #[test]
     fn a_split_and_a_merge_are_named() {
         // prev: A (0..40), B (40..60), C (60..80). new: A split into 0 and 1; B and C merged into 2.
-        let prev: Vec<usize> = (0..80).map(|i| if i < 40 { 0 } else if i < 60 { 1 } else { 2 }).collect();
-        let new: Vec<usize> = (0..80).map(|i| if i < 20 { 0 } else if i < 40 { 1 } else { 2 }).collect();
+        let prev: Vec<usize> = (0..80)
+            .map(|i| {
+                if i < 40 {
+                    0
+                } else if i < 60 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
+        let new: Vec<usize> = (0..80)
+            .map(|i| {
+                if i < 20 {
+                    0
+                } else if i < 40 {
+                    1
+                } else {
+                    2
+                }
+            })
+            .collect();
         let links = match_clusters(&overlap(&new, &prev));
         // A continues in one half, the other half split off; C (or B) continues in 2, the other merged.
         let e = events(&links);
@@ -271,6 +300,9 @@ mod tests {
             shared_previous: vec![0, 0],
             cosine: vec![vec![0.2, 0.95], vec![0.5, 0.3]],
         };
-        assert_eq!(events(&match_clusters(&o)), vec![("continued", Some(0), Some(1)), ("gone", None, Some(0)), ("new", Some(1), None)]);
+        assert_eq!(
+            events(&match_clusters(&o)),
+            vec![("continued", Some(0), Some(1)), ("gone", None, Some(0)), ("new", Some(1), None)]
+        );
     }
 }

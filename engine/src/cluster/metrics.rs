@@ -47,7 +47,10 @@ pub fn silhouette_by(labels: &[i32], dist: impl Fn(usize, usize) -> f32) -> f64 
     total / idx.len().max(1) as f64
 }
 
-fn contingency(a: &[i32], b: &[i32]) -> (HashMap<(i32, i32), f64>, HashMap<i32, f64>, HashMap<i32, f64>) {
+/// Counts of each (a, b) label pair, of each a label and of each b label.
+type Contingency = (HashMap<(i32, i32), f64>, HashMap<i32, f64>, HashMap<i32, f64>);
+
+fn contingency(a: &[i32], b: &[i32]) -> Contingency {
     let mut joint = HashMap::new();
     let mut ca = HashMap::new();
     let mut cb = HashMap::new();

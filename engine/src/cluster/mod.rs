@@ -18,9 +18,9 @@ use linfa_reduction::Pca;
 use ndarray::{s, Array2, ArrayView2, Axis};
 pub use params::{Method, Params};
 use rand::seq::index::sample;
-use rayon::prelude::*;
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 use std::time::Instant;
 
 /// What a run of the pipeline produces. Clusters are numbered 0.. by decreasing size;
@@ -65,13 +65,22 @@ pub struct Quality {
 /// keeps their number of clusters unless another k is clearly better, and starts from them,
 /// so that clusters keep their identity from run to run.
 /// `check` is called between units of work; an error from it stops the run.
-pub fn cluster(data: &mut [f32], dim: usize, params: &Params, previous: Option<&[Vec<f32>]>, check: &dyn Fn() -> Result<()>) -> Result<Clustering> {
-    if dim == 0 || data.len() % dim != 0 {
+pub fn cluster(
+    data: &mut [f32],
+    dim: usize,
+    params: &Params,
+    previous: Option<&[Vec<f32>]>,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<Clustering> {
+    if dim == 0 || !data.len().is_multiple_of(dim) {
         return Err(EngineError::new(ErrorKind::Internal, format!("{} floats do not make rows of {dim}", data.len())));
     }
     let n = data.len() / dim;
     if n < 3 {
-        return Err(EngineError::new(ErrorKind::InvalidParameter, format!("need at least 3 items to cluster, got {n}")));
+        return Err(EngineError::new(
+            ErrorKind::InvalidParameter,
+            format!("need at least 3 items to cluster, got {n}"),
+        ));
     }
     crate::embedding::normalise_rows(data, dim);
     let x = ArrayView2::from_shape((n, dim), data).map_err(internal)?;
@@ -96,7 +105,8 @@ pub fn cluster(data: &mut [f32], dim: usize, params: &Params, previous: Option<&
     quality.pca_explained_variance = explained;
     let n_clusters = renumber_by_size(&mut labels);
     let mut centroids = centroids_of(x, &labels, n_clusters);
-    let (mut distance, radius) = outliers(x, &mut labels, &centroids, params.outlier_z, params.method == Method::KMeans);
+    let (mut distance, radius) =
+        outliers(x, &mut labels, &centroids, params.outlier_z, params.method == Method::KMeans);
     // Outlier removal can empty a cluster only in degenerate data; keep numbering dense.
     let n_clusters = renumber_by_size(&mut labels);
     if n_clusters != centroids.len() {
@@ -171,7 +181,8 @@ fn reduce(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> 
     let pca = Pca::params(dims).fit(&DatasetBase::from(fit_rows)).map_err(internal)?;
     let explained = pca.explained_variance_ratio().sum();
     // LOBPCG may return fewer components than asked for (low-rank data): use what it found.
-    let projection = Projection { mean: Some(pca.mean().mapv(|v| v as f32)), components: Some(pca.components().mapv(|v| v as f32)) };
+    let projection =
+        Projection { mean: Some(pca.mean().mapv(|v| v as f32)), components: Some(pca.components().mapv(|v| v as f32)) };
     Ok((projection.apply(x), projection, explained))
 }
 
@@ -238,7 +249,8 @@ fn kmeans_auto(
     };
     let mut candidates = Vec::new();
     for (batch, batch_streams) in ks.chunks(4).zip(streams.chunks_mut(4)) {
-        let tried: Vec<Result<Candidate>> = batch.par_iter().zip(batch_streams.par_iter_mut()).map(|(&k, s)| try_k(k, s)).collect();
+        let tried: Vec<Result<Candidate>> =
+            batch.par_iter().zip(batch_streams.par_iter_mut()).map(|(&k, s)| try_k(k, s)).collect();
         for candidate in tried {
             candidates.push(candidate?);
         }
@@ -248,8 +260,11 @@ fn kmeans_auto(
     // dimensions, so the smallest k within `k_tolerance` of the best one wins. Guards: no
     // cluster over `max_cluster_share` (collapse), none under `min_cluster_share` (many
     // tiny clusters lift the silhouette of structureless data).
-    let guarded: Vec<_> =
-        candidates.iter().filter(|c| c.2 <= params.max_cluster_share && c.3 >= params.min_cluster_share).copied().collect();
+    let guarded: Vec<_> = candidates
+        .iter()
+        .filter(|c| c.2 <= params.max_cluster_share && c.3 >= params.min_cluster_share)
+        .copied()
+        .collect();
     let top = guarded.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
     let near_top = |c: &&Candidate| c.1 >= top - params.k_tolerance * top.abs();
     // Hysteresis: the previous run's k is kept unless another k is clearly better (by more
@@ -268,12 +283,20 @@ fn kmeans_auto(
     let centroids = fit_kmeans(fit_rows.view(), best.0, params.kmeans_runs, 100, start, rng);
     check()?;
     let labels = nearest_centroid(x, &centroids);
-    Ok((labels, Quality { method: "kmeans".into(), silhouette: best.1, k_candidates: candidates, ..Default::default() }))
+    Ok((
+        labels,
+        Quality { method: "kmeans".into(), silhouette: best.1, k_candidates: candidates, ..Default::default() },
+    ))
 }
 
 /// HDBSCAN (hdbscan-rs) on a 5-D UMAP of a sample; other rows take the majority label of
 /// their nearest sampled rows.
-fn hdbscan_on_umap(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus, check: &dyn Fn() -> Result<()>) -> Result<(Vec<i32>, Quality)> {
+fn hdbscan_on_umap(
+    x: ArrayView2<f32>,
+    params: &Params,
+    rng: &mut Xoshiro256PlusPlus,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<(Vec<i32>, Quality)> {
     let n = x.nrows();
     let idx = sample_rows(n, params.map_sample, rng);
     let sel = x.select(Axis(0), &idx);
@@ -365,7 +388,13 @@ fn nearest_distances(x: ArrayView2<f32>, labels: &[i32], centroids: &[Vec<f32>])
 /// Flags as outliers (label -1) the items farther from their centroid than the cluster's
 /// radius: median + z * 1.4826 * MAD of its distances (a robust z-score). With
 /// `flag` false (HDBSCAN already chose its noise) radii are computed but nobody moves.
-fn outliers(x: ArrayView2<f32>, labels: &mut [i32], centroids: &[Vec<f32>], z: f64, flag: bool) -> (Vec<f32>, Vec<f32>) {
+fn outliers(
+    x: ArrayView2<f32>,
+    labels: &mut [i32],
+    centroids: &[Vec<f32>],
+    z: f64,
+    flag: bool,
+) -> (Vec<f32>, Vec<f32>) {
     let distance = nearest_distances(x, labels, centroids);
     let mut radius = Vec::with_capacity(centroids.len());
     for c in 0..centroids.len() {
@@ -414,7 +443,12 @@ fn ranks(labels: &[i32], distance: &[f32]) -> Vec<u32> {
 }
 
 /// The 2-D map: UMAP fitted on a sample of the reduced rows, the rest placed by transform.
-fn project(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus, check: &dyn Fn() -> Result<()>) -> Result<Array2<f32>> {
+fn project(
+    x: ArrayView2<f32>,
+    params: &Params,
+    rng: &mut Xoshiro256PlusPlus,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<Array2<f32>> {
     let n = x.nrows();
     let idx = sample_rows(n, params.map_sample, rng);
     let sel = x.select(Axis(0), &idx);
@@ -461,7 +495,7 @@ mod tests {
         assert_eq!(ra.n_clusters, 6);
         assert_eq!(ra.labels, rb.labels);
         assert_eq!(ra.coords, rb.coords);
-        let truth: Vec<i32> = (0..600).map(|i| (i % 6) as i32).collect();
+        let truth: Vec<i32> = (0..600).map(|i| i % 6).collect();
         assert!(metrics::adjusted_rand_index(&truth, &ra.labels) > 0.95);
         assert!(ra.quality.largest_cluster_share <= 0.5);
         assert!(ra.rank.iter().zip(&ra.labels).filter(|(_, l)| **l >= 0).any(|(r, _)| *r == 0));
@@ -492,4 +526,3 @@ mod tests {
         assert_eq!(ignored.n_clusters, 6);
     }
 }
-

@@ -63,9 +63,23 @@ impl Default for Params {
 
 /// Every key `params` may hold, with what it takes; documented in the README.
 pub const KEYS: &[&str] = &[
-    "window", "max_items", "min_items", "seed", "method", "pca_dims", "pca_sample", "max_clusters",
-    "max_cluster_share", "k_tolerance", "min_cluster_share", "outlier_z", "k_sample", "fit_sample", "kmeans_runs",
-    "map_sample", "map_epochs",
+    "window",
+    "max_items",
+    "min_items",
+    "seed",
+    "method",
+    "pca_dims",
+    "pca_sample",
+    "max_clusters",
+    "max_cluster_share",
+    "k_tolerance",
+    "min_cluster_share",
+    "outlier_z",
+    "k_sample",
+    "fit_sample",
+    "kmeans_runs",
+    "map_sample",
+    "map_epochs",
 ];
 
 impl Params {
@@ -82,18 +96,20 @@ impl Params {
         }
         let mut p = Params::default();
         if let Some(v) = obj.get("window") {
-            p.window = v.as_str().map(str::to_string).ok_or_else(|| bad(format!("params.window must be an interval string such as \"7 days\", got {v}")))?;
+            p.window = v
+                .as_str()
+                .map(str::to_string)
+                .ok_or_else(|| bad(format!("params.window must be an interval string such as \"7 days\", got {v}")))?;
         }
-        let int = |key: &str, min: u64, max: u64, default: usize| -> Result<usize> {
-            match obj.get(key) {
-                None => Ok(default),
-                Some(v) => v
-                    .as_u64()
-                    .filter(|n| (min..=max).contains(n))
-                    .map(|n| n as usize)
-                    .ok_or_else(|| bad(format!("params.{key} must be a whole number from {min} to {max}, got {v}"))),
-            }
-        };
+        let int =
+            |key: &str, min: u64, max: u64, default: usize| -> Result<usize> {
+                match obj.get(key) {
+                    None => Ok(default),
+                    Some(v) => v.as_u64().filter(|n| (min..=max).contains(n)).map(|n| n as usize).ok_or_else(|| {
+                        bad(format!("params.{key} must be a whole number from {min} to {max}, got {v}"))
+                    }),
+                }
+            };
         let real = |key: &str, min: f64, max: f64, default: f64| -> Result<f64> {
             match obj.get(key) {
                 None => Ok(default),
@@ -125,7 +141,10 @@ impl Params {
             Some(v) => return Err(bad(format!("params.method must be \"kmeans\" or \"hdbscan\", got {v}"))),
         };
         if p.min_items > p.max_items {
-            return Err(bad(format!("params.min_items ({}) is larger than params.max_items ({})", p.min_items, p.max_items)));
+            return Err(bad(format!(
+                "params.min_items ({}) is larger than params.max_items ({})",
+                p.min_items, p.max_items
+            )));
         }
         Ok(p)
     }

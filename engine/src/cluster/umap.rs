@@ -81,7 +81,7 @@ pub fn fit(x: ArrayView2<f32>, params: &UmapParams, check: &dyn Fn() -> Result<(
             directed.push((a, b, *wij));
         }
     }
-    directed.sort_unstable_by(|p, q| (p.0, p.1).cmp(&(q.0, q.1)));
+    directed.sort_unstable_by_key(|p| (p.0, p.1));
     let mut edges: Vec<(u32, u32, f32)> = Vec::with_capacity(directed.len());
     for (a, b, wv) in directed {
         match edges.last_mut() {

@@ -91,7 +91,10 @@ pub fn verify_dir(dir: &Path) -> Result<()> {
         std::io::copy(&mut file, &mut hasher).map_err(|e| file_error(&path, format!("cannot be read: {e}")))?;
         let actual: String = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
         if actual != expected {
-            return Err(file_error(&path, format!("sha256 is {actual}, expected {expected} (a different or damaged file)")));
+            return Err(file_error(
+                &path,
+                format!("sha256 is {actual}, expected {expected} (a different or damaged file)"),
+            ));
         }
     }
     Ok(())
@@ -209,11 +212,10 @@ impl MiniLm {
             // Rounds of one batch per thread, with the check between rounds.
             for round in batches.chunks(threads) {
                 check()?;
-                let done: Vec<Vec<(usize, Vec<f32>)>> =
-                    pool.install(|| {
-                        use rayon::prelude::*;
-                        round.par_iter().map(run).collect()
-                    });
+                let done: Vec<Vec<(usize, Vec<f32>)>> = pool.install(|| {
+                    use rayon::prelude::*;
+                    round.par_iter().map(run).collect()
+                });
                 for (i, v) in done.into_iter().flatten() {
                     out[i] = v;
                 }
@@ -284,7 +286,8 @@ impl MiniLm {
             .enumerate()
             .map(|(b, seq)| {
                 let real = seq.len();
-                let pooled = x.slice(s![b * len..b * len + real, ..]).mean_axis(Axis(0)).expect("a sequence has tokens");
+                let pooled =
+                    x.slice(s![b * len..b * len + real, ..]).mean_axis(Axis(0)).expect("a sequence has tokens");
                 let norm = pooled.dot(&pooled).sqrt().max(1e-12);
                 pooled.iter().map(|v| v / norm).collect()
             })
@@ -374,7 +377,11 @@ fn erf(x: f32) -> f32 {
 /// `{name: {dtype, shape, data_offsets: [begin, end]}}`, then the data.
 fn parse_safetensors(bytes: &[u8]) -> std::result::Result<HashMap<String, Tensor>, String> {
     let header_len = bytes.get(..8).map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))).ok_or("too short")?;
-    let start = usize::try_from(header_len).ok().and_then(|n| n.checked_add(8)).filter(|&s| s <= bytes.len()).ok_or("bad header length")?;
+    let start = usize::try_from(header_len)
+        .ok()
+        .and_then(|n| n.checked_add(8))
+        .filter(|&s| s <= bytes.len())
+        .ok_or("bad header length")?;
     let header: serde_json::Value = serde_json::from_slice(&bytes[8..start]).map_err(|e| format!("bad header: {e}"))?;
     let entries = header.as_object().ok_or("header is not an object")?;
     let mut tensors = HashMap::new();
@@ -386,7 +393,7 @@ fn parse_safetensors(bytes: &[u8]) -> std::result::Result<HashMap<String, Tensor
         let begin = offsets.first().and_then(|v| v.as_u64()).ok_or_else(|| format!("{name}: bad offsets"))? as usize;
         let end = offsets.get(1).and_then(|v| v.as_u64()).ok_or_else(|| format!("{name}: bad offsets"))? as usize;
         let (offset, stop) = (start + begin, start + end);
-        if end < begin || stop > bytes.len() || (end - begin) % 4 != 0 || offset % 4 != 0 {
+        if end < begin || stop > bytes.len() || !(end - begin).is_multiple_of(4) || offset % 4 != 0 {
             return Err(format!("{name}: data out of bounds or misaligned"));
         }
         tensors.insert(name.clone(), Tensor { offset, len: (end - begin) / 4 });
@@ -403,7 +410,9 @@ mod tests {
 
     #[test]
     fn erf_matches_known_values() {
-        for (x, want) in [(0.0f32, 0.0f32), (0.5, 0.520_499_9), (1.0, 0.842_700_8), (-2.0, -0.995_322_3), (3.0, 0.999_977_9)] {
+        for (x, want) in
+            [(0.0f32, 0.0f32), (0.5, 0.520_499_9), (1.0, 0.842_700_8), (-2.0, -0.995_322_3), (3.0, 0.999_977_9)]
+        {
             assert!((erf(x) - want).abs() < 2e-7, "erf({x}) = {} not {want}", erf(x));
         }
     }
