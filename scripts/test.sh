@@ -9,8 +9,9 @@ cd "$REPO_ROOT"
 bash scripts/setup.sh
 export USER=${USER:-$(id -un)}
 
-say "rustfmt and clippy"
+say "rustfmt, clippy, and no import cycle among the adapter's modules"
 cargo fmt --all -- --check
+python3 scripts/check_imports.py
 for ver in 15 18; do
   cargo clippy --workspace --all-targets --no-default-features --features "pg$ver" -- -D warnings
 done
