@@ -53,5 +53,9 @@ for ver in 15 18; do
   bash tests/e2e/backup.sh "$ver"
   say "end-to-end: upgrade from 0.1.0 on PostgreSQL $ver"
   bash tests/e2e/upgrade.sh "$ver"
+  say "end-to-end: the worker runs jobs as their owners, with a time limit, on PostgreSQL $ver"
+  bash tests/e2e/worker_owner.sh "$ver"
 done
+say "end-to-end: the PostgreSQL 15 package (.deb and archive) on a clean data directory"
+bash tests/e2e/package.sh
 say "all tests passed"

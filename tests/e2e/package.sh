@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Packages: builds the PostgreSQL 15 package (scripts/package.sh), removes every file a
+# source install put into Debian's PostgreSQL 15, installs the .deb with dpkg, then on a
+# clean data directory: CREATE EXTENSION, the built-in model from the package, a job run.
+# Also the archive's install.sh: refused for the wrong major (PostgreSQL 18), then
+# installed into a scratch copy of PostgreSQL 15's directories. Ends with the source
+# install put back (later scripts use it).
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+version=$(grep -oP '^version = "\K[^"]+' "$REPO_ROOT/Cargo.toml")
+PACKAGE_PROFILE=${PACKAGE_PROFILE:-debug} bash "$REPO_ROOT/scripts/package.sh" 15
+deb=$REPO_ROOT/dist/postgresql-15-llm-clusters_${version}_$(dpkg --print-architecture).deb
+tarball=$REPO_ROOT/dist/llm_clusters-$version-pg15-linux-$(uname -m).tar.gz
+[ -f "$deb" ] && [ -f "$tarball" ] || fail "package.sh made no .deb or archive"
+pass "built $(basename "$deb") and $(basename "$tarball")"
+
+pg15=$(pg_config_for 15)
+libdir=$("$pg15" --pkglibdir); extdir=$("$pg15" --sharedir)/extension
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+E2E_CLEANUP='install_extension 15 >/dev/null 2>&1 || true'
+as_root rm -rf "$libdir/llm_clusters.so" "$extdir"/llm_clusters.control "$extdir"/llm_clusters--*.sql "$extdir/llm_clusters"
+as_root dpkg -i "$deb" >/dev/null
+dpkg -s postgresql-15-llm-clusters | grep -q "^Version: $version" || fail "dpkg does not know the package"
+for f in "$libdir/llm_clusters.so" "$extdir/llm_clusters.control" "$extdir/llm_clusters--$version.sql" \
+         "$extdir/llm_clusters--0.1.0--$version.sql" "$extdir/llm_clusters/all-MiniLM-L6-v2/model.safetensors"; do
+  dpkg -S "$f" >/dev/null 2>&1 || fail "$f is not from the package"
+done
+pass "the .deb installed the library, control file, SQL scripts and model into PostgreSQL 15"
+
+work=$(mktemp -d /tmp/llm_clusters_e2e.XXXXXX); chmod 755 "$work"
+trap 'eval "$E2E_CLEANUP"; stop_cluster; rm -rf "$work"' EXIT
+PGPORT=55915 start_cluster 15 "$work"
+pg -c "CREATE EXTENSION llm_clusters" 
+expect "CREATE EXTENSION from the package" "SELECT extversion FROM pg_extension WHERE extname = 'llm_clusters'" "$version"
+pg -o /dev/null -c "SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object('event', '\$ai_generation',
+    'properties', jsonb_build_object('\$ai_trace_id', 't' || i,
+        '\$ai_input', (ARRAY['How do I reset my password?', 'Translate this menu into French', 'Write a SQL query for sales'])[1 + i % 3] || ' (' || i || ')'))))
+  FROM generate_series(1, 90) i"
+expect "embed_pending with the packaged model" "SELECT llm_clusters.embed_pending('generation')" 90
+job=$(q "SELECT llm_clusters.create_job('packaged', 'generation', params => '{\"min_items\": 20}')")
+run=$(q "SELECT llm_clusters.run_job($job)")
+expect "a job runs" "SELECT status || ' ' || n_clusters FROM llm_clusters.runs WHERE id = $run" "succeeded 3"
+stop_cluster
+
+say "the archive's install.sh"
+x=$(mktemp -d); tar -C "$x" -xzf "$tarball"
+E2E_CLEANUP="rm -rf $x; $E2E_CLEANUP"
+status=0; out=$("$x"/llm_clusters-*/install.sh "$(pg_config_for 18)" 2>&1) || status=$?
+[ $status -ne 0 ] && [[ "$out" == *"this package is for PostgreSQL 15, but"*"PostgreSQL 18"* ]] || fail "wrong major: $out"
+pass "refused for the wrong major: $out"
+# A scratch PostgreSQL 15 layout: a pg_config stand-in that answers like Debian's.
+scratch=$x/pg15; mkdir -p "$scratch/lib" "$scratch/share/extension"
+cat >"$x/pg_config" <<PGC
+#!/bin/sh
+case "\$1" in --version) "$pg15" --version ;; --pkglibdir) echo "$scratch/lib" ;; --sharedir) echo "$scratch/share" ;; esac
+PGC
+chmod +x "$x/pg_config"
+"$x"/llm_clusters-*/install.sh "$x/pg_config" >/dev/null
+cmp "$scratch/lib/llm_clusters.so" "$libdir/llm_clusters.so" || fail "install.sh installed another library"
+[ -f "$scratch/share/extension/llm_clusters/all-MiniLM-L6-v2/model.safetensors" ] || fail "install.sh did not install the model"
+pass "install.sh installs library, scripts and model where pg_config says"
+say "package: all checks passed"
