@@ -11,6 +11,7 @@ source "$(dirname "$0")/lib.sh"
 data=$(cd "${1:?usage: eval_builtin.sh DATA_DIR [set ...]}" && pwd); shift
 sets=("$@"); [ ${#sets[@]} -gt 0 ] || sets=(donotanswer5 bbc5)
 install_extension 18 --release >/dev/null 2>&1
+q() { pg -At -c "$1"; }
 work=$(mktemp -d /tmp/llm_clusters_eval.XXXXXX); chmod 755 "$work"
 trap 'stop_cluster; rm -rf "$work"' EXIT
 PGPORT=55990 start_cluster 18 "$work" "llm_clusters.embed_threads = 2"
@@ -36,7 +37,7 @@ with open(f"{work}/{name}.vectors.tsv", "w") as f:
         f.write("00000000-0000-4000-8000-%012d\t{%s}\n" % (i, ",".join(repr(x) for x in v)))
 PY
   chmod 644 "$work"/"$name".*
-  pg -o /dev/null -c "TRUNCATE llm_clusters.events, llm_clusters.embeddings, llm_clusters.jobs, llm_clusters.runs CASCADE" \
+  pg -o /dev/null -c "SET client_min_messages = warning" -c "TRUNCATE llm_clusters.events, llm_clusters.embeddings, llm_clusters.jobs, llm_clusters.runs CASCADE" \
      -c "SELECT llm_clusters.capture(pg_read_file('$work/$name.events.json')::jsonb)"
   start=$(date +%s.%N)
   n=$(q "SELECT llm_clusters.embed_pending('generation', 100000)")
