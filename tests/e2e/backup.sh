@@ -96,4 +96,14 @@ restore -d during "$work/during.dump"
 [ "$(PGDATABASE=during q "SELECT count(*) || '/' || count(*) FILTER (WHERE status = 'running') FROM llm_clusters.runs")" = "4/0" ] \
   || fail "the dump during a run should hold the 4 committed runs and no running one"
 pass "dump during a run: 4 committed runs, nothing half-written; the source has $(q "SELECT count(*) FROM llm_clusters.runs") runs now"
+say "the background worker on the restored database"
+printf '%s\n' "shared_preload_libraries = 'llm_clusters'" "llm_clusters.database = 'restored'" \
+  "llm_clusters.scheduler_naptime = 1" "llm_clusters.daily_run_time = '$(utc_in 7200)'" | as_owner tee -a "$PGDATA/postgresql.conf" >/dev/null
+as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -w restart -m fast >/dev/null
+export PGDATABASE=restored
+wait_until "the worker is connected to the restored database" 30 \
+  "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler' AND datname = 'restored')"
+set_run_time "$(utc_in 2)"
+wait_until "the worker ran the restored enabled job in the new cycle" 60 \
+  "SELECT EXISTS (SELECT 1 FROM llm_clusters.runs WHERE cycle IS NOT NULL AND job_name = 'one' AND status = 'succeeded')"
 say "backup: all checks passed"

@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # Upgrading in place: the library and schema of version 0.1.0 (commit 2dbe3cc, built from
-# git), a database filled by real runs of it, then this version's library and
+# git), a database filled by real runs of it (in a clone without that commit: 0.1.0's
+# schema from sql/, its rows by SQL, tests/e2e/fill_010.sql), then this version's library and
 # ALTER EXTENSION llm_clusters UPDATE: every row is kept, every function of the new version
 # works, and the upgraded schema equals a fresh install of the new version, fact for fact
 # (so a schema change without its upgrade script fails here). Usage: upgrade.sh 15|18
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ver=${1:-18}
-OLD_COMMIT=2dbe3cc
-git -C "$REPO_ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null \
-  || fail "commit $OLD_COMMIT (version 0.1.0) is not in this clone: fetch the full history"
-
+OLD_COMMIT=${LLM_CLUSTERS_OLD_COMMIT:-2dbe3cc}   # another value tests the shallow-clone path
 old_src=$(mktemp -d /tmp/llm_clusters_010.XXXXXX)
 E2E_CLEANUP='rm -rf "$old_src"'
-# Its own target directory: the two builds would overwrite each other's library.
-say "building version 0.1.0 from $OLD_COMMIT"
-git -C "$REPO_ROOT" archive "$OLD_COMMIT" | tar -x -C "$old_src"
-(cd "$old_src" && CARGO_TARGET_DIR="$REPO_ROOT/target/v0.1.0" cargo pgrx install --pg-config "$(pg_config_for "$ver")" \
-   --no-default-features --features "pg$ver" >"$old_src/build.log" 2>&1) || { tail -20 "$old_src/build.log"; fail "0.1.0 did not build"; }
+if git -C "$REPO_ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null; then
+  old_library=built
+  # Its own target directory: the two builds would overwrite each other's library.
+  say "building version 0.1.0 from $OLD_COMMIT"
+  git -C "$REPO_ROOT" archive "$OLD_COMMIT" | tar -x -C "$old_src"
+  (cd "$old_src" && CARGO_TARGET_DIR="$REPO_ROOT/target/v0.1.0" cargo pgrx install --pg-config "$(pg_config_for "$ver")" \
+     --no-default-features --features "pg$ver" >"$old_src/build.log" 2>&1) || { tail -20 "$old_src/build.log"; fail "0.1.0 did not build"; }
+else
+  # A shallow clone: 0.1.0's schema from sql/llm_clusters--0.1.0.sql, its rows by SQL.
+  old_library=none
+  say "commit $OLD_COMMIT is not in this clone: 0.1.0's schema filled with its rows by SQL (tests/e2e/fill_010.sql)"
+  install_extension "$ver" >/dev/null 2>&1
+fi
 work=$(mktemp -d /tmp/llm_clusters_e2e.XXXXXX); chmod 755 "$work"
 trap 'eval "$E2E_CLEANUP"; stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 PGPORT=$((55700 + ver)) start_cluster "$ver" "$work"
@@ -31,6 +37,17 @@ pgu -c "CREATE EXTENSION llm_clusters VERSION '0.1.0'"
 [ "$(qu "SELECT extversion FROM pg_extension WHERE extname = 'llm_clusters'")" = 0.1.0 ] || fail "0.1.0 not installed"
 load_items 1 400 up >/dev/null
 load_items 2 200 other >/dev/null
+if [ "$old_library" = none ]; then
+  pgu -o /dev/null <<'SQL'
+INSERT INTO llm_clusters.team_roles VALUES (1, 'llm_clusters_admin');
+SELECT llm_clusters.create_job('daily', 'generation', team_id => 1);
+SELECT llm_clusters.create_job('team two', 'generation', team_id => 2, params => '{"seed": 7}');
+SELECT llm_clusters.capture('{"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-00000000aa01", "timestamp": "2100-01-01T00:00:00Z", "properties": {"$ai_trace_id": "late", "$ai_input": "reset my password"}}', 1);
+INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
+SELECT 1, 'generation', '00000000-0000-0000-0000-00000000aa01', embedding FROM llm_clusters.embeddings WHERE team_id = 1 LIMIT 1;
+SQL
+  pgu -o /dev/null -f "$E2E_DIR/fill_010.sql"
+else
 pgu -o /dev/null <<'SQL'
 INSERT INTO llm_clusters.team_roles VALUES (1, 'llm_clusters_admin');
 SELECT llm_clusters.create_job('daily', 'generation', team_id => 1);
@@ -42,6 +59,7 @@ INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
 SELECT 1, 'generation', '00000000-0000-0000-0000-00000000aa01', embedding FROM llm_clusters.embeddings WHERE team_id = 1 LIMIT 1;
 SELECT llm_clusters.assign_pending(id) FROM llm_clusters.jobs ORDER BY id;
 SQL
+fi
 # Each table's rows: count and a checksum of the columns 0.1.0 has.
 checksums() {
   local t
