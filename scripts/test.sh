@@ -42,6 +42,8 @@ say "end-to-end: pgvector sources on PostgreSQL 18"
 bash tests/e2e/pgvector.sh
 say "end-to-end: kill -9 during a run, concurrent runs under capture load"
 bash tests/e2e/faults.sh
+say "end-to-end: the built-in model: bad model directories, threads, cancel and timeout"
+bash tests/e2e/embedder.sh 18
 say "end-to-end: AI labels and embeddings against a local stub"
 bash tests/e2e/ai.sh
 say "end-to-end: report_html in headless Chromium"

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The built-in model in a backend, where the regression tests cannot reach: a model
+# directory that is unreadable or damaged (58030, nothing stored), two threads, and a long
+# embed_pending stopped by statement_timeout and by pg_cancel_backend, keeping the batches
+# it finished. Usage: tests/e2e/embedder.sh [15|18]
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+ver=${1:-18}
+e2e_setup "$ver" $((55950 + ver))
+pg -c "CREATE EXTENSION llm_clusters"
+model=$("$(pg_config_for "$ver")" --sharedir)/extension/llm_clusters/all-MiniLM-L6-v2
+scratch=$work/models; mkdir -p "$scratch"
+# Copies owned by root that the server's user may not read, or with a damaged file.
+cp -r "$model" "$scratch/unreadable"; chmod 000 "$scratch/unreadable/model.safetensors"
+cp -r "$model" "$scratch/damaged"; truncate -s 1000000 "$scratch/damaged/model.safetensors"
+chmod 755 "$scratch" "$scratch"/*
+pg -o /dev/null -c "SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object('event', '\$ai_generation',
+    'properties', jsonb_build_object('\$ai_trace_id', 'm' || i, '\$ai_input', 'question number ' || i || ' about ' || (ARRAY['billing', 'shipping', 'passwords'])[1 + i % 3]))))
+  FROM generate_series(1, 6000) i"
+for case in unreadable damaged; do
+  err=$(pg -c "SET llm_clusters.model_dir = '$scratch/$case'" -c "SELECT llm_clusters.embed_pending('generation')" 2>&1 || true)
+  case "$err" in
+    *"model file \"$scratch/$case/model.safetensors\""*) ;;
+    *) fail "$case model: $err" ;;
+  esac
+  state=$(pg -At -c "SET llm_clusters.model_dir = '$scratch/$case'" -c "\\set VERBOSITY verbose" -c "SELECT llm_clusters.embed_text('x')" 2>&1 | grep -o '58030' | head -1 || true)
+  [ "$state" = 58030 ] || fail "$case model: SQLSTATE is not 58030"
+  expect "$case model: nothing stored" "SELECT count(*) FROM llm_clusters.embeddings" 0
+  pass "$case model: 58030, ${err%%$'\n'*}"
+done
+
+say "two threads give the same vectors as one"
+vec() { pg -At -c "SET llm_clusters.embed_threads = $1" -c "SELECT array_agg(round(x::numeric, 5)) FROM unnest(llm_clusters.embed_text('How do I reset my password? ' || repeat('More words here. ', 40))) x"; }
+one=$(vec 1); two=$(vec 2)
+[ -n "$one" ] && [ "$one" = "$two" ] || fail "embed_threads 1 and 2 differ"
+pass "embed_threads = 2 gives the vector of embed_threads = 1"
+
+say "statement_timeout during a long embed_pending keeps the finished batches"
+out=$(pg -At -c "SET statement_timeout = '3s'" -c "SELECT llm_clusters.embed_pending('generation', 6000)" 2>&1)
+stored=$(echo "$out" | tail -1)
+[[ "$out" == *"embed_pending stopped after"*"which are kept"* ]] || fail "no WARNING about the stop: $out"
+[ "$stored" -gt 0 ] && [ "$stored" -lt 6000 ] || fail "expected a part of the 6000 items, got $stored"
+expect "what it returned is what is stored" "SELECT count(*) FROM llm_clusters.embeddings" "$stored"
+pass "statement_timeout: stopped after $stored of 6000 items, kept"
+
+say "pg_cancel_backend during a long embed_pending"
+before=$stored
+pg -At -c "SELECT llm_clusters.embed_pending('generation', 6000)" >"$work/cancel.out" 2>&1 &
+bg=$!
+wait_until "embed_pending is running" 20 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT llm_clusters.embed_pending%' AND state = 'active')"
+sleep 2.5
+start=$(date +%s.%N)
+q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'SELECT llm_clusters.embed_pending%' AND state = 'active'" >/dev/null
+wait "$bg" || true
+secs=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
+after=$(q "SELECT count(*) FROM llm_clusters.embeddings")
+[ "$after" -gt "$before" ] && [ "$after" -lt 6000 ] || fail "cancel: expected more than $before and fewer than 6000 stored, got $after ($(cat "$work/cancel.out"))"
+pass "cancel: returned $secs s after pg_cancel_backend, $((after - before)) more items kept"
+say "embedder end-to-end passed"
