@@ -29,7 +29,7 @@ pass "the .deb installed the library, control file, SQL scripts and model into P
 
 work=$(mktemp -d /tmp/llm_clusters_e2e.XXXXXX); chmod 755 "$work"
 trap 'eval "$E2E_CLEANUP"; stop_cluster; rm -rf "$work"' EXIT
-PGPORT=55915 start_cluster 15 "$work"
+PGPORT=55925 start_cluster 15 "$work"
 pg -c "CREATE EXTENSION llm_clusters" 
 expect "CREATE EXTENSION from the package" "SELECT extversion FROM pg_extension WHERE extname = 'llm_clusters'" "$version"
 pg -o /dev/null -c "SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object('event', '\$ai_generation',

@@ -133,7 +133,7 @@ DELETE FROM llm_clusters.jobs WHERE team_id = 1;
 INSERT INTO llm_clusters.jobs (name, level, team_id, source, enabled_at)
 VALUES ('slow', 'generation', 1, 'public.slow_items', now() - interval '3 days'),
        ('quick', 'generation', 1, NULL, now() - interval '3 days');
-SET LOCAL llm_clusters.job_time_limit = '1s';
+SET LOCAL llm_clusters.job_time_limit = '2s';
 SELECT count(*) AS runs FROM llm_clusters.run_due_jobs();
 SELECT job_name, status, error FROM llm_clusters.runs WHERE job_name IN ('slow', 'quick') ORDER BY job_name;
 SHOW llm_clusters.job_time_limit;
