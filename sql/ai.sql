@@ -1,4 +1,4 @@
--- AI labels and embeddings (an OpenAI-compatible service, with consent) and the offline embedder.
+-- AI labels (an OpenAI-compatible service, with consent) and embeddings with llm_clusters.embedder.
 
 CREATE FUNCTION llm_clusters.label_run(run_id bigint)
 RETURNS bigint

@@ -150,7 +150,7 @@ fn define_ai() {
     GucRegistry::define_bool_guc(
         c"llm_clusters.auto_embed",
         c"Whether the background worker embeds items without an embedding before each run.",
-        c"With consent and an embedding model, through the AI service; otherwise with the offline embedder.",
+        c"With llm_clusters.embedder: the built-in model unless set otherwise.",
         &AUTO_EMBED,
         GucContext::Sighup,
         GucFlags::default(),
