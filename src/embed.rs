@@ -4,7 +4,7 @@
 //! consent), or the hashed bag-of-words.
 
 use crate::ai::{embedding_service, post};
-use crate::error::{raise, OrRaise};
+use crate::error::{raise, raise_again, OrRaise};
 use crate::gucs::{self, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_THREADS, MODEL_DIR};
 use crate::pg::{check_interrupts, float_array_text, try_subtransaction};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
@@ -208,10 +208,4 @@ pub fn embed_pending(level: &str, max_items: i32) -> i64 {
         }
     }
     stored
-}
-
-/// Raises an error caught in a subtransaction again, with its SQLSTATE.
-fn raise_again(code: PgSqlErrorCode, message: String) -> ! {
-    pgrx::pg_sys::panic::ErrorReport::new(code, message, "llm_clusters").report(PgLogLevel::ERROR);
-    unreachable!("an ERROR report does not return")
 }

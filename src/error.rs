@@ -29,8 +29,17 @@ fn sqlstate(kind: ErrorKind) -> PgSqlErrorCode {
 
 /// Raises `err` as a PostgreSQL ERROR; does not return.
 pub fn raise(err: EngineError) -> ! {
-    let mut report = ErrorReport::new(sqlstate(err.kind), err.message, "llm_clusters");
-    if let Some(hint) = err.hint {
+    report(sqlstate(err.kind), err.message, err.hint)
+}
+
+/// Raises again an error caught in a subtransaction, with its SQLSTATE.
+pub fn raise_again(code: PgSqlErrorCode, message: String) -> ! {
+    report(code, message, None)
+}
+
+fn report(code: PgSqlErrorCode, message: String, hint: Option<String>) -> ! {
+    let mut report = ErrorReport::new(code, message, "llm_clusters");
+    if let Some(hint) = hint {
         report = report.set_hint(hint);
     }
     report.report(PgLogLevel::ERROR);

@@ -12,6 +12,7 @@ use pgrx::JsonB;
 
 /// A job's source relation as a run reads it: its quoted name and the role it is read as.
 pub struct Source {
+    pub oid: pg_sys::Oid,
     /// The relation's schema-qualified, quoted name, safe in SQL text.
     pub name: String,
     pub owner: Owner,
@@ -41,7 +42,12 @@ impl Source {
                 .with_hint(format!("GRANT SELECT ON {name} TO \"{role}\", or give the job an owner that may read it.")),
             );
         }
-        Source { name, owner }
+        Source { oid: source, name, owner }
+    }
+
+    /// The source's columns checked against the contract, and the type of its embedding.
+    pub fn embedding_kind(&self) -> EmbeddingKind {
+        checked_columns(self.oid, &self.name)
     }
 
     /// Runs `f`, which reads this source, with the owner's rights (see `Owner::run`).
@@ -70,7 +76,11 @@ pub fn source_name(source: pg_sys::Oid) -> String {
 
 /// The columns of `source` checked against the contract.
 pub fn source_embedding_kind(source: pg_sys::Oid) -> EmbeddingKind {
-    let name = source_name(source);
+    checked_columns(source, &source_name(source))
+}
+
+/// The columns of relation `source`, called `name` in errors, checked against the contract.
+fn checked_columns(source: pg_sys::Oid, name: &str) -> EmbeddingKind {
     let columns: Vec<(String, String)> = Spi::connect(|client| {
         client
             .select(
@@ -83,7 +93,7 @@ pub fn source_embedding_kind(source: pg_sys::Oid) -> EmbeddingKind {
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    check_source_columns(&name, &columns).or_raise()
+    check_source_columns(name, &columns).or_raise()
 }
 
 /// Parses and checks a job's params, including that `window` is a positive interval.

@@ -3,7 +3,7 @@
 
 use crate::error::{raise, OrRaise};
 use crate::gucs::MAX_MEMORY_MB;
-use crate::jobs::{source_embedding_kind, Source};
+use crate::jobs::Source;
 use crate::pg::check_interrupts;
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::filters::{parse_filters, to_sql, SqlParam};
@@ -141,7 +141,7 @@ pub struct ReadOptions {
 /// are more), with their embeddings as raw floats, grouped by dimension. The source is
 /// read with its owner's rights.
 pub fn read_items(job: &Job, source: &Source, params: &Params, window: Window, options: &ReadOptions) -> Read {
-    let kind = source_embedding_kind(job.source);
+    let kind = source.embedding_kind();
     let (mut condition, mut args) = item_condition(job, window);
     if !options.except.is_empty() {
         args.push(options.except.clone().into());
@@ -158,7 +158,7 @@ fn read_source(
     params: &Params,
     options: &ReadOptions,
 ) -> Read {
-    // `source` is PostgreSQL's own quoting of a regclass; filter values are parameters.
+    // `source` is the relation's quoted, schema-qualified name; filter values are parameters.
     let source = &source.name;
     let in_window = Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM {source} s WHERE {condition}"), &args)
         .or_raise()
@@ -318,7 +318,7 @@ pub fn item_texts(source: &Source, team_id: i32, ids: Vec<String>, chars: i32) -
             Spi::connect(|client| {
                 client
                     .select(
-                        // PostgreSQL's own quoting of the job's regclass; values are parameters.
+                        // The relation's quoted, schema-qualified name; values are parameters.
                         &format!("SELECT s.item_id, left(s.content, $3) FROM {} s WHERE s.team_id = $1 AND s.item_id = ANY($2)", source.name),
                         None,
                         &[team_id.into(), ids.into(), chars.into()],

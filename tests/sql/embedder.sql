@@ -26,9 +26,8 @@ SELECT regress.cosine(llm_clusters.embed_text(repeat('password reset please ', 2
 -- Missing model directory: 58P01 naming the path, with a hint; nothing is stored.
 SET llm_clusters.model_dir = '/nonexistent/llm_clusters-model';
 SELECT regress.error_of($$SELECT llm_clusters.embed_text('hello')$$);
-\set VERBOSITY verbose
+-- (The HINT: default verbosity prints it; the SQLSTATE is above.)
 SELECT llm_clusters.embed_text('hello');
-\set VERBOSITY default
 BEGIN;
 SELECT llm_clusters.capture('{"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-0000000000f1", "properties": {"$ai_trace_id": "f", "$ai_input": "where is my parcel"}}');
 SELECT regress.error_of($$SELECT llm_clusters.embed_pending('generation')$$);

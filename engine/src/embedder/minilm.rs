@@ -8,6 +8,7 @@
 //! lets texts be batched by a token budget. The weights stay memory-mapped (shared by
 //! every backend through the page cache); nothing is copied but the tokens' activations.
 
+use crate::embedding::normalise_rows;
 use crate::{EngineError, ErrorKind, Result};
 use memmap2::Mmap;
 use ndarray::linalg::general_mat_mul;
@@ -288,8 +289,9 @@ impl MiniLm {
                 let real = seq.len();
                 let pooled =
                     x.slice(s![b * len..b * len + real, ..]).mean_axis(Axis(0)).expect("a sequence has tokens");
-                let norm = pooled.dot(&pooled).sqrt().max(1e-12);
-                pooled.iter().map(|v| v / norm).collect()
+                let mut vector = pooled.to_vec();
+                normalise_rows(&mut vector, DIMENSIONS);
+                vector
             })
             .collect()
     }
