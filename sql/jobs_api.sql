@@ -1,3 +1,13 @@
+-- The one rule for who may own a job: its owner may read the source (USAGE on the schema,
+-- SELECT on the relation). Checked on every write of a job and again before every run.
+CREATE FUNCTION llm_clusters._owner_may_read(owner regrole, source regclass) RETURNS boolean
+LANGUAGE sql STABLE STRICT
+AS $$
+    SELECT pg_catalog.has_schema_privilege(owner, c.relnamespace, 'USAGE')
+           AND pg_catalog.has_table_privilege(owner, c.oid, 'SELECT')
+    FROM pg_catalog.pg_class c WHERE c.oid = source
+$$;
+
 -- Validation of every write to jobs (create_job, plain INSERT or UPDATE alike).
 CREATE FUNCTION llm_clusters._jobs_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -31,9 +41,7 @@ BEGIN
     END IF;
     -- Runs read the source as the owner: the owner must be allowed to read it.
     IF (TG_OP = 'INSERT' OR (NEW.source, NEW.owner) IS DISTINCT FROM (OLD.source, OLD.owner))
-       AND NOT (SELECT pg_catalog.has_schema_privilege(NEW.owner, c.relnamespace, 'USAGE')
-                       AND pg_catalog.has_table_privilege(NEW.owner, c.oid, 'SELECT')
-                FROM pg_catalog.pg_class c WHERE c.oid = NEW.source) THEN
+       AND NOT llm_clusters._owner_may_read(NEW.owner, NEW.source) THEN
         RAISE EXCEPTION 'role "%", the owner of job "%", may not read its source %', NEW.owner, NEW.name, NEW.source
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Grant SELECT on the relation (and USAGE on its schema) to the owner, or choose another owner.';
@@ -102,6 +110,8 @@ COMMENT ON FUNCTION llm_clusters.create_job(text, text, jsonb, boolean, int, reg
     'Creates a clustering job and returns its id; the source, filters and params are validated.';
 COMMENT ON FUNCTION llm_clusters.run_job(int, timestamptz) IS
     'Runs a job now over [window_end - window, window_end) and returns the run id. A failure is recorded in the run (status failed) with a WARNING; results appear all at once or not at all.';
+COMMENT ON FUNCTION llm_clusters._owner_may_read(regrole, regclass) IS
+    'Internal: whether a role may read a relation as a job''s source (USAGE on its schema, SELECT on it).';
 COMMENT ON FUNCTION llm_clusters._jobs_check() IS 'Internal: validates writes to llm_clusters.jobs.';
 COMMENT ON FUNCTION llm_clusters._validate_job(oid, jsonb, jsonb) IS 'Internal: checks a job''s source columns, filters and params.';
 COMMENT ON FUNCTION llm_clusters._max_jobs_per_team() IS 'Internal: the llm_clusters.max_jobs_per_team setting.';

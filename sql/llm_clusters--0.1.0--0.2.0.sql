@@ -21,6 +21,16 @@ BEGIN
     END IF;
 END $$;
 
+-- The one rule for who may own a job: its owner may read the source (USAGE on the schema,
+-- SELECT on the relation). Checked on every write of a job and again before every run.
+CREATE FUNCTION llm_clusters._owner_may_read(owner regrole, source regclass) RETURNS boolean
+LANGUAGE sql STABLE STRICT
+AS $$
+    SELECT pg_catalog.has_schema_privilege(owner, c.relnamespace, 'USAGE')
+           AND pg_catalog.has_table_privilege(owner, c.oid, 'SELECT')
+    FROM pg_catalog.pg_class c WHERE c.oid = source
+$$;
+
 CREATE OR REPLACE FUNCTION llm_clusters._jobs_check() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -53,9 +63,7 @@ BEGIN
     END IF;
     -- Runs read the source as the owner: the owner must be allowed to read it.
     IF (TG_OP = 'INSERT' OR (NEW.source, NEW.owner) IS DISTINCT FROM (OLD.source, OLD.owner))
-       AND NOT (SELECT pg_catalog.has_schema_privilege(NEW.owner, c.relnamespace, 'USAGE')
-                       AND pg_catalog.has_table_privilege(NEW.owner, c.oid, 'SELECT')
-                FROM pg_catalog.pg_class c WHERE c.oid = NEW.source) THEN
+       AND NOT llm_clusters._owner_may_read(NEW.owner, NEW.source) THEN
         RAISE EXCEPTION 'role "%", the owner of job "%", may not read its source %', NEW.owner, NEW.name, NEW.source
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Grant SELECT on the relation (and USAGE on its schema) to the owner, or choose another owner.';
@@ -183,3 +191,5 @@ COMMENT ON FUNCTION llm_clusters.embed_pending(text, int) IS
     'Embeds up to max_items items of the level (newest first) that have no embedding and have text, into llm_clusters.embeddings, with llm_clusters.embedder (embeddings.model records which). A generation is embedded from its user messages (latest first), a trace from its distinct user messages in order; the content when there are none. Works in batches of 256: a cancel or statement_timeout keeps the batches done (WARNING). Returns how many usable embeddings it stored.';
 COMMENT ON COLUMN llm_clusters.jobs.owner IS
     'The role every read of the source runs as (in a security-restricted operation, whoever runs the job): the creator unless set; only a role the writer is a member of, and one that may read the source.';
+COMMENT ON FUNCTION llm_clusters._owner_may_read(regrole, regclass) IS
+    'Internal: whether a role may read a relation as a job''s source (USAGE on its schema, SELECT on it).';

@@ -24,11 +24,9 @@ impl Source {
     pub fn of_job(job_id: i32, source: pg_sys::Oid, owner: pg_sys::Oid) -> Source {
         let name = source_name(source);
         let owner = Owner::existing(owner, job_id);
+        // The same rule as the jobs trigger: a grant revoked since then fails the run here.
         let (allowed, role) = Spi::get_two_with_args::<bool, String>(
-            "SELECT pg_catalog.has_schema_privilege($1, c.relnamespace, 'USAGE')
-                    AND pg_catalog.has_table_privilege($1, c.oid, 'SELECT'),
-                    pg_catalog.pg_get_userbyid($1)::text
-             FROM pg_catalog.pg_class c WHERE c.oid = $2",
+            "SELECT llm_clusters._owner_may_read($1::regrole, $2::regclass), pg_catalog.pg_get_userbyid($1)::text",
             &[owner.oid.into(), source.into()],
         )
         .or_raise();
