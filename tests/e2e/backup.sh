@@ -26,14 +26,7 @@ SELECT llm_clusters.create_job('two', 'generation', team_id => 2, enabled => fal
 SELECT llm_clusters.run_job(id, now() + interval '1 day') FROM llm_clusters.jobs ORDER BY id;
 SELECT llm_clusters.run_job(id, now() + interval '2 days') FROM llm_clusters.jobs ORDER BY id;
 SQL
-tables="events embeddings jobs runs clusters assignments cluster_lineage incremental_assignments team_roles"
-checksums() {  # checksums DB
-  local t
-  for t in $tables; do
-    PGDATABASE=$1 q "SELECT '$t ' || count(*) || ' ' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '-') FROM llm_clusters.$t r"
-  done
-  PGDATABASE=$1 q "SELECT 'sequences ' || (SELECT last_value FROM llm_clusters.jobs_id_seq) || ' ' || (SELECT last_value FROM llm_clusters.runs_id_seq) || ' ' || (SELECT last_value FROM llm_clusters.cluster_stable_id_seq)"
-}
+checksums() { PGDATABASE=$1 table_checksums; }  # checksums DB
 checksums src >"$work/src.txt"
 grep -q '^runs 4 ' "$work/src.txt" || fail "expected 4 runs: $(cat "$work/src.txt")"
 pass "source: $(tr '\n' ';' <"$work/src.txt" | sed 's/ [0-9a-f]\{32\}//g')"

@@ -43,3 +43,18 @@ e2e_setup() {
   trap 'eval "${E2E_CLEANUP:-}"; stop_cluster; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
   PGPORT=$port start_cluster "$ver" "$work" "$@"
 }
+
+# table_checksums [COLUMN]: for every table of the extension, its row count and an md5 of
+# its rows (leaving out COLUMN, when given: one that a later version added), then the
+# sequences' positions, in $PGDATABASE. Errors fail: empty output would compare equal.
+table_checksums() {
+  local t cols
+  for t in events embeddings jobs runs clusters assignments cluster_lineage incremental_assignments team_roles; do
+    cols=$(pg -At -c "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+                      WHERE attrelid = 'llm_clusters.$t'::regclass AND attnum > 0 AND NOT attisdropped AND attname <> '${1:-}'")
+    pg -At -c "SELECT '$t ' || count(*) || ' ' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '-')
+               FROM (SELECT $cols FROM llm_clusters.$t) r"
+  done
+  pg -At -c "SELECT 'sequences ' || (SELECT last_value FROM llm_clusters.jobs_id_seq) || ' ' || (SELECT last_value FROM llm_clusters.runs_id_seq)
+                     || ' ' || (SELECT last_value FROM llm_clusters.cluster_stable_id_seq)"
+}

@@ -16,7 +16,6 @@ pass "built $(basename "$deb") and $(basename "$tarball")"
 
 pg15=$(pg_config_for 15)
 libdir=$("$pg15" --pkglibdir); extdir=$("$pg15" --sharedir)/extension
-as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 E2E_CLEANUP='install_extension 15 >/dev/null 2>&1 || true'
 as_root rm -rf "$libdir/llm_clusters.so" "$extdir"/llm_clusters.control "$extdir"/llm_clusters--*.sql "$extdir/llm_clusters"
 as_root dpkg -i "$deb" >/dev/null

@@ -60,18 +60,8 @@ SELECT 1, 'generation', '00000000-0000-0000-0000-00000000aa01', embedding FROM l
 SELECT llm_clusters.assign_pending(id) FROM llm_clusters.jobs ORDER BY id;
 SQL
 fi
-# Each table's rows: count and a checksum of the columns 0.1.0 has.
-checksums() {
-  local t
-  for t in events embeddings jobs runs clusters assignments cluster_lineage incremental_assignments team_roles; do
-    cols=$(qu "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
-                WHERE attrelid = 'llm_clusters.$t'::regclass AND attnum > 0 AND NOT attisdropped AND attname <> 'owner'")
-    qu "SELECT '$t ' || count(*) || ' ' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '-')
-        FROM (SELECT $cols FROM llm_clusters.$t) r"
-  done
-  qu "SELECT 'sequences ' || (SELECT last_value FROM llm_clusters.jobs_id_seq) || ' ' || (SELECT last_value FROM llm_clusters.runs_id_seq)
-          || ' ' || (SELECT last_value FROM llm_clusters.cluster_stable_id_seq)"
-}
+# Each table's rows: count and a checksum of the columns 0.1.0 has (not jobs.owner).
+checksums() { table_checksums owner; }
 checksums >"$work/before.txt"
 grep -q "^runs 4 " "$work/before.txt" || fail "0.1.0 did not make 4 runs: $(cat "$work/before.txt")"
 pass "0.1.0 database: $(tr '\n' ';' <"$work/before.txt" | sed 's/ [0-9a-f]\{32\}//g')"
