@@ -8,7 +8,7 @@ use pgrx::PgSqlErrorCode;
 fn sqlstate(kind: ErrorKind) -> PgSqlErrorCode {
     use PgSqlErrorCode::*;
     match kind {
-        ErrorKind::InvalidParameter => ERRCODE_INVALID_PARAMETER_VALUE,
+        ErrorKind::InvalidParameter | ErrorKind::NothingToGroup => ERRCODE_INVALID_PARAMETER_VALUE,
         ErrorKind::InvalidText => ERRCODE_INVALID_TEXT_REPRESENTATION,
         ErrorKind::OutOfRange => ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
         ErrorKind::NullNotAllowed => ERRCODE_NULL_VALUE_NOT_ALLOWED,

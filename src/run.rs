@@ -170,7 +170,21 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     let Items { ids, trace_ids, ts, mut data } = read.items;
     let previous = lineage::previous_run(job.id, run_id, window.end);
     let previous_centroids = previous.as_ref().map(|p| p.centroids());
-    let result = cluster(&mut data, read.dim, params, previous_centroids.as_deref(), &check_interrupts).or_raise();
+    let result = match cluster(&mut data, read.dim, params, previous_centroids.as_deref(), &check_interrupts) {
+        Ok(result) => result,
+        Err(e) if e.kind == ErrorKind::NothingToGroup => {
+            return Outcome {
+                status: "skipped",
+                error: Some(e.message),
+                n_items: n as i32,
+                n_clusters: 0,
+                n_outliers: 0,
+                quality,
+                timings: Value::Object(timings),
+            }
+        }
+        Err(e) => raise(e),
+    };
     for (phase, secs) in &result.timings {
         timings.insert((*phase).into(), json!(secs));
     }

@@ -8,7 +8,7 @@
 
 use llm_clusters_engine::cluster::lineage::{match_clusters, Event, Overlap};
 use llm_clusters_engine::cluster::metrics::adjusted_rand_index;
-use llm_clusters_engine::cluster::{cluster, Clustering, Params};
+use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
@@ -17,10 +17,17 @@ fn run(
     dim: usize,
     rows: &[usize],
     params: &Params,
-    previous: Option<&Clustering>,
+    previous: Option<(&Clustering, &[usize])>,
 ) -> Result<Clustering, Box<dyn std::error::Error>> {
     let mut x: Vec<f32> = rows.iter().flat_map(|&r| data[r * dim..(r + 1) * dim].iter().copied()).collect();
-    Ok(cluster(&mut x, dim, params, previous.map(|p| p.centroids.as_slice()), &|| Ok(()))?)
+    // Each row's cluster in the previous run, as the extension reads it from `assignments`.
+    let labels: Vec<i32> = previous.map_or(Vec::new(), |(p, previous_rows)| {
+        let at: std::collections::HashMap<usize, i32> =
+            previous_rows.iter().zip(&p.labels).map(|(&r, &l)| (r, l)).collect();
+        rows.iter().map(|r| at.get(r).copied().unwrap_or(Previous::ABSENT)).collect()
+    });
+    let previous = previous.map(|(p, _)| Previous { centroids: &p.centroids, labels: &labels });
+    Ok(cluster(&mut x, dim, params, previous, &|| Ok(()))?)
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,7 +50,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rows_a: Vec<usize> = (0..n).filter(|&i| day[i] < 7).collect();
         let rows_b: Vec<usize> = (0..n).filter(|&i| day[i] >= 1).collect();
         let a = run(&data, dim, &rows_a, &params, None)?;
-        let b = run(&data, dim, &rows_b, &params, Some(&a))?;
+        let b = run(&data, dim, &rows_b, &params, Some((&a, &rows_a)))?;
         // Labels of the common items (days 1-6) in both runs.
         let pos_b: std::collections::HashMap<usize, usize> = rows_b.iter().enumerate().map(|(p, &r)| (r, p)).collect();
         let common: Vec<(usize, usize)> =
@@ -51,6 +58,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let la: Vec<i32> = common.iter().map(|&(pa, _)| a.labels[pa]).collect();
         let lb: Vec<i32> = common.iter().map(|&(_, pb)| b.labels[pb]).collect();
         let ari = adjusted_rand_index(&la, &lb);
+        let both: Vec<(i32, i32)> =
+            la.iter().zip(&lb).filter(|(x, y)| **x >= 0 && **y >= 0).map(|(x, y)| (*x, *y)).collect();
+        let (ca, cb): (Vec<i32>, Vec<i32>) = both.into_iter().unzip();
+        println!("{name:<18} clustered in both runs {} ARI {:.3}", ca.len(), adjusted_rand_index(&ca, &cb));
 
         let mut shared = vec![vec![0u64; a.n_clusters]; b.n_clusters];
         let mut shared_new = vec![0u64; b.n_clusters];

@@ -35,6 +35,8 @@ pub enum ErrorKind {
     UndefinedFile,
     /// A file exists but cannot be read or is not what it must be (58030).
     FileError,
+    /// The items have no structure to cluster (a run records it as skipped, 22023 if raised).
+    NothingToGroup,
     /// A bug: an invariant of the engine did not hold (XX000).
     Internal,
 }

@@ -4,6 +4,7 @@
 //! Deterministic: the same rows, in the same order, and the same seed give the same result.
 
 pub mod assign;
+pub mod communities;
 pub mod kmeans;
 pub mod knn;
 pub mod labels;
@@ -29,6 +30,9 @@ use std::time::Instant;
 pub struct Clustering {
     pub labels: Vec<i32>,
     pub n_clusters: usize,
+    /// The theme (parent group, 0..n_themes) of each cluster.
+    pub themes: Vec<usize>,
+    pub n_themes: usize,
     /// Unit-length centroids in the input space, one per cluster.
     pub centroids: Vec<Vec<f32>>,
     /// Per cluster: the cosine distance past which an item is an outlier of it.
@@ -42,6 +46,25 @@ pub struct Clustering {
     pub quality: Quality,
     /// Seconds per phase: reduce, cluster, project.
     pub timings: Vec<(&'static str, f64)>,
+}
+
+/// The job's previous run, to keep clusters' identity: its centroids (input space) and,
+/// for each row being clustered, its cluster in that run (-1: an outlier, `ABSENT`: not in
+/// it; an empty slice when unknown).
+#[derive(Debug, Clone, Copy)]
+pub struct Previous<'a> {
+    pub centroids: &'a [Vec<f32>],
+    pub labels: &'a [i32],
+}
+
+impl Previous<'_> {
+    pub const ABSENT: i32 = i32::MIN;
+}
+
+/// The previous run as the clustering step uses it: centroids in the reduced space.
+struct PreviousReduced<'a> {
+    centroids: Array2<f32>,
+    labels: &'a [i32],
 }
 
 /// A k tried by k-means: (k, silhouette, largest cluster's share, smallest cluster's share).
@@ -61,15 +84,15 @@ pub struct Quality {
 }
 
 /// Clusters `n` rows of `dim` floats (row-major, finite). Normalises `data` in place.
-/// `previous`: the centroids of the job's previous run (input space), if any: k-means then
-/// keeps their number of clusters unless another k is clearly better, and starts from them,
-/// so that clusters keep their identity from run to run.
+/// `previous`: the job's previous run, if any: the clustering starts from its clusters and
+/// keeps them unless the data clearly says otherwise, so that clusters keep their
+/// identity from run to run.
 /// `check` is called between units of work; an error from it stops the run.
 pub fn cluster(
     data: &mut [f32],
     dim: usize,
     params: &Params,
-    previous: Option<&[Vec<f32>]>,
+    previous: Option<Previous>,
     check: &dyn Fn() -> Result<()>,
 ) -> Result<Clustering> {
     if dim == 0 || !data.len().is_multiple_of(dim) {
@@ -89,24 +112,35 @@ pub fn cluster(
 
     let t = Instant::now();
     let (reduced, projection, explained) = reduce(x, params, &mut rng)?;
-    let previous = previous.filter(|c| !c.is_empty() && c.iter().all(|r| r.len() == dim)).map(|c| {
-        let rows = Array2::from_shape_fn((c.len(), dim), |(i, j)| c[i][j]);
-        projection.apply(rows.view())
-    });
+    let previous =
+        previous.filter(|p| !p.centroids.is_empty() && p.centroids.iter().all(|r| r.len() == dim)).map(|p| {
+            let c = p.centroids;
+            let rows = Array2::from_shape_fn((c.len(), dim), |(i, j)| c[i][j]);
+            PreviousReduced { centroids: projection.apply(rows.view()), labels: p.labels }
+        });
     timings.push(("reduce", t.elapsed().as_secs_f64()));
     check()?;
 
     let t = Instant::now();
+    let mut graph: Option<SampledGraph> = None;
     let (mut labels, mut quality) = match params.method {
-        Method::KMeans => kmeans_auto(reduced.view(), params, previous.as_ref(), &mut rng, check)?,
+        Method::KMeans => {
+            kmeans_auto(reduced.view(), params, previous.as_ref().map(|p| &p.centroids), &mut rng, check)?
+        }
         Method::Hdbscan => hdbscan_on_umap(reduced.view(), params, &mut rng, check)?,
+        Method::Graph => {
+            let (labels, quality, sampled) =
+                graph_communities(reduced.view(), params, previous.as_ref(), &mut rng, check)?;
+            graph = Some(sampled);
+            (labels, quality)
+        }
     };
     quality.pca_dims = reduced.ncols();
     quality.pca_explained_variance = explained;
     let n_clusters = renumber_by_size(&mut labels);
     let mut centroids = centroids_of(x, &labels, n_clusters);
     let (mut distance, radius) =
-        outliers(x, &mut labels, &centroids, params.outlier_z, params.method == Method::KMeans);
+        outliers(x, &mut labels, &centroids, params.outlier_z, params.method != Method::Hdbscan);
     // Outlier removal can empty a cluster only in degenerate data; keep numbering dense.
     let n_clusters = renumber_by_size(&mut labels);
     if n_clusters != centroids.len() {
@@ -120,8 +154,16 @@ pub fn cluster(
     timings.push(("cluster", t.elapsed().as_secs_f64()));
     check()?;
 
+    let graph = match graph {
+        Some(g) => g,
+        None => sampled_graph(reduced.view(), params, &mut rng),
+    };
+    let themes = themes_of(&centroids, &cluster_sizes(&labels, n_clusters));
+    let n_themes = themes.iter().copied().max().map_or(0, |m| m + 1);
+    check()?;
+
     let t = Instant::now();
-    let map = project(reduced.view(), params, &mut rng, check)?;
+    let map = project(reduced.view(), params, graph, check)?;
     let coords: Vec<[f32; 2]> = map.rows().into_iter().map(|r| [r[0], r[1]]).collect();
     let mut centroid_coords = vec![[0.0f32; 2]; n_clusters];
     let sizes = cluster_sizes(&labels, n_clusters);
@@ -134,7 +176,26 @@ pub fn cluster(
     }
     timings.push(("project", t.elapsed().as_secs_f64()));
 
-    Ok(Clustering { labels, n_clusters, centroids, radius, distance, rank, coords, centroid_coords, quality, timings })
+    Ok(Clustering {
+        labels,
+        n_clusters,
+        themes,
+        n_themes,
+        centroids,
+        radius,
+        distance,
+        rank,
+        coords,
+        centroid_coords,
+        quality,
+        timings,
+    })
+}
+
+impl Clustering {
+    pub fn outlier_share(&self) -> f64 {
+        self.quality.outlier_share
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> EngineError {
@@ -289,6 +350,235 @@ fn kmeans_auto(
     ))
 }
 
+/// A sample of the rows and their fuzzy k-nearest-neighbour graph (indices into the
+/// sample): made once, read by the clustering, the themes and the map.
+struct SampledGraph {
+    rows: Vec<usize>,
+    edges: Vec<(u32, u32, f32)>,
+}
+
+fn sampled_graph(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> SampledGraph {
+    let rows = sample_rows(x.nrows(), params.map_sample, rng);
+    let sel = x.select(Axis(0), &rows);
+    let (idx, dist) = knn::knn(sel.view(), sel.view(), NEIGHBOURS, true);
+    SampledGraph { rows, edges: umap::fuzzy_graph(&idx, &dist) }
+}
+
+/// Groups clusters into themes by average-linkage agglomeration of their centroids
+/// (cosine distance, pairs weighted by cluster size) and cuts the tree where it is most
+/// natural: at the widest gap between successive merge heights, among cuts that leave 2
+/// to k/2 themes (a theme must group). Fewer than 4 clusters: each is its own theme.
+/// Themes are numbered by their largest cluster (clusters are numbered by size).
+fn themes_of(centroids: &[Vec<f32>], sizes: &[usize]) -> Vec<usize> {
+    let k = centroids.len();
+    if k < 4 {
+        return (0..k).collect();
+    }
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| f64::from(*p) * f64::from(*q)).sum::<f64>();
+    // members[g]: the clusters of group g; distance between groups as size-weighted mean.
+    let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
+    let pair = |a: &[usize], b: &[usize]| {
+        let (mut sum, mut weight) = (0.0, 0.0);
+        for &i in a {
+            for &j in b {
+                let w = (sizes[i] * sizes[j]).max(1) as f64;
+                sum += w * (1.0 - dot(&centroids[i], &centroids[j])).max(0.0);
+                weight += w;
+            }
+        }
+        sum / weight
+    };
+    // Merge until one group is left, remembering the partition before each merge.
+    let mut heights = Vec::new();
+    let mut partitions = Vec::new();
+    while members.len() > 1 {
+        let mut best = (0, 1, f64::INFINITY);
+        for a in 0..members.len() {
+            for b in a + 1..members.len() {
+                let d = pair(&members[a], &members[b]);
+                if d < best.2 {
+                    best = (a, b, d);
+                }
+            }
+        }
+        partitions.push(members.clone());
+        heights.push(best.2);
+        let merged = members.remove(best.1);
+        members[best.0].extend(merged);
+    }
+    // partitions[i] has k - i groups and was split by a merge at heights[i]; cutting
+    // before merge i keeps the groups it would join apart: its gap is heights[i] - heights[i-1].
+    let mut cut = (k - 1, f64::NEG_INFINITY);
+    for i in 1..heights.len() {
+        let groups = k - i;
+        if groups >= 2 && groups <= k / 2 {
+            let gap = heights[i] - heights[i - 1];
+            if gap > cut.1 {
+                cut = (i, gap);
+            }
+        }
+    }
+    let mut theme = vec![0usize; k];
+    let mut groups = partitions[cut.0].clone();
+    groups.iter_mut().for_each(|g| g.sort_unstable());
+    groups.sort_by_key(|g| g[0]);
+    for (t, g) in groups.iter().enumerate() {
+        g.iter().for_each(|&c| theme[c] = t);
+    }
+    theme
+}
+
+/// Neighbours per item in the graph, as UMAP's default.
+const NEIGHBOURS: usize = 15;
+/// No cluster smaller than this many items, whatever the share.
+const MIN_CLUSTER_ITEMS: usize = 5;
+
+/// Communities (Louvain, `params.resolution`) of the fuzzy kNN graph of a sample; small
+/// ones are absorbed by the community they are most connected to; rows outside the sample
+/// take the majority label of their nearest sampled rows. Items of low local density (a
+/// k-th neighbour distance that is a robust outlier over the run) become outliers.
+fn graph_communities(
+    x: ArrayView2<f32>,
+    params: &Params,
+    previous: Option<&PreviousReduced>,
+    rng: &mut Xoshiro256PlusPlus,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<(Vec<i32>, Quality, SampledGraph)> {
+    let n = x.nrows();
+    let rows = sample_rows(n, params.map_sample, rng);
+    let sel = x.select(Axis(0), &rows);
+    let (idx, dist) = knn::knn(sel.view(), sel.view(), NEIGHBOURS, true);
+    check()?;
+    let (nearest, farthest) =
+        dist.iter().flatten().fold((f32::INFINITY, 0.0f32), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+    if farthest > 0.0 && farthest - nearest <= 1e-4 * farthest {
+        return Err(EngineError::new(
+            ErrorKind::NothingToGroup,
+            "every item is as far from every other as from all the rest: there is nothing to group",
+        ));
+    }
+    let edges = umap::fuzzy_graph(&idx, &dist);
+    let graph = communities::Graph::from_edges(sel.nrows(), &edges);
+    let min_size = ((sel.nrows() as f64 * params.min_cluster_share).ceil() as usize).max(MIN_CLUSTER_ITEMS);
+    let fresh = communities::louvain(&graph, params.resolution);
+    // Hysteresis, as for k-means: the previous run's clusters are kept (an item that was in
+    // them stays where it was; a new one starts in the nearest cluster and moves to the
+    // community that raises modularity most) unless today's fresh communities are clearly
+    // better (modularity higher by more than `k_tolerance` of it), so clusters keep their
+    // identity from day to day and change when the data does.
+    let found = match previous {
+        Some(prev) => {
+            let nearest = nearest_centroid(sel.view(), &prev.centroids);
+            let known =
+                |i: usize| prev.labels.get(i).copied().filter(|&l| l >= 0 && (l as usize) < prev.centroids.nrows());
+            let start: Vec<usize> =
+                rows.iter().zip(nearest).map(|(&i, near)| known(i).unwrap_or(near) as usize).collect();
+            let movable: Vec<bool> = rows.iter().map(|&i| known(i).is_none()).collect();
+            let warm = communities::complete(&graph, params.resolution, &start, &movable);
+            let (q_warm, q_fresh) =
+                (graph.modularity(&warm, params.resolution), graph.modularity(&fresh, params.resolution));
+            if q_warm >= q_fresh - params.k_tolerance * q_fresh.abs() {
+                warm
+            } else {
+                fresh
+            }
+        }
+        None => fresh,
+    };
+    let sample_labels = absorb_small(&graph, &found, min_size);
+    check()?;
+    let mut labels = vec![-1i32; n];
+    let mut kth_distance = vec![0.0f32; n];
+    let mut share = vec![1.0f64; n];
+    let mut in_sample = vec![false; n];
+    for (p, &i) in rows.iter().enumerate() {
+        labels[i] = sample_labels[p];
+        kth_distance[i] = dist[p].last().copied().unwrap_or(0.0);
+        share[i] = majority(idx[p].iter().map(|&j| sample_labels[j as usize])).1;
+        in_sample[i] = true;
+    }
+    let rest: Vec<usize> = (0..n).filter(|&i| !in_sample[i]).collect();
+    for chunk in rest.chunks(20_000) {
+        let (nn, nd) = knn::knn(x.select(Axis(0), chunk).view(), sel.view(), NEIGHBOURS, false);
+        for (r, &i) in chunk.iter().enumerate() {
+            (labels[i], share[i]) = majority(nn[r].iter().map(|&j| sample_labels[j as usize]));
+            kth_distance[i] = nd[r].last().copied().unwrap_or(0.0);
+        }
+        check()?;
+    }
+    // An item fits when one cluster holds more than a third of its neighbours. Hysteresis
+    // so that items near that line do not flip from day to day: an outlier of the previous
+    // run stays one until a cluster holds half of them; an item that was in a cluster stays
+    // in one while a cluster holds more than a quarter.
+    let before = |i: usize| previous.and_then(|p| p.labels.get(i).copied()).unwrap_or(Previous::ABSENT);
+    let sparse = low_density(&kth_distance, params.outlier_z);
+    for (i, l) in labels.iter_mut().enumerate() {
+        let needed = match before(i) {
+            -1 => 0.5,
+            Previous::ABSENT => 1.0 / 3.0,
+            _ => 0.25,
+        };
+        if sparse[i] || share[i] <= needed {
+            *l = -1;
+        }
+    }
+    Ok((labels, Quality { method: "graph".into(), ..Default::default() }, SampledGraph { rows, edges }))
+}
+
+/// The most frequent label among an item's neighbours (ties: the smallest; outliers, -1,
+/// vote like any label), and the share of them it holds.
+fn majority(votes: impl Iterator<Item = i32>) -> (i32, f64) {
+    let mut counts = std::collections::BTreeMap::new();
+    let mut total = 0usize;
+    votes.for_each(|v| {
+        *counts.entry(v).or_insert(0usize) += 1;
+        total += 1;
+    });
+    let (label, count) = counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).unwrap_or((-1, 0));
+    (label, count as f64 / total.max(1) as f64)
+}
+
+/// Communities of fewer than `min_size` nodes (or than the largest, if none is that big)
+/// are dissolved: each of their nodes joins the
+/// kept community it has the most edge weight to, or none (-1) when it has no edge to one.
+fn absorb_small(graph: &communities::Graph, found: &[usize], min_size: usize) -> Vec<i32> {
+    let k = found.iter().copied().max().map_or(0, |m| m + 1);
+    let mut sizes = vec![0usize; k];
+    found.iter().for_each(|&c| sizes[c] += 1);
+    // A window of few items still gets its largest community as a cluster.
+    let min_size = min_size.min(sizes.iter().copied().max().unwrap_or(0));
+    let kept = |c: usize| sizes[c] >= min_size;
+    found
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if kept(c) {
+                return c as i32;
+            }
+            let mut weight = std::collections::BTreeMap::new();
+            for &(j, w) in &graph.adjacency[i] {
+                let other = found[j as usize];
+                if kept(other) {
+                    *weight.entry(other).or_insert(0.0) += w;
+                }
+            }
+            weight.into_iter().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0))).map_or(-1, |(c, _)| c as i32)
+        })
+        .collect()
+}
+
+/// Items whose k-th neighbour is unusually far for this run: log distance more than `z`
+/// robust standard deviations (1.4826 MAD) above the median. The score is the local
+/// density the notes found to flag injected noise best; calibrated on each run's items.
+fn low_density(kth_distance: &[f32], z: f64) -> Vec<bool> {
+    let logs: Vec<f32> = kth_distance.iter().map(|d| d.max(1e-6).ln()).collect();
+    let mut sorted = logs.clone();
+    let med = median(&mut sorted);
+    let mut dev: Vec<f32> = logs.iter().map(|v| (v - med).abs()).collect();
+    let mad = median(&mut dev).max(1e-6);
+    logs.iter().map(|v| f64::from((v - med) / (1.4826 * mad)) > z).collect()
+}
+
 /// HDBSCAN (hdbscan-rs) on a 5-D UMAP of a sample; other rows take the majority label of
 /// their nearest sampled rows.
 fn hdbscan_on_umap(
@@ -316,11 +606,7 @@ fn hdbscan_on_umap(
     let rest: Vec<usize> = (0..n).filter(|i| in_sample[*i].is_none()).collect();
     let (nn, _) = knn::knn(x.select(Axis(0), &rest).view(), sel.view(), 15, false);
     for (r, &i) in rest.iter().enumerate() {
-        let mut votes = std::collections::BTreeMap::new();
-        for &j in &nn[r] {
-            *votes.entry(sample_labels[j as usize]).or_insert(0usize) += 1;
-        }
-        labels[i] = votes.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|v| v.0).unwrap_or(-1);
+        labels[i] = majority(nn[r].iter().map(|&j| sample_labels[j as usize])).0;
     }
     for (p, &i) in idx.iter().enumerate() {
         labels[i] = sample_labels[p];
@@ -442,18 +728,18 @@ fn ranks(labels: &[i32], distance: &[f32]) -> Vec<u32> {
     rank
 }
 
-/// The 2-D map: UMAP fitted on a sample of the reduced rows, the rest placed by transform.
+/// The 2-D map: UMAP laid out from the sample graph, the other rows placed by transform.
 fn project(
     x: ArrayView2<f32>,
     params: &Params,
-    rng: &mut Xoshiro256PlusPlus,
+    graph: SampledGraph,
     check: &dyn Fn() -> Result<()>,
 ) -> Result<Array2<f32>> {
     let n = x.nrows();
-    let idx = sample_rows(n, params.map_sample, rng);
-    let sel = x.select(Axis(0), &idx);
     let up = umap::UmapParams { n_components: 2, seed: params.seed, n_epochs: params.map_epochs, ..Default::default() };
-    let layout = umap::fit(sel.view(), &up, check)?;
+    let SampledGraph { rows: idx, edges } = graph;
+    let layout = umap::fit_graph(x.select(Axis(0), &idx).view(), edges, &up, check)?;
+    let sel = x.select(Axis(0), &idx);
     let mut out = Array2::zeros((n, 2));
     let mut in_sample = vec![false; n];
     for (p, &i) in idx.iter().enumerate() {
@@ -514,15 +800,136 @@ mod tests {
         let params = Params { map_epochs: 20, ..Params::default() };
         let first = cluster(&mut planted(6, 100, 64, 0.3, 1), 64, &params, None, &|| Ok(())).unwrap();
         // The next day's items: same topics, new noise. Started from yesterday's centroids.
-        let next = cluster(&mut planted(6, 100, 64, 0.3, 9), 64, &params, Some(&first.centroids), &|| Ok(())).unwrap();
+        let next = cluster(
+            &mut planted(6, 100, 64, 0.3, 9),
+            64,
+            &params,
+            Some(Previous { centroids: &first.centroids, labels: &[] }),
+            &|| Ok(()),
+        )
+        .unwrap();
         assert_eq!(next.n_clusters, 6);
         // A previous k that is clearly worse than the data's is not kept.
         let two = &first.centroids[..2];
-        let fresh = cluster(&mut planted(6, 100, 64, 0.3, 9), 64, &params, Some(two), &|| Ok(())).unwrap();
+        let fresh = cluster(
+            &mut planted(6, 100, 64, 0.3, 9),
+            64,
+            &params,
+            Some(Previous { centroids: two, labels: &[] }),
+            &|| Ok(()),
+        )
+        .unwrap();
         assert_eq!(fresh.n_clusters, 6);
         // Centroids of another dimension are ignored.
         let other: Vec<Vec<f32>> = vec![vec![1.0; 8]; 6];
-        let ignored = cluster(&mut planted(6, 100, 64, 0.3, 9), 64, &params, Some(&other), &|| Ok(())).unwrap();
+        let ignored = cluster(
+            &mut planted(6, 100, 64, 0.3, 9),
+            64,
+            &params,
+            Some(Previous { centroids: &other, labels: &[] }),
+            &|| Ok(()),
+        )
+        .unwrap();
         assert_eq!(ignored.n_clusters, 6);
+    }
+
+    fn run(data: &mut [f32], dim: usize, params: &Params) -> Result<Clustering> {
+        cluster(data, dim, params, None, &|| Ok(()))
+    }
+
+    #[test]
+    fn graph_finds_groups_whatever_their_number_and_groups_them_into_themes() {
+        let params = Params { map_epochs: 20, ..Params::default() };
+        for k in [3, 12, 25] {
+            let mut data = planted(k, 40, 64, 0.3, 3);
+            let r = run(&mut data, 64, &params).unwrap();
+            let truth: Vec<i32> = (0..k as i32 * 40).map(|i| i % k as i32).collect();
+            assert_eq!(r.n_clusters, k, "k = {k}");
+            assert!(metrics::adjusted_rand_index(&truth, &r.labels) > 0.95, "k = {k}");
+            assert_eq!(r.themes.len(), k);
+            assert!(r.n_themes >= 1 && r.n_themes <= k);
+        }
+    }
+
+    #[test]
+    fn themes_are_the_parents_of_nested_groups() {
+        // 4 parent directions, each with 4 child directions near it: 16 groups of 30.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(8);
+        let dim = 48;
+        let mut data = Vec::new();
+        for i in 0..480 {
+            let (child, parent) = (i % 16, (i % 16) / 4);
+            data.extend((0..dim).map(|d| {
+                let p = if d == parent { 1.0 } else { 0.0 };
+                let c = if d == 4 + child { 0.55 } else { 0.0 };
+                p + c + 0.08 * rng.gen_range(-1.0f32..1.0)
+            }));
+        }
+        let r = run(&mut data, dim, &Params { map_epochs: 20, ..Params::default() }).unwrap();
+        let truth: Vec<i32> = (0..480).map(|i| i % 16).collect();
+        assert_eq!(r.n_clusters, 16);
+        assert!(metrics::adjusted_rand_index(&truth, &r.labels) > 0.9);
+        assert_eq!(r.n_themes, 4);
+        let theme_of_item: Vec<i32> =
+            r.labels.iter().map(|&l| if l < 0 { -1 } else { r.themes[l as usize] as i32 }).collect();
+        let parents: Vec<i32> = (0..480).map(|i| (i % 16) / 4).collect();
+        assert!(metrics::adjusted_rand_index(&parents, &theme_of_item) > 0.95);
+    }
+
+    #[test]
+    fn items_between_clusters_are_outliers_and_share_no_cluster() {
+        // Two tight groups and items halfway between them (and noise around nothing).
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(5);
+        let dim = 32;
+        let mut data = Vec::new();
+        for i in 0..400 {
+            let row: Vec<f32> = (0..dim)
+                .map(|d| {
+                    let base = match i % 20 {
+                        0 => {
+                            if d < 2 {
+                                0.7
+                            } else {
+                                0.0
+                            }
+                        }
+                        g if g % 2 == 0 => f32::from(d == 0),
+                        _ => f32::from(d == 1),
+                    };
+                    base + 0.1 * rng.gen_range(-1.0f32..1.0)
+                        + if i % 20 == 0 { 0.4 * rng.gen_range(-1.0f32..1.0) } else { 0.0 }
+                })
+                .collect();
+            data.extend(row);
+        }
+        let r = run(&mut data, dim, &Params { map_epochs: 20, ..Params::default() }).unwrap();
+        let flagged_between = (0..400).filter(|i| i % 20 == 0 && r.labels[*i] < 0).count();
+        let flagged_inside = (0..400).filter(|i| i % 20 != 0 && r.labels[*i] < 0).count();
+        assert!(flagged_between >= 10, "{flagged_between} of 20 in-between items flagged");
+        assert!(flagged_inside <= 8, "{flagged_inside} of 380 group items flagged");
+        assert!(r.outlier_share() < 0.1);
+    }
+
+    #[test]
+    fn degenerate_windows_succeed_or_say_why() {
+        let params = Params { map_epochs: 10, ..Params::default() };
+        // All identical: one cluster, no outliers.
+        let mut same = vec![0.5f32; 50 * 8];
+        let r = run(&mut same, 8, &params).unwrap();
+        assert_eq!((r.n_clusters, r.n_themes), (1, 1));
+        assert!(r.labels.iter().all(|&l| l == 0));
+        // All orthogonal: every item as far from every other: nothing to group.
+        let mut orthogonal = vec![0.0f32; 40 * 40];
+        (0..40).for_each(|i| orthogonal[i * 40 + i] = 1.0);
+        let e = run(&mut orthogonal, 40, &params).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::NothingToGroup);
+        // Three items: one cluster of them (too few to split).
+        let mut three = vec![1.0, 0.0, 0.9, 0.1, 0.8, 0.2];
+        let r = run(&mut three, 2, &params).unwrap();
+        assert_eq!(r.n_clusters, 1);
+        // More clusters asked of k-means than there are items: a k that fits.
+        let mut few = planted(2, 5, 8, 0.1, 4);
+        let r = run(&mut few, 8, &Params { method: Method::KMeans, max_clusters: 200, ..params.clone() }).unwrap();
+        assert!(r.n_clusters >= 1 && r.n_clusters <= 10);
     }
 }

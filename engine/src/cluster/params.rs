@@ -10,6 +10,8 @@ pub enum Method {
     KMeans,
     /// HDBSCAN on a 5-D UMAP of a sample (BERTopic-style); noise = outliers.
     Hdbscan,
+    /// Louvain communities of the fuzzy k-nearest-neighbour graph; low-density outliers.
+    Graph,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -35,6 +37,8 @@ pub struct Params {
     pub kmeans_runs: usize,
     pub map_sample: usize,
     pub map_epochs: usize,
+    /// Graph: Louvain's resolution; above 1 finer clusters, below 1 coarser.
+    pub resolution: f64,
 }
 
 impl Default for Params {
@@ -44,7 +48,7 @@ impl Default for Params {
             max_items: 1_000_000,
             min_items: 20,
             seed: 42,
-            method: Method::KMeans,
+            method: Method::Graph,
             pca_dims: 50,
             pca_sample: 5_000,
             max_clusters: 30,
@@ -57,6 +61,7 @@ impl Default for Params {
             kmeans_runs: 3,
             map_sample: 10_000,
             map_epochs: 200,
+            resolution: 1.0,
         }
     }
 }
@@ -80,6 +85,7 @@ pub const KEYS: &[&str] = &[
     "kmeans_runs",
     "map_sample",
     "map_epochs",
+    "resolution",
 ];
 
 impl Params {
@@ -134,11 +140,13 @@ impl Params {
         p.kmeans_runs = int("kmeans_runs", 1, 50, p.kmeans_runs)?;
         p.map_sample = int("map_sample", 100, 1_000_000, p.map_sample)?;
         p.map_epochs = int("map_epochs", 10, 2_000, p.map_epochs)?;
+        p.resolution = real("resolution", 0.05, 20.0, p.resolution)?;
         p.method = match obj.get("method") {
             None => p.method,
             Some(Value::String(s)) if s == "kmeans" => Method::KMeans,
             Some(Value::String(s)) if s == "hdbscan" => Method::Hdbscan,
-            Some(v) => return Err(bad(format!("params.method must be \"kmeans\" or \"hdbscan\", got {v}"))),
+            Some(Value::String(s)) if s == "graph" => Method::Graph,
+            Some(v) => return Err(bad(format!("params.method must be \"graph\", \"kmeans\" or \"hdbscan\", got {v}"))),
         };
         if p.min_items > p.max_items {
             return Err(bad(format!(

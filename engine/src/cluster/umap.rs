@@ -64,17 +64,22 @@ fn memberships(dists: &[Vec<f32>]) -> Vec<Vec<f32>> {
 
 /// Fits a layout of the rows of `x`. `check` is called between epochs and may stop the fit.
 pub fn fit(x: ArrayView2<f32>, params: &UmapParams, check: &dyn Fn() -> Result<()>) -> Result<Umap> {
-    let n = x.nrows();
-    let dim = params.n_components;
-    let mut embedding = initial_layout(x, dim);
-    if n < 3 {
-        return Ok(Umap { embedding });
+    if x.nrows() < 3 {
+        return Ok(Umap { embedding: initial_layout(x, params.n_components) });
     }
     let (idx, dist) = knn(x, x, params.n_neighbors, true);
     check()?;
-    let w = memberships(&dist);
-    // Fuzzy union: w_ij + w_ji - w_ij * w_ji, one edge per unordered pair.
-    let mut directed: Vec<(u32, u32, f32)> = Vec::with_capacity(n * params.n_neighbors);
+    fit_graph(x, fuzzy_graph(&idx, &dist), params, check)
+}
+
+/// UMAP's fuzzy graph of k nearest neighbours (`idx`, `dist` of each row, from `knn`):
+/// one edge per unordered pair of neighbours, weighted by the fuzzy union
+/// w_ij + w_ji - w_ij * w_ji of their memberships. The clustering step reads communities
+/// from the same graph.
+pub fn fuzzy_graph(idx: &[Vec<u32>], dist: &[Vec<f32>]) -> Vec<(u32, u32, f32)> {
+    let n = idx.len();
+    let w = memberships(dist);
+    let mut directed: Vec<(u32, u32, f32)> = Vec::with_capacity(n * idx.first().map_or(0, Vec::len));
     for i in 0..n {
         for (j, wij) in idx[i].iter().zip(&w[i]) {
             let (a, b) = if (i as u32) < *j { (i as u32, *j) } else { (*j, i as u32) };
@@ -88,6 +93,22 @@ pub fn fit(x: ArrayView2<f32>, params: &UmapParams, check: &dyn Fn() -> Result<(
             Some(last) if last.0 == a && last.1 == b => last.2 = last.2 + wv - last.2 * wv,
             _ => edges.push((a, b, wv)),
         }
+    }
+    edges
+}
+
+/// Lays out the rows of `x` from their fuzzy graph (`fuzzy_graph` of the same rows).
+pub fn fit_graph(
+    x: ArrayView2<f32>,
+    mut edges: Vec<(u32, u32, f32)>,
+    params: &UmapParams,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<Umap> {
+    let n = x.nrows();
+    let dim = params.n_components;
+    let mut embedding = initial_layout(x, dim);
+    if n < 3 || edges.is_empty() {
+        return Ok(Umap { embedding });
     }
     let max_w = edges.iter().map(|e| e.2).fold(0.0f32, f32::max);
     let n_epochs = params.n_epochs as f32;
