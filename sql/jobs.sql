@@ -72,11 +72,37 @@ CREATE TABLE llm_clusters.clusters (
     p95_latency_s   float8,
     -- Identity across runs of the job (NULL for Outliers); see cluster_lineage.
     stable_id       bigint,
+    -- The theme (llm_clusters.themes) the cluster belongs to; NULL for Outliers.
+    theme_id        int,
     PRIMARY KEY (team_id, run_id, cluster_id),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
 CREATE INDEX clusters_run_idx ON llm_clusters.clusters (run_id, cluster_id);
 CREATE INDEX clusters_stable_idx ON llm_clusters.clusters (stable_id, run_id);
+
+-- The parent groups of a run's clusters (every cluster but Outliers is in one).
+CREATE TABLE llm_clusters.themes (
+    team_id         int     NOT NULL,
+    run_id          bigint  NOT NULL,
+    theme_id        int     NOT NULL,
+    title           text    NOT NULL,
+    description     text    NOT NULL,
+    keywords        text[]  NOT NULL DEFAULT '{}',
+    size            int     NOT NULL,
+    share           float8  NOT NULL,
+    centroid        real[],
+    x               float8,
+    y               float8,
+    avg_cost_usd    float8,
+    avg_latency_s   float8,
+    avg_tokens      float8,
+    error_rate      float8,
+    total_cost_usd  float8,
+    p95_latency_s   float8,
+    PRIMARY KEY (team_id, run_id, theme_id),
+    FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
+);
+CREATE INDEX themes_run_idx ON llm_clusters.themes (run_id, theme_id);
 
 CREATE TABLE llm_clusters.assignments (
     team_id     int         NOT NULL,
@@ -101,4 +127,5 @@ SELECT pg_catalog.pg_extension_config_dump('llm_clusters.jobs_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.runs', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.runs_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.clusters', '');
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.themes', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.assignments', '');

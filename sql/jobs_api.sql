@@ -99,11 +99,15 @@ COMMENT ON FUNCTION llm_clusters._run_due_jobs() IS 'Internal: use llm_clusters.
 COMMENT ON TABLE llm_clusters.jobs IS
     'Clustering jobs: level, source relation (default: the item view of the level), PostHog-style filters, params. At most llm_clusters.max_jobs_per_team per team.';
 COMMENT ON COLUMN llm_clusters.jobs.params IS
-    'Optional: window (interval text, default 7 days), max_items, min_items (default 20), seed, method (kmeans | hdbscan) and algorithm knobs; see the README.';
+    'Optional: window (interval text, default 7 days), max_items, min_items (default 20), seed, method (graph | kmeans | hdbscan) and algorithm knobs; see the README.';
 COMMENT ON TABLE llm_clusters.runs IS
     'One row per execution of a job over a window: status running | succeeded | skipped | failed, counts, quality and per-phase timings.';
 COMMENT ON TABLE llm_clusters.clusters IS
     'Clusters of a run. cluster_id -1 is Outliers. Metrics are aggregates over the run''s assignments joined to the job''s source (see the README).';
+COMMENT ON COLUMN llm_clusters.clusters.theme_id IS
+    'The theme (llm_clusters.themes) this cluster belongs to; NULL for Outliers.';
+COMMENT ON TABLE llm_clusters.themes IS
+    'Themes of a run: the parent groups of its clusters, each with a title, description, keywords, size, share, centroid, map position and the same metrics as clusters (aggregates over its clusters'' items).';
 COMMENT ON TABLE llm_clusters.assignments IS
     'One row per clustered item of a run: its cluster, 2-D map position, cosine distance to the centroid and rank (0 = closest).';
 COMMENT ON FUNCTION llm_clusters.create_job(text, text, jsonb, boolean, int, regclass, jsonb) IS

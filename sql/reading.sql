@@ -16,9 +16,21 @@ CREATE VIEW llm_clusters.cluster_cards AS
 SELECT c.team_id, c.run_id, r.job_id, r.level, c.cluster_id, c.stable_id, c.title, c.description, c.keywords,
        c.size, c.share, c.avg_cost_usd, c.avg_latency_s, c.avg_tokens, c.error_rate, c.total_cost_usd, c.p95_latency_s,
        c.cluster_id = -1 AS is_outliers,
-       row_number() OVER (PARTITION BY c.run_id ORDER BY c.cluster_id = -1, c.size DESC, c.cluster_id) AS position
+       row_number() OVER (PARTITION BY c.run_id ORDER BY c.cluster_id = -1, c.size DESC, c.cluster_id) AS position,
+       c.theme_id, t.title AS theme_title
 FROM llm_clusters.clusters c
-JOIN llm_clusters.runs r ON r.id = c.run_id;
+JOIN llm_clusters.runs r ON r.id = c.run_id
+LEFT JOIN llm_clusters.themes t ON t.run_id = c.run_id AND t.theme_id = c.theme_id;
+
+CREATE VIEW llm_clusters.theme_cards AS
+SELECT t.team_id, t.run_id, r.job_id, r.level, t.theme_id, t.title, t.description, t.keywords,
+       t.size, t.share, t.avg_cost_usd, t.avg_latency_s, t.avg_tokens, t.error_rate, t.total_cost_usd, t.p95_latency_s,
+       (SELECT count(*) FROM llm_clusters.clusters c WHERE c.run_id = t.run_id AND c.theme_id = t.theme_id)::int AS n_clusters,
+       (SELECT array_agg(c.title ORDER BY c.size DESC, c.cluster_id) FROM llm_clusters.clusters c
+        WHERE c.run_id = t.run_id AND c.theme_id = t.theme_id) AS cluster_titles,
+       row_number() OVER (PARTITION BY t.run_id ORDER BY t.size DESC, t.theme_id) AS position
+FROM llm_clusters.themes t
+JOIN llm_clusters.runs r ON r.id = t.run_id;
 
 -- Colours follow the stable id, so a cluster keeps its colour from run to run.
 CREATE VIEW llm_clusters.scatter_points AS
@@ -97,7 +109,9 @@ COMMENT ON VIEW llm_clusters.run_list IS
 COMMENT ON VIEW llm_clusters.latest_runs IS
     'The latest succeeded run of each job (by window end).';
 COMMENT ON VIEW llm_clusters.cluster_cards IS
-    'Per cluster of a run: title, description, size, share and metrics; position orders the cards by size with Outliers last.';
+    'Per cluster of a run: title, description, size, share and metrics, its theme (theme_id, theme_title; NULL for Outliers); position orders the cards by size with Outliers last.';
+COMMENT ON VIEW llm_clusters.theme_cards IS
+    'Per theme of a run: title, description, size, share, metrics, how many clusters it groups and their titles (largest first); position orders the cards by size.';
 COMMENT ON VIEW llm_clusters.scatter_points IS
     'The 2-D map of a run: every item and every centroid with x, y, cluster, title, a colour index that follows the stable id (-1 for Outliers), is_centroid and is_outlier.';
 COMMENT ON FUNCTION llm_clusters.cluster_items(bigint, int, int, int) IS

@@ -56,6 +56,7 @@ ALTER VIEW llm_clusters.cluster_trends SET (security_invoker = true);
 ALTER VIEW llm_clusters.run_list SET (security_invoker = true);
 ALTER VIEW llm_clusters.latest_runs SET (security_invoker = true);
 ALTER VIEW llm_clusters.cluster_cards SET (security_invoker = true);
+ALTER VIEW llm_clusters.theme_cards SET (security_invoker = true);
 ALTER VIEW llm_clusters.scatter_points SET (security_invoker = true);
 
 GRANT USAGE ON SCHEMA llm_clusters TO llm_clusters_reader;
@@ -78,7 +79,7 @@ END $$;
 GRANT INSERT ON llm_clusters.events, llm_clusters.embeddings TO llm_clusters_admin;
 GRANT INSERT, UPDATE, DELETE ON llm_clusters.jobs TO llm_clusters_admin;
 GRANT INSERT, UPDATE, DELETE ON llm_clusters.runs TO llm_clusters_admin;
-GRANT INSERT, UPDATE ON llm_clusters.clusters TO llm_clusters_admin;
+GRANT INSERT, UPDATE ON llm_clusters.clusters, llm_clusters.themes TO llm_clusters_admin;
 GRANT INSERT ON llm_clusters.assignments, llm_clusters.cluster_lineage, llm_clusters.incremental_assignments
     TO llm_clusters_admin;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA llm_clusters TO llm_clusters_admin;

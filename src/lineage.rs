@@ -7,7 +7,7 @@ use crate::error::OrRaise;
 use crate::read::Job;
 use llm_clusters_engine::cluster::labels::ClusterLabel;
 use llm_clusters_engine::cluster::lineage::{match_clusters, Event, Overlap};
-use llm_clusters_engine::cluster::Clustering;
+use llm_clusters_engine::cluster::{Clustering, Previous};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use serde_json::{json, Value};
@@ -34,6 +34,35 @@ impl PreviousRun {
     /// Centroids of its clusters (not Outliers), in cluster order.
     pub fn centroids(&self) -> Vec<Vec<f32>> {
         self.clusters.iter().map(|c| c.centroid.clone()).collect()
+    }
+
+    /// For each of `ids`, its cluster in this run as an index into `centroids()`, -1 for an
+    /// outlier, `Previous::ABSENT` for an item the run did not have.
+    pub fn labels(&self, team_id: i32, ids: &[String]) -> Vec<i32> {
+        let index: HashMap<i32, i32> =
+            self.clusters.iter().enumerate().map(|(j, c)| (c.cluster_id, j as i32)).collect();
+        let placed: HashMap<String, i32> = Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT item_id, cluster_id FROM llm_clusters.assignments WHERE team_id = $1 AND run_id = $2",
+                    None,
+                    &[team_id.into(), self.id.into()],
+                )?
+                .filter_map(|row| match (row.get::<String>(1), row.get::<i32>(2)) {
+                    (Ok(Some(item)), Ok(Some(cluster))) => Some(Ok((item, cluster))),
+                    (Err(e), _) | (_, Err(e)) => Some(Err(e)),
+                    _ => None,
+                })
+                .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
+        })
+        .or_raise();
+        ids.iter()
+            .map(|id| match placed.get(id) {
+                None => Previous::ABSENT,
+                Some(-1) => -1,
+                Some(c) => index.get(c).copied().unwrap_or(Previous::ABSENT),
+            })
+            .collect()
     }
 }
 

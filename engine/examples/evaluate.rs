@@ -13,14 +13,17 @@
 //! `PARAMS='{"resolution": 1.5}'` sets job parameters.
 
 use linfa::prelude::*;
+use llm_clusters_engine::cluster::labels::{label_clusters, ClusterLabel};
 use llm_clusters_engine::cluster::metrics::{adjusted_rand_index, normalized_mutual_info, trustworthiness};
-use llm_clusters_engine::cluster::{cluster, Method, Params};
+use llm_clusters_engine::cluster::{cluster, Clustering, Method, Params};
+use llm_clusters_engine::embedder::minilm::MiniLm;
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use std::collections::HashMap;
 
 struct Set {
     name: String,
+    texts: Vec<String>,
     dim: usize,
     data: Vec<f32>,
     truth: Option<Vec<i32>>,
@@ -28,7 +31,9 @@ struct Set {
     domain: Option<Vec<i32>>,
 }
 
-fn load(dir: &str, name: &str, offline: bool) -> Result<(Vec<f32>, Vec<Option<String>>), Box<dyn std::error::Error>> {
+type Loaded = (Vec<f32>, Vec<Option<String>>, Vec<String>);
+
+fn load(dir: &str, name: &str, offline: bool) -> Result<Loaded, Box<dyn std::error::Error>> {
     let texts = std::fs::read_to_string(format!("{dir}/{name}.jsonl"))?;
     let lines: Vec<serde_json::Value> = texts.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
     let labels = lines.iter().map(|v| v["label"].as_str().map(|s| format!("{name}/{s}"))).collect();
@@ -41,7 +46,8 @@ fn load(dir: &str, name: &str, offline: bool) -> Result<(Vec<f32>, Vec<Option<St
         let raw = std::fs::read(format!("{dir}/{name}.emb.f32"))?;
         raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
     };
-    Ok((data, labels))
+    let texts = lines.iter().map(|v| v["text"].as_str().unwrap_or("").to_string()).collect();
+    Ok((data, labels, texts))
 }
 
 fn numbered(labels: &[String]) -> Vec<i32> {
@@ -55,64 +61,120 @@ fn numbered(labels: &[String]) -> Vec<i32> {
         .collect()
 }
 
-/// Rows of `(data, labels)` whose group keeps `keep(group index)` of its items (the first ones).
-fn subset(dim: usize, data: &[f32], labels: &[String], keep: impl Fn(usize) -> f64) -> (Vec<f32>, Vec<String>) {
+/// Rows of `(data, labels, texts)` whose group keeps `keep(group index)` of its items (the first ones).
+fn subset(
+    dim: usize,
+    data: &[f32],
+    labels: &[String],
+    texts: &[String],
+    keep: impl Fn(usize) -> f64,
+) -> (Vec<f32>, Vec<String>, Vec<String>) {
     let groups = numbered(labels);
     let mut counts: HashMap<i32, usize> = HashMap::new();
     let totals = groups.iter().fold(HashMap::new(), |mut m: HashMap<i32, usize>, g| {
         *m.entry(*g).or_default() += 1;
         m
     });
-    let (mut d, mut l) = (Vec::new(), Vec::new());
+    let (mut d, mut l, mut t) = (Vec::new(), Vec::new(), Vec::new());
     for (i, g) in groups.iter().enumerate() {
         let seen = counts.entry(*g).or_default();
         *seen += 1;
         if (*seen as f64) <= keep(*g as usize) * totals[g] as f64 {
             d.extend_from_slice(&data[i * dim..(i + 1) * dim]);
             l.push(labels[i].clone());
+            t.push(texts[i].clone());
         }
     }
-    (d, l)
+    (d, l, t)
 }
 
 fn sets(dir: &str, offline: bool) -> Result<Vec<Set>, Box<dyn std::error::Error>> {
     let mut out = Vec::new();
-    let (bbc, bbc_labels) = load(dir, "bbc5", offline)?;
-    let (dna, dna_labels) = load(dir, "donotanswer5", offline)?;
-    let (share, _) = load(dir, "sharegpt_prompts", offline)?;
+    let (bbc, bbc_labels, bbc_texts) = load(dir, "bbc5", offline)?;
+    let (dna, dna_labels, dna_texts) = load(dir, "donotanswer5", offline)?;
+    let (share, _, share_texts) = load(dir, "sharegpt_prompts", offline)?;
     let dim = bbc.len() / bbc_labels.len();
     let known = |l: &[Option<String>]| l.iter().map(|x| x.clone().unwrap_or_default()).collect::<Vec<_>>();
     let (bbc_labels, dna_labels) = (known(&bbc_labels), known(&dna_labels));
-    out.push(Set { name: "bbc5".into(), dim, data: bbc.clone(), truth: Some(numbered(&bbc_labels)), domain: None });
-    out.push(Set {
-        name: "donotanswer5".into(),
+    let set = |name: &str, texts: &[String], data: Vec<f32>, truth, domain| Set {
+        name: name.into(),
+        texts: texts.to_vec(),
         dim,
-        data: dna.clone(),
-        truth: Some(numbered(&dna_labels)),
-        domain: None,
-    });
-    out.push(Set { name: "sharegpt_prompts".into(), dim, data: share, truth: None, domain: None });
+        data,
+        truth,
+        domain,
+    };
+    out.push(set("bbc5", &bbc_texts, bbc.clone(), Some(numbered(&bbc_labels)), None));
+    out.push(set("donotanswer5", &dna_texts, dna.clone(), Some(numbered(&dna_labels)), None));
+    out.push(set("sharegpt_prompts", &share_texts, share, None, None));
     let mix: Vec<f32> = bbc.iter().chain(&dna).copied().collect();
     let mix_labels: Vec<String> = bbc_labels.iter().chain(&dna_labels).cloned().collect();
+    let mix_texts: Vec<String> = bbc_texts.iter().chain(&dna_texts).cloned().collect();
     let domain =
         |l: &[String]| numbered(&l.iter().map(|s| s.split('/').next().unwrap_or("").to_string()).collect::<Vec<_>>());
-    out.push(Set {
-        name: "mix10".into(),
-        dim,
-        data: mix.clone(),
-        truth: Some(numbered(&mix_labels)),
-        domain: Some(domain(&mix_labels)),
-    });
-    let (d, l) = subset(dim, &mix, &mix_labels, |g| 1.0 / (g as f64 + 1.0));
-    out.push(Set { name: "mix10_unequal".into(), dim, data: d, truth: Some(numbered(&l)), domain: Some(domain(&l)) });
-    let (d, l) = subset(dim, &mix, &mix_labels, |g| match g {
+    out.push(set("mix10", &mix_texts, mix.clone(), Some(numbered(&mix_labels)), Some(domain(&mix_labels))));
+    let (d, l, t) = subset(dim, &mix, &mix_labels, &mix_texts, |g| 1.0 / (g as f64 + 1.0));
+    out.push(set("mix10_unequal", &t, d, Some(numbered(&l)), Some(domain(&l))));
+    let (d, l, t) = subset(dim, &mix, &mix_labels, &mix_texts, |g| match g {
         1 => 1.0,
         6 => 1.0 / 3.0,
         8 => 1.0 / 9.0,
         _ => 0.0,
     });
-    out.push(Set { name: "mix3".into(), dim, data: d, truth: Some(numbered(&l)), domain: None });
+    out.push(set("mix3", &t, d, Some(numbered(&l)), None));
     Ok(out)
+}
+
+/// Offline titles with and without re-ranking by the built-in model: how many are
+/// distinct, and how many titles' embeddings are nearest to their own cluster's centroid
+/// among all centroids; and the largest clusters' titles.
+fn titles(set: &Set, result: &Clustering, model: &MiniLm) -> Result<String, Box<dyn std::error::Error>> {
+    let docs: Vec<(i32, &str)> = (0..result.labels.len())
+        .filter(|&i| result.rank[i] < 200)
+        .map(|i| (result.labels[i], set.texts[i].as_str()))
+        .collect();
+    let mut best: Vec<(u32, usize)> = Vec::new();
+    let mut snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_clusters];
+    for (i, &l) in result.labels.iter().enumerate() {
+        if l >= 0 && result.rank[i] < 3 {
+            best.push((result.rank[i], i));
+        }
+    }
+    best.sort();
+    for (_, i) in best {
+        snippets[result.labels[i] as usize].push(&set.texts[i]);
+    }
+    let sizes: Vec<usize> =
+        (0..result.n_clusters).map(|c| result.labels.iter().filter(|&&l| l == c as i32).count()).collect();
+    let embed = |texts: &[String]| {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        model.embed(&refs, 2, &|| Ok(()))
+    };
+    let plain = label_clusters(&docs, result.n_clusters, &sizes, &snippets, None);
+    let reranked = label_clusters(&docs, result.n_clusters, &sizes, &snippets, Some((&result.centroids, &embed)));
+    let own_nearest = |labels: &[ClusterLabel]| -> Result<usize, Box<dyn std::error::Error>> {
+        let titles: Vec<String> = labels.iter().map(|l| l.title.clone()).collect();
+        let v = embed(&titles)?;
+        Ok(v.iter()
+            .enumerate()
+            .filter(|(c, t)| {
+                let cos = |o: usize| result.centroids[o].iter().zip(t.iter()).map(|(p, q)| p * q).sum::<f32>();
+                (0..result.centroids.len()).all(|o| o == *c || cos(o) < cos(*c))
+            })
+            .count())
+    };
+    let distinct =
+        |labels: &[ClusterLabel]| labels.iter().map(|l| &l.title).collect::<std::collections::HashSet<_>>().len();
+    Ok(format!(
+        "{:<17} titles: distinct {}/{k} (re-ranked {}/{k}); nearest their own centroid {}/{k} (re-ranked {}/{k})\n    {}",
+        set.name,
+        distinct(&plain),
+        distinct(&reranked),
+        own_nearest(&plain)?,
+        own_nearest(&reranked)?,
+        reranked.iter().take(10).map(|l| format!("\"{}\"", l.title)).collect::<Vec<_>>().join(", "),
+        k = result.n_clusters,
+    ))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -135,6 +197,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "{:<17} {:>5} {:>6} {:>6} {:>4} {:>6} {:>7} {:>6} {:>6} {:>7} | {:>6} {:>6} {:>5}",
         "set", "items", "ARI", "NMI", "k", "themes", "outlier", "larg.", "trust", "thARI", "kmARI", "kmNMI", "true"
     );
+    let model = std::env::var("MODEL_DIR").ok().map(|d| MiniLm::load(std::path::Path::new(&d))).transpose()?;
+    let mut title_lines = Vec::new();
     for set in sets(dir, offline)? {
         let n = set.data.len() / set.dim;
         let original = Array2::from_shape_vec((n, set.dim), set.data.clone())?;
@@ -145,8 +209,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let map = Array2::from_shape_fn((n, 2), |(i, j)| result.coords[i][j]);
         let sample: Vec<usize> = (0..n).step_by((n / 1500).max(1)).collect();
         let trust = trustworthiness(original.select(Axis(0), &sample).view(), map.select(Axis(0), &sample).view(), 10);
-        let item_theme: Vec<i32> =
-            result.labels.iter().map(|&l| if l < 0 { -1 } else { result.themes[l as usize] as i32 }).collect();
+        let item_theme = result.item_themes();
         let theme_ari = set
             .domain
             .as_ref()
@@ -186,6 +249,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             theme_ari,
             base,
         );
+        if let Some(model) = &model {
+            title_lines.push(titles(&set, &result, model)?);
+        }
+    }
+    for line in title_lines {
+        println!("{line}");
     }
     Ok(())
 }

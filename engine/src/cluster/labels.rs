@@ -1,7 +1,14 @@
-//! Offline cluster labels: c-TF-IDF keywords (a word is distinctive for a cluster when
-//! many of its items use it and few items elsewhere do) and representative snippets.
+//! Offline cluster labels. The title is a short phrase taken from the cluster's own texts:
+//! word sequences (1 to 5 words, not starting or ending with a stop word, except that a
+//! request may start with its verb: "write a cover letter") scored by c-TF-IDF (used by
+//! many items of the cluster, few elsewhere), preferring the longer phrase that contains
+//! a short one when nearly as many items use it. When the caller can embed text in the
+//! clusters' space (the built-in model), the best candidates are re-ranked KeyBERT-style:
+//! the phrase closest to its own centroid and farthest from the others wins. The
+//! description is 2 to 4 bullets: the distinctive terms and the items closest to the centre.
 
-use crate::text::{words, STOP_WORDS};
+use crate::error::Result;
+use crate::text::STOP_WORDS;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -14,89 +21,278 @@ pub struct ClusterLabel {
 /// Title of the cluster of items that fit none.
 pub const OUTLIERS_TITLE: &str = "Outliers";
 const KEYWORDS: usize = 6;
-const TITLE_WORDS: usize = 3;
 const SNIPPETS: usize = 3;
 const SNIPPET_CHARS: usize = 140;
+/// Phrases are read from the start of each text, where a request says what it wants.
+const PHRASE_WORDS_PER_TEXT: usize = 80;
+const MAX_PHRASE_WORDS: usize = 5;
+/// Candidates per cluster handed to the re-ranking embedder.
+const RERANK_CANDIDATES: usize = 12;
+/// Verbs a request starts with: a phrase may begin with one although it is a stop word.
+const LEADING_VERBS: &[&str] = &[
+    "write",
+    "create",
+    "explain",
+    "translate",
+    "summarize",
+    "summarise",
+    "generate",
+    "fix",
+    "debug",
+    "convert",
+    "rewrite",
+    "list",
+    "make",
+    "build",
+    "design",
+    "compare",
+    "describe",
+    "give",
+    "find",
+    "plan",
+    "draft",
+    "improve",
+];
+
+/// Words that are not stop words for keywords but cannot end a phrase a person would write.
+const NOT_LAST: &[&str] = &[
+    "without",
+    "within",
+    "before",
+    "after",
+    "into",
+    "onto",
+    "upon",
+    "via",
+    "per",
+    "whether",
+    "while",
+    "although",
+    "though",
+    "etc",
+    "everyone",
+    "someone",
+    "something",
+    "anything",
+    "everything",
+    "true",
+    "false",
+    "yes",
+    "one",
+    "following",
+    "based",
+    "given",
+    "using",
+    "regarding",
+    "including",
+    "able",
+];
+
+/// Embeds texts in the clusters' space (unit vectors), for the KeyBERT-style re-ranking.
+pub type Embed<'a> = &'a dyn Fn(&[String]) -> Result<Vec<Vec<f32>>>;
 
 /// Labels clusters `0..n_clusters` from their items' texts. `docs` are `(cluster, text)`
 /// pairs (a sample is fine; outliers, cluster -1, only count as "elsewhere");
 /// `snippets[c]` are the texts of cluster c's items closest to its centre, nearest first.
+/// `rerank`: the clusters' unit centroids and an embedder of the same space, when there is one.
 pub fn label_clusters(
     docs: &[(i32, &str)],
     n_clusters: usize,
     sizes: &[usize],
     snippets: &[Vec<&str>],
+    rerank: Option<(&[Vec<f32>], Embed)>,
 ) -> Vec<ClusterLabel> {
     let stop: HashSet<&str> = STOP_WORDS.iter().copied().collect();
-    // Items of cluster c that use word w, and items anywhere that use it.
+    // Items of cluster c that use phrase p, and items anywhere that use it.
     let mut in_cluster: Vec<HashMap<String, usize>> = vec![HashMap::new(); n_clusters];
     let mut docs_per_cluster = vec![0usize; n_clusters];
     let mut everywhere: HashMap<String, usize> = HashMap::new();
     for (cluster, text) in docs {
-        let unique: HashSet<String> = words(text).filter(|w| !stop.contains(w.as_str())).collect();
-        for w in &unique {
-            *everywhere.entry(w.clone()).or_default() += 1;
+        let unique = phrases(text, &stop);
+        for p in &unique {
+            *everywhere.entry(p.clone()).or_default() += 1;
         }
         if let Some(c) = usize::try_from(*cluster).ok().filter(|c| *c < n_clusters) {
             docs_per_cluster[c] += 1;
-            for w in unique {
-                *in_cluster[c].entry(w).or_default() += 1;
+            for p in unique {
+                *in_cluster[c].entry(p).or_default() += 1;
             }
         }
     }
     let avg_docs = docs.len() as f64 / n_clusters.max(1) as f64;
-    let mut used_titles: HashSet<String> = HashSet::new();
-    (0..n_clusters)
+    let scored: Vec<Vec<Scored>> = (0..n_clusters)
         .map(|c| {
             let n_c = docs_per_cluster[c].max(1) as f64;
             // BTreeMap iteration keeps ties in a fixed (alphabetical) order.
             let ordered: BTreeMap<&String, &usize> = in_cluster[c].iter().collect();
-            let mut scored: Vec<(f64, &String)> = ordered
+            let mut scored: Vec<Scored> = ordered
                 .into_iter()
                 .filter(|(_, &count)| count >= 2 || n_c < 4.0)
-                .map(|(w, &count)| (count as f64 / n_c * (1.0 + avg_docs / everywhere[w] as f64).ln(), w))
+                .map(|(p, &count)| Scored {
+                    phrase: p.clone(),
+                    count,
+                    score: count as f64 / n_c * (1.0 + avg_docs / everywhere[p] as f64).ln(),
+                })
                 .collect();
-            scored.sort_by(|a, b| b.0.total_cmp(&a.0));
-            let keywords: Vec<String> = scored.iter().take(KEYWORDS).map(|(_, w)| (*w).clone()).collect();
-            let title = distinct_title(&keywords, c, &mut used_titles);
+            scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.phrase.cmp(&b.phrase)));
+            scored
+        })
+        .collect();
+    let candidates: Vec<Vec<String>> = scored.iter().map(|s| title_candidates(s)).collect();
+    let reranked = rerank.and_then(|(centroids, embed)| rerank_candidates(&candidates, centroids, embed));
+    let mut used_titles: HashSet<String> = HashSet::new();
+    (0..n_clusters)
+        .map(|c| {
+            let keywords: Vec<String> = scored[c]
+                .iter()
+                .filter(|s| !s.phrase.contains([' ', '\'']) && !stop.contains(s.phrase.as_str()))
+                .take(KEYWORDS)
+                .map(|s| s.phrase.clone())
+                .collect();
+            let ranked = reranked.as_ref().map_or(&candidates[c], |r| &r[c]);
+            let title = distinct_title(ranked, &keywords, c, &mut used_titles);
             let size = sizes.get(c).copied().unwrap_or(0);
-            let mut description = format!(
-                "{size} item{} that share the terms: {}.",
-                if size == 1 { "" } else { "s" },
-                if keywords.is_empty() { "(none)".to_string() } else { keywords.join(", ") }
-            );
+            let mut bullets = vec![if keywords.is_empty() {
+                format!("{size} item{} with no distinctive terms", if size == 1 { "" } else { "s" })
+            } else {
+                format!("{size} item{}; distinctive terms: {}", if size == 1 { "" } else { "s" }, keywords.join(", "))
+            }];
             let examples: Vec<String> =
                 snippets.get(c).into_iter().flatten().take(SNIPPETS).map(|s| snippet(s)).collect();
-            if !examples.is_empty() {
-                description.push_str(" Closest to the centre: ");
-                description.push_str(&examples.iter().map(|e| format!("\"{e}\"")).collect::<Vec<_>>().join("; "));
+            bullets.extend(examples.iter().map(|e| format!("e.g. \"{e}\"")));
+            if bullets.len() < 2 {
+                bullets.push("No item text to quote".into());
             }
+            let description = bullets.iter().map(|b| format!("• {b}")).collect::<Vec<_>>().join("\n");
             ClusterLabel { title, description, keywords }
         })
         .collect()
 }
 
-fn distinct_title(keywords: &[String], cluster: usize, used: &mut HashSet<String>) -> String {
+struct Scored {
+    phrase: String,
+    count: usize,
+    score: f64,
+}
+
+/// The distinct phrases of a text's first words that may be titles or keywords.
+fn phrases(text: &str, stop: &HashSet<&str>) -> HashSet<String> {
+    let tokens: Vec<String> = text
+        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
+        .map(|w| w.trim_matches(['\'', '-']).to_lowercase())
+        .filter(|w| !w.is_empty() && w != "user" && w != "assistant")
+        .take(PHRASE_WORDS_PER_TEXT)
+        .collect();
+    let content = |w: &str| w.chars().count() >= 3 && !w.chars().all(|c| c.is_numeric()) && !stop.contains(w);
+    let mut out = HashSet::new();
+    for i in 0..tokens.len() {
+        let first = tokens[i].as_str();
+        if !(content(first) || LEADING_VERBS.contains(&first)) {
+            continue;
+        }
+        for n in 1..=MAX_PHRASE_WORDS.min(tokens.len() - i) {
+            let last = tokens[i + n - 1].as_str();
+            let words = &tokens[i..i + n];
+            if content(last)
+                && !NOT_LAST.contains(&last)
+                && words.iter().filter(|w| content(w)).count() <= 3
+                && words.iter().any(|w| content(w))
+            {
+                out.insert(words.join(" "));
+            }
+        }
+    }
+    out
+}
+
+/// A cluster's title candidates, best first: its top phrases, each replaced by the longest
+/// phrase containing it that nearly as many of the cluster's items use (more specific,
+/// reads like what a person would write); a single word comes after every longer phrase
+/// that at least a fifth as many items use.
+fn title_candidates(scored: &[Scored]) -> Vec<String> {
+    let top = scored.first().map_or(0, |s| s.count);
+    let mut out: Vec<String> = Vec::new();
+    for s in scored.iter().take(40) {
+        let mut best = s;
+        for longer in scored.iter().take(400) {
+            let contains = longer.phrase.len() > best.phrase.len()
+                && format!(" {} ", longer.phrase).contains(&format!(" {} ", best.phrase));
+            if contains && longer.count * 10 >= best.count * 7 {
+                best = longer;
+            }
+        }
+        if !out.contains(&best.phrase) {
+            out.push(best.phrase.clone());
+        }
+    }
+    let multi = |p: &str, count: usize| p.contains(' ') && count * 5 >= top;
+    let counts: HashMap<&str, usize> = scored.iter().map(|s| (s.phrase.as_str(), s.count)).collect();
+    let (mut phrases, words): (Vec<String>, Vec<String>) =
+        out.into_iter().partition(|p| multi(p, counts.get(p.as_str()).copied().unwrap_or(0)));
+    phrases.extend(words);
+    phrases
+}
+
+/// Re-ranks each cluster's first candidates by cosine to its own centroid minus the
+/// highest cosine to another centroid. `None` when the embedder fails or disagrees on sizes.
+fn rerank_candidates(candidates: &[Vec<String>], centroids: &[Vec<f32>], embed: Embed) -> Option<Vec<Vec<String>>> {
+    if centroids.len() != candidates.len() {
+        return None;
+    }
+    let heads: Vec<&[String]> = candidates.iter().map(|c| &c[..c.len().min(RERANK_CANDIDATES)]).collect();
+    let flat: Vec<String> = heads.iter().flat_map(|h| h.iter().cloned()).collect();
+    let vectors = embed(&flat).ok()?;
+    if vectors.len() != flat.len() || vectors.iter().zip(centroids.iter().cycle()).any(|(v, c)| v.len() != c.len()) {
+        return None;
+    }
+    let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f32>();
+    let mut next = vectors.iter();
+    let out = heads
+        .iter()
+        .enumerate()
+        .map(|(c, head)| {
+            let mut ranked: Vec<(f32, usize)> = head
+                .iter()
+                .enumerate()
+                .filter_map(|(i, _)| {
+                    let v = next.next()?;
+                    let own = cosine(v, &centroids[c]);
+                    let other = (0..centroids.len())
+                        .filter(|&o| o != c)
+                        .map(|o| cosine(v, &centroids[o]))
+                        .fold(f32::NEG_INFINITY, f32::max);
+                    Some((own - other.max(-1.0), i))
+                })
+                .collect();
+            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            let mut order: Vec<String> = ranked.iter().map(|&(_, i)| head[i].clone()).collect();
+            order.extend(candidates[c].iter().skip(head.len()).cloned());
+            order
+        })
+        .collect();
+    Some(out)
+}
+
+/// The first candidate no other cluster has taken, capitalised (a single word joined by
+/// the next keyword: "Shares and markets"); failing that, the keywords, then "Cluster N".
+fn distinct_title(candidates: &[String], keywords: &[String], cluster: usize, used: &mut HashSet<String>) -> String {
     let capitalised = |w: &str| {
         let mut cs = w.chars();
         cs.next().map(|f| f.to_uppercase().collect::<String>() + cs.as_str()).unwrap_or_default()
     };
-    let mut n = TITLE_WORDS.min(keywords.len());
-    loop {
-        let title = if n == 0 {
-            format!("Cluster {cluster}")
-        } else {
-            let mut parts: Vec<String> = keywords[..n].to_vec();
-            parts[0] = capitalised(&parts[0]);
-            parts.join(", ")
-        };
-        if !used.contains(&title) || n >= keywords.len() {
-            let title = if used.contains(&title) { format!("{title} ({cluster})") } else { title };
-            used.insert(title.clone());
-            return title;
-        }
-        n += 1;
-    }
+    let fallback = if keywords.is_empty() { format!("Cluster {cluster}") } else { capitalised(&keywords.join(", ")) };
+    let phrase = |c: &String| match keywords.iter().find(|k| *k != c) {
+        Some(next) if !c.contains(' ') => format!("{} and {next}", capitalised(c)),
+        _ => capitalised(c),
+    };
+    let title = candidates
+        .iter()
+        .map(phrase)
+        .chain(std::iter::once(fallback.clone()))
+        .find(|t| !used.contains(t))
+        .unwrap_or_else(|| format!("{fallback} ({cluster})"));
+    used.insert(title.clone());
+    title
 }
 
 /// One line of at most `SNIPPET_CHARS` characters, role prefixes dropped.
@@ -118,28 +314,59 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keywords_are_distinctive_and_titles_distinct() {
+    fn titles_are_phrases_of_the_cluster_and_distinct() {
         let docs = vec![
             (0, "user: How do I reset my password?"),
             (0, "user: password reset link expired"),
-            (0, "user: reset the password for my account"),
-            (1, "user: translate this into French"),
-            (1, "user: translate the menu to French please"),
-            (1, "user: French translation of a letter"),
+            (0, "user: I need to reset my password for my account"),
+            (1, "user: translate this product description into French"),
+            (1, "user: translate the product description to French please"),
+            (1, "user: French translation of a product description"),
             (-1, "user: the weather on Mars"),
         ];
-        let labels = label_clusters(&docs, 2, &[3, 3], &[vec!["user: How do I reset my password?"], vec![]]);
-        assert_eq!(labels[0].keywords[..2], ["password".to_string(), "reset".to_string()]);
-        assert!(labels[0].title.starts_with("Password, reset"), "{}", labels[0].title);
-        assert!(labels[1].title.starts_with("French, translate"), "{}", labels[1].title);
-        assert!(labels[0].description.contains("Closest to the centre: \"How do I reset my password?\""));
+        let labels = label_clusters(&docs, 2, &[3, 3], &[vec!["user: How do I reset my password?"], vec![]], None);
+        assert!(labels[0].keywords.contains(&"password".to_string()));
+        assert!(labels[0].title.to_lowercase().contains("password"), "{}", labels[0].title);
+        assert!(labels[0].title.contains(' '), "a phrase, not a word: {}", labels[0].title);
+        assert!(labels[1].title.to_lowercase().contains("product description"), "{}", labels[1].title);
+        assert!(labels[0].description.starts_with("• 3 items; distinctive terms: "), "{}", labels[0].description);
+        assert!(labels[0].description.contains("\n• e.g. \"How do I reset my password?\""));
         assert!(!labels[1].keywords.iter().any(|k| k == "the" || k == "user"));
+        assert!(!labels[0].title.contains(','));
     }
 
     #[test]
-    fn identical_keywords_still_give_distinct_titles() {
+    fn identical_texts_still_give_distinct_titles() {
         let docs = vec![(0, "alpha beta"), (0, "alpha beta"), (1, "alpha beta"), (1, "alpha beta")];
-        let labels = label_clusters(&docs, 2, &[2, 2], &[vec![], vec![]]);
+        let labels = label_clusters(&docs, 2, &[2, 2], &[vec![], vec![]], None);
         assert_ne!(labels[0].title, labels[1].title);
+        assert!(labels.iter().all(|l| l.description.lines().count() >= 2));
+    }
+
+    #[test]
+    fn a_leading_verb_may_start_a_phrase() {
+        let stop: HashSet<&str> = STOP_WORDS.iter().copied().collect();
+        let p = phrases("Write a cover letter for a nurse", &stop);
+        assert!(p.contains("write a cover letter"));
+        assert!(p.contains("cover letter"));
+        assert!(!p.contains("a cover letter"));
+    }
+
+    #[test]
+    fn reranking_prefers_the_phrase_nearest_its_own_centroid() {
+        let docs = vec![(0, "alpha beta gamma"), (0, "alpha beta gamma"), (1, "delta epsilon"), (1, "delta epsilon")];
+        // A fake embedder: "gamma" phrases point at centroid 0, everything else at 1.
+        let embed = |texts: &[String]| -> Result<Vec<Vec<f32>>> {
+            Ok(texts.iter().map(|t| if t.ends_with("gamma") { vec![1.0, 0.0] } else { vec![0.0, 1.0] }).collect())
+        };
+        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        let labels = label_clusters(&docs, 2, &[2, 2], &[vec![], vec![]], Some((&centroids, &embed)));
+        assert!(labels[0].title.ends_with("gamma"), "{}", labels[0].title);
+        // An embedder that fails leaves the offline order.
+        let failing = |_: &[String]| -> Result<Vec<Vec<f32>>> {
+            Err(crate::error::EngineError::new(crate::error::ErrorKind::Internal, "no model"))
+        };
+        let plain = label_clusters(&docs, 2, &[2, 2], &[vec![], vec![]], Some((&centroids, &failing)));
+        assert_eq!(plain.len(), 2);
     }
 }

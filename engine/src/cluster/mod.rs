@@ -33,6 +33,9 @@ pub struct Clustering {
     /// The theme (parent group, 0..n_themes) of each cluster.
     pub themes: Vec<usize>,
     pub n_themes: usize,
+    /// Unit-length centroids of the themes' items, and their mean map positions.
+    pub theme_centroids: Vec<Vec<f32>>,
+    pub theme_coords: Vec<[f32; 2]>,
     /// Unit-length centroids in the input space, one per cluster.
     pub centroids: Vec<Vec<f32>>,
     /// Per cluster: the cosine distance past which an item is an outlier of it.
@@ -165,15 +168,10 @@ pub fn cluster(
     let t = Instant::now();
     let map = project(reduced.view(), params, graph, check)?;
     let coords: Vec<[f32; 2]> = map.rows().into_iter().map(|r| [r[0], r[1]]).collect();
-    let mut centroid_coords = vec![[0.0f32; 2]; n_clusters];
-    let sizes = cluster_sizes(&labels, n_clusters);
-    for (l, c) in labels.iter().zip(&coords) {
-        if *l >= 0 {
-            let cc = &mut centroid_coords[*l as usize];
-            cc[0] += c[0] / sizes[*l as usize] as f32;
-            cc[1] += c[1] / sizes[*l as usize] as f32;
-        }
-    }
+    let centroid_coords = mean_coords(&coords, &labels, n_clusters);
+    let item_themes = item_themes(&labels, &themes);
+    let theme_coords = mean_coords(&coords, &item_themes, n_themes);
+    let theme_centroids = centroids_of(x, &item_themes, n_themes);
     timings.push(("project", t.elapsed().as_secs_f64()));
 
     Ok(Clustering {
@@ -181,6 +179,8 @@ pub fn cluster(
         n_clusters,
         themes,
         n_themes,
+        theme_centroids,
+        theme_coords,
         centroids,
         radius,
         distance,
@@ -196,6 +196,29 @@ impl Clustering {
     pub fn outlier_share(&self) -> f64 {
         self.quality.outlier_share
     }
+
+    /// The theme of each item (-1 for outliers).
+    pub fn item_themes(&self) -> Vec<i32> {
+        item_themes(&self.labels, &self.themes)
+    }
+}
+
+fn item_themes(labels: &[i32], themes: &[usize]) -> Vec<i32> {
+    labels.iter().map(|&l| if l < 0 { -1 } else { themes[l as usize] as i32 }).collect()
+}
+
+/// Mean map position of each group's items (groups 0..k; -1 left out).
+fn mean_coords(coords: &[[f32; 2]], labels: &[i32], k: usize) -> Vec<[f32; 2]> {
+    let sizes = cluster_sizes(labels, k);
+    let mut out = vec![[0.0f32; 2]; k];
+    for (l, c) in labels.iter().zip(coords) {
+        if *l >= 0 {
+            let o = &mut out[*l as usize];
+            o[0] += c[0] / sizes[*l as usize] as f32;
+            o[1] += c[1] / sizes[*l as usize] as f32;
+        }
+    }
+    out
 }
 
 fn internal(e: impl std::fmt::Display) -> EngineError {
