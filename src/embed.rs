@@ -64,14 +64,34 @@ fn builtin_model() -> Arc<MiniLm> {
     }
 }
 
+/// The built-in model when `llm_clusters.embedder` is `builtin` and it loads; `None`
+/// otherwise (no error: callers use it only to improve what works without it).
+pub fn builtin_model_if_used() -> Option<Arc<MiniLm>> {
+    if EMBEDDER.get() != Embedder::Builtin {
+        return None;
+    }
+    let dir = model_dir();
+    let mut cached = MODEL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some((_, model)) = cached.as_ref().filter(|(from, _)| *from == dir) {
+        return Some(model.clone());
+    }
+    let model = Arc::new(MiniLm::load(&dir).ok()?);
+    *cached = Some((dir, model.clone()));
+    Some(model)
+}
+
+/// The configured number of threads for the built-in model.
+pub fn embed_threads() -> usize {
+    usize::try_from(EMBED_THREADS.get()).unwrap_or(1).max(1)
+}
+
 /// Embeddings of `texts` in order, and the model name to record, with the configured
 /// embedder. Raises when it cannot embed (no model files, no consent, service failure).
 pub fn embed_texts(texts: &[&str]) -> (Vec<Vec<f32>>, String) {
     match EMBEDDER.get() {
         Embedder::Builtin => {
             let model = builtin_model();
-            let threads = usize::try_from(EMBED_THREADS.get()).unwrap_or(1).max(1);
-            let vectors = model.embed(texts, threads, &check_interrupts).or_raise();
+            let vectors = model.embed(texts, embed_threads(), &check_interrupts).or_raise();
             (vectors, llm_clusters_engine::embedder::minilm::MODEL.to_string())
         }
         Embedder::Hash => (texts.iter().map(|t| hash::embed(t)).collect(), hash::MODEL.to_string()),

@@ -4,7 +4,7 @@
 use crate::error::{raise, OrRaise};
 use crate::gucs::REPORT_ITEM_URL;
 use crate::read::{run_items, run_team_and_source};
-use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, MAX_DOTS, PREVIEW_CHARS};
+use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, Theme, MAX_DOTS, PREVIEW_CHARS};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
 
@@ -59,7 +59,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         client
             .select(
                 "SELECT cluster_id, title, description, size, share, (coalesce(stable_id, cluster_id) % 20)::int, x, y,
-                        avg_cost_usd, avg_latency_s, avg_tokens, error_rate, total_cost_usd
+                        avg_cost_usd, avg_latency_s, avg_tokens, error_rate, total_cost_usd, theme_id
                  FROM llm_clusters.clusters WHERE run_id = $1 ORDER BY cluster_id = -1, size DESC, cluster_id",
                 None,
                 &[run_id.into()],
@@ -79,7 +79,28 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
                     avg_tokens: row.get::<f64>(11)?,
                     error_rate: row.get::<f64>(12)?,
                     total_cost_usd: row.get::<f64>(13)?,
+                    theme_id: row.get::<i32>(14)?,
                     nearest: Vec::new(),
+                })
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    let themes: Vec<Theme> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT theme_id, title, description, size, share FROM llm_clusters.themes
+                 WHERE run_id = $1 ORDER BY size DESC, theme_id",
+                None,
+                &[run_id.into()],
+            )?
+            .map(|row| {
+                Ok(Theme {
+                    theme_id: row.get::<i32>(1)?.unwrap_or_default(),
+                    title: row.get::<String>(2)?.unwrap_or_default(),
+                    description: row.get::<String>(3)?.unwrap_or_default(),
+                    size: i64::from(row.get::<i32>(4)?.unwrap_or_default()),
+                    share: row.get::<f64>(5)?.unwrap_or_default(),
                 })
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
@@ -123,5 +144,5 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         Focus { cluster_id: c, first_ts, last_ts, items }
     });
     let item_url = REPORT_ITEM_URL.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
-    Some(render(&Report { run, clusters, points, points_of, item_url, focus }))
+    Some(render(&Report { run, themes, clusters, points, points_of, item_url, focus }))
 }

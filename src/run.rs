@@ -7,8 +7,9 @@ use crate::jobs::{checked_params, Source};
 use crate::lineage;
 use crate::pg::{check_interrupts, float_array_text, in_subtransaction};
 use crate::read::{item_texts, load_job, read_items, Items, Job, ReadOptions, Window};
-use llm_clusters_engine::cluster::labels::{label_clusters, ClusterLabel, OUTLIERS_TITLE};
-use llm_clusters_engine::cluster::{cluster, Clustering, Params};
+use llm_clusters_engine::cluster::labels::{label_clusters, ClusterLabel, Embed, OUTLIERS_TITLE};
+use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
+use llm_clusters_engine::embedder::minilm;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -170,7 +171,12 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     let Items { ids, trace_ids, ts, mut data } = read.items;
     let previous = lineage::previous_run(job.id, run_id, window.end);
     let previous_centroids = previous.as_ref().map(|p| p.centroids());
-    let result = match cluster(&mut data, read.dim, params, previous_centroids.as_deref(), &check_interrupts) {
+    let previous_labels = previous.as_ref().map(|p| p.labels(job.team_id, &ids));
+    let previous_clusters = previous_centroids
+        .as_deref()
+        .zip(previous_labels.as_deref())
+        .map(|(centroids, labels)| Previous { centroids, labels });
+    let result = match cluster(&mut data, read.dim, params, previous_clusters, &check_interrupts) {
         Ok(result) => result,
         Err(e) if e.kind == ErrorKind::NothingToGroup => {
             return Outcome {
@@ -189,17 +195,19 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         timings.insert((*phase).into(), json!(secs));
     }
     let t = Instant::now();
-    let labels = label(job, source, &ids, &result);
+    let (labels, theme_labels) = label(job, source, &ids, &result);
     timings.insert("label".into(), json!(t.elapsed().as_secs_f64()));
     let t = Instant::now();
-    write_results(job, run_id, &ids, &trace_ids, &ts, &result, &labels);
+    write_results(job, run_id, &ids, &trace_ids, &ts, &result, &labels, &theme_labels);
     let lineage = lineage::record(job, run_id, previous.as_ref(), &result, &labels);
-    update_metrics(job, source, run_id, &ids, &result.labels, n);
+    update_metrics(job, source, run_id, &ids, &result.labels, n, Grouping::Clusters);
+    update_metrics(job, source, run_id, &ids, &result.item_themes(), n, Grouping::Themes);
     timings.insert("write".into(), json!(t.elapsed().as_secs_f64()));
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
     let q = &result.quality;
     if let Value::Object(m) = &mut quality {
         m.insert("method".into(), json!(q.method));
+        m.insert("n_themes".into(), json!(result.n_themes));
         m.insert("silhouette".into(), json!(q.silhouette));
         m.insert("outlier_share".into(), json!(q.outlier_share));
         m.insert("largest_cluster_share".into(), json!(q.largest_cluster_share));
@@ -226,8 +234,10 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     }
 }
 
-/// Offline labels from the text of each cluster's items nearest its centre.
-fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Vec<ClusterLabel> {
+/// Offline labels of the clusters and of the themes, from the text of each cluster's items
+/// nearest its centre; titles re-ranked by the built-in model when the run's embeddings
+/// have its dimensions and it is the configured embedder.
+fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> (Vec<ClusterLabel>, Vec<ClusterLabel>) {
     let chosen: Vec<usize> = (0..ids.len()).filter(|&i| result.rank[i] < LABEL_ITEMS_PER_CLUSTER).collect();
     let wanted: Vec<String> = chosen.iter().map(|&i| ids[i].clone()).collect();
     let texts: HashMap<String, String> = item_texts(source, job.team_id, wanted, i32::MAX);
@@ -236,6 +246,18 @@ fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Vec
         .filter_map(|&i| texts.get(&ids[i]).map(|t| (result.labels[i], result.rank[i], t.as_str())))
         .collect();
     by_rank.sort_by_key(|(c, r, _)| (*c, *r));
+    let model = (result.centroids.first().map(Vec::len) == Some(minilm::DIMENSIONS))
+        .then(crate::embed::builtin_model_if_used)
+        .flatten();
+    let embed = |texts: &[String]| {
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        match &model {
+            Some(m) => m.embed(&refs, crate::embed::embed_threads(), &check_interrupts),
+            None => Err(EngineError::new(ErrorKind::NotConfigured, "no built-in model")),
+        }
+    };
+    let embedder: Option<Embed> = model.as_ref().map(|_| &embed as Embed);
+
     let docs: Vec<(i32, &str)> = by_rank.iter().map(|(c, _, t)| (*c, *t)).collect();
     let mut snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_clusters];
     for (c, _, t) in &by_rank {
@@ -243,9 +265,35 @@ fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Vec
             snippets[*c as usize].push(t);
         }
     }
-    let mut sizes = vec![0usize; result.n_clusters];
-    result.labels.iter().filter(|&&l| l >= 0).for_each(|&l| sizes[l as usize] += 1);
-    label_clusters(&docs, result.n_clusters, &sizes, &snippets)
+    let sizes = group_sizes(&result.labels, result.n_clusters);
+    let clusters =
+        label_clusters(&docs, result.n_clusters, &sizes, &snippets, embedder.map(|e| (&result.centroids[..], e)));
+
+    // A theme's snippets: the items nearest the centres of its largest clusters.
+    let theme_of = |c: i32| if c < 0 { -1 } else { result.themes[c as usize] as i32 };
+    let theme_docs: Vec<(i32, &str)> = docs.iter().map(|(c, t)| (theme_of(*c), *t)).collect();
+    let mut theme_snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_themes];
+    for (c, cluster_snippets) in snippets.iter().enumerate() {
+        let theme = &mut theme_snippets[result.themes[c]];
+        if theme.len() < 3 {
+            theme.extend(cluster_snippets.first().copied());
+        }
+    }
+    let theme_sizes = group_sizes(&result.item_themes(), result.n_themes);
+    let themes = label_clusters(
+        &theme_docs,
+        result.n_themes,
+        &theme_sizes,
+        &theme_snippets,
+        embedder.map(|e| (&result.theme_centroids[..], e)),
+    );
+    (clusters, themes)
+}
+
+fn group_sizes(labels: &[i32], k: usize) -> Vec<usize> {
+    let mut sizes = vec![0usize; k];
+    labels.iter().filter(|&&l| l >= 0).for_each(|&l| sizes[l as usize] += 1);
+    sizes
 }
 
 fn write_results(
@@ -256,6 +304,7 @@ fn write_results(
     ts: &[Option<TimestampWithTimeZone>],
     result: &Clustering,
     labels: &[ClusterLabel],
+    theme_labels: &[ClusterLabel],
 ) {
     let n = ids.len();
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
@@ -267,6 +316,7 @@ fn write_results(
     let mut radius: Vec<Option<f64>> = result.radius.iter().map(|r| r.is_finite().then_some(f64::from(*r))).collect();
     let mut xs: Vec<f64> = result.centroid_coords.iter().map(|c| f64::from(c[0])).collect();
     let mut ys: Vec<f64> = result.centroid_coords.iter().map(|c| f64::from(c[1])).collect();
+    let mut theme_ids: Vec<Option<i32>> = result.themes.iter().map(|&t| Some(t as i32)).collect();
     if n_outliers > 0 {
         let (sx, sy) = result
             .labels
@@ -276,18 +326,37 @@ fn write_results(
             .fold((0.0, 0.0), |a, (_, c)| (a.0 + f64::from(c[0]), a.1 + f64::from(c[1])));
         cluster_ids.push(-1);
         titles.push(OUTLIERS_TITLE.into());
-        descriptions.push(format!("{n_outliers} items farther from every cluster centre than that cluster's radius."));
+        descriptions.push(format!(
+            "• {n_outliers} items that fit no cluster\n• No cluster holds a third of their nearest neighbours, or they lie beyond the nearest cluster's radius"
+        ));
         keywords.push(String::new());
         centroids.push(None);
         radius.push(None);
         xs.push(sx / n_outliers as f64);
         ys.push(sy / n_outliers as f64);
+        theme_ids.push(None);
     }
     Spi::connect_mut(|client| {
         client.update(
-            "INSERT INTO llm_clusters.clusters (team_id, run_id, cluster_id, title, description, keywords, size, share, centroid, radius, x, y)
-             SELECT $1, $2, c, t, d, CASE WHEN k = '' THEN '{}'::text[] ELSE string_to_array(k, E'\\x1f') END, 0, 0, cen::real[], r, x, y
-             FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::float8[], $10::float8[]) AS u(c, t, d, k, cen, r, x, y)",
+            "INSERT INTO llm_clusters.themes (team_id, run_id, theme_id, title, description, keywords, size, share, centroid, x, y)
+             SELECT $1, $2, t - 1, u.title, d, CASE WHEN k = '' THEN '{}'::text[] ELSE string_to_array(k, E'\\x1f') END, 0, 0, cen::real[], x, y
+             FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[]) WITH ORDINALITY AS u(title, d, k, cen, x, y, t)",
+            None,
+            &[
+                job.team_id.into(),
+                run_id.into(),
+                theme_labels.iter().map(|l| l.title.clone()).collect::<Vec<_>>().into(),
+                theme_labels.iter().map(|l| l.description.clone()).collect::<Vec<_>>().into(),
+                theme_labels.iter().map(|l| l.keywords.join("\u{1f}")).collect::<Vec<_>>().into(),
+                result.theme_centroids.iter().map(|c| float_array_text(c)).collect::<Vec<_>>().into(),
+                result.theme_coords.iter().map(|c| f64::from(c[0])).collect::<Vec<_>>().into(),
+                result.theme_coords.iter().map(|c| f64::from(c[1])).collect::<Vec<_>>().into(),
+            ],
+        )?;
+        client.update(
+            "INSERT INTO llm_clusters.clusters (team_id, run_id, cluster_id, title, description, keywords, size, share, centroid, radius, x, y, theme_id)
+             SELECT $1, $2, c, t, d, CASE WHEN k = '' THEN '{}'::text[] ELSE string_to_array(k, E'\\x1f') END, 0, 0, cen::real[], r, x, y, th
+             FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::float8[], $10::float8[], $11::int[]) AS u(c, t, d, k, cen, r, x, y, th)",
             None,
             &[
                 job.team_id.into(),
@@ -300,6 +369,7 @@ fn write_results(
                 radius.into(),
                 xs.into(),
                 ys.into(),
+                theme_ids.into(),
             ],
         )?;
         for start in (0..n).step_by(WRITE_BATCH) {
@@ -330,25 +400,51 @@ fn write_results(
     .or_raise();
 }
 
+/// What `update_metrics` aggregates: the run's clusters, or its themes.
+#[derive(Clone, Copy)]
+enum Grouping {
+    Clusters,
+    Themes,
+}
+
 /// Size, share and metrics as SQL aggregates over the run's items joined to the job's
-/// source (see the README for the definitions). The aggregates are read from the source
-/// as its owner; the clusters are updated with the caller's rights.
-fn update_metrics(job: &Job, source: &Source, run_id: i64, ids: &[String], labels: &[i32], n: usize) {
+/// source (see the README for the definitions), per cluster or per theme (`groups`: each
+/// item's cluster or theme, -1 for outliers). The aggregates are read from the source as
+/// its owner; the clusters or themes are updated with the caller's rights.
+fn update_metrics(
+    job: &Job,
+    source: &Source,
+    run_id: i64,
+    ids: &[String],
+    groups: &[i32],
+    n: usize,
+    grouping: Grouping,
+) {
     let query = format!(
-        "SELECT u.cluster_id, count(*)::int, avg(s.cost_usd), avg(s.latency_s), avg(s.tokens)::float8,
+        "SELECT u.group_id, count(*)::int, avg(s.cost_usd), avg(s.latency_s), avg(s.tokens)::float8,
                 avg(coalesce(s.is_error, false)::int)::float8, sum(s.cost_usd),
                 percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_s)
-         FROM unnest($2::text[], $3::int[]) AS u(item_id, cluster_id)
+         FROM unnest($2::text[], $3::int[]) AS u(item_id, group_id)
          JOIN {} s ON s.team_id = $1 AND s.item_id = u.item_id
-         GROUP BY u.cluster_id",
+         WHERE u.group_id >= $4
+         GROUP BY u.group_id",
         source.name
     );
+    // Outliers (-1) are a cluster of their own, not a theme.
+    let lowest = match grouping {
+        Grouping::Clusters => -1,
+        Grouping::Themes => 0,
+    };
     type Row = (Option<i32>, Option<i32>, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
     let rows: Vec<Row> = source
         .read(|| {
             Spi::connect(|client| {
                 client
-                    .select(&query, None, &[job.team_id.into(), ids.to_vec().into(), labels.to_vec().into()])?
+                    .select(
+                        &query,
+                        None,
+                        &[job.team_id.into(), ids.to_vec().into(), groups.to_vec().into(), lowest.into()],
+                    )?
                     .map(|r| {
                         Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
                     })
@@ -357,13 +453,12 @@ fn update_metrics(job: &Job, source: &Source, run_id: i64, ids: &[String], label
         })
         .or_raise();
     let column = |f: fn(&Row) -> Option<f64>| rows.iter().map(f).collect::<Vec<_>>();
+    let update = match grouping {
+        Grouping::Clusters => UPDATE_CLUSTER_METRICS,
+        Grouping::Themes => UPDATE_THEME_METRICS,
+    };
     Spi::run_with_args(
-        "UPDATE llm_clusters.clusters c SET size = m.size, share = m.size::float8 / $2,
-                avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
-                error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency
-         FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
-              AS m(cluster_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency)
-         WHERE c.run_id = $1 AND c.cluster_id = m.cluster_id",
+        update,
         &[
             run_id.into(),
             (n as f64).into(),
@@ -379,3 +474,17 @@ fn update_metrics(job: &Job, source: &Source, run_id: i64, ids: &[String], label
     )
     .or_raise();
 }
+
+const UPDATE_CLUSTER_METRICS: &str = "UPDATE llm_clusters.clusters c SET size = m.size, share = m.size::float8 / $2,
+        avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
+        error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency
+ FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
+      AS m(group_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency)
+ WHERE c.run_id = $1 AND c.cluster_id = m.group_id";
+
+const UPDATE_THEME_METRICS: &str = "UPDATE llm_clusters.themes t SET size = m.size, share = m.size::float8 / $2,
+        avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
+        error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency
+ FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
+      AS m(group_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency)
+ WHERE t.run_id = $1 AND t.theme_id = m.group_id";

@@ -35,8 +35,19 @@ pub struct Cluster {
     pub avg_tokens: Option<f64>,
     pub error_rate: Option<f64>,
     pub total_cost_usd: Option<f64>,
+    /// Its theme; `None` for Outliers (and for runs made before themes existed).
+    pub theme_id: Option<i32>,
     /// The items nearest the centre, in rank order.
     pub nearest: Vec<Item>,
+}
+
+/// A theme: a parent group of clusters.
+pub struct Theme {
+    pub theme_id: i32,
+    pub title: String,
+    pub description: String,
+    pub size: i64,
+    pub share: f64,
 }
 
 pub struct Item {
@@ -60,6 +71,8 @@ pub struct Focus {
 
 pub struct Report {
     pub run: RunInfo,
+    /// Largest first.
+    pub themes: Vec<Theme>,
     pub clusters: Vec<Cluster>,
     /// The dots to draw (all items, or a uniform sample of `MAX_DOTS`).
     pub points: Vec<Item>,
@@ -112,10 +125,13 @@ fn data_json(r: &Report) -> Value {
         "itemUrl": r.item_url,
         "pointsOf": r.points_of,
         "focus": r.focus.as_ref().map(|f| f.cluster_id),
+        "themes": r.themes.iter().map(|t| json!({
+            "id": t.theme_id, "title": t.title, "description": t.description, "size": t.size, "share": t.share,
+        })).collect::<Vec<_>>(),
         "clusters": r.clusters.iter().map(|c| json!({
             "id": c.cluster_id, "title": c.title, "description": c.description, "size": c.size, "share": c.share,
             "colour": c.colour, "x": c.x, "y": c.y, "avgCost": c.avg_cost_usd, "avgLatency": c.avg_latency_s,
-            "avgTokens": c.avg_tokens, "errorRate": c.error_rate, "totalCost": c.total_cost_usd,
+            "avgTokens": c.avg_tokens, "errorRate": c.error_rate, "totalCost": c.total_cost_usd, "theme": c.theme_id,
             "nearest": c.nearest.iter().map(item_json).collect::<Vec<_>>(),
         })).collect::<Vec<_>>(),
         "points": r.points.iter().map(item_json).collect::<Vec<_>>(),
@@ -177,8 +193,8 @@ pub fn render(r: &Report) -> String {
         )
     } else {
         format!(
-            "<section><h2>Clusters</h2><div id=\"bar\" class=\"bar\"></div></section>\
-             <section><h2>Map</h2><p class=\"note\">Close dots are similar items; distances have no unit. Drag to zoom, double-click to reset.</p>{sampled}{MAP}</section>\
+            "<section><h2>Themes and their clusters</h2><div id=\"theme-bar\" class=\"bar themes\"></div><div id=\"bar\" class=\"bar\"></div></section>\
+             <section><h2>Map</h2><p class=\"note\">Close dots are similar items; distances have no unit. The view fits the bulk of the items; drag to zoom, double-click to come back. <button id=\"show-all\" hidden></button></p>{sampled}{MAP}</section>\
              <section><div id=\"cards\"></div></section>"
         )
     };
@@ -204,6 +220,9 @@ h1{font-size:20px;margin:0 0 6px}h2{font-size:15px;margin:20px 0 8px}
 main{padding:0 24px 32px;max-width:1200px}
 .note{color:#6b7385;font-size:12px;margin:4px 0}
 .bar{display:flex;height:28px;border-radius:6px;overflow:hidden;background:#e4e7ec}
+.bar.themes{height:22px;margin-bottom:4px;background:#fff;gap:2px}
+.bar.themes .segment{background:#39425a;color:#fff;font-size:11px;line-height:22px;padding:0 6px;overflow:hidden;white-space:nowrap;text-overflow:ellipsis;text-decoration:none;box-sizing:border-box}
+.theme{margin-top:22px}.theme>h2{margin-bottom:2px}.theme>.description{margin-bottom:0}
 .segment{display:block;height:100%;min-width:2px}
 .segment:hover{filter:brightness(1.15)}
 #map{width:100%;height:520px;background:#fff;border:1px solid #dde1e7;border-radius:6px;cursor:crosshair;user-select:none}
@@ -212,7 +231,7 @@ main{padding:0 24px 32px;max-width:1200px}
 #map circle.centroid{stroke:#1d2433;cursor:pointer;opacity:1}
 #map circle.dot:hover{opacity:1;stroke:#1d2433}
 #selection{fill:rgba(60,110,240,.12);stroke:#3c6ef0}
-#cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:14px;margin-top:16px}
+.cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:14px;margin-top:12px}
 .card{background:#fff;border:2px solid #dde1e7;border-radius:8px;padding:12px 14px}
 .card.outliers{border-style:dashed;border-color:#9aa1ad}
 .card:target{box-shadow:0 0 0 3px #3c6ef0}
@@ -255,9 +274,28 @@ const SCRIPT: &str = r##"
     return /^(https?:\/\/|\/)/i.test(url) ? url : null;   // never javascript: or data: URLs
   }
 
-  // Distribution bar: one segment per cluster, proportional; click jumps to its card.
+  // Themes, largest first, each with its clusters (largest first); Outliers and clusters
+  // without a theme (runs made before themes) come last.
+  var groups = data.themes.map(function (t) { return { theme: t, clusters: [] }; });
+  var groupOf = {}; groups.forEach(function (g) { groupOf[g.theme.id] = g; });
+  var rest = { theme: null, clusters: [] };
+  data.clusters.forEach(function (c) { (c.theme != null && groupOf[c.theme] ? groupOf[c.theme] : rest).clusters.push(c); });
+  if (rest.clusters.length) groups.push(rest);
+  var ordered = [].concat.apply([], groups.map(function (g) { return g.clusters; }));
+
+  var themeBar = document.getElementById("theme-bar");
+  if (themeBar) groups.forEach(function (g) {
+    if (!g.theme) return;
+    var a = el("a", "segment", g.theme.title); a.href = "#theme-" + g.theme.id;
+    a.style.width = (100 * g.theme.share) + "%";
+    a.addEventListener("mousemove", function (e) { showTip(g.theme.title + " — " + g.theme.size + " items, " + g.clusters.length + " clusters", e); });
+    a.addEventListener("mouseleave", hideTip);
+    themeBar.appendChild(a);
+  });
+
+  // Distribution bar: one segment per cluster, proportional, grouped by theme; click jumps to its card.
   var bar = document.getElementById("bar");
-  if (bar) data.clusters.forEach(function (c) {
+  if (bar) ordered.forEach(function (c) {
     var a = el("a", "segment"); a.href = "#cluster-" + c.id; a.dataset.cluster = c.id;
     a.style.width = (100 * c.share) + "%"; a.style.background = colour(c.id);
     a.setAttribute("aria-label", c.title + ": " + c.size + " items");
@@ -272,10 +310,19 @@ const SCRIPT: &str = r##"
   var pts = data.points, cents = data.focus == null ? data.clusters.filter(function (c) { return c.id >= 0 && c.x != null; }) : [];
   var xs = pts.map(function (p) { return p.x; }).concat(cents.map(function (c) { return c.x; }));
   var ys = pts.map(function (p) { return p.y; }).concat(cents.map(function (c) { return c.y; }));
-  var x0 = Math.min.apply(null, xs.length ? xs : [0]), x1 = Math.max.apply(null, xs.length ? xs : [1]);
-  var y0 = Math.min.apply(null, ys.length ? ys : [0]), y1 = Math.max.apply(null, ys.length ? ys : [1]);
-  var pad = 0.05 * Math.max(x1 - x0, y1 - y0, 1e-6);
-  var home = [x0 - pad, y0 - pad, (x1 - x0) + 2 * pad, (y1 - y0) + 2 * pad];
+  // The home view fits the bulk of the items (1st to 99th percentile on each axis), so a
+  // few far dots do not shrink everything else into the middle; "Show all" fits them all.
+  function quantile(v, q) { if (!v.length) return 0; var s = v.slice().sort(function (a, b) { return a - b; }); return s[Math.min(s.length - 1, Math.max(0, Math.round(q * (s.length - 1))))]; }
+  function box(x0, x1, y0, y1) { var pad = 0.06 * Math.max(x1 - x0, y1 - y0, 1e-6); return [x0 - pad, y0 - pad, (x1 - x0) + 2 * pad, (y1 - y0) + 2 * pad]; }
+  var tail = xs.length >= 200 ? 0.01 : 0;
+  var home = box(quantile(xs, tail), quantile(xs, 1 - tail), quantile(ys, tail), quantile(ys, 1 - tail));
+  var all = box(quantile(xs, 0), quantile(xs, 1), quantile(ys, 0), quantile(ys, 1));
+  var outside = pts.filter(function (p) { return p.x < home[0] || p.y < home[1] || p.x > home[0] + home[2] || p.y > home[1] + home[3]; }).length;
+  var showAll = document.getElementById("show-all");
+  if (showAll && outside > 0) {
+    showAll.hidden = false; showAll.textContent = "Show all items (" + outside + " outside this view)";
+    showAll.addEventListener("click", function () { setView(all); });
+  }
   var view = home.slice();
   function setView(v) {
     view = v; svg.setAttribute("viewBox", v.join(" "));
@@ -325,10 +372,23 @@ const SCRIPT: &str = r##"
   });
   svg.addEventListener("dblclick", function () { setView(home); });
 
-  // Cluster cards, largest first, Outliers last (the server sends them in that order).
+  // Cluster cards grouped by theme: a heading per theme, then its cards; Outliers last.
   var cards = document.getElementById("cards");
   function addStat(box, label, value) { box.appendChild(el("span", null, label)); box.appendChild(el("b", null, value)); }
-  if (cards) data.clusters.forEach(function (c) {
+  var grid = null;
+  if (cards) groups.forEach(function (g) {
+    var section = el("section", "theme");
+    if (g.theme) {
+      section.id = "theme-" + g.theme.id;
+      section.appendChild(el("h2", null, g.theme.title + " — " + g.theme.size + " items (" + (100 * g.theme.share).toFixed(1) + "%), " + g.clusters.length + (g.clusters.length === 1 ? " cluster" : " clusters")));
+      section.appendChild(el("p", "description", g.theme.description));
+    } else if (groups.length > 1) {
+      section.appendChild(el("h2", null, g.clusters.some(function (c) { return c.id >= 0; }) ? "Other clusters" : "Outliers"));
+    }
+    grid = el("div", "cards"); section.appendChild(grid); cards.appendChild(section);
+    g.clusters.forEach(addCard);
+  });
+  function addCard(c) {
     var card = el("div", c.id < 0 ? "card outliers" : "card"); card.id = "cluster-" + c.id;
     var h = el("h3"); var sw = el("span", "swatch"); sw.style.background = colour(c.id); h.appendChild(sw); h.appendChild(el("span", null, c.title));
     card.appendChild(h);
@@ -342,8 +402,8 @@ const SCRIPT: &str = r##"
     var det = el("details"); det.appendChild(el("summary", null, "Items closest to the centre"));
     var ol = el("ol", "previews"); c.nearest.forEach(function (i) { ol.appendChild(el("li", null, i.text || i.id)); });
     det.appendChild(ol); card.appendChild(det);
-    cards.appendChild(card);
-  });
+    grid.appendChild(card);
+  }
 
   // Detail page: description and the items in rank order, a page at a time.
   if (data.focus != null) {
@@ -389,6 +449,7 @@ mod tests {
                 finished_at: "2026-11-27 00:15".into(),
                 duration_s: 1.5,
             },
+            themes: vec![Theme { theme_id: 0, title: text.into(), description: text.into(), size: 1, share: 1.0 }],
             clusters: vec![Cluster {
                 cluster_id: 0,
                 title: text.into(),
@@ -403,6 +464,7 @@ mod tests {
                 avg_tokens: None,
                 error_rate: None,
                 total_cost_usd: None,
+                theme_id: Some(0),
                 nearest: vec![Item { preview: text.into(), ..item_clone(&item) }],
             }],
             points: vec![item],
@@ -442,6 +504,8 @@ mod tests {
         let end = start + html[start..].find("</script>").unwrap();
         let data: Value = serde_json::from_str(&html[start..end]).unwrap();
         assert_eq!(data["clusters"][0]["title"], "<b>bold</b> & \"quoted\"");
+        assert_eq!(data["themes"][0]["title"], "<b>bold</b> & \"quoted\"");
+        assert_eq!(data["clusters"][0]["theme"], 0);
         assert_eq!(data["points"][0]["trace"], "t1");
     }
 

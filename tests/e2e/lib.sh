@@ -44,14 +44,16 @@ e2e_setup() {
   PGPORT=$port start_cluster "$ver" "$work" "$@"
 }
 
-# table_checksums [COLUMN]: for every table of the extension, its row count and an md5 of
-# its rows (leaving out COLUMN, when given: one that a later version added), then the
+# table_checksums [COLUMN...]: for every table of the extension, its row count and an md5
+# of its rows (leaving out the COLUMNs: ones that a later version added), then the
 # sequences' positions, in $PGDATABASE. Errors fail: empty output would compare equal.
 table_checksums() {
-  local t cols
-  for t in events embeddings jobs runs clusters assignments cluster_lineage incremental_assignments team_roles; do
+  local t cols skip
+  skip=$(printf "'%s'," "$@" "")
+  for t in $(pg -At -c "SELECT relname FROM pg_class WHERE relnamespace = 'llm_clusters'::regnamespace AND relkind = 'r' ORDER BY relname"); do
     cols=$(pg -At -c "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
-                      WHERE attrelid = 'llm_clusters.$t'::regclass AND attnum > 0 AND NOT attisdropped AND attname <> '${1:-}'")
+                      WHERE attrelid = 'llm_clusters.$t'::regclass AND attnum > 0 AND NOT attisdropped
+                        AND attname NOT IN (${skip%,})")
     pg -At -c "SELECT '$t ' || count(*) || ' ' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '-')
                FROM (SELECT $cols FROM llm_clusters.$t) r"
   done

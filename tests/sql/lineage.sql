@@ -13,12 +13,13 @@ FROM generate_series(0, 119) i;
 CREATE FUNCTION regress.set_directions(VARIADIC dirs int[]) RETURNS void LANGUAGE sql AS $$
     INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
     SELECT 1, 'generation', md5('lin' || i)::uuid::text,
-           ARRAY(SELECT CASE WHEN d = dirs[1 + i % 4] THEN 1.0 ELSE 0.0 END + 0.05 * sin(i * 7 + d * 13) FROM generate_series(0, 7) d)::real[]
+           ARRAY(SELECT CASE WHEN d = dirs[1 + i % 4] THEN 1.0 ELSE 0.0 END + 0.05 * regress.noise(i, d) FROM generate_series(0, 7) d)::real[]
     FROM generate_series(0, 119) i
     ON CONFLICT (team_id, level, item_id) DO UPDATE SET embedding = excluded.embedding
 $$;
 SELECT regress.set_directions(0, 0, 1, 2);
-SELECT llm_clusters.create_job('lineage', level => 'generation') AS job \gset
+-- Lineage is the same whatever the method; k-means keeps these planted days' clusters as planted.
+SELECT llm_clusters.create_job('lineage', level => 'generation', params => '{"method": "kmeans"}') AS job \gset
 CREATE TEMP VIEW lineage_of AS
 SELECT l.run_id, l.event, l.cluster_id, l.previous_cluster_id, l.stable_id, l.related_stable_id, round(l.similarity::numeric, 2) AS similarity
 FROM llm_clusters.cluster_lineage l;

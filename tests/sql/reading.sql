@@ -9,7 +9,7 @@ SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object(
 FROM generate_series(0, 89) i;
 INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
 SELECT 1, 'generation', md5('read' || i)::uuid::text,
-       ARRAY(SELECT CASE WHEN d = i % 3 THEN 1.0 ELSE 0.0 END + 0.05 * sin(i * 7 + d * 13) FROM generate_series(0, 7) d)::real[]
+       ARRAY(SELECT CASE WHEN d = i % 3 THEN 1.0 ELSE 0.0 END + 0.05 * regress.noise(i, d) FROM generate_series(0, 7) d)::real[]
 FROM generate_series(0, 89) i;
 SELECT llm_clusters.create_job('reading', level => 'generation') AS job \gset
 SELECT llm_clusters.run_job(:job, '2026-11-21') AS r1 \gset

@@ -22,7 +22,7 @@ CREATE FUNCTION regress.team_items(team int) RETURNS void LANGUAGE sql AS $$
     FROM generate_series(0, 60) i;
     INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
     SELECT team, 'generation', md5(team || 'sec' || i)::uuid::text,
-           ARRAY(SELECT CASE WHEN d = i % 3 THEN 1.0 ELSE 0.0 END + 0.05 * sin(i * 7 + d * 13) FROM generate_series(0, 7) d)::real[]
+           ARRAY(SELECT CASE WHEN d = i % 3 THEN 1.0 ELSE 0.0 END + 0.05 * regress.noise(i, d) FROM generate_series(0, 7) d)::real[]
     FROM generate_series(0, 60) i;
 $$;
 SELECT regress.team_items(1), regress.team_items(2);

@@ -13,6 +13,10 @@ END $$;
 -- Cosine of two unit vectors (their dot product, in float8: real products underflow).
 CREATE FUNCTION regress.cosine(a real[], b real[]) RETURNS float8 LANGUAGE sql AS
     $$ SELECT sum(x::float8 * y) FROM unnest(a, b) AS u(x, y) $$;
+-- Deterministic noise in [-1, 1) for item i, dimension d: a hash, so that it has no
+-- pattern of its own (a periodic one would plant sub-clusters the method rightly finds).
+CREATE FUNCTION regress.noise(i int, d int) RETURNS float8 LANGUAGE sql IMMUTABLE AS
+    $$ SELECT ('x' || substr(md5(i || ':' || d), 1, 8))::bit(32)::int / 2147483648.0 $$;
 -- Planted clusters: n generations of a team in `groups` topics (their texts say which),
 -- with 8-d embeddings pointing at one axis per topic plus a little deterministic noise,
 -- all at `ts`. Every regression file that needs items to cluster uses this.
@@ -28,7 +32,7 @@ CREATE FUNCTION regress.planted(team int, prefix text, n int, groups int DEFAULT
     FROM generate_series(0, n - 1) i;
     INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
     SELECT team, 'generation', md5(prefix || team || ':' || i)::uuid::text,
-           ARRAY(SELECT CASE WHEN d = i % groups THEN 1.0 ELSE 0.0 END + 0.05 * sin(i * 7 + d * 13) FROM generate_series(0, 7) d)::real[]
+           ARRAY(SELECT CASE WHEN d = i % groups THEN 1.0 ELSE 0.0 END + 0.05 * regress.noise(i, d) FROM generate_series(0, 7) d)::real[]
     FROM generate_series(0, n - 1) i;
 $$;
 SELECT extname, extversion FROM pg_extension WHERE extname = 'llm_clusters';

@@ -477,7 +477,7 @@ fn graph_communities(
     if farthest > 0.0 && farthest - nearest <= 1e-4 * farthest {
         return Err(EngineError::new(
             ErrorKind::NothingToGroup,
-            "every item is as far from every other as from all the rest: there is nothing to group",
+            "every item is equally far from every other: there is nothing to group",
         ));
     }
     let edges = umap::fuzzy_graph(&idx, &dist);

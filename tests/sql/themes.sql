@@ -1,0 +1,110 @@
+-- Themes and granularity: a run's clusters at the data's granularity, grouped into
+-- themes (llm_clusters.themes, clusters.theme_id, theme_cards, cluster_cards' theme),
+-- outliers, and windows without structure.
+BEGIN;
+SET LOCAL TimeZone = 'UTC';
+-- Six topics in two families: topic t points at its family's axis (t / 3) and, less, at
+-- an axis of its own (2 + t), with a little noise; 25 items each.
+CREATE TEMP TABLE topics (t int, text text, cost float8);
+INSERT INTO topics VALUES
+    (0, 'reset my password', 0.001), (1, 'change my email address', 0.002), (2, 'delete my account', 0.003),
+    (3, 'bake sourdough bread', 0.010), (4, 'cook a mushroom risotto', 0.020), (5, 'grill a steak', 0.030);
+SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object(
+    'event', '$ai_generation', 'uuid', md5('theme' || i)::uuid, 'timestamp', '2026-11-20T00:00:00Z',
+    'properties', jsonb_build_object('$ai_trace_id', 'th' || i, '$ai_input', tp.text || ' #' || i,
+                                     '$ai_total_cost_usd', tp.cost))))
+FROM generate_series(0, 149) i JOIN topics tp ON tp.t = i % 6;
+INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
+SELECT 1, 'generation', md5('theme' || i)::uuid::text,
+       ARRAY(SELECT CASE WHEN d = (i % 6) / 3 THEN 1.0 WHEN d = 2 + i % 6 THEN 0.6 ELSE 0.0 END
+                    + 0.04 * regress.noise(i, d) FROM generate_series(0, 7) d)::real[]
+FROM generate_series(0, 149) i;
+SELECT llm_clusters.create_job('themes', level => 'generation') AS job \gset
+SELECT llm_clusters.run_job(:job, '2026-11-21') AS run \gset
+
+SELECT status, n_items, n_clusters, n_outliers, quality->>'method' AS method, quality->>'n_themes' AS n_themes
+FROM llm_clusters.runs WHERE id = :run;
+-- Every cluster but Outliers is in a theme; each theme holds one family's three topics.
+SELECT count(*) FILTER (WHERE theme_id IS NULL AND cluster_id >= 0) AS clusters_without_theme,
+       count(*) FILTER (WHERE theme_id IS NOT NULL AND cluster_id = -1) AS outliers_with_theme
+FROM llm_clusters.clusters WHERE run_id = :run;
+SELECT t.theme_id, count(DISTINCT tp.t / 3) AS families, count(DISTINCT tp.t) AS topics, count(*) AS items
+FROM llm_clusters.assignments a
+JOIN llm_clusters.clusters c ON c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+JOIN llm_clusters.themes t ON t.run_id = c.run_id AND t.theme_id = c.theme_id
+JOIN topics tp ON tp.t = substring(a.trace_id FROM 3)::int % 6
+WHERE a.run_id = :run GROUP BY t.theme_id ORDER BY t.theme_id;
+-- A theme's size, share and metrics are the same aggregates over its clusters' items.
+SELECT bool_and(t.size = s.size AND abs(t.share - s.size::float8 / 150) < 1e-9
+                AND abs(t.total_cost_usd - s.total) < 1e-9 AND abs(t.avg_cost_usd - s.total / s.size) < 1e-9) AS metrics_agree
+FROM llm_clusters.themes t
+JOIN (SELECT theme_id, sum(size)::int AS size, sum(total_cost_usd) AS total FROM llm_clusters.clusters
+      WHERE run_id = :run AND theme_id IS NOT NULL GROUP BY theme_id) s ON s.theme_id = t.theme_id
+WHERE t.run_id = :run;
+-- Titles are phrases of the items' own words, distinct; descriptions are 2 to 4 bullets.
+SELECT title FROM llm_clusters.clusters WHERE run_id = :run AND cluster_id >= 0 ORDER BY title;
+SELECT count(DISTINCT title) = count(*) AS distinct_titles,
+       bool_and(title NOT LIKE '%,%') AS no_comma_lists,
+       bool_and(array_length(string_to_array(description, E'\n'), 1) BETWEEN 2 AND 4
+                AND description LIKE '• %') AS bulleted
+FROM llm_clusters.clusters WHERE run_id = :run;
+SELECT bool_and(title <> '' AND description LIKE '• %' AND centroid IS NOT NULL AND x IS NOT NULL) AS themes_complete
+FROM llm_clusters.themes WHERE run_id = :run;
+
+-- The views: cluster_cards carries the theme, theme_cards counts and names its clusters.
+SELECT bool_and((theme_title IS NULL) = is_outliers) AS every_card_has_its_theme
+FROM llm_clusters.cluster_cards WHERE run_id = :run;
+SELECT position, n_clusters, size, array_length(cluster_titles, 1) AS titles
+FROM llm_clusters.theme_cards WHERE run_id = :run ORDER BY position;
+-- The report shows the themes: a bar and a heading per theme.
+SELECT position('id="theme-bar"' IN html) > 0 AS theme_bar,
+       (SELECT bool_and(position(replace(replace(to_jsonb(t.title)::text, '<', '\u003c'), '>', '\u003e') IN html) > 0)
+        FROM llm_clusters.themes t WHERE t.run_id = :run) AS theme_titles_in_data
+FROM (SELECT llm_clusters.report_html(:run) AS html) r;
+
+-- Themes are private to their team like every result.
+CREATE ROLE regress_theme_reader;
+GRANT llm_clusters_reader TO regress_theme_reader;
+INSERT INTO llm_clusters.team_roles VALUES (2, 'regress_theme_reader');
+SET LOCAL ROLE regress_theme_reader;
+SELECT count(*) AS themes_seen_by_team_2 FROM llm_clusters.themes WHERE run_id = :run;
+SELECT count(*) AS theme_cards_seen_by_team_2 FROM llm_clusters.theme_cards WHERE run_id = :run;
+RESET ROLE;
+
+-- A second day with the same items: the same clusters and themes (hysteresis).
+SELECT llm_clusters.run_job(:job, '2026-11-21 01:00') AS run2 \gset
+SELECT count(*) = 150 AS all_kept_their_cluster
+FROM llm_clusters.assignments a JOIN llm_clusters.assignments b ON b.item_id = a.item_id AND b.cluster_id = a.cluster_id
+WHERE a.run_id = :run AND b.run_id = :run2;
+
+-- Windows without structure, and too few items.
+CREATE TEMP TABLE odd_items AS
+SELECT 1 AS team_id, 'same' || i AS item_id, 'same' || i AS trace_id, '2026-11-20'::timestamptz AS ts,
+       '{1,1,1,1}'::real[] AS embedding, 'the same text' AS content,
+       0.0::float8 AS cost_usd, 0.0::float8 AS latency_s, 0::bigint AS tokens, false AS is_error, '{}'::jsonb AS properties
+FROM generate_series(1, 30) i
+UNION ALL
+SELECT 1, 'orth' || i, 'orth' || i, '2026-11-20', ARRAY(SELECT CASE WHEN d = i THEN 1.0 ELSE 0.0 END FROM generate_series(1, 30) d)::real[],
+       'text ' || i, 0.0, 0.0, 0, false, '{}'
+FROM generate_series(1, 30) i
+UNION ALL
+SELECT 1, 'few' || i, 'few' || i, '2026-11-20', (ARRAY['{1,0,0,0}', '{0.9,0.1,0,0}', '{0,0,1,0}'])[i]::real[],
+       'text ' || i, 0.0, 0.0, 0, false, '{}'
+FROM generate_series(1, 3) i;
+CREATE TEMP VIEW identical AS SELECT * FROM odd_items WHERE item_id LIKE 'same%';
+CREATE TEMP VIEW orthogonal AS SELECT * FROM odd_items WHERE item_id LIKE 'orth%';
+CREATE TEMP VIEW three AS SELECT * FROM odd_items WHERE item_id LIKE 'few%';
+SELECT llm_clusters.create_job('identical', 'generation', source => 'pg_temp.identical') AS identical \gset
+SELECT llm_clusters.create_job('orthogonal', 'generation', source => 'pg_temp.orthogonal') AS orthogonal \gset
+SELECT llm_clusters.create_job('three', 'generation', source => 'pg_temp.three', params => '{"min_items": 3}') AS three \gset
+SELECT llm_clusters.run_job(j, '2026-11-21') FROM unnest(ARRAY[:identical, :orthogonal, :three]) j;
+SELECT r.job_name, r.status, r.error, r.n_items, r.n_clusters, r.n_outliers,
+       (SELECT count(*) FROM llm_clusters.themes t WHERE t.run_id = r.id) AS themes
+FROM llm_clusters.runs r WHERE r.job_id IN (:identical, :orthogonal, :three) ORDER BY r.id;
+-- k-means asked for more clusters than there are items still answers.
+UPDATE llm_clusters.jobs SET params = '{"min_items": 3, "method": "kmeans", "max_clusters": 200}' WHERE id = :three;
+SELECT llm_clusters.run_job(:three, '2026-11-21') AS kmeans_three \gset
+SELECT status, n_clusters BETWEEN 1 AND 3 AS sensible FROM llm_clusters.runs WHERE id = :kmeans_three;
+SELECT regress.error_of($$SELECT llm_clusters.create_job('bad resolution', params => '{"resolution": 0}')$$);
+SELECT regress.error_of($$SELECT llm_clusters.create_job('bad method', params => '{"method": "louvain"}')$$);
+ROLLBACK;
