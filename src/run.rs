@@ -195,11 +195,11 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         timings.insert((*phase).into(), json!(secs));
     }
     let t = Instant::now();
-    let (labels, theme_labels) = label(job, source, &ids, &result);
+    let labels = label(job, source, &ids, &result);
     timings.insert("label".into(), json!(t.elapsed().as_secs_f64()));
     let t = Instant::now();
-    write_results(job, run_id, &ids, &trace_ids, &ts, &result, &labels, &theme_labels);
-    let lineage = lineage::record(job, run_id, previous.as_ref(), &result, &labels);
+    write_results(job, run_id, &ids, &trace_ids, &ts, &result, &labels);
+    let lineage = lineage::record(job, run_id, previous.as_ref(), &result, &labels.clusters);
     update_metrics(job, source, run_id, &ids, &result.labels, n, Grouping::Clusters);
     update_metrics(job, source, run_id, &ids, &result.item_themes(), n, Grouping::Themes);
     timings.insert("write".into(), json!(t.elapsed().as_secs_f64()));
@@ -237,7 +237,7 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
 /// Offline labels of the clusters and of the themes, from the text of each cluster's items
 /// nearest its centre; titles re-ranked by the built-in model when the run's embeddings
 /// have its dimensions and it is the configured embedder.
-fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> (Vec<ClusterLabel>, Vec<ClusterLabel>) {
+fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Labels {
     let chosen: Vec<usize> = (0..ids.len()).filter(|&i| result.rank[i] < LABEL_ITEMS_PER_CLUSTER).collect();
     let wanted: Vec<String> = chosen.iter().map(|&i| ids[i].clone()).collect();
     let texts: HashMap<String, String> = item_texts(source, job.team_id, wanted, i32::MAX);
@@ -287,7 +287,13 @@ fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> (Ve
         &theme_snippets,
         embedder.map(|e| (&result.theme_centroids[..], e)),
     );
-    (clusters, themes)
+    Labels { clusters, themes }
+}
+
+/// A run's offline labels: one per cluster (in cluster order) and one per theme.
+struct Labels {
+    clusters: Vec<ClusterLabel>,
+    themes: Vec<ClusterLabel>,
 }
 
 fn group_sizes(labels: &[i32], k: usize) -> Vec<usize> {
@@ -303,9 +309,9 @@ fn write_results(
     trace_ids: &[Option<String>],
     ts: &[Option<TimestampWithTimeZone>],
     result: &Clustering,
-    labels: &[ClusterLabel],
-    theme_labels: &[ClusterLabel],
+    labels: &Labels,
 ) {
+    let (theme_labels, labels) = (&labels.themes, &labels.clusters);
     let n = ids.len();
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
     let mut cluster_ids: Vec<i32> = (0..result.n_clusters as i32).collect();

@@ -1,5 +1,5 @@
-//! The clustering pipeline: unit-normalise, reduce with PCA (linfa-reduction, fitted on a
-//! sample), cluster (k-means with k chosen by silhouette, or HDBSCAN on a UMAP embedding),
+//! The clustering pipeline: unit-normalise, reduce with PCA (randomised SVD fitted on a
+//! sample, `pca`), cluster (k-means with k chosen by silhouette, or HDBSCAN on a UMAP embedding),
 //! flag outliers, compute centroids in the original space, and lay out a 2-D map (UMAP).
 //! Deterministic: the same rows, in the same order, and the same seed give the same result.
 
@@ -11,12 +11,11 @@ pub mod labels;
 pub mod lineage;
 pub mod metrics;
 pub mod params;
+pub mod pca;
 pub mod umap;
 
 use crate::error::{EngineError, ErrorKind, Result};
-use linfa::prelude::*;
-use linfa_reduction::Pca;
-use ndarray::{s, Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView2, Axis};
 pub use params::{Method, Params};
 use rand::seq::index::sample;
 use rand::SeedableRng;
@@ -235,22 +234,15 @@ fn sample_rows(n: usize, m: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<usize> {
     idx
 }
 
-/// A fitted PCA (or the identity when no reduction is needed).
-struct Projection {
-    mean: Option<ndarray::Array1<f32>>,
-    components: Option<Array2<f32>>,
-}
+/// A fitted PCA, or the identity when no reduction is needed.
+struct Projection(Option<pca::Pca>);
 
 impl Projection {
     fn apply(&self, x: ArrayView2<f32>) -> Array2<f32> {
-        let (Some(mean), Some(components)) = (&self.mean, &self.components) else { return x.to_owned() };
-        let mut out = Array2::zeros((x.nrows(), components.nrows()));
-        for start in (0..x.nrows()).step_by(8192) {
-            let end = (start + 8192).min(x.nrows());
-            let block = &x.slice(s![start..end, ..]) - mean;
-            out.slice_mut(s![start..end, ..]).assign(&block.dot(&components.t()));
+        match &self.0 {
+            Some(p) => p.apply(x),
+            None => x.to_owned(),
         }
-        out
     }
 }
 
@@ -258,15 +250,13 @@ impl Projection {
 fn reduce(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> Result<(Array2<f32>, Projection, f64)> {
     let dims = params.pca_dims.min(x.ncols()).min(x.nrows() - 1);
     if dims >= x.ncols() {
-        return Ok((x.to_owned(), Projection { mean: None, components: None }, 1.0));
+        return Ok((x.to_owned(), Projection(None), 1.0));
     }
     let idx = sample_rows(x.nrows(), params.pca_sample, rng);
-    let fit_rows: Array2<f64> = x.select(Axis(0), &idx).mapv(f64::from);
-    let pca = Pca::params(dims).fit(&DatasetBase::from(fit_rows)).map_err(internal)?;
-    let explained = pca.explained_variance_ratio().sum();
-    // LOBPCG may return fewer components than asked for (low-rank data): use what it found.
-    let projection =
-        Projection { mean: Some(pca.mean().mapv(|v| v as f32)), components: Some(pca.components().mapv(|v| v as f32)) };
+    // Low-rank data may give fewer components than asked for: use what there is.
+    let fitted = pca::fit(x.select(Axis(0), &idx).view(), dims, rng);
+    let explained = fitted.explained_variance_ratio;
+    let projection = Projection(Some(fitted));
     Ok((projection.apply(x), projection, explained))
 }
 

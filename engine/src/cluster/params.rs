@@ -128,7 +128,7 @@ impl Params {
         p.max_items = int("max_items", 3, 100_000_000, p.max_items)?;
         p.min_items = int("min_items", 3, 100_000_000, p.min_items)?;
         p.seed = int("seed", 0, i64::MAX as u64, p.seed as usize)? as u64;
-        p.pca_dims = int("pca_dims", 2, 1024, p.pca_dims)?;
+        p.pca_dims = int("pca_dims", 2, 256, p.pca_dims)?;
         p.pca_sample = int("pca_sample", 100, 1_000_000, p.pca_sample)?;
         p.max_clusters = int("max_clusters", 2, 200, p.max_clusters)?;
         p.max_cluster_share = real("max_cluster_share", 0.05, 1.0, p.max_cluster_share)?;
