@@ -46,6 +46,8 @@ SELECT c.team_id, c.run_id, r.job_id, r.level, c.cluster_id, c.stable_id, c.titl
 FROM llm_clusters.clusters c
 JOIN llm_clusters.runs r ON r.id = c.run_id
 LEFT JOIN llm_clusters.themes t ON t.run_id = c.run_id AND t.theme_id = c.theme_id;
+-- CREATE OR REPLACE VIEW resets the view's options.
+ALTER VIEW llm_clusters.cluster_cards SET (security_invoker = true);
 
 CREATE VIEW llm_clusters.theme_cards AS
 SELECT t.team_id, t.run_id, r.job_id, r.level, t.theme_id, t.title, t.description, t.keywords,

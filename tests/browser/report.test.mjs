@@ -54,8 +54,24 @@ try {
   if (data.pointsOf === data.points.length) assert.ok(outlierDots > 0, "the run's outliers are on the map");
   ok("the Outliers card is last and dashed; outlier dots have their own style");
 
+  // Themes: a bar segment and a section per theme; every card sits under its theme's heading.
+  assert.ok(data.themes.length >= 1, "the run has themes");
+  assert.equal(await page.locator("#theme-bar .segment").count(), data.themes.length);
+  for (const t of data.themes) {
+    const section = page.locator(`#theme-${t.id}`);
+    assert.ok((await section.locator("h2").textContent()).startsWith(t.title), "a heading per theme");
+    const ids = await section.locator(".card").evaluateAll((cards) => cards.map((c) => c.id));
+    const expected = data.clusters.filter((c) => c.theme === t.id).map((c) => `cluster-${c.id}`);
+    assert.deepEqual(ids.sort(), expected.sort(), `theme ${t.id} holds its clusters' cards`);
+  }
+  assert.ok(data.clusters.every((c) => (c.theme == null) === (c.id < 0)), "every cluster but Outliers has a theme");
+  await page.locator("#theme-bar .segment").first().click();
+  assert.equal(await page.evaluate(() => location.hash), `#theme-${data.themes[0].id}`);
+  ok(`${data.themes.length} themes: a bar segment, a heading and their clusters' cards each; the bar jumps to them`);
+
   // Hover a segment: its title and size.
-  const first = data.clusters[0];
+  const firstId = Number(await page.locator("#bar .segment").first().getAttribute("data-cluster"));
+  const first = data.clusters.find((c) => c.id === firstId);
   await page.locator("#bar .segment").first().hover();
   assert.equal(await page.locator("#tip").textContent(), `${first.title} — ${first.size} items`);
   assert.ok(await page.locator("#tip").isVisible());
@@ -102,6 +118,22 @@ try {
   await map.dblclick({ position: { x: 5, y: 5 } });
   assert.equal(await map.getAttribute("viewBox"), home);
   ok("dragging zooms into the region; double-click resets");
+
+  // The home view fits the bulk of the dots; "Show all" fits every one.
+  const [hx, hy, hw, hh] = home.split(" ").map(Number);
+  const inside = data.points.filter((p) => p.x >= hx && p.x <= hx + hw && p.y >= hy && p.y <= hy + hh).length;
+  assert.ok(inside >= 0.97 * data.points.length, `${inside} of ${data.points.length} dots in the home view`);
+  const showAll = page.locator("#show-all");
+  if (inside < data.points.length) {
+    assert.ok(await showAll.isVisible(), "Show all is offered when dots are outside the view");
+    await showAll.click();
+    const [, , aw, ah] = (await map.getAttribute("viewBox")).split(" ").map(Number);
+    assert.ok(aw >= hw && ah >= hh, "Show all widens the view");
+    await map.dblclick({ position: { x: 5, y: 5 } });
+  } else {
+    assert.ok(!(await showAll.isVisible()), "no Show all when every dot is in view");
+  }
+  ok(`the home view holds ${inside} of ${data.points.length} dots; far ones are one click away`);
 
   // A dot's link, from the URL template.
   assert.ok(data.itemUrl.includes("{trace_id}"), "the test sets a URL template");

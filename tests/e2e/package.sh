@@ -20,8 +20,10 @@ E2E_CLEANUP='install_extension 15 >/dev/null 2>&1 || true'
 as_root rm -rf "$libdir/llm_clusters.so" "$extdir"/llm_clusters.control "$extdir"/llm_clusters--*.sql "$extdir/llm_clusters"
 as_root dpkg -i "$deb" >/dev/null
 dpkg -s postgresql-15-llm-clusters | grep -q "^Version: $version" || fail "dpkg does not know the package"
+upgrades=()
+for script in "$REPO_ROOT"/sql/llm_clusters--*--*.sql; do upgrades+=("$extdir/$(basename "$script")"); done
 for f in "$libdir/llm_clusters.so" "$extdir/llm_clusters.control" "$extdir/llm_clusters--$version.sql" \
-         "$extdir/llm_clusters--0.1.0--$version.sql" "$extdir/llm_clusters/all-MiniLM-L6-v2/model.safetensors"; do
+         "${upgrades[@]}" "$extdir/llm_clusters/all-MiniLM-L6-v2/model.safetensors"; do
   dpkg -S "$f" >/dev/null 2>&1 || fail "$f is not from the package"
 done
 pass "the .deb installed the library, control file, SQL scripts and model into PostgreSQL 15"
