@@ -107,8 +107,14 @@ pub fn label_clusters(
     let mut in_cluster: Vec<HashMap<String, usize>> = vec![HashMap::new(); n_clusters];
     let mut docs_per_cluster = vec![0usize; n_clusters];
     let mut everywhere: HashMap<String, usize> = HashMap::new();
+    // How each word is written: titles take its most common form ("Python", "SQL").
+    let mut written: HashMap<String, BTreeMap<String, usize>> = HashMap::new();
     for (cluster, text) in docs {
-        let unique = phrases(text, &stop);
+        let words = tokens(text);
+        for (lower, original) in &words {
+            *written.entry(lower.clone()).or_default().entry(original.clone()).or_default() += 1;
+        }
+        let unique = phrases(&words, &stop);
         for p in &unique {
             *everywhere.entry(p.clone()).or_default() += 1;
         }
@@ -150,7 +156,7 @@ pub fn label_clusters(
                 .map(|s| s.phrase.clone())
                 .collect();
             let ranked = reranked.as_ref().map_or(&candidates[c], |r| &r[c]);
-            let title = distinct_title(ranked, &keywords, c, &mut used_titles);
+            let title = distinct_title(ranked, &keywords, c, &written, &mut used_titles);
             let size = sizes.get(c).copied().unwrap_or(0);
             let mut bullets = vec![if keywords.is_empty() {
                 format!("{size} item{} with no distinctive terms", if size == 1 { "" } else { "s" })
@@ -175,23 +181,28 @@ struct Scored {
     score: f64,
 }
 
-/// The distinct phrases of a text's first words that may be titles or keywords.
-fn phrases(text: &str, stop: &HashSet<&str>) -> HashSet<String> {
-    let tokens: Vec<String> = text
-        .split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
-        .map(|w| w.trim_matches(['\'', '-']).to_lowercase())
-        .filter(|w| !w.is_empty() && w != "user" && w != "assistant")
+/// A text's first words: lower-cased, with the form they were written in.
+fn tokens(text: &str) -> Vec<(String, String)> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
+        .map(|w| w.trim_matches(['\'', '-']))
+        .map(|w| (w.to_lowercase(), w.to_string()))
+        .filter(|(w, _)| !w.is_empty() && w != "user" && w != "assistant")
         .take(PHRASE_WORDS_PER_TEXT)
-        .collect();
+        .collect()
+}
+
+/// The distinct phrases of a text's first words that may be titles or keywords.
+fn phrases(words: &[(String, String)], stop: &HashSet<&str>) -> HashSet<String> {
+    let tokens: Vec<&str> = words.iter().map(|(w, _)| w.as_str()).collect();
     let content = |w: &str| w.chars().count() >= 3 && !w.chars().all(|c| c.is_numeric()) && !stop.contains(w);
     let mut out = HashSet::new();
     for i in 0..tokens.len() {
-        let first = tokens[i].as_str();
+        let first = tokens[i];
         if !(content(first) || LEADING_VERBS.contains(&first)) {
             continue;
         }
         for n in 1..=MAX_PHRASE_WORDS.min(tokens.len() - i) {
-            let last = tokens[i + n - 1].as_str();
+            let last = tokens[i + n - 1];
             let words = &tokens[i..i + n];
             if content(last)
                 && !NOT_LAST.contains(&last)
@@ -273,17 +284,33 @@ fn rerank_candidates(candidates: &[Vec<String>], centroids: &[Vec<f32>], embed: 
     Some(out)
 }
 
-/// The first candidate no other cluster has taken, capitalised (a single word joined by
-/// the next keyword: "Shares and markets"); failing that, the keywords, then "Cluster N".
-fn distinct_title(candidates: &[String], keywords: &[String], cluster: usize, used: &mut HashSet<String>) -> String {
-    let capitalised = |w: &str| {
-        let mut cs = w.chars();
+/// The first candidate no other cluster has taken, each word as the texts most often write
+/// it and the first capitalised (a single word joined by the next keyword: "Shares and
+/// markets"); failing that, the keywords, then "Cluster N".
+fn distinct_title(
+    candidates: &[String],
+    keywords: &[String],
+    cluster: usize,
+    written: &HashMap<String, BTreeMap<String, usize>>,
+    used: &mut HashSet<String>,
+) -> String {
+    // The most common form of a word; ties go to the lower-case one (the later key).
+    let form = |w: &str| {
+        written.get(w).and_then(|forms| forms.iter().max_by_key(|(_, n)| **n)).map_or(w.to_string(), |(f, _)| f.clone())
+    };
+    let capitalised = |text: String| {
+        let mut cs = text.chars();
         cs.next().map(|f| f.to_uppercase().collect::<String>() + cs.as_str()).unwrap_or_default()
     };
-    let fallback = if keywords.is_empty() { format!("Cluster {cluster}") } else { capitalised(&keywords.join(", ")) };
+    let cased = |phrase: &str| capitalised(phrase.split(' ').map(form).collect::<Vec<_>>().join(" "));
+    let fallback = if keywords.is_empty() {
+        format!("Cluster {cluster}")
+    } else {
+        capitalised(keywords.iter().map(|k| form(k)).collect::<Vec<_>>().join(", "))
+    };
     let phrase = |c: &String| match keywords.iter().find(|k| *k != c) {
-        Some(next) if !c.contains(' ') => format!("{} and {next}", capitalised(c)),
-        _ => capitalised(c),
+        Some(next) if !c.contains(' ') => format!("{} and {}", cased(c), form(next)),
+        _ => cased(c),
     };
     let title = candidates
         .iter()
@@ -329,6 +356,7 @@ mod tests {
         assert!(labels[0].title.to_lowercase().contains("password"), "{}", labels[0].title);
         assert!(labels[0].title.contains(' '), "a phrase, not a word: {}", labels[0].title);
         assert!(labels[1].title.to_lowercase().contains("product description"), "{}", labels[1].title);
+        assert!(!labels[1].title.contains("french"), "written as the texts write it: {}", labels[1].title);
         assert!(labels[0].description.starts_with("• 3 items; distinctive terms: "), "{}", labels[0].description);
         assert!(labels[0].description.contains("\n• e.g. \"How do I reset my password?\""));
         assert!(!labels[1].keywords.iter().any(|k| k == "the" || k == "user"));
@@ -344,9 +372,21 @@ mod tests {
     }
 
     #[test]
+    fn titles_keep_the_texts_own_capitals() {
+        let docs = vec![
+            (0, "a Python script to parse SQL"),
+            (0, "Python script for SQL dumps"),
+            (0, "my python script and SQL"),
+        ];
+        let labels = label_clusters(&docs, 1, &[3], &[vec![]], None);
+        assert!(labels[0].title.starts_with("Python script"), "{}", labels[0].title);
+        assert_eq!(labels[0].keywords.first().map(String::as_str), Some("python"), "keywords stay lower case");
+    }
+
+    #[test]
     fn a_leading_verb_may_start_a_phrase() {
         let stop: HashSet<&str> = STOP_WORDS.iter().copied().collect();
-        let p = phrases("Write a cover letter for a nurse", &stop);
+        let p = phrases(&tokens("Write a cover letter for a nurse"), &stop);
         assert!(p.contains("write a cover letter"));
         assert!(p.contains("cover letter"));
         assert!(!p.contains("a cover letter"));
