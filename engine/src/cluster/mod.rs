@@ -368,13 +368,16 @@ fn kmeans_auto(
 struct SampledGraph {
     rows: Vec<usize>,
     edges: Vec<(u32, u32, f32)>,
+    /// The nearest sampled rows of every other row (ascending row order), when the
+    /// clustering step found them: the map places those rows from them.
+    rest: Option<(Vec<Vec<u32>>, Vec<Vec<f32>>)>,
 }
 
 fn sampled_graph(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> SampledGraph {
     let rows = sample_rows(x.nrows(), params.map_sample, rng);
     let sel = x.select(Axis(0), &rows);
     let (idx, dist) = knn::knn(sel.view(), sel.view(), NEIGHBOURS, true);
-    SampledGraph { rows, edges: umap::fuzzy_graph(&idx, &dist) }
+    SampledGraph { rows, edges: umap::fuzzy_graph(&idx, &dist), rest: None }
 }
 
 /// Groups clusters into themes by average-linkage agglomeration of their centroids
@@ -511,12 +514,15 @@ fn graph_communities(
         in_sample[i] = true;
     }
     let rest: Vec<usize> = (0..n).filter(|&i| !in_sample[i]).collect();
+    let (mut rest_idx, mut rest_dist) = (Vec::with_capacity(rest.len()), Vec::with_capacity(rest.len()));
     for chunk in rest.chunks(20_000) {
         let (nn, nd) = knn::knn(x.select(Axis(0), chunk).view(), sel.view(), NEIGHBOURS, false);
         for (r, &i) in chunk.iter().enumerate() {
             (labels[i], share[i]) = majority(nn[r].iter().map(|&j| sample_labels[j as usize]));
             kth_distance[i] = nd[r].last().copied().unwrap_or(0.0);
         }
+        rest_idx.extend(nn);
+        rest_dist.extend(nd);
         check()?;
     }
     // An item fits when one cluster holds more than a third of its neighbours. Hysteresis
@@ -535,7 +541,8 @@ fn graph_communities(
             *l = -1;
         }
     }
-    Ok((labels, Quality { method: "graph".into(), ..Default::default() }, SampledGraph { rows, edges }))
+    let graph = SampledGraph { rows, edges, rest: Some((rest_idx, rest_dist)) };
+    Ok((labels, Quality { method: "graph".into(), ..Default::default() }, graph))
 }
 
 /// The most frequent label among an item's neighbours (ties: the smallest; outliers, -1,
@@ -750,7 +757,7 @@ fn project(
 ) -> Result<Array2<f32>> {
     let n = x.nrows();
     let up = umap::UmapParams { n_components: 2, seed: params.seed, n_epochs: params.map_epochs, ..Default::default() };
-    let SampledGraph { rows: idx, edges } = graph;
+    let SampledGraph { rows: idx, edges, rest: neighbours } = graph;
     let layout = umap::fit_graph(x.select(Axis(0), &idx).view(), edges, &up, check)?;
     let sel = x.select(Axis(0), &idx);
     let mut out = Array2::zeros((n, 2));
@@ -760,8 +767,15 @@ fn project(
         in_sample[i] = true;
     }
     let rest: Vec<usize> = (0..n).filter(|&i| !in_sample[i]).collect();
-    for chunk in rest.chunks(20_000) {
-        let placed = layout.transform(sel.view(), x.select(Axis(0), chunk).view(), up.n_neighbors);
+    for (c, chunk) in rest.chunks(20_000).enumerate() {
+        let placed = match &neighbours {
+            // The clustering's neighbours of these rows, found among the same sample.
+            Some((nn, nd)) => {
+                let span = c * 20_000..c * 20_000 + chunk.len();
+                layout.place(&nn[span.clone()], &nd[span])
+            }
+            None => layout.transform(sel.view(), x.select(Axis(0), chunk).view(), up.n_neighbors),
+        };
         for (p, &i) in chunk.iter().enumerate() {
             out.row_mut(i).assign(&placed.row(p));
         }

@@ -166,10 +166,16 @@ impl Umap {
     /// Places new points given in the same space as the fitted `x`.
     pub fn transform(&self, fitted: ArrayView2<f32>, new: ArrayView2<f32>, n_neighbors: usize) -> Array2<f32> {
         let (idx, dist) = knn(new, fitted, n_neighbors, false);
-        let w = memberships(&dist);
+        self.place(&idx, &dist)
+    }
+
+    /// Places new points from their nearest fitted points (`idx`, `dist` as `knn` gives
+    /// them): each at the membership-weighted mean of its neighbours' positions.
+    pub fn place(&self, idx: &[Vec<u32>], dist: &[Vec<f32>]) -> Array2<f32> {
+        let w = memberships(dist);
         let dim = self.embedding.ncols();
-        let mut out = Array2::zeros((new.nrows(), dim));
-        for r in 0..new.nrows() {
+        let mut out = Array2::zeros((idx.len(), dim));
+        for r in 0..idx.len() {
             let total: f32 = w[r].iter().sum::<f32>().max(1e-12);
             for (j, wj) in idx[r].iter().zip(&w[r]) {
                 for c in 0..dim {
