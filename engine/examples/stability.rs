@@ -6,6 +6,7 @@
 //!
 //! cargo run --release -p llm_clusters_engine --example stability -- DIR [seed]
 
+use llm_clusters_engine::cluster::assign::Centroids;
 use llm_clusters_engine::cluster::lineage::{match_clusters, Event, Overlap};
 use llm_clusters_engine::cluster::metrics::adjusted_rand_index;
 use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
@@ -51,6 +52,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let rows_b: Vec<usize> = (0..n).filter(|&i| day[i] >= 1).collect();
         let a = run(&data, dim, &rows_a, &params, None)?;
         let b = run(&data, dim, &rows_b, &params, Some((&a, &rows_a)))?;
+        // The new day's items placed into run A's clusters (as assign_pending would).
+        let mut new_day: Vec<f32> =
+            (0..n).filter(|&i| day[i] == 7).flat_map(|i| data[i * dim..(i + 1) * dim].to_vec()).collect();
+        llm_clusters_engine::embedding::normalise_rows(&mut new_day, dim);
+        let placed = Centroids::new(a.centroids.clone(), a.radius.clone())?.place(&new_day)?;
+        println!(
+            "{name:<18} outliers: run A {:.1}%, the new day's items placed by A's clusters {:.1}%",
+            100.0 * a.outlier_share(),
+            100.0 * placed.iter().filter(|(c, _)| *c < 0).count() as f64 / placed.len().max(1) as f64
+        );
         // Labels of the common items (days 1-6) in both runs.
         let pos_b: std::collections::HashMap<usize, usize> = rows_b.iter().enumerate().map(|(p, &r)| (r, p)).collect();
         let common: Vec<(usize, usize)> =

@@ -141,8 +141,11 @@ pub fn cluster(
     quality.pca_explained_variance = explained;
     let n_clusters = renumber_by_size(&mut labels);
     let mut centroids = centroids_of(x, &labels, n_clusters);
-    let (mut distance, radius) =
-        outliers(x, &mut labels, &centroids, params.outlier_z, params.method != Method::Hdbscan);
+    let (mut distance, radius) = match params.method {
+        // Graph outliers are already chosen by their neighbourhoods; radii are calibrated on them.
+        Method::Graph => calibrated_radii(x, &labels, &centroids),
+        method => outliers(x, &mut labels, &centroids, params.outlier_z, method == Method::KMeans),
+    };
     // Outlier removal can empty a cluster only in degenerate data; keep numbering dense.
     let n_clusters = renumber_by_size(&mut labels);
     if n_clusters != centroids.len() {
@@ -726,6 +729,39 @@ fn outliers(
     (distance, radius)
 }
 
+/// Each cluster's radius for placing new items (`assign`, `assign_pending`), calibrated on
+/// the run: of the run's items nearest that cluster's centroid (its members and the
+/// outliers nearest it), the same share lies beyond the radius as the run flagged. A new
+/// item is then an outlier at the rate the run's own items were, cluster by cluster.
+fn calibrated_radii(x: ArrayView2<f32>, labels: &[i32], centroids: &[Vec<f32>]) -> (Vec<f32>, Vec<f32>) {
+    let distance = nearest_distances(x, labels, centroids);
+    let mut pools: Vec<(Vec<f32>, usize)> = vec![(Vec::new(), 0); centroids.len()];
+    for ((row, &l), &d) in x.rows().into_iter().zip(labels).zip(&distance) {
+        let nearest = if l >= 0 {
+            l as usize
+        } else {
+            let cos = |c: &Vec<f32>| cosine_distance(c, row);
+            (0..centroids.len()).min_by(|&a, &b| cos(&centroids[a]).total_cmp(&cos(&centroids[b]))).unwrap_or(0)
+        };
+        if let Some(pool) = pools.get_mut(nearest) {
+            pool.0.push(d);
+            pool.1 += usize::from(l < 0);
+        }
+    }
+    let radius = pools
+        .into_iter()
+        .map(|(mut d, flagged)| {
+            if d.is_empty() {
+                return f32::INFINITY;
+            }
+            d.sort_unstable_by(f32::total_cmp);
+            let kept = d.len() - flagged.min(d.len() - 1);
+            d[kept - 1]
+        })
+        .collect();
+    (distance, radius)
+}
+
 fn median(v: &mut [f32]) -> f32 {
     v.sort_unstable_by(f32::total_cmp);
     v[v.len() / 2]
@@ -935,6 +971,35 @@ mod tests {
         assert!(flagged_between >= 10, "{flagged_between} of 20 in-between items flagged");
         assert!(flagged_inside <= 8, "{flagged_inside} of 380 group items flagged");
         assert!(r.outlier_share() < 0.1);
+    }
+
+    /// 5 topics in 32-d, one item in ten halfway between two of them.
+    fn topics_and_strays(seed: u64) -> Vec<f32> {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        (0..600)
+            .flat_map(|i| {
+                let (a, b) = (i % 5, (i / 5) % 5);
+                let stray = i % 10 == 0 && a != b;
+                (0..32).map(move |d| (d, a, b, stray)).collect::<Vec<_>>()
+            })
+            .map(|(d, a, b, stray)| {
+                let base = if stray { 0.7 * (f32::from(d == a) + f32::from(d == b)) } else { f32::from(d == a) };
+                base + 0.15 * rng.gen_range(-1.0f32..1.0)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn new_items_are_flagged_at_the_runs_rate() {
+        let params = Params { map_epochs: 10, ..Params::default() };
+        let r = run(&mut topics_and_strays(11), 32, &params).unwrap();
+        // Tomorrow's items of the same kind, placed by the run's centroids and radii.
+        let mut fresh = topics_and_strays(12);
+        crate::embedding::normalise_rows(&mut fresh, 32);
+        let placed = assign::Centroids::new(r.centroids.clone(), r.radius.clone()).unwrap().place(&fresh).unwrap();
+        let new_share = placed.iter().filter(|(c, _)| *c < 0).count() as f64 / placed.len() as f64;
+        assert!(r.outlier_share() > 0.03, "the run flagged {}", r.outlier_share());
+        assert!((new_share - r.outlier_share()).abs() < 0.04, "run {} vs new {}", r.outlier_share(), new_share);
     }
 
     #[test]
