@@ -47,15 +47,19 @@ SELECT model, count(*), array_length(embedding, 1) AS dims FROM llm_clusters.emb
 \echo '--- a job over the last 7 days of generations, run now'
 SELECT llm_clusters.create_job('demo: all generations', level => 'generation') AS job_id \gset
 SELECT llm_clusters.run_job(:job_id) AS run_id \gset
-SELECT id AS run, status, n_items, n_clusters, n_outliers, round((quality->>'silhouette')::numeric, 3) AS silhouette,
+SELECT id AS run, status, n_items, n_clusters, n_outliers, quality->>'n_themes' AS n_themes,
        round(extract(epoch FROM finished_at - started_at)::numeric, 2) AS seconds
 FROM llm_clusters.runs WHERE id = :run_id;
 
+\echo '--- the themes (groups of clusters)'
+SELECT theme_id AS id, title, size, round(100 * share::numeric, 1) AS "share %", n_clusters, cluster_titles
+FROM llm_clusters.theme_cards WHERE run_id = :run_id ORDER BY position;
+
 \echo '--- the clusters'
-SELECT cluster_id AS id, title, size, round(100 * share::numeric, 1) AS "share %", round(avg_cost_usd::numeric, 5) AS avg_cost,
+SELECT cluster_id AS id, theme_id AS theme, title, size, round(100 * share::numeric, 1) AS "share %", round(avg_cost_usd::numeric, 5) AS avg_cost,
        round(avg_latency_s::numeric, 2) AS avg_latency_s, round(avg_tokens::numeric) AS avg_tokens,
        round(100 * error_rate::numeric, 1) AS "errors %", round(total_cost_usd::numeric, 4) AS total_cost
-FROM llm_clusters.clusters WHERE run_id = :run_id ORDER BY cluster_id = -1, size DESC;
+FROM llm_clusters.clusters WHERE run_id = :run_id ORDER BY cluster_id = -1, theme_id, size DESC;
 
 \echo '--- the HTML report of the run'
 \pset tuples_only on

@@ -373,7 +373,13 @@ struct SampledGraph {
     edges: Vec<(u32, u32, f32)>,
     /// The nearest sampled rows of every other row (ascending row order), when the
     /// clustering step found them: the map places those rows from them.
-    rest: Option<(Vec<Vec<u32>>, Vec<Vec<f32>>)>,
+    rest: Option<Neighbours>,
+}
+
+/// Per row: the indices of its nearest sampled rows and the distances to them.
+struct Neighbours {
+    idx: Vec<Vec<u32>>,
+    dist: Vec<Vec<f32>>,
 }
 
 fn sampled_graph(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> SampledGraph {
@@ -544,7 +550,7 @@ fn graph_communities(
             *l = -1;
         }
     }
-    let graph = SampledGraph { rows, edges, rest: Some((rest_idx, rest_dist)) };
+    let graph = SampledGraph { rows, edges, rest: Some(Neighbours { idx: rest_idx, dist: rest_dist }) };
     Ok((labels, Quality { method: "graph".into(), ..Default::default() }, graph))
 }
 
@@ -806,7 +812,7 @@ fn project(
     for (c, chunk) in rest.chunks(20_000).enumerate() {
         let placed = match &neighbours {
             // The clustering's neighbours of these rows, found among the same sample.
-            Some((nn, nd)) => {
+            Some(Neighbours { idx: nn, dist: nd }) => {
                 let span = c * 20_000..c * 20_000 + chunk.len();
                 layout.place(&nn[span.clone()], &nd[span])
             }
