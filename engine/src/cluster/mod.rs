@@ -599,12 +599,21 @@ fn absorb_small(graph: &communities::Graph, found: &[usize], min_size: usize) ->
 /// Items whose k-th neighbour is unusually far for this run: log distance more than `z`
 /// robust standard deviations (1.4826 MAD) above the median. The score is the local
 /// density the notes found to flag injected noise best; calibrated on each run's items.
+/// Exact duplicates are common in real traffic (retries, templated prompts): when most
+/// items have k identical neighbours the distances have no scale and nothing is flagged,
+/// and the spread is never taken as narrower than 5% (in log units), so that a run of
+/// near-copies does not make every small difference an outlier.
 fn low_density(kth_distance: &[f32], z: f64) -> Vec<bool> {
-    let logs: Vec<f32> = kth_distance.iter().map(|d| d.max(1e-6).ln()).collect();
+    let mut sorted = kth_distance.to_vec();
+    let typical = median(&mut sorted);
+    if typical <= 1e-6 {
+        return vec![false; kth_distance.len()];
+    }
+    let logs: Vec<f32> = kth_distance.iter().map(|d| d.max(1e-3 * typical).ln()).collect();
     let mut sorted = logs.clone();
     let med = median(&mut sorted);
     let mut dev: Vec<f32> = logs.iter().map(|v| (v - med).abs()).collect();
-    let mad = median(&mut dev).max(1e-6);
+    let mad = median(&mut dev).max(0.05);
     logs.iter().map(|v| f64::from((v - med) / (1.4826 * mad)) > z).collect()
 }
 
@@ -1006,6 +1015,24 @@ mod tests {
         let new_share = placed.iter().filter(|(c, _)| *c < 0).count() as f64 / placed.len() as f64;
         assert!(r.outlier_share() > 0.03, "the run flagged {}", r.outlier_share());
         assert!((new_share - r.outlier_share()).abs() < 0.04, "run {} vs new {}", r.outlier_share(), new_share);
+    }
+
+    #[test]
+    fn exact_duplicates_are_not_outliers() {
+        // As the demo: 24 prompts, each sent 20 times verbatim and 5 times with a small
+        // change ("Thanks!"): one cluster per prompt, no outliers.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+        let prompts: Vec<Vec<f32>> = (0..24).map(|_| (0..32).map(|_| rng.gen_range(-1.0f32..1.0)).collect()).collect();
+        let variants: Vec<Vec<f32>> =
+            prompts.iter().map(|p| p.iter().map(|v| v + 0.05 * rng.gen_range(-1.0f32..1.0)).collect()).collect();
+        let mut data: Vec<f32> = (0..600)
+            .flat_map(|i| if i % 5 == 0 { variants[i % 24].clone() } else { prompts[i % 24].clone() })
+            .collect();
+        let r = run(&mut data, 32, &Params { map_epochs: 10, ..Params::default() }).unwrap();
+        let truth: Vec<i32> = (0..600).map(|i| i % 24).collect();
+        assert_eq!(r.n_clusters, 24);
+        assert_eq!(r.outlier_share(), 0.0);
+        assert!(metrics::adjusted_rand_index(&truth, &r.labels) > 0.99);
     }
 
     #[test]
