@@ -86,6 +86,9 @@ const NOT_LAST: &[&str] = &[
     "regarding",
     "including",
     "able",
+    "thanks",
+    "thank",
+    "thx",
 ];
 
 /// Embeds texts in the clusters' space (unit vectors), for the KeyBERT-style re-ranking.
