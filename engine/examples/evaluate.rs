@@ -15,7 +15,7 @@
 use linfa::prelude::*;
 use llm_clusters_engine::cluster::labels::{label_clusters, ClusterLabel};
 use llm_clusters_engine::cluster::metrics::{adjusted_rand_index, normalized_mutual_info, trustworthiness};
-use llm_clusters_engine::cluster::{cluster, Clustering, Method, Params};
+use llm_clusters_engine::cluster::{cluster, cluster_sizes, Clustering, Method, Params};
 use llm_clusters_engine::embedder::minilm::MiniLm;
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
@@ -144,8 +144,7 @@ fn titles(set: &Set, result: &Clustering, model: &MiniLm) -> Result<String, Box<
     for (_, i) in best {
         snippets[result.labels[i] as usize].push(&set.texts[i]);
     }
-    let sizes: Vec<usize> =
-        (0..result.n_clusters).map(|c| result.labels.iter().filter(|&&l| l == c as i32).count()).collect();
+    let sizes = cluster_sizes(&result.labels, result.n_clusters);
     let embed = |texts: &[String]| {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         model.embed(&refs, 2, &|| Ok(()))

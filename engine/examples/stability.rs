@@ -59,7 +59,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let placed = Centroids::new(a.centroids.clone(), a.radius.clone())?.place(&new_day)?;
         println!(
             "{name:<18} outliers: run A {:.1}%, the new day's items placed by A's clusters {:.1}%",
-            100.0 * a.outlier_share(),
+            100.0 * a.quality.outlier_share,
             100.0 * placed.iter().filter(|(c, _)| *c < 0).count() as f64 / placed.len().max(1) as f64
         );
         // Labels of the common items (days 1-6) in both runs.

@@ -195,8 +195,9 @@ pub fn cluster(
 }
 
 impl Clustering {
-    pub fn outlier_share(&self) -> f64 {
-        self.quality.outlier_share
+    /// The theme of a cluster (-1 for Outliers).
+    pub fn theme_of(&self, cluster: i32) -> i32 {
+        theme_of(&self.themes, cluster)
     }
 
     /// The theme of each item (-1 for outliers).
@@ -205,8 +206,16 @@ impl Clustering {
     }
 }
 
+fn theme_of(themes: &[usize], cluster: i32) -> i32 {
+    if cluster < 0 {
+        -1
+    } else {
+        themes[cluster as usize] as i32
+    }
+}
+
 fn item_themes(labels: &[i32], themes: &[usize]) -> Vec<i32> {
-    labels.iter().map(|&l| if l < 0 { -1 } else { themes[l as usize] as i32 }).collect()
+    labels.iter().map(|&l| theme_of(themes, l)).collect()
 }
 
 /// Mean map position of each group's items (groups 0..k; -1 left out).
@@ -382,11 +391,24 @@ struct Neighbours {
     dist: Vec<Vec<f32>>,
 }
 
-fn sampled_graph(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> SampledGraph {
+/// A sample of the rows (`map_sample` of them), the sampled rows, and each one's nearest
+/// others among them: what the graph is built from.
+struct Sample {
+    rows: Vec<usize>,
+    sel: Array2<f32>,
+    neighbours: Neighbours,
+}
+
+fn sample_neighbours(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> Sample {
     let rows = sample_rows(x.nrows(), params.map_sample, rng);
     let sel = x.select(Axis(0), &rows);
     let (idx, dist) = knn::knn(sel.view(), sel.view(), NEIGHBOURS, true);
-    SampledGraph { rows, edges: umap::fuzzy_graph(&idx, &dist), rest: None }
+    Sample { rows, sel, neighbours: Neighbours { idx, dist } }
+}
+
+fn sampled_graph(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> SampledGraph {
+    let Sample { rows, neighbours, .. } = sample_neighbours(x, params, rng);
+    SampledGraph { rows, edges: umap::fuzzy_graph(&neighbours.idx, &neighbours.dist), rest: None }
 }
 
 /// Groups clusters into themes by average-linkage agglomeration of their centroids
@@ -470,9 +492,7 @@ fn graph_communities(
     check: &dyn Fn() -> Result<()>,
 ) -> Result<(Vec<i32>, Quality, SampledGraph)> {
     let n = x.nrows();
-    let rows = sample_rows(n, params.map_sample, rng);
-    let sel = x.select(Axis(0), &rows);
-    let (idx, dist) = knn::knn(sel.view(), sel.view(), NEIGHBOURS, true);
+    let Sample { rows, sel, neighbours: Neighbours { idx, dist } } = sample_neighbours(x, params, rng);
     check()?;
     let (nearest, farthest) =
         dist.iter().flatten().fold((f32::INFINITY, 0.0f32), |(lo, hi), &d| (lo.min(d), hi.max(d)));
@@ -668,7 +688,8 @@ fn renumber_by_size(labels: &mut [i32]) -> usize {
     order.len()
 }
 
-fn cluster_sizes(labels: &[i32], k: usize) -> Vec<usize> {
+/// Items of each group 0..k (-1, outliers, left out).
+pub fn cluster_sizes(labels: &[i32], k: usize) -> Vec<usize> {
     let mut sizes = vec![0usize; k];
     labels.iter().filter(|&&l| l >= 0 && (l as usize) < k).for_each(|&l| sizes[l as usize] += 1);
     sizes
@@ -696,17 +717,22 @@ fn cosine_distance(a: &[f32], b: ndarray::ArrayView1<f32>) -> f32 {
 
 /// Distance of each row to its own centroid, or to the nearest one for outliers.
 fn nearest_distances(x: ArrayView2<f32>, labels: &[i32], centroids: &[Vec<f32>]) -> Vec<f32> {
-    x.rows()
-        .into_iter()
-        .zip(labels)
-        .map(|(row, &l)| {
-            if l >= 0 {
-                cosine_distance(&centroids[l as usize], row)
-            } else {
-                centroids.iter().map(|c| cosine_distance(c, row)).fold(f32::INFINITY, f32::min)
-            }
-        })
-        .collect()
+    x.rows().into_iter().zip(labels).map(|(row, &l)| own_or_nearest(row, l, centroids).1).collect()
+}
+
+/// A row's cluster and its cosine distance to it: its own for a member (`label` >= 0),
+/// the nearest one for an outlier.
+fn own_or_nearest(row: ndarray::ArrayView1<f32>, label: i32, centroids: &[Vec<f32>]) -> (usize, f32) {
+    if label >= 0 {
+        return (label as usize, cosine_distance(&centroids[label as usize], row));
+    }
+    centroids.iter().map(|c| cosine_distance(c, row)).enumerate().fold((0, f32::INFINITY), |best, (c, d)| {
+        if d < best.1 {
+            (c, d)
+        } else {
+            best
+        }
+    })
 }
 
 /// Flags as outliers (label -1) the items farther from their centroid than the cluster's
@@ -749,15 +775,11 @@ fn outliers(
 /// outliers nearest it), the same share lies beyond the radius as the run flagged. A new
 /// item is then an outlier at the rate the run's own items were, cluster by cluster.
 fn calibrated_radii(x: ArrayView2<f32>, labels: &[i32], centroids: &[Vec<f32>]) -> (Vec<f32>, Vec<f32>) {
-    let distance = nearest_distances(x, labels, centroids);
+    let mut distance = Vec::with_capacity(labels.len());
     let mut pools: Vec<(Vec<f32>, usize)> = vec![(Vec::new(), 0); centroids.len()];
-    for ((row, &l), &d) in x.rows().into_iter().zip(labels).zip(&distance) {
-        let nearest = if l >= 0 {
-            l as usize
-        } else {
-            let cos = |c: &Vec<f32>| cosine_distance(c, row);
-            (0..centroids.len()).min_by(|&a, &b| cos(&centroids[a]).total_cmp(&cos(&centroids[b]))).unwrap_or(0)
-        };
+    for (row, &l) in x.rows().into_iter().zip(labels) {
+        let (nearest, d) = own_or_nearest(row, l, centroids);
+        distance.push(d);
         if let Some(pool) = pools.get_mut(nearest) {
             pool.0.push(d);
             pool.1 += usize::from(l < 0);
@@ -985,7 +1007,7 @@ mod tests {
         let flagged_inside = (0..400).filter(|i| i % 20 != 0 && r.labels[*i] < 0).count();
         assert!(flagged_between >= 10, "{flagged_between} of 20 in-between items flagged");
         assert!(flagged_inside <= 8, "{flagged_inside} of 380 group items flagged");
-        assert!(r.outlier_share() < 0.1);
+        assert!(r.quality.outlier_share < 0.1);
     }
 
     /// 5 topics in 32-d, one item in ten halfway between two of them.
@@ -1013,8 +1035,13 @@ mod tests {
         crate::embedding::normalise_rows(&mut fresh, 32);
         let placed = assign::Centroids::new(r.centroids.clone(), r.radius.clone()).unwrap().place(&fresh).unwrap();
         let new_share = placed.iter().filter(|(c, _)| *c < 0).count() as f64 / placed.len() as f64;
-        assert!(r.outlier_share() > 0.03, "the run flagged {}", r.outlier_share());
-        assert!((new_share - r.outlier_share()).abs() < 0.04, "run {} vs new {}", r.outlier_share(), new_share);
+        assert!(r.quality.outlier_share > 0.03, "the run flagged {}", r.quality.outlier_share);
+        assert!(
+            (new_share - r.quality.outlier_share).abs() < 0.04,
+            "run {} vs new {}",
+            r.quality.outlier_share,
+            new_share
+        );
     }
 
     #[test]
@@ -1031,7 +1058,7 @@ mod tests {
         let r = run(&mut data, 32, &Params { map_epochs: 10, ..Params::default() }).unwrap();
         let truth: Vec<i32> = (0..600).map(|i| i % 24).collect();
         assert_eq!(r.n_clusters, 24);
-        assert_eq!(r.outlier_share(), 0.0);
+        assert_eq!(r.quality.outlier_share, 0.0);
         assert!(metrics::adjusted_rand_index(&truth, &r.labels) > 0.99);
     }
 
