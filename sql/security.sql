@@ -1,8 +1,10 @@
 -- Teams and privileges. Row-level security shows a role only the rows of its teams
 -- (llm_clusters.team_roles; membership through group roles counts); superusers see all.
 -- Two roles carry the privileges: llm_clusters_reader reads results, llm_clusters_admin
--- also captures events, manages jobs and runs them. No function is SECURITY DEFINER:
--- everything runs with the caller's rights, so row-level security always applies.
+-- also captures events, manages jobs and API keys and runs jobs. Everything runs with the
+-- caller's rights, so row-level security always applies, with one exception:
+-- capture_with_key, the only thing a third role, llm_clusters_ingest (what
+-- llm-clusters-server connects as), may do: store events under the team of an API key.
 
 CREATE TABLE llm_clusters.team_roles (
     team_id    int  NOT NULL,
@@ -19,6 +21,9 @@ BEGIN
     END IF;
     IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llm_clusters_admin') THEN
         CREATE ROLE llm_clusters_admin NOLOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = 'llm_clusters_ingest') THEN
+        CREATE ROLE llm_clusters_ingest NOLOGIN;
     END IF;
     IF NOT pg_catalog.pg_has_role('llm_clusters_admin', 'llm_clusters_reader', 'MEMBER') THEN
         GRANT llm_clusters_reader TO llm_clusters_admin;
@@ -71,7 +76,8 @@ BEGIN
                              'create_job(text, text, jsonb, boolean, int, regclass, jsonb)',
                              'run_job(int, timestamptz)', '_run_job(int, timestamptz)', 'run_due_jobs()', '_run_due_jobs()',
                              'assign_pending(int)', '_assign_pending(int)', 'label_run(bigint)', '_label_run(bigint)',
-                             'embed_pending(text, int)', '_embed_pending(text, int)'] LOOP
+                             'embed_pending(text, int)', '_embed_pending(text, int)',
+                             'create_api_key(int, text)', 'revoke_api_key(text)'] LOOP
         EXECUTE 'REVOKE EXECUTE ON FUNCTION llm_clusters.' || f || ' FROM PUBLIC';
         EXECUTE 'GRANT EXECUTE ON FUNCTION llm_clusters.' || f || ' TO llm_clusters_admin';
     END LOOP;
@@ -83,6 +89,12 @@ GRANT INSERT, UPDATE ON llm_clusters.clusters, llm_clusters.themes TO llm_cluste
 GRANT INSERT ON llm_clusters.assignments, llm_clusters.cluster_lineage, llm_clusters.incremental_assignments
     TO llm_clusters_admin;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA llm_clusters TO llm_clusters_admin;
+GRANT INSERT, UPDATE ON llm_clusters.api_keys TO llm_clusters_admin;
+
+-- The ingest role: the schema and the one function, nothing else.
+GRANT USAGE ON SCHEMA llm_clusters TO llm_clusters_ingest;
+REVOKE EXECUTE ON FUNCTION llm_clusters.capture_with_key(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters.capture_with_key(text, jsonb) TO llm_clusters_ingest;
 
 COMMENT ON TABLE llm_clusters.team_roles IS
     'Which roles may see (and, with llm_clusters_admin, change) a team''s rows; membership through group roles counts. Managed by superusers.';

@@ -48,7 +48,8 @@ extension_sql_file!(
     name = "ai",
     requires = ["reading", ai::label_run, embed::embed_text, embed::embed_pending]
 );
-extension_sql_file!("../sql/security.sql", name = "security", requires = ["ai"], finalize);
+extension_sql_file!("../sql/api_keys.sql", name = "api_keys", requires = ["capture"]);
+extension_sql_file!("../sql/security.sql", name = "security", requires = ["ai", "api_keys"], finalize);
 
 #[allow(non_snake_case)]
 #[pg_guard]

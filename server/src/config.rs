@@ -1,0 +1,148 @@
+//! Settings: command-line flags, else environment variables, else defaults.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+pub const USAGE: &str = "\
+usage: llm-clusters-server --database-url URL [--listen HOST:PORT] [options]
+
+Receives what PostHog SDKs send (POST /batch/, /i/v0/ai/batch/, /i/v1/analytics/events,
+/e/, /i/v0/e/, /capture/) and stores it with llm_clusters.capture_with_key under the team
+of the request's API key (llm_clusters.create_api_key). GET /healthz checks the database.
+
+  --database-url URL     LLM_CLUSTERS_DATABASE_URL or DATABASE_URL; a role in
+                         llm_clusters_ingest (postgres://ingest@/db?host=/run/postgresql)
+  --listen HOST:PORT     LLM_CLUSTERS_LISTEN, default 127.0.0.1:8010 (port 0: any free port)
+  --max-body-mb N        LLM_CLUSTERS_MAX_BODY_MB, default 20: larger bodies get 413,
+                         compressed or not; nothing beyond it is read
+  --read-timeout-s N     LLM_CLUSTERS_READ_TIMEOUT_S, default 30: a client slower than
+                         this to send its headers or body gets 408 / is closed
+  --pool-size N          LLM_CLUSTERS_POOL_SIZE, default 8 database connections
+  --db-timeout-s N       LLM_CLUSTERS_DB_TIMEOUT_S, default 5: waiting for a connection
+                         longer than this answers 503 (SDKs retry)
+  --shutdown-timeout-s N LLM_CLUSTERS_SHUTDOWN_TIMEOUT_S, default 30: on SIGTERM, how long
+                         in-flight requests may take to finish
+";
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub max_body_bytes: usize,
+    pub read_timeout: Duration,
+    pub pool_size: usize,
+    pub db_timeout: Duration,
+    pub shutdown_timeout: Duration,
+}
+
+/// What a command line asks for: to run, or to print the usage.
+#[derive(Debug, PartialEq)]
+pub enum Command {
+    Run(Config),
+    Help,
+}
+
+const FLAGS: [(&str, &str); 7] = [
+    ("--database-url", "LLM_CLUSTERS_DATABASE_URL"),
+    ("--listen", "LLM_CLUSTERS_LISTEN"),
+    ("--max-body-mb", "LLM_CLUSTERS_MAX_BODY_MB"),
+    ("--read-timeout-s", "LLM_CLUSTERS_READ_TIMEOUT_S"),
+    ("--pool-size", "LLM_CLUSTERS_POOL_SIZE"),
+    ("--db-timeout-s", "LLM_CLUSTERS_DB_TIMEOUT_S"),
+    ("--shutdown-timeout-s", "LLM_CLUSTERS_SHUTDOWN_TIMEOUT_S"),
+];
+
+/// Parses the arguments (without the program name) and the environment.
+pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Command, String> {
+    let mut given: HashMap<&str, String> = HashMap::new();
+    let mut rest = args.iter();
+    while let Some(arg) = rest.next() {
+        if arg == "--help" || arg == "-h" {
+            return Ok(Command::Help);
+        }
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) => (flag, Some(value.to_string())),
+            None => (arg.as_str(), None),
+        };
+        let Some((name, _)) = FLAGS.iter().find(|(name, _)| *name == flag) else {
+            return Err(format!("unknown argument {arg:?}"));
+        };
+        let value = match inline {
+            Some(value) => value,
+            None => rest.next().cloned().ok_or_else(|| format!("{name} needs a value"))?,
+        };
+        given.insert(name, value);
+    }
+    let value = |flag: &str| -> Option<String> {
+        let env_name = FLAGS.iter().find(|(name, _)| *name == flag).map(|(_, e)| *e)?;
+        given.get(flag).cloned().or_else(|| env.get(env_name).cloned()).filter(|v| !v.is_empty())
+    };
+    let database_url = value("--database-url")
+        .or_else(|| env.get("DATABASE_URL").cloned().filter(|v| !v.is_empty()))
+        .ok_or("--database-url (or LLM_CLUSTERS_DATABASE_URL) is required")?;
+    let listen_text = value("--listen").unwrap_or_else(|| "127.0.0.1:8010".to_string());
+    let listen = listen_text
+        .parse()
+        .map_err(|_| format!("--listen {listen_text:?} is not HOST:PORT (an IP address and a port)"))?;
+    let number = |flag: &str, default: u64, min: u64, max: u64| -> Result<u64, String> {
+        match value(flag) {
+            None => Ok(default),
+            Some(text) => match text.parse::<u64>() {
+                Ok(n) if (min..=max).contains(&n) => Ok(n),
+                _ => Err(format!("{flag} {text:?} must be a whole number from {min} to {max}")),
+            },
+        }
+    };
+    Ok(Command::Run(Config {
+        database_url,
+        listen,
+        max_body_bytes: number("--max-body-mb", 20, 1, 1024)? as usize * 1024 * 1024,
+        read_timeout: Duration::from_secs(number("--read-timeout-s", 30, 1, 3600)?),
+        pool_size: number("--pool-size", 8, 1, 1000)? as usize,
+        db_timeout: Duration::from_secs(number("--db-timeout-s", 5, 1, 600)?),
+        shutdown_timeout: Duration::from_secs(number("--shutdown-timeout-s", 30, 0, 3600)?),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn run(list: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
+        let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        match parse(&args(list), &env)? {
+            Command::Run(config) => Ok(config),
+            Command::Help => Err("help".into()),
+        }
+    }
+
+    #[test]
+    fn defaults_flags_and_environment() {
+        let c = run(&["--database-url", "postgres://x@/db"], &[]).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:8010".parse().unwrap());
+        assert_eq!((c.max_body_bytes, c.pool_size), (20 << 20, 8));
+        let c = run(&["--listen=0.0.0.0:9000", "--max-body-mb", "2"], &[("DATABASE_URL", "host=/tmp")]).unwrap();
+        assert_eq!((c.database_url.as_str(), c.listen.port(), c.max_body_bytes), ("host=/tmp", 9000, 2 << 20));
+        // A flag wins over the environment, ours over DATABASE_URL.
+        let env = [("LLM_CLUSTERS_DATABASE_URL", "ours"), ("DATABASE_URL", "generic"), ("LLM_CLUSTERS_POOL_SIZE", "3")];
+        let c = run(&["--pool-size", "5"], &env).unwrap();
+        assert_eq!((c.database_url.as_str(), c.pool_size), ("ours", 5));
+        assert_eq!(run(&[], &env).unwrap().pool_size, 3);
+    }
+
+    #[test]
+    fn bad_arguments_say_what_is_wrong() {
+        assert!(run(&[], &[]).unwrap_err().contains("--database-url"));
+        assert!(run(&["--database-url"], &[]).unwrap_err().contains("needs a value"));
+        assert!(run(&["--database-url", "x", "--listen", "localhost"], &[]).unwrap_err().contains("HOST:PORT"));
+        assert!(run(&["--database-url", "x", "--pool-size", "0"], &[]).unwrap_err().contains("1 to 1000"));
+        assert!(run(&["--database-url", "x", "--max-body-mb", "ten"], &[]).unwrap_err().contains("whole number"));
+        assert!(run(&["--database-url", "x", "--verbose"], &[]).unwrap_err().contains("unknown argument"));
+        assert_eq!(parse(&args(&["--help"]), &HashMap::new()), Ok(Command::Help));
+    }
+}

@@ -1,0 +1,454 @@
+//! From an HTTP request to what `capture_with_key` takes: the API key and a `{"batch":
+//! [...]}` payload. Pure (no I/O), so every body an SDK can send is a unit test.
+//!
+//! What arrives: posthog-python and posthog-node POST `{"api_key", "batch", "sent_at"}` to
+//! `/batch/` or `/i/v0/ai/batch/` (gzip with `Content-Encoding`); capture v1 POSTs
+//! `{"created_at", "batch"}` to `/i/v1/analytics/events` with `Authorization: Bearer`;
+//! posthog-js POSTs one event or an array to `/e/` or `/i/v0/e/`, gzip announced by
+//! `?compression=gzip-js`, or a form `data=<base64>`, its key in each event's
+//! `properties.token`. Only events `capture()` stores are forwarded; the others (a
+//! `$pageview` the same SDK sends) are acknowledged and ignored, so they cannot make a
+//! batch of AI events fail.
+
+use crate::error::{Rejection, Status};
+use base64::alphabet;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+use base64::Engine;
+use flate2::read::{GzDecoder, ZlibDecoder};
+use llm_clusters_engine::capture::AI_EVENTS;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+use std::io::Read;
+
+/// The two wire protocols: PostHog's legacy one (`/batch/`, `/e/`, ...) and capture v1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    Legacy,
+    V1,
+}
+
+/// The protocol of a path PostHog SDKs post events to; `None` for any other path.
+pub fn protocol_of(path: &str) -> Option<Protocol> {
+    match path.strip_suffix('/').unwrap_or(path) {
+        "/batch" | "/i/v0/ai/batch" | "/e" | "/i/v0/e" | "/capture" => Some(Protocol::Legacy),
+        "/i/v1/analytics/events" => Some(Protocol::V1),
+        _ => None,
+    }
+}
+
+/// The request headers and query string that decoding reads.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Parts<'a> {
+    pub query: Option<&'a str>,
+    pub content_type: Option<&'a str>,
+    pub content_encoding: Option<&'a str>,
+    pub authorization: Option<&'a str>,
+}
+
+/// A decoded request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decoded {
+    pub api_key: String,
+    /// `{"batch": [...]}`: the events capture() stores, credentials removed.
+    pub payload: Value,
+    /// The uuid of every event received (capture v1 answers per uuid).
+    pub uuids: Vec<String>,
+    pub received: usize,
+    /// Well-formed events that capture() does not store (not `$ai_*`).
+    pub ignored: usize,
+}
+
+/// Decodes a request body of at most `max_bytes` (also once decompressed).
+pub fn decode(protocol: Protocol, parts: Parts<'_>, body: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
+    let query: Vec<(String, String)> =
+        parts.query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
+    let compression = query.iter().find(|(k, _)| k == "compression").map(|(_, v)| v.as_str());
+    let bytes = decompress(parts.content_encoding, compression, body, max_bytes)?;
+    let bytes = unwrap_form(parts.content_type, bytes, max_bytes)?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| Rejection::bad_request("invalid_payload", format!("body is not JSON: {e}")))?;
+    let (mut events, body_key) = events_of(value)?;
+    let event_keys = take_event_keys(&mut events);
+    let api_key = match (protocol, bearer(parts.authorization)) {
+        (_, Some(key)) => key.to_string(),
+        (Protocol::V1, None) => {
+            return Err(Rejection::new(
+                Status::Unauthorized,
+                "missing_api_key",
+                "send the API key as Authorization: Bearer <key>",
+            ))
+        }
+        (Protocol::Legacy, None) => match body_key {
+            Some(key) => key,
+            None => one_key(event_keys)?,
+        },
+    };
+    if protocol == Protocol::V1 {
+        events.iter_mut().for_each(from_v1);
+    }
+    let uuids = events.iter().filter_map(|e| e.get("uuid").and_then(Value::as_str).map(str::to_string)).collect();
+    let received = events.len();
+    let stored: Vec<Value> = events.into_iter().filter(stored_by_capture).collect();
+    let ignored = received - stored.len();
+    Ok(Decoded { api_key, payload: serde_json::json!({ "batch": stored }), uuids, received, ignored })
+}
+
+fn decompress<'a>(
+    content_encoding: Option<&str>,
+    compression: Option<&str>,
+    body: &'a [u8],
+    max_bytes: usize,
+) -> Result<Cow<'a, [u8]>, Rejection> {
+    let declared = content_encoding.map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty() && e != "identity");
+    let method = match (declared.as_deref(), compression) {
+        (Some("gzip" | "x-gzip"), _) => "gzip",
+        (Some("deflate"), _) => "deflate",
+        (Some(other), _) => {
+            return Err(Rejection::new(
+                Status::UnsupportedMediaType,
+                "unsupported_encoding",
+                format!("Content-Encoding {other:?} is not supported: send gzip, deflate or none"),
+            ))
+        }
+        (None, Some("gzip" | "gzip-js")) => "gzip",
+        (None, Some("lz64" | "lz-string")) => {
+            return Err(Rejection::new(
+                Status::UnsupportedMediaType,
+                "unsupported_encoding",
+                "lz64 compression is not supported: configure the SDK for gzip or none",
+            ))
+        }
+        // An undeclared gzip body (its magic bytes) is still gzip.
+        (None, _) if body.starts_with(&[0x1f, 0x8b]) => "gzip",
+        (None, _) => return Ok(Cow::Borrowed(body)),
+    };
+    let mut out = Vec::new();
+    let limit = max_bytes as u64 + 1;
+    let read = match method {
+        "gzip" => GzDecoder::new(body).take(limit).read_to_end(&mut out),
+        _ => ZlibDecoder::new(body).take(limit).read_to_end(&mut out),
+    };
+    read.map_err(|e| Rejection::bad_request("invalid_payload", format!("body is not valid {method}: {e}")))?;
+    if out.len() > max_bytes {
+        return Err(too_large(max_bytes, "once decompressed"));
+    }
+    Ok(Cow::Owned(out))
+}
+
+pub fn too_large(max_bytes: usize, what: &str) -> Rejection {
+    Rejection::new(
+        Status::PayloadTooLarge,
+        "payload_too_large",
+        format!("body is larger than {max_bytes} bytes {what} (--max-body-mb): send smaller batches"),
+    )
+}
+
+/// posthog-js may send `data=<base64 or JSON>` as a form (or the base64 text bare).
+fn unwrap_form<'a>(
+    content_type: Option<&str>,
+    bytes: Cow<'a, [u8]>,
+    max_bytes: usize,
+) -> Result<Cow<'a, [u8]>, Rejection> {
+    let is_form = content_type
+        .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
+        || bytes.starts_with(b"data=");
+    let data: Cow<'a, [u8]> = if is_form {
+        let field = form_urlencoded::parse(&bytes).find(|(k, _)| k == "data").map(|(_, v)| v.into_owned());
+        match field {
+            Some(text) => Cow::Owned(text.into_bytes()),
+            None => return Err(Rejection::bad_request("invalid_payload", "form body without a \"data\" field")),
+        }
+    } else {
+        bytes
+    };
+    let first = data.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    if matches!(first, Some(b'{' | b'[') | None) {
+        return Ok(data);
+    }
+    let text: Vec<u8> = data.iter().filter(|b| !b.is_ascii_whitespace()).copied().collect();
+    let decoded = BASE64
+        .decode(&text)
+        .map_err(|e| Rejection::bad_request("invalid_payload", format!("body is neither JSON nor base64: {e}")))?;
+    if decoded.len() > max_bytes {
+        return Err(too_large(max_bytes, "once decoded"));
+    }
+    Ok(Cow::Owned(decoded))
+}
+
+const BASE64: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
+
+/// The events of a body and the key it carries at the top level, if any.
+fn events_of(value: Value) -> Result<(Vec<Value>, Option<String>), Rejection> {
+    match value {
+        Value::Array(items) => Ok((items, None)),
+        Value::Object(mut obj) => match obj.remove("batch") {
+            Some(Value::Array(items)) => Ok((items, top_level_key(&obj))),
+            Some(_) => Err(Rejection::bad_request("invalid_payload", "\"batch\" must be an array of events")),
+            None => {
+                let key = top_level_key(&obj);
+                obj.remove("api_key");
+                Ok((vec![Value::Object(obj)], key))
+            }
+        },
+        _ => Err(Rejection::bad_request(
+            "invalid_payload",
+            "body must be an event object, an array of events or {\"batch\": [...]}",
+        )),
+    }
+}
+
+fn top_level_key(obj: &Map<String, Value>) -> Option<String> {
+    ["api_key", "token"].iter().find_map(|k| non_empty(obj.get(*k)))
+}
+
+fn non_empty(value: Option<&Value>) -> Option<String> {
+    value.and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+}
+
+/// Removes each event's own credential (`api_key`, `properties.token`) and returns them.
+fn take_event_keys(events: &mut [Value]) -> Vec<String> {
+    let mut keys = Vec::new();
+    for event in events.iter_mut().filter_map(Value::as_object_mut) {
+        keys.extend(non_empty(event.remove("api_key").as_ref()));
+        if let Some(props) = event.get_mut("properties").and_then(Value::as_object_mut) {
+            keys.extend(non_empty(props.remove("token").as_ref()));
+        }
+    }
+    keys
+}
+
+fn one_key(mut keys: Vec<String>) -> Result<String, Rejection> {
+    keys.sort();
+    keys.dedup();
+    match keys.len() {
+        1 => Ok(keys.remove(0)),
+        0 => Err(Rejection::new(
+            Status::Unauthorized,
+            "missing_api_key",
+            "no API key: send it as \"api_key\" in the body or as Authorization: Bearer <key>",
+        )),
+        n => Err(Rejection::bad_request(
+            "invalid_payload",
+            format!("the events carry {n} different API keys: send one team's events per request"),
+        )),
+    }
+}
+
+fn bearer(authorization: Option<&str>) -> Option<&str> {
+    let value = authorization?.trim();
+    let (scheme, key) = value.split_once(' ')?;
+    let key = key.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
+}
+
+/// Capture v1 lifts `$session_id` and `$window_id` out of the properties and adds
+/// `options`: back to the legacy shape capture() reads.
+fn from_v1(event: &mut Value) {
+    let Some(obj) = event.as_object_mut() else { return };
+    obj.remove("options");
+    for (field, property) in [("session_id", "$session_id"), ("window_id", "$window_id")] {
+        if let Some(value) = obj.remove(field) {
+            let props = obj.entry("properties").or_insert_with(|| Value::Object(Map::new()));
+            if let Some(props) = props.as_object_mut() {
+                props.entry(property).or_insert(value);
+            }
+        }
+    }
+}
+
+/// Whether capture() stores this event. An event that is not even well-formed is
+/// forwarded, so that capture() rejects the request and says what is wrong.
+fn stored_by_capture(event: &Value) -> bool {
+    match event.get("event") {
+        Some(Value::String(name)) => AI_EVENTS.contains(&name.as_str()),
+        _ => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use flate2::write::{GzEncoder, ZlibEncoder};
+    use flate2::Compression;
+    use serde_json::json;
+    use std::io::Write;
+
+    const MAX: usize = 1 << 20;
+
+    fn generation(uuid: &str) -> Value {
+        json!({"event": "$ai_generation", "uuid": uuid, "distinct_id": "u",
+               "properties": {"$ai_trace_id": "t1", "$ai_input": "hi"}})
+    }
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut enc = GzEncoder::new(Vec::new(), Compression::default());
+        enc.write_all(bytes).unwrap();
+        enc.finish().unwrap()
+    }
+
+    fn legacy(parts: Parts<'_>, body: &[u8]) -> Result<Decoded, Rejection> {
+        decode(Protocol::Legacy, parts, body, MAX)
+    }
+
+    #[test]
+    fn paths_of_the_sdks() {
+        for path in ["/batch/", "/batch", "/i/v0/ai/batch/", "/e/", "/i/v0/e/", "/capture/", "/capture"] {
+            assert_eq!(protocol_of(path), Some(Protocol::Legacy), "{path}");
+        }
+        assert_eq!(protocol_of("/i/v1/analytics/events"), Some(Protocol::V1));
+        for path in ["/", "/decide/", "/batch//", "/flags", "/i/v0/ai"] {
+            assert_eq!(protocol_of(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn python_batch_body() {
+        let body =
+            json!({"api_key": "k1", "batch": [generation("a"), generation("b")], "sent_at": "2026-12-01T00:00:00Z"});
+        let d = legacy(Parts::default(), body.to_string().as_bytes()).unwrap();
+        assert_eq!(d.api_key, "k1");
+        assert_eq!(d.payload, json!({"batch": [generation("a"), generation("b")]}));
+        assert_eq!((d.received, d.ignored), (2, 0));
+    }
+
+    #[test]
+    fn gzip_by_header_by_query_and_by_magic() {
+        let body = gzip(json!({"api_key": "k1", "batch": [generation("a")]}).to_string().as_bytes());
+        let by_header = Parts { content_encoding: Some("gzip"), ..Parts::default() };
+        let by_query = Parts { query: Some("compression=gzip-js&ver=1.2"), ..Parts::default() };
+        for parts in [by_header, by_query, Parts::default()] {
+            assert_eq!(legacy(parts, &body).unwrap().api_key, "k1");
+        }
+        let mut zlib = ZlibEncoder::new(Vec::new(), Compression::default());
+        zlib.write_all(json!({"api_key": "k2", "batch": []}).to_string().as_bytes()).unwrap();
+        let deflate = Parts { content_encoding: Some("Deflate"), ..Parts::default() };
+        assert_eq!(legacy(deflate, &zlib.finish().unwrap()).unwrap().api_key, "k2");
+    }
+
+    #[test]
+    fn truncated_or_false_gzip_is_a_bad_request() {
+        let body = gzip(json!({"api_key": "k1", "batch": [generation("a")]}).to_string().as_bytes());
+        let gz = Parts { content_encoding: Some("gzip"), ..Parts::default() };
+        let err = legacy(gz, &body[..body.len() / 2]).unwrap_err();
+        assert_eq!(err.status, Status::BadRequest);
+        assert!(err.detail.contains("not valid gzip"), "{}", err.detail);
+        assert_eq!(legacy(gz, b"{\"plain\": true}").unwrap_err().status, Status::BadRequest);
+        let br = Parts { content_encoding: Some("br"), ..Parts::default() };
+        assert_eq!(legacy(br, b"{}").unwrap_err().status, Status::UnsupportedMediaType);
+        let lz = Parts { query: Some("compression=lz64"), ..Parts::default() };
+        assert_eq!(legacy(lz, b"xyz").unwrap_err().status, Status::UnsupportedMediaType);
+    }
+
+    #[test]
+    fn a_gzip_bomb_stops_at_the_limit() {
+        let body = gzip(&vec![b' '; 4 * MAX]);
+        let err = legacy(Parts { content_encoding: Some("gzip"), ..Parts::default() }, &body).unwrap_err();
+        assert_eq!(err.status, Status::PayloadTooLarge);
+        assert!(err.detail.contains("once decompressed"));
+    }
+
+    #[test]
+    fn posthog_js_form_base64_and_token_in_properties() {
+        let mut event = generation("a");
+        event["properties"]["token"] = json!("js-key");
+        let encoded = BASE64.encode(json!([event]).to_string());
+        let form: String = form_urlencoded::Serializer::new(String::new()).append_pair("data", &encoded).finish();
+        let parts = Parts {
+            content_type: Some("application/x-www-form-urlencoded"),
+            query: Some("compression=base64"),
+            ..Parts::default()
+        };
+        let d = legacy(parts, form.as_bytes()).unwrap();
+        assert_eq!(d.api_key, "js-key");
+        // The credential is not stored with the event.
+        assert_eq!(d.payload, json!({"batch": [generation("a")]}));
+        // Bare base64, and a form holding JSON.
+        assert_eq!(legacy(Parts::default(), encoded.trim_end_matches('=').as_bytes()).unwrap().api_key, "js-key");
+        let json_form = format!(
+            "data={}",
+            form_urlencoded::byte_serialize(json!({"api_key": "k", "batch": []}).to_string().as_bytes())
+                .collect::<String>()
+        );
+        assert_eq!(legacy(Parts::default(), json_form.as_bytes()).unwrap().api_key, "k");
+        assert!(legacy(Parts { content_type: Some("application/x-www-form-urlencoded"), ..Parts::default() }, b"x=1")
+            .is_err());
+    }
+
+    #[test]
+    fn single_event_with_its_key() {
+        let mut event = generation("a");
+        event["api_key"] = json!("single");
+        let d = legacy(Parts::default(), event.to_string().as_bytes()).unwrap();
+        assert_eq!(d.api_key, "single");
+        assert_eq!(d.payload, json!({"batch": [generation("a")]}));
+    }
+
+    #[test]
+    fn keys_bearer_wins_missing_and_conflicting() {
+        let body = json!({"api_key": "in-body", "batch": []}).to_string();
+        let bearer = Parts { authorization: Some("Bearer  from-header "), ..Parts::default() };
+        assert_eq!(legacy(bearer, body.as_bytes()).unwrap().api_key, "from-header");
+        let basic = Parts { authorization: Some("Basic abc"), ..Parts::default() };
+        assert_eq!(legacy(basic, body.as_bytes()).unwrap().api_key, "in-body");
+        let none = legacy(Parts::default(), json!({"batch": [generation("a")]}).to_string().as_bytes()).unwrap_err();
+        assert_eq!(none.status, Status::Unauthorized);
+        let empty = legacy(Parts::default(), json!({"api_key": "", "batch": []}).to_string().as_bytes()).unwrap_err();
+        assert_eq!(empty.status, Status::Unauthorized);
+        let mut a = generation("a");
+        a["properties"]["token"] = json!("one");
+        let mut b = generation("b");
+        b["properties"]["token"] = json!("two");
+        let two = legacy(Parts::default(), json!([a, b]).to_string().as_bytes()).unwrap_err();
+        assert_eq!(two.status, Status::BadRequest);
+        assert!(two.detail.contains("2 different API keys"));
+    }
+
+    #[test]
+    fn capture_v1_needs_bearer_and_gets_the_legacy_shape() {
+        let body = json!({"created_at": "2026-12-01T00:00:00Z", "batch": [
+            {"event": "$ai_generation", "uuid": "u1", "distinct_id": "d", "timestamp": "2026-12-01T00:00:00Z",
+             "session_id": "s1", "window_id": "w1", "options": {"cookieless_mode": false},
+             "properties": {"$ai_trace_id": "t"}},
+            {"event": "$pageview", "uuid": "u2", "distinct_id": "d", "options": {}, "properties": {}}]})
+        .to_string();
+        let err = decode(Protocol::V1, Parts::default(), body.as_bytes(), MAX).unwrap_err();
+        assert_eq!(err.status, Status::Unauthorized);
+        let parts = Parts { authorization: Some("Bearer k"), ..Parts::default() };
+        let d = decode(Protocol::V1, parts, body.as_bytes(), MAX).unwrap();
+        assert_eq!(d.uuids, vec!["u1", "u2"]);
+        assert_eq!((d.received, d.ignored), (2, 1));
+        assert_eq!(
+            d.payload,
+            json!({"batch": [{"event": "$ai_generation", "uuid": "u1", "distinct_id": "d", "timestamp": "2026-12-01T00:00:00Z",
+                              "properties": {"$ai_trace_id": "t", "$session_id": "s1", "$window_id": "w1"}}]})
+        );
+    }
+
+    #[test]
+    fn other_events_are_ignored_malformed_ones_forwarded() {
+        let body = json!({"api_key": "k", "batch": [
+            {"event": "$pageview", "properties": {}}, {"event": "$identify"}, generation("a"),
+            {"event": "$ai_span", "properties": {"$ai_trace_id": "t"}}, {"properties": {}}, 7]})
+        .to_string();
+        let d = legacy(Parts::default(), body.as_bytes()).unwrap();
+        assert_eq!((d.received, d.ignored), (6, 2));
+        assert_eq!(d.payload["batch"].as_array().unwrap().len(), 4);
+    }
+
+    #[test]
+    fn bodies_that_are_not_events() {
+        for body in [&b"not json"[..], b"{\"batch\": {}}", b"42", b"\"text\"", b"{\"api_key\": \"k\", \"batch\": [1, 2"]
+        {
+            let err = legacy(Parts::default(), body).unwrap_err();
+            assert_eq!(err.status, Status::BadRequest, "{:?}", String::from_utf8_lossy(body));
+        }
+        // Deeply nested JSON is refused by the parser's depth limit, not by a stack overflow.
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(legacy(Parts::default(), deep.as_bytes()).unwrap_err().status, Status::BadRequest);
+        // An empty body is no JSON.
+        assert_eq!(legacy(Parts::default(), b"").unwrap_err().status, Status::BadRequest);
+    }
+}

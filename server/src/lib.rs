@@ -1,0 +1,12 @@
+//! llm-clusters-server: PostHog SDKs send to llm_clusters unchanged. The server only
+//! authenticates, decodes and forwards: the mapping onto columns is `capture()`'s, one
+//! call per request (all or nothing; a retried batch stores nothing twice, by uuid).
+//!
+//! Modules, in import order: `error` (the one error type) ← `config`, `decode` (pure) ←
+//! `store` (the pool) ← `service` (one request) ← `main` (listening, shutdown).
+
+pub mod config;
+pub mod decode;
+pub mod error;
+pub mod service;
+pub mod store;

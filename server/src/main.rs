@@ -1,0 +1,98 @@
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use llm_clusters_server::config::{self, Command, Config};
+use llm_clusters_server::service::{handle, Limits, State};
+use llm_clusters_server::store::Store;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let env = std::env::vars().collect();
+    let config = match config::parse(&args, &env) {
+        Ok(Command::Run(config)) => config,
+        Ok(Command::Help) => {
+            print!("{}", config::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(message) => {
+            eprintln!("llm-clusters-server: {message}\n\n{}", config::USAGE);
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("llm-clusters-server: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("llm-clusters-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let store = Store::new(&config.database_url, config.pool_size, config.db_timeout)?;
+    // Not fatal: the database may come up after the server.
+    match store.connected_as_superuser().await {
+        Ok(true) => eprintln!(
+            "llm-clusters-server: WARNING: connected as a superuser; connect as a role in llm_clusters_ingest instead"
+        ),
+        Ok(false) => {}
+        Err(e) => eprintln!("llm-clusters-server: database not reachable yet ({e}); requests get 503 until it is"),
+    }
+    let listener =
+        TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let address = listener.local_addr().map_err(|e| e.to_string())?;
+    println!("llm-clusters-server: listening on {address}");
+    let state = Arc::new(State {
+        store,
+        limits: Limits { max_body_bytes: config.max_body_bytes, read_timeout: config.read_timeout },
+    });
+    let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
+    let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors and the like: keep serving the open connections.
+                Err(e) => {
+                    eprintln!("llm-clusters-server: accept: {e}");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = terminate.recv() => break,
+            _ = interrupt.recv() => break,
+        };
+        let state = state.clone();
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(config.read_timeout)
+            .serve_connection(TokioIo::new(stream), service_fn(move |request| handle(request, state.clone())));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that hangs up or times out: nothing to do.
+            let _ = connection.await;
+        });
+    }
+    drop(listener);
+    println!("llm-clusters-server: shutting down, finishing requests in flight");
+    tokio::select! {
+        _ = graceful.shutdown() => println!("llm-clusters-server: stopped"),
+        _ = tokio::time::sleep(config.shutdown_timeout) => {
+            eprintln!("llm-clusters-server: requests still running after {} s, stopping anyway", config.shutdown_timeout.as_secs());
+        }
+    }
+    Ok(())
+}

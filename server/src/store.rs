@@ -1,0 +1,100 @@
+//! The database side: a pool of connections (as a member of `llm_clusters_ingest`) and
+//! one `capture_with_key` call per request, so a request is stored whole or not at all.
+//! Errors become the statuses SDKs act on: 401 for a bad key, 400 for a bad event, 503
+//! while the database cannot answer (SDKs retry; the pool reconnects by itself).
+
+use crate::error::{Rejection, Status};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
+use serde_json::Value;
+use std::str::FromStr;
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::NoTls;
+
+const CAPTURE: &str = "SELECT llm_clusters.capture_with_key($1, $2)";
+
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    /// A pool of at most `size` connections; connecting and waiting for a free connection
+    /// each give up after `timeout` (then the request gets 503). Connects lazily.
+    pub fn new(database_url: &str, size: usize, timeout: Duration) -> Result<Store, String> {
+        let mut config =
+            tokio_postgres::Config::from_str(database_url).map_err(|e| format!("--database-url is not valid: {e}"))?;
+        if config.get_application_name().is_none() {
+            config.application_name("llm-clusters-server");
+        }
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(timeout);
+        }
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(timeout))
+            .create_timeout(Some(timeout))
+            .recycle_timeout(Some(timeout))
+            .build()
+            .map_err(|e| format!("cannot build the connection pool: {e}"))?;
+        Ok(Store { pool })
+    }
+
+    /// Stores the payload under the key's team; returns how many events were new.
+    pub async fn capture(&self, api_key: &str, payload: &Value) -> Result<i64, Rejection> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let statement = client.prepare_cached(CAPTURE).await.map_err(|e| classify(&e))?;
+        let row = client.query_one(&statement, &[&api_key, payload]).await.map_err(|e| classify(&e))?;
+        row.try_get::<_, i64>(0).map_err(|e| classify(&e))
+    }
+
+    /// Whether the database answers (GET /healthz).
+    pub async fn ping(&self) -> Result<(), Rejection> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        client.simple_query("SELECT 1").await.map(|_| ()).map_err(|e| classify(&e))
+    }
+
+    /// Whether the role the server connects as is a superuser (it should not be).
+    pub async fn connected_as_superuser(&self) -> Result<bool, Rejection> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let row = client
+            .query_one("SELECT rolsuper FROM pg_catalog.pg_roles WHERE rolname = current_user", &[])
+            .await
+            .map_err(|e| classify(&e))?;
+        row.try_get(0).map_err(|e| classify(&e))
+    }
+}
+
+fn unavailable(err: PoolError) -> Rejection {
+    let detail = match err {
+        PoolError::Backend(e) => return classify(&e),
+        PoolError::Timeout(_) => "no database connection within the timeout".to_string(),
+        other => other.to_string(),
+    };
+    Rejection::new(Status::Unavailable, "database_unavailable", detail)
+}
+
+/// The status of a database error, by its SQLSTATE; no SQLSTATE means the connection
+/// itself failed.
+fn classify(err: &tokio_postgres::Error) -> Rejection {
+    let Some(db) = err.as_db_error() else {
+        return Rejection::new(Status::Unavailable, "database_unavailable", format!("database connection: {err}"));
+    };
+    let code = db.code();
+    let class = &code.code()[..2];
+    let message = db.message().to_string();
+    if *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
+        Rejection::new(Status::Unauthorized, "invalid_api_key", message)
+    } else if *code == SqlState::PROGRAM_LIMIT_EXCEEDED {
+        Rejection::new(Status::PayloadTooLarge, "payload_too_large", message)
+    } else if class == "22" {
+        // Data exceptions: the event that capture() refused and why.
+        Rejection::bad_request("invalid_payload", message)
+    } else if matches!(class, "08" | "53" | "57" | "40") || *code == SqlState::LOCK_NOT_AVAILABLE {
+        // Connection, resources, shutdown or cancel, serialization: worth a retry.
+        Rejection::new(Status::Unavailable, "database_unavailable", message)
+    } else {
+        Rejection::new(Status::Internal, "database_error", format!("{} ({})", message, code.code()))
+    }
+}
