@@ -3,6 +3,8 @@
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG18_HOME=${LLM_CLUSTERS_PG18_HOME:-/opt/llm_clusters/pg18}
+# PostHog's SDKs for the HTTP server's tests and the demo (scripts/setup.sh).
+SDK_HOME=${LLM_CLUSTERS_SDK_HOME:-/opt/llm_clusters/sdk}
 
 say() { printf '==> %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

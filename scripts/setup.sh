@@ -76,4 +76,24 @@ for pg_config in "$PG15_CONFIG" "$PG18_CONFIG"; do
     as_root chmod -R a+rX "$(dirname "$target")"
   fi
 done
+# PostHog's SDKs, unchanged, as clients of llm-clusters-server (its tests and the demo),
+# pinned: a Python venv (posthog + openai) and a Node.js prefix (posthog-node, @posthog/ai).
+PYTHON_SDKS="posthog==7.91.1 openai==3.57.0"
+NODE_SDKS="posthog-node@5.70.0 @posthog/ai@8.13.1 openai@6.49.0"
+if [ "$(cat "$SDK_HOME/venv/.installed" 2>/dev/null)" != "$PYTHON_SDKS" ]; then
+  say "PostHog Python SDK: $PYTHON_SDKS into $SDK_HOME/venv"
+  as_root mkdir -p "$SDK_HOME"
+  as_root python3 -m venv "$SDK_HOME/venv"
+  # shellcheck disable=SC2086
+  as_root "$SDK_HOME/venv/bin/pip" install -q $PYTHON_SDKS
+  echo "$PYTHON_SDKS" | as_root tee "$SDK_HOME/venv/.installed" >/dev/null
+fi
+if [ "$(cat "$SDK_HOME/node/.installed" 2>/dev/null)" != "$NODE_SDKS" ]; then
+  say "PostHog Node.js SDK: $NODE_SDKS into $SDK_HOME/node"
+  as_root mkdir -p "$SDK_HOME/node"
+  # shellcheck disable=SC2086
+  as_root npm install --prefix "$SDK_HOME/node" --no-audit --no-fund --silent $NODE_SDKS
+  echo "$NODE_SDKS" | as_root tee "$SDK_HOME/node/.installed" >/dev/null
+fi
+as_root chmod -R a+rX "$SDK_HOME"
 say "setup complete"

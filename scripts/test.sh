@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# The whole test suite: rustfmt and clippy, engine unit tests, #[pg_test]s on PostgreSQL
-# 15 and 18, the SQL regression tests on both, and the end-to-end scripts (worker, pg_cron,
-# faults, AI stub, browser, backups, upgrades). Installs what is missing first
-# (scripts/setup.sh, the built-in model included).
+# The whole test suite: rustfmt and clippy, engine and server unit tests, #[pg_test]s on
+# PostgreSQL 15 and 18, the SQL regression tests on both, and the end-to-end scripts
+# (worker, pg_cron, faults, AI stub, browser, backups, upgrades, the HTTP server with
+# PostHog's SDKs). Installs what is missing first (scripts/setup.sh: the built-in model
+# and the SDKs included).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
@@ -23,8 +24,8 @@ fi
 
 # The dev profile, whose numeric and model crates are built optimised (Cargo.toml): one
 # build of the dependencies serves these tests, the #[pg_test]s and the installs below.
-say "engine unit tests"
-cargo test -p llm_clusters_engine
+say "engine and HTTP server unit tests"
+cargo test -p llm_clusters_engine -p llm_clusters_server
 
 for ver in 15 18; do
   say "#[pg_test]s on PostgreSQL $ver"
@@ -63,6 +64,8 @@ for ver in 15 18; do
   say "end-to-end: the worker runs jobs as their owners, with a time limit, on PostgreSQL $ver"
   bash tests/e2e/worker_owner.sh "$ver"
 done
+say "end-to-end: llm-clusters-server with PostHog's Python and Node.js SDKs, bad input and faults"
+bash tests/e2e/server.sh
 say "end-to-end: the PostgreSQL 15 package (.deb and archive) on a clean data directory"
 bash tests/e2e/package.sh
 say "all tests passed"

@@ -23,6 +23,8 @@ of the request's API key (llm_clusters.create_api_key). GET /healthz checks the 
                          longer than this answers 503 (SDKs retry)
   --shutdown-timeout-s N LLM_CLUSTERS_SHUTDOWN_TIMEOUT_S, default 30: on SIGTERM, how long
                          in-flight requests may take to finish
+  --access-log on|off    LLM_CLUSTERS_ACCESS_LOG, default off: a line per accepted request
+                         on stdout (refusals always go to stderr, without keys or bodies)
 ";
 
 #[derive(Debug, Clone, PartialEq)]
@@ -34,6 +36,7 @@ pub struct Config {
     pub pool_size: usize,
     pub db_timeout: Duration,
     pub shutdown_timeout: Duration,
+    pub access_log: bool,
 }
 
 /// What a command line asks for: to run, or to print the usage.
@@ -43,7 +46,7 @@ pub enum Command {
     Help,
 }
 
-const FLAGS: [(&str, &str); 7] = [
+const FLAGS: [(&str, &str); 8] = [
     ("--database-url", "LLM_CLUSTERS_DATABASE_URL"),
     ("--listen", "LLM_CLUSTERS_LISTEN"),
     ("--max-body-mb", "LLM_CLUSTERS_MAX_BODY_MB"),
@@ -51,6 +54,7 @@ const FLAGS: [(&str, &str); 7] = [
     ("--pool-size", "LLM_CLUSTERS_POOL_SIZE"),
     ("--db-timeout-s", "LLM_CLUSTERS_DB_TIMEOUT_S"),
     ("--shutdown-timeout-s", "LLM_CLUSTERS_SHUTDOWN_TIMEOUT_S"),
+    ("--access-log", "LLM_CLUSTERS_ACCESS_LOG"),
 ];
 
 /// Parses the arguments (without the program name) and the environment.
@@ -94,6 +98,11 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Command, 
             },
         }
     };
+    let access_log = match value("--access-log").as_deref() {
+        None | Some("off" | "false" | "0") => false,
+        Some("on" | "true" | "1") => true,
+        Some(other) => return Err(format!("--access-log {other:?} must be on or off")),
+    };
     Ok(Command::Run(Config {
         database_url,
         listen,
@@ -102,6 +111,7 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Command, 
         pool_size: number("--pool-size", 8, 1, 1000)? as usize,
         db_timeout: Duration::from_secs(number("--db-timeout-s", 5, 1, 600)?),
         shutdown_timeout: Duration::from_secs(number("--shutdown-timeout-s", 30, 0, 3600)?),
+        access_log,
     }))
 }
 
@@ -125,7 +135,8 @@ mod tests {
     fn defaults_flags_and_environment() {
         let c = run(&["--database-url", "postgres://x@/db"], &[]).unwrap();
         assert_eq!(c.listen, "127.0.0.1:8010".parse().unwrap());
-        assert_eq!((c.max_body_bytes, c.pool_size), (20 << 20, 8));
+        assert_eq!((c.max_body_bytes, c.pool_size, c.access_log), (20 << 20, 8, false));
+        assert!(run(&["--database-url", "x", "--access-log", "on"], &[]).unwrap().access_log);
         let c = run(&["--listen=0.0.0.0:9000", "--max-body-mb", "2"], &[("DATABASE_URL", "host=/tmp")]).unwrap();
         assert_eq!((c.database_url.as_str(), c.listen.port(), c.max_body_bytes), ("host=/tmp", 9000, 2 << 20));
         // A flag wins over the environment, ours over DATABASE_URL.
@@ -143,6 +154,7 @@ mod tests {
         assert!(run(&["--database-url", "x", "--pool-size", "0"], &[]).unwrap_err().contains("1 to 1000"));
         assert!(run(&["--database-url", "x", "--max-body-mb", "ten"], &[]).unwrap_err().contains("whole number"));
         assert!(run(&["--database-url", "x", "--verbose"], &[]).unwrap_err().contains("unknown argument"));
+        assert!(run(&["--database-url", "x", "--access-log", "yes"], &[]).unwrap_err().contains("on or off"));
         assert_eq!(parse(&args(&["--help"]), &HashMap::new()), Ok(Command::Help));
     }
 }

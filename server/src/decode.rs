@@ -149,9 +149,13 @@ fn unwrap_form<'a>(
     bytes: Cow<'a, [u8]>,
     max_bytes: usize,
 ) -> Result<Cow<'a, [u8]>, Rejection> {
-    let is_form = content_type
-        .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded"))
-        || bytes.starts_with(b"data=");
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    let looks_like_json = matches!(first, Some(b'{' | b'['));
+    // A JSON body labelled as a form (curl's default) is JSON.
+    let is_form = bytes.starts_with(b"data=")
+        || (!looks_like_json
+            && content_type
+                .is_some_and(|t| t.trim().to_ascii_lowercase().starts_with("application/x-www-form-urlencoded")));
     let data: Cow<'a, [u8]> = if is_form {
         let field = form_urlencoded::parse(&bytes).find(|(k, _)| k == "data").map(|(_, v)| v.into_owned());
         match field {
@@ -373,8 +377,12 @@ mod tests {
                 .collect::<String>()
         );
         assert_eq!(legacy(Parts::default(), json_form.as_bytes()).unwrap().api_key, "k");
-        assert!(legacy(Parts { content_type: Some("application/x-www-form-urlencoded"), ..Parts::default() }, b"x=1")
-            .is_err());
+        let form_type = Parts { content_type: Some("application/x-www-form-urlencoded"), ..Parts::default() };
+        assert!(legacy(form_type, b"x=1").is_err());
+        assert_eq!(
+            legacy(form_type, json!({"api_key": "k", "batch": []}).to_string().as_bytes()).unwrap().api_key,
+            "k"
+        );
     }
 
     #[test]

@@ -57,6 +57,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let state = Arc::new(State {
         store,
         limits: Limits { max_body_bytes: config.max_body_bytes, read_timeout: config.read_timeout },
+        access_log: config.access_log,
     });
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;

@@ -22,6 +22,16 @@ pub struct Limits {
 pub struct State {
     pub store: Store,
     pub limits: Limits,
+    /// A line per request answered 200 (errors are always logged).
+    pub access_log: bool,
+}
+
+/// What an accepted request carried, for the access log.
+struct Accepted {
+    encoding: String,
+    received: usize,
+    ignored: usize,
+    stored: i64,
 }
 
 pub async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Response<Full<Bytes>>, Infallible> {
@@ -31,7 +41,19 @@ pub async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Res
     let origin = request.headers().get("origin").cloned();
     let outcome = respond(request, &state).await;
     let mut response = match outcome {
-        Ok(response) => response,
+        Ok((response, accepted)) => {
+            if let (true, Some(a)) = (state.access_log, accepted) {
+                println!(
+                    "llm-clusters-server: {method} {path} 200 {}: {} events, {} not $ai_*, {} new ({} ms)",
+                    a.encoding,
+                    a.received,
+                    a.ignored,
+                    a.stored,
+                    started.elapsed().as_millis()
+                );
+            }
+            response
+        }
         Err(rejection) => {
             // Never the key or the body: the status and why.
             eprintln!("llm-clusters-server: {method} {path}: {rejection} ({} ms)", started.elapsed().as_millis());
@@ -42,11 +64,14 @@ pub async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Res
     Ok(response)
 }
 
-async fn respond(request: Request<Incoming>, state: &State) -> Result<Response<Full<Bytes>>, Rejection> {
+async fn respond(
+    request: Request<Incoming>,
+    state: &State,
+) -> Result<(Response<Full<Bytes>>, Option<Accepted>), Rejection> {
     let path = request.uri().path();
     if matches!(path, "/healthz" | "/_health") {
         state.store.ping().await?;
-        return Ok(json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_string()));
+        return Ok((json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_string()), None));
     }
     let Some(protocol) = protocol_of(path) else {
         return Err(Rejection::new(Status::NotFound, "not_found", format!("no endpoint {path}")));
@@ -54,7 +79,7 @@ async fn respond(request: Request<Incoming>, state: &State) -> Result<Response<F
     match *request.method() {
         Method::POST => {}
         // Browsers ask first (posthog-js from another origin).
-        Method::OPTIONS => return Ok(json_response(StatusCode::OK, String::new())),
+        Method::OPTIONS => return Ok((json_response(StatusCode::OK, String::new()), None)),
         _ => return Err(Rejection::new(Status::MethodNotAllowed, "method_not_allowed", "events are sent with POST")),
     }
     let max = state.limits.max_body_bytes;
@@ -72,8 +97,9 @@ async fn respond(request: Request<Incoming>, state: &State) -> Result<Response<F
         content_encoding: header(&headers, "content-encoding"),
         authorization: header(&headers, "authorization"),
     };
+    let encoding = parts.content_encoding.map_or_else(|| query_compression(parts.query), str::to_string);
     let decoded = decode(protocol, parts, &body, max)?;
-    state.store.capture(&decoded.api_key, &decoded.payload).await?;
+    let stored = state.store.capture(&decoded.api_key, &decoded.payload).await?;
     let answer = match protocol {
         Protocol::Legacy => r#"{"status":1}"#.to_string(),
         Protocol::V1 => {
@@ -82,7 +108,13 @@ async fn respond(request: Request<Incoming>, state: &State) -> Result<Response<F
             serde_json::json!({ "results": results }).to_string()
         }
     };
-    Ok(json_response(StatusCode::OK, answer))
+    let accepted = Accepted { encoding, received: decoded.received, ignored: decoded.ignored, stored };
+    Ok((json_response(StatusCode::OK, answer), Some(accepted)))
+}
+
+fn query_compression(query: Option<&str>) -> String {
+    let compression = query.and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "compression"));
+    compression.map_or_else(|| "plain".to_string(), |(_, v)| v.into_owned())
 }
 
 async fn read_body(body: Incoming, max: usize, timeout: Duration) -> Result<Bytes, Rejection> {

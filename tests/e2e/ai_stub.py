@@ -1,5 +1,6 @@
 """A local OpenAI-compatible stub for the tests: /v1/chat/completions and /v1/embeddings
-in the real wire format. Records every request (path, Authorization header, body) as a
+in the real wire format. Label requests (a system prompt first) get labels; an
+application's chat (the SDK tests) gets an answer, a tool call, or a stream. Records every request (path, Authorization header, body) as a
 JSON line, and behaves as the mode file says: ok, fenced, described, slow, 500, malformed, refusal, 429
 (always, Retry-After beyond any timeout) or 429once (one 429 with Retry-After 0.2 s).
 
@@ -59,6 +60,8 @@ class Stub(BaseHTTPRequestHandler):
                 return self.reply(200, b'{"choices": [{"message": {"content": "{\\"title\\": oops')
             if m == "refusal":
                 return self.reply(200, {"choices": [{"message": {"role": "assistant", "content": None, "refusal": "I cannot help with that."}}]})
+            if body["messages"][0].get("role") != "system":
+                return self.chat(body)   # an application's call (the SDK tests), not a label request
             prompt = body["messages"][1]["content"]
             first = next(line[2:] for line in prompt.splitlines() if line.startswith("- "))
             words = [w for w in first.replace("#", " ").split() if w.isalpha()][:4]
@@ -77,6 +80,36 @@ class Stub(BaseHTTPRequestHandler):
             random.shuffle(data)   # the API does not promise order; the index does
             return self.reply(200, {"object": "list", "data": data, "model": body["model"]})
         self.reply(404, {"error": {"message": "no such endpoint"}})
+
+
+    def chat(self, body):
+        """An application's chat call: an answer, a tool call when tools are offered, or a
+        stream of chunks (with usage last, as OpenAI sends it when asked)."""
+        question = body["messages"][-1].get("content") or ""
+        usage = {"prompt_tokens": 9 + len(str(question).split()), "completion_tokens": 7, "total_tokens": 16 + len(str(question).split())}
+        base = {"id": "chatcmpl-stub", "object": "chat.completion", "created": int(time.time()), "model": body["model"]}
+        if body.get("tools") and body["messages"][-1].get("role") != "tool":
+            name = body["tools"][0]["function"]["name"]
+            call = {"id": "call_1", "type": "function", "function": {"name": name, "arguments": json.dumps({"city": "Paris"})}}
+            message = {"role": "assistant", "content": None, "tool_calls": [call]}
+            return self.reply(200, {**base, "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}], "usage": usage})
+        answer = "Stub answer to: " + str(question)[:60]
+        if not body.get("stream"):
+            message = {"role": "assistant", "content": answer}
+            return self.reply(200, {**base, "choices": [{"index": 0, "message": message, "finish_reason": "stop"}], "usage": usage})
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.end_headers()
+        chunk = {**base, "object": "chat.completion.chunk"}
+        words = answer.split(" ")
+        for i, word in enumerate(words):
+            delta = {"role": "assistant", "content": word} if i == 0 else {"content": " " + word}
+            self.wfile.write(b"data: " + json.dumps({**chunk, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}).encode() + b"\n\n")
+        self.wfile.write(b"data: " + json.dumps({**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}).encode() + b"\n\n")
+        if (body.get("stream_options") or {}).get("include_usage"):
+            self.wfile.write(b"data: " + json.dumps({**chunk, "choices": [], "usage": usage}).encode() + b"\n\n")
+        self.wfile.write(b"data: [DONE]\n\n")
+        self.wfile.flush()
 
 
 ThreadingHTTPServer(("127.0.0.1", port), Stub).serve_forever()
