@@ -31,10 +31,10 @@ pg -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'llm_
 api_key=$(pg -At -c "SELECT llm_clusters.create_api_key(1, 'demo')")
 say "starting llm-clusters-server on http://$http"
 "$server_bin" --listen "$http" --access-log on \
-  --database-url "host=$PGHOST port=$PGPORT user=llm_clusters_demo_ingest dbname=postgres" >"$demo_dir/server.log" 2>&1 &
+  --database-url "host=$PGHOST port=$PGPORT user=llm_clusters_demo_ingest dbname=postgres" >"$demo_dir/http.log" 2>&1 &
 echo $! >"$demo_dir/server.pid"
 for _ in $(seq 50); do curl -sf "http://$http/healthz" >/dev/null && break; sleep 0.1; done
-curl -sf "http://$http/healthz" >/dev/null || { cat "$demo_dir/server.log"; echo "the server did not start" >&2; exit 1; }
+curl -sf "http://$http/healthz" >/dev/null || { cat "$demo_dir/http.log"; echo "the server did not start" >&2; exit 1; }
 say "sending the sample traces through PostHog's Python SDK"
 "$SDK_HOME/venv/bin/python" "$REPO_ROOT/scripts/demo_traces.py" "http://$http" "$api_key"
 
@@ -45,5 +45,5 @@ chmod 644 "$report"
 say "report: $report  (open it in a browser)"
 
 say "connect: sudo -u $PG_OWNER $PGBIN/psql -h $PGHOST -p $PGPORT postgres   (as non-root: drop the sudo)"
-say "send:    Posthog('$api_key', host='http://$http')   (PostHog's SDKs, unchanged; log: $demo_dir/server.log)"
+say "send:    Posthog('$api_key', host='http://$http')   (PostHog's SDKs, unchanged; log: $demo_dir/http.log)"
 say "stop:    kill \$(cat $demo_dir/server.pid); sudo -u $PG_OWNER $PGBIN/pg_ctl -D $PGDATA stop"
