@@ -208,6 +208,15 @@ grep -q "stopped" "$work/http.log" || fail "no clean stop in the log: $(tail -3 
 pass "in-flight request answered 200, server exited 0"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz" || true)" = 000 ] || fail "still listening after SIGTERM"
 
+say "configured by the environment alone (as the systemd unit does)"
+LLM_CLUSTERS_DATABASE_URL="$db_url" LLM_CLUSTERS_LISTEN="127.0.0.1:$http_port" "$server_bin" >>"$work/http.log" 2>&1 &
+server_pid=$!
+for _ in $(seq 50); do [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ] && break; sleep 0.1; done
+[ "$(post /batch/ "$work/retry.json")" = 200 ] || fail "env-configured server: $(cat "$work/answer")"
+kill -TERM "$server_pid"; wait "$server_pid" || fail "exit status $? after SIGTERM"
+server_pid=
+pass "LLM_CLUSTERS_DATABASE_URL and LLM_CLUSTERS_LISTEN, no flags"
+
 say "bad command lines"
 "$server_bin" --listen 127.0.0.1:1 2>"$work/usage.txt" && fail "started without a database URL"
 grep -q -- "--database-url" "$work/usage.txt" || fail "no usage: $(cat "$work/usage.txt")"

@@ -102,5 +102,8 @@ expect "embed_text (built-in model)" "SELECT array_length(llm_clusters.embed_tex
 q "SELECT llm_clusters.capture('{\"event\": \"\$ai_generation\", \"properties\": {\"\$ai_trace_id\": \"new\", \"\$ai_input\": \"where is my parcel\"}}')" >/dev/null
 expect "embed_pending" "SELECT llm_clusters.embed_pending('generation')" 1
 expect "run_due_jobs" "SELECT count(*) >= 0 FROM llm_clusters.run_due_jobs()" t
+key=$(qu "SELECT llm_clusters.create_api_key(1, 'after the upgrade')")
+expect "create_api_key and capture_with_key (0.4.0)" \
+  "SELECT llm_clusters.capture_with_key('$key', '{\"event\": \"\$ai_span\", \"properties\": {\"\$ai_trace_id\": \"via-key\"}}')" 1
 expect "a job's owner can be set" "UPDATE llm_clusters.jobs SET owner = 'llm_clusters_admin' WHERE name = 'daily' RETURNING owner" llm_clusters_admin
 say "upgrade: all checks passed"
