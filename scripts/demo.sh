@@ -39,10 +39,11 @@ say "sending the sample traces through PostHog's Python SDK"
 "$SDK_HOME/venv/bin/python" "$REPO_ROOT/scripts/demo_traces.py" "http://$http" "$api_key"
 
 report=$demo_dir/report.html
-pg -v ON_ERROR_STOP=1 -v report_file="$report" -f "$REPO_ROOT/scripts/demo.sql"
-chmod 644 "$report"
+pg -v ON_ERROR_STOP=1 -v report_file="$report" -v cluster_file="$demo_dir/cluster.html" -v trace_file="$demo_dir/trace.html" \
+  -f "$REPO_ROOT/scripts/demo.sql"
+chmod 644 "$report" "$demo_dir/cluster.html" "$demo_dir/trace.html"
 
-say "report: $report  (open it in a browser)"
+say "report: $report, its largest cluster's page: $demo_dir/cluster.html, a trace's timeline: $demo_dir/trace.html (open them in a browser)"
 
 say "connect: sudo -u $PG_OWNER $PGBIN/psql -h $PGHOST -p $PGPORT postgres   (as non-root: drop the sudo)"
 say "send:    Posthog('$api_key', host='http://$http')   (PostHog's SDKs, unchanged; log: $demo_dir/http.log)"

@@ -2,6 +2,9 @@
 -- * Capture over HTTP: llm_clusters.api_keys, create_api_key, revoke_api_key,
 --   capture_with_key (SECURITY DEFINER: the one thing the new role llm_clusters_ingest,
 --   which llm-clusters-server connects as, may do).
+-- * Item summaries and the trace timeline: llm_clusters.item_summaries,
+--   summarize_pending, trace_html; cluster_items gains the summary columns (its result
+--   type changes, so it is dropped and created again).
 
 CREATE TABLE llm_clusters.api_keys (
     team_id     int          NOT NULL,
@@ -112,3 +115,95 @@ GRANT EXECUTE ON FUNCTION llm_clusters.revoke_api_key(text) TO llm_clusters_admi
 GRANT USAGE ON SCHEMA llm_clusters TO llm_clusters_ingest;
 REVOKE EXECUTE ON FUNCTION llm_clusters.capture_with_key(text, jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llm_clusters.capture_with_key(text, jsonb) TO llm_clusters_ingest;
+
+-- Item summaries and the trace timeline (sql/summaries.sql).
+@PGRX_FUNCTIONS@
+CREATE TABLE llm_clusters.item_summaries (
+    team_id     int          NOT NULL,
+    level       text         NOT NULL CHECK (level IN ('generation', 'trace')),
+    item_id     text         NOT NULL,
+    title       text         NOT NULL,
+    flow        text         NOT NULL DEFAULT '',
+    bullets     text[]       NOT NULL DEFAULT '{}',
+    notes       text[]       NOT NULL DEFAULT '{}',
+    source      text         NOT NULL CHECK (source IN ('ai', 'offline')),
+    model       text,
+    updated_at  timestamptz  NOT NULL DEFAULT now(),
+    PRIMARY KEY (team_id, level, item_id)
+);
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.item_summaries', '');
+
+CREATE FUNCTION llm_clusters.summarize_pending(level text DEFAULT 'trace', max_items int DEFAULT 1000)
+RETURNS int
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $$ SELECT llm_clusters._summarize_pending(level, max_items)::int $$;
+
+CREATE FUNCTION llm_clusters.trace_html(trace_id text, team_id int DEFAULT 1)
+RETURNS text
+LANGUAGE sql STABLE STRICT
+AS $$ SELECT llm_clusters._trace_html(trace_id, team_id) $$;
+
+COMMENT ON TABLE llm_clusters.item_summaries IS
+    'One summary per item and level: title (the request), flow (a plain-text diagram of the trace''s spans, generations and tool calls in time order, nested by $ai_parent_id), bullets (what was asked, what ran, how it ended), notes (errors, slow or costly steps, empty or refused answers). source is offline (from the events) or ai.';
+COMMENT ON COLUMN llm_clusters.item_summaries.flow IS
+    'The trace''s steps as a tree, one line each: kind, name, [model], latency, tokens, cost, ERROR; tool calls under their generation; at most 200 lines.';
+COMMENT ON COLUMN llm_clusters.item_summaries.updated_at IS
+    'When it was written; a trace that receives events after it is summarised again by summarize_pending.';
+COMMENT ON FUNCTION llm_clusters.summarize_pending(text, int) IS
+    'Summarises up to max_items items of the level (trace or generation) that have no summary, or whose trace received events since; returns how many. Offline, from the events; batches of 200 in subtransactions (a cancel keeps the batches before it).';
+COMMENT ON FUNCTION llm_clusters.trace_html(text, int) IS
+    'A self-contained HTML page with the trace''s full timeline: each step on a time axis with its duration, nested spans, inputs and outputs (escaped, long ones folded), model, tokens, cost, errors highlighted, its summary and the clusters it is in. Error P0002 when the team has no such trace.';
+COMMENT ON FUNCTION llm_clusters._summarize_pending(text, int) IS 'Internal: use llm_clusters.summarize_pending().';
+COMMENT ON FUNCTION llm_clusters._trace_html(text, int) IS 'Internal: use llm_clusters.trace_html().';
+
+ALTER TABLE llm_clusters.item_summaries ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.item_summaries
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.item_summaries TO llm_clusters_reader;
+GRANT INSERT, UPDATE ON llm_clusters.item_summaries TO llm_clusters_admin;
+REVOKE EXECUTE ON FUNCTION llm_clusters.summarize_pending(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters.summarize_pending(text, int) TO llm_clusters_admin;
+REVOKE EXECUTE ON FUNCTION llm_clusters._summarize_pending(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters._summarize_pending(text, int) TO llm_clusters_admin;
+
+DROP FUNCTION llm_clusters.cluster_items(bigint, int, int, int);
+CREATE FUNCTION llm_clusters.cluster_items(run_id bigint, cluster_id int, max_items int DEFAULT 50, after_rank int DEFAULT -1)
+RETURNS TABLE (item_id text, trace_id text, rank int, distance float8, ts timestamptz, preview text,
+               summary_title text, flow text, bullets text[], notes text[])
+LANGUAGE plpgsql STABLE STRICT
+AS $$
+DECLARE
+    source regclass;
+    run_team int;
+    run_level text;
+BEGIN
+    SELECT j.source, r.team_id, r.level INTO source, run_team, run_level
+    FROM llm_clusters.runs r JOIN llm_clusters.jobs j ON j.id = r.job_id
+    WHERE r.id = cluster_items.run_id;
+    IF source IS NULL THEN
+        RAISE EXCEPTION 'run % does not exist or its job was deleted', cluster_items.run_id
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    IF max_items < 1 OR max_items > 10000 THEN
+        RAISE EXCEPTION 'max_items must be between 1 and 10000, got %', max_items
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- The previews are read from the source as the job's owner (_item_previews).
+    RETURN QUERY
+    WITH page AS (
+        SELECT a.item_id, a.trace_id, a.rank, a.distance, a.ts
+        FROM llm_clusters.assignments a
+        WHERE a.run_id = cluster_items.run_id AND a.cluster_id = cluster_items.cluster_id AND a.rank > after_rank
+        ORDER BY a.rank, a.item_id LIMIT max_items)
+    SELECT page.item_id, page.trace_id, page.rank, page.distance, page.ts, p.preview,
+           s.title, s.flow, s.bullets, s.notes
+    FROM page
+    LEFT JOIN llm_clusters._item_previews(cluster_items.run_id, ARRAY(SELECT page.item_id FROM page), 300) p
+           ON p.item_id = page.item_id
+    LEFT JOIN llm_clusters.item_summaries s
+           ON s.team_id = run_team AND s.level = run_level AND s.item_id = page.item_id
+    ORDER BY page.rank, page.item_id;
+END $$;
+COMMENT ON FUNCTION llm_clusters.cluster_items(bigint, int, int, int) IS
+    'The items of one cluster of a run in rank order (0 = closest to the centre) with a 300-character preview and the item''s summary (summary_title, flow, bullets, notes; NULL until summarize_pending wrote one); page with after_rank = the last rank seen.';

@@ -46,13 +46,16 @@ FROM llm_clusters.clusters c
 WHERE c.cluster_id <> -1;
 
 CREATE FUNCTION llm_clusters.cluster_items(run_id bigint, cluster_id int, max_items int DEFAULT 50, after_rank int DEFAULT -1)
-RETURNS TABLE (item_id text, trace_id text, rank int, distance float8, ts timestamptz, preview text)
+RETURNS TABLE (item_id text, trace_id text, rank int, distance float8, ts timestamptz, preview text,
+               summary_title text, flow text, bullets text[], notes text[])
 LANGUAGE plpgsql STABLE STRICT
 AS $$
 DECLARE
     source regclass;
+    run_team int;
+    run_level text;
 BEGIN
-    SELECT j.source INTO source
+    SELECT j.source, r.team_id, r.level INTO source, run_team, run_level
     FROM llm_clusters.runs r JOIN llm_clusters.jobs j ON j.id = r.job_id
     WHERE r.id = cluster_items.run_id;
     IF source IS NULL THEN
@@ -70,10 +73,13 @@ BEGIN
         FROM llm_clusters.assignments a
         WHERE a.run_id = cluster_items.run_id AND a.cluster_id = cluster_items.cluster_id AND a.rank > after_rank
         ORDER BY a.rank, a.item_id LIMIT max_items)
-    SELECT page.item_id, page.trace_id, page.rank, page.distance, page.ts, p.preview
+    SELECT page.item_id, page.trace_id, page.rank, page.distance, page.ts, p.preview,
+           s.title, s.flow, s.bullets, s.notes
     FROM page
     LEFT JOIN llm_clusters._item_previews(cluster_items.run_id, ARRAY(SELECT page.item_id FROM page), 300) p
            ON p.item_id = page.item_id
+    LEFT JOIN llm_clusters.item_summaries s
+           ON s.team_id = run_team AND s.level = run_level AND s.item_id = page.item_id
     ORDER BY page.rank, page.item_id;
 END $$;
 
@@ -115,6 +121,6 @@ COMMENT ON VIEW llm_clusters.theme_cards IS
 COMMENT ON VIEW llm_clusters.scatter_points IS
     'The 2-D map of a run: every item and every centroid with x, y, cluster, title, a colour index that follows the stable id (-1 for Outliers), is_centroid and is_outlier.';
 COMMENT ON FUNCTION llm_clusters.cluster_items(bigint, int, int, int) IS
-    'The items of one cluster of a run in rank order (0 = closest to the centre) with a 300-character preview; page with after_rank = the last rank seen.';
+    'The items of one cluster of a run in rank order (0 = closest to the centre) with a 300-character preview and the item''s summary (summary_title, flow, bullets, notes; NULL until summarize_pending wrote one); page with after_rank = the last rank seen.';
 COMMENT ON FUNCTION llm_clusters.item_clusters(text, int) IS
     'The clusters an item belongs to: for every job, its most recent succeeded run that assigned the item (by the run itself or by assign_pending, then incremental = true).';

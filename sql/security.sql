@@ -77,7 +77,8 @@ BEGIN
                              'run_job(int, timestamptz)', '_run_job(int, timestamptz)', 'run_due_jobs()', '_run_due_jobs()',
                              'assign_pending(int)', '_assign_pending(int)', 'label_run(bigint)', '_label_run(bigint)',
                              'embed_pending(text, int)', '_embed_pending(text, int)',
-                             'create_api_key(int, text)', 'revoke_api_key(text)'] LOOP
+                             'create_api_key(int, text)', 'revoke_api_key(text)',
+                             'summarize_pending(text, int)', '_summarize_pending(text, int)'] LOOP
         EXECUTE 'REVOKE EXECUTE ON FUNCTION llm_clusters.' || f || ' FROM PUBLIC';
         EXECUTE 'GRANT EXECUTE ON FUNCTION llm_clusters.' || f || ' TO llm_clusters_admin';
     END LOOP;
@@ -89,7 +90,7 @@ GRANT INSERT, UPDATE ON llm_clusters.clusters, llm_clusters.themes TO llm_cluste
 GRANT INSERT ON llm_clusters.assignments, llm_clusters.cluster_lineage, llm_clusters.incremental_assignments
     TO llm_clusters_admin;
 GRANT USAGE ON ALL SEQUENCES IN SCHEMA llm_clusters TO llm_clusters_admin;
-GRANT INSERT, UPDATE ON llm_clusters.api_keys TO llm_clusters_admin;
+GRANT INSERT, UPDATE ON llm_clusters.api_keys, llm_clusters.item_summaries TO llm_clusters_admin;
 
 -- The ingest role: the schema and the one function, nothing else.
 GRANT USAGE ON SCHEMA llm_clusters TO llm_clusters_ingest;

@@ -21,8 +21,8 @@ pub struct Service {
     timeout: Duration,
 }
 
-/// The service to label with, if consent is given and a chat model is set.
-fn chat_service() -> Option<(Service, String)> {
+/// The service to label and summarise with, if consent is given and a chat model is set.
+pub fn chat_service() -> Option<(Service, String)> {
     let model = gucs::text(&AI_CHAT_MODEL);
     service().filter(|_| !model.is_empty()).map(|s| (s, model))
 }

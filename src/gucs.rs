@@ -63,6 +63,9 @@ pub static JOB_TIME_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(3_600_000);
 /// Whether the worker embeds items that have no embedding before each run.
 pub static AUTO_EMBED: GucSetting<bool> = GucSetting::<bool>::new(true);
 
+/// Whether the background worker summarises items without a summary before each run.
+pub static AUTO_SUMMARIZE: GucSetting<bool> = GucSetting::<bool>::new(true);
+
 /// A string setting's text (empty when unset).
 pub fn text(setting: &GucSetting<Option<CString>>) -> String {
     setting.get().map(|c| c.to_string_lossy().trim().to_string()).unwrap_or_default()
@@ -152,6 +155,14 @@ fn define_ai() {
         c"Whether the background worker embeds items without an embedding before each run.",
         c"With llm_clusters.embedder: the built-in model unless set otherwise.",
         &AUTO_EMBED,
+        GucContext::Sighup,
+        GucFlags::default(),
+    );
+    GucRegistry::define_bool_guc(
+        c"llm_clusters.auto_summarize",
+        c"Whether the background worker summarises items without a summary before each run.",
+        c"Offline summaries (llm_clusters.item_summaries), built from the events themselves.",
+        &AUTO_SUMMARIZE,
         GucContext::Sighup,
         GucFlags::default(),
     );

@@ -17,6 +17,7 @@ mod read;
 mod report;
 mod run;
 mod scheduler;
+mod summary;
 
 ::pgrx::pg_module_magic!(name, version);
 
@@ -27,6 +28,11 @@ extension_sql_file!(
     requires = ["tables", capture::capture_events, capture::embedding_accum, capture::embedding_mean_final]
 );
 extension_sql_file!("../sql/items.sql", name = "items", requires = ["capture"]);
+extension_sql_file!(
+    "../sql/summaries.sql",
+    name = "summaries",
+    requires = ["items", summary::summarize_pending, summary::trace_html]
+);
 extension_sql_file!("../sql/jobs.sql", name = "jobs", requires = ["items"]);
 extension_sql_file!(
     "../sql/jobs_api.sql",
@@ -41,7 +47,7 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/reading.sql",
     name = "reading",
-    requires = ["lineage", report::report_html, read::item_previews]
+    requires = ["lineage", "summaries", report::report_html, read::item_previews]
 );
 extension_sql_file!(
     "../sql/ai.sql",

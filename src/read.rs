@@ -294,6 +294,7 @@ pub fn run_items(
                     y: row.get::<f64>(5)?.unwrap_or_default(),
                     rank: row.get::<i32>(6)?.unwrap_or_default(),
                     preview: String::new(),
+                    summary: None,
                 })
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()

@@ -4,7 +4,9 @@
 use crate::error::{raise, OrRaise};
 use crate::gucs::REPORT_ITEM_URL;
 use crate::read::{run_items, run_team_and_source};
+use crate::summary::{summaries_of, trace_steps};
 use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, Theme, MAX_DOTS, PREVIEW_CHARS};
+use llm_clusters_engine::trace::timeline_json;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
 
@@ -12,6 +14,11 @@ use pgrx::prelude::*;
 const FOCUS_ITEMS: i64 = 1_000;
 /// Items per card, closest to the centre first.
 const CARD_ITEMS: i32 = 5;
+/// Items of the cluster page whose trace timeline the page carries, steps per timeline
+/// and characters per input or output in it (the page stays a few MB at most).
+const FOCUS_TIMELINES: usize = 50;
+const TIMELINE_STEPS: i64 = 300;
+const TIMELINE_CHARS: usize = 2_000;
 
 /// Internal: called by `llm_clusters.report_html`.
 #[pg_extern(stable, name = "_report_html")]
@@ -133,6 +140,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         "($2::int IS NULL OR a.cluster_id = $2) ORDER BY md5(a.item_id) LIMIT $3",
         vec![run_id.into(), cluster_id.into(), (MAX_DOTS as i64).into()],
     );
+    let level = run.level.clone();
     let focus = cluster_id.map(|c| {
         let (first_ts, last_ts) = Spi::get_two_with_args::<String, String>(
             "SELECT to_char(min(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), to_char(max(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC')
@@ -140,8 +148,27 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             &[run_id.into(), c.into()],
         )
         .or_raise();
-        let items = run_items(source, team_id, preview, "a.cluster_id = $2 ORDER BY a.rank LIMIT $3", vec![run_id.into(), c.into(), FOCUS_ITEMS.into()]);
-        Focus { cluster_id: c, first_ts, last_ts, items }
+        let mut items = run_items(source, team_id, preview, "a.cluster_id = $2 ORDER BY a.rank LIMIT $3", vec![run_id.into(), c.into(), FOCUS_ITEMS.into()]);
+        let mut summaries = summaries_of(team_id, &level, items.iter().map(|i| i.item_id.clone()).collect());
+        items.iter_mut().for_each(|i| i.summary = summaries.remove(&i.item_id));
+        let mut traces: Vec<String> = Vec::new();
+        for trace in items.iter().filter_map(|i| i.trace_id.clone()) {
+            if traces.len() == FOCUS_TIMELINES {
+                break;
+            }
+            if !traces.contains(&trace) {
+                traces.push(trace);
+            }
+        }
+        let timelines = traces
+            .into_iter()
+            .map(|t| {
+                let (steps, _) = trace_steps(team_id, &t, TIMELINE_STEPS);
+                let timeline = timeline_json(&steps, &t, TIMELINE_CHARS);
+                (t, timeline)
+            })
+            .collect();
+        Focus { cluster_id: c, first_ts, last_ts, items, timelines }
     });
     let item_url = REPORT_ITEM_URL.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
     Some(render(&Report { run, themes, clusters, points, points_of, item_url, focus }))

@@ -10,10 +10,11 @@ use crate::assign::assign_pending;
 use crate::embed::embed_pending;
 use crate::error::OrRaise;
 use crate::gucs::{
-    daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED, SCHEDULER_NAPTIME,
+    daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED, SCHEDULER_NAPTIME,
 };
 use crate::pg::{in_subtransaction, with_time_limit};
 use crate::run::run;
+use crate::summary::summarize_pending;
 use llm_clusters_engine::schedule::{cycle_start, parse_time_of_day};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::datum::TimestampWithTimeZone;
@@ -137,13 +138,15 @@ fn assign_cycle() {
     report_activity("llm_clusters: idle");
 }
 
-/// Items per transaction when the worker embeds before a run (one request to a service).
-const EMBED_BATCH: i32 = 256;
-/// Most items embedded before one run.
-const EMBED_MAX: i64 = 200_000;
+/// Items embedded or summarised per transaction before a run, and at most this many per
+/// job and cycle (the rest wait for the next cycle; `embed_pending` and
+/// `summarize_pending` can be called by hand).
+const PREPARE_BATCH: i32 = 256;
+const PREPARE_MAX: i64 = 200_000;
 
-/// Embeds the items of the job's level that have none yet, a batch per transaction.
-fn embed_for(job_id: i32) {
+/// Before a job's run: `work` (embed_pending or summarize_pending) over the job's level,
+/// a transaction per batch, so that a failure or a shutdown keeps what was done.
+fn prepare(job_id: i32, what: &str, work: fn(&str, i32) -> i64) {
     let level = BackgroundWorker::transaction(|| {
         Spi::get_one_with_args::<String>("SELECT level FROM llm_clusters.jobs WHERE id = $1", &[job_id.into()])
             .ok()
@@ -151,24 +154,23 @@ fn embed_for(job_id: i32) {
     });
     let Some(level) = level else { return };
     let mut total = 0i64;
-    while total < EMBED_MAX && !shutdown_requested() {
-        report_activity(&format!("llm_clusters: embedding {level} items"));
-        let stored = BackgroundWorker::transaction(|| in_subtransaction(|| embed_pending(&level, EMBED_BATCH)));
-        match stored {
+    while total < PREPARE_MAX && !shutdown_requested() {
+        report_activity(&format!("llm_clusters: {what} {level} items"));
+        match BackgroundWorker::transaction(|| in_subtransaction(|| work(&level, PREPARE_BATCH))) {
             Ok(n) => {
                 total += n;
-                if n < i64::from(EMBED_BATCH) {
+                if n < i64::from(PREPARE_BATCH) {
                     break;
                 }
             }
             Err(message) => {
-                pgrx::warning!("llm_clusters scheduler: embedding {level} items failed: {message}");
+                pgrx::warning!("llm_clusters scheduler: {what} {level} items failed: {message}");
                 break;
             }
         }
     }
     if total > 0 {
-        pgrx::log!("llm_clusters scheduler: embedded {total} {level} items");
+        pgrx::log!("llm_clusters scheduler: {what} {total} {level} items done");
     }
 }
 
@@ -203,7 +205,10 @@ fn run_cycle() {
             return;
         }
         if AUTO_EMBED.get() {
-            embed_for(job_id);
+            prepare(job_id, "embedding", embed_pending);
+        }
+        if AUTO_SUMMARIZE.get() {
+            prepare(job_id, "summarising", summarize_pending);
         }
         let run_id = BackgroundWorker::transaction(|| {
             report_activity(&format!("llm_clusters: running job {job_id}"));

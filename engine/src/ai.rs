@@ -139,6 +139,69 @@ fn answer_object(content: &str) -> Result<Value> {
     Err(bad(format!("the model's answer is not a JSON object: {}", text.chars().take(200).collect::<String>())))
 }
 
+/// Characters of the compact rendering of a trace sent for its AI summary.
+pub const SUMMARY_CHARS: usize = 4_000;
+
+/// An AI-written summary: the model writes the title, bullets and notes; the flow stays
+/// the one drawn from the events (a diagram is not something to ask a model for).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AiSummary {
+    pub title: String,
+    pub bullets: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// The chat request for one item's summary, from its compact rendering
+/// (`trace::compact_rendering`), at most SUMMARY_CHARS of it.
+pub fn summary_request(model: &str, rendering: &str) -> Value {
+    let text: String = rendering.chars().take(SUMMARY_CHARS).collect();
+    json!({
+        "model": model,
+        "temperature": 0,
+        "response_format": {"type": "json_object"},
+        "messages": [
+            {"role": "system", "content": "You summarise one trace of an LLM-powered product for the engineers who run it: \
+                what the user wanted, what the system did, how it ended. Answer with a JSON object \
+                {\"title\": string, \"bullets\": [string], \"notes\": [string]}: a title of 2 to 12 words naming the \
+                user's request, 2 to 5 short factual bullets, and 0 to 5 notes on problems (errors, slow or costly steps, \
+                empty or refused answers). Use only the facts given."},
+            {"role": "user", "content": text},
+        ],
+    })
+}
+
+/// The summary in a chat completion's body, checked like a label: JSON, a title of 2-12
+/// words that is not generic, 2-5 bullets, 0-5 notes, each at most 300 characters.
+pub fn parse_summary(body: &str) -> Result<AiSummary> {
+    let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("the response is not JSON: {e}")))?;
+    let message = &v["choices"][0]["message"];
+    if let Some(refusal) = message["refusal"].as_str() {
+        return Err(bad(format!("the model refused: {}", refusal.chars().take(200).collect::<String>())));
+    }
+    let content = message["content"].as_str().ok_or_else(|| bad("the response has no choices[0].message.content"))?;
+    let answer = answer_object(content)?;
+    let title = answer["title"].as_str().ok_or_else(|| bad("the answer has no \"title\" string"))?.trim().trim_matches('"');
+    let words = title.split_whitespace().count();
+    if !(2..=12).contains(&words) || title.chars().count() > 120 {
+        return Err(bad(format!("the title must have 2 to 12 words, got \"{title}\"")));
+    }
+    if title.split_whitespace().all(|w| GENERIC_TITLES.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric()))) {
+        return Err(bad(format!("the title is generic: \"{title}\"")));
+    }
+    let list = |key: &str, range: std::ops::RangeInclusive<usize>| -> Result<Vec<String>> {
+        let items: Vec<String> = match &answer[key] {
+            Value::Array(items) => items.iter().filter_map(Value::as_str).map(|b| b.trim().trim_start_matches(['-', '•', '*']).trim().to_string()).filter(|b| !b.is_empty()).collect(),
+            Value::Null => Vec::new(),
+            _ => return Err(bad(format!("\"{key}\" must be an array of strings"))),
+        };
+        if !range.contains(&items.len()) || items.iter().any(|b| b.chars().count() > 300) {
+            return Err(bad(format!("the answer must have {} to {} {key} of at most 300 characters, got {}", range.start(), range.end(), items.len())));
+        }
+        Ok(items)
+    };
+    Ok(AiSummary { title: title.to_string(), bullets: list("bullets", 2..=5)?, notes: list("notes", 0..=5)? })
+}
+
 /// The embeddings request for a batch of texts.
 pub fn embeddings_request(model: &str, inputs: &[&str]) -> Value {
     json!({"model": model, "input": inputs, "encoding_format": "float"})
@@ -242,6 +305,33 @@ mod tests {
         ] {
             assert_eq!(parse_label(&chat(content)).unwrap(), want, "{content}");
         }
+    }
+
+    #[test]
+    fn summaries_are_checked_like_labels() {
+        let ok = parse_summary(&chat(
+            r#"{"title": "Order status lookup", "bullets": ["asked where order 42 is", "- called lookup_order"], "notes": []}"#,
+        ))
+        .unwrap();
+        assert_eq!(ok.title, "Order status lookup");
+        assert_eq!(ok.bullets, vec!["asked where order 42 is", "called lookup_order"]);
+        let fenced = chat("```json\n{\"title\": \"Order status lookup\", \"bullets\": [\"a\", \"b\"]}\n```");
+        assert!(parse_summary(&fenced).unwrap().notes.is_empty(), "notes may be left out");
+        for (body, why) in [
+            (chat("no json here"), "not a JSON object"),
+            (chat(r#"{"title": "Order", "bullets": ["a", "b"]}"#), "2 to 12 words"),
+            (chat(r#"{"title": "misc other", "bullets": ["a", "b"]}"#), "generic"),
+            (chat(r#"{"title": "Order status lookup", "bullets": ["a"]}"#), "2 to 5 bullets"),
+            (chat(r#"{"title": "Order status lookup", "bullets": ["a", "b"], "notes": "none"}"#), "array of strings"),
+            (chat(&format!(r#"{{"title": "Order status lookup", "bullets": ["a", "{}"]}}"#, "x".repeat(400))), "300 characters"),
+            (json!({"choices": [{"message": {"refusal": "no"}}]}).to_string(), "refused"),
+        ] {
+            let e = parse_summary(&body).unwrap_err();
+            assert!(e.message.contains(why), "{body}: {}", e.message);
+        }
+        let long = "x".repeat(10 * SUMMARY_CHARS);
+        let req = summary_request("m", &long);
+        assert_eq!(req["messages"][1]["content"].as_str().map(str::len), Some(SUMMARY_CHARS));
     }
 
     #[test]

@@ -45,6 +45,38 @@ pub fn request_text(input: Option<&Value>) -> String {
     capped(messages.join("\n"))
 }
 
+/// The latest user message of one call's input: the request the call answers.
+pub fn latest_request(input: Option<&Value>) -> Option<String> {
+    input.map(user_messages).and_then(|m| m.into_iter().last())
+}
+
+/// Names of the tools an output calls (OpenAI `tool_calls`, Anthropic `tool_use` parts).
+pub fn tool_call_names(output: &Value) -> Vec<String> {
+    let mut names = Vec::new();
+    collect_tool_calls(output, &mut names);
+    names
+}
+
+fn collect_tool_calls(value: &Value, names: &mut Vec<String>) {
+    match value {
+        Value::Array(items) => items.iter().for_each(|v| collect_tool_calls(v, names)),
+        Value::Object(obj) => {
+            let kind = obj.get("type").and_then(Value::as_str).unwrap_or("");
+            let name = obj.get("function").and_then(|f| f.get("name")).or_else(|| obj.get("name")).and_then(Value::as_str);
+            match name {
+                Some(n) if kind == "function" || kind == "tool_use" || kind == "tool_call" || obj.contains_key("function") => {
+                    names.push(n.to_string())
+                }
+                _ => ["message", "tool_calls", "content"]
+                    .iter()
+                    .filter_map(|k| obj.get(*k))
+                    .for_each(|v| collect_tool_calls(v, names)),
+            }
+        }
+        _ => {}
+    }
+}
+
 /// What a trace is embedded from: the conversation's requests, the distinct user messages
 /// of its calls (`inputs`, in time order) in the order they were first asked.
 pub fn trace_request_text(inputs: &[Value]) -> String {

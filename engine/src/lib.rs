@@ -14,6 +14,8 @@ pub mod schedule;
 pub mod source;
 pub mod text;
 pub mod threads;
+pub mod timeline;
 pub mod timestamp;
+pub mod trace;
 
 pub use error::{EngineError, ErrorKind, Result};

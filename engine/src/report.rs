@@ -3,6 +3,8 @@
 //! the server-written header, and inside a JSON data block (`<`, `>`, `&` escaped) that the
 //! page's script turns into DOM nodes with `textContent`, never `innerHTML`.
 
+use crate::timeline::{summary_json, TIMELINE_CSS, TIMELINE_JS};
+use crate::trace::Summary;
 use serde_json::{json, Value};
 
 /// Dots drawn at most; a larger run is shown through a uniform sample (the page says so).
@@ -58,6 +60,8 @@ pub struct Item {
     pub y: f64,
     pub rank: i32,
     pub preview: String,
+    /// Its summary (`llm_clusters.item_summaries`), on the cluster page.
+    pub summary: Option<Summary>,
 }
 
 /// The detail page of one cluster.
@@ -67,6 +71,9 @@ pub struct Focus {
     pub last_ts: Option<String>,
     /// Its items in rank order (at most what the page lists).
     pub items: Vec<Item>,
+    /// Timelines (`trace::timeline_json`) of the first items' traces, by trace id: a click
+    /// on such an item opens its timeline in the page, which works saved, offline.
+    pub timelines: Vec<(String, Value)>,
 }
 
 pub struct Report {
@@ -116,7 +123,11 @@ pub fn script_json(value: &Value) -> String {
 }
 
 fn item_json(i: &Item) -> Value {
-    json!({"id": i.item_id, "trace": i.trace_id, "c": i.cluster_id, "x": i.x, "y": i.y, "rank": i.rank, "text": i.preview})
+    let mut v = json!({"id": i.item_id, "trace": i.trace_id, "c": i.cluster_id, "x": i.x, "y": i.y, "rank": i.rank, "text": i.preview});
+    if let Some(s) = &i.summary {
+        v["summary"] = summary_json(s);
+    }
+    v
 }
 
 fn data_json(r: &Report) -> Value {
@@ -136,6 +147,7 @@ fn data_json(r: &Report) -> Value {
         })).collect::<Vec<_>>(),
         "points": r.points.iter().map(item_json).collect::<Vec<_>>(),
         "items": r.focus.as_ref().map(|f| f.items.iter().map(item_json).collect::<Vec<_>>()),
+        "timelines": r.focus.as_ref().map(|f| f.timelines.iter().cloned().collect::<serde_json::Map<String, Value>>()),
     })
 }
 
@@ -201,9 +213,9 @@ pub fn render(r: &Report) -> String {
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title><style>{STYLE}</style></head>\
+         <title>{title}</title><style>{STYLE}{TIMELINE_CSS}</style></head>\
          <body>{header}<main>{body}</main><div id=\"tip\" role=\"tooltip\"></div>\
-         <script type=\"application/json\" id=\"data\">{data}</script><script>{SCRIPT}</script></body></html>\n",
+         <script type=\"application/json\" id=\"data\">{data}</script><script>{TIMELINE_JS}{SCRIPT}</script></body></html>\n",
         title = escape_html(&format!("{} — llm_clusters", r.run.job_name)),
         header = header(r),
         data = script_json(&data_json(r)),
@@ -405,6 +417,30 @@ const SCRIPT: &str = r##"
     grid.appendChild(card);
   }
 
+  // An item of the cluster page: its text; its summary (title, bullets, flow, notes) on a
+  // click; its trace's timeline, drawn in the page, when the page carries it.
+  function itemEntry(i) {
+    var li = el("li", "item");
+    li.setAttribute("data-item", i.id);
+    if (!i.summary) { li.textContent = i.text || i.id; return li; }
+    var d = el("details", "item-summary");
+    d.appendChild(el("summary", null, i.summary.title + (i.text ? " — " + i.text : "")));
+    llmcSummary(d, i.summary);
+    var timeline = i.trace != null && data.timelines ? data.timelines[i.trace] : null;
+    if (timeline) {
+      var open = el("button", "open-timeline", "Timeline of trace " + i.trace), box = el("div", "timeline");
+      open.addEventListener("click", function () {
+        if (box.firstChild) { box.textContent = ""; return; }
+        llmcTimeline(box, timeline, 0);
+      });
+      d.appendChild(open); d.appendChild(box);
+    } else if (i.trace != null) {
+      d.appendChild(el("p", "note", "Its full timeline: SELECT llm_clusters.trace_html('" + i.trace + "')"));
+    }
+    li.appendChild(d);
+    return li;
+  }
+
   // Detail page: description and the items in rank order, a page at a time.
   if (data.focus != null) {
     var f = byId[data.focus];
@@ -414,7 +450,7 @@ const SCRIPT: &str = r##"
     var show = function () {
       list.textContent = "";
       list.start = page * size + 1;
-      data.items.slice(page * size, (page + 1) * size).forEach(function (i) { list.appendChild(el("li", null, i.text || i.id)); });
+      data.items.slice(page * size, (page + 1) * size).forEach(function (i) { list.appendChild(itemEntry(i)); });
       pageLabel.textContent = "page " + (page + 1) + " of " + pages;
     };
     document.getElementById("prev").addEventListener("click", function () { if (page > 0) { page--; show(); } });
@@ -437,6 +473,7 @@ mod tests {
             y: 2.0,
             rank: 0,
             preview: text.into(),
+            summary: None,
         };
         Report {
             run: RunInfo {
@@ -475,7 +512,13 @@ mod tests {
     }
 
     fn item_clone(i: &Item) -> Item {
-        Item { item_id: i.item_id.clone(), trace_id: i.trace_id.clone(), preview: i.preview.clone(), ..*i }
+        Item {
+            item_id: i.item_id.clone(),
+            trace_id: i.trace_id.clone(),
+            preview: i.preview.clone(),
+            summary: i.summary.clone(),
+            ..*i
+        }
     }
 
     #[test]
@@ -515,6 +558,39 @@ mod tests {
         assert!(!render(&r).contains("sample-note"));
         r.points_of = 100_000;
         assert!(render(&r).contains("The map shows 1 of 100000 items, a uniform sample."));
+    }
+
+    #[test]
+    fn the_cluster_page_carries_summaries_and_timelines_as_data() {
+        let hostile = "</script><img src=x onerror=alert(1)>";
+        let mut r = report(hostile);
+        let step = crate::trace::Step {
+            uuid: "u".into(),
+            event: "$ai_generation".into(),
+            timestamp_ms: Some(5.0),
+            input: Some(json!([{"role": "user", "content": hostile}])),
+            output: Some(json!(hostile)),
+            ..Default::default()
+        };
+        let summary = crate::trace::summarize(std::slice::from_ref(&step), "t1");
+        let mut item = item_clone(&r.points[0]);
+        item.summary = Some(summary.clone());
+        r.focus = Some(Focus {
+            cluster_id: 0,
+            first_ts: None,
+            last_ts: None,
+            items: vec![item],
+            timelines: vec![("t1".into(), crate::trace::timeline_json(&[step], "t1", 100))],
+        });
+        let html = render(&r);
+        assert_eq!(html.matches("<script").count(), 2);
+        assert!(!html.contains("<img"));
+        let start = html.find("id=\"data\">").unwrap() + "id=\"data\">".len();
+        let end = start + html[start..].find("</script>").unwrap();
+        let data: Value = serde_json::from_str(&html[start..end]).unwrap();
+        assert_eq!(data["items"][0]["summary"]["title"], summary.title.as_str());
+        assert_eq!(data["timelines"]["t1"]["steps"][0]["input"]["text"].as_str().map(|t| t.contains(hostile)), Some(true));
+        assert!(html.contains("function llmcTimeline"));
     }
 
     #[test]

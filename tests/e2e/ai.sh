@@ -44,6 +44,8 @@ expect "they are 384-d all-MiniLM-L6-v2 vectors, computed in the database" \
   "SELECT string_agg(DISTINCT model || ':' || array_length(embedding, 1), ',') FROM llm_clusters.embeddings WHERE item_id IN (SELECT md5('off' || i)::uuid::text FROM generate_series(1, 20) i)" \
   "all-MiniLM-L6-v2:384"
 expect "consent off: the run has no AI labels" "SELECT quality ? 'ai_labels' FROM llm_clusters.runs WHERE id = $run" f
+expect "consent off: summarize_pending writes offline summaries" "SELECT llm_clusters.summarize_pending('generation', 50)" 50
+expect "all offline" "SELECT count(*) FILTER (WHERE source = 'offline' AND model IS NULL) FROM llm_clusters.item_summaries" 50
 [ "$(sent)" = 0 ] || fail "consent off, yet the stub received $(sent) requests"
 pass "consent off: the stub received nothing"
 err=$(pg -c "SELECT llm_clusters.label_run($run)" 2>&1 || true)
@@ -66,6 +68,28 @@ assert all(r["body"]["response_format"] == {"type": "json_object"} and r["body"]
 assert all("For contrast" in r["body"]["messages"][1]["content"] for r in chats)
 EOF
 pass "requests carry the key, ask for JSON and show contrast items"
+
+# AI summaries: written by the model from the compact rendering; when the service fails,
+# the offline summary is kept and a WARNING says why.
+before=$(sent)
+q "DELETE FROM llm_clusters.item_summaries" >/dev/null
+expect "consent on: summarize_pending asks the model" "SELECT llm_clusters.summarize_pending('generation', 10)" 10
+expect "the model's title and bullets, the flow from the events" \
+  "SELECT string_agg(DISTINCT source || ':' || model, ',') || ' ' || bool_and(title LIKE 'Stub summary: %' AND bullets[1] LIKE 'The user asked: %' AND flow LIKE '└─ generation%')
+   FROM llm_clusters.item_summaries" "ai:stub-chat true"
+[ $(( $(sent) - before )) = 10 ] || fail "expected 10 summary requests, the stub got $(( $(sent) - before ))"
+tail -10 "$work/requests.jsonl" | python3 -c "
+import json, sys
+for line in sys.stdin:
+    body = json.loads(line)['body']
+    assert body['messages'][0]['content'].startswith('You summarise one trace') and body['messages'][1]['content'].startswith('Request: ')
+" || fail "the summary requests were not as expected"
+set_mode 500
+warning=$(pg -c "SELECT llm_clusters.summarize_pending('generation', 5)" 2>&1 >/dev/null || true)
+[[ $warning == *"the AI service failed for 5 of 5 items, whose offline summaries are kept"*"HTTP 500"* ]] || fail "no warning for the failed summaries: $warning"
+expect "service down: offline summaries kept" "SELECT count(*) FROM llm_clusters.item_summaries WHERE source = 'offline' AND model IS NULL" 5
+set_mode ok
+pass "AI summaries: 10 written by the model; with the service failing, 5 offline ones and a WARNING"
 
 # Answers as local models write them: a fence after a sentence, description for bullets.
 for m in fenced described; do

@@ -1,5 +1,6 @@
 """A local OpenAI-compatible stub for the tests: /v1/chat/completions and /v1/embeddings
-in the real wire format. Label requests (a system prompt first) get labels; an
+in the real wire format. Label and summary requests (a system prompt first) get labels
+and summaries; an
 application's chat (the SDK tests) gets an answer, a tool call, or a stream. Records every request (path, Authorization header, body) as a
 JSON line, and behaves as the mode file says: ok, fenced, described, slow, 500, malformed, refusal, 429
 (always, Retry-After beyond any timeout) or 429once (one 429 with Retry-After 0.2 s).
@@ -62,6 +63,11 @@ class Stub(BaseHTTPRequestHandler):
                 return self.reply(200, {"choices": [{"message": {"role": "assistant", "content": None, "refusal": "I cannot help with that."}}]})
             if body["messages"][0].get("role") != "system":
                 return self.chat(body)   # an application's call (the SDK tests), not a label request
+            if body["messages"][0]["content"].startswith("You summarise one trace"):
+                request = body["messages"][1]["content"].splitlines()[0].removeprefix("Request: ")
+                summary = {"title": "Stub summary: " + " ".join(request.split()[:5]),
+                           "bullets": ["The user asked: " + request[:80], "Stub bullet two"], "notes": []}
+                return self.reply(200, {"choices": [{"message": {"role": "assistant", "content": json.dumps(summary)}}]})
             prompt = body["messages"][1]["content"]
             first = next(line[2:] for line in prompt.splitlines() if line.startswith("- "))
             words = [w for w in first.replace("#", " ").split() if w.isalpha()][:4]

@@ -1,0 +1,311 @@
+//! `llm_clusters.summarize_pending` and `llm_clusters.trace_html`: a trace's events read
+//! from `llm_clusters.events` (with the caller's rights: row-level security shows only
+//! their teams), summarised or laid out by the engine (`trace`, `timeline`), written to
+//! `llm_clusters.item_summaries` or returned as a page. With consent and a chat model
+//! (`ai.rs`), the service rewrites each offline summary's title, bullets and notes; when
+//! it fails the offline summary is kept.
+
+use crate::ai::{chat_service, post};
+use crate::error::{raise, raise_again, OrRaise};
+use crate::gucs::AI_BATCH_SIZE;
+use crate::pg::try_subtransaction;
+use llm_clusters_engine::ai::{parse_summary, summary_request, SUMMARY_CHARS};
+use llm_clusters_engine::timeline::{render_trace_page, Membership, TracePage};
+use llm_clusters_engine::trace::{compact_rendering, summarize, timeline_json, Step, Summary, TIMELINE_TEXT_CHARS};
+use llm_clusters_engine::{EngineError, ErrorKind};
+use pgrx::prelude::*;
+use pgrx::{JsonB, PgSqlErrorCode};
+use std::collections::HashMap;
+
+/// Items summarised per subtransaction.
+const PENDING_BATCH: i64 = 200;
+/// Steps of one trace read for its summary.
+pub const MAX_SUMMARY_STEPS: i64 = 5_000;
+/// Steps of one trace drawn by `trace_html`.
+const MAX_PAGE_STEPS: i64 = 20_000;
+
+const PENDING_TRACES: &str = "
+SELECT e.team_id, e.trace_id FROM llm_clusters.events e
+LEFT JOIN llm_clusters.item_summaries s ON s.team_id = e.team_id AND s.level = 'trace' AND s.item_id = e.trace_id
+GROUP BY e.team_id, e.trace_id, s.updated_at
+HAVING s.updated_at IS NULL OR s.updated_at < max(e.captured_at)
+ORDER BY min(e.\"timestamp\"), e.trace_id LIMIT $1";
+
+const PENDING_GENERATIONS: &str = "
+SELECT e.team_id, e.uuid::text FROM llm_clusters.events e
+WHERE e.event = '$ai_generation'
+  AND NOT EXISTS (SELECT 1 FROM llm_clusters.item_summaries s
+                  WHERE s.team_id = e.team_id AND s.level = 'generation' AND s.item_id = e.uuid::text)
+ORDER BY e.\"timestamp\", e.uuid LIMIT $1";
+
+const STEP_COLUMNS: &str = "e.uuid::text, e.event, (extract(epoch FROM e.\"timestamp\") * 1000)::float8, e.span_id, e.parent_id,
+       e.span_name, e.model, e.latency_s, e.input_tokens, e.output_tokens, e.total_cost_usd, e.is_error, e.error,
+       e.input, e.output";
+
+/// Internal: called by `llm_clusters.summarize_pending`. Batches in subtransactions, as
+/// `embed_pending`: a cancel keeps the batches before it.
+#[pg_extern(volatile, parallel_unsafe, name = "_summarize_pending")]
+pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
+    check_level(level);
+    if max_items < 1 {
+        raise(EngineError::new(ErrorKind::InvalidParameter, format!("max_items must be at least 1, got {max_items}")));
+    }
+    // With the service, smaller batches: each item is one request, each bounded by
+    // llm_clusters.ai_timeout_ms.
+    let batch = if chat_service().is_some() { i64::from(AI_BATCH_SIZE.get().max(1)) } else { PENDING_BATCH };
+    let (mut left, mut stored) = (i64::from(max_items), 0i64);
+    let mut failures: Vec<String> = Vec::new();
+    while left > 0 {
+        match try_subtransaction(|| summarize_batch(level, left.min(batch))) {
+            Ok((0, _)) => break,
+            Ok((n, failed)) => {
+                left -= n;
+                stored += n;
+                failures.extend(failed);
+            }
+            Err((PgSqlErrorCode::ERRCODE_QUERY_CANCELED, message)) if stored > 0 => {
+                pgrx::warning!("summarize_pending stopped after {stored} items, which are kept: {message}");
+                break;
+            }
+            Err((code, message)) => raise_again(code, message),
+        }
+    }
+    if let Some(first) = failures.first() {
+        pgrx::warning!(
+            "summarize_pending: the AI service failed for {} of {stored} items, whose offline summaries are kept; the first: {first}",
+            failures.len()
+        );
+    }
+    stored
+}
+
+fn check_level(level: &str) {
+    if level != "trace" && level != "generation" {
+        raise(EngineError::new(
+            ErrorKind::InvalidParameter,
+            format!("level must be 'trace' or 'generation', got \"{level}\""),
+        ));
+    }
+}
+
+/// One batch: how many items were written, and the AI service's failures.
+fn summarize_batch(level: &str, limit: i64) -> (i64, Vec<String>) {
+    let query = if level == "trace" { PENDING_TRACES } else { PENDING_GENERATIONS };
+    let items: Vec<(i32, String)> = Spi::connect(|client| {
+        client
+            .select(query, None, &[limit.into()])?
+            .map(|row| Ok((row.get::<i32>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default())))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    if items.is_empty() {
+        return (0, Vec::new());
+    }
+    let mut steps = steps_of_items(level, &items);
+    let service = chat_service();
+    let mut failures = Vec::new();
+    let summaries: Vec<Written> = items
+        .iter()
+        .map(|item| {
+            // A generation is summarised as a trace of one step, named by its uuid.
+            let steps = steps.remove(item).unwrap_or_default();
+            let offline = summarize(&steps, &item.1);
+            let Some((service, model)) = &service else { return Written { summary: offline, model: None } };
+            let body = summary_request(model, &compact_rendering(&steps, &offline, SUMMARY_CHARS));
+            match post(service, "/chat/completions", &body).and_then(|b| parse_summary(&b).map_err(|e| e.message)) {
+                Ok(ai) => Written {
+                    summary: Summary { title: ai.title, flow: offline.flow, bullets: ai.bullets, notes: ai.notes },
+                    model: Some(model.clone()),
+                },
+                Err(reason) => {
+                    failures.push(reason);
+                    Written { summary: offline, model: None }
+                }
+            }
+        })
+        .collect();
+    (write_summaries(level, &items, &summaries), failures)
+}
+
+/// A summary to write: the model that wrote it, or None for an offline one.
+struct Written {
+    summary: Summary,
+    model: Option<String>,
+}
+
+/// The steps of each item: a trace's events in time order (at most MAX_SUMMARY_STEPS), or
+/// the one generation.
+fn steps_of_items(level: &str, items: &[(i32, String)]) -> HashMap<(i32, String), Vec<Step>> {
+    let teams: Vec<i32> = items.iter().map(|i| i.0).collect();
+    let ids: Vec<String> = items.iter().map(|i| i.1.clone()).collect();
+    let matches = if level == "trace" { "e.trace_id = p.item_id" } else { "e.uuid::text = p.item_id" };
+    let query = format!(
+        "SELECT p.team_id, p.item_id, {STEP_COLUMNS}
+         FROM unnest($1::int[], $2::text[]) AS p(team_id, item_id)
+         CROSS JOIN LATERAL (SELECT * FROM llm_clusters.events e WHERE e.team_id = p.team_id AND {matches}
+                             ORDER BY e.\"timestamp\", e.uuid LIMIT $3) e"
+    );
+    let mut out: HashMap<(i32, String), Vec<Step>> = HashMap::new();
+    Spi::connect(|client| {
+        for row in client.select(&query, None, &[teams.into(), ids.into(), MAX_SUMMARY_STEPS.into()])? {
+            let key = (row.get::<i32>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default());
+            out.entry(key).or_default().push(step_of(&row, 3)?);
+        }
+        Ok::<_, pgrx::spi::Error>(())
+    })
+    .or_raise();
+    out
+}
+
+/// A step from the STEP_COLUMNS of a row, starting at column `at`.
+fn step_of(row: &pgrx::spi::SpiHeapTupleData, at: usize) -> Result<Step, pgrx::spi::Error> {
+    Ok(Step {
+        uuid: row.get::<String>(at)?.unwrap_or_default(),
+        event: row.get::<String>(at + 1)?.unwrap_or_default(),
+        timestamp_ms: row.get::<f64>(at + 2)?,
+        span_id: row.get::<String>(at + 3)?,
+        parent_id: row.get::<String>(at + 4)?,
+        name: row.get::<String>(at + 5)?,
+        model: row.get::<String>(at + 6)?,
+        latency_s: row.get::<f64>(at + 7)?,
+        input_tokens: row.get::<i64>(at + 8)?,
+        output_tokens: row.get::<i64>(at + 9)?,
+        cost_usd: row.get::<f64>(at + 10)?,
+        is_error: row.get::<bool>(at + 11)?,
+        error: row.get::<String>(at + 12)?,
+        input: row.get::<JsonB>(at + 13)?.map(|j| j.0),
+        output: row.get::<JsonB>(at + 14)?.map(|j| j.0),
+    })
+}
+
+fn write_summaries(level: &str, items: &[(i32, String)], written: &[Written]) -> i64 {
+    let teams: Vec<i32> = items.iter().map(|i| i.0).collect();
+    let ids: Vec<String> = items.iter().map(|i| i.1.clone()).collect();
+    let titles: Vec<String> = written.iter().map(|w| w.summary.title.clone()).collect();
+    let flows: Vec<String> = written.iter().map(|w| w.summary.flow.clone()).collect();
+    let bullets: Vec<JsonB> = written.iter().map(|w| JsonB(serde_json::json!(w.summary.bullets))).collect();
+    let notes: Vec<JsonB> = written.iter().map(|w| JsonB(serde_json::json!(w.summary.notes))).collect();
+    let models: Vec<Option<String>> = written.iter().map(|w| w.model.clone()).collect();
+    Spi::connect_mut(|client| {
+        let written = client.update(
+            "INSERT INTO llm_clusters.item_summaries AS s (team_id, level, item_id, title, flow, bullets, notes, source, model)
+             SELECT t, $1, i, ti, f, ARRAY(SELECT jsonb_array_elements_text(b)), ARRAY(SELECT jsonb_array_elements_text(n)),
+                    CASE WHEN m IS NULL THEN 'offline' ELSE 'ai' END, m
+             FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[])
+                  AS u(t, i, ti, f, b, n, m)
+             ON CONFLICT (team_id, level, item_id) DO UPDATE
+                SET title = excluded.title, flow = excluded.flow, bullets = excluded.bullets, notes = excluded.notes,
+                    source = excluded.source, model = excluded.model, updated_at = now()",
+            None,
+            &[level.into(), teams.into(), ids.into(), titles.into(), flows.into(), bullets.into(), notes.into(), models.into()],
+        )?;
+        Ok::<_, pgrx::spi::Error>(written.len() as i64)
+    })
+    .or_raise()
+}
+
+/// The stored summaries of items of a team and level, by item id.
+pub fn summaries_of(team_id: i32, level: &str, ids: Vec<String>) -> HashMap<String, Summary> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT item_id, title, flow, bullets, notes FROM llm_clusters.item_summaries
+                 WHERE team_id = $1 AND level = $2 AND item_id = ANY($3)",
+                None,
+                &[team_id.into(), level.into(), ids.into()],
+            )?
+            .map(|row| {
+                let text_array = |i: usize| -> Result<Vec<String>, pgrx::spi::Error> {
+                    Ok(row.get::<Vec<Option<String>>>(i)?.unwrap_or_default().into_iter().flatten().collect())
+                };
+                let summary = Summary {
+                    title: row.get::<String>(2)?.unwrap_or_default(),
+                    flow: row.get::<String>(3)?.unwrap_or_default(),
+                    bullets: text_array(4)?,
+                    notes: text_array(5)?,
+                };
+                Ok((row.get::<String>(1)?.unwrap_or_default(), summary))
+            })
+            .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
+    })
+    .or_raise()
+}
+
+/// The steps of one trace in time order, at most `limit`, and how many it has.
+pub fn trace_steps(team_id: i32, trace_id: &str, limit: i64) -> (Vec<Step>, i64) {
+    Spi::connect(|client| {
+        let total = client
+            .select(
+                "SELECT count(*) FROM llm_clusters.events e WHERE e.team_id = $1 AND e.trace_id = $2",
+                None,
+                &[team_id.into(), trace_id.into()],
+            )?
+            .first()
+            .get::<i64>(1)?
+            .unwrap_or(0);
+        let steps = client
+            .select(
+                &format!(
+                    "SELECT {STEP_COLUMNS} FROM llm_clusters.events e WHERE e.team_id = $1 AND e.trace_id = $2
+                     ORDER BY e.\"timestamp\", e.uuid LIMIT $3"
+                ),
+                None,
+                &[team_id.into(), trace_id.into(), limit.into()],
+            )?
+            .map(|row| step_of(&row, 1))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
+        Ok::<_, pgrx::spi::Error>((steps, total))
+    })
+    .or_raise()
+}
+
+/// The clusters a trace is in (trace-level jobs) and those of its generations.
+fn memberships(team_id: i32, trace_id: &str, steps: &[Step]) -> Vec<Membership> {
+    let mut ids = vec![trace_id.to_string()];
+    ids.extend(steps.iter().filter(|s| s.event == "$ai_generation").take(100).map(|s| s.uuid.clone()));
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT DISTINCT m.job_name, m.level, m.run_id, m.cluster_id, m.title
+                 FROM unnest($1::text[]) AS i(id), LATERAL llm_clusters.item_clusters(i.id, $2) m
+                 ORDER BY m.job_name, m.run_id, m.cluster_id",
+                None,
+                &[ids.into(), team_id.into()],
+            )?
+            .map(|row| {
+                Ok(Membership {
+                    job_name: row.get::<String>(1)?.unwrap_or_default(),
+                    level: row.get::<String>(2)?.unwrap_or_default(),
+                    run_id: row.get::<i64>(3)?.unwrap_or_default(),
+                    cluster_id: row.get::<i32>(4)?.unwrap_or_default(),
+                    title: row.get::<String>(5)?.unwrap_or_default(),
+                })
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise()
+}
+
+/// Internal: called by `llm_clusters.trace_html`.
+#[pg_extern(stable, parallel_safe, name = "_trace_html")]
+pub fn trace_html(trace_id: &str, team_id: i32) -> String {
+    let (steps, total) = trace_steps(team_id, trace_id, MAX_PAGE_STEPS);
+    if steps.is_empty() {
+        raise(
+            EngineError::new(ErrorKind::NotFound, format!("trace \"{trace_id}\" of team {team_id} does not exist"))
+                .with_hint("trace ids are llm_clusters.events.trace_id; you see only the teams of your roles (llm_clusters.team_roles)"),
+        );
+    }
+    let summary = summaries_of(team_id, "trace", vec![trace_id.to_string()])
+        .remove(trace_id)
+        .unwrap_or_else(|| summarize(&steps, trace_id));
+    let clusters = memberships(team_id, trace_id, &steps);
+    render_trace_page(&TracePage {
+        trace_id,
+        team_id,
+        summary: Some(&summary),
+        timeline: timeline_json(&steps, trace_id, TIMELINE_TEXT_CHARS),
+        steps_left_out: total - steps.len() as i64,
+        clusters: &clusters,
+    })
+}
