@@ -117,7 +117,20 @@ REVOKE EXECUTE ON FUNCTION llm_clusters.capture_with_key(text, jsonb) FROM PUBLI
 GRANT EXECUTE ON FUNCTION llm_clusters.capture_with_key(text, jsonb) TO llm_clusters_ingest;
 
 -- Item summaries and the trace timeline (sql/summaries.sql).
-@PGRX_FUNCTIONS@
+CREATE FUNCTION "_summarize_pending"(
+	"level" TEXT,
+	"max_items" INT
+) RETURNS bigint
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'summarize_pending_wrapper';
+CREATE FUNCTION "_trace_html"(
+	"trace_id" TEXT,
+	"team_id" INT
+) RETURNS TEXT
+STRICT STABLE PARALLEL SAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'trace_html_wrapper';
 CREATE TABLE llm_clusters.item_summaries (
     team_id     int          NOT NULL,
     level       text         NOT NULL CHECK (level IN ('generation', 'trace')),
@@ -128,6 +141,7 @@ CREATE TABLE llm_clusters.item_summaries (
     notes       text[]       NOT NULL DEFAULT '{}',
     source      text         NOT NULL CHECK (source IN ('ai', 'offline')),
     model       text,
+    n_events    bigint       NOT NULL DEFAULT 0,
     updated_at  timestamptz  NOT NULL DEFAULT now(),
     PRIMARY KEY (team_id, level, item_id)
 );
@@ -147,8 +161,9 @@ COMMENT ON TABLE llm_clusters.item_summaries IS
     'One summary per item and level: title (the request), flow (a plain-text diagram of the trace''s spans, generations and tool calls in time order, nested by $ai_parent_id), bullets (what was asked, what ran, how it ended), notes (errors, slow or costly steps, empty or refused answers). source is offline (from the events) or ai.';
 COMMENT ON COLUMN llm_clusters.item_summaries.flow IS
     'The trace''s steps as a tree, one line each: kind, name, [model], latency, tokens, cost, ERROR; tool calls under their generation; at most 200 lines.';
-COMMENT ON COLUMN llm_clusters.item_summaries.updated_at IS
-    'When it was written; a trace that receives events after it is summarised again by summarize_pending.';
+COMMENT ON COLUMN llm_clusters.item_summaries.updated_at IS 'When it was written.';
+COMMENT ON COLUMN llm_clusters.item_summaries.n_events IS
+    'How many events the trace had when it was summarised; when the count changes (events arrived), summarize_pending summarises it again.';
 COMMENT ON FUNCTION llm_clusters.summarize_pending(text, int) IS
     'Summarises up to max_items items of the level (trace or generation) that have no summary, or whose trace received events since; returns how many. Offline, from the events; batches of 200 in subtransactions (a cancel keeps the batches before it).';
 COMMENT ON FUNCTION llm_clusters.trace_html(text, int) IS

@@ -10,7 +10,8 @@ use crate::assign::assign_pending;
 use crate::embed::embed_pending;
 use crate::error::OrRaise;
 use crate::gucs::{
-    daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED, SCHEDULER_NAPTIME,
+    daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED,
+    SCHEDULER_NAPTIME,
 };
 use crate::pg::{in_subtransaction, with_time_limit};
 use crate::run::run;

@@ -24,21 +24,24 @@ pub const MAX_SUMMARY_STEPS: i64 = 5_000;
 /// Steps of one trace drawn by `trace_html`.
 const MAX_PAGE_STEPS: i64 = 20_000;
 
+// A trace is pending when it has no summary or its number of events changed since (events
+// arrived; a count, unlike a time, also catches events whose transaction committed late).
 const PENDING_TRACES: &str = "
-SELECT e.team_id, e.trace_id FROM llm_clusters.events e
+SELECT e.team_id, e.trace_id, count(*) FROM llm_clusters.events e
 LEFT JOIN llm_clusters.item_summaries s ON s.team_id = e.team_id AND s.level = 'trace' AND s.item_id = e.trace_id
-GROUP BY e.team_id, e.trace_id, s.updated_at
-HAVING s.updated_at IS NULL OR s.updated_at < max(e.captured_at)
+GROUP BY e.team_id, e.trace_id, s.n_events
+HAVING s.n_events IS NULL OR s.n_events <> count(*)
 ORDER BY min(e.\"timestamp\"), e.trace_id LIMIT $1";
 
 const PENDING_GENERATIONS: &str = "
-SELECT e.team_id, e.uuid::text FROM llm_clusters.events e
+SELECT e.team_id, e.uuid::text, 1::bigint FROM llm_clusters.events e
 WHERE e.event = '$ai_generation'
   AND NOT EXISTS (SELECT 1 FROM llm_clusters.item_summaries s
                   WHERE s.team_id = e.team_id AND s.level = 'generation' AND s.item_id = e.uuid::text)
 ORDER BY e.\"timestamp\", e.uuid LIMIT $1";
 
-const STEP_COLUMNS: &str = "e.uuid::text, e.event, (extract(epoch FROM e.\"timestamp\") * 1000)::float8, e.span_id, e.parent_id,
+const STEP_COLUMNS: &str =
+    "e.uuid::text, e.event, (extract(epoch FROM e.\"timestamp\") * 1000)::float8, e.span_id, e.parent_id,
        e.span_name, e.model, e.latency_s, e.input_tokens, e.output_tokens, e.total_cost_usd, e.is_error, e.error,
        e.input, e.output";
 
@@ -91,13 +94,22 @@ fn check_level(level: &str) {
 /// One batch: how many items were written, and the AI service's failures.
 fn summarize_batch(level: &str, limit: i64) -> (i64, Vec<String>) {
     let query = if level == "trace" { PENDING_TRACES } else { PENDING_GENERATIONS };
-    let items: Vec<(i32, String)> = Spi::connect(|client| {
+    // Read-write: a new snapshot that sees the batches this call wrote before.
+    let pending: Vec<(i32, String, i64)> = Spi::connect_mut(|client| {
         client
-            .select(query, None, &[limit.into()])?
-            .map(|row| Ok((row.get::<i32>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default())))
+            .update(query, None, &[limit.into()])?
+            .map(|row| {
+                Ok((
+                    row.get::<i32>(1)?.unwrap_or_default(),
+                    row.get::<String>(2)?.unwrap_or_default(),
+                    row.get::<i64>(3)?.unwrap_or_default(),
+                ))
+            })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
+    let items: Vec<(i32, String)> = pending.iter().map(|p| (p.0, p.1.clone())).collect();
+    let counts: Vec<i64> = pending.iter().map(|p| p.2).collect();
     if items.is_empty() {
         return (0, Vec::new());
     }
@@ -124,7 +136,7 @@ fn summarize_batch(level: &str, limit: i64) -> (i64, Vec<String>) {
             }
         })
         .collect();
-    (write_summaries(level, &items, &summaries), failures)
+    (write_summaries(level, &items, &counts, &summaries), failures)
 }
 
 /// A summary to write: the model that wrote it, or None for an offline one.
@@ -178,7 +190,7 @@ fn step_of(row: &pgrx::spi::SpiHeapTupleData, at: usize) -> Result<Step, pgrx::s
     })
 }
 
-fn write_summaries(level: &str, items: &[(i32, String)], written: &[Written]) -> i64 {
+fn write_summaries(level: &str, items: &[(i32, String)], counts: &[i64], written: &[Written]) -> i64 {
     let teams: Vec<i32> = items.iter().map(|i| i.0).collect();
     let ids: Vec<String> = items.iter().map(|i| i.1.clone()).collect();
     let titles: Vec<String> = written.iter().map(|w| w.summary.title.clone()).collect();
@@ -188,16 +200,27 @@ fn write_summaries(level: &str, items: &[(i32, String)], written: &[Written]) ->
     let models: Vec<Option<String>> = written.iter().map(|w| w.model.clone()).collect();
     Spi::connect_mut(|client| {
         let written = client.update(
-            "INSERT INTO llm_clusters.item_summaries AS s (team_id, level, item_id, title, flow, bullets, notes, source, model)
+            "INSERT INTO llm_clusters.item_summaries AS s
+                    (team_id, level, item_id, title, flow, bullets, notes, source, model, n_events)
              SELECT t, $1, i, ti, f, ARRAY(SELECT jsonb_array_elements_text(b)), ARRAY(SELECT jsonb_array_elements_text(n)),
-                    CASE WHEN m IS NULL THEN 'offline' ELSE 'ai' END, m
-             FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[])
-                  AS u(t, i, ti, f, b, n, m)
+                    CASE WHEN m IS NULL THEN 'offline' ELSE 'ai' END, m, c
+             FROM unnest($2::int[], $3::text[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[], $8::text[], $9::int8[])
+                  AS u(t, i, ti, f, b, n, m, c)
              ON CONFLICT (team_id, level, item_id) DO UPDATE
                 SET title = excluded.title, flow = excluded.flow, bullets = excluded.bullets, notes = excluded.notes,
-                    source = excluded.source, model = excluded.model, updated_at = now()",
+                    source = excluded.source, model = excluded.model, n_events = excluded.n_events, updated_at = now()",
             None,
-            &[level.into(), teams.into(), ids.into(), titles.into(), flows.into(), bullets.into(), notes.into(), models.into()],
+            &[
+                level.into(),
+                teams.into(),
+                ids.into(),
+                titles.into(),
+                flows.into(),
+                bullets.into(),
+                notes.into(),
+                models.into(),
+                counts.to_vec().into(),
+            ],
         )?;
         Ok::<_, pgrx::spi::Error>(written.len() as i64)
     })

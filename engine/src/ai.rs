@@ -180,22 +180,36 @@ pub fn parse_summary(body: &str) -> Result<AiSummary> {
     }
     let content = message["content"].as_str().ok_or_else(|| bad("the response has no choices[0].message.content"))?;
     let answer = answer_object(content)?;
-    let title = answer["title"].as_str().ok_or_else(|| bad("the answer has no \"title\" string"))?.trim().trim_matches('"');
+    let title =
+        answer["title"].as_str().ok_or_else(|| bad("the answer has no \"title\" string"))?.trim().trim_matches('"');
     let words = title.split_whitespace().count();
     if !(2..=12).contains(&words) || title.chars().count() > 120 {
         return Err(bad(format!("the title must have 2 to 12 words, got \"{title}\"")));
     }
-    if title.split_whitespace().all(|w| GENERIC_TITLES.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric()))) {
+    if title
+        .split_whitespace()
+        .all(|w| GENERIC_TITLES.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric())))
+    {
         return Err(bad(format!("the title is generic: \"{title}\"")));
     }
     let list = |key: &str, range: std::ops::RangeInclusive<usize>| -> Result<Vec<String>> {
         let items: Vec<String> = match &answer[key] {
-            Value::Array(items) => items.iter().filter_map(Value::as_str).map(|b| b.trim().trim_start_matches(['-', '•', '*']).trim().to_string()).filter(|b| !b.is_empty()).collect(),
+            Value::Array(items) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|b| b.trim().trim_start_matches(['-', '•', '*']).trim().to_string())
+                .filter(|b| !b.is_empty())
+                .collect(),
             Value::Null => Vec::new(),
             _ => return Err(bad(format!("\"{key}\" must be an array of strings"))),
         };
         if !range.contains(&items.len()) || items.iter().any(|b| b.chars().count() > 300) {
-            return Err(bad(format!("the answer must have {} to {} {key} of at most 300 characters, got {}", range.start(), range.end(), items.len())));
+            return Err(bad(format!(
+                "the answer must have {} to {} {key} of at most 300 characters, got {}",
+                range.start(),
+                range.end(),
+                items.len()
+            )));
         }
         Ok(items)
     };
@@ -323,7 +337,10 @@ mod tests {
             (chat(r#"{"title": "misc other", "bullets": ["a", "b"]}"#), "generic"),
             (chat(r#"{"title": "Order status lookup", "bullets": ["a"]}"#), "2 to 5 bullets"),
             (chat(r#"{"title": "Order status lookup", "bullets": ["a", "b"], "notes": "none"}"#), "array of strings"),
-            (chat(&format!(r#"{{"title": "Order status lookup", "bullets": ["a", "{}"]}}"#, "x".repeat(400))), "300 characters"),
+            (
+                chat(&format!(r#"{{"title": "Order status lookup", "bullets": ["a", "{}"]}}"#, "x".repeat(400))),
+                "300 characters",
+            ),
             (json!({"choices": [{"message": {"refusal": "no"}}]}).to_string(), "refused"),
         ] {
             let e = parse_summary(&body).unwrap_err();

@@ -62,9 +62,15 @@ fn collect_tool_calls(value: &Value, names: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|v| collect_tool_calls(v, names)),
         Value::Object(obj) => {
             let kind = obj.get("type").and_then(Value::as_str).unwrap_or("");
-            let name = obj.get("function").and_then(|f| f.get("name")).or_else(|| obj.get("name")).and_then(Value::as_str);
+            let name =
+                obj.get("function").and_then(|f| f.get("name")).or_else(|| obj.get("name")).and_then(Value::as_str);
             match name {
-                Some(n) if kind == "function" || kind == "tool_use" || kind == "tool_call" || obj.contains_key("function") => {
+                Some(n)
+                    if kind == "function"
+                        || kind == "tool_use"
+                        || kind == "tool_call"
+                        || obj.contains_key("function") =>
+                {
                     names.push(n.to_string())
                 }
                 _ => ["message", "tool_calls", "content"]

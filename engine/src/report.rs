@@ -424,7 +424,7 @@ const SCRIPT: &str = r##"
     li.setAttribute("data-item", i.id);
     if (!i.summary) { li.textContent = i.text || i.id; return li; }
     var d = el("details", "item-summary");
-    d.appendChild(el("summary", null, i.summary.title + (i.text ? " — " + i.text : "")));
+    d.appendChild(el("summary", null, i.summary.title));
     llmcSummary(d, i.summary);
     var timeline = i.trace != null && data.timelines ? data.timelines[i.trace] : null;
     if (timeline) {
@@ -589,7 +589,10 @@ mod tests {
         let end = start + html[start..].find("</script>").unwrap();
         let data: Value = serde_json::from_str(&html[start..end]).unwrap();
         assert_eq!(data["items"][0]["summary"]["title"], summary.title.as_str());
-        assert_eq!(data["timelines"]["t1"]["steps"][0]["input"]["text"].as_str().map(|t| t.contains(hostile)), Some(true));
+        assert_eq!(
+            data["timelines"]["t1"]["steps"][0]["input"]["text"].as_str().map(|t| t.contains(hostile)),
+            Some(true)
+        );
         assert!(html.contains("function llmcTimeline"));
     }
 

@@ -183,7 +183,8 @@ mod tests {
             ..Step::default()
         };
         let summary = summarize(std::slice::from_ref(&step), evil);
-        let clusters = [Membership { job_name: evil.into(), level: "trace".into(), run_id: 1, cluster_id: 0, title: evil.into() }];
+        let clusters =
+            [Membership { job_name: evil.into(), level: "trace".into(), run_id: 1, cluster_id: 0, title: evil.into() }];
         let page = render_trace_page(&TracePage {
             trace_id: evil,
             team_id: 3,

@@ -144,17 +144,17 @@ impl Tree {
             path.into_iter().for_each(|i| state[i] = 2);
         }
         if let Some(t) = trace_root {
-            for i in 0..n {
-                if i != t && parent[i].is_none() {
-                    parent[i] = Some(t);
+            for (i, p) in parent.iter_mut().enumerate() {
+                if i != t && p.is_none() {
+                    *p = Some(t);
                 }
             }
         }
         let mut children = vec![Vec::new(); n];
         let mut roots = Vec::new();
-        for i in 0..n {
-            match parent[i] {
-                Some(p) => children[p].push(i),
+        for (i, p) in parent.iter().enumerate() {
+            match p {
+                Some(p) => children[*p].push(i),
                 None => roots.push(i),
             }
         }
@@ -197,7 +197,8 @@ pub const MAX_FLOW_LINES: usize = 200;
 pub fn summarize(steps: &[Step], trace_id: &str) -> Summary {
     let tree = Tree::of(steps, trace_id);
     let order = tree.walk();
-    let generations: Vec<&Step> = order.iter().map(|&(i, _)| &steps[i]).filter(|s| s.event == "$ai_generation").collect();
+    let generations: Vec<&Step> =
+        order.iter().map(|&(i, _)| &steps[i]).filter(|s| s.event == "$ai_generation").collect();
     let request = generations.iter().find_map(|g| latest_request(g.input.as_ref()));
     let title = match &request {
         Some(r) => shorten(&clean_request(r), 80),
@@ -207,7 +208,12 @@ pub fn summarize(steps: &[Step], trace_id: &str) -> Summary {
             .map(|n| shorten(&n, 80))
             .unwrap_or_else(|| format!("Trace {}", shorten(trace_id, 40))),
     };
-    Summary { title, flow: flow(steps, &tree, &order), bullets: bullets(steps, &generations, request.as_deref()), notes: notes(steps, &tree) }
+    Summary {
+        title,
+        flow: flow(steps, &tree, &order),
+        bullets: bullets(steps, &generations, request.as_deref()),
+        notes: notes(steps, &tree),
+    }
 }
 
 fn flow(steps: &[Step], tree: &Tree, order: &[(usize, usize)]) -> String {
@@ -320,11 +326,19 @@ fn notes(steps: &[Step], tree: &Tree) -> Vec<String> {
     for s in steps.iter().filter(|s| s.failed()) {
         out.push(format!("Error in {}: {}", step_name(s), shorten(s.error.as_deref().unwrap_or("(no message)"), 160)));
     }
-    let latencies: Vec<f64> = steps.iter().filter(|s| s.event != "$ai_trace").filter_map(|s| s.latency_s).collect();
-    let costs: Vec<f64> = steps.iter().filter_map(|s| s.cost_usd).collect();
+    // Steps that hold others (a trace, an agent span) last as long as their children: only
+    // the leaves are compared.
+    let leaves: Vec<&Step> = steps
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| tree.children[*i].is_empty() && s.event != "$ai_trace")
+        .map(|(_, s)| s)
+        .collect();
+    let latencies: Vec<f64> = leaves.iter().filter_map(|s| s.latency_s).collect();
+    let costs: Vec<f64> = leaves.iter().filter_map(|s| s.cost_usd).collect();
     let median_latency = median(&latencies);
     let median_cost = median(&costs);
-    for s in steps.iter().filter(|s| s.event != "$ai_trace") {
+    for s in leaves {
         if let Some(l) = s.latency_s {
             let relative = latencies.len() >= 3 && l >= 2.0 && l >= 3.0 * median_latency;
             if l >= SLOW_S || relative {
@@ -337,15 +351,15 @@ fn notes(steps: &[Step], tree: &Tree) -> Vec<String> {
                 out.push(format!("Costly: {} cost ${c:.4}", step_name(s)));
             }
         }
-        if s.event == "$ai_generation" {
-            match answer_state(s) {
-                Answer::Empty => out.push(format!("Empty answer from {}", step_name(s))),
-                Answer::Refused => out.push(format!("Refused by {}", step_name(s))),
-                Answer::NotCaptured if s.input.is_none() => {
-                    out.push(format!("{}: content not captured (privacy mode)", step_name(s)))
-                }
-                _ => {}
+    }
+    for s in steps.iter().filter(|s| s.event == "$ai_generation") {
+        match answer_state(s) {
+            Answer::Empty => out.push(format!("Empty answer from {}", step_name(s))),
+            Answer::Refused => out.push(format!("Refused by {}", step_name(s))),
+            Answer::NotCaptured if s.input.is_none() => {
+                out.push(format!("{}: content not captured (privacy mode)", step_name(s)))
             }
+            _ => {}
         }
     }
     if tree.orphans > 0 {
@@ -429,7 +443,7 @@ fn duration_s(steps: &[Step]) -> Option<f64> {
     let ends = steps.iter().filter_map(|s| s.timestamp_ms);
     let first = starts.fold(f64::INFINITY, f64::min);
     let last = ends.fold(f64::NEG_INFINITY, f64::max);
-    (first.is_finite() && last.is_finite() && last >= first).then(|| (last - first) / 1000.0).or_else(|| {
+    (first.is_finite() && last.is_finite() && last > first).then(|| (last - first) / 1000.0).or_else(|| {
         let summed: f64 = steps.iter().filter(|s| s.event != "$ai_trace").filter_map(|s| s.latency_s).sum();
         (summed > 0.0).then_some(summed)
     })
@@ -591,12 +605,38 @@ mod tests {
         call.output = Some(json!([{"role": "assistant", "content": null,
             "tool_calls": [{"type": "function", "function": {"name": "lookup_order", "arguments": "{}"}}]}]));
         vec![
-            Step { span_id: Some("t1".into()), name: Some("support bot".into()), latency_s: Some(5.0), ..step("tr", "$ai_trace", 6_000.0) },
-            Step { span_id: Some("agent".into()), parent_id: Some("t1".into()), name: Some("agent".into()), latency_s: Some(4.5), ..step("s0", "$ai_span", 5_900.0) },
-            Step { span_id: Some("docs".into()), parent_id: Some("agent".into()), name: Some("retrieve docs".into()), latency_s: Some(0.4), ..step("s1", "$ai_span", 1_800.0) },
+            Step {
+                span_id: Some("t1".into()),
+                name: Some("support bot".into()),
+                latency_s: Some(5.0),
+                ..step("tr", "$ai_trace", 6_000.0)
+            },
+            Step {
+                span_id: Some("agent".into()),
+                parent_id: Some("t1".into()),
+                name: Some("agent".into()),
+                latency_s: Some(4.5),
+                ..step("s0", "$ai_span", 5_900.0)
+            },
+            Step {
+                span_id: Some("docs".into()),
+                parent_id: Some("agent".into()),
+                name: Some("retrieve docs".into()),
+                latency_s: Some(0.4),
+                ..step("s1", "$ai_span", 1_800.0)
+            },
             call,
-            Step { span_id: Some("tool".into()), parent_id: Some("agent".into()), name: Some("lookup_order".into()), latency_s: Some(0.3), ..step("s2", "$ai_span", 3_500.0) },
-            Step { parent_id: Some("agent".into()), ..generation("g2", 5_800.0, "Where is order 42?", "It shipped yesterday.") },
+            Step {
+                span_id: Some("tool".into()),
+                parent_id: Some("agent".into()),
+                name: Some("lookup_order".into()),
+                latency_s: Some(0.3),
+                ..step("s2", "$ai_span", 3_500.0)
+            },
+            Step {
+                parent_id: Some("agent".into()),
+                ..generation("g2", 5_800.0, "Where is order 42?", "It shipped yesterday.")
+            },
         ]
     }
 
@@ -614,7 +654,10 @@ mod tests {
         assert!(lines[5].starts_with("      ├─ span lookup_order 0.30 s"), "{}", s.flow);
         assert!(lines[6].starts_with("      └─ generation [gpt-4o-mini]"), "{}", s.flow);
         assert_eq!(s.bullets[0], "Asked: Where is order 42?");
-        assert_eq!(s.bullets[1], "Ran: 2 generations (gpt-4o-mini ×2); 3 spans (agent, retrieve docs, lookup_order); tools lookup_order");
+        assert_eq!(
+            s.bullets[1],
+            "Ran: 2 generations (gpt-4o-mini ×2); 3 spans (agent, retrieve docs, lookup_order); tools lookup_order"
+        );
         assert_eq!(s.bullets[2], "Ended: answered, 5.00 s, 84 tokens, $0.0008");
         // The first generation called a tool and said nothing: not an "empty answer".
         assert!(s.notes.is_empty(), "{:?}", s.notes);
@@ -736,7 +779,10 @@ mod tests {
         let s = summarize(&steps, "t1");
         let r = compact_rendering(&steps, &s, 10_000);
         assert!(r.starts_with("Request: Where is order 42?\nFacts:\n- Asked: Where is order 42?"), "{r}");
-        assert!(r.contains("tool call lookup_order") && r.ends_with("Final answer: assistant: It shipped yesterday."), "{r}");
+        assert!(
+            r.contains("tool call lookup_order") && r.ends_with("Final answer: assistant: It shipped yesterday."),
+            "{r}"
+        );
         assert_eq!(compact_rendering(&steps, &s, 50).chars().count(), 50);
     }
 

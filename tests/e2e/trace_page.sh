@@ -14,9 +14,9 @@ shots=${1:-$work}
 say "agent traces, summaries, a trace-level run"
 pg -c "CREATE EXTENSION llm_clusters"
 pg -v n=90 -f "$E2E_DIR/traces.sql" >/dev/null
-expect "every trace summarised" "SELECT llm_clusters.summarize_pending('trace')" 92
+expect "every trace summarised" "SELECT llm_clusters.summarize_pending('trace')" 91
 expect "an agent trace's flow: the trace, its spans, the tool call under its generation" \
-  "SELECT flow ~ 'trace assistant.*\n   ├─ span retrieve context.*\n   ├─ generation \[gpt-4o-mini\].*\n   │  └─ tool call run_sql' FROM llm_clusters.item_summaries WHERE item_id = 'agent-2'" t
+  "SELECT flow ~ 'trace assistant.*\n   ├─ span retrieve context.*\n   ├─ generation \[gpt-4o-mini\].*\n   │  └─ tool call run_sql' FROM llm_clusters.item_summaries WHERE item_id = 'agent-4'" t
 q "SET llm_clusters.embedder = 'hash'; SELECT llm_clusters.embed_pending('trace', 1000)" >/dev/null
 job=$(q "SELECT llm_clusters.create_job('agents', 'trace')")
 run=$(q "SELECT llm_clusters.run_job($job)")
