@@ -54,6 +54,8 @@ say "end-to-end: AI labels and embeddings against a local stub"
 bash tests/e2e/ai.sh
 say "end-to-end: report_html in headless Chromium"
 bash tests/e2e/report.sh
+say "end-to-end: item summaries and trace timelines in headless Chromium"
+bash tests/e2e/trace_page.sh
 say "end-to-end: pg_cron on PostgreSQL 15"
 bash tests/e2e/pg_cron.sh
 for ver in 15 18; do

@@ -73,7 +73,7 @@ pgu -c "ALTER EXTENSION llm_clusters UPDATE" 2>&1 | grep -v '^NOTICE' || true
 new_version=$(grep -oP '^version = "\K[^"]+' "$REPO_ROOT/Cargo.toml")
 [ "$(qu "SELECT extversion FROM pg_extension WHERE extname = 'llm_clusters'")" = "$new_version" ] || fail "not updated to $new_version"
 pass "updated to $new_version"
-checksums | grep -v -E '^(themes|api_keys) ' >"$work/after.txt"   # tables 0.3.0 and 0.4.0 added
+checksums | grep -v -E '^(themes|api_keys|item_summaries) ' >"$work/after.txt"   # tables 0.3.0 and 0.4.0 added
 diff "$work/before.txt" "$work/after.txt" || fail "rows changed in the upgrade"
 pass "every row of every table kept (counts and checksums equal)"
 expect "existing jobs belong to the extension's owner" \
@@ -105,5 +105,8 @@ expect "run_due_jobs" "SELECT count(*) >= 0 FROM llm_clusters.run_due_jobs()" t
 key=$(qu "SELECT llm_clusters.create_api_key(1, 'after the upgrade')")
 expect "create_api_key and capture_with_key (0.4.0)" \
   "SELECT llm_clusters.capture_with_key('$key', '{\"event\": \"\$ai_span\", \"properties\": {\"\$ai_trace_id\": \"via-key\"}}')" 1
+expect "summarize_pending and trace_html (0.4.0)" \
+  "SELECT llm_clusters.summarize_pending('trace', 5) = 5 AND length(llm_clusters.trace_html((SELECT trace_id FROM llm_clusters.events LIMIT 1))) > 1000" t
+expect "cluster_items has the summary columns" "SELECT count(summary_title) >= 0 FROM llm_clusters.cluster_items($run, 0)" t
 expect "a job's owner can be set" "UPDATE llm_clusters.jobs SET owner = 'llm_clusters_admin' WHERE name = 'daily' RETURNING owner" llm_clusters_admin
 say "upgrade: all checks passed"
