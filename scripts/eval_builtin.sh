@@ -2,8 +2,9 @@
 # Quality of the default path, end to end in the database: labelled texts captured as
 # text only (PostHog $ai_generation events), embedded by the built-in model
 # (embed_pending), clustered by a run; then the same run on the stored
-# sentence-transformers vectors of the same texts. Prints ARI / NMI of both against the
-# labels (outliers count as one more label). Needs a data directory with NAME.jsonl and
+# sentence-transformers vectors of the same texts; and a run on the embeddings of the
+# items' offline summaries (params.embed = "summary"). Prints ARI / NMI of each against
+# the labels (outliers count as one more label). Needs a data directory with NAME.jsonl and
 # NAME.emb.f32 (e.g. ../shared/data); prints numbers, asserts nothing.
 # Usage: scripts/eval_builtin.sh DATA_DIR [set ...]   (default sets: donotanswer5 bbc5)
 set -euo pipefail
@@ -37,22 +38,26 @@ with open(f"{work}/{name}.vectors.tsv", "w") as f:
         f.write("00000000-0000-4000-8000-%012d\t{%s}\n" % (i, ",".join(repr(x) for x in v)))
 PY
   chmod 644 "$work"/"$name".*
-  pg -o /dev/null -c "SET client_min_messages = warning" -c "TRUNCATE llm_clusters.events, llm_clusters.embeddings, llm_clusters.jobs, llm_clusters.runs CASCADE" \
+  pg -o /dev/null -c "SET client_min_messages = warning" -c "TRUNCATE llm_clusters.events, llm_clusters.embeddings, llm_clusters.item_summaries, llm_clusters.jobs, llm_clusters.runs CASCADE" \
      -c "SELECT llm_clusters.capture(pg_read_file('$work/$name.events.json')::jsonb)"
   start=$(date +%s.%N)
   n=$(q "SELECT llm_clusters.embed_pending('generation', 100000)")
   secs=$(python3 -c "print(round($(date +%s.%N) - $start, 1))")
   job=$(q "SELECT llm_clusters.create_job('$name', 'generation', params => '{\"max_items\": 100000}')")
   builtin_run=$(q "SELECT llm_clusters.run_job($job, '2026-12-01')")
+  q "SELECT llm_clusters.summarize_pending('generation', 100000)" >/dev/null
+  q "SELECT llm_clusters.embed_summaries('generation', 100000)" >/dev/null
+  summary_job=$(q "SELECT llm_clusters.create_job('$name summaries', 'generation', params => '{\"max_items\": 100000, \"embed\": \"summary\"}')")
+  summary_run=$(q "SELECT llm_clusters.run_job($summary_job, '2026-12-01')")
   pg -o /dev/null -c "DELETE FROM llm_clusters.embeddings" \
      -c "CREATE TEMP TABLE v (item_id text, embedding real[])" \
      -c "\\copy v FROM '$work/$name.vectors.tsv'" \
      -c "INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding, model) SELECT 1, 'generation', item_id, embedding, 'stored' FROM v"
   stored_run=$(q "SELECT llm_clusters.run_job($job, '2026-12-01')")
-  for run in "$builtin_run" "$stored_run"; do
+  for run in "$builtin_run" "$stored_run" "$summary_run"; do
     q "SELECT item_id, cluster_id FROM llm_clusters.assignments WHERE run_id = $run" | tr '|' '\t' >"$work/run$run.tsv"
   done
-  python3 - "$work/$name.labels.tsv" "$work/run$builtin_run.tsv" "$work/run$stored_run.tsv" "$name" "$n" "$secs" <<'PY'
+  python3 - "$work/$name.labels.tsv" "$work/run$builtin_run.tsv" "$work/run$stored_run.tsv" "$name" "$n" "$secs" "$work/run$summary_run.tsv" <<'PY'
 import math, sys
 from collections import Counter
 labels = dict(l.rstrip("\n").split("\t") for l in open(sys.argv[1]))
@@ -69,7 +74,8 @@ def scores(path):
     nmi = mi / ((h(ca) + h(cb)) / 2)
     return ari, nmi, len(cb), sum(1 for v in b if v == "-1") / n
 name, n, secs = sys.argv[4], int(sys.argv[5]), float(sys.argv[6])
-for what, path in (("built-in model (embed_pending)", sys.argv[2]), ("stored vectors", sys.argv[3])):
+for what, path in (("built-in model (embed_pending)", sys.argv[2]), ("stored vectors", sys.argv[3]),
+                   ("offline summaries (embed=summary)", sys.argv[7])):
     ari, nmi, k, out = scores(path)
     print(f"{name:<14} {what:<31} ARI {ari:.3f}  NMI {nmi:.3f}  clusters {k:>3}  outliers {100 * out:.1f}%")
 print(f"{name:<14} embed_pending: {n} texts in {secs} s = {n / secs:.1f} texts/s (embed_threads = 2)")

@@ -33,8 +33,18 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'A job''s owner must be a role you are a member of.';
     END IF;
-    NEW.source := coalesce(NEW.source, CASE NEW.level WHEN 'trace' THEN 'llm_clusters.trace_items'::regclass
-                                                      ELSE 'llm_clusters.generation_items'::regclass END);
+    -- The default source follows the level and params.embed (content or summary).
+    IF NEW.source IS NULL OR NEW.source IN ('llm_clusters.trace_items'::regclass, 'llm_clusters.generation_items'::regclass,
+                                            'llm_clusters.trace_summary_items'::regclass, 'llm_clusters.generation_summary_items'::regclass) THEN
+        NEW.source := CASE WHEN NEW.level = 'trace' AND NEW.params->>'embed' = 'summary' THEN 'llm_clusters.trace_summary_items'::regclass
+                           WHEN NEW.params->>'embed' = 'summary' THEN 'llm_clusters.generation_summary_items'::regclass
+                           WHEN NEW.level = 'trace' THEN 'llm_clusters.trace_items'::regclass
+                           ELSE 'llm_clusters.generation_items'::regclass END;
+    ELSIF NEW.params->>'embed' = 'summary' THEN
+        RAISE EXCEPTION 'params.embed = "summary" chooses the default source; job "%" reads its own source %', NEW.name, NEW.source
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave source out, or give your source an embedding column of the summaries.';
+    END IF;
     -- Only what changed is checked: a job whose source was dropped can still be disabled.
     IF TG_OP = 'INSERT' OR (NEW.source, NEW.filters, NEW.params) IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params) THEN
         PERFORM llm_clusters._validate_job(NEW.source, NEW.filters, NEW.params);

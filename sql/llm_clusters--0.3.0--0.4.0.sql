@@ -5,6 +5,9 @@
 -- * Item summaries and the trace timeline: llm_clusters.item_summaries,
 --   summarize_pending, trace_html; cluster_items gains the summary columns (its result
 --   type changes, so it is dropped and created again).
+-- * Jobs that cluster summaries (params.embed = "summary"): the views
+--   generation_summary_items and trace_summary_items, embed_summaries, and the jobs
+--   trigger choosing the default source by params.embed.
 
 CREATE TABLE llm_clusters.api_keys (
     team_id     int          NOT NULL,
@@ -142,6 +145,8 @@ CREATE TABLE llm_clusters.item_summaries (
     source      text         NOT NULL CHECK (source IN ('ai', 'offline')),
     model       text,
     n_events    bigint       NOT NULL DEFAULT 0,
+    embedding   real[],
+    embedding_model text,
     updated_at  timestamptz  NOT NULL DEFAULT now(),
     PRIMARY KEY (team_id, level, item_id)
 );
@@ -222,3 +227,106 @@ BEGIN
 END $$;
 COMMENT ON FUNCTION llm_clusters.cluster_items(bigint, int, int, int) IS
     'The items of one cluster of a run in rank order (0 = closest to the centre) with a 300-character preview and the item''s summary (summary_title, flow, bullets, notes; NULL until summarize_pending wrote one); page with after_rank = the last rank seen.';
+
+-- Jobs that cluster summaries.
+CREATE FUNCTION "_embed_summaries"(
+	"level" TEXT,
+	"max_items" INT
+) RETURNS bigint
+STRICT VOLATILE PARALLEL UNSAFE
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'embed_summaries_wrapper';
+-- Items embedded from their summaries (jobs with params.embed = "summary" read these):
+-- the item views' columns, the summary's embedding and its text as the content.
+CREATE VIEW llm_clusters.generation_summary_items AS
+SELECT i.team_id, i.item_id, i.trace_id, i.ts, s.embedding,
+       s.title || coalesce('. ' || array_to_string(s.bullets, '. '), '') AS content,
+       i.cost_usd, i.latency_s, i.tokens, i.is_error, i.properties
+FROM llm_clusters.generation_items i
+JOIN llm_clusters.item_summaries s ON s.team_id = i.team_id AND s.level = 'generation' AND s.item_id = i.item_id;
+
+CREATE VIEW llm_clusters.trace_summary_items AS
+SELECT i.team_id, i.item_id, i.trace_id, i.ts, s.embedding,
+       s.title || coalesce('. ' || array_to_string(s.bullets, '. '), '') AS content,
+       i.cost_usd, i.latency_s, i.tokens, i.is_error, i.properties
+FROM llm_clusters.trace_items i
+JOIN llm_clusters.item_summaries s ON s.team_id = i.team_id AND s.level = 'trace' AND s.item_id = i.item_id;
+
+CREATE FUNCTION llm_clusters.embed_summaries(level text DEFAULT 'trace', max_items int DEFAULT 1000)
+RETURNS int
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $$ SELECT llm_clusters._embed_summaries(level, max_items)::int $$;
+
+COMMENT ON VIEW llm_clusters.generation_summary_items IS
+    'generation_items with the summary''s embedding and text (title and bullets) as content: the source of generation jobs with params.embed = "summary".';
+COMMENT ON VIEW llm_clusters.trace_summary_items IS
+    'trace_items with the summary''s embedding and text (title and bullets) as content: the source of trace jobs with params.embed = "summary".';
+COMMENT ON COLUMN llm_clusters.item_summaries.embedding IS
+    'The embedding of the summary''s title and bullets (embed_summaries; reset when they change).';
+COMMENT ON FUNCTION llm_clusters.embed_summaries(text, int) IS
+    'Embeds up to max_items summaries of the level that have no embedding (their title and bullets), with llm_clusters.embedder; returns how many got a usable vector.';
+COMMENT ON FUNCTION llm_clusters._embed_summaries(text, int) IS 'Internal: use llm_clusters.embed_summaries().';
+ALTER VIEW llm_clusters.generation_summary_items SET (security_invoker = true);
+ALTER VIEW llm_clusters.trace_summary_items SET (security_invoker = true);
+GRANT SELECT ON llm_clusters.generation_summary_items, llm_clusters.trace_summary_items TO llm_clusters_reader;
+REVOKE EXECUTE ON FUNCTION llm_clusters.embed_summaries(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters.embed_summaries(text, int) TO llm_clusters_admin;
+REVOKE EXECUTE ON FUNCTION llm_clusters._embed_summaries(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters._embed_summaries(text, int) TO llm_clusters_admin;
+CREATE OR REPLACE FUNCTION llm_clusters._jobs_check() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.team_id IS DISTINCT FROM OLD.team_id THEN
+        -- Serialise inserts of one team so that two sessions cannot both pass the cap.
+        PERFORM pg_advisory_xact_lock(hashtext('llm_clusters.jobs'), NEW.team_id);
+        IF (SELECT count(*) FROM llm_clusters.jobs WHERE team_id = NEW.team_id)
+           >= llm_clusters._max_jobs_per_team() THEN
+            RAISE EXCEPTION 'team % already has % jobs, the most llm_clusters.max_jobs_per_team allows',
+                NEW.team_id, llm_clusters._max_jobs_per_team()
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'Delete or reuse a job, or raise llm_clusters.max_jobs_per_team.';
+        END IF;
+    END IF;
+    -- The owner: the creator unless named, and only a role the writer is a member of.
+    IF TG_OP = 'INSERT' THEN
+        NEW.owner := coalesce(NEW.owner, pg_catalog.to_regrole(pg_catalog.quote_ident(current_user)));
+    END IF;
+    IF (TG_OP = 'INSERT' OR NEW.owner IS DISTINCT FROM OLD.owner)
+       AND NOT pg_catalog.pg_has_role(current_user, NEW.owner, 'MEMBER') THEN
+        RAISE EXCEPTION 'role "%" may not make role "%" the owner of a job', current_user, NEW.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A job''s owner must be a role you are a member of.';
+    END IF;
+    -- The default source follows the level and params.embed (content or summary).
+    IF NEW.source IS NULL OR NEW.source IN ('llm_clusters.trace_items'::regclass, 'llm_clusters.generation_items'::regclass,
+                                            'llm_clusters.trace_summary_items'::regclass, 'llm_clusters.generation_summary_items'::regclass) THEN
+        NEW.source := CASE WHEN NEW.level = 'trace' AND NEW.params->>'embed' = 'summary' THEN 'llm_clusters.trace_summary_items'::regclass
+                           WHEN NEW.params->>'embed' = 'summary' THEN 'llm_clusters.generation_summary_items'::regclass
+                           WHEN NEW.level = 'trace' THEN 'llm_clusters.trace_items'::regclass
+                           ELSE 'llm_clusters.generation_items'::regclass END;
+    ELSIF NEW.params->>'embed' = 'summary' THEN
+        RAISE EXCEPTION 'params.embed = "summary" chooses the default source; job "%" reads its own source %', NEW.name, NEW.source
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave source out, or give your source an embedding column of the summaries.';
+    END IF;
+    -- Only what changed is checked: a job whose source was dropped can still be disabled.
+    IF TG_OP = 'INSERT' OR (NEW.source, NEW.filters, NEW.params) IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params) THEN
+        PERFORM llm_clusters._validate_job(NEW.source, NEW.filters, NEW.params);
+    END IF;
+    -- Runs read the source as the owner: the owner must be allowed to read it.
+    IF (TG_OP = 'INSERT' OR (NEW.source, NEW.owner) IS DISTINCT FROM (OLD.source, OLD.owner))
+       AND NOT llm_clusters._owner_may_read(NEW.owner, NEW.source) THEN
+        RAISE EXCEPTION 'role "%", the owner of job "%", may not read its source %', NEW.owner, NEW.name, NEW.source
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Grant SELECT on the relation (and USAGE on its schema) to the owner, or choose another owner.';
+    END IF;
+    -- An INSERT keeps the times it is given, so that a restored dump keeps its rows as they were.
+    NEW.enabled_at := CASE WHEN NOT NEW.enabled THEN NULL
+                           WHEN TG_OP = 'UPDATE' AND OLD.enabled THEN OLD.enabled_at
+                           WHEN TG_OP = 'INSERT' THEN coalesce(NEW.enabled_at, now())
+                           ELSE now() END;
+    IF TG_OP = 'UPDATE' THEN
+        NEW.updated_at := now();
+    END IF;
+    RETURN NEW;
+END $$;

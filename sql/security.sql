@@ -57,6 +57,8 @@ END $$;
 -- Views read with the caller's rights (and so through the policies above).
 ALTER VIEW llm_clusters.generation_items SET (security_invoker = true);
 ALTER VIEW llm_clusters.trace_items SET (security_invoker = true);
+ALTER VIEW llm_clusters.generation_summary_items SET (security_invoker = true);
+ALTER VIEW llm_clusters.trace_summary_items SET (security_invoker = true);
 ALTER VIEW llm_clusters.cluster_trends SET (security_invoker = true);
 ALTER VIEW llm_clusters.run_list SET (security_invoker = true);
 ALTER VIEW llm_clusters.latest_runs SET (security_invoker = true);
@@ -78,7 +80,8 @@ BEGIN
                              'assign_pending(int)', '_assign_pending(int)', 'label_run(bigint)', '_label_run(bigint)',
                              'embed_pending(text, int)', '_embed_pending(text, int)',
                              'create_api_key(int, text)', 'revoke_api_key(text)',
-                             'summarize_pending(text, int)', '_summarize_pending(text, int)'] LOOP
+                             'summarize_pending(text, int)', '_summarize_pending(text, int)',
+                             'embed_summaries(text, int)', '_embed_summaries(text, int)'] LOOP
         EXECUTE 'REVOKE EXECUTE ON FUNCTION llm_clusters.' || f || ' FROM PUBLIC';
         EXECUTE 'GRANT EXECUTE ON FUNCTION llm_clusters.' || f || ' TO llm_clusters_admin';
     END LOOP;

@@ -13,6 +13,8 @@ CREATE TABLE llm_clusters.item_summaries (
     source      text         NOT NULL CHECK (source IN ('ai', 'offline')),
     model       text,
     n_events    bigint       NOT NULL DEFAULT 0,
+    embedding   real[],
+    embedding_model text,
     updated_at  timestamptz  NOT NULL DEFAULT now(),
     PRIMARY KEY (team_id, level, item_id)
 );
@@ -28,6 +30,27 @@ RETURNS text
 LANGUAGE sql STABLE STRICT
 AS $$ SELECT llm_clusters._trace_html(trace_id, team_id) $$;
 
+-- Items embedded from their summaries (jobs with params.embed = "summary" read these):
+-- the item views' columns, the summary's embedding and its text as the content.
+CREATE VIEW llm_clusters.generation_summary_items AS
+SELECT i.team_id, i.item_id, i.trace_id, i.ts, s.embedding,
+       s.title || coalesce('. ' || array_to_string(s.bullets, '. '), '') AS content,
+       i.cost_usd, i.latency_s, i.tokens, i.is_error, i.properties
+FROM llm_clusters.generation_items i
+JOIN llm_clusters.item_summaries s ON s.team_id = i.team_id AND s.level = 'generation' AND s.item_id = i.item_id;
+
+CREATE VIEW llm_clusters.trace_summary_items AS
+SELECT i.team_id, i.item_id, i.trace_id, i.ts, s.embedding,
+       s.title || coalesce('. ' || array_to_string(s.bullets, '. '), '') AS content,
+       i.cost_usd, i.latency_s, i.tokens, i.is_error, i.properties
+FROM llm_clusters.trace_items i
+JOIN llm_clusters.item_summaries s ON s.team_id = i.team_id AND s.level = 'trace' AND s.item_id = i.item_id;
+
+CREATE FUNCTION llm_clusters.embed_summaries(level text DEFAULT 'trace', max_items int DEFAULT 1000)
+RETURNS int
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+AS $$ SELECT llm_clusters._embed_summaries(level, max_items)::int $$;
+
 COMMENT ON TABLE llm_clusters.item_summaries IS
     'One summary per item and level: title (the request), flow (a plain-text diagram of the trace''s spans, generations and tool calls in time order, nested by $ai_parent_id), bullets (what was asked, what ran, how it ended), notes (errors, slow or costly steps, empty or refused answers). source is offline (from the events) or ai.';
 COMMENT ON COLUMN llm_clusters.item_summaries.flow IS
@@ -39,5 +62,14 @@ COMMENT ON FUNCTION llm_clusters.summarize_pending(text, int) IS
     'Summarises up to max_items items of the level (trace or generation) that have no summary, or whose trace received events since; returns how many. Offline, from the events; batches of 200 in subtransactions (a cancel keeps the batches before it).';
 COMMENT ON FUNCTION llm_clusters.trace_html(text, int) IS
     'A self-contained HTML page with the trace''s full timeline: each step on a time axis with its duration, nested spans, inputs and outputs (escaped, long ones folded), model, tokens, cost, errors highlighted, its summary and the clusters it is in. Error P0002 when the team has no such trace.';
+COMMENT ON VIEW llm_clusters.generation_summary_items IS
+    'generation_items with the summary''s embedding and text (title and bullets) as content: the source of generation jobs with params.embed = "summary".';
+COMMENT ON VIEW llm_clusters.trace_summary_items IS
+    'trace_items with the summary''s embedding and text (title and bullets) as content: the source of trace jobs with params.embed = "summary".';
+COMMENT ON COLUMN llm_clusters.item_summaries.embedding IS
+    'The embedding of the summary''s title and bullets (embed_summaries; reset when they change).';
+COMMENT ON FUNCTION llm_clusters.embed_summaries(text, int) IS
+    'Embeds up to max_items summaries of the level that have no embedding (their title and bullets), with llm_clusters.embedder; returns how many got a usable vector.';
+COMMENT ON FUNCTION llm_clusters._embed_summaries(text, int) IS 'Internal: use llm_clusters.embed_summaries().';
 COMMENT ON FUNCTION llm_clusters._summarize_pending(text, int) IS 'Internal: use llm_clusters.summarize_pending().';
 COMMENT ON FUNCTION llm_clusters._trace_html(text, int) IS 'Internal: use llm_clusters.trace_html().';

@@ -1,5 +1,5 @@
-//! Embeddings made inside the database: `embed_text`, `embed_pending` and the worker's
-//! auto-embed, with the embedder `llm_clusters.embedder` names: the built-in model
+//! Embeddings made inside the database: `embed_text`, `embed_pending`, `embed_summaries`
+//! and the worker's auto-embed, with the embedder `llm_clusters.embedder` names: the built-in model
 //! (loaded lazily, once per backend, never in the postmaster), the AI service (only with
 //! consent), or the hashed bag-of-words.
 
@@ -188,6 +188,19 @@ fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
 /// the batches before are kept (a WARNING says so); any other error stores nothing.
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_pending")]
 pub fn embed_pending(level: &str, max_items: i32) -> i64 {
+    in_batches("embed_pending", level, max_items, |limit| embed_batch(level, limit))
+}
+
+/// Internal: called by `llm_clusters.embed_summaries`: the same for the items' summaries
+/// (`item_summaries.embedding`, what jobs with `params.embed = "summary"` cluster).
+#[pg_extern(volatile, parallel_unsafe, name = "_embed_summaries")]
+pub fn embed_summaries(level: &str, max_items: i32) -> i64 {
+    in_batches("embed_summaries", level, max_items, |limit| embed_summary_batch(level, limit))
+}
+
+/// Checks the arguments and the model, then runs `batch` (which returns the rows it
+/// wrote and how many of them have a usable vector) until max_items or nothing is left.
+fn in_batches(what: &str, level: &str, max_items: i32, batch: impl Fn(i64) -> (usize, i64)) -> i64 {
     if level != "trace" && level != "generation" {
         raise(EngineError::new(
             ErrorKind::InvalidParameter,
@@ -203,19 +216,70 @@ pub fn embed_pending(level: &str, max_items: i32) -> i64 {
     }
     let (mut left, mut stored) = (i64::from(max_items), 0i64);
     while left > 0 {
-        match try_subtransaction(|| embed_batch(level, left.min(PENDING_BATCH))) {
+        match try_subtransaction(|| batch(left.min(PENDING_BATCH))) {
             // Nothing new (none pending, or another session stored them first): done.
             Ok((0, _)) => break,
-            Ok((inserted, usable)) => {
-                left -= inserted as i64;
+            Ok((written, usable)) => {
+                left -= written as i64;
                 stored += usable;
             }
             Err((PgSqlErrorCode::ERRCODE_QUERY_CANCELED, message)) if stored > 0 => {
-                pgrx::warning!("embed_pending stopped after {stored} items, which are kept: {message}");
+                pgrx::warning!("{what} stopped after {stored} items, which are kept: {message}");
                 break;
             }
             Err((code, message)) => raise_again(code, message),
         }
     }
     stored
+}
+
+/// The text a summary is embedded from: its title and bullets.
+const SUMMARY_TEXT: &str = "s.title || coalesce('. ' || array_to_string(s.bullets, '. '), '')";
+
+/// Embeds one batch of summaries without an embedding; returns (rows written, usable).
+fn embed_summary_batch(level: &str, limit: i64) -> (usize, i64) {
+    let batch: Vec<(i32, String, String)> = Spi::connect_mut(|client| {
+        client
+            .update(
+                &format!(
+                    "SELECT s.team_id, s.item_id, {SUMMARY_TEXT} FROM llm_clusters.item_summaries s
+                     WHERE s.level = $1 AND s.embedding IS NULL ORDER BY s.updated_at DESC, s.item_id LIMIT $2"
+                ),
+                None,
+                &[level.into(), limit.into()],
+            )?
+            .map(|r| {
+                Ok((
+                    r.get::<i32>(1)?.unwrap_or_default(),
+                    r.get::<String>(2)?.unwrap_or_default(),
+                    r.get::<String>(3)?.unwrap_or_default(),
+                ))
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    if batch.is_empty() {
+        return (0, 0);
+    }
+    let texts: Vec<&str> = batch.iter().map(|b| b.2.as_str()).collect();
+    let (vectors, model) = embed_texts(&texts);
+    let arrays: Vec<String> = vectors
+        .iter()
+        .map(|v| if v.iter().any(|x| *x != 0.0) { float_array_text(v) } else { "{}".to_string() })
+        .collect();
+    let usable = arrays.iter().filter(|a| a.as_str() != "{}").count() as i64;
+    let teams: Vec<i32> = batch.iter().map(|b| b.0).collect();
+    let ids: Vec<String> = batch.iter().map(|b| b.1.clone()).collect();
+    let written = Spi::connect_mut(|client| {
+        let updated = client.update(
+            "UPDATE llm_clusters.item_summaries s SET embedding = u.e::real[], embedding_model = $5
+             FROM unnest($2::int[], $3::text[], $4::text[]) AS u(t, i, e)
+             WHERE s.team_id = u.t AND s.level = $1 AND s.item_id = u.i AND s.embedding IS NULL",
+            None,
+            &[level.into(), teams.into(), ids.into(), arrays.into(), model.as_str().into()],
+        )?;
+        Ok::<_, pgrx::spi::Error>(updated.len())
+    })
+    .or_raise();
+    (written, usable.min(written as i64))
 }

@@ -31,7 +31,7 @@ extension_sql_file!("../sql/items.sql", name = "items", requires = ["capture"]);
 extension_sql_file!(
     "../sql/summaries.sql",
     name = "summaries",
-    requires = ["items", summary::summarize_pending, summary::trace_html]
+    requires = ["items", summary::summarize_pending, summary::trace_html, embed::embed_summaries]
 );
 extension_sql_file!("../sql/jobs.sql", name = "jobs", requires = ["items"]);
 extension_sql_file!(

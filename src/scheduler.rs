@@ -7,7 +7,7 @@
 
 use crate::ai::{apply_labels, call_labels, label_requests};
 use crate::assign::assign_pending;
-use crate::embed::embed_pending;
+use crate::embed::{embed_pending, embed_summaries};
 use crate::error::OrRaise;
 use crate::gucs::{
     daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED,
@@ -145,19 +145,26 @@ fn assign_cycle() {
 const PREPARE_BATCH: i32 = 256;
 const PREPARE_MAX: i64 = 200_000;
 
-/// Before a job's run: `work` (embed_pending or summarize_pending) over the job's level,
-/// a transaction per batch, so that a failure or a shutdown keeps what was done.
-fn prepare(job_id: i32, what: &str, work: fn(&str, i32) -> i64) {
-    let level = BackgroundWorker::transaction(|| {
-        Spi::get_one_with_args::<String>("SELECT level FROM llm_clusters.jobs WHERE id = $1", &[job_id.into()])
-            .ok()
-            .flatten()
-    });
-    let Some(level) = level else { return };
+/// A job's level and whether it embeds its items' summaries (`params.embed = "summary"`).
+fn job_inputs(job_id: i32) -> Option<(String, bool)> {
+    BackgroundWorker::transaction(|| {
+        Spi::get_two_with_args::<String, bool>(
+            "SELECT level, coalesce(params->>'embed' = 'summary', false) FROM llm_clusters.jobs WHERE id = $1",
+            &[job_id.into()],
+        )
+        .ok()
+        .and_then(|(level, summary)| Some((level?, summary.unwrap_or(false))))
+    })
+}
+
+/// Before a job's run: `work` (summarize_pending, embed_pending or embed_summaries) over
+/// the job's level, a transaction per batch, so that a failure or a shutdown keeps what
+/// was done.
+fn prepare(level: &str, what: &str, work: fn(&str, i32) -> i64) {
     let mut total = 0i64;
     while total < PREPARE_MAX && !shutdown_requested() {
         report_activity(&format!("llm_clusters: {what} {level} items"));
-        match BackgroundWorker::transaction(|| in_subtransaction(|| work(&level, PREPARE_BATCH))) {
+        match BackgroundWorker::transaction(|| in_subtransaction(|| work(level, PREPARE_BATCH))) {
             Ok(n) => {
                 total += n;
                 if n < i64::from(PREPARE_BATCH) {
@@ -205,11 +212,15 @@ fn run_cycle() {
         if shutdown_requested() {
             return;
         }
-        if AUTO_EMBED.get() {
-            prepare(job_id, "embedding", embed_pending);
-        }
-        if AUTO_SUMMARIZE.get() {
-            prepare(job_id, "summarising", summarize_pending);
+        if let Some((level, embeds_summaries)) = job_inputs(job_id) {
+            if AUTO_SUMMARIZE.get() {
+                prepare(&level, "summarising", summarize_pending);
+            }
+            match (AUTO_EMBED.get(), embeds_summaries) {
+                (true, true) => prepare(&level, "embedding the summaries of", embed_summaries),
+                (true, false) => prepare(&level, "embedding", embed_pending),
+                (false, _) => {}
+            }
         }
         let run_id = BackgroundWorker::transaction(|| {
             report_activity(&format!("llm_clusters: running job {job_id}"));

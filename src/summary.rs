@@ -208,7 +208,11 @@ fn write_summaries(level: &str, items: &[(i32, String)], counts: &[i64], written
                   AS u(t, i, ti, f, b, n, m, c)
              ON CONFLICT (team_id, level, item_id) DO UPDATE
                 SET title = excluded.title, flow = excluded.flow, bullets = excluded.bullets, notes = excluded.notes,
-                    source = excluded.source, model = excluded.model, n_events = excluded.n_events, updated_at = now()",
+                    source = excluded.source, model = excluded.model, n_events = excluded.n_events, updated_at = now(),
+                    embedding = CASE WHEN (s.title, s.bullets) IS DISTINCT FROM (excluded.title, excluded.bullets)
+                                     THEN NULL ELSE s.embedding END,
+                    embedding_model = CASE WHEN (s.title, s.bullets) IS DISTINCT FROM (excluded.title, excluded.bullets)
+                                           THEN NULL ELSE s.embedding_model END",
             None,
             &[
                 level.into(),

@@ -107,6 +107,29 @@ SELECT position('llmcTimeline' IN p) > 0 AS timeline_script, position('"summary"
        position('"timelines":{"sum1-' IN p) > 0 AS timelines
 FROM (SELECT llm_clusters.report_html(:run, 0) AS p) x;
 
+-- Jobs that cluster the summaries: params.embed = "summary" picks the summary view, whose
+-- embeddings embed_summaries writes (the hash embedder here: quick and deterministic).
+SET LOCAL llm_clusters.embedder = 'hash';
+SELECT llm_clusters.embed_summaries('generation') AS embedded_summaries;
+SELECT llm_clusters.embed_summaries('generation') AS none_left;
+SELECT llm_clusters.create_job('by summary', 'generation', params => '{"embed": "summary"}') AS sjob \gset
+SELECT source FROM llm_clusters.jobs WHERE id = :sjob;
+SELECT llm_clusters.run_job(:sjob, '2026-11-21') AS srun \gset
+SELECT status, n_items FROM llm_clusters.runs WHERE id = :srun;
+SELECT count(*) AS summary_contents FROM llm_clusters.generation_summary_items WHERE content LIKE '% #%. Asked: %';
+UPDATE llm_clusters.jobs SET params = '{"embed": "content"}' WHERE id = :sjob RETURNING source;
+CREATE VIEW regress.own_items AS SELECT * FROM llm_clusters.generation_items;
+SELECT regress.error_of($$SELECT llm_clusters.create_job('own', 'generation', source => 'regress.own_items', params => '{"embed": "summary"}')$$) AS own_source;
+SELECT regress.error_of($$SELECT llm_clusters.create_job('bad', 'generation', params => '{"embed": "title"}')$$) AS bad_embed;
+SELECT regress.error_of($$SELECT llm_clusters.embed_summaries('span')$$) AS bad_level;
+-- A summary that changes loses its embedding; the others keep theirs.
+SELECT llm_clusters.embed_summaries('trace') AS trace_summaries;
+SELECT llm_clusters.capture(regress.ev('single', 3, '$ai_span', '{"$ai_span_name": "another late step"}')) AS late_again;
+SELECT llm_clusters.summarize_pending('trace') AS resummarised;
+SELECT item_id, embedding IS NULL AS needs_embedding FROM llm_clusters.item_summaries
+WHERE level = 'trace' AND item_id IN ('single', 'agent') AND team_id = 1 ORDER BY item_id;
+RESET llm_clusters.embedder;
+
 -- Readers: the pages of their team only; summarize_pending is for admins.
 CREATE ROLE regress_summary_reader NOLOGIN IN ROLE llm_clusters_reader;
 INSERT INTO llm_clusters.team_roles VALUES (2, 'regress_summary_reader');

@@ -39,6 +39,9 @@ pub struct Params {
     pub map_epochs: usize,
     /// Graph: Louvain's resolution; above 1 finer clusters, below 1 coarser.
     pub resolution: f64,
+    /// What the items are embedded from: their content (default) or their summaries
+    /// (`"embed": "summary"`: the job's default source is then the summary view).
+    pub embed_summaries: bool,
 }
 
 impl Default for Params {
@@ -62,6 +65,7 @@ impl Default for Params {
             map_sample: 10_000,
             map_epochs: 200,
             resolution: 1.0,
+            embed_summaries: false,
         }
     }
 }
@@ -86,6 +90,7 @@ pub const KEYS: &[&str] = &[
     "map_sample",
     "map_epochs",
     "resolution",
+    "embed",
 ];
 
 impl Params {
@@ -147,6 +152,12 @@ impl Params {
             Some(Value::String(s)) if s == "hdbscan" => Method::Hdbscan,
             Some(Value::String(s)) if s == "graph" => Method::Graph,
             Some(v) => return Err(bad(format!("params.method must be \"graph\", \"kmeans\" or \"hdbscan\", got {v}"))),
+        };
+        p.embed_summaries = match obj.get("embed") {
+            None => false,
+            Some(Value::String(s)) if s == "content" => false,
+            Some(Value::String(s)) if s == "summary" => true,
+            Some(v) => return Err(bad(format!("params.embed must be \"content\" or \"summary\", got {v}"))),
         };
         if p.min_items > p.max_items {
             return Err(bad(format!(
