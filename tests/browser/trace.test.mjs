@@ -3,12 +3,14 @@
 // button draws the trace's timeline in the page; a step opens its input and output. The
 // trace_html page of a trace whose every text is hostile runs nothing and shows the text;
 // the page of a 1,000-step trace draws every step (first paint printed). Screenshots.
-// Usage: node trace.test.mjs CLUSTER.html HOSTILE_TRACE.html LONG_TRACE.html SCREENSHOT_DIR
+// Also a 10 MB output (folded, its full length said) and a parent cycle with privacy-mode
+// nulls (every step drawn once).
+// Usage: node trace.test.mjs CLUSTER.html HOSTILE.html LONG.html HUGE.html TANGLED.html SCREENSHOT_DIR
 import { chromium } from "playwright-core";
 import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 
-const [clusterPage, hostilePage, longPage, shots] = process.argv.slice(2);
+const [clusterPage, hostilePage, longPage, hugePage, tangledPage, shots] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking", "--disable-sync"],
@@ -82,6 +84,20 @@ try {
   console.log(`1,000-step timeline: ${paint.join(", ")}`);
   await clean(long, lstate, "long trace");
   ok("a 1,000-step trace draws every step");
+  const [huge, ustate] = await open(hugePage);
+  await huge.waitForSelector(".tl-row");
+  await huge.locator(".tl-row").first().click();
+  const label = await huge.locator(".tl-detail div").filter({ hasText: "Output" }).textContent();
+  assert.ok(label.includes("of 10200000 characters"), `the folded output says its length: ${label}`);
+  await clean(huge, ustate, "10 MB output");
+  ok(`a 10 MB output is folded: ${label}`);
+  const [tangled, tstate] = await open(tangledPage);
+  await tangled.waitForSelector(".tl-row");
+  assert.equal(await tangled.locator(".tl-row").count(), 3, "each step of the cycle drawn once");
+  assert.ok((await tangled.locator(".sum-notes").textContent()).includes("parent cycle"), "the cycle is noted");
+  await tangled.locator(".tl-row").nth(2).click();
+  await clean(tangled, tstate, "tangled trace");
+  ok("a parent cycle with a missing parent and privacy-mode nulls: 3 steps, noted");
   await hostile.screenshot({ path: `${shots}/timeline.png`, fullPage: true });
   ok(`screenshots in ${shots}`);
 } finally {

@@ -42,3 +42,15 @@ SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object('event', CASE WHEN i % 
         '$ai_span_name', 'step ' || i, '$ai_latency', 0.08, '$ai_model', CASE WHEN i % 10 = 0 THEN 'gpt-4o' END,
         '$ai_input', CASE WHEN i % 10 = 0 THEN to_jsonb('question ' || i) END))))
 FROM generate_series(1, 1000) i;
+-- A 10 MB output, a parent cycle with a missing parent, privacy mode, no timestamps.
+SELECT llm_clusters.capture(jsonb_build_array(
+  jsonb_build_object('event', '$ai_generation', 'uuid', md5('huge-1')::uuid, 'properties', jsonb_build_object(
+      '$ai_trace_id', 'huge-trace', '$ai_model', 'gpt-4o', '$ai_input', 'Write a very long story',
+      '$ai_output_choices', repeat('story ', 1700000))),
+  jsonb_build_object('event', '$ai_span', 'uuid', md5('tangle-1')::uuid, 'properties', jsonb_build_object(
+      '$ai_trace_id', 'tangled-trace', '$ai_span_id', 'a', '$ai_parent_id', 'b', '$ai_span_name', 'first')),
+  jsonb_build_object('event', '$ai_span', 'uuid', md5('tangle-2')::uuid, 'properties', jsonb_build_object(
+      '$ai_trace_id', 'tangled-trace', '$ai_span_id', 'b', '$ai_parent_id', 'a', '$ai_span_name', 'second')),
+  jsonb_build_object('event', '$ai_generation', 'uuid', md5('tangle-3')::uuid, 'properties', jsonb_build_object(
+      '$ai_trace_id', 'tangled-trace', '$ai_parent_id', 'nowhere', '$ai_model', 'gpt-4o', '$ai_input', NULL, '$ai_output_choices', NULL))
+)) AS odd_traces;
