@@ -9,10 +9,11 @@ FROM llm_clusters.events;
 \echo '--- what happened in each trace, told from its events (offline summaries)'
 SELECT llm_clusters.summarize_pending('trace') AS summarised;
 SELECT item_id AS trace, title, bullets[2] AS ran FROM llm_clusters.item_summaries
-WHERE item_id IN ('trace-1', 'trace-2', 'trace-5') ORDER BY item_id;
-\echo 'the flow of trace-2 (a tool call):'
+WHERE item_id IN ('trace-1', 'trace-2', 'trace-8') ORDER BY item_id;
+\echo 'the flow of trace-8 (a tool call), and the notes of trace-2 (an error):'
 \pset tuples_only on
-SELECT flow FROM llm_clusters.item_summaries WHERE item_id = 'trace-2';
+SELECT flow FROM llm_clusters.item_summaries WHERE item_id = 'trace-8';
+SELECT notes FROM llm_clusters.item_summaries WHERE item_id = 'trace-2';
 \pset tuples_only off
 -- Captured as text only: the built-in model (all-MiniLM-L6-v2, computed in this backend,
 -- nothing downloaded, nothing sent anywhere) embeds each trace's user requests.
@@ -47,7 +48,7 @@ SELECT llm_clusters.report_html(:run_id);
 \o :cluster_file
 SELECT llm_clusters.report_html(:run_id, (SELECT cluster_id FROM llm_clusters.cluster_cards WHERE run_id = :run_id AND position = 1));
 \o :trace_file
-SELECT llm_clusters.trace_html('trace-2');
+SELECT llm_clusters.trace_html('trace-8');
 \o
 \pset tuples_only off
 \pset format aligned

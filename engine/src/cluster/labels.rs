@@ -114,9 +114,7 @@ pub fn label_clusters(
     let mut written: HashMap<String, BTreeMap<String, usize>> = HashMap::new();
     for (cluster, text) in docs {
         let words = tokens(text);
-        for (lower, original) in &words {
-            *written.entry(lower.clone()).or_default().entry(original.clone()).or_default() += 1;
-        }
+        count_written_forms(text, &mut written);
         let unique = phrases(&words, &stop);
         for p in &unique {
             *everywhere.entry(p.clone()).or_default() += 1;
@@ -182,6 +180,44 @@ struct Scored {
     phrase: String,
     count: usize,
     score: f64,
+}
+
+/// Counts how the text's first words are written. A capital that only starts a sentence
+/// ("My account is locked") says nothing about the word, so such a form is not counted;
+/// "SQL" or "Python" count wherever they stand.
+fn count_written_forms(text: &str, written: &mut HashMap<String, BTreeMap<String, usize>>) {
+    let mut sentence_start = true;
+    let mut counted = 0;
+    let mut word = String::new();
+    for c in text.chars().chain(std::iter::once(' ')) {
+        if c.is_alphanumeric() || c == '\'' || c == '-' {
+            word.push(c);
+            continue;
+        }
+        let w = word.trim_matches(['\'', '-']).to_string();
+        word.clear();
+        if !w.is_empty() {
+            let lower = w.to_lowercase();
+            if lower == "user" || lower == "assistant" {
+                // A role prefix: the sentence starts after it.
+            } else {
+                let mut chars = w.chars();
+                let only_initial =
+                    chars.next().is_some_and(char::is_uppercase) && chars.as_str() == chars.as_str().to_lowercase();
+                if !(sentence_start && only_initial) {
+                    *written.entry(lower).or_default().entry(w).or_default() += 1;
+                }
+                sentence_start = false;
+                counted += 1;
+                if counted == PHRASE_WORDS_PER_TEXT {
+                    return;
+                }
+            }
+        }
+        if matches!(c, '.' | '?' | '!' | ':' | '\n') {
+            sentence_start = true;
+        }
+    }
 }
 
 /// A text's first words: lower-cased, with the form they were written in.
@@ -384,6 +420,21 @@ mod tests {
         let labels = label_clusters(&docs, 1, &[3], &[vec![]], None);
         assert!(labels[0].title.starts_with("Python script"), "{}", labels[0].title);
         assert_eq!(labels[0].keywords.first().map(String::as_str), Some("python"), "keywords stay lower case");
+    }
+
+    #[test]
+    fn a_capital_that_only_starts_a_sentence_is_not_the_words_form() {
+        let docs = vec![
+            (0, "user: My password expired. My account is locked, reset my password"),
+            (0, "My password reset email never came"),
+            (0, "please reset my password"),
+        ];
+        let labels = label_clusters(&docs, 1, &[3], &[vec![]], None);
+        assert!(!labels[0].title.contains(" My"), "{}", labels[0].title);
+        let mut written = HashMap::new();
+        count_written_forms("SQL is slow. Sql again: SQL", &mut written);
+        assert_eq!(written["sql"].get("SQL"), Some(&2), "an acronym counts even at a sentence start");
+        assert_eq!(written["sql"].get("Sql"), None);
     }
 
     #[test]
