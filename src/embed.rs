@@ -149,6 +149,13 @@ fn pending(level: &str, limit: i64) -> Vec<(i32, String, String)> {
     .or_raise()
 }
 
+/// The vectors as `real[]` text. A vector without direction (the hash embedder on a text
+/// without words) is stored empty, which runs count as skipped, so that it is not picked
+/// again ahead of the rest.
+fn stored_arrays(vectors: &[Vec<f32>]) -> Vec<String> {
+    vectors.iter().map(|v| if v.iter().any(|x| *x != 0.0) { float_array_text(v) } else { "{}".to_string() }).collect()
+}
+
 /// Embeds and stores one batch; returns (rows inserted, of which with a usable vector).
 fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
     let batch = pending(level, limit);
@@ -157,12 +164,7 @@ fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
     }
     let texts: Vec<&str> = batch.iter().map(|p| p.2.as_str()).collect();
     let (vectors, model) = embed_texts(&texts);
-    // A vector without direction (the hash embedder on a text without words) is stored
-    // empty, which runs count as skipped, so that it is not picked again ahead of the rest.
-    let arrays: Vec<String> = vectors
-        .iter()
-        .map(|v| if v.iter().any(|x| *x != 0.0) { float_array_text(v) } else { "{}".to_string() })
-        .collect();
+    let arrays = stored_arrays(&vectors);
     let teams: Vec<i32> = batch.iter().map(|p| p.0).collect();
     let ids: Vec<String> = batch.iter().map(|p| p.1.clone()).collect();
     Spi::connect_mut(|client| {
@@ -263,10 +265,7 @@ fn embed_summary_batch(level: &str, limit: i64) -> (usize, i64) {
     }
     let texts: Vec<&str> = batch.iter().map(|b| b.2.as_str()).collect();
     let (vectors, model) = embed_texts(&texts);
-    let arrays: Vec<String> = vectors
-        .iter()
-        .map(|v| if v.iter().any(|x| *x != 0.0) { float_array_text(v) } else { "{}".to_string() })
-        .collect();
+    let arrays = stored_arrays(&vectors);
     let usable = arrays.iter().filter(|a| a.as_str() != "{}").count() as i64;
     let teams: Vec<i32> = batch.iter().map(|b| b.0).collect();
     let ids: Vec<String> = batch.iter().map(|b| b.1.clone()).collect();

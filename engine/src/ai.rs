@@ -78,13 +78,7 @@ fn bad(message: impl Into<String>) -> EngineError {
 
 /// The label in a chat completion's body, checked: JSON, 3-10 words, not generic, 2-5 bullets.
 pub fn parse_label(body: &str) -> Result<AiLabel> {
-    let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("the response is not JSON: {e}")))?;
-    let message = &v["choices"][0]["message"];
-    if let Some(refusal) = message["refusal"].as_str() {
-        return Err(bad(format!("the model refused: {}", refusal.chars().take(200).collect::<String>())));
-    }
-    let content = message["content"].as_str().ok_or_else(|| bad("the response has no choices[0].message.content"))?;
-    let label = answer_object(content)?;
+    let label = chat_answer(body)?;
     let title = label["title"]
         .as_str()
         .ok_or_else(|| bad("the answer has no \"title\" string"))?
@@ -95,10 +89,7 @@ pub fn parse_label(body: &str) -> Result<AiLabel> {
     if !(3..=10).contains(&words) || title.chars().count() > 120 {
         return Err(bad(format!("the title must have 3 to 10 words, got \"{title}\"")));
     }
-    if title
-        .split_whitespace()
-        .all(|w| GENERIC_TITLES.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric())))
-    {
+    if is_generic(&title) {
         return Err(bad(format!("the title is generic: \"{title}\"")));
     }
     // Local models in JSON mode often say "description" (a list, or one text of lines).
@@ -119,6 +110,24 @@ pub fn parse_label(body: &str) -> Result<AiLabel> {
         return Err(bad(format!("the answer must have 2 to 5 bullets, got {}", bullets.len())));
     }
     Ok(AiLabel { title, bullets })
+}
+
+/// The JSON object a chat completion answers with; a refusal or a missing content is an error.
+fn chat_answer(body: &str) -> Result<Value> {
+    let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("the response is not JSON: {e}")))?;
+    let message = &v["choices"][0]["message"];
+    if let Some(refusal) = message["refusal"].as_str() {
+        return Err(bad(format!("the model refused: {}", refusal.chars().take(200).collect::<String>())));
+    }
+    let content = message["content"].as_str().ok_or_else(|| bad("the response has no choices[0].message.content"))?;
+    answer_object(content)
+}
+
+/// A title made of nothing but words like "misc", "other", "cluster".
+fn is_generic(title: &str) -> bool {
+    title
+        .split_whitespace()
+        .all(|w| GENERIC_TITLES.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric())))
 }
 
 /// The JSON object of a model's answer: the answer itself, or the object inside a
@@ -173,23 +182,14 @@ pub fn summary_request(model: &str, rendering: &str) -> Value {
 /// The summary in a chat completion's body, checked like a label: JSON, a title of 2-12
 /// words that is not generic, 2-5 bullets, 0-5 notes, each at most 300 characters.
 pub fn parse_summary(body: &str) -> Result<AiSummary> {
-    let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("the response is not JSON: {e}")))?;
-    let message = &v["choices"][0]["message"];
-    if let Some(refusal) = message["refusal"].as_str() {
-        return Err(bad(format!("the model refused: {}", refusal.chars().take(200).collect::<String>())));
-    }
-    let content = message["content"].as_str().ok_or_else(|| bad("the response has no choices[0].message.content"))?;
-    let answer = answer_object(content)?;
+    let answer = chat_answer(body)?;
     let title =
         answer["title"].as_str().ok_or_else(|| bad("the answer has no \"title\" string"))?.trim().trim_matches('"');
     let words = title.split_whitespace().count();
     if !(2..=12).contains(&words) || title.chars().count() > 120 {
         return Err(bad(format!("the title must have 2 to 12 words, got \"{title}\"")));
     }
-    if title
-        .split_whitespace()
-        .all(|w| GENERIC_TITLES.contains(&w.to_lowercase().trim_matches(|c: char| !c.is_alphanumeric())))
-    {
+    if is_generic(title) {
         return Err(bad(format!("the title is generic: \"{title}\"")));
     }
     let list = |key: &str, range: std::ops::RangeInclusive<usize>| -> Result<Vec<String>> {

@@ -33,6 +33,8 @@ set_run_time "$(utc_in 2)"
 wait_until "after SIGHUP moved the daily time, every due job ran" 60 "SELECT ($scheduled_runs) = 3"
 expect "good jobs succeeded" "SELECT string_agg(job_name || ':' || status, ',' ORDER BY job_id) FROM llm_clusters.runs" \
   "good_a:succeeded,good_b:succeeded,dropped_source:failed"
+expect "the worker summarised the items before the runs (auto_summarize)" \
+  "SELECT count(*) FROM llm_clusters.item_summaries WHERE level = 'generation' AND source = 'offline'" 300
 expect "the failing job's run says why" \
   "SELECT error LIKE '%no longer exists%' FROM llm_clusters.runs WHERE job_name = 'dropped_source'" t
 expect "scheduled runs cover the window ending at the cycle start" \
@@ -48,6 +50,8 @@ sleep 3
 expect "the restarted worker does not repeat the cycle's runs" "$scheduled_runs" 3
 
 say "SIGTERM during a run"
+# Without summaries from here on (auto_summarize off): the run itself is what is caught.
+pg -c "ALTER SYSTEM SET llm_clusters.auto_summarize = off" -c "SELECT pg_reload_conf()" >/dev/null
 # A run long enough to be caught in the middle: many items and many map epochs.
 load_items 1 4000 s
 pg -c "UPDATE llm_clusters.jobs SET enabled = false" \
@@ -70,6 +74,8 @@ pg -c "UPDATE llm_clusters.jobs SET params = '{}' WHERE name = 'slow'" >/dev/nul
 set_run_time "$(utc_in 2)"
 wait_until "the next cycle retries the interrupted job" 60 \
   "SELECT EXISTS (SELECT 1 FROM llm_clusters.runs WHERE job_name = 'slow' AND status = 'succeeded')"
+expect "with auto_summarize off, the worker summarised nothing more" \
+  "SELECT count(*) FROM llm_clusters.item_summaries" 300
 
 say "the scheduler switched off; run_due_jobs() runs what is due"
 pg -c "ALTER SYSTEM SET llm_clusters.scheduler_enabled = off" -c "SELECT pg_reload_conf()" >/dev/null
