@@ -10,6 +10,7 @@ use crate::pg::{check_interrupts, float_array_text, try_subtransaction};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
 use llm_clusters_engine::content::{request_text, trace_request_text};
 use llm_clusters_engine::embedder::{hash, minilm::MiniLm};
+use llm_clusters_engine::source::Level;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
 use pgrx::{JsonB, PgSqlErrorCode};
@@ -203,12 +204,7 @@ pub fn embed_summaries(level: &str, max_items: i32) -> i64 {
 /// Checks the arguments and the model, then runs `batch` (which returns the rows it
 /// wrote and how many of them have a usable vector) until max_items or nothing is left.
 fn in_batches(what: &str, level: &str, max_items: i32, batch: impl Fn(i64) -> (usize, i64)) -> i64 {
-    if level != "trace" && level != "generation" {
-        raise(EngineError::new(
-            ErrorKind::InvalidParameter,
-            format!("level must be 'trace' or 'generation', got \"{level}\""),
-        ));
-    }
+    Level::parse(level).or_raise();
     if max_items < 1 {
         raise(EngineError::new(ErrorKind::InvalidParameter, format!("max_items must be at least 1, got {max_items}")));
     }

@@ -10,6 +10,7 @@ use crate::error::{raise, raise_again, OrRaise};
 use crate::gucs::AI_BATCH_SIZE;
 use crate::pg::try_subtransaction;
 use llm_clusters_engine::ai::{parse_summary, summary_request, SUMMARY_CHARS};
+use llm_clusters_engine::source::Level;
 use llm_clusters_engine::timeline::{render_trace_page, Membership, TracePage};
 use llm_clusters_engine::trace::{compact_rendering, summarize, timeline_json, Step, Summary, TIMELINE_TEXT_CHARS};
 use llm_clusters_engine::{EngineError, ErrorKind};
@@ -49,7 +50,7 @@ const STEP_COLUMNS: &str =
 /// `embed_pending`: a cancel keeps the batches before it.
 #[pg_extern(volatile, parallel_unsafe, name = "_summarize_pending")]
 pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
-    check_level(level);
+    Level::parse(level).or_raise();
     if max_items < 1 {
         raise(EngineError::new(ErrorKind::InvalidParameter, format!("max_items must be at least 1, got {max_items}")));
     }
@@ -80,15 +81,6 @@ pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
         );
     }
     stored
-}
-
-fn check_level(level: &str) {
-    if level != "trace" && level != "generation" {
-        raise(EngineError::new(
-            ErrorKind::InvalidParameter,
-            format!("level must be 'trace' or 'generation', got \"{level}\""),
-        ));
-    }
 }
 
 /// One batch: how many items were written, and the AI service's failures.

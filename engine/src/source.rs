@@ -3,6 +3,35 @@
 
 use crate::error::{EngineError, ErrorKind, Result};
 
+/// What an item is: one generation (`item_id` = the event's uuid) or one trace (`item_id`
+/// = the trace id).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Generation,
+    Trace,
+}
+
+impl Level {
+    pub fn parse(text: &str) -> Result<Level> {
+        match text {
+            "generation" => Ok(Level::Generation),
+            "trace" => Ok(Level::Trace),
+            _ => Err(EngineError::new(
+                ErrorKind::InvalidParameter,
+                format!("level must be 'trace' or 'generation', got \"{text}\""),
+            )),
+        }
+    }
+
+    /// The name SQL uses (`jobs.level`, `embeddings.level`, `item_summaries.level`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Generation => "generation",
+            Level::Trace => "trace",
+        }
+    }
+}
+
 /// How a source stores its embeddings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EmbeddingKind {
@@ -63,6 +92,18 @@ pub fn check_source_columns(source: &str, columns: &[(String, String)]) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn levels_parse_and_print() {
+        for level in [Level::Generation, Level::Trace] {
+            assert_eq!(Level::parse(level.as_str()).unwrap(), level);
+        }
+        let e = Level::parse("span").unwrap_err();
+        assert_eq!(
+            (e.kind, e.message.as_str()),
+            (ErrorKind::InvalidParameter, "level must be 'trace' or 'generation', got \"span\"")
+        );
+    }
 
     fn contract_with(embedding: &str) -> Vec<(String, String)> {
         CONTRACT
