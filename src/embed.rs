@@ -4,16 +4,16 @@
 //! consent), or the hashed bag-of-words.
 
 use crate::ai::{embedding_service, post};
-use crate::error::{raise, raise_again, OrRaise};
+use crate::error::{raise, OrRaise};
 use crate::gucs::{self, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_THREADS, MODEL_DIR};
-use crate::pg::{check_interrupts, float_array_text, try_subtransaction};
+use crate::pg::{self, check_interrupts, float_array_text};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
 use llm_clusters_engine::content::{request_text, trace_request_text};
 use llm_clusters_engine::embedder::{hash, minilm::MiniLm};
 use llm_clusters_engine::source::Level;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgSqlErrorCode};
+use pgrx::JsonB;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -201,34 +201,16 @@ pub fn embed_summaries(level: &str, max_items: i32) -> i64 {
     in_batches("embed_summaries", level, max_items, |limit| embed_summary_batch(level, limit))
 }
 
-/// Checks the arguments and the model, then runs `batch` (which returns the rows it
-/// wrote and how many of them have a usable vector) until max_items or nothing is left.
-fn in_batches(what: &str, level: &str, max_items: i32, batch: impl Fn(i64) -> (usize, i64)) -> i64 {
+/// Checks the level and the model, then runs `batch` (which returns the rows it wrote and
+/// how many of them have a usable vector) in batches (`pg::in_batches`).
+fn in_batches(what: &str, level: &str, max_items: i32, batch: impl FnMut(i64) -> (usize, i64)) -> i64 {
     Level::parse(level).or_raise();
-    if max_items < 1 {
-        raise(EngineError::new(ErrorKind::InvalidParameter, format!("max_items must be at least 1, got {max_items}")));
-    }
-    if EMBEDDER.get() == Embedder::Builtin {
-        // Missing or damaged model files: an error before anything is picked or stored.
+    if EMBEDDER.get() == Embedder::Builtin && max_items >= 1 {
+        // Missing or damaged model files: an error before anything is picked or stored
+        // (after a bad max_items, which in_batches reports).
         builtin_model();
     }
-    let (mut left, mut stored) = (i64::from(max_items), 0i64);
-    while left > 0 {
-        match try_subtransaction(|| batch(left.min(PENDING_BATCH))) {
-            // Nothing new (none pending, or another session stored them first): done.
-            Ok((0, _)) => break,
-            Ok((written, usable)) => {
-                left -= written as i64;
-                stored += usable;
-            }
-            Err((PgSqlErrorCode::ERRCODE_QUERY_CANCELED, message)) if stored > 0 => {
-                pgrx::warning!("{what} stopped after {stored} items, which are kept: {message}");
-                break;
-            }
-            Err((code, message)) => raise_again(code, message),
-        }
-    }
-    stored
+    pg::in_batches(what, max_items, PENDING_BATCH, batch)
 }
 
 /// The text a summary is embedded from: its title and bullets.

@@ -2,7 +2,7 @@
 //! a per-job time limit, and doing work as another role in a security-restricted
 //! operation. Imports nothing else of the crate but `error`.
 
-use crate::error::OrRaise;
+use crate::error::{raise, raise_again, OrRaise};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
@@ -24,6 +24,34 @@ pub fn check_interrupts() -> Result<(), EngineError> {
 /// returns, and are rolled back, with the error's message returned, when it raises.
 pub fn in_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, String> {
     try_subtransaction(f).map_err(|(_, message)| message)
+}
+
+/// Runs `batch(limit)` until `max_items` are done or a batch writes nothing, each batch in
+/// a subtransaction of at most `batch_size`: a cancel or statement timeout stops at the
+/// batch it interrupts and keeps the batches before (a WARNING names `what`); any other
+/// error is raised again. `batch` returns the rows it wrote and how many of them count;
+/// the sum of the counts is returned.
+pub fn in_batches(what: &str, max_items: i32, batch_size: i64, mut batch: impl FnMut(i64) -> (usize, i64)) -> i64 {
+    if max_items < 1 {
+        raise(EngineError::new(ErrorKind::InvalidParameter, format!("max_items must be at least 1, got {max_items}")));
+    }
+    let (mut left, mut counted) = (i64::from(max_items), 0i64);
+    while left > 0 {
+        match try_subtransaction(|| batch(left.min(batch_size))) {
+            // Nothing new (none pending, or another session wrote them first): done.
+            Ok((0, _)) => break,
+            Ok((written, count)) => {
+                left -= written as i64;
+                counted += count;
+            }
+            Err((PgSqlErrorCode::ERRCODE_QUERY_CANCELED, message)) if counted > 0 => {
+                pgrx::warning!("{what} stopped after {counted} items, which are kept: {message}");
+                break;
+            }
+            Err((code, message)) => raise_again(code, message),
+        }
+    }
+    counted
 }
 
 /// `in_subtransaction`, with the SQLSTATE of the error it caught.
@@ -141,7 +169,7 @@ impl Owner {
         .or_raise()
         .unwrap_or(false);
         if !exists {
-            crate::error::raise(
+            raise(
                 EngineError::new(
                     ErrorKind::InsufficientPrivilege,
                     format!("the owner of job {job_id} (role oid {}) no longer exists", oid.to_u32()),

@@ -4,7 +4,7 @@
 use crate::error::{raise, OrRaise};
 use crate::gucs::REPORT_ITEM_URL;
 use crate::read::{run_items, run_team_and_source};
-use crate::summary::{summaries_of, trace_steps};
+use crate::summary::{steps_of, summaries_of};
 use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, Theme, MAX_DOTS, PREVIEW_CHARS};
 use llm_clusters_engine::trace::timeline_json;
 use llm_clusters_engine::{EngineError, ErrorKind};
@@ -160,12 +160,13 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
                 traces.push(trace);
             }
         }
-        let timelines = traces
+        let keys: Vec<(i32, String)> = traces.into_iter().map(|t| (team_id, t)).collect();
+        let steps = steps_of("trace", &keys, TIMELINE_STEPS);
+        let timelines = keys
             .into_iter()
-            .map(|t| {
-                let (steps, _) = trace_steps(team_id, &t, TIMELINE_STEPS);
-                let timeline = timeline_json(&steps, &t, TIMELINE_CHARS);
-                (t, timeline)
+            .map(|key| {
+                let timeline = timeline_json(steps.get(&key).map_or(&[], Vec::as_slice), &key.1, TIMELINE_CHARS);
+                (key.1, timeline)
             })
             .collect();
         Focus { cluster_id: c, first_ts, last_ts, items, timelines }

@@ -6,22 +6,22 @@
 //! it fails the offline summary is kept.
 
 use crate::ai::{chat_service, post};
-use crate::error::{raise, raise_again, OrRaise};
+use crate::error::{raise, OrRaise};
 use crate::gucs::AI_BATCH_SIZE;
-use crate::pg::try_subtransaction;
+use crate::pg::in_batches;
 use llm_clusters_engine::ai::{parse_summary, summary_request, SUMMARY_CHARS};
 use llm_clusters_engine::source::Level;
 use llm_clusters_engine::timeline::{render_trace_page, Membership, TracePage};
 use llm_clusters_engine::trace::{compact_rendering, summarize, timeline_json, Step, Summary, TIMELINE_TEXT_CHARS};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
-use pgrx::{JsonB, PgSqlErrorCode};
+use pgrx::JsonB;
 use std::collections::HashMap;
 
 /// Items summarised per subtransaction.
 const PENDING_BATCH: i64 = 200;
 /// Steps of one trace read for its summary.
-pub const MAX_SUMMARY_STEPS: i64 = 5_000;
+const MAX_SUMMARY_STEPS: i64 = 5_000;
 /// Steps of one trace drawn by `trace_html`.
 const MAX_PAGE_STEPS: i64 = 20_000;
 
@@ -51,29 +51,15 @@ const STEP_COLUMNS: &str =
 #[pg_extern(volatile, parallel_unsafe, name = "_summarize_pending")]
 pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
     Level::parse(level).or_raise();
-    if max_items < 1 {
-        raise(EngineError::new(ErrorKind::InvalidParameter, format!("max_items must be at least 1, got {max_items}")));
-    }
     // With the service, smaller batches: each item is one request, each bounded by
     // llm_clusters.ai_timeout_ms.
     let batch = if chat_service().is_some() { i64::from(AI_BATCH_SIZE.get().max(1)) } else { PENDING_BATCH };
-    let (mut left, mut stored) = (i64::from(max_items), 0i64);
     let mut failures: Vec<String> = Vec::new();
-    while left > 0 {
-        match try_subtransaction(|| summarize_batch(level, left.min(batch))) {
-            Ok((0, _)) => break,
-            Ok((n, failed)) => {
-                left -= n;
-                stored += n;
-                failures.extend(failed);
-            }
-            Err((PgSqlErrorCode::ERRCODE_QUERY_CANCELED, message)) if stored > 0 => {
-                pgrx::warning!("summarize_pending stopped after {stored} items, which are kept: {message}");
-                break;
-            }
-            Err((code, message)) => raise_again(code, message),
-        }
-    }
+    let stored = in_batches("summarize_pending", max_items, batch, |limit| {
+        let (written, failed) = summarize_batch(level, limit);
+        failures.extend(failed);
+        (written as usize, written)
+    });
     if let Some(first) = failures.first() {
         pgrx::warning!(
             "summarize_pending: the AI service failed for {} of {stored} items, whose offline summaries are kept; the first: {first}",
@@ -105,7 +91,7 @@ fn summarize_batch(level: &str, limit: i64) -> (i64, Vec<String>) {
     if items.is_empty() {
         return (0, Vec::new());
     }
-    let mut steps = steps_of_items(level, &items);
+    let mut steps = steps_of(level, &items, MAX_SUMMARY_STEPS);
     let service = chat_service();
     let mut failures = Vec::new();
     let summaries: Vec<Written> = items
@@ -137,9 +123,9 @@ struct Written {
     model: Option<String>,
 }
 
-/// The steps of each item: a trace's events in time order (at most MAX_SUMMARY_STEPS), or
-/// the one generation.
-fn steps_of_items(level: &str, items: &[(i32, String)]) -> HashMap<(i32, String), Vec<Step>> {
+/// The steps of each (team, item): a trace's events in time order (at most `limit`), or
+/// the one generation; one query for all the items.
+pub fn steps_of(level: &str, items: &[(i32, String)], limit: i64) -> HashMap<(i32, String), Vec<Step>> {
     let teams: Vec<i32> = items.iter().map(|i| i.0).collect();
     let ids: Vec<String> = items.iter().map(|i| i.1.clone()).collect();
     let matches = if level == "trace" { "e.trace_id = p.item_id" } else { "e.uuid::text = p.item_id" };
@@ -151,7 +137,7 @@ fn steps_of_items(level: &str, items: &[(i32, String)]) -> HashMap<(i32, String)
     );
     let mut out: HashMap<(i32, String), Vec<Step>> = HashMap::new();
     Spi::connect(|client| {
-        for row in client.select(&query, None, &[teams.into(), ids.into(), MAX_SUMMARY_STEPS.into()])? {
+        for row in client.select(&query, None, &[teams.into(), ids.into(), limit.into()])? {
             let key = (row.get::<i32>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default());
             out.entry(key).or_default().push(step_of(&row, 3)?);
         }
@@ -250,34 +236,6 @@ pub fn summaries_of(team_id: i32, level: &str, ids: Vec<String>) -> HashMap<Stri
     .or_raise()
 }
 
-/// The steps of one trace in time order, at most `limit`, and how many it has.
-pub fn trace_steps(team_id: i32, trace_id: &str, limit: i64) -> (Vec<Step>, i64) {
-    Spi::connect(|client| {
-        let total = client
-            .select(
-                "SELECT count(*) FROM llm_clusters.events e WHERE e.team_id = $1 AND e.trace_id = $2",
-                None,
-                &[team_id.into(), trace_id.into()],
-            )?
-            .first()
-            .get::<i64>(1)?
-            .unwrap_or(0);
-        let steps = client
-            .select(
-                &format!(
-                    "SELECT {STEP_COLUMNS} FROM llm_clusters.events e WHERE e.team_id = $1 AND e.trace_id = $2
-                     ORDER BY e.\"timestamp\", e.uuid LIMIT $3"
-                ),
-                None,
-                &[team_id.into(), trace_id.into(), limit.into()],
-            )?
-            .map(|row| step_of(&row, 1))
-            .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
-        Ok::<_, pgrx::spi::Error>((steps, total))
-    })
-    .or_raise()
-}
-
 /// The clusters a trace is in (trace-level jobs) and those of its generations.
 fn memberships(team_id: i32, trace_id: &str, steps: &[Step]) -> Vec<Membership> {
     let mut ids = vec![trace_id.to_string()];
@@ -308,7 +266,8 @@ fn memberships(team_id: i32, trace_id: &str, steps: &[Step]) -> Vec<Membership> 
 /// Internal: called by `llm_clusters.trace_html`.
 #[pg_extern(stable, parallel_safe, name = "_trace_html")]
 pub fn trace_html(trace_id: &str, team_id: i32) -> String {
-    let (steps, total) = trace_steps(team_id, trace_id, MAX_PAGE_STEPS);
+    let key = (team_id, trace_id.to_string());
+    let steps = steps_of("trace", std::slice::from_ref(&key), MAX_PAGE_STEPS).remove(&key).unwrap_or_default();
     if steps.is_empty() {
         raise(
             EngineError::new(ErrorKind::NotFound, format!("trace \"{trace_id}\" of team {team_id} does not exist"))
@@ -319,6 +278,17 @@ pub fn trace_html(trace_id: &str, team_id: i32) -> String {
         .remove(trace_id)
         .unwrap_or_else(|| summarize(&steps, trace_id));
     let clusters = memberships(team_id, trace_id, &steps);
+    // Only a trace that filled the page has steps left out.
+    let total = if steps.len() as i64 == MAX_PAGE_STEPS {
+        Spi::get_one_with_args::<i64>(
+            "SELECT count(*) FROM llm_clusters.events e WHERE e.team_id = $1 AND e.trace_id = $2",
+            &[team_id.into(), trace_id.into()],
+        )
+        .or_raise()
+        .unwrap_or(MAX_PAGE_STEPS)
+    } else {
+        steps.len() as i64
+    };
     render_trace_page(&TracePage {
         trace_id,
         team_id,

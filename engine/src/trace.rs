@@ -227,23 +227,17 @@ fn flow(steps: &[Step], tree: &Tree, order: &[(usize, usize)]) -> String {
         }
         open.truncate(depth);
         let last = is_last_sibling(tree, i);
-        let mut line = String::new();
-        for &bar in open.iter() {
-            line.push_str(if bar { "│  " } else { "   " });
-        }
-        line.push_str(if last { "└─ " } else { "├─ " });
-        line.push_str(&steps[i].label());
-        lines.push(line);
-        for (t, tool) in steps[i].tools().iter().enumerate() {
-            let mut call = String::new();
-            for &bar in open.iter() {
-                call.push_str(if bar { "│  " } else { "   " });
-            }
-            call.push_str(if last { "   " } else { "│  " });
-            let more = t + 1 < steps[i].tools().len() || !tree.children[i].is_empty();
-            call.push_str(if more { "├─ " } else { "└─ " });
-            call.push_str(&format!("tool call {}", shorten(tool, 60)));
-            lines.push(call);
+        let bars: String = open.iter().map(|&bar| if bar { "│  " } else { "   " }).collect();
+        lines.push(format!("{bars}{}{}", if last { "└─ " } else { "├─ " }, steps[i].label()));
+        let tools = steps[i].tools();
+        for (t, tool) in tools.iter().enumerate() {
+            let more = t + 1 < tools.len() || !tree.children[i].is_empty();
+            lines.push(format!(
+                "{bars}{}{}tool call {}",
+                if last { "   " } else { "│  " },
+                if more { "├─ " } else { "└─ " },
+                shorten(tool, 60)
+            ));
         }
         open.push(!last);
     }

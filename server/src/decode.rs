@@ -56,6 +56,8 @@ pub struct Decoded {
     pub received: usize,
     /// Well-formed events that capture() does not store (not `$ai_*`).
     pub ignored: usize,
+    /// How the body was compressed: "gzip", "deflate" or "plain".
+    pub compression: &'static str,
 }
 
 /// Decodes a request body of at most `max_bytes` (also once decompressed).
@@ -63,7 +65,7 @@ pub fn decode(protocol: Protocol, parts: Parts<'_>, body: &[u8], max_bytes: usiz
     let query: Vec<(String, String)> =
         parts.query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
     let compression = query.iter().find(|(k, _)| k == "compression").map(|(_, v)| v.as_str());
-    let bytes = decompress(parts.content_encoding, compression, body, max_bytes)?;
+    let (compression, bytes) = decompress(parts.content_encoding, compression, body, max_bytes)?;
     let bytes = unwrap_form(parts.content_type, bytes, max_bytes)?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| Rejection::bad_request("invalid_payload", format!("body is not JSON: {e}")))?;
@@ -90,7 +92,7 @@ pub fn decode(protocol: Protocol, parts: Parts<'_>, body: &[u8], max_bytes: usiz
     let received = events.len();
     let stored: Vec<Value> = events.into_iter().filter(stored_by_capture).collect();
     let ignored = received - stored.len();
-    Ok(Decoded { api_key, payload: serde_json::json!({ "batch": stored }), uuids, received, ignored })
+    Ok(Decoded { api_key, payload: serde_json::json!({ "batch": stored }), uuids, received, ignored, compression })
 }
 
 fn decompress<'a>(
@@ -98,7 +100,7 @@ fn decompress<'a>(
     compression: Option<&str>,
     body: &'a [u8],
     max_bytes: usize,
-) -> Result<Cow<'a, [u8]>, Rejection> {
+) -> Result<(&'static str, Cow<'a, [u8]>), Rejection> {
     let declared = content_encoding.map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty() && e != "identity");
     let method = match (declared.as_deref(), compression) {
         (Some("gzip" | "x-gzip"), _) => "gzip",
@@ -120,7 +122,7 @@ fn decompress<'a>(
         }
         // An undeclared gzip body (its magic bytes) is still gzip.
         (None, _) if body.starts_with(&[0x1f, 0x8b]) => "gzip",
-        (None, _) => return Ok(Cow::Borrowed(body)),
+        (None, _) => return Ok(("plain", Cow::Borrowed(body))),
     };
     let mut out = Vec::new();
     let limit = max_bytes as u64 + 1;
@@ -132,7 +134,7 @@ fn decompress<'a>(
     if out.len() > max_bytes {
         return Err(too_large(max_bytes, "once decompressed"));
     }
-    Ok(Cow::Owned(out))
+    Ok((method, Cow::Owned(out)))
 }
 
 pub fn too_large(max_bytes: usize, what: &str) -> Rejection {
@@ -315,7 +317,7 @@ mod tests {
         let d = legacy(Parts::default(), body.to_string().as_bytes()).unwrap();
         assert_eq!(d.api_key, "k1");
         assert_eq!(d.payload, json!({"batch": [generation("a"), generation("b")]}));
-        assert_eq!((d.received, d.ignored), (2, 0));
+        assert_eq!((d.received, d.ignored, d.compression), (2, 0, "plain"));
     }
 
     #[test]
@@ -324,7 +326,8 @@ mod tests {
         let by_header = Parts { content_encoding: Some("gzip"), ..Parts::default() };
         let by_query = Parts { query: Some("compression=gzip-js&ver=1.2"), ..Parts::default() };
         for parts in [by_header, by_query, Parts::default()] {
-            assert_eq!(legacy(parts, &body).unwrap().api_key, "k1");
+            let d = legacy(parts, &body).unwrap();
+            assert_eq!((d.api_key.as_str(), d.compression), ("k1", "gzip"));
         }
         let mut zlib = ZlibEncoder::new(Vec::new(), Compression::default());
         zlib.write_all(json!({"api_key": "k2", "batch": []}).to_string().as_bytes()).unwrap();

@@ -28,7 +28,7 @@ pub struct State {
 
 /// What an accepted request carried, for the access log.
 struct Accepted {
-    encoding: String,
+    compression: &'static str,
     received: usize,
     ignored: usize,
     stored: i64,
@@ -45,7 +45,7 @@ pub async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Res
             if let (true, Some(a)) = (state.access_log, accepted) {
                 println!(
                     "llm-clusters-server: {method} {path} 200 {}: {} events, {} not $ai_*, {} new ({} ms)",
-                    a.encoding,
+                    a.compression,
                     a.received,
                     a.ignored,
                     a.stored,
@@ -97,7 +97,6 @@ async fn respond(
         content_encoding: header(&headers, "content-encoding"),
         authorization: header(&headers, "authorization"),
     };
-    let encoding = parts.content_encoding.map_or_else(|| query_compression(parts.query), str::to_string);
     let decoded = decode(protocol, parts, &body, max)?;
     let stored = state.store.capture(&decoded.api_key, &decoded.payload).await?;
     let answer = match protocol {
@@ -108,13 +107,9 @@ async fn respond(
             serde_json::json!({ "results": results }).to_string()
         }
     };
-    let accepted = Accepted { encoding, received: decoded.received, ignored: decoded.ignored, stored };
+    let accepted =
+        Accepted { compression: decoded.compression, received: decoded.received, ignored: decoded.ignored, stored };
     Ok((json_response(StatusCode::OK, answer), Some(accepted)))
-}
-
-fn query_compression(query: Option<&str>) -> String {
-    let compression = query.and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "compression"));
-    compression.map_or_else(|| "plain".to_string(), |(_, v)| v.into_owned())
 }
 
 async fn read_body(body: Incoming, max: usize, timeout: Duration) -> Result<Bytes, Rejection> {
