@@ -3,7 +3,7 @@ BEGIN;
 SET LOCAL TimeZone = 'UTC';
 CREATE TABLE regress.bad_items AS SELECT * FROM llm_clusters.generation_items LIMIT 0;
 INSERT INTO regress.bad_items (team_id, item_id, ts, embedding, content)
-SELECT 1, 'good' || i, '2026-11-20', ARRAY(SELECT CASE WHEN d = i % 3 THEN 1.0 ELSE 0.0 END + 0.05 * regress.noise(i, d) FROM generate_series(0, 7) d)::real[], 'item ' || i
+SELECT 1, 'good' || i, '2026-11-20', regress.planted_vector(i, i % 3), 'item ' || i
 FROM generate_series(1, 30) i;
 INSERT INTO regress.bad_items (team_id, item_id, ts, embedding) VALUES
     (1, 'null', '2026-11-20', NULL),

@@ -2,19 +2,13 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 -- 3 topics x 30 generations with 8-d embeddings (topic centre + small deterministic noise).
-SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object(
-    'event', '$ai_generation', 'uuid', md5('item' || i)::uuid,
-    'timestamp', '2026-11-20T00:00:00Z'::timestamptz + i * interval '1 minute',
-    'properties', jsonb_build_object(
-        '$ai_trace_id', 'trace-' || i, '$ai_model', CASE WHEN i % 2 = 0 THEN 'gpt-4o' ELSE 'o1' END,
-        '$ai_input', (ARRAY['reset my password please', 'translate this menu into french', 'write a sql query for orders'])[1 + i % 3] || ' #' || i,
-        '$ai_total_cost_usd', (1 + i % 3) * 0.01, '$ai_latency', 1 + i % 3, '$ai_input_tokens', 10 * (1 + i % 3),
-        '$ai_is_error', i % 3 = 2 AND i % 2 = 0))))
-FROM generate_series(0, 89) i;
-INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
-SELECT 1, 'generation', md5('item' || i)::uuid::text,
-       ARRAY(SELECT CASE WHEN d = i % 3 THEN 1.0 ELSE 0.0 END + 0.05 * regress.noise(i, d) FROM generate_series(0, 7) d)::real[]
-FROM generate_series(0, 89) i;
+SELECT regress.planted(1, 'item', 90, step => '1 minute',
+    topics => ARRAY['reset my password please', 'translate this menu into french', 'write a sql query for orders'],
+    -- i % 6 gives the model (i % 2) and cost, latency and tokens (i % 3); every sixth item fails.
+    cycle => ARRAY(SELECT jsonb_build_object('$ai_model', CASE WHEN k % 2 = 0 THEN 'gpt-4o' ELSE 'o1' END,
+                                             '$ai_total_cost_usd', (1 + k % 3) * 0.01, '$ai_latency', 1 + k % 3,
+                                             '$ai_input_tokens', 10 * (1 + k % 3), '$ai_is_error', k % 3 = 2 AND k % 2 = 0)
+                   FROM generate_series(0, 5) k));
 
 SELECT llm_clusters.create_job('all generations', level => 'generation') AS job \gset
 SELECT id = :job AS same, team_id, name, level, source, filters, enabled, params FROM llm_clusters.jobs;

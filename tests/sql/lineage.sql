@@ -4,18 +4,9 @@ BEGIN;
 SET LOCAL TimeZone = 'UTC';
 -- 120 generations in 4 groups of 30 (8-d embeddings): groups 0 and 1 start in the same
 -- direction (one topic), 2 and 3 in two others.
-SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object(
-    'event', '$ai_generation', 'uuid', md5('lin' || i)::uuid,
-    'timestamp', '2026-11-20T00:00:00Z'::timestamptz + i * interval '1 minute',
-    'properties', jsonb_build_object('$ai_trace_id', 'lt' || i,
-        '$ai_input', (ARRAY['reset my password', 'reset my account', 'translate the menu', 'write a sql query'])[1 + i % 4] || ' #' || i))))
-FROM generate_series(0, 119) i;
 CREATE FUNCTION regress.set_directions(VARIADIC dirs int[]) RETURNS void LANGUAGE sql AS $$
-    INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
-    SELECT 1, 'generation', md5('lin' || i)::uuid::text,
-           ARRAY(SELECT CASE WHEN d = dirs[1 + i % 4] THEN 1.0 ELSE 0.0 END + 0.05 * regress.noise(i, d) FROM generate_series(0, 7) d)::real[]
-    FROM generate_series(0, 119) i
-    ON CONFLICT (team_id, level, item_id) DO UPDATE SET embedding = excluded.embedding
+    SELECT regress.planted(1, 'lin', 120, 4, step => '1 minute', axes => dirs,
+                           topics => ARRAY['reset my password', 'reset my account', 'translate the menu', 'write a sql query'])
 $$;
 SELECT regress.set_directions(0, 0, 1, 2);
 -- Lineage is the same whatever the method; k-means keeps these planted days' clusters as planted.
@@ -83,7 +74,7 @@ FROM generate_series(0, 5) i;
 INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
 SELECT 1, 'generation', md5('new' || i)::uuid::text,
        CASE WHEN i = 5 THEN '{1,2,3}'::real[]   -- another dimension: skipped
-            ELSE ARRAY(SELECT CASE WHEN d = (ARRAY[0, 3, 1, 7])[1 + i % 4] THEN 1.0 ELSE 0.0 END FROM generate_series(0, 7) d)::real[] END
+            ELSE regress.planted_vector(i, (ARRAY[0, 3, 1, 7])[1 + i % 4], noise => 0) END
 FROM generate_series(0, 5) i;
 SELECT llm_clusters.assign_pending(:job) AS placed;
 SELECT llm_clusters.assign_pending(:job) AS placed_again;

@@ -1,16 +1,8 @@
 -- Reading results: run_list, latest_runs, cluster_cards, scatter_points, cluster_items, item_clusters.
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
-SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object(
-    'event', '$ai_generation', 'uuid', md5('read' || i)::uuid,
-    'timestamp', '2026-11-20T00:00:00Z'::timestamptz + i * interval '1 minute',
-    'properties', jsonb_build_object('$ai_trace_id', 'rt' || i,
-        '$ai_input', (ARRAY['reset my password please', 'translate this menu', 'write a sql query'])[1 + i % 3] || ' #' || i))))
-FROM generate_series(0, 89) i;
-INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
-SELECT 1, 'generation', md5('read' || i)::uuid::text,
-       ARRAY(SELECT CASE WHEN d = i % 3 THEN 1.0 ELSE 0.0 END + 0.05 * regress.noise(i, d) FROM generate_series(0, 7) d)::real[]
-FROM generate_series(0, 89) i;
+SELECT regress.planted(1, 'read', 90, step => '1 minute',
+                       topics => ARRAY['reset my password please', 'translate this menu', 'write a sql query']);
 SELECT llm_clusters.create_job('reading', level => 'generation') AS job \gset
 SELECT llm_clusters.run_job(:job, '2026-11-21') AS r1 \gset
 SELECT llm_clusters.run_job(:job, '2026-11-21') AS r2 \gset
@@ -39,8 +31,8 @@ SELECT regress.error_of(format('SELECT llm_clusters.cluster_items(%s, 0, 0)', :r
 -- The clusters of one item: the newest run of every job; items placed between runs too.
 SELECT job_name, run_id = :r2 AS newest_run, title = (SELECT title FROM llm_clusters.clusters WHERE run_id = :r2 AND cluster_id = ic.cluster_id) AS titled,
        incremental
-FROM llm_clusters.item_clusters(md5('read' || 4)::uuid::text) ic;
-SELECT count(*) AS other_team FROM llm_clusters.item_clusters(md5('read' || 4)::uuid::text, 2);
+FROM llm_clusters.item_clusters(regress.planted_id(1, 'read', 4)) ic;
+SELECT count(*) AS other_team FROM llm_clusters.item_clusters(regress.planted_id(1, 'read', 4), 2);
 SELECT llm_clusters.capture('{"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-00000000abcd", "timestamp": "2026-11-22T00:00:00Z",
                               "properties": {"$ai_trace_id": "late", "$ai_input": "reset my password again"}}');
 INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)

@@ -13,17 +13,11 @@ GRANT USAGE ON SCHEMA regress TO PUBLIC;
 GRANT EXECUTE ON FUNCTION regress.error_of(text) TO PUBLIC;
 
 -- Two teams, the same items each, one job and one run each (as superuser).
+-- The last item of each team comes after the run's window.
 CREATE FUNCTION regress.team_items(team int) RETURNS void LANGUAGE sql AS $$
-    SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object(
-        'event', '$ai_generation', 'uuid', md5(team || 'sec' || i)::uuid,
-        'timestamp', CASE WHEN i < 60 THEN '2026-11-20T00:00:00Z' ELSE '2026-11-22T00:00:00Z' END,  -- the last one after the run
-        'properties', jsonb_build_object('$ai_trace_id', 'st' || team || '-' || i,
-            '$ai_input', 'team ' || team || (ARRAY[' password reset', ' sql query', ' translate menu'])[1 + i % 3]))), team)
-    FROM generate_series(0, 60) i;
-    INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
-    SELECT team, 'generation', md5(team || 'sec' || i)::uuid::text,
-           ARRAY(SELECT CASE WHEN d = i % 3 THEN 1.0 ELSE 0.0 END + 0.05 * regress.noise(i, d) FROM generate_series(0, 7) d)::real[]
-    FROM generate_series(0, 60) i;
+    SELECT regress.planted(team, 'sec', 60, topics => ARRAY['team ' || team || ' password reset',
+                                                            'team ' || team || ' sql query', 'team ' || team || ' translate menu']);
+    SELECT regress.planted(team, 'seclate', 1, ts => '2026-11-22T00:00:00Z', topics => ARRAY['team ' || team || ' password reset']);
 $$;
 SELECT regress.team_items(1), regress.team_items(2);
 SELECT llm_clusters.create_job('team one', 'generation', team_id => 1) AS job1 \gset
@@ -51,8 +45,8 @@ SELECT relation, teams FROM regress.visible();
 SET LOCAL ROLE regress_alice;
 SELECT relation, teams FROM regress.visible();
 SELECT role_name FROM llm_clusters.team_roles ORDER BY 1;
-SELECT count(*) AS team2_clusters_of_item FROM llm_clusters.item_clusters(md5('2sec1')::uuid::text, 2);
-SELECT count(*) AS own_item_clusters FROM llm_clusters.item_clusters(md5('1sec1')::uuid::text, 1);
+SELECT count(*) AS team2_clusters_of_item FROM llm_clusters.item_clusters(regress.planted_id(2, 'sec', 1), 2);
+SELECT count(*) AS own_item_clusters FROM llm_clusters.item_clusters(regress.planted_id(1, 'sec', 1), 1);
 SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.report_html(%s)', :run2)), '(run|job) \d+', '\1 N', 'g') AS other_report;
 SELECT length(llm_clusters.report_html(:run1)) > 1000 AS own_report;
 SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.cluster_items(%s, 0)', :run2)), '(run|job) \d+', '\1 N', 'g') AS other_items;

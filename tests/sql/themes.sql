@@ -4,21 +4,14 @@
 BEGIN;
 SET LOCAL TimeZone = 'UTC';
 -- Six topics in two families: topic t points at its family's axis (t / 3) and, less, at
--- an axis of its own (2 + t), with a little noise; 25 items each.
-CREATE TEMP TABLE topics (t int, text text, cost float8);
-INSERT INTO topics VALUES
-    (0, 'reset my password', 0.001), (1, 'change my email address', 0.002), (2, 'delete my account', 0.003),
-    (3, 'bake sourdough bread', 0.010), (4, 'cook a mushroom risotto', 0.020), (5, 'grill a steak', 0.030);
-SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object(
-    'event', '$ai_generation', 'uuid', md5('theme' || i)::uuid, 'timestamp', '2026-11-20T00:00:00Z',
-    'properties', jsonb_build_object('$ai_trace_id', 'th' || i, '$ai_input', tp.text || ' #' || i,
-                                     '$ai_total_cost_usd', tp.cost))))
-FROM generate_series(0, 149) i JOIN topics tp ON tp.t = i % 6;
-INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
-SELECT 1, 'generation', md5('theme' || i)::uuid::text,
-       ARRAY(SELECT CASE WHEN d = (i % 6) / 3 THEN 1.0 WHEN d = 2 + i % 6 THEN 0.6 ELSE 0.0 END
-                    + 0.04 * regress.noise(i, d) FROM generate_series(0, 7) d)::real[]
-FROM generate_series(0, 149) i;
+-- an axis of its own (2 + t), with a little noise; 25 items each, cost by topic.
+SELECT regress.planted(1, 'theme', 150, 6,
+                       topics => ARRAY['reset my password', 'change my email address', 'delete my account',
+                                       'bake sourdough bread', 'cook a mushroom risotto', 'grill a steak'],
+                       cycle => ARRAY(SELECT jsonb_build_object('$ai_total_cost_usd', c)
+                                      FROM unnest(ARRAY[0.001, 0.002, 0.003, 0.010, 0.020, 0.030]) c));
+UPDATE llm_clusters.embeddings SET embedding = regress.planted_vector(i, (i % 6) / 3, 0.04, sub_axis => 2 + i % 6)
+FROM generate_series(0, 149) i WHERE item_id = regress.planted_id(1, 'theme', i);
 SELECT llm_clusters.create_job('themes', level => 'generation') AS job \gset
 SELECT llm_clusters.run_job(:job, '2026-11-21') AS run \gset
 
@@ -32,7 +25,7 @@ SELECT t.theme_id, count(DISTINCT tp.t / 3) AS families, count(DISTINCT tp.t) AS
 FROM llm_clusters.assignments a
 JOIN llm_clusters.clusters c ON c.run_id = a.run_id AND c.cluster_id = a.cluster_id
 JOIN llm_clusters.themes t ON t.run_id = c.run_id AND t.theme_id = c.theme_id
-JOIN topics tp ON tp.t = substring(a.trace_id FROM 3)::int % 6
+CROSS JOIN LATERAL (SELECT split_part(a.trace_id, '-', 2)::int % 6 AS t) tp
 WHERE a.run_id = :run GROUP BY t.theme_id ORDER BY t.theme_id;
 -- A theme's size, share and metrics are the same aggregates over its clusters' items.
 SELECT bool_and(t.size = s.size AND abs(t.share - s.size::float8 / 150) < 1e-9
