@@ -8,7 +8,9 @@ use crate::gucs::{
     self, AI_API_KEY, AI_BASE_URL, AI_CHAT_MODEL, AI_DATA_PROCESSING, AI_EMBEDDING_MODEL, AI_TIMEOUT_MS,
 };
 use crate::read::{run_items, run_team_and_source};
-use llm_clusters_engine::ai::{label_request, parse_label, AiLabel, LabelInput, CONTRAST_ITEMS, LABEL_ITEMS};
+use llm_clusters_engine::ai::{
+    accept_labels, label_inputs, label_request, parse_label, Accepted, LabelCluster, LabelResult, LABEL_ITEMS,
+};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
 use serde_json::{json, Value};
@@ -111,34 +113,24 @@ pub fn label_requests(run_id: i64) -> Option<Vec<LabelRequest>> {
     for item in items.into_iter().filter(|i| !i.preview.is_empty()) {
         texts.entry(item.cluster_id).or_default().push(item.preview);
     }
-    let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
-    let requests = clusters
-        .iter()
-        .map(|(id, _, centroid)| {
-            // The nearest other clusters, for contrast.
-            let mut others: Vec<&(i32, String, Vec<f32>)> = clusters.iter().filter(|c| c.0 != *id).collect();
-            others.sort_by(|a, b| cosine(&b.2, centroid).total_cmp(&cosine(&a.2, centroid)));
-            let own: Vec<&str> = texts.get(id).map(|t| t.iter().map(String::as_str).collect()).unwrap_or_default();
-            let contrast = others
-                .iter()
-                .map(|o| {
-                    (
-                        o.1.as_str(),
-                        texts
-                            .get(&o.0)
-                            .map(|t| t.iter().take(CONTRAST_ITEMS).map(String::as_str).collect())
-                            .unwrap_or_default(),
-                    )
-                })
-                .collect();
-            LabelRequest { cluster_id: *id, body: label_request(&model, &LabelInput { items: own, contrast }) }
+    let clusters: Vec<LabelCluster> = clusters
+        .into_iter()
+        .map(|(cluster_id, title, centroid)| LabelCluster {
+            cluster_id,
+            title,
+            centroid,
+            texts: texts.remove(&cluster_id).unwrap_or_default(),
         })
+        .collect();
+    let requests = label_inputs(&clusters)
+        .into_iter()
+        .map(|(cluster_id, input)| LabelRequest { cluster_id, body: label_request(&model, &input) })
         .collect();
     Some(requests)
 }
 
 /// Asks the service for each label; no SPI, so it runs outside any transaction in the worker.
-pub fn call_labels(requests: Vec<LabelRequest>) -> Vec<(i32, Result<AiLabel, String>)> {
+pub fn call_labels(requests: Vec<LabelRequest>) -> Vec<LabelResult> {
     let Some((service, _)) = chat_service() else { return Vec::new() };
     requests
         .into_iter()
@@ -153,29 +145,23 @@ pub fn call_labels(requests: Vec<LabelRequest>) -> Vec<(i32, Result<AiLabel, Str
 
 /// Writes the labels that came back (distinct titles; failures keep the offline label) and
 /// records the outcome in `runs.quality.ai_labels`. Returns how many clusters got AI labels.
-pub fn apply_labels(run_id: i64, results: Vec<(i32, Result<AiLabel, String>)>) -> i64 {
-    let mut taken: Vec<String> = Vec::new();
+pub fn apply_labels(run_id: i64, results: Vec<LabelResult>) -> i64 {
+    let offline: Vec<(i32, String)> = Spi::connect(|client| {
+        client
+            .select("SELECT cluster_id, title FROM llm_clusters.clusters WHERE run_id = $1", None, &[run_id.into()])?
+            .map(|r| Ok((r.get::<i32>(1)?.unwrap_or(-1), r.get::<String>(2)?.unwrap_or_default())))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    let Accepted { labels: accepted, failures: failed } = accept_labels(&offline, results);
     let (mut ids, mut titles, mut descriptions) = (Vec::new(), Vec::new(), Vec::new());
-    let mut failures = serde_json::Map::new();
-    for (cluster_id, result) in results {
-        match result {
-            Ok(label) if !taken.iter().any(|t| t.eq_ignore_ascii_case(&label.title)) => {
-                taken.push(label.title.clone());
-                ids.push(cluster_id);
-                titles.push(label.title);
-                descriptions.push(label.bullets.iter().map(|b| format!("• {b}")).collect::<Vec<_>>().join("\n"));
-            }
-            Ok(label) => {
-                failures.insert(
-                    cluster_id.to_string(),
-                    json!(format!("the title \"{}\" is already used in this run", label.title)),
-                );
-            }
-            Err(message) => {
-                failures.insert(cluster_id.to_string(), json!(message));
-            }
-        }
+    for (cluster_id, label) in accepted {
+        ids.push(cluster_id);
+        titles.push(label.title);
+        descriptions.push(label.bullets.iter().map(|b| format!("• {b}")).collect::<Vec<_>>().join("\n"));
     }
+    let failures: serde_json::Map<String, Value> =
+        failed.into_iter().map(|(cluster_id, message)| (cluster_id.to_string(), json!(message))).collect();
     let labelled = ids.len() as i64;
     let summary = json!({"labelled": labelled, "fallback": failures.len(), "failures": failures});
     Spi::connect_mut(|client| {

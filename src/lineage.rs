@@ -6,16 +6,12 @@
 use crate::error::OrRaise;
 use crate::read::Job;
 use llm_clusters_engine::cluster::labels::ClusterLabel;
-use llm_clusters_engine::cluster::lineage::{match_clusters, Event, Overlap};
+use llm_clusters_engine::cluster::lineage::{all_new, carry_titles, match_clusters, Event, Overlap, PreviousTitle};
 use llm_clusters_engine::cluster::{Clustering, Previous};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use serde_json::{json, Value};
 use std::collections::HashMap;
-
-/// A continued cluster keeps its previous title while at least this many of its keywords
-/// are still among the previous run's keywords for it.
-const KEEP_TITLE_SHARED_KEYWORDS: usize = 2;
 
 pub struct PreviousCluster {
     cluster_id: i32,
@@ -122,44 +118,12 @@ fn shared_items(run_id: i64, previous_id: i64) -> Vec<(i32, i32, u64)> {
 }
 
 fn overlap(run_id: i64, previous: &PreviousRun, result: &Clustering) -> Overlap {
-    let n_new = result.n_clusters;
     let index: HashMap<i32, usize> = previous.clusters.iter().enumerate().map(|(j, c)| (c.cluster_id, j)).collect();
-    let mut o = Overlap {
-        shared: vec![vec![0; previous.clusters.len()]; n_new],
-        shared_new: vec![0; n_new],
-        shared_previous: vec![0; previous.clusters.len()],
-        cosine: Vec::new(),
-    };
-    for (new, prev, count) in shared_items(run_id, previous.id) {
-        let i = usize::try_from(new).ok().filter(|&i| i < n_new);
-        let j = index.get(&prev).copied();
-        if let Some(i) = i {
-            o.shared_new[i] += count;
-        }
-        if let Some(j) = j {
-            o.shared_previous[j] += count;
-        }
-        if let (Some(i), Some(j)) = (i, j) {
-            o.shared[i][j] += count;
-        }
-    }
-    let unit = |v: &[f32]| {
-        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
-        v.iter().map(|x| x / norm).collect::<Vec<f32>>()
-    };
-    let previous_units: Vec<Vec<f32>> = previous.clusters.iter().map(|c| unit(&c.centroid)).collect();
-    o.cosine = result
-        .centroids
-        .iter()
-        .map(|c| {
-            let c = unit(c);
-            previous_units
-                .iter()
-                .map(|p| if p.len() == c.len() { c.iter().zip(p).map(|(a, b)| f64::from(a * b)).sum() } else { 0.0 })
-                .collect()
-        })
+    let shared: Vec<(Option<usize>, Option<usize>, u64)> = shared_items(run_id, previous.id)
+        .into_iter()
+        .map(|(new, prev, count)| (usize::try_from(new).ok(), index.get(&prev).copied(), count))
         .collect();
-    o
+    Overlap::from_shared(&shared, &result.centroids, &previous.centroids())
 }
 
 /// Gives the run's clusters their stable ids and (kept) titles, writes the lineage rows,
@@ -174,14 +138,7 @@ pub fn record(
     let n_new = result.n_clusters;
     let links = match previous {
         Some(p) => match_clusters(&overlap(run_id, p, result)),
-        None => (0..n_new)
-            .map(|i| llm_clusters_engine::cluster::lineage::Link {
-                event: Event::New,
-                new: Some(i),
-                previous: None,
-                similarity: 0.0,
-            })
-            .collect(),
+        None => all_new(n_new),
     };
     let prev = |j: Option<usize>| j.and_then(|j| previous.and_then(|p| p.clusters.get(j)));
     let continued: HashMap<usize, usize> =
@@ -201,29 +158,10 @@ pub fn record(
         .map(|i| prev(continued.get(&i).copied()).and_then(|c| c.stable_id).unwrap_or(fresh_ids[i]))
         .collect();
 
-    // Titles: a continued cluster keeps its previous title unless its keywords changed.
-    let mut titles: Vec<String> = labels.iter().take(n_new).map(|l| l.title.clone()).collect();
-    let mut kept = vec![false; n_new];
-    for (&i, &j) in &continued {
-        if let (Some(p), Some(label)) = (prev(Some(j)), labels.get(i)) {
-            let shared = label.keywords.iter().filter(|k| p.keywords.contains(k)).count();
-            if shared >= KEEP_TITLE_SHARED_KEYWORDS && !p.title.is_empty() {
-                titles[i] = p.title.clone();
-                kept[i] = true;
-            }
-        }
-    }
-    // Titles stay distinct within the run: a fresh title equal to a kept one gets a number.
-    for i in 0..n_new {
-        if !kept[i] {
-            let base = titles[i].clone();
-            let mut n = 2;
-            while (0..n_new).any(|k| k != i && titles[k] == titles[i]) {
-                titles[i] = format!("{base} ({n})");
-                n += 1;
-            }
-        }
-    }
+    let previous_titles: Vec<PreviousTitle> = previous
+        .map(|p| p.clusters.iter().map(|c| PreviousTitle { title: &c.title, keywords: &c.keywords }).collect())
+        .unwrap_or_default();
+    let (titles, kept) = carry_titles(labels, &links, &previous_titles);
 
     // Columns of the lineage rows: stable id, event, cluster, previous cluster, related, similarity.
     type Columns = (Vec<i64>, Vec<String>, Vec<Option<i32>>, Vec<Option<i32>>, Vec<Option<i64>>, Vec<f64>);

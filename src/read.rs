@@ -6,6 +6,7 @@ use crate::gucs::MAX_MEMORY_MB;
 use crate::jobs::Source;
 use crate::pg::check_interrupts;
 use llm_clusters_engine::cluster::Params;
+use llm_clusters_engine::embedding::decode_pgvector;
 use llm_clusters_engine::filters::{parse_filters, to_sql, SqlParam};
 use llm_clusters_engine::report::Item;
 use llm_clusters_engine::source::EmbeddingKind;
@@ -388,37 +389,12 @@ pub unsafe fn decode_embedding(datum: pg_sys::Datum, kind: EmbeddingKind, out: &
             }
         }
         EmbeddingKind::Vector | EmbeddingKind::HalfVec => {
-            // pgvector: 4-byte varlena header, int16 dim, int16 unused, then the values.
-            let base = detoasted.cast::<u8>();
-            let total = pgrx::varlena::varsize_any(detoasted);
-            let dim = usize::from(std::ptr::read_unaligned(base.add(4).cast::<u16>()));
-            let width = if kind == EmbeddingKind::Vector { 4 } else { 2 };
-            if total < 8 + dim * width {
-                false
-            } else if kind == EmbeddingKind::Vector {
-                out.extend((0..dim).map(|i| std::ptr::read_unaligned(base.add(8 + 4 * i).cast::<f32>())));
-                true
-            } else {
-                out.extend((0..dim).map(|i| half_to_f32(std::ptr::read_unaligned(base.add(8 + 2 * i).cast::<u16>()))));
-                true
-            }
+            let bytes = std::slice::from_raw_parts(detoasted.cast::<u8>(), pgrx::varlena::varsize_any(detoasted));
+            decode_pgvector(bytes, kind == EmbeddingKind::HalfVec, out)
         }
     };
     if detoasted != raw {
         pg_sys::pfree(detoasted.cast());
     }
     ok
-}
-
-/// IEEE 754 binary16 to f32.
-fn half_to_f32(h: u16) -> f32 {
-    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
-    let exp = i32::from((h >> 10) & 0x1f);
-    let frac = f32::from(h & 0x3ff);
-    match exp {
-        0 => sign * frac * 2f32.powi(-24),
-        31 if frac == 0.0 => sign * f32::INFINITY,
-        31 => f32::NAN,
-        _ => sign * (1.0 + frac / 1024.0) * 2f32.powi(exp - 15),
-    }
 }

@@ -7,8 +7,8 @@ use crate::jobs::{checked_params, Source};
 use crate::lineage;
 use crate::pg::{check_interrupts, float_array_text, in_subtransaction};
 use crate::read::{item_texts, load_job, read_items, Items, Job, ReadOptions, Window};
-use llm_clusters_engine::cluster::labels::{label_clusters, ClusterLabel, Embed, OUTLIERS_TITLE};
-use llm_clusters_engine::cluster::{cluster, cluster_sizes, Clustering, Params, Previous};
+use llm_clusters_engine::cluster::labels::{label_run, Embed, RunLabels, OUTLIERS_TITLE};
+use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
 use llm_clusters_engine::embedder::minilm;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
@@ -233,15 +233,14 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
 /// Offline labels of the clusters and of the themes, from the text of each cluster's items
 /// nearest its centre; titles re-ranked by the built-in model when the run's embeddings
 /// have its dimensions and it is the configured embedder.
-fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Labels {
+fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> RunLabels {
     let chosen: Vec<usize> = (0..ids.len()).filter(|&i| result.rank[i] < LABEL_ITEMS_PER_CLUSTER).collect();
     let wanted: Vec<String> = chosen.iter().map(|&i| ids[i].clone()).collect();
     let texts: HashMap<String, String> = item_texts(source, job.team_id, wanted, i32::MAX);
-    let mut by_rank: Vec<(i32, u32, &str)> = chosen
+    let docs: Vec<(i32, u32, &str)> = chosen
         .iter()
         .filter_map(|&i| texts.get(&ids[i]).map(|t| (result.labels[i], result.rank[i], t.as_str())))
         .collect();
-    by_rank.sort_by_key(|(c, r, _)| (*c, *r));
     let model = (result.centroids.first().map(Vec::len) == Some(minilm::DIMENSIONS))
         .then(crate::embed::builtin_model_if_used)
         .flatten();
@@ -254,41 +253,7 @@ fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Lab
     };
     let embedder: Option<Embed> = model.as_ref().map(|_| &embed as Embed);
 
-    let docs: Vec<(i32, &str)> = by_rank.iter().map(|(c, _, t)| (*c, *t)).collect();
-    let mut snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_clusters];
-    for (c, _, t) in &by_rank {
-        if *c >= 0 && snippets[*c as usize].len() < 3 && !t.is_empty() {
-            snippets[*c as usize].push(t);
-        }
-    }
-    let sizes = cluster_sizes(&result.labels, result.n_clusters);
-    let clusters =
-        label_clusters(&docs, result.n_clusters, &sizes, &snippets, embedder.map(|e| (&result.centroids[..], e)));
-
-    // A theme's snippets: the items nearest the centres of its largest clusters.
-    let theme_docs: Vec<(i32, &str)> = docs.iter().map(|(c, t)| (result.theme_of(*c), *t)).collect();
-    let mut theme_snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_themes];
-    for (c, cluster_snippets) in snippets.iter().enumerate() {
-        let theme = &mut theme_snippets[result.themes[c]];
-        if theme.len() < 3 {
-            theme.extend(cluster_snippets.first().copied());
-        }
-    }
-    let theme_sizes = cluster_sizes(&result.item_themes(), result.n_themes);
-    let themes = label_clusters(
-        &theme_docs,
-        result.n_themes,
-        &theme_sizes,
-        &theme_snippets,
-        embedder.map(|e| (&result.theme_centroids[..], e)),
-    );
-    Labels { clusters, themes }
-}
-
-/// A run's offline labels: one per cluster (in cluster order) and one per theme.
-struct Labels {
-    clusters: Vec<ClusterLabel>,
-    themes: Vec<ClusterLabel>,
+    label_run(&docs, result, embedder)
 }
 
 fn write_results(
@@ -298,7 +263,7 @@ fn write_results(
     trace_ids: &[Option<String>],
     ts: &[Option<TimestampWithTimeZone>],
     result: &Clustering,
-    labels: &Labels,
+    labels: &RunLabels,
 ) {
     let (theme_labels, labels) = (&labels.themes, &labels.clusters);
     let n = ids.len();

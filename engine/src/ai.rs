@@ -2,6 +2,7 @@
 //! (`/chat/completions`, JSON output) and embeddings (`/embeddings`), and strict parsing
 //! of the answers. No I/O here; the extension does the HTTP.
 
+use crate::cluster::titles::Titles;
 use crate::error::{EngineError, ErrorKind, Result};
 use serde_json::{json, Value};
 
@@ -30,6 +31,68 @@ pub struct LabelInput<'a> {
 pub struct AiLabel {
     pub title: String,
     pub bullets: Vec<String>,
+}
+
+/// One cluster of a run, as label requests see it.
+pub struct LabelCluster {
+    pub cluster_id: i32,
+    /// Its offline title.
+    pub title: String,
+    pub centroid: Vec<f32>,
+    /// Its items' texts, closest to the centre first.
+    pub texts: Vec<String>,
+}
+
+/// What the model is shown for each cluster: its own items and, for contrast, the
+/// [`CONTRAST_CLUSTERS`] other clusters whose centroids are nearest (cosine) with a few of
+/// their items.
+pub fn label_inputs(clusters: &[LabelCluster]) -> Vec<(i32, LabelInput<'_>)> {
+    let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    clusters
+        .iter()
+        .map(|c| {
+            let mut others: Vec<&LabelCluster> = clusters.iter().filter(|o| o.cluster_id != c.cluster_id).collect();
+            others.sort_by(|a, b| cosine(&b.centroid, &c.centroid).total_cmp(&cosine(&a.centroid, &c.centroid)));
+            let contrast = others
+                .iter()
+                .take(CONTRAST_CLUSTERS)
+                .map(|o| (o.title.as_str(), o.texts.iter().take(CONTRAST_ITEMS).map(String::as_str).collect()))
+                .collect();
+            (c.cluster_id, LabelInput { items: c.texts.iter().map(String::as_str).collect(), contrast })
+        })
+        .collect()
+}
+
+/// A cluster's AI label, or why the service gave none.
+pub type LabelResult = (i32, std::result::Result<AiLabel, String>);
+
+/// The AI labels a run takes, and why the others were not taken, by cluster.
+pub struct Accepted {
+    pub labels: Vec<(i32, AiLabel)>,
+    pub failures: Vec<(i32, String)>,
+}
+
+/// Which AI labels a run takes, by the one title policy ([`Titles`]): an AI title is taken
+/// when no other cluster's offline title and no AI title taken before it is the same, so
+/// that a cluster whose AI label fails keeps an offline title nothing else took. Returns the
+/// labels taken and, per cluster, why its label was not.
+pub fn accept_labels(offline: &[(i32, String)], results: Vec<LabelResult>) -> Accepted {
+    let mut taken = Titles::new();
+    let (mut accepted, mut failures) = (Vec::new(), Vec::new());
+    for (cluster_id, result) in results {
+        match result {
+            Ok(label) => {
+                let others_offline = offline.iter().any(|(id, t)| *id != cluster_id && Titles::same(t, &label.title));
+                if !others_offline && taken.claim(&label.title) {
+                    accepted.push((cluster_id, label));
+                } else {
+                    failures.push((cluster_id, format!("the title \"{}\" is already used in this run", label.title)));
+                }
+            }
+            Err(message) => failures.push((cluster_id, message)),
+        }
+    }
+    Accepted { labels: accepted, failures }
 }
 
 fn clip(text: &str, budget: &mut usize) -> Option<String> {
@@ -367,5 +430,51 @@ mod tests {
         .is_err());
         assert!(parse_embeddings(&json!({"data": [{"index": 5, "embedding": [1.0]}]}).to_string(), 1).is_err());
         assert!(parse_embeddings("{}", 1).is_err());
+    }
+
+    #[test]
+    fn contrast_comes_from_the_nearest_clusters() {
+        let cluster = |id, title: &str, centroid: Vec<f32>, texts: &[&str]| LabelCluster {
+            cluster_id: id,
+            title: title.into(),
+            centroid,
+            texts: texts.iter().map(|t| t.to_string()).collect(),
+        };
+        let clusters = [
+            cluster(0, "Passwords", vec![1.0, 0.0, 0.0], &["reset my password"]),
+            cluster(1, "Accounts", vec![0.8, 0.6, 0.0], &["a1", "a2", "a3", "a4"]),
+            cluster(2, "Poems", vec![0.0, 0.0, 1.0], &["write a poem"]),
+            cluster(3, "Emails", vec![0.6, 0.8, 0.0], &["change my email"]),
+        ];
+        let inputs = label_inputs(&clusters);
+        assert_eq!(inputs.len(), 4);
+        let (id, input) = &inputs[0];
+        assert_eq!(*id, 0);
+        assert_eq!(input.items, vec!["reset my password"]);
+        assert_eq!(input.contrast, vec![("Accounts", vec!["a1", "a2", "a3"]), ("Emails", vec!["change my email"])]);
+    }
+
+    #[test]
+    fn ai_titles_stay_distinct_from_each_other_and_from_offline_titles() {
+        let label = |title: &str| AiLabel { title: title.into(), bullets: vec!["a".into(), "b".into()] };
+        let offline = [(0, "Reset my password".to_string()), (1, "Sql query".to_string()), (2, "Poems".to_string())];
+        let results = vec![
+            (0, Ok(label("Password reset requests"))),
+            (1, Ok(label("password RESET requests"))),
+            (2, Ok(label("Sql query"))),
+            (3, Err("HTTP 500".to_string())),
+            (4, Ok(label("Poems"))),
+        ];
+        let Accepted { labels: accepted, failures } = accept_labels(&offline, results);
+        assert_eq!(
+            accepted.iter().map(|(id, l)| (*id, l.title.as_str())).collect::<Vec<_>>(),
+            vec![(0, "Password reset requests")]
+        );
+        let failed: Vec<i32> = failures.iter().map(|(id, _)| *id).collect();
+        assert_eq!(failed, vec![1, 2, 3, 4]);
+        assert!(failures[0].1.contains("already used"), "{}", failures[0].1);
+        assert_eq!(failures[2].1, "HTTP 500");
+        // Its own offline title is not a clash.
+        assert_eq!(accept_labels(&offline, vec![(2, Ok(label("poems")))]).labels.len(), 1);
     }
 }

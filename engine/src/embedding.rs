@@ -40,6 +40,35 @@ pub fn normalised_mean(state: &[f64]) -> Option<Vec<f32>> {
     (norm > 0.0 && norm.is_finite()).then(|| sum.iter().map(|x| (x / norm) as f32).collect())
 }
 
+/// Appends the values of a pgvector `vector` (`half` false: float4) or `halfvec` (`half`
+/// true: IEEE binary16) stored as `bytes`: a 4-byte varlena header, an int16 dimension, an
+/// unused int16, then the values (native byte order, as PostgreSQL stores them). Returns
+/// false, appending nothing, when `bytes` is shorter than its dimension says.
+pub fn decode_pgvector(bytes: &[u8], half: bool, out: &mut Vec<f32>) -> bool {
+    let Some(dim) = bytes.get(4..6).map(|d| usize::from(u16::from_ne_bytes([d[0], d[1]]))) else { return false };
+    let width = if half { 2 } else { 4 };
+    let Some(values) = bytes.get(8..8 + dim * width) else { return false };
+    if half {
+        out.extend(values.chunks_exact(2).map(|h| half_to_f32(u16::from_ne_bytes([h[0], h[1]]))));
+    } else {
+        out.extend(values.chunks_exact(4).map(|f| f32::from_ne_bytes([f[0], f[1], f[2], f[3]])));
+    }
+    true
+}
+
+/// IEEE 754 binary16 to f32.
+pub fn half_to_f32(h: u16) -> f32 {
+    let sign = if h & 0x8000 != 0 { -1.0 } else { 1.0 };
+    let exp = i32::from((h >> 10) & 0x1f);
+    let frac = f32::from(h & 0x3ff);
+    match exp {
+        0 => sign * frac * 2f32.powi(-24),
+        31 if frac == 0.0 => sign * f32::INFINITY,
+        31 => f32::NAN,
+        _ => sign * (1.0 + frac / 1024.0) * 2f32.powi(exp - 15),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -64,5 +93,35 @@ mod tests {
         assert_eq!(s, vec![1.0, 0.6, 0.8]);
         assert_eq!(normalised_mean(&[]), None);
         assert_eq!(normalised_mean(&[2.0, 0.0, 0.0]), None);
+    }
+    #[test]
+    fn half_floats_decode_exactly() {
+        assert_eq!(half_to_f32(0x3c00), 1.0);
+        assert_eq!(half_to_f32(0xc000), -2.0);
+        assert_eq!(half_to_f32(0x3555), 0.333_251_95);
+        assert_eq!(half_to_f32(0x0001), 2f32.powi(-24), "the smallest subnormal");
+        assert_eq!(half_to_f32(0x7bff), 65504.0, "the largest finite");
+        assert_eq!(half_to_f32(0xfc00), f32::NEG_INFINITY);
+        assert!(half_to_f32(0x7e00).is_nan());
+        assert_eq!(half_to_f32(0x8000).to_bits(), (-0.0f32).to_bits());
+    }
+
+    #[test]
+    fn pgvector_values_follow_the_header() {
+        let header = |dim: u16| [vec![0u8; 4], dim.to_ne_bytes().to_vec(), vec![0, 0]].concat();
+        let vector = [header(2), 1.5f32.to_ne_bytes().to_vec(), (-2.0f32).to_ne_bytes().to_vec()].concat();
+        let mut out = Vec::new();
+        assert!(decode_pgvector(&vector, false, &mut out));
+        assert_eq!(out, vec![1.5, -2.0]);
+        let halfvec =
+            [header(3), 0x3c00u16.to_ne_bytes().to_vec(), 0xc000u16.to_ne_bytes().to_vec(), vec![0, 0]].concat();
+        out.clear();
+        assert!(decode_pgvector(&halfvec, true, &mut out));
+        assert_eq!(out, vec![1.0, -2.0, 0.0]);
+        out.clear();
+        assert!(!decode_pgvector(&vector[..11], false, &mut out), "a value cut short");
+        assert!(!decode_pgvector(&[0, 0, 0], true, &mut out), "no header");
+        assert!(out.is_empty());
+        assert!(decode_pgvector(&header(0), false, &mut out), "no dimensions is a valid, empty vector");
     }
 }

@@ -7,6 +7,8 @@
 //! the phrase closest to its own centroid and farthest from the others wins. The
 //! description is 2 to 4 bullets: the distinctive terms and the items closest to the centre.
 
+use crate::cluster::titles::Titles;
+use crate::cluster::{cluster_sizes, Clustering};
 use crate::error::Result;
 use crate::text::STOP_WORDS;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -147,7 +149,7 @@ pub fn label_clusters(
         .collect();
     let candidates: Vec<Vec<String>> = scored.iter().map(|s| title_candidates(s)).collect();
     let reranked = rerank.and_then(|(centroids, embed)| rerank_candidates(&candidates, centroids, embed));
-    let mut used_titles: HashSet<String> = HashSet::new();
+    let mut titles = Titles::new();
     (0..n_clusters)
         .map(|c| {
             let keywords: Vec<String> = scored[c]
@@ -157,7 +159,7 @@ pub fn label_clusters(
                 .map(|s| s.phrase.clone())
                 .collect();
             let ranked = reranked.as_ref().map_or(&candidates[c], |r| &r[c]);
-            let title = distinct_title(ranked, &keywords, c, &written, &mut used_titles);
+            let title = distinct_title(ranked, &keywords, c, &written, &mut titles);
             let size = sizes.get(c).copied().unwrap_or(0);
             let mut bullets = vec![if keywords.is_empty() {
                 format!("{size} item{} with no distinctive terms", if size == 1 { "" } else { "s" })
@@ -228,6 +230,52 @@ fn tokens(text: &str) -> Vec<(String, String)> {
         .filter(|(w, _)| !w.is_empty() && w != "user" && w != "assistant")
         .take(PHRASE_WORDS_PER_TEXT)
         .collect()
+}
+
+/// A run's offline labels: one per cluster (in cluster order) and one per theme.
+pub struct RunLabels {
+    pub clusters: Vec<ClusterLabel>,
+    pub themes: Vec<ClusterLabel>,
+}
+
+/// Labels a run's clusters and themes. `docs` are `(cluster, rank, text)` of items near
+/// their cluster's centre (rank 0 the nearest), in any order; `embed`, when given, embeds
+/// in the space of the run's centroids, to re-rank titles. A cluster's examples are its 3
+/// nearest items with text; a theme's, the nearest item of each of its first clusters.
+pub fn label_run(docs: &[(i32, u32, &str)], result: &Clustering, embed: Option<Embed>) -> RunLabels {
+    let mut by_rank: Vec<(i32, u32, &str)> = docs.to_vec();
+    by_rank.sort_by_key(|(c, r, _)| (*c, *r));
+    let docs: Vec<(i32, &str)> = by_rank.iter().map(|(c, _, t)| (*c, *t)).collect();
+    let mut snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_clusters];
+    for (c, _, t) in &by_rank {
+        if let Some(own) = usize::try_from(*c).ok().and_then(|c| snippets.get_mut(c)) {
+            if own.len() < SNIPPETS && !t.is_empty() {
+                own.push(t);
+            }
+        }
+    }
+    let sizes = cluster_sizes(&result.labels, result.n_clusters);
+    let clusters =
+        label_clusters(&docs, result.n_clusters, &sizes, &snippets, embed.map(|e| (&result.centroids[..], e)));
+
+    let theme_docs: Vec<(i32, &str)> = docs.iter().map(|(c, t)| (result.theme_of(*c), *t)).collect();
+    let mut theme_snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_themes];
+    for (c, cluster_snippets) in snippets.iter().enumerate() {
+        if let Some(theme) = result.themes.get(c).and_then(|&t| theme_snippets.get_mut(t)) {
+            if theme.len() < SNIPPETS {
+                theme.extend(cluster_snippets.first().copied());
+            }
+        }
+    }
+    let theme_sizes = cluster_sizes(&result.item_themes(), result.n_themes);
+    let themes = label_clusters(
+        &theme_docs,
+        result.n_themes,
+        &theme_sizes,
+        &theme_snippets,
+        embed.map(|e| (&result.theme_centroids[..], e)),
+    );
+    RunLabels { clusters, themes }
 }
 
 /// The distinct phrases of a text's first words that may be titles or keywords.
@@ -325,13 +373,14 @@ fn rerank_candidates(candidates: &[Vec<String>], centroids: &[Vec<f32>], embed: 
 
 /// The first candidate no other cluster has taken, each word as the texts most often write
 /// it and the first capitalised (a single word joined by the next keyword: "Shares and
-/// markets"); failing that, the keywords, then "Cluster N".
+/// markets"); failing that, the keywords, then "Cluster N" (numbered by [`Titles`] when
+/// even that is taken).
 fn distinct_title(
     candidates: &[String],
     keywords: &[String],
     cluster: usize,
     written: &HashMap<String, BTreeMap<String, usize>>,
-    used: &mut HashSet<String>,
+    titles: &mut Titles,
 ) -> String {
     // The most common form of a word; ties go to the lower-case one (the later key).
     let form = |w: &str| {
@@ -351,14 +400,8 @@ fn distinct_title(
         Some(next) if !c.contains(' ') => format!("{} and {}", cased(c), form(next)),
         _ => cased(c),
     };
-    let title = candidates
-        .iter()
-        .map(phrase)
-        .chain(std::iter::once(fallback.clone()))
-        .find(|t| !used.contains(t))
-        .unwrap_or_else(|| format!("{fallback} ({cluster})"));
-    used.insert(title.clone());
-    title
+    let phrases: Vec<String> = candidates.iter().map(phrase).collect();
+    titles.claim_first(phrases.iter().map(String::as_str), &fallback)
 }
 
 /// One line of at most `SNIPPET_CHARS` characters, role prefixes dropped.
@@ -462,5 +505,57 @@ mod tests {
         };
         let plain = label_clusters(&docs, 2, &[2, 2], &[vec![], vec![]], Some((&centroids, &failing)));
         assert_eq!(plain.len(), 2);
+    }
+
+    #[test]
+    fn a_run_labels_its_clusters_and_themes_with_the_nearest_examples() {
+        // Clusters 0 and 1 (theme 0) are about accounts, cluster 2 (theme 1) about cooking.
+        let texts = [
+            (0, "reset my password now"),
+            (0, "reset my password please"),
+            (0, "reset my password today"),
+            (0, "reset my password again"),
+            (1, "change my email address"),
+            (1, "change my email please"),
+            (2, "bake sourdough bread"),
+            (2, "bake rye bread"),
+            (-1, "something else entirely"),
+        ];
+        let labels: Vec<i32> = texts.iter().map(|(c, _)| *c).collect();
+        let n = labels.len();
+        let result = Clustering {
+            labels,
+            n_clusters: 3,
+            themes: vec![0, 0, 1],
+            n_themes: 2,
+            theme_centroids: vec![vec![1.0, 0.0], vec![0.0, 1.0]],
+            theme_coords: vec![[0.0, 0.0]; 2],
+            centroids: vec![vec![1.0, 0.0], vec![0.9, 0.1], vec![0.0, 1.0]],
+            radius: vec![0.5; 3],
+            distance: vec![0.1; n],
+            rank: vec![0; n],
+            coords: vec![[0.0, 0.0]; n],
+            centroid_coords: vec![[0.0, 0.0]; 3],
+            quality: Default::default(),
+            timings: Vec::new(),
+        };
+        // Ranks given out of order: the examples follow the ranks, not the input order.
+        let docs: Vec<(i32, u32, &str)> =
+            texts.iter().enumerate().map(|(i, (c, t))| (*c, (texts.len() - i) as u32, *t)).collect();
+        let run = label_run(&docs, &result, None);
+        assert_eq!((run.clusters.len(), run.themes.len()), (3, 2));
+        assert!(run.clusters[0].title.starts_with("Reset my password"), "{}", run.clusters[0].title);
+        assert!(
+            run.clusters[0].description.contains("e.g. \"reset my password again\""),
+            "{}",
+            run.clusters[0].description
+        );
+        assert!(!run.clusters[0].description.contains("reset my password now"), "only the 3 nearest");
+        assert!(run.clusters[2].title.to_lowercase().contains("bread"), "{}", run.clusters[2].title);
+        // Theme 0 shows the nearest example of each of its clusters.
+        assert!(run.themes[0].description.contains("reset my password again"), "{}", run.themes[0].description);
+        assert!(run.themes[0].description.contains("change my email please"), "{}", run.themes[0].description);
+        let titles: Vec<&str> = run.clusters.iter().map(|l| l.title.as_str()).collect();
+        assert!(!titles.iter().any(|t| t.contains("something")), "outliers name nothing");
     }
 }

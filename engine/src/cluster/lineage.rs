@@ -14,6 +14,9 @@
 //! A new cluster that took most of the shared items of two or more previous clusters is a
 //! merge: the unmatched ones among those are `Merged` into it.
 
+use crate::cluster::labels::ClusterLabel;
+use crate::cluster::titles::Titles;
+
 /// Fewest items two runs must share for item overlap to decide the matching.
 pub const MIN_SHARED_ITEMS: u64 = 20;
 /// Least Jaccard index of a continued cluster.
@@ -71,6 +74,95 @@ pub struct Overlap {
     pub shared_previous: Vec<u64>,
     /// `cosine[i][j]`: cosine similarity of the centroids.
     pub cosine: Vec<Vec<f64>>,
+}
+
+impl Overlap {
+    /// The overlap of a new run (`new_centroids`, one per cluster) and the previous one:
+    /// `shared_items` are `(new cluster, previous cluster, items)` over the items both runs
+    /// have, `None` where an item was an outlier (or in a cluster not compared).
+    pub fn from_shared(
+        shared_items: &[(Option<usize>, Option<usize>, u64)],
+        new_centroids: &[Vec<f32>],
+        previous_centroids: &[Vec<f32>],
+    ) -> Self {
+        let (n_new, n_previous) = (new_centroids.len(), previous_centroids.len());
+        let mut o = Overlap {
+            shared: vec![vec![0; n_previous]; n_new],
+            shared_new: vec![0; n_new],
+            shared_previous: vec![0; n_previous],
+            cosine: centroid_cosines(new_centroids, previous_centroids),
+        };
+        for &(new, previous, count) in shared_items {
+            let new = new.filter(|&i| i < n_new);
+            let previous = previous.filter(|&j| j < n_previous);
+            if let Some(i) = new {
+                o.shared_new[i] += count;
+            }
+            if let Some(j) = previous {
+                o.shared_previous[j] += count;
+            }
+            if let (Some(i), Some(j)) = (new, previous) {
+                o.shared[i][j] += count;
+            }
+        }
+        o
+    }
+}
+
+/// `cosine[i][j]` of the centroids (any length; 0 between centroids of different dimensions).
+fn centroid_cosines(new: &[Vec<f32>], previous: &[Vec<f32>]) -> Vec<Vec<f64>> {
+    let unit = |v: &[f32]| {
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
+        v.iter().map(|x| x / norm).collect::<Vec<f32>>()
+    };
+    let previous: Vec<Vec<f32>> = previous.iter().map(|p| unit(p)).collect();
+    new.iter()
+        .map(|c| {
+            let c = unit(c);
+            previous
+                .iter()
+                .map(|p| if p.len() == c.len() { c.iter().zip(p).map(|(a, b)| f64::from(a * b)).sum() } else { 0.0 })
+                .collect()
+        })
+        .collect()
+}
+
+/// The links of a job's first run: every cluster is new.
+pub fn all_new(n_new: usize) -> Vec<Link> {
+    (0..n_new).map(|i| Link { event: Event::New, new: Some(i), previous: None, similarity: 0.0 }).collect()
+}
+
+/// A continued cluster keeps its previous title while at least this many of its keywords
+/// are still among the previous run's keywords for it.
+pub const KEEP_TITLE_SHARED_KEYWORDS: usize = 2;
+
+/// The title and keywords a previous cluster had.
+pub struct PreviousTitle<'a> {
+    pub title: &'a str,
+    pub keywords: &'a [String],
+}
+
+/// The run's titles and which were kept: a continued cluster keeps its previous title
+/// while its keywords did not change much (a stable name for a stable cluster); every other
+/// cluster keeps its fresh title, numbered when a kept title took it ([`Titles`]).
+pub fn carry_titles(labels: &[ClusterLabel], links: &[Link], previous: &[PreviousTitle]) -> (Vec<String>, Vec<bool>) {
+    let mut titles: Vec<Option<String>> = vec![None; labels.len()];
+    let mut taken = Titles::new();
+    for link in links.iter().filter(|l| l.event == Event::Continued) {
+        let (Some(i), Some(p)) = (link.new, link.previous.and_then(|j| previous.get(j))) else { continue };
+        let Some(label) = labels.get(i) else { continue };
+        let shared = label.keywords.iter().filter(|k| p.keywords.contains(k)).count();
+        if shared >= KEEP_TITLE_SHARED_KEYWORDS && !p.title.is_empty() && taken.claim(p.title) {
+            titles[i] = Some(p.title.to_string());
+        }
+    }
+    let kept: Vec<bool> = titles.iter().map(Option::is_some).collect();
+    let titles = titles
+        .into_iter()
+        .zip(labels)
+        .map(|(kept, label)| kept.unwrap_or_else(|| taken.claim_first([], &label.title)))
+        .collect();
+    (titles, kept)
 }
 
 /// The lineage of the new run's clusters: exactly one event per new cluster (continued,
@@ -304,5 +396,48 @@ mod tests {
             events(&match_clusters(&o)),
             vec![("continued", Some(0), Some(1)), ("gone", None, Some(0)), ("new", Some(1), None)]
         );
+    }
+
+    #[test]
+    fn overlap_counts_shared_items_and_compares_centroids() {
+        // New cluster 0 took 5 items of previous 1 and 2 outliers; previous 0 lost 3 to outliers.
+        let shared = [(Some(0), Some(1), 5), (Some(0), None, 2), (None, Some(0), 3), (Some(7), Some(9), 4)];
+        let o = Overlap::from_shared(&shared, &[vec![1.0, 0.0]], &[vec![0.0, 2.0], vec![3.0, 0.0], vec![1.0]]);
+        assert_eq!(o.shared, vec![vec![0, 5, 0]]);
+        assert_eq!(o.shared_new, vec![7]);
+        assert_eq!(o.shared_previous, vec![3, 5, 0]);
+        assert_eq!(o.cosine, vec![vec![0.0, 1.0, 0.0]], "orthogonal, the same direction, another dimension");
+        assert_eq!(events(&all_new(2)), vec![("new", Some(0), None), ("new", Some(1), None)]);
+    }
+
+    #[test]
+    fn continued_clusters_keep_their_titles_while_their_keywords_hold() {
+        let label = |title: &str, keywords: &[&str]| ClusterLabel {
+            title: title.into(),
+            description: String::new(),
+            keywords: keywords.iter().map(|k| k.to_string()).collect(),
+        };
+        let labels = [
+            label("Password reset links", &["password", "reset", "link"]),
+            label("Invoices", &["invoice", "pdf"]),
+            label("Reset my password", &["reset", "email"]),
+        ];
+        let continued =
+            |new, previous| Link { event: Event::Continued, new: Some(new), previous: Some(previous), similarity: 1.0 };
+        let links = [
+            continued(0, 0),
+            continued(1, 1),
+            Link { event: Event::New, new: Some(2), previous: None, similarity: 0.0 },
+        ];
+        let (kw0, kw1) = (["password".to_string(), "reset".to_string()], ["refund".to_string(), "pdf".to_string()]);
+        let previous = [
+            PreviousTitle { title: "Reset my password", keywords: &kw0 },
+            PreviousTitle { title: "Refunds", keywords: &kw1 },
+        ];
+        let (titles, kept) = carry_titles(&labels, &links, &previous);
+        // Cluster 0 shares two keywords and keeps its title; cluster 1 shares one and is
+        // renamed; the new cluster's own title is the kept one, so it is numbered.
+        assert_eq!(titles, vec!["Reset my password", "Invoices", "Reset my password (2)"]);
+        assert_eq!(kept, vec![true, false, false]);
     }
 }

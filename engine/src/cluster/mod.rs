@@ -12,6 +12,7 @@ pub mod lineage;
 pub mod metrics;
 pub mod params;
 pub mod pca;
+pub mod titles;
 pub mod umap;
 
 use crate::error::{EngineError, ErrorKind, Result};
