@@ -102,13 +102,9 @@ pub fn label_requests(run_id: i64) -> Option<Vec<LabelRequest>> {
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    let items = run_items(
-        source.as_ref(),
-        team_id,
-        400,
-        "a.cluster_id >= 0 AND a.rank < $2 ORDER BY a.rank",
-        vec![run_id.into(), (LABEL_ITEMS as i32).into()],
-    );
+    let items = run_items(source.as_ref(), team_id, 400, run_id, |b| {
+        format!("a.cluster_id >= 0 AND a.rank < {} ORDER BY a.rank", b.push(LABEL_ITEMS as i32))
+    });
     let mut texts: HashMap<i32, Vec<String>> = HashMap::new();
     for item in items.into_iter().filter(|i| !i.preview.is_empty()) {
         texts.entry(item.cluster_id).or_default().push(item.preview);

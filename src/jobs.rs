@@ -115,7 +115,7 @@ pub fn validate_job(source: pg_sys::Oid, filters: JsonB, params: JsonB) -> bool 
     source_embedding_kind(source);
     let filters = parse_filters(&filters.0).or_raise();
     // A regex that PostgreSQL cannot compile fails now rather than at the first run.
-    for f in filters.iter().filter(|f| f.operator.ends_with("regex")) {
+    for f in filters.iter().filter(|f| f.operator.is_regex()) {
         Spi::get_one_with_args::<bool>("SELECT '' ~ $1", &[f.values[0].as_str().into()]).or_raise();
     }
     checked_params(&params.0);

@@ -13,6 +13,7 @@ mod gucs;
 mod jobs;
 mod lineage;
 mod pg;
+mod query;
 mod read;
 mod report;
 mod run;

@@ -5,9 +5,10 @@ use crate::error::{raise, OrRaise};
 use crate::gucs::MAX_MEMORY_MB;
 use crate::jobs::Source;
 use crate::pg::check_interrupts;
+use crate::query::Binds;
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::embedding::decode_pgvector;
-use llm_clusters_engine::filters::{parse_filters, to_sql, SqlParam};
+use llm_clusters_engine::filters::{parse_filters, to_sql};
 use llm_clusters_engine::report::Item;
 use llm_clusters_engine::source::EmbeddingKind;
 use llm_clusters_engine::{EngineError, ErrorKind};
@@ -111,20 +112,14 @@ fn probe_dimension(query: &str, args: &[DatumWithOid], kind: EmbeddingKind) -> u
     .or_raise()
 }
 
-/// The WHERE clause shared by every query over the job's items, and its parameters
-/// ($1 team, $2 window start, $3 window end, then the filters').
-pub fn item_condition<'a>(job: &Job, window: Window) -> (String, Vec<DatumWithOid<'a>>) {
+/// The WHERE clause shared by every query over the job's items (the team, the window, the
+/// job's filters), its values bound in `binds`.
+pub fn item_condition(job: &Job, window: Window, binds: &mut Binds) -> String {
     let filters = parse_filters(&job.filters).or_raise();
-    let (filter_sql, filter_params) = to_sql(&filters, 4);
-    let mut args: Vec<DatumWithOid> = vec![job.team_id.into(), window.start.into(), window.end.into()];
-    for p in filter_params {
-        args.push(match p {
-            SqlParam::Text(s) => s.into(),
-            SqlParam::TextArray(v) => v.into(),
-            SqlParam::Float(x) => x.into(),
-        });
-    }
-    (format!("s.team_id = $1 AND s.ts >= $2 AND s.ts < $3 AND ({filter_sql})"), args)
+    let team = binds.push(job.team_id);
+    let (start, end) = (binds.push(window.start), binds.push(window.end));
+    let filter_sql = to_sql(&filters, &mut |p| binds.push_filter(p));
+    format!("s.team_id = {team} AND s.ts >= {start} AND s.ts < {end} AND ({filter_sql})")
 }
 
 /// What to read besides the window and the job's filters.
@@ -143,32 +138,33 @@ pub struct ReadOptions {
 /// read with its owner's rights.
 pub fn read_items(job: &Job, source: &Source, params: &Params, window: Window, options: &ReadOptions) -> Read {
     let kind = source.embedding_kind();
-    let (mut condition, mut args) = item_condition(job, window);
+    let mut binds = Binds::new();
+    let mut condition = item_condition(job, window, &mut binds);
     if !options.except.is_empty() {
-        args.push(options.except.clone().into());
-        condition.push_str(&format!(" AND NOT (s.item_id = ANY(${}))", args.len()));
+        condition.push_str(&format!(" AND NOT (s.item_id = ANY({}))", binds.push(options.except.clone())));
     }
-    source.read(|| read_source(source, kind, condition, args, params, options))
+    source.read(|| read_source(source, kind, condition, binds, params, options))
 }
 
 fn read_source(
     source: &Source,
     kind: EmbeddingKind,
     condition: String,
-    mut args: Vec<DatumWithOid>,
+    mut binds: Binds,
     params: &Params,
     options: &ReadOptions,
 ) -> Read {
     // `source` is the relation's quoted, schema-qualified name; filter values are parameters.
     let source = &source.name;
-    let in_window = Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM {source} s WHERE {condition}"), &args)
-        .or_raise()
-        .unwrap_or(0);
+    let in_window =
+        Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM {source} s WHERE {condition}"), binds.args())
+            .or_raise()
+            .unwrap_or(0);
     // The memory budget caps the items read, from the dimension of a first embedding.
     let budget = usize::try_from(MAX_MEMORY_MB.get()).unwrap_or(1) << 20;
     let probed = probe_dimension(
         &format!("SELECT s.embedding FROM {source} s WHERE {condition} AND s.embedding IS NOT NULL LIMIT 1"),
-        &args,
+        binds.args(),
         kind,
     );
     let by_memory = budget / (probed.clamp(1, MAX_DIMENSIONS) * 4 * ENGINE_MEMORY_FACTOR);
@@ -179,12 +175,9 @@ fn read_source(
     };
     let sample_sql = if sampled_by.is_some() {
         // A uniform sample that the seed fixes: the max_items smallest hashes of the ids.
-        let seed_param = args.len() + 1;
-        args.push(params.seed.to_string().into());
-        args.push((max_items as i64).into());
+        let (seed, limit) = (binds.push(params.seed.to_string()), binds.push(max_items as i64));
         format!(
-            " AND s.item_id IN (SELECT s.item_id FROM {source} s WHERE {condition} ORDER BY md5(s.item_id || ${seed_param}), s.item_id LIMIT ${})",
-            seed_param + 1
+            " AND s.item_id IN (SELECT s.item_id FROM {source} s WHERE {condition} ORDER BY md5(s.item_id || {seed}), s.item_id LIMIT {limit})"
         )
     } else {
         String::new()
@@ -195,7 +188,7 @@ fn read_source(
         (0i64, 0i64, 0i64, 0i64);
     let mut bytes = 0usize;
     Spi::connect(|client| {
-        let mut cursor = client.try_open_cursor(query.as_str(), &args)?;
+        let mut cursor = client.try_open_cursor(query.as_str(), binds.args())?;
         loop {
             let mut table = cursor.fetch(FETCH_ROWS)?;
             if table.is_empty() {
@@ -269,22 +262,25 @@ fn read_source(
     }
 }
 
-/// Items of the run chosen by `condition` (over assignments `a`; `$1` is the run id, the
-/// condition's own parameters follow), with the first `preview` characters of their text
-/// (read from the source with its owner's rights).
+/// Items of run `run_id` chosen by the condition `choose` writes (over assignments `a`,
+/// binding its values), with the first `preview` characters of their text (read from the
+/// source with its owner's rights).
 pub fn run_items(
     source: Option<&Source>,
     team_id: i32,
     preview: i32,
-    condition: &str,
-    args: Vec<DatumWithOid>,
+    run_id: i64,
+    choose: impl FnOnce(&mut Binds) -> String,
 ) -> Vec<Item> {
+    let mut binds = Binds::new();
+    let run = binds.push(run_id);
+    let condition = choose(&mut binds);
     let mut items: Vec<Item> = Spi::connect(|client| {
         client
             .select(
-                &format!("SELECT a.item_id, a.trace_id, a.cluster_id, a.x, a.y, a.rank FROM llm_clusters.assignments a WHERE a.run_id = $1 AND {condition}"),
+                &format!("SELECT a.item_id, a.trace_id, a.cluster_id, a.x, a.y, a.rank FROM llm_clusters.assignments a WHERE a.run_id = {run} AND {condition}"),
                 None,
-                &args,
+                binds.args(),
             )?
             .map(|row| {
                 Ok(Item {

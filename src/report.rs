@@ -6,6 +6,7 @@ use crate::gucs::REPORT_ITEM_URL;
 use crate::read::{run_items, run_team_and_source};
 use crate::summary::{steps_of, summaries_of};
 use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, Theme, MAX_DOTS, PREVIEW_CHARS};
+use llm_clusters_engine::status::RunStatus;
 use llm_clusters_engine::trace::timeline_json;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
@@ -53,7 +54,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
     })
     .or_raise()
     .unwrap_or_else(|| not_found(format!("run {run_id} does not exist")));
-    if status != "succeeded" {
+    if RunStatus::parse(&status) != Some(RunStatus::Succeeded) {
         raise(EngineError::new(
             ErrorKind::InvalidParameter,
             format!("run {run_id} has status {status}: it has no clusters to show"),
@@ -119,7 +120,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         }
     }
     let preview = PREVIEW_CHARS as i32;
-    let nearest = run_items(source, team_id, preview, "a.rank < $2", vec![run_id.into(), CARD_ITEMS.into()]);
+    let nearest = run_items(source, team_id, preview, run_id, |b| format!("a.rank < {}", b.push(CARD_ITEMS)));
     for item in nearest {
         if let Some(c) = clusters.iter_mut().find(|c| c.cluster_id == item.cluster_id) {
             c.nearest.push(item);
@@ -133,13 +134,13 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
     )
     .or_raise()
     .unwrap_or(0);
-    let points = run_items(
-        source,
-        team_id,
-        preview / 2,
-        "($2::int IS NULL OR a.cluster_id = $2) ORDER BY md5(a.item_id) LIMIT $3",
-        vec![run_id.into(), cluster_id.into(), (MAX_DOTS as i64).into()],
-    );
+    let points = run_items(source, team_id, preview / 2, run_id, |b| {
+        let cluster = b.push(cluster_id);
+        format!(
+            "({cluster}::int IS NULL OR a.cluster_id = {cluster}) ORDER BY md5(a.item_id) LIMIT {}",
+            b.push(MAX_DOTS as i64)
+        )
+    });
     let level = run.level.clone();
     let focus = cluster_id.map(|c| {
         let (first_ts, last_ts) = Spi::get_two_with_args::<String, String>(
@@ -148,7 +149,9 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             &[run_id.into(), c.into()],
         )
         .or_raise();
-        let mut items = run_items(source, team_id, preview, "a.cluster_id = $2 ORDER BY a.rank LIMIT $3", vec![run_id.into(), c.into(), FOCUS_ITEMS.into()]);
+        let mut items = run_items(source, team_id, preview, run_id, |b| {
+            format!("a.cluster_id = {} ORDER BY a.rank LIMIT {}", b.push(c), b.push(FOCUS_ITEMS))
+        });
         let mut summaries = summaries_of(team_id, &level, items.iter().map(|i| i.item_id.clone()).collect());
         items.iter_mut().for_each(|i| i.summary = summaries.remove(&i.item_id));
         let mut traces: Vec<String> = Vec::new();

@@ -10,6 +10,7 @@ use crate::read::{item_texts, load_job, read_items, Items, Job, ReadOptions, Win
 use llm_clusters_engine::cluster::labels::{label_run, Embed, RunLabels, OUTLIERS_TITLE};
 use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
 use llm_clusters_engine::embedder::minilm;
+use llm_clusters_engine::status::RunStatus;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -23,7 +24,7 @@ const WRITE_BATCH: usize = 10_000;
 
 /// What a finished (not failed) run records.
 struct Outcome {
-    status: &'static str,
+    status: RunStatus,
     error: Option<String>,
     n_items: i32,
     n_clusters: i32,
@@ -36,7 +37,7 @@ impl Outcome {
     /// A run that had nothing to cluster, and why.
     fn skipped(reason: String, n_items: usize, quality: Value, timings: serde_json::Map<String, Value>) -> Self {
         Outcome {
-            status: "skipped",
+            status: RunStatus::Skipped,
             error: Some(reason),
             n_items: n_items as i32,
             n_clusters: 0,
@@ -119,7 +120,7 @@ pub fn run(
     let outcome = outcome.unwrap_or_else(|message| {
         pgrx::warning!("run {run_id} of job {job_id} failed: {message}");
         Outcome {
-            status: "failed",
+            status: RunStatus::Failed,
             error: Some(message),
             n_items: 0,
             n_clusters: 0,
@@ -133,7 +134,7 @@ pub fn run(
                 quality = $7, timings = $8, finished_at = clock_timestamp() WHERE id = $1",
         &[
             run_id.into(),
-            outcome.status.into(),
+            outcome.status.as_str().into(),
             outcome.error.into(),
             outcome.n_items.into(),
             outcome.n_clusters.into(),
@@ -143,7 +144,7 @@ pub fn run(
         ],
     )
     .or_raise();
-    if ai_labels && outcome.status == "succeeded" {
+    if ai_labels && outcome.status == RunStatus::Succeeded {
         if let Err(message) = in_subtransaction(|| crate::ai::label_if_enabled(run_id)) {
             pgrx::warning!("run {run_id}: AI labels failed, the offline labels stay: {message}");
         }
@@ -220,7 +221,7 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         );
     }
     Outcome {
-        status: "succeeded",
+        status: RunStatus::Succeeded,
         error: None,
         n_items: n as i32,
         n_clusters: result.n_clusters as i32,

@@ -6,20 +6,77 @@ use crate::capture::{json_type, truncate};
 use crate::error::{EngineError, ErrorKind, Result};
 use serde_json::Value;
 
-pub const OPERATORS: &[&str] = &[
-    "exact",
-    "is_not",
-    "icontains",
-    "not_icontains",
-    "regex",
-    "not_regex",
-    "gt",
-    "gte",
-    "lt",
-    "lte",
-    "is_set",
-    "is_not_set",
-];
+/// A filter's operator, as PostHog names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operator {
+    Exact,
+    IsNot,
+    Icontains,
+    NotIcontains,
+    Regex,
+    NotRegex,
+    Gt,
+    Gte,
+    Lt,
+    Lte,
+    IsSet,
+    IsNotSet,
+}
+
+impl Operator {
+    pub const ALL: [Operator; 12] = [
+        Operator::Exact,
+        Operator::IsNot,
+        Operator::Icontains,
+        Operator::NotIcontains,
+        Operator::Regex,
+        Operator::NotRegex,
+        Operator::Gt,
+        Operator::Gte,
+        Operator::Lt,
+        Operator::Lte,
+        Operator::IsSet,
+        Operator::IsNotSet,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Operator::Exact => "exact",
+            Operator::IsNot => "is_not",
+            Operator::Icontains => "icontains",
+            Operator::NotIcontains => "not_icontains",
+            Operator::Regex => "regex",
+            Operator::NotRegex => "not_regex",
+            Operator::Gt => "gt",
+            Operator::Gte => "gte",
+            Operator::Lt => "lt",
+            Operator::Lte => "lte",
+            Operator::IsSet => "is_set",
+            Operator::IsNotSet => "is_not_set",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == name)
+    }
+
+    /// Whether the value is a regular expression (checked when a job is saved).
+    pub fn is_regex(self) -> bool {
+        matches!(self, Operator::Regex | Operator::NotRegex)
+    }
+
+    /// The SQL comparison of a numeric operator.
+    fn comparison(self) -> Option<&'static str> {
+        match self {
+            Operator::Gt => Some(">"),
+            Operator::Gte => Some(">="),
+            Operator::Lt => Some("<"),
+            Operator::Lte => Some("<="),
+            _ => None,
+        }
+    }
+}
+
 /// Contract columns a filter key may name; anything else is a key of `properties`.
 const TEXT_COLUMNS: &[&str] = &["item_id", "trace_id", "content"];
 const NUMBER_COLUMNS: &[&str] = &["cost_usd", "latency_s", "tokens"];
@@ -28,7 +85,7 @@ const BOOL_COLUMNS: &[&str] = &["is_error"];
 #[derive(Debug, Clone, PartialEq)]
 pub struct Filter {
     pub key: String,
-    pub operator: String,
+    pub operator: Operator,
     /// exact/is_not: the accepted texts; icontains/regex: one pattern; gt..: one number.
     pub values: Vec<String>,
     pub number: Option<f64>,
@@ -71,15 +128,17 @@ fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
         }
     };
     let operator = match obj.get("operator") {
-        None | Some(Value::Null) => "exact".to_string(),
-        Some(Value::String(s)) if OPERATORS.contains(&s.as_str()) => s.clone(),
-        Some(v) => {
-            return Err(bad(format!(
-                "filter {i}: unknown operator {}; expected one of {}",
-                truncate(&v.to_string(), 60),
-                OPERATORS.join(", ")
-            )))
-        }
+        None | Some(Value::Null) => Operator::Exact,
+        Some(v) => match v.as_str().and_then(Operator::parse) {
+            Some(operator) => operator,
+            None => {
+                return Err(bad(format!(
+                    "filter {i}: unknown operator {}; expected one of {}",
+                    truncate(&v.to_string(), 60),
+                    Operator::ALL.map(Operator::as_str).join(", ")
+                )))
+            }
+        },
     };
     let value = obj.get("value").unwrap_or(&Value::Null);
     let scalar_text = |v: &Value| -> Option<String> {
@@ -92,14 +151,15 @@ fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
     };
     let wrong = |what: &str| {
         bad(format!(
-            "filter {i} (\"{}\", {operator}): value must be {what}, got {}",
+            "filter {i} (\"{}\", {}): value must be {what}, got {}",
             truncate(&key, 60),
+            operator.as_str(),
             json_type(value)
         ))
     };
-    let mut filter = Filter { key: key.clone(), operator: operator.clone(), values: Vec::new(), number: None };
-    match operator.as_str() {
-        "exact" | "is_not" => {
+    let mut filter = Filter { key: key.clone(), operator, values: Vec::new(), number: None };
+    match operator {
+        Operator::Exact | Operator::IsNot => {
             filter.values = match value {
                 Value::Array(vs) if !vs.is_empty() => vs
                     .iter()
@@ -111,10 +171,10 @@ fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
                 }
             }
         }
-        "icontains" | "not_icontains" | "regex" | "not_regex" => {
+        Operator::Icontains | Operator::NotIcontains | Operator::Regex | Operator::NotRegex => {
             filter.values = vec![scalar_text(value).filter(|_| !value.is_boolean()).ok_or_else(|| wrong("a string"))?]
         }
-        "gt" | "gte" | "lt" | "lte" => {
+        Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte => {
             let x = match value {
                 Value::Number(n) => n.as_f64(),
                 Value::String(s) => s.trim().parse::<f64>().ok(),
@@ -123,62 +183,57 @@ fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
             filter.number = Some(x.filter(|x| x.is_finite()).ok_or_else(|| wrong("a number"))?);
             if TEXT_COLUMNS.contains(&key.as_str()) || BOOL_COLUMNS.contains(&key.as_str()) {
                 return Err(bad(format!(
-                    "filter {i}: {operator} compares numbers, and column \"{key}\" is not a number"
+                    "filter {i}: {} compares numbers, and column \"{key}\" is not a number",
+                    operator.as_str()
                 )));
             }
         }
-        _ => {} // is_set / is_not_set take no value
+        Operator::IsSet | Operator::IsNotSet => {} // no value
     }
     Ok(filter)
 }
 
-/// Compiles filters into one SQL condition over the alias `s`; parameters are numbered
-/// from `first_param`. Returns `TRUE` for no filters.
-pub fn to_sql(filters: &[Filter], first_param: usize) -> (String, Vec<SqlParam>) {
-    let mut params = Vec::new();
+/// Compiles filters into one SQL condition over the alias `s`; each value goes to `bind`,
+/// which returns its placeholder. Returns `TRUE` for no filters.
+pub fn to_sql(filters: &[Filter], bind: &mut dyn FnMut(SqlParam) -> String) -> String {
     let mut parts = Vec::new();
     for f in filters {
         let column = [TEXT_COLUMNS, NUMBER_COLUMNS, BOOL_COLUMNS].concat().into_iter().find(|c| *c == f.key);
-        let mut param = |p: SqlParam| {
-            params.push(p);
-            format!("${}", first_param + params.len() - 1)
-        };
+        let mut param = |p: SqlParam| bind(p);
         // Text of the value: a contract column (a fixed, known name) or a property.
-        let needs_text = !matches!(f.operator.as_str(), "is_set" | "is_not_set" | "gt" | "gte" | "lt" | "lte");
+        let needs_text =
+            !matches!(f.operator, Operator::IsSet | Operator::IsNotSet) && f.operator.comparison().is_none();
         let text = match column {
             Some(c) => format!("s.{c}::text"),
             None if needs_text => format!("(s.properties ->> {})", param(SqlParam::Text(f.key.clone()))),
             None => String::new(),
         };
-        let cond = match f.operator.as_str() {
-            "exact" => format!("{text} = ANY({}::text[])", param(SqlParam::TextArray(f.values.clone()))),
-            "is_not" => {
+        let cond = match f.operator {
+            Operator::Exact => format!("{text} = ANY({}::text[])", param(SqlParam::TextArray(f.values.clone()))),
+            Operator::IsNot => {
                 format!("({text} IS NULL OR {text} <> ALL({}::text[]))", param(SqlParam::TextArray(f.values.clone())))
             }
-            "icontains" => format!("{text} ILIKE {}", param(SqlParam::Text(like_pattern(&f.values[0])))),
-            "not_icontains" => {
+            Operator::Icontains => format!("{text} ILIKE {}", param(SqlParam::Text(like_pattern(&f.values[0])))),
+            Operator::NotIcontains => {
                 format!("({text} IS NULL OR {text} NOT ILIKE {})", param(SqlParam::Text(like_pattern(&f.values[0]))))
             }
-            "regex" => format!("{text} ~ {}", param(SqlParam::Text(f.values[0].clone()))),
-            "not_regex" => format!("({text} IS NULL OR {text} !~ {})", param(SqlParam::Text(f.values[0].clone()))),
-            "is_set" | "is_not_set" => {
+            Operator::Regex => format!("{text} ~ {}", param(SqlParam::Text(f.values[0].clone()))),
+            Operator::NotRegex => {
+                format!("({text} IS NULL OR {text} !~ {})", param(SqlParam::Text(f.values[0].clone())))
+            }
+            Operator::IsSet | Operator::IsNotSet => {
                 let set = match column {
                     Some(c) => format!("s.{c} IS NOT NULL"),
                     None => format!("s.properties ? {}", param(SqlParam::Text(f.key.clone()))),
                 };
-                if f.operator == "is_set" {
+                if f.operator == Operator::IsSet {
                     set
                 } else {
                     format!("NOT ({set})")
                 }
             }
-            op => {
-                let cmp = match op {
-                    "gt" => ">",
-                    "gte" => ">=",
-                    "lt" => "<",
-                    _ => "<=",
-                };
+            Operator::Gt | Operator::Gte | Operator::Lt | Operator::Lte => {
+                let cmp = f.operator.comparison().unwrap_or("<=");
                 let number = match column {
                     Some(c) => format!("s.{c}::float8"),
                     None => {
@@ -192,9 +247,9 @@ pub fn to_sql(filters: &[Filter], first_param: usize) -> (String, Vec<SqlParam>)
         parts.push(cond);
     }
     if parts.is_empty() {
-        ("TRUE".into(), params)
+        "TRUE".into()
     } else {
-        (parts.join(" AND "), params)
+        parts.join(" AND ")
     }
 }
 
@@ -224,7 +279,12 @@ mod tests {
             {"key": "content", "value": "50%_off", "operator": "not_icontains"},
         ]))
         .unwrap();
-        let (sql, params) = to_sql(&f, 4);
+        let mut params = Vec::new();
+        let mut bind = |p: SqlParam| {
+            params.push(p);
+            format!("${}", params.len() + 3)
+        };
+        let sql = to_sql(&f, &mut bind);
         assert!(!sql.contains("DROP") && !sql.contains("gpt"), "{sql}");
         assert_eq!(
             sql,
@@ -234,7 +294,12 @@ mod tests {
         assert_eq!(params[1], SqlParam::TextArray(vec!["gpt-4o".into(), "4".into()]));
         assert_eq!(params[4], SqlParam::Float(0.5));
         assert_eq!(params[6], SqlParam::Text("%50\\%\\_off%".into()));
-        assert_eq!(to_sql(&[], 1).0, "TRUE");
+        assert_eq!(to_sql(&[], &mut |_| unreachable!()), "TRUE");
+        assert_eq!(
+            f.iter().map(|f| f.operator.as_str()).collect::<Vec<_>>(),
+            ["exact", "icontains", "gt", "is_set", "not_icontains"]
+        );
+        assert!(Operator::ALL.iter().all(|&o| Operator::parse(o.as_str()) == Some(o)));
     }
 
     #[test]

@@ -12,6 +12,7 @@ pub mod filters;
 pub mod report;
 pub mod schedule;
 pub mod source;
+pub mod status;
 pub mod text;
 pub mod threads;
 pub mod timeline;

@@ -168,10 +168,14 @@ fn filters_and_params_never_panic_and_filters_bind_every_value() {
         }
         if let Ok(parsed) = parse_filters(&filters) {
             accepted += 1;
-            let (sql, params) = to_sql(&parsed, 4);
+            let mut params = 0;
+            let sql = to_sql(&parsed, &mut |_| {
+                params += 1;
+                format!("${}", params + 3)
+            });
             // Values never reach the SQL text: no quote or string from the input is in it.
             assert!(!sql.contains("DROP") && !sql.contains("ünïcödé"), "{sql}");
-            assert!(sql.matches('$').count() >= params.len(), "{sql}");
+            assert!(sql.matches('$').count() >= params, "{sql}");
         }
         let _ = Params::from_json(&random_value(&mut rng, 0));
     }
