@@ -11,9 +11,10 @@ use crate::read::{run_items, run_team_and_source};
 use llm_clusters_engine::ai::{
     accept_labels, label_inputs, label_request, parse_label, Accepted, LabelCluster, LabelResult, LABEL_ITEMS,
 };
-use llm_clusters_engine::{EngineError, ErrorKind};
+use llm_clusters_engine::runs::AiLabelOutcome;
+use llm_clusters_engine::{to_json, EngineError, ErrorKind};
 use pgrx::prelude::*;
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -156,10 +157,13 @@ pub fn apply_labels(run_id: i64, results: Vec<LabelResult>) -> i64 {
         titles.push(label.title);
         descriptions.push(label.bullets.iter().map(|b| format!("• {b}")).collect::<Vec<_>>().join("\n"));
     }
-    let failures: serde_json::Map<String, Value> =
-        failed.into_iter().map(|(cluster_id, message)| (cluster_id.to_string(), json!(message))).collect();
+    let outcome = AiLabelOutcome {
+        labelled: ids.len(),
+        fallback: failed.len(),
+        failures: failed.into_iter().map(|(cluster_id, message)| (cluster_id.to_string(), message)).collect(),
+    };
     let labelled = ids.len() as i64;
-    let summary = json!({"labelled": labelled, "fallback": failures.len(), "failures": failures});
+    let summary = to_json(&outcome).or_raise();
     Spi::connect_mut(|client| {
         client.update(
             "UPDATE llm_clusters.clusters c SET title = u.t, description = u.d

@@ -8,9 +8,9 @@ use crate::read::Job;
 use llm_clusters_engine::cluster::labels::ClusterLabel;
 use llm_clusters_engine::cluster::lineage::{all_new, carry_titles, match_clusters, Event, Overlap, PreviousTitle};
 use llm_clusters_engine::cluster::{Clustering, Previous};
+use llm_clusters_engine::runs::LineageSummary;
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
-use serde_json::{json, Value};
 use std::collections::HashMap;
 
 pub struct PreviousCluster {
@@ -134,7 +134,7 @@ pub fn record(
     previous: Option<&PreviousRun>,
     result: &Clustering,
     labels: &[ClusterLabel],
-) -> Value {
+) -> LineageSummary {
     let n_new = result.n_clusters;
     let links = match previous {
         Some(p) => match_clusters(&overlap(run_id, p, result)),
@@ -214,13 +214,13 @@ pub fn record(
     })
     .or_raise();
     let count = |e: Event| links.iter().filter(|l| l.event == e).count();
-    json!({
-        "previous_run_id": previous.map(|p| p.id),
-        "continued": count(Event::Continued),
-        "new": count(Event::New),
-        "gone": count(Event::Gone),
-        "split": count(Event::Split),
-        "merged": count(Event::Merged),
-        "titles_kept": kept.iter().filter(|&&k| k).count(),
-    })
+    LineageSummary {
+        previous_run_id: previous.map(|p| p.id),
+        continued: count(Event::Continued),
+        new: count(Event::New),
+        gone: count(Event::Gone),
+        split: count(Event::Split),
+        merged: count(Event::Merged),
+        titles_kept: kept.iter().filter(|&&k| k).count(),
+    }
 }

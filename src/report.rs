@@ -6,7 +6,7 @@ use crate::gucs::REPORT_ITEM_URL;
 use crate::read::{run_items, run_team_and_source};
 use crate::summary::{steps_of, summaries_of};
 use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, Theme, MAX_DOTS, PREVIEW_CHARS};
-use llm_clusters_engine::status::RunStatus;
+use llm_clusters_engine::runs::RunStatus;
 use llm_clusters_engine::trace::timeline_json;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
@@ -175,5 +175,5 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         Focus { cluster_id: c, first_ts, last_ts, items, timelines }
     });
     let item_url = REPORT_ITEM_URL.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
-    Some(render(&Report { run, themes, clusters, points, points_of, item_url, focus }))
+    Some(render(&Report { run, themes, clusters, points, points_of, item_url, focus }).or_raise())
 }

@@ -10,8 +10,8 @@ use crate::read::{item_texts, load_job, read_items, Items, Job, ReadOptions, Win
 use llm_clusters_engine::cluster::labels::{label_run, Embed, RunLabels, OUTLIERS_TITLE};
 use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
 use llm_clusters_engine::embedder::minilm;
-use llm_clusters_engine::status::RunStatus;
-use llm_clusters_engine::{EngineError, ErrorKind};
+use llm_clusters_engine::runs::{ClusteredQuality, RunQuality, RunStatus};
+use llm_clusters_engine::{to_json, EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -35,14 +35,14 @@ struct Outcome {
 
 impl Outcome {
     /// A run that had nothing to cluster, and why.
-    fn skipped(reason: String, n_items: usize, quality: Value, timings: serde_json::Map<String, Value>) -> Self {
+    fn skipped(reason: String, n_items: usize, quality: RunQuality, timings: serde_json::Map<String, Value>) -> Self {
         Outcome {
             status: RunStatus::Skipped,
             error: Some(reason),
             n_items: n_items as i32,
             n_clusters: 0,
             n_outliers: 0,
-            quality,
+            quality: to_json(&quality).or_raise(),
             timings: Value::Object(timings),
         }
     }
@@ -158,18 +158,19 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     let read = read_items(job, source, params, window, &ReadOptions::default());
     timings.insert("read".into(), json!(t.elapsed().as_secs_f64()));
     let n = read.items.ids.len();
-    let mut quality = json!({
-        "items_in_window": read.in_window,
-        "sampled": read.sampled_by.is_some(),
-        "sampled_by": read.sampled_by,
-        "max_items_read": read.max_items,
-        "skipped_null_embedding": read.skipped_null,
-        "skipped_invalid_embedding": read.skipped_invalid,
-        "skipped_non_finite": read.skipped_non_finite,
-        "skipped_over_max_dimension": read.skipped_over_max_dimension,
-        "skipped_other_dimension": read.skipped_dimension,
-        "dimension": read.dim,
-    });
+    let mut quality = RunQuality {
+        items_in_window: read.in_window,
+        sampled: read.sampled_by.is_some(),
+        sampled_by: read.sampled_by,
+        max_items_read: read.max_items,
+        skipped_null_embedding: read.skipped_null,
+        skipped_invalid_embedding: read.skipped_invalid,
+        skipped_non_finite: read.skipped_non_finite,
+        skipped_over_max_dimension: read.skipped_over_max_dimension,
+        skipped_other_dimension: read.skipped_dimension,
+        dimension: read.dim,
+        clustered: None,
+    };
     if n < params.min_items {
         let reason =
             format!("{n} items with a usable embedding in the window, fewer than min_items ({})", params.min_items);
@@ -201,32 +202,14 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     update_metrics(job, source, run_id, &ids, &result.item_themes(), n, Grouping::Themes);
     timings.insert("write".into(), json!(t.elapsed().as_secs_f64()));
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
-    let q = &result.quality;
-    if let Value::Object(m) = &mut quality {
-        m.insert("method".into(), json!(q.method));
-        m.insert("n_themes".into(), json!(result.n_themes));
-        m.insert("silhouette".into(), json!(q.silhouette));
-        m.insert("outlier_share".into(), json!(q.outlier_share));
-        m.insert("largest_cluster_share".into(), json!(q.largest_cluster_share));
-        m.insert("pca_dims".into(), json!(q.pca_dims));
-        m.insert("pca_explained_variance".into(), json!(q.pca_explained_variance));
-        m.insert("lineage".into(), lineage);
-        m.insert(
-            "k_candidates".into(),
-            json!(q
-                .k_candidates
-                .iter()
-                .map(|(k, s, l, m)| json!({"k": k, "silhouette": s, "largest_share": l, "smallest_share": m}))
-                .collect::<Vec<_>>()),
-        );
-    }
+    quality.clustered = Some(ClusteredQuality::of(&result, lineage));
     Outcome {
         status: RunStatus::Succeeded,
         error: None,
         n_items: n as i32,
         n_clusters: result.n_clusters as i32,
         n_outliers: n_outliers as i32,
-        quality,
+        quality: to_json(&quality).or_raise(),
         timings: Value::Object(timings),
     }
 }

@@ -297,4 +297,5 @@ pub fn trace_html(trace_id: &str, team_id: i32) -> String {
         steps_left_out: total - steps.len() as i64,
         clusters: &clusters,
     })
+    .or_raise()
 }

@@ -69,3 +69,8 @@ impl fmt::Display for EngineError {
 impl std::error::Error for EngineError {}
 
 pub type Result<T> = std::result::Result<T, EngineError>;
+
+/// A document the extension writes (one of its own serde types), as JSON.
+pub fn to_json(value: &impl serde::Serialize) -> Result<serde_json::Value> {
+    serde_json::to_value(value).map_err(|e| EngineError::new(ErrorKind::Internal, format!("cannot write JSON: {e}")))
+}

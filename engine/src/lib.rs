@@ -10,13 +10,13 @@ pub mod embedding;
 pub mod error;
 pub mod filters;
 pub mod report;
+pub mod runs;
 pub mod schedule;
 pub mod source;
-pub mod status;
 pub mod text;
 pub mod threads;
 pub mod timeline;
 pub mod timestamp;
 pub mod trace;
 
-pub use error::{EngineError, ErrorKind, Result};
+pub use error::{to_json, EngineError, ErrorKind, Result};

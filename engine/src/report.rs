@@ -3,9 +3,12 @@
 //! the server-written header, and inside a JSON data block (`<`, `>`, `&` escaped) that the
 //! page's script turns into DOM nodes with `textContent`, never `innerHTML`.
 
-use crate::timeline::{summary_json, TIMELINE_CSS, TIMELINE_JS};
+use crate::error::{EngineError, ErrorKind, Result};
+use crate::timeline::{TIMELINE_CSS, TIMELINE_JS};
 use crate::trace::Summary;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Dots drawn at most; a larger run is shown through a uniform sample (the page says so).
 pub const MAX_DOTS: usize = 5_000;
@@ -23,7 +26,9 @@ pub struct RunInfo {
     pub duration_s: f64,
 }
 
+#[derive(Serialize)]
 pub struct Cluster {
+    #[serde(rename = "id")]
     pub cluster_id: i32,
     pub title: String,
     pub description: String,
@@ -32,19 +37,27 @@ pub struct Cluster {
     pub colour: i32,
     pub x: Option<f64>,
     pub y: Option<f64>,
+    #[serde(rename = "avgCost")]
     pub avg_cost_usd: Option<f64>,
+    #[serde(rename = "avgLatency")]
     pub avg_latency_s: Option<f64>,
+    #[serde(rename = "avgTokens")]
     pub avg_tokens: Option<f64>,
+    #[serde(rename = "errorRate")]
     pub error_rate: Option<f64>,
+    #[serde(rename = "totalCost")]
     pub total_cost_usd: Option<f64>,
     /// Its theme; `None` for Outliers (and for runs made before themes existed).
+    #[serde(rename = "theme")]
     pub theme_id: Option<i32>,
     /// The items nearest the centre, in rank order.
     pub nearest: Vec<Item>,
 }
 
 /// A theme: a parent group of clusters.
+#[derive(Serialize)]
 pub struct Theme {
+    #[serde(rename = "id")]
     pub theme_id: i32,
     pub title: String,
     pub description: String,
@@ -52,15 +65,21 @@ pub struct Theme {
     pub share: f64,
 }
 
+#[derive(Serialize)]
 pub struct Item {
+    #[serde(rename = "id")]
     pub item_id: String,
+    #[serde(rename = "trace")]
     pub trace_id: Option<String>,
+    #[serde(rename = "c")]
     pub cluster_id: i32,
     pub x: f64,
     pub y: f64,
     pub rank: i32,
+    #[serde(rename = "text")]
     pub preview: String,
     /// Its summary (`llm_clusters.item_summaries`), on the cluster page.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub summary: Option<Summary>,
 }
 
@@ -107,9 +126,11 @@ pub fn escape_html(text: &str) -> String {
 }
 
 /// JSON that can sit inside a `<script>` element: nothing in it can close the element.
-pub fn script_json(value: &Value) -> String {
+pub fn script_json(value: &impl Serialize) -> Result<String> {
     let mut out = String::new();
-    for c in value.to_string().chars() {
+    let text = serde_json::to_string(value)
+        .map_err(|e| EngineError::new(ErrorKind::Internal, format!("cannot write the page's data: {e}")))?;
+    for c in text.chars() {
         match c {
             '<' => out.push_str("\\u003c"),
             '>' => out.push_str("\\u003e"),
@@ -119,36 +140,36 @@ pub fn script_json(value: &Value) -> String {
             _ => out.push(c),
         }
     }
-    out
+    Ok(out)
 }
 
-fn item_json(i: &Item) -> Value {
-    let mut v = json!({"id": i.item_id, "trace": i.trace_id, "c": i.cluster_id, "x": i.x, "y": i.y, "rank": i.rank, "text": i.preview});
-    if let Some(s) = &i.summary {
-        v["summary"] = summary_json(s);
+/// What the page's script reads.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageData<'a> {
+    run: i64,
+    item_url: &'a str,
+    points_of: i64,
+    focus: Option<i32>,
+    themes: &'a [Theme],
+    clusters: &'a [Cluster],
+    points: &'a [Item],
+    items: Option<&'a [Item]>,
+    timelines: Option<BTreeMap<&'a str, &'a Value>>,
+}
+
+fn page_data(r: &Report) -> PageData<'_> {
+    PageData {
+        run: r.run.run_id,
+        item_url: &r.item_url,
+        points_of: r.points_of,
+        focus: r.focus.as_ref().map(|f| f.cluster_id),
+        themes: &r.themes,
+        clusters: &r.clusters,
+        points: &r.points,
+        items: r.focus.as_ref().map(|f| &f.items[..]),
+        timelines: r.focus.as_ref().map(|f| f.timelines.iter().map(|(id, t)| (id.as_str(), t)).collect()),
     }
-    v
-}
-
-fn data_json(r: &Report) -> Value {
-    json!({
-        "run": r.run.run_id,
-        "itemUrl": r.item_url,
-        "pointsOf": r.points_of,
-        "focus": r.focus.as_ref().map(|f| f.cluster_id),
-        "themes": r.themes.iter().map(|t| json!({
-            "id": t.theme_id, "title": t.title, "description": t.description, "size": t.size, "share": t.share,
-        })).collect::<Vec<_>>(),
-        "clusters": r.clusters.iter().map(|c| json!({
-            "id": c.cluster_id, "title": c.title, "description": c.description, "size": c.size, "share": c.share,
-            "colour": c.colour, "x": c.x, "y": c.y, "avgCost": c.avg_cost_usd, "avgLatency": c.avg_latency_s,
-            "avgTokens": c.avg_tokens, "errorRate": c.error_rate, "totalCost": c.total_cost_usd, "theme": c.theme_id,
-            "nearest": c.nearest.iter().map(item_json).collect::<Vec<_>>(),
-        })).collect::<Vec<_>>(),
-        "points": r.points.iter().map(item_json).collect::<Vec<_>>(),
-        "items": r.focus.as_ref().map(|f| f.items.iter().map(item_json).collect::<Vec<_>>()),
-        "timelines": r.focus.as_ref().map(|f| f.timelines.iter().cloned().collect::<serde_json::Map<String, Value>>()),
-    })
 }
 
 fn header(r: &Report) -> String {
@@ -186,7 +207,7 @@ fn header(r: &Report) -> String {
 }
 
 /// The whole document.
-pub fn render(r: &Report) -> String {
+pub fn render(r: &Report) -> Result<String> {
     let sampled = if (r.points.len() as i64) < r.points_of {
         format!(
             "<p class=\"note\" id=\"sample-note\">The map shows {} of {} items, a uniform sample.</p>",
@@ -210,7 +231,7 @@ pub fn render(r: &Report) -> String {
              <section><div id=\"cards\"></div></section>"
         )
     };
-    format!(
+    Ok(format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title}</title><style>{STYLE}{TIMELINE_CSS}</style></head>\
@@ -218,8 +239,8 @@ pub fn render(r: &Report) -> String {
          <script type=\"application/json\" id=\"data\">{data}</script><script>{TIMELINE_JS}{SCRIPT}</script></body></html>\n",
         title = escape_html(&format!("{} — llm_clusters", r.run.job_name)),
         header = header(r),
-        data = script_json(&data_json(r)),
-    )
+        data = script_json(&page_data(r))?,
+    ))
 }
 
 const MAP: &str = "<svg id=\"map\" xmlns=\"http://www.w3.org/2000/svg\" preserveAspectRatio=\"xMidYMid meet\"><rect id=\"selection\" visibility=\"hidden\"></rect></svg>";
@@ -463,6 +484,7 @@ const SCRIPT: &str = r##"
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn report(text: &str) -> Report {
         let item = Item {
@@ -529,7 +551,7 @@ mod tests {
             "</script><script>alert(1)</script>",
             "a\u{2028}b & 'q'",
         ] {
-            let html = render(&report(hostile));
+            let html = render(&report(hostile)).unwrap();
             // Exactly the page's own two script elements, and no injected markup anywhere.
             assert_eq!(html.matches("<script").count(), 2, "{hostile}");
             assert_eq!(html.matches("</script>").count(), 2, "{hostile}");
@@ -542,7 +564,7 @@ mod tests {
 
     #[test]
     fn data_block_round_trips() {
-        let html = render(&report("<b>bold</b> & \"quoted\""));
+        let html = render(&report("<b>bold</b> & \"quoted\"")).unwrap();
         let start = html.find("id=\"data\">").unwrap() + "id=\"data\">".len();
         let end = start + html[start..].find("</script>").unwrap();
         let data: Value = serde_json::from_str(&html[start..end]).unwrap();
@@ -555,9 +577,9 @@ mod tests {
     #[test]
     fn says_when_the_map_is_a_sample() {
         let mut r = report("x");
-        assert!(!render(&r).contains("sample-note"));
+        assert!(!render(&r).unwrap().contains("sample-note"));
         r.points_of = 100_000;
-        assert!(render(&r).contains("The map shows 1 of 100000 items, a uniform sample."));
+        assert!(render(&r).unwrap().contains("The map shows 1 of 100000 items, a uniform sample."));
     }
 
     #[test]
@@ -582,7 +604,7 @@ mod tests {
             items: vec![item],
             timelines: vec![("t1".into(), crate::trace::timeline_json(&[step], "t1", 100))],
         });
-        let html = render(&r);
+        let html = render(&r).unwrap();
         assert_eq!(html.matches("<script").count(), 2);
         assert!(!html.contains("<img"));
         let start = html.find("id=\"data\">").unwrap() + "id=\"data\">".len();
@@ -598,7 +620,7 @@ mod tests {
 
     #[test]
     fn self_contained() {
-        let html = render(&report("x"));
+        let html = render(&report("x")).unwrap();
         for external in ["src=", "href=\"http", "@import", "url("] {
             assert!(!html.contains(external), "{external}");
         }

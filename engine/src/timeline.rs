@@ -3,15 +3,21 @@
 //! reaches the page as JSON in a `<script>` element and text reaches the DOM through
 //! `textContent` only: nothing a trace carries can become markup.
 
+use crate::error::Result;
 use crate::report::{escape_html, script_json};
 use crate::trace::Summary;
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 /// One cluster the trace (or one of its generations) belongs to.
+#[derive(Serialize)]
 pub struct Membership {
+    #[serde(rename = "job")]
     pub job_name: String,
     pub level: String,
+    #[serde(rename = "run")]
     pub run_id: i64,
+    #[serde(rename = "cluster")]
     pub cluster_id: i32,
     pub title: String,
 }
@@ -27,23 +33,29 @@ pub struct TracePage<'a> {
     pub clusters: &'a [Membership],
 }
 
-pub fn summary_json(s: &Summary) -> Value {
-    json!({"title": s.title, "flow": s.flow, "bullets": s.bullets, "notes": s.notes})
+/// What the page's script reads.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PageData<'a> {
+    trace: &'a str,
+    team: i32,
+    summary: Option<&'a Summary>,
+    timeline: &'a Value,
+    left_out: i64,
+    clusters: &'a [Membership],
 }
 
-pub fn render_trace_page(p: &TracePage<'_>) -> String {
-    let data = json!({
-        "trace": p.trace_id,
-        "team": p.team_id,
-        "summary": p.summary.map(summary_json),
-        "timeline": p.timeline,
-        "leftOut": p.steps_left_out,
-        "clusters": p.clusters.iter().map(|m| json!({
-            "job": m.job_name, "level": m.level, "run": m.run_id, "cluster": m.cluster_id, "title": m.title,
-        })).collect::<Vec<_>>(),
-    });
+pub fn render_trace_page(p: &TracePage<'_>) -> Result<String> {
+    let data = PageData {
+        trace: p.trace_id,
+        team: p.team_id,
+        summary: p.summary,
+        timeline: &p.timeline,
+        left_out: p.steps_left_out,
+        clusters: p.clusters,
+    };
     let title = p.summary.map(|s| s.title.as_str()).unwrap_or(p.trace_id);
-    format!(
+    Ok(format!(
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{title} — trace timeline</title><style>{PAGE_CSS}{TIMELINE_CSS}</style></head><body>\
@@ -54,8 +66,8 @@ pub fn render_trace_page(p: &TracePage<'_>) -> String {
          <script>{TIMELINE_JS}{PAGE_JS}</script></body></html>",
         title = escape_html(title),
         team = p.team_id,
-        data = script_json(&data),
-    )
+        data = script_json(&data)?,
+    ))
 }
 
 const PAGE_CSS: &str = r#"
@@ -166,6 +178,7 @@ function llmcTimeline(box, t, leftOut) {
 mod tests {
     use super::*;
     use crate::trace::{summarize, timeline_json, Step};
+    use serde_json::json;
 
     #[test]
     fn the_page_carries_every_text_as_data_only() {
@@ -192,7 +205,8 @@ mod tests {
             timeline: timeline_json(std::slice::from_ref(&step), evil, 1_000),
             steps_left_out: 0,
             clusters: &clusters,
-        });
+        })
+        .unwrap();
         // One script element of data and one of code: the texts never close either.
         assert_eq!(page.matches("<script").count(), 2, "{page}");
         assert_eq!(page.matches("</script>").count(), 2);

@@ -182,7 +182,7 @@ impl Tree {
 }
 
 /// An item's summary, as `llm_clusters.item_summaries` stores it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Summary {
     pub title: String,
     pub flow: String,
