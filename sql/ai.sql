@@ -24,3 +24,17 @@ COMMENT ON FUNCTION llm_clusters.embed_pending(text, int) IS
 COMMENT ON FUNCTION llm_clusters._label_run(bigint) IS 'Internal: use llm_clusters.label_run().';
 COMMENT ON FUNCTION llm_clusters._embed_text(text) IS 'Internal: use llm_clusters.embed_text().';
 COMMENT ON FUNCTION llm_clusters._embed_pending(text, int) IS 'Internal: use llm_clusters.embed_pending().';
+
+-- What writes is for admins only (EXECUTE is PUBLIC by default).
+REVOKE EXECUTE ON FUNCTION
+    llm_clusters.label_run(bigint),
+    llm_clusters._label_run(bigint),
+    llm_clusters.embed_pending(text, int),
+    llm_clusters._embed_pending(text, int)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    llm_clusters.label_run(bigint),
+    llm_clusters._label_run(bigint),
+    llm_clusters.embed_pending(text, int),
+    llm_clusters._embed_pending(text, int)
+    TO llm_clusters_admin;

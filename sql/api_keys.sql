@@ -1,7 +1,7 @@
 -- API keys for capture over HTTP (llm-clusters-server). A key belongs to one team; only
 -- its SHA-256 is stored, so the key itself is shown once, by create_api_key. The server
 -- connects as a member of llm_clusters_ingest, which may run capture_with_key and nothing
--- else (privileges in security.sql).
+-- else (its grant is at the end of this file).
 
 CREATE TABLE llm_clusters.api_keys (
     team_id     int          NOT NULL,
@@ -13,6 +13,16 @@ CREATE TABLE llm_clusters.api_keys (
     revoked_at  timestamptz,
     PRIMARY KEY (team_id, key_hash)
 );
+ALTER TABLE llm_clusters.api_keys ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.api_keys
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.api_keys TO llm_clusters_reader;
+GRANT INSERT, UPDATE ON llm_clusters.api_keys TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.api_keys IS
+    'Keys for capture over HTTP (llm-clusters-server), one team each. Only the SHA-256 of a key is stored; key_prefix (its first 12 characters) tells keys apart.';
+COMMENT ON COLUMN llm_clusters.api_keys.key_hash IS 'sha256 of the key''s UTF-8 text.';
+COMMENT ON COLUMN llm_clusters.api_keys.revoked_at IS 'When revoke_api_key revoked it; NULL while the key is valid.';
 -- A key arrives without its team: the lookup is by hash alone.
 CREATE INDEX api_keys_key_hash ON llm_clusters.api_keys (key_hash);
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.api_keys', '');
@@ -81,13 +91,23 @@ BEGIN
 END
 $$;
 
-COMMENT ON TABLE llm_clusters.api_keys IS
-    'Keys for capture over HTTP (llm-clusters-server), one team each. Only the SHA-256 of a key is stored; key_prefix (its first 12 characters) tells keys apart.';
-COMMENT ON COLUMN llm_clusters.api_keys.key_hash IS 'sha256 of the key''s UTF-8 text.';
-COMMENT ON COLUMN llm_clusters.api_keys.revoked_at IS 'When revoke_api_key revoked it; NULL while the key is valid.';
 COMMENT ON FUNCTION llm_clusters.create_api_key(int, text) IS
     'Creates an API key for a team and returns it; it is shown only this once (only its hash is stored). label says what it is for.';
 COMMENT ON FUNCTION llm_clusters.revoke_api_key(text) IS
     'Revokes a key: true when revoked now, false when it was already revoked; error 42704 when no key of your teams matches.';
 COMMENT ON FUNCTION llm_clusters.capture_with_key(text, jsonb) IS
     'capture() under the team of a valid API key (error 28000 otherwise). What llm-clusters-server calls, as a member of llm_clusters_ingest.';
+
+-- What writes is for admins only (EXECUTE is PUBLIC by default).
+REVOKE EXECUTE ON FUNCTION
+    llm_clusters.create_api_key(int, text),
+    llm_clusters.revoke_api_key(text)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    llm_clusters.create_api_key(int, text),
+    llm_clusters.revoke_api_key(text)
+    TO llm_clusters_admin;
+
+-- The ingest role: the schema (teams.sql) and this one function, nothing else.
+REVOKE EXECUTE ON FUNCTION llm_clusters.capture_with_key(text, jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters.capture_with_key(text, jsonb) TO llm_clusters_ingest;

@@ -2,7 +2,7 @@
 -- team_id int, item_id text, trace_id text, ts timestamptz, embedding, content text,
 -- cost_usd float8, latency_s float8, tokens bigint, is_error boolean, properties jsonb
 
-CREATE VIEW llm_clusters.generation_items AS
+CREATE VIEW llm_clusters.generation_items WITH (security_invoker = true) AS
 SELECT e.team_id,
        e.uuid::text                       AS item_id,
        e.trace_id,
@@ -20,7 +20,7 @@ LEFT JOIN llm_clusters.embeddings emb
        ON emb.team_id = e.team_id AND emb.level = 'generation' AND emb.item_id = e.uuid::text
 WHERE e.event = '$ai_generation';
 
-CREATE VIEW llm_clusters.trace_items AS
+CREATE VIEW llm_clusters.trace_items WITH (security_invoker = true) AS
 SELECT t.team_id,
        t.trace_id                                  AS item_id,
        t.trace_id,
@@ -58,5 +58,7 @@ LEFT JOIN llm_clusters.embeddings own
 
 COMMENT ON VIEW llm_clusters.generation_items IS
     'Items at level generation: one per $ai_generation event (item_id = event uuid), in the source-contract columns. tokens = input + output tokens (NULL when neither was reported); is_error false unless reported.';
+GRANT SELECT ON llm_clusters.generation_items TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.trace_items IS
     'Items at level trace: one per trace id. ts = first event; cost and tokens summed over generations and embedding events, latency over generations; is_error if any event erred; embedding = the trace''s own, else the normalised mean of its generations''; content = its generations'' text in time order (8,000 characters); properties = those of the $ai_trace event, else of the first event.';
+GRANT SELECT ON llm_clusters.trace_items TO llm_clusters_reader;

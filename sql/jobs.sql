@@ -19,6 +19,20 @@ CREATE TABLE llm_clusters.jobs (
     PRIMARY KEY (team_id, id),
     UNIQUE (team_id, name)
 );
+ALTER TABLE llm_clusters.jobs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.jobs
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.jobs TO llm_clusters_reader;
+GRANT INSERT, UPDATE, DELETE ON llm_clusters.jobs TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.jobs IS
+    'Clustering jobs: level, source relation (default: the item view of the level), PostHog-style filters, params. At most llm_clusters.max_jobs_per_team per team.';
+COMMENT ON COLUMN llm_clusters.jobs.owner IS
+    'The role every read of the source runs as (in a security-restricted operation, whoever runs the job): the creator unless set; only a role the writer is a member of, and one that may read the source.';
+COMMENT ON COLUMN llm_clusters.jobs.enabled_at IS
+    'When the job was last enabled (kept by a trigger); it is due from the first daily cycle that starts after this.';
+COMMENT ON COLUMN llm_clusters.jobs.params IS
+    'Optional: window (interval text, default 7 days), max_items, min_items (default 20), seed, method (graph | kmeans | hdbscan) and algorithm knobs; see the README.';
 CREATE INDEX jobs_id_idx ON llm_clusters.jobs (id);
 
 CREATE TABLE llm_clusters.runs (
@@ -45,6 +59,16 @@ CREATE TABLE llm_clusters.runs (
     PRIMARY KEY (team_id, id),
     FOREIGN KEY (team_id, job_id) REFERENCES llm_clusters.jobs (team_id, id) ON DELETE SET NULL (job_id)
 );
+ALTER TABLE llm_clusters.runs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.runs
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.runs TO llm_clusters_reader;
+GRANT INSERT, UPDATE, DELETE ON llm_clusters.runs TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.runs IS
+    'One row per execution of a job over a window: status running | succeeded | skipped | failed, counts, quality and per-phase timings.';
+COMMENT ON COLUMN llm_clusters.runs.cycle IS
+    'Start of the daily cycle a scheduled run belongs to; NULL for runs started with run_job(). At most one run per job and cycle.';
 CREATE INDEX runs_id_idx ON llm_clusters.runs (id);
 CREATE INDEX runs_job_idx ON llm_clusters.runs (job_id, window_end DESC);
 -- A job runs at most once per daily cycle, whoever schedules it.
@@ -77,6 +101,16 @@ CREATE TABLE llm_clusters.clusters (
     PRIMARY KEY (team_id, run_id, cluster_id),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
+ALTER TABLE llm_clusters.clusters ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.clusters
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.clusters TO llm_clusters_reader;
+GRANT INSERT, UPDATE ON llm_clusters.clusters TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.clusters IS
+    'Clusters of a run. cluster_id -1 is Outliers. Metrics are aggregates over the run''s assignments joined to the job''s source (see the README).';
+COMMENT ON COLUMN llm_clusters.clusters.theme_id IS
+    'The theme (llm_clusters.themes) this cluster belongs to; NULL for Outliers.';
 CREATE INDEX clusters_run_idx ON llm_clusters.clusters (run_id, cluster_id);
 CREATE INDEX clusters_stable_idx ON llm_clusters.clusters (stable_id, run_id);
 
@@ -102,6 +136,14 @@ CREATE TABLE llm_clusters.themes (
     PRIMARY KEY (team_id, run_id, theme_id),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
+ALTER TABLE llm_clusters.themes ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.themes
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.themes TO llm_clusters_reader;
+GRANT INSERT, UPDATE ON llm_clusters.themes TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.themes IS
+    'Themes of a run: the parent groups of its clusters, each with a title, description, keywords, size, share, centroid, map position and the same metrics as clusters (aggregates over its clusters'' items).';
 CREATE INDEX themes_run_idx ON llm_clusters.themes (run_id, theme_id);
 
 CREATE TABLE llm_clusters.assignments (
@@ -118,6 +160,14 @@ CREATE TABLE llm_clusters.assignments (
     PRIMARY KEY (team_id, run_id, item_id),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
+ALTER TABLE llm_clusters.assignments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.assignments
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.assignments TO llm_clusters_reader;
+GRANT INSERT ON llm_clusters.assignments TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.assignments IS
+    'One row per clustered item of a run: its cluster, 2-D map position, cosine distance to the centroid and rank (0 = closest).';
 CREATE INDEX assignments_cluster_idx ON llm_clusters.assignments (run_id, cluster_id, rank);
 CREATE INDEX assignments_item_idx ON llm_clusters.assignments (team_id, item_id);
 
@@ -126,6 +176,7 @@ SELECT pg_catalog.pg_extension_config_dump('llm_clusters.jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.jobs_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.runs', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.runs_id_seq', '');
+GRANT USAGE ON SEQUENCE llm_clusters.jobs_id_seq, llm_clusters.runs_id_seq TO llm_clusters_admin;
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.clusters', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.themes', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.assignments', '');

@@ -99,27 +99,7 @@ AS $$ SELECT llm_clusters._run_due_jobs() $$;
 
 COMMENT ON FUNCTION llm_clusters.run_due_jobs() IS
     'Runs every enabled job that has no run in the current daily cycle (started at llm_clusters.daily_run_time, UTC) and was enabled before it began; returns the new run ids. Jobs another session is running are skipped. Safe to call at any frequency, e.g. from pg_cron every minute.';
-COMMENT ON COLUMN llm_clusters.jobs.owner IS
-    'The role every read of the source runs as (in a security-restricted operation, whoever runs the job): the creator unless set; only a role the writer is a member of, and one that may read the source.';
-COMMENT ON COLUMN llm_clusters.jobs.enabled_at IS
-    'When the job was last enabled (kept by a trigger); it is due from the first daily cycle that starts after this.';
-COMMENT ON COLUMN llm_clusters.runs.cycle IS
-    'Start of the daily cycle a scheduled run belongs to; NULL for runs started with run_job(). At most one run per job and cycle.';
 COMMENT ON FUNCTION llm_clusters._run_due_jobs() IS 'Internal: use llm_clusters.run_due_jobs().';
-COMMENT ON TABLE llm_clusters.jobs IS
-    'Clustering jobs: level, source relation (default: the item view of the level), PostHog-style filters, params. At most llm_clusters.max_jobs_per_team per team.';
-COMMENT ON COLUMN llm_clusters.jobs.params IS
-    'Optional: window (interval text, default 7 days), max_items, min_items (default 20), seed, method (graph | kmeans | hdbscan) and algorithm knobs; see the README.';
-COMMENT ON TABLE llm_clusters.runs IS
-    'One row per execution of a job over a window: status running | succeeded | skipped | failed, counts, quality and per-phase timings.';
-COMMENT ON TABLE llm_clusters.clusters IS
-    'Clusters of a run. cluster_id -1 is Outliers. Metrics are aggregates over the run''s assignments joined to the job''s source (see the README).';
-COMMENT ON COLUMN llm_clusters.clusters.theme_id IS
-    'The theme (llm_clusters.themes) this cluster belongs to; NULL for Outliers.';
-COMMENT ON TABLE llm_clusters.themes IS
-    'Themes of a run: the parent groups of its clusters, each with a title, description, keywords, size, share, centroid, map position and the same metrics as clusters (aggregates over its clusters'' items).';
-COMMENT ON TABLE llm_clusters.assignments IS
-    'One row per clustered item of a run: its cluster, 2-D map position, cosine distance to the centroid and rank (0 = closest).';
 COMMENT ON FUNCTION llm_clusters.create_job(text, text, jsonb, boolean, int, regclass, jsonb) IS
     'Creates a clustering job and returns its id; the source, filters and params are validated.';
 COMMENT ON FUNCTION llm_clusters.run_job(int, timestamptz) IS
@@ -130,3 +110,19 @@ COMMENT ON FUNCTION llm_clusters._jobs_check() IS 'Internal: validates writes to
 COMMENT ON FUNCTION llm_clusters._validate_job(oid, jsonb, jsonb) IS 'Internal: checks a job''s source columns, filters and params.';
 COMMENT ON FUNCTION llm_clusters._max_jobs_per_team() IS 'Internal: the llm_clusters.max_jobs_per_team setting.';
 COMMENT ON FUNCTION llm_clusters._run_job(int, timestamptz) IS 'Internal: use llm_clusters.run_job().';
+
+-- What writes is for admins only (EXECUTE is PUBLIC by default).
+REVOKE EXECUTE ON FUNCTION
+    llm_clusters.create_job(text, text, jsonb, boolean, int, regclass, jsonb),
+    llm_clusters.run_job(int, timestamptz),
+    llm_clusters._run_job(int, timestamptz),
+    llm_clusters.run_due_jobs(),
+    llm_clusters._run_due_jobs()
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    llm_clusters.create_job(text, text, jsonb, boolean, int, regclass, jsonb),
+    llm_clusters.run_job(int, timestamptz),
+    llm_clusters._run_job(int, timestamptz),
+    llm_clusters.run_due_jobs(),
+    llm_clusters._run_due_jobs()
+    TO llm_clusters_admin;

@@ -1,6 +1,7 @@
 -- Clusters that keep their identity across runs, and items placed between runs.
 
 CREATE SEQUENCE llm_clusters.cluster_stable_id_seq;
+GRANT USAGE ON SEQUENCE llm_clusters.cluster_stable_id_seq TO llm_clusters_admin;
 
 CREATE TABLE llm_clusters.cluster_lineage (
     team_id             int     NOT NULL,
@@ -18,6 +19,14 @@ CREATE TABLE llm_clusters.cluster_lineage (
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE,
     FOREIGN KEY (team_id, previous_run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE SET NULL (previous_run_id)
 );
+ALTER TABLE llm_clusters.cluster_lineage ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.cluster_lineage
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.cluster_lineage TO llm_clusters_reader;
+GRANT INSERT ON llm_clusters.cluster_lineage TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.cluster_lineage IS
+    'What happened to each stable cluster in a run, against the job''s previous succeeded run: continued, new, gone, split (related_stable_id = the cluster it split from) or merged (related_stable_id = the cluster it merged into), with the similarity that decided it.';
 CREATE INDEX cluster_lineage_stable_idx ON llm_clusters.cluster_lineage (stable_id);
 
 CREATE TABLE llm_clusters.incremental_assignments (
@@ -35,6 +44,14 @@ CREATE TABLE llm_clusters.incremental_assignments (
     FOREIGN KEY (team_id, job_id) REFERENCES llm_clusters.jobs (team_id, id) ON DELETE SET NULL (job_id),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
+ALTER TABLE llm_clusters.incremental_assignments ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.incremental_assignments
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.incremental_assignments TO llm_clusters_reader;
+GRANT INSERT ON llm_clusters.incremental_assignments TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.incremental_assignments IS
+    'Items that arrived after a run, placed by assign_pending() into that run''s clusters (cluster_id -1 when farther than the nearest cluster''s radius). Separate from the run''s own assignments, which its metrics are computed from.';
 CREATE INDEX incremental_assignments_item_idx ON llm_clusters.incremental_assignments (team_id, item_id);
 
 -- User data: pg_dump dumps these rows and the stable-id sequence's position.
@@ -43,7 +60,7 @@ SELECT pg_catalog.pg_extension_config_dump('llm_clusters.cluster_lineage', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.incremental_assignments', '');
 
 -- Per stable cluster and day: the last succeeded run of each day of each job.
-CREATE VIEW llm_clusters.cluster_trends AS
+CREATE VIEW llm_clusters.cluster_trends WITH (security_invoker = true) AS
 WITH daily AS (
     SELECT DISTINCT ON (r.job_id, day) r.*, day
     FROM llm_clusters.runs r,
@@ -89,15 +106,22 @@ AS $$ SELECT llm_clusters._assign_pending(job_id) $$;
 COMMENT ON SEQUENCE llm_clusters.cluster_stable_id_seq IS 'Stable cluster ids.';
 COMMENT ON COLUMN llm_clusters.clusters.stable_id IS
     'Identity of the cluster across runs of its job: kept while matched to the previous run''s cluster (see the README), NULL for Outliers.';
-COMMENT ON TABLE llm_clusters.cluster_lineage IS
-    'What happened to each stable cluster in a run, against the job''s previous succeeded run: continued, new, gone, split (related_stable_id = the cluster it split from) or merged (related_stable_id = the cluster it merged into), with the similarity that decided it.';
-COMMENT ON TABLE llm_clusters.incremental_assignments IS
-    'Items that arrived after a run, placed by assign_pending() into that run''s clusters (cluster_id -1 when farther than the nearest cluster''s radius). Separate from the run''s own assignments, which its metrics are computed from.';
 COMMENT ON VIEW llm_clusters.cluster_trends IS
     'Per job, stable cluster and day (the last succeeded run of the day): size, share and metrics; runs_ago = 0 for the latest day; latest_title is the cluster''s newest title, for stable legends.';
+GRANT SELECT ON llm_clusters.cluster_trends TO llm_clusters_reader;
 COMMENT ON FUNCTION llm_clusters.assign(int, real[]) IS
     'The cluster of the job''s latest succeeded run nearest to the embedding (cosine distance to the centroid), or Outliers (-1) when farther than that cluster''s radius. A pgvector vector is cast implicitly; cast halfvec or float8[] with ::real[].';
 COMMENT ON FUNCTION llm_clusters.assign_pending(int) IS
     'Places every item of the job (filters applied) newer than its latest succeeded run, and not placed yet, into that run''s clusters; stores them in incremental_assignments and returns how many.';
 COMMENT ON FUNCTION llm_clusters._assign(int, real[]) IS 'Internal: use llm_clusters.assign().';
 COMMENT ON FUNCTION llm_clusters._assign_pending(int) IS 'Internal: use llm_clusters.assign_pending().';
+
+-- What writes is for admins only (EXECUTE is PUBLIC by default).
+REVOKE EXECUTE ON FUNCTION
+    llm_clusters.assign_pending(int),
+    llm_clusters._assign_pending(int)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    llm_clusters.assign_pending(int),
+    llm_clusters._assign_pending(int)
+    TO llm_clusters_admin;

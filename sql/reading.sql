@@ -1,18 +1,18 @@
 -- Reading results: views shaped for BI tools and the functions a UI calls.
 
-CREATE VIEW llm_clusters.run_list AS
+CREATE VIEW llm_clusters.run_list WITH (security_invoker = true) AS
 SELECT r.id AS run_id, r.team_id, r.job_id, r.job_name, r.level, r.window_start, r.window_end, r.cycle,
        r.status, r.error, r.n_items, r.n_clusters, r.n_outliers, r.started_at, r.finished_at,
        extract(epoch FROM r.finished_at - r.started_at)::float8 AS duration_s
 FROM llm_clusters.runs r;
 
-CREATE VIEW llm_clusters.latest_runs AS
+CREATE VIEW llm_clusters.latest_runs WITH (security_invoker = true) AS
 SELECT DISTINCT ON (l.job_id) l.*
 FROM llm_clusters.run_list l
 WHERE l.status = 'succeeded' AND l.job_id IS NOT NULL
 ORDER BY l.job_id, l.window_end DESC, l.run_id DESC;
 
-CREATE VIEW llm_clusters.cluster_cards AS
+CREATE VIEW llm_clusters.cluster_cards WITH (security_invoker = true) AS
 SELECT c.team_id, c.run_id, r.job_id, r.level, c.cluster_id, c.stable_id, c.title, c.description, c.keywords,
        c.size, c.share, c.avg_cost_usd, c.avg_latency_s, c.avg_tokens, c.error_rate, c.total_cost_usd, c.p95_latency_s,
        c.cluster_id = -1 AS is_outliers,
@@ -22,7 +22,7 @@ FROM llm_clusters.clusters c
 JOIN llm_clusters.runs r ON r.id = c.run_id
 LEFT JOIN llm_clusters.themes t ON t.run_id = c.run_id AND t.theme_id = c.theme_id;
 
-CREATE VIEW llm_clusters.theme_cards AS
+CREATE VIEW llm_clusters.theme_cards WITH (security_invoker = true) AS
 SELECT t.team_id, t.run_id, r.job_id, r.level, t.theme_id, t.title, t.description, t.keywords,
        t.size, t.share, t.avg_cost_usd, t.avg_latency_s, t.avg_tokens, t.error_rate, t.total_cost_usd, t.p95_latency_s,
        (SELECT count(*) FROM llm_clusters.clusters c WHERE c.run_id = t.run_id AND c.theme_id = t.theme_id)::int AS n_clusters,
@@ -33,7 +33,7 @@ FROM llm_clusters.themes t
 JOIN llm_clusters.runs r ON r.id = t.run_id;
 
 -- Colours follow the stable id, so a cluster keeps its colour from run to run.
-CREATE VIEW llm_clusters.scatter_points AS
+CREATE VIEW llm_clusters.scatter_points WITH (security_invoker = true) AS
 SELECT a.team_id, a.run_id, a.item_id, a.cluster_id, c.title, a.x, a.y,
        CASE WHEN a.cluster_id = -1 THEN -1 ELSE (coalesce(c.stable_id, a.cluster_id) % 20)::int END AS colour_index,
        false AS is_centroid, a.cluster_id = -1 AS is_outlier
@@ -112,14 +112,19 @@ COMMENT ON FUNCTION llm_clusters._item_previews(bigint, text[], int) IS
     'Internal: the first characters of the content of items of a run, read from its job''s source as the job''s owner (used by cluster_items).';
 COMMENT ON VIEW llm_clusters.run_list IS
     'Every run, for a run selector: job, level, window, status, counts and duration. Filter by level or job_id; order by run_id DESC.';
+GRANT SELECT ON llm_clusters.run_list TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.latest_runs IS
     'The latest succeeded run of each job (by window end).';
+GRANT SELECT ON llm_clusters.latest_runs TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.cluster_cards IS
     'Per cluster of a run: title, description, size, share and metrics, its theme (theme_id, theme_title; NULL for Outliers); position orders the cards by size with Outliers last.';
+GRANT SELECT ON llm_clusters.cluster_cards TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.theme_cards IS
     'Per theme of a run: title, description, size, share, metrics, how many clusters it groups and their titles (largest first); position orders the cards by size.';
+GRANT SELECT ON llm_clusters.theme_cards TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.scatter_points IS
     'The 2-D map of a run: every item and every centroid with x, y, cluster, title, a colour index that follows the stable id (-1 for Outliers), is_centroid and is_outlier.';
+GRANT SELECT ON llm_clusters.scatter_points TO llm_clusters_reader;
 COMMENT ON FUNCTION llm_clusters.cluster_items(bigint, int, int, int) IS
     'The items of one cluster of a run in rank order (0 = closest to the centre) with a 300-character preview and the item''s summary (summary_title, flow, bullets, notes; NULL until summarize_pending wrote one); page with after_rank = the last rank seen.';
 COMMENT ON FUNCTION llm_clusters.item_clusters(text, int) IS

@@ -27,6 +27,19 @@ CREATE TABLE llm_clusters.events (
     captured_at     timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (team_id, uuid)
 );
+ALTER TABLE llm_clusters.events ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.events
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.events TO llm_clusters_reader;
+GRANT INSERT ON llm_clusters.events TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.events IS
+    'One row per $ai_* event (PostHog capture format): typed columns for clustering and metrics, all properties in "properties". Key: (team_id, uuid).';
+COMMENT ON COLUMN llm_clusters.events.content IS
+    'Readable text of the call: user and assistant messages of input and output, system prompts left out, at most 8,000 characters.';
+COMMENT ON COLUMN llm_clusters.events.is_error IS
+    '$ai_is_error; true when only $ai_error was given; NULL when neither was.';
+COMMENT ON COLUMN llm_clusters.events.captured_at IS 'When capture() stored the row.';
 -- Window scans of generations (the generation item view) and of all events.
 CREATE INDEX events_generation_ts_idx ON llm_clusters.events (team_id, "timestamp")
     WHERE event = '$ai_generation';
@@ -43,6 +56,14 @@ CREATE TABLE llm_clusters.embeddings (
     updated_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (team_id, level, item_id)
 );
+ALTER TABLE llm_clusters.embeddings ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.embeddings
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.embeddings TO llm_clusters_reader;
+GRANT INSERT ON llm_clusters.embeddings TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.embeddings IS
+    'One embedding per item and level: item_id is the event uuid (level generation) or the trace id (level trace).';
 
 -- User data: pg_dump dumps the rows of these tables (an extension's tables are skipped otherwise).
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.events', '');

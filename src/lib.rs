@@ -22,7 +22,8 @@ mod summary;
 
 ::pgrx::pg_module_magic!(name, version);
 
-extension_sql_file!("../sql/tables.sql", name = "tables", bootstrap);
+extension_sql_file!("../sql/teams.sql", name = "teams", bootstrap);
+extension_sql_file!("../sql/tables.sql", name = "tables", requires = ["teams"]);
 extension_sql_file!(
     "../sql/capture.sql",
     name = "capture",
@@ -56,7 +57,6 @@ extension_sql_file!(
     requires = ["reading", ai::label_run, embed::embed_text, embed::embed_pending]
 );
 extension_sql_file!("../sql/api_keys.sql", name = "api_keys", requires = ["capture"]);
-extension_sql_file!("../sql/security.sql", name = "security", requires = ["ai", "api_keys"], finalize);
 
 #[allow(non_snake_case)]
 #[pg_guard]

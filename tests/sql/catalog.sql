@@ -34,6 +34,17 @@ JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.de
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
 WHERE p.provolatile = 'v' AND has_function_privilege('public', p.oid, 'EXECUTE')
 ORDER BY 1::text;
+-- Tables and views readers cannot read, and functions admins cannot run (but the ingest
+-- role's one): none. Each is granted where it is created, so a forgotten grant shows here.
+SELECT c.oid::regclass AS not_readable_by_readers FROM pg_class c
+JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
+WHERE c.relkind IN ('r', 'v') AND NOT has_table_privilege('llm_clusters_reader', c.oid, 'SELECT');
+SELECT p.oid::regprocedure AS admins_may_not_run FROM pg_proc p
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
+WHERE NOT has_function_privilege('llm_clusters_admin', p.oid, 'EXECUTE')
+  AND p.oid <> 'llm_clusters.capture_with_key(text, jsonb)'::regprocedure;
 -- Views read with the caller's rights.
 SELECT c.oid::regclass AS view_without_security_invoker FROM pg_class c
 JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
