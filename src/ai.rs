@@ -7,6 +7,7 @@ use crate::error::{raise, OrRaise};
 use crate::gucs::{
     self, AI_API_KEY, AI_BASE_URL, AI_CHAT_MODEL, AI_DATA_PROCESSING, AI_EMBEDDING_MODEL, AI_TIMEOUT_MS,
 };
+use crate::pg::Required;
 use crate::read::{run_items, run_team_and_source};
 use llm_clusters_engine::ai::{
     accept_labels, label_inputs, label_request, parse_label, Accepted, LabelCluster, LabelResult, LABEL_ITEMS,
@@ -99,7 +100,7 @@ pub fn label_requests(run_id: i64) -> Option<Vec<LabelRequest>> {
                 None,
                 &[run_id.into()],
             )?
-            .map(|r| Ok((r.get::<i32>(1)?.unwrap_or_default(), r.get::<String>(2)?.unwrap_or_default(), r.get::<Vec<f32>>(3)?.unwrap_or_default())))
+            .map(|r| Ok((r.get::<i32>(1)?.required("clusters.cluster_id"), r.get::<String>(2)?.required("clusters.title"), r.get::<Vec<f32>>(3)?.unwrap_or_default())))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
@@ -146,7 +147,9 @@ pub fn apply_labels(run_id: i64, results: Vec<LabelResult>) -> i64 {
     let offline: Vec<(i32, String)> = Spi::connect(|client| {
         client
             .select("SELECT cluster_id, title FROM llm_clusters.clusters WHERE run_id = $1", None, &[run_id.into()])?
-            .map(|r| Ok((r.get::<i32>(1)?.unwrap_or(-1), r.get::<String>(2)?.unwrap_or_default())))
+            .map(|r| {
+                Ok((r.get::<i32>(1)?.required("clusters.cluster_id"), r.get::<String>(2)?.required("clusters.title")))
+            })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
@@ -198,7 +201,7 @@ pub fn label_run(run_id: i64) -> i64 {
         &[run_id.into()],
     )
     .or_raise()
-    .unwrap_or(false);
+    .required("EXISTS");
     if !exists {
         raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist or did not succeed")));
     }

@@ -4,7 +4,7 @@
 
 use crate::error::{raise, OrRaise};
 use crate::jobs::{checked_params, Source};
-use crate::pg::check_interrupts;
+use crate::pg::{check_interrupts, Required};
 use crate::read::{load_job, read_items, ReadOptions, Window};
 use llm_clusters_engine::cluster::assign::Centroids;
 use llm_clusters_engine::cluster::labels::OUTLIERS_TITLE;
@@ -42,7 +42,7 @@ fn latest_run(job_id: i32) -> LatestRun {
             return Ok(Err(format!("job {job_id} has no succeeded run to assign items to; run it first")));
         }
         let row = run.first();
-        let (id, window_end) = (row.get::<i64>(1)?.unwrap_or_default(), row.get::<TimestampWithTimeZone>(2)?);
+        let (id, window_end) = (row.get::<i64>(1)?.required("runs.id"), row.get::<TimestampWithTimeZone>(2)?);
         let mut latest = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for row in client.select(
             "SELECT cluster_id, stable_id, title, centroid, radius FROM llm_clusters.clusters
@@ -50,10 +50,10 @@ fn latest_run(job_id: i32) -> LatestRun {
             None,
             &[id.into()],
         )? {
-            latest.0.push(row.get::<i32>(1)?.unwrap_or_default());
+            latest.0.push(row.get::<i32>(1)?.required("clusters.cluster_id"));
             latest.1.push(row.get::<i64>(2)?);
-            latest.2.push(row.get::<String>(3)?.unwrap_or_default());
-            latest.3.push(row.get::<Vec<f32>>(4)?.unwrap_or_default());
+            latest.2.push(row.get::<String>(3)?.required("clusters.title"));
+            latest.3.push(row.get::<Vec<f32>>(4)?.required("clusters.centroid"));
             latest.4.push(row.get::<f64>(5)?.map_or(f32::INFINITY, |r| r as f32));
         }
         Ok::<_, pgrx::spi::Error>(Ok((id, window_end, latest)))

@@ -6,7 +6,7 @@
 use crate::ai::{embedding_service, post};
 use crate::error::{raise, OrRaise};
 use crate::gucs::{self, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_THREADS, MODEL_DIR};
-use crate::pg::{self, check_interrupts, float_array_text};
+use crate::pg::{self, check_interrupts, float_array_text, Required};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
 use llm_clusters_engine::content::{request_text, trace_request_text};
 use llm_clusters_engine::embedder::{hash, minilm::MiniLm};
@@ -230,8 +230,8 @@ fn embed_summary_batch(level: &str, limit: i64) -> (usize, i64) {
             )?
             .map(|r| {
                 Ok((
-                    r.get::<i32>(1)?.unwrap_or_default(),
-                    r.get::<String>(2)?.unwrap_or_default(),
+                    r.get::<i32>(1)?.required("item_summaries.team_id"),
+                    r.get::<String>(2)?.required("item_summaries.item_id"),
                     r.get::<String>(3)?.unwrap_or_default(),
                 ))
             })

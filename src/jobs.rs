@@ -2,7 +2,7 @@
 
 use crate::error::{raise, OrRaise};
 use crate::gucs::MAX_JOBS_PER_TEAM;
-use crate::pg::Owner;
+use crate::pg::{Owner, Required};
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::filters::parse_filters;
 use llm_clusters_engine::source::{check_source_columns, EmbeddingKind};
@@ -87,7 +87,12 @@ fn checked_columns(source: pg_sys::Oid, name: &str) -> EmbeddingKind {
                 None,
                 &[source.into()],
             )?
-            .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default())))
+            .map(|row| {
+                Ok((
+                    row.get::<String>(1)?.required("pg_attribute.attname"),
+                    row.get::<String>(2)?.required("format_type"),
+                ))
+            })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();

@@ -4,6 +4,7 @@
 //! `llm_clusters.cluster_lineage`.
 
 use crate::error::OrRaise;
+use crate::pg::Required;
 use crate::read::Job;
 use llm_clusters_engine::cluster::labels::ClusterLabel;
 use llm_clusters_engine::cluster::lineage::{all_new, carry_titles, match_clusters, Event, Overlap, PreviousTitle};
@@ -81,11 +82,11 @@ pub fn previous_run(job_id: i32, run_id: i64, window_end: TimestampWithTimeZone)
             )?
             .map(|row| {
                 Ok(PreviousCluster {
-                    cluster_id: row.get::<i32>(1)?.unwrap_or_default(),
+                    cluster_id: row.get::<i32>(1)?.required("clusters.cluster_id"),
                     stable_id: row.get::<i64>(2)?,
-                    title: row.get::<String>(3)?.unwrap_or_default(),
-                    keywords: row.get::<Vec<String>>(4)?.unwrap_or_default(),
-                    centroid: row.get::<Vec<f32>>(5)?.unwrap_or_default(),
+                    title: row.get::<String>(3)?.required("clusters.title"),
+                    keywords: row.get::<Vec<String>>(4)?.required("clusters.keywords"),
+                    centroid: row.get::<Vec<f32>>(5)?.required("clusters.centroid"),
                 })
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
@@ -107,9 +108,9 @@ fn shared_items(run_id: i64, previous_id: i64) -> Vec<(i32, i32, u64)> {
             )?
             .map(|row| {
                 Ok((
-                    row.get::<i32>(1)?.unwrap_or(-1),
-                    row.get::<i32>(2)?.unwrap_or(-1),
-                    row.get::<i64>(3)?.unwrap_or(0) as u64,
+                    row.get::<i32>(1)?.required("assignments.cluster_id"),
+                    row.get::<i32>(2)?.required("assignments.cluster_id"),
+                    row.get::<i64>(3)?.required("count(*)") as u64,
                 ))
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
@@ -150,7 +151,7 @@ pub fn record(
                 None,
                 &[(n_new as i32).into()],
             )?
-            .map(|row| row.get::<i64>(1).map(Option::unwrap_or_default))
+            .map(|row| row.get::<i64>(1).map(|id| id.required("nextval")))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();

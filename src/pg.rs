@@ -9,6 +9,18 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
+/// A value the query guarantees (a NOT NULL column, a count, a key): a NULL there is a
+/// broken invariant, raised as an internal error naming `what`, not read as 0 or "".
+pub trait Required<T> {
+    fn required(self, what: &str) -> T;
+}
+
+impl<T> Required<T> for Option<T> {
+    fn required(self, what: &str) -> T {
+        self.unwrap_or_else(|| raise(EngineError::new(ErrorKind::Internal, format!("unexpected NULL: {what}"))))
+    }
+}
+
 /// Stops work at the next unit when the session was cancelled or timed out (raises, as
 /// CHECK_FOR_INTERRUPTS does) or the background worker was asked to shut down.
 pub fn check_interrupts() -> Result<(), EngineError> {
@@ -167,7 +179,7 @@ impl Owner {
             &[oid.into()],
         )
         .or_raise()
-        .unwrap_or(false);
+        .required("EXISTS");
         if !exists {
             raise(
                 EngineError::new(

@@ -4,7 +4,7 @@
 use crate::error::{raise, OrRaise};
 use crate::gucs::MAX_MEMORY_MB;
 use crate::jobs::Source;
-use crate::pg::check_interrupts;
+use crate::pg::{check_interrupts, Required};
 use crate::query::Binds;
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::embedding::decode_pgvector;
@@ -51,13 +51,13 @@ pub fn load_job(job_id: i32) -> Job {
         let row = table.first();
         Ok::<_, pgrx::spi::Error>(Some(Job {
             id: job_id,
-            team_id: row.get::<i32>(1)?.unwrap_or_default(),
-            name: row.get::<String>(2)?.unwrap_or_default(),
-            level: row.get::<String>(3)?.unwrap_or_default(),
+            team_id: row.get::<i32>(1)?.required("jobs.team_id"),
+            name: row.get::<String>(2)?.required("jobs.name"),
+            level: row.get::<String>(3)?.required("jobs.level"),
             source: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
-            filters: row.get::<JsonB>(5)?.map(|j| j.0).unwrap_or(Value::Null),
-            params: row.get::<JsonB>(6)?.map(|j| j.0).unwrap_or(Value::Null),
-            owner: row.get::<pg_sys::Oid>(7)?.unwrap_or(pg_sys::InvalidOid),
+            filters: row.get::<JsonB>(5)?.required("jobs.filters").0,
+            params: row.get::<JsonB>(6)?.required("jobs.params").0,
+            owner: row.get::<pg_sys::Oid>(7)?.required("jobs.owner"),
         }))
     })
     .or_raise()
@@ -159,7 +159,7 @@ fn read_source(
     let in_window =
         Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM {source} s WHERE {condition}"), binds.args())
             .or_raise()
-            .unwrap_or(0);
+            .required("count(*)");
     // The memory budget caps the items read, from the dimension of a first embedding.
     let budget = usize::try_from(MAX_MEMORY_MB.get()).unwrap_or(1) << 20;
     let probed = probe_dimension(
@@ -284,12 +284,12 @@ pub fn run_items(
             )?
             .map(|row| {
                 Ok(Item {
-                    item_id: row.get::<String>(1)?.unwrap_or_default(),
+                    item_id: row.get::<String>(1)?.required("assignments.item_id"),
                     trace_id: row.get::<String>(2)?,
-                    cluster_id: row.get::<i32>(3)?.unwrap_or(-1),
-                    x: row.get::<f64>(4)?.unwrap_or_default(),
-                    y: row.get::<f64>(5)?.unwrap_or_default(),
-                    rank: row.get::<i32>(6)?.unwrap_or_default(),
+                    cluster_id: row.get::<i32>(3)?.required("assignments.cluster_id"),
+                    x: row.get::<f64>(4)?.required("assignments.x"),
+                    y: row.get::<f64>(5)?.required("assignments.y"),
+                    rank: row.get::<i32>(6)?.required("assignments.rank"),
                     preview: String::new(),
                     summary: None,
                 })

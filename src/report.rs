@@ -3,6 +3,7 @@
 
 use crate::error::{raise, OrRaise};
 use crate::gucs::REPORT_ITEM_URL;
+use crate::pg::Required;
 use crate::read::{run_items, run_team_and_source};
 use crate::summary::{steps_of, summaries_of};
 use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, Theme, MAX_DOTS, PREVIEW_CHARS};
@@ -42,15 +43,15 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         let row = table.first();
         let run = RunInfo {
             run_id,
-            job_name: row.get::<String>(1)?.unwrap_or_default(),
-            level: row.get::<String>(2)?.unwrap_or_default(),
-            window_start: row.get::<String>(3)?.unwrap_or_default(),
-            window_end: row.get::<String>(4)?.unwrap_or_default(),
-            n_items: i64::from(row.get::<i32>(5)?.unwrap_or_default()),
-            finished_at: row.get::<String>(6)?.unwrap_or_default(),
-            duration_s: row.get::<f64>(7)?.unwrap_or_default(),
+            job_name: row.get::<String>(1)?.required("runs.job_name"),
+            level: row.get::<String>(2)?.required("runs.level"),
+            window_start: row.get::<String>(3)?.required("runs.window_start"),
+            window_end: row.get::<String>(4)?.required("runs.window_end"),
+            n_items: i64::from(row.get::<i32>(5)?.required("runs.n_items")),
+            finished_at: row.get::<String>(6)?.required("runs.finished_at"),
+            duration_s: row.get::<f64>(7)?.required("the run's duration"),
         };
-        Ok::<_, pgrx::spi::Error>(Some((run, row.get::<String>(8)?.unwrap_or_default())))
+        Ok::<_, pgrx::spi::Error>(Some((run, row.get::<String>(8)?.required("runs.status"))))
     })
     .or_raise()
     .unwrap_or_else(|| not_found(format!("run {run_id} does not exist")));
@@ -74,12 +75,12 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             )?
             .map(|row| {
                 Ok(Cluster {
-                    cluster_id: row.get::<i32>(1)?.unwrap_or_default(),
-                    title: row.get::<String>(2)?.unwrap_or_default(),
-                    description: row.get::<String>(3)?.unwrap_or_default(),
-                    size: i64::from(row.get::<i32>(4)?.unwrap_or_default()),
-                    share: row.get::<f64>(5)?.unwrap_or_default(),
-                    colour: row.get::<i32>(6)?.unwrap_or_default(),
+                    cluster_id: row.get::<i32>(1)?.required("clusters.cluster_id"),
+                    title: row.get::<String>(2)?.required("clusters.title"),
+                    description: row.get::<String>(3)?.required("clusters.description"),
+                    size: i64::from(row.get::<i32>(4)?.required("clusters.size")),
+                    share: row.get::<f64>(5)?.required("clusters.share"),
+                    colour: row.get::<i32>(6)?.required("the cluster's colour"),
                     x: row.get::<f64>(7)?,
                     y: row.get::<f64>(8)?,
                     avg_cost_usd: row.get::<f64>(9)?,
@@ -104,11 +105,11 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             )?
             .map(|row| {
                 Ok(Theme {
-                    theme_id: row.get::<i32>(1)?.unwrap_or_default(),
-                    title: row.get::<String>(2)?.unwrap_or_default(),
-                    description: row.get::<String>(3)?.unwrap_or_default(),
-                    size: i64::from(row.get::<i32>(4)?.unwrap_or_default()),
-                    share: row.get::<f64>(5)?.unwrap_or_default(),
+                    theme_id: row.get::<i32>(1)?.required("themes.theme_id"),
+                    title: row.get::<String>(2)?.required("themes.title"),
+                    description: row.get::<String>(3)?.required("themes.description"),
+                    size: i64::from(row.get::<i32>(4)?.required("themes.size")),
+                    share: row.get::<f64>(5)?.required("themes.share"),
                 })
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
@@ -133,7 +134,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         &[run_id.into(), cluster_id.into()],
     )
     .or_raise()
-    .unwrap_or(0);
+    .required("count(*)");
     let points = run_items(source, team_id, preview / 2, run_id, |b| {
         let cluster = b.push(cluster_id);
         format!(

@@ -5,7 +5,7 @@
 use crate::error::{raise, OrRaise};
 use crate::jobs::{checked_params, Source};
 use crate::lineage;
-use crate::pg::{check_interrupts, float_array_text, in_subtransaction};
+use crate::pg::{check_interrupts, float_array_text, in_subtransaction, Required};
 use crate::read::{item_texts, load_job, read_items, Items, Job, ReadOptions, Window};
 use llm_clusters_engine::cluster::labels::{label_run, Embed, RunLabels, OUTLIERS_TITLE};
 use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
@@ -113,7 +113,7 @@ pub fn run(
         ],
     )
     .or_raise()
-    .unwrap_or_default();
+    .required("runs.id");
 
     let outcome = prepared
         .and_then(|(params, window, source)| in_subtransaction(|| execute(&job, &source, &params, run_id, window)));

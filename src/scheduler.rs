@@ -13,7 +13,7 @@ use crate::gucs::{
     daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED,
     SCHEDULER_NAPTIME,
 };
-use crate::pg::{in_subtransaction, with_time_limit};
+use crate::pg::{in_subtransaction, with_time_limit, Required};
 use crate::run::run;
 use crate::summary::summarize_pending;
 use llm_clusters_engine::schedule::{cycle_start, parse_time_of_day};
@@ -27,7 +27,7 @@ const WORKER_TYPE: &str = "llm_clusters scheduler";
 /// The start of the current cycle and the jobs due in it, in id order.
 fn due_jobs() -> (TimestampWithTimeZone, Vec<i32>) {
     let run_at = parse_time_of_day(&daily_run_time()).or_raise();
-    let now = Spi::get_one::<f64>("SELECT extract(epoch FROM now())::float8").or_raise().unwrap_or_default();
+    let now = Spi::get_one::<f64>("SELECT extract(epoch FROM now())::float8").or_raise().required("now()");
     let start = cycle_start(now.floor() as i64, run_at);
     let cycle = Spi::get_one_with_args::<TimestampWithTimeZone>("SELECT to_timestamp($1)", &[(start as f64).into()])
         .or_raise()
@@ -47,7 +47,7 @@ fn due_jobs() -> (TimestampWithTimeZone, Vec<i32>) {
                 None,
                 &[cycle.into()],
             )?
-            .map(|row| row.get::<i32>(1).map(|id| id.unwrap_or_default()))
+            .map(|row| row.get::<i32>(1).map(|id| id.required("jobs.id")))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();

@@ -8,7 +8,7 @@
 use crate::ai::{chat_service, post};
 use crate::error::{raise, OrRaise};
 use crate::gucs::AI_BATCH_SIZE;
-use crate::pg::in_batches;
+use crate::pg::{in_batches, Required};
 use llm_clusters_engine::ai::{parse_summary, summary_request, SUMMARY_CHARS};
 use llm_clusters_engine::source::Level;
 use llm_clusters_engine::timeline::{render_trace_page, Membership, TracePage};
@@ -78,9 +78,9 @@ fn summarize_batch(level: &str, limit: i64) -> (i64, Vec<String>) {
             .update(query, None, &[limit.into()])?
             .map(|row| {
                 Ok((
-                    row.get::<i32>(1)?.unwrap_or_default(),
-                    row.get::<String>(2)?.unwrap_or_default(),
-                    row.get::<i64>(3)?.unwrap_or_default(),
+                    row.get::<i32>(1)?.required("the pending item's team"),
+                    row.get::<String>(2)?.required("the pending item's id"),
+                    row.get::<i64>(3)?.required("the pending item's event count"),
                 ))
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
@@ -138,7 +138,7 @@ pub fn steps_of(level: &str, items: &[(i32, String)], limit: i64) -> HashMap<(i3
     let mut out: HashMap<(i32, String), Vec<Step>> = HashMap::new();
     Spi::connect(|client| {
         for row in client.select(&query, None, &[teams.into(), ids.into(), limit.into()])? {
-            let key = (row.get::<i32>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default());
+            let key = (row.get::<i32>(1)?.required("the item's team"), row.get::<String>(2)?.required("the item's id"));
             out.entry(key).or_default().push(step_of(&row, 3)?);
         }
         Ok::<_, pgrx::spi::Error>(())
@@ -150,8 +150,8 @@ pub fn steps_of(level: &str, items: &[(i32, String)], limit: i64) -> HashMap<(i3
 /// A step from the STEP_COLUMNS of a row, starting at column `at`.
 fn step_of(row: &pgrx::spi::SpiHeapTupleData, at: usize) -> Result<Step, pgrx::spi::Error> {
     Ok(Step {
-        uuid: row.get::<String>(at)?.unwrap_or_default(),
-        event: row.get::<String>(at + 1)?.unwrap_or_default(),
+        uuid: row.get::<String>(at)?.required("events.uuid"),
+        event: row.get::<String>(at + 1)?.required("events.event"),
         timestamp_ms: row.get::<f64>(at + 2)?,
         span_id: row.get::<String>(at + 3)?,
         parent_id: row.get::<String>(at + 4)?,
@@ -221,15 +221,20 @@ pub fn summaries_of(team_id: i32, level: &str, ids: Vec<String>) -> HashMap<Stri
             )?
             .map(|row| {
                 let text_array = |i: usize| -> Result<Vec<String>, pgrx::spi::Error> {
-                    Ok(row.get::<Vec<Option<String>>>(i)?.unwrap_or_default().into_iter().flatten().collect())
+                    Ok(row
+                        .get::<Vec<Option<String>>>(i)?
+                        .required("item_summaries.bullets/notes")
+                        .into_iter()
+                        .flatten()
+                        .collect())
                 };
                 let summary = Summary {
-                    title: row.get::<String>(2)?.unwrap_or_default(),
-                    flow: row.get::<String>(3)?.unwrap_or_default(),
+                    title: row.get::<String>(2)?.required("item_summaries.title"),
+                    flow: row.get::<String>(3)?.required("item_summaries.flow"),
                     bullets: text_array(4)?,
                     notes: text_array(5)?,
                 };
-                Ok((row.get::<String>(1)?.unwrap_or_default(), summary))
+                Ok((row.get::<String>(1)?.required("item_summaries.item_id"), summary))
             })
             .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
     })
@@ -251,11 +256,11 @@ fn memberships(team_id: i32, trace_id: &str, steps: &[Step]) -> Vec<Membership> 
             )?
             .map(|row| {
                 Ok(Membership {
-                    job_name: row.get::<String>(1)?.unwrap_or_default(),
-                    level: row.get::<String>(2)?.unwrap_or_default(),
-                    run_id: row.get::<i64>(3)?.unwrap_or_default(),
-                    cluster_id: row.get::<i32>(4)?.unwrap_or_default(),
-                    title: row.get::<String>(5)?.unwrap_or_default(),
+                    job_name: row.get::<String>(1)?.required("item_clusters.job_name"),
+                    level: row.get::<String>(2)?.required("item_clusters.level"),
+                    run_id: row.get::<i64>(3)?.required("item_clusters.run_id"),
+                    cluster_id: row.get::<i32>(4)?.required("item_clusters.cluster_id"),
+                    title: row.get::<String>(5)?.required("item_clusters.title"),
                 })
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()

@@ -57,6 +57,13 @@ mod tests {
         assert_eq!(count("SELECT count(*) FROM llm_clusters.events"), 0);
     }
 
+    #[pg_test(error = "unexpected NULL: runs.job_name")]
+    fn a_null_where_none_can_be_is_an_error_not_a_default() {
+        use crate::pg::Required;
+        let name = Spi::get_one::<String>("SELECT NULL::text").expect("query runs");
+        name.required("runs.job_name");
+    }
+
     #[pg_test(error = "event 1: property \"$ai_trace_id\" is missing")]
     fn capture_names_the_bad_event() {
         capture(r#"[{"event": "$ai_span", "properties": {"$ai_trace_id": "t"}}, {"event": "$ai_span"}]"#);
