@@ -51,8 +51,15 @@ start_cluster() {
     echo "fsync = off"
     for line in "$@"; do echo "$line"; done
   } | as_owner tee -a "$PGDATA/postgresql.conf" >/dev/null
-  as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -l "$dir/server.log" -w start >/dev/null
+  PGLOG=$dir/server.log
+  resume_cluster
 }
+
+# Starts again the cluster of start_cluster after stop_cluster (the log goes on).
+resume_cluster() { as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -l "$PGLOG" -w start >/dev/null; }
+
+# Restarts it (fast shutdown), e.g. after ALTER SYSTEM of a setting that needs a restart.
+restart_cluster() { as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -w restart -m fast >/dev/null; }
 
 stop_cluster() {
   [ -n "${PGDATA:-}" ] && [ -d "$PGDATA" ] && as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null 2>&1 || true

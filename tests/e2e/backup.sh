@@ -92,7 +92,7 @@ pass "dump during a run: 4 committed runs, nothing half-written; the source has 
 say "the background worker on the restored database"
 printf '%s\n' "shared_preload_libraries = 'llm_clusters'" "llm_clusters.database = 'restored'" \
   "llm_clusters.scheduler_naptime = 1" "llm_clusters.daily_run_time = '$(utc_in 7200)'" | as_owner tee -a "$PGDATA/postgresql.conf" >/dev/null
-as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -w restart -m fast >/dev/null
+restart_cluster
 export PGDATABASE=restored
 wait_until "the worker is connected to the restored database" 30 \
   "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler' AND datname = 'restored')"

@@ -61,10 +61,10 @@ wait_until "the worker reports the slow run in pg_stat_activity" 60 \
   "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler' AND query LIKE '%running job%')"
 sleep 1
 start=$(date +%s.%N)
-as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+stop_cluster
 stop_s=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
 echo "pg_ctl stop -m fast during a run took $stop_s s"
-as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -l "$work/server.log" -w start >/dev/null
+resume_cluster
 expect "the interrupted run is recorded as failed" \
   "SELECT status || ':' || (error LIKE '%shutting down%') FROM llm_clusters.runs WHERE job_name = 'slow'" "failed:true"
 expect "the interrupted run left no clusters or assignments" \

@@ -180,9 +180,9 @@ say "the database restarted under steady traffic"
 python3 "$E2E_DIR/server_client.py" steady "$http_port" "$key7" 12 "$work/steady.txt" >"$work/steady.out" &
 steady=$!
 sleep 3
-as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -m fast -w stop >/dev/null
+stop_cluster
 sleep 3
-as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -l "$work/server.log" -w start >/dev/null
+resume_cluster
 wait $steady
 counts=$(cat "$work/steady.out")
 python3 -c "import json,sys; c=json.loads(sys.argv[1]); sys.exit(0 if c.get('503', 0) > 0 and c.get('200', 0) > 10 else 1)" "$counts" \

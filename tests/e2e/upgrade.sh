@@ -68,7 +68,7 @@ pass "0.1.0 database: $(tr '\n' ';' <"$work/before.txt" | sed 's/ [0-9a-f]\{32\}
 
 say "installing this version's library, restarting, ALTER EXTENSION UPDATE"
 install_extension "$ver" >/dev/null 2>&1
-as_owner "$PGBIN/pg_ctl" -D "$PGDATA" -w restart -m fast >/dev/null
+restart_cluster
 pgu -c "ALTER EXTENSION llm_clusters UPDATE" 2>&1 | grep -v '^NOTICE' || true
 new_version=$(grep -oP '^version = "\K[^"]+' "$REPO_ROOT/Cargo.toml")
 [ "$(qu "SELECT extversion FROM pg_extension WHERE extname = 'llm_clusters'")" = "$new_version" ] || fail "not updated to $new_version"
