@@ -3,9 +3,10 @@
 //! arrived since, and stores them in `incremental_assignments`.
 
 use crate::error::{raise, OrRaise};
+use crate::items::{read_items, ReadOptions};
 use crate::jobs::{checked_params, Source};
+use crate::jobs::{load_job, Window};
 use crate::pg::{check_interrupts, Required};
-use crate::read::{load_job, read_items, ReadOptions, Window};
 use llm_clusters_engine::cluster::assign::Centroids;
 use llm_clusters_engine::cluster::labels::OUTLIERS_TITLE;
 use llm_clusters_engine::embedding::normalise_rows;

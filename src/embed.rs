@@ -3,9 +3,9 @@
 //! (loaded lazily, once per backend, never in the postmaster), the AI service (only with
 //! consent), or the hashed bag-of-words.
 
-use crate::ai::{embedding_service, post};
 use crate::error::{raise, OrRaise};
 use crate::gucs::{self, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_THREADS, MODEL_DIR};
+use crate::http::{embedding_service, post};
 use crate::pg::{self, check_interrupts, float_array_text, Required};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
 use llm_clusters_engine::content::{request_text, trace_request_text};

@@ -1,4 +1,5 @@
-//! Job validation: the source contract, filters and params, checked on every write.
+//! Jobs: the job model as a run reads it (`Job`, `load_job`, its window, a run's team and
+//! source), and validation of the source contract, filters and params on every write.
 
 use crate::error::{raise, OrRaise};
 use crate::gucs::MAX_JOBS_PER_TEAM;
@@ -7,8 +8,10 @@ use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::filters::parse_filters;
 use llm_clusters_engine::source::{check_source_columns, EmbeddingKind};
 use llm_clusters_engine::{EngineError, ErrorKind};
+use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::JsonB;
+use serde_json::Value;
 
 /// A job's source relation as a run reads it: its quoted name and the role it is read as.
 pub struct Source {
@@ -100,7 +103,7 @@ fn checked_columns(source: pg_sys::Oid, name: &str) -> EmbeddingKind {
 }
 
 /// Parses and checks a job's params, including that `window` is a positive interval.
-pub fn checked_params(params: &serde_json::Value) -> Params {
+pub fn checked_params(params: &Value) -> Params {
     let parsed = Params::from_json(params).or_raise();
     let positive =
         Spi::get_one_with_args::<bool>("SELECT $1::interval > interval '0'", &[parsed.window.as_str().into()])
@@ -131,4 +134,68 @@ pub fn validate_job(source: pg_sys::Oid, filters: JsonB, params: JsonB) -> bool 
 #[pg_extern(stable, name = "_max_jobs_per_team")]
 pub fn max_jobs_per_team() -> i32 {
     MAX_JOBS_PER_TEAM.get()
+}
+
+pub struct Job {
+    pub id: i32,
+    pub team_id: i32,
+    pub name: String,
+    pub level: String,
+    pub source: pg_sys::Oid,
+    /// The role the source is read as.
+    pub owner: pg_sys::Oid,
+    pub filters: Value,
+    pub params: Value,
+}
+
+/// The job, or a NotFound error.
+pub fn load_job(job_id: i32) -> Job {
+    Spi::connect(|client| {
+        let table = client.select(
+            "SELECT team_id, name, level, source::oid, filters, params, owner::oid FROM llm_clusters.jobs WHERE id = $1",
+            Some(1),
+            &[job_id.into()],
+        )?;
+        if table.is_empty() {
+            return Ok(None);
+        }
+        let row = table.first();
+        Ok::<_, pgrx::spi::Error>(Some(Job {
+            id: job_id,
+            team_id: row.get::<i32>(1)?.required("jobs.team_id"),
+            name: row.get::<String>(2)?.required("jobs.name"),
+            level: row.get::<String>(3)?.required("jobs.level"),
+            source: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
+            filters: row.get::<JsonB>(5)?.required("jobs.filters").0,
+            params: row.get::<JsonB>(6)?.required("jobs.params").0,
+            owner: row.get::<pg_sys::Oid>(7)?.required("jobs.owner"),
+        }))
+    })
+    .or_raise()
+    .unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("job {job_id} does not exist"))))
+}
+
+/// A run's window, `[start, end)`.
+#[derive(Clone, Copy)]
+pub struct Window {
+    pub start: TimestampWithTimeZone,
+    pub end: TimestampWithTimeZone,
+}
+
+/// The team of a run and its job's source (None when the job or the relation is gone);
+/// None when the run does not exist or is not visible to the caller.
+pub fn run_team_and_source(run_id: i64) -> Option<(i32, Option<Source>)> {
+    // One row whatever happens (a missing run gives NULLs), read with a fresh snapshot so
+    // that a run written earlier in this statement counts.
+    let (team_id, job) = Spi::get_two_with_args::<i32, i32>(
+        "SELECT r.team_id, (SELECT j.id FROM llm_clusters.jobs j JOIN pg_class c ON c.oid = j.source WHERE j.id = r.job_id)
+         FROM (SELECT 1) AS one LEFT JOIN llm_clusters.runs r ON r.id = $1",
+        &[run_id.into()],
+    )
+    .or_raise();
+    let source = job.map(|job_id| {
+        let job = load_job(job_id);
+        Source::of_job(job_id, job.source, job.owner)
+    });
+    team_id.map(|t| (t, source))
 }

@@ -7,15 +7,18 @@ use pgrx::prelude::*;
 mod ai;
 mod assign;
 mod capture;
+mod datum;
 mod embed;
 mod error;
 mod gucs;
+mod http;
+mod items;
 mod jobs;
 mod lineage;
 mod pg;
 mod query;
-mod read;
 mod report;
+mod results;
 mod run;
 mod scheduler;
 mod summary;
@@ -49,7 +52,7 @@ extension_sql_file!(
 extension_sql_file!(
     "../sql/reading.sql",
     name = "reading",
-    requires = ["lineage", "summaries", report::report_html, read::item_previews]
+    requires = ["lineage", "summaries", report::report_html, items::item_previews]
 );
 extension_sql_file!(
     "../sql/ai.sql",

@@ -4,8 +4,8 @@
 //! `llm_clusters.cluster_lineage`.
 
 use crate::error::OrRaise;
+use crate::jobs::Job;
 use crate::pg::Required;
-use crate::read::Job;
 use llm_clusters_engine::cluster::labels::ClusterLabel;
 use llm_clusters_engine::cluster::lineage::{all_new, carry_titles, match_clusters, Event, Overlap, PreviousTitle};
 use llm_clusters_engine::cluster::{Clustering, Previous};

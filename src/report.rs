@@ -3,8 +3,9 @@
 
 use crate::error::{raise, OrRaise};
 use crate::gucs::REPORT_ITEM_URL;
+use crate::items::run_items;
+use crate::jobs::run_team_and_source;
 use crate::pg::Required;
-use crate::read::{run_items, run_team_and_source};
 use crate::summary::{steps_of, summaries_of};
 use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, Theme, MAX_DOTS, PREVIEW_CHARS};
 use llm_clusters_engine::runs::RunStatus;

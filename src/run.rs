@@ -3,11 +3,12 @@
 //! on any error (or cancel) its writes are rolled back and the run is recorded as failed.
 
 use crate::error::{raise, OrRaise};
-use crate::jobs::{checked_params, Source};
+use crate::items::{item_texts, read_items, Items, ReadOptions};
+use crate::jobs::{checked_params, load_job, Job, Source, Window};
 use crate::lineage;
-use crate::pg::{check_interrupts, float_array_text, in_subtransaction, Required};
-use crate::read::{item_texts, load_job, read_items, Items, Job, ReadOptions, Window};
-use llm_clusters_engine::cluster::labels::{label_run, Embed, RunLabels, OUTLIERS_TITLE};
+use crate::pg::{check_interrupts, in_subtransaction, Required};
+use crate::results::{update_metrics, write_results, Grouping};
+use llm_clusters_engine::cluster::labels::{label_run, Embed, RunLabels};
 use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
 use llm_clusters_engine::embedder::minilm;
 use llm_clusters_engine::runs::{ClusteredQuality, RunQuality, RunStatus};
@@ -20,7 +21,6 @@ use std::collections::HashMap;
 use std::time::Instant;
 /// Items per cluster whose text feeds its keywords (the closest to the centre).
 const LABEL_ITEMS_PER_CLUSTER: u32 = 200;
-const WRITE_BATCH: usize = 10_000;
 
 /// What a finished (not failed) run records.
 struct Outcome {
@@ -238,187 +238,4 @@ fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Run
     let embedder: Option<Embed> = model.as_ref().map(|_| &embed as Embed);
 
     label_run(&docs, result, embedder)
-}
-
-fn write_results(
-    job: &Job,
-    run_id: i64,
-    ids: &[String],
-    trace_ids: &[Option<String>],
-    ts: &[Option<TimestampWithTimeZone>],
-    result: &Clustering,
-    labels: &RunLabels,
-) {
-    let (theme_labels, labels) = (&labels.themes, &labels.clusters);
-    let n = ids.len();
-    let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
-    let mut cluster_ids: Vec<i32> = (0..result.n_clusters as i32).collect();
-    let mut titles: Vec<String> = labels.iter().map(|l| l.title.clone()).collect();
-    let mut descriptions: Vec<String> = labels.iter().map(|l| l.description.clone()).collect();
-    let mut keywords: Vec<String> = labels.iter().map(|l| l.keywords.join("\u{1f}")).collect();
-    let mut centroids: Vec<Option<String>> = result.centroids.iter().map(|c| Some(float_array_text(c))).collect();
-    let mut radius: Vec<Option<f64>> = result.radius.iter().map(|r| r.is_finite().then_some(f64::from(*r))).collect();
-    let mut xs: Vec<f64> = result.centroid_coords.iter().map(|c| f64::from(c[0])).collect();
-    let mut ys: Vec<f64> = result.centroid_coords.iter().map(|c| f64::from(c[1])).collect();
-    let mut theme_ids: Vec<Option<i32>> = result.themes.iter().map(|&t| Some(t as i32)).collect();
-    if n_outliers > 0 {
-        let (sx, sy) = result
-            .labels
-            .iter()
-            .zip(&result.coords)
-            .filter(|(l, _)| **l < 0)
-            .fold((0.0, 0.0), |a, (_, c)| (a.0 + f64::from(c[0]), a.1 + f64::from(c[1])));
-        cluster_ids.push(-1);
-        titles.push(OUTLIERS_TITLE.into());
-        descriptions.push(format!(
-            "• {n_outliers} items that fit no cluster\n• No cluster holds a third of their nearest neighbours, or they lie beyond the nearest cluster's radius"
-        ));
-        keywords.push(String::new());
-        centroids.push(None);
-        radius.push(None);
-        xs.push(sx / n_outliers as f64);
-        ys.push(sy / n_outliers as f64);
-        theme_ids.push(None);
-    }
-    Spi::connect_mut(|client| {
-        client.update(
-            "INSERT INTO llm_clusters.themes (team_id, run_id, theme_id, title, description, keywords, size, share, centroid, x, y)
-             SELECT $1, $2, t - 1, u.title, d, CASE WHEN k = '' THEN '{}'::text[] ELSE string_to_array(k, E'\\x1f') END, 0, 0, cen::real[], x, y
-             FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::float8[], $8::float8[]) WITH ORDINALITY AS u(title, d, k, cen, x, y, t)",
-            None,
-            &[
-                job.team_id.into(),
-                run_id.into(),
-                theme_labels.iter().map(|l| l.title.clone()).collect::<Vec<_>>().into(),
-                theme_labels.iter().map(|l| l.description.clone()).collect::<Vec<_>>().into(),
-                theme_labels.iter().map(|l| l.keywords.join("\u{1f}")).collect::<Vec<_>>().into(),
-                result.theme_centroids.iter().map(|c| float_array_text(c)).collect::<Vec<_>>().into(),
-                result.theme_coords.iter().map(|c| f64::from(c[0])).collect::<Vec<_>>().into(),
-                result.theme_coords.iter().map(|c| f64::from(c[1])).collect::<Vec<_>>().into(),
-            ],
-        )?;
-        client.update(
-            "INSERT INTO llm_clusters.clusters (team_id, run_id, cluster_id, title, description, keywords, size, share, centroid, radius, x, y, theme_id)
-             SELECT $1, $2, c, t, d, CASE WHEN k = '' THEN '{}'::text[] ELSE string_to_array(k, E'\\x1f') END, 0, 0, cen::real[], r, x, y, th
-             FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[], $8::float8[], $9::float8[], $10::float8[], $11::int[]) AS u(c, t, d, k, cen, r, x, y, th)",
-            None,
-            &[
-                job.team_id.into(),
-                run_id.into(),
-                cluster_ids.into(),
-                titles.into(),
-                descriptions.into(),
-                keywords.into(),
-                centroids.into(),
-                radius.into(),
-                xs.into(),
-                ys.into(),
-                theme_ids.into(),
-            ],
-        )?;
-        for start in (0..n).step_by(WRITE_BATCH) {
-            let end = (start + WRITE_BATCH).min(n);
-            let r = start..end;
-            client.update(
-                "INSERT INTO llm_clusters.assignments (team_id, run_id, item_id, trace_id, cluster_id, x, y, distance, rank, ts)
-                 SELECT $1, $2, i, t, c, x, y, d, r, ts
-                 FROM unnest($3::text[], $4::text[], $5::int[], $6::float8[], $7::float8[], $8::float8[], $9::int[], $10::timestamptz[]) AS u(i, t, c, x, y, d, r, ts)",
-                None,
-                &[
-                    job.team_id.into(),
-                    run_id.into(),
-                    ids[r.clone()].to_vec().into(),
-                    trace_ids[r.clone()].to_vec().into(),
-                    result.labels[r.clone()].to_vec().into(),
-                    result.coords[r.clone()].iter().map(|c| f64::from(c[0])).collect::<Vec<_>>().into(),
-                    result.coords[r.clone()].iter().map(|c| f64::from(c[1])).collect::<Vec<_>>().into(),
-                    result.distance[r.clone()].iter().map(|&d| f64::from(d)).collect::<Vec<_>>().into(),
-                    result.rank[r.clone()].iter().map(|&x| x as i32).collect::<Vec<_>>().into(),
-                    ts[r.clone()].to_vec().into(),
-                ],
-            )?;
-            check_interrupts().or_raise();
-        }
-        Ok::<_, pgrx::spi::Error>(())
-    })
-    .or_raise();
-}
-
-/// What `update_metrics` aggregates: the run's clusters, or its themes.
-#[derive(Clone, Copy)]
-enum Grouping {
-    Clusters,
-    Themes,
-}
-
-/// Size, share and metrics as SQL aggregates over the run's items joined to the job's
-/// source (see the README for the definitions), per cluster or per theme (`groups`: each
-/// item's cluster or theme, -1 for outliers). The aggregates are read from the source as
-/// its owner; the clusters or themes are updated with the caller's rights.
-fn update_metrics(
-    job: &Job,
-    source: &Source,
-    run_id: i64,
-    ids: &[String],
-    groups: &[i32],
-    n: usize,
-    grouping: Grouping,
-) {
-    let query = format!(
-        "SELECT u.group_id, count(*)::int, avg(s.cost_usd), avg(s.latency_s), avg(s.tokens)::float8,
-                avg(coalesce(s.is_error, false)::int)::float8, sum(s.cost_usd),
-                percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_s)
-         FROM unnest($2::text[], $3::int[]) AS u(item_id, group_id)
-         JOIN {} s ON s.team_id = $1 AND s.item_id = u.item_id
-         WHERE u.group_id >= $4
-         GROUP BY u.group_id",
-        source.name
-    );
-    // The table and its id column are fixed by `grouping`, not user input. Outliers (-1)
-    // are a cluster of their own, not a theme.
-    let (table, id, lowest) = match grouping {
-        Grouping::Clusters => ("clusters", "cluster_id", -1),
-        Grouping::Themes => ("themes", "theme_id", 0),
-    };
-    type Row = (Option<i32>, Option<i32>, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
-    let rows: Vec<Row> = source
-        .read(|| {
-            Spi::connect(|client| {
-                client
-                    .select(
-                        &query,
-                        None,
-                        &[job.team_id.into(), ids.to_vec().into(), groups.to_vec().into(), lowest.into()],
-                    )?
-                    .map(|r| {
-                        Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
-                    })
-                    .collect::<Result<Vec<Row>, pgrx::spi::Error>>()
-            })
-        })
-        .or_raise();
-    let column = |f: fn(&Row) -> Option<f64>| rows.iter().map(f).collect::<Vec<_>>();
-    Spi::run_with_args(
-        &format!(
-            "UPDATE llm_clusters.{table} g SET size = m.size, share = m.size::float8 / $2,
-                    avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
-                    error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency
-             FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
-                  AS m(group_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency)
-             WHERE g.run_id = $1 AND g.{id} = m.group_id"
-        ),
-        &[
-            run_id.into(),
-            (n as f64).into(),
-            rows.iter().map(|r| r.0).collect::<Vec<_>>().into(),
-            rows.iter().map(|r| r.1).collect::<Vec<_>>().into(),
-            column(|r| r.2).into(),
-            column(|r| r.3).into(),
-            column(|r| r.4).into(),
-            column(|r| r.5).into(),
-            column(|r| r.6).into(),
-            column(|r| r.7).into(),
-        ],
-    )
-    .or_raise();
 }

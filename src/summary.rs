@@ -5,9 +5,9 @@
 //! (`ai.rs`), the service rewrites each offline summary's title, bullets and notes; when
 //! it fails the offline summary is kept.
 
-use crate::ai::{chat_service, post};
 use crate::error::{raise, OrRaise};
 use crate::gucs::AI_BATCH_SIZE;
+use crate::http::{chat_service, post};
 use crate::pg::{in_batches, Required};
 use llm_clusters_engine::ai::{parse_summary, summary_request, SUMMARY_CHARS};
 use llm_clusters_engine::source::Level;

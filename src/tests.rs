@@ -162,7 +162,7 @@ mod tests {
 
     #[pg_test]
     fn a_vector_whose_layout_does_not_add_up_is_rejected() {
-        use crate::read::decode_embedding;
+        use crate::datum::decode_embedding;
         use llm_clusters_engine::source::EmbeddingKind;
         let mut out = Vec::new();
         assert!(unsafe { decode_embedding(vector_datum(3, &[1.0, 2.0, 3.0]), EmbeddingKind::Vector, &mut out) });

@@ -1,21 +1,20 @@
-//! Reading a job: its row, and its items with their embeddings, fast and in bounded
-//! memory (raw datums through a cursor; see the notes on SPI reads in the README).
+//! Reading a job's items: with their embeddings, fast and in bounded memory (raw datums
+//! through a cursor; see the notes on SPI reads in the README), and a run's items with
+//! their texts, always as the job's owner.
 
+use crate::datum::decode_embedding;
 use crate::error::{raise, OrRaise};
 use crate::gucs::MAX_MEMORY_MB;
-use crate::jobs::Source;
+use crate::jobs::{run_team_and_source, Job, Source, Window};
 use crate::pg::{check_interrupts, Required};
 use crate::query::Binds;
 use llm_clusters_engine::cluster::Params;
-use llm_clusters_engine::embedding::decode_pgvector;
 use llm_clusters_engine::filters::{parse_filters, to_sql};
 use llm_clusters_engine::report::Item;
 use llm_clusters_engine::source::EmbeddingKind;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
-use pgrx::JsonB;
-use serde_json::Value;
 use std::collections::HashMap;
 
 const FETCH_ROWS: i64 = 1000;
@@ -24,52 +23,6 @@ pub const MAX_DIMENSIONS: usize = 16_000;
 /// The engine's working memory per run, as a multiple of the raw vectors' bytes (measured
 /// peaks: 1.25x at 100k x 1,536, 1.8x at 100k x 384): budgets assume twice.
 const ENGINE_MEMORY_FACTOR: usize = 2;
-
-pub struct Job {
-    pub id: i32,
-    pub team_id: i32,
-    pub name: String,
-    pub level: String,
-    pub source: pg_sys::Oid,
-    /// The role the source is read as.
-    pub owner: pg_sys::Oid,
-    pub filters: Value,
-    pub params: Value,
-}
-
-/// The job, or a NotFound error.
-pub fn load_job(job_id: i32) -> Job {
-    Spi::connect(|client| {
-        let table = client.select(
-            "SELECT team_id, name, level, source::oid, filters, params, owner::oid FROM llm_clusters.jobs WHERE id = $1",
-            Some(1),
-            &[job_id.into()],
-        )?;
-        if table.is_empty() {
-            return Ok(None);
-        }
-        let row = table.first();
-        Ok::<_, pgrx::spi::Error>(Some(Job {
-            id: job_id,
-            team_id: row.get::<i32>(1)?.required("jobs.team_id"),
-            name: row.get::<String>(2)?.required("jobs.name"),
-            level: row.get::<String>(3)?.required("jobs.level"),
-            source: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
-            filters: row.get::<JsonB>(5)?.required("jobs.filters").0,
-            params: row.get::<JsonB>(6)?.required("jobs.params").0,
-            owner: row.get::<pg_sys::Oid>(7)?.required("jobs.owner"),
-        }))
-    })
-    .or_raise()
-    .unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("job {job_id} does not exist"))))
-}
-
-/// A run's window, `[start, end)`.
-#[derive(Clone, Copy)]
-pub struct Window {
-    pub start: TimestampWithTimeZone,
-    pub end: TimestampWithTimeZone,
-}
 
 /// Rows read from the source, grouped by embedding dimension.
 #[derive(Default)]
@@ -345,52 +298,4 @@ pub fn item_previews(
         _ => HashMap::new(),
     };
     TableIterator::new(texts)
-}
-
-/// The team of a run and its job's source (None when the job or the relation is gone);
-/// None when the run does not exist or is not visible to the caller.
-pub fn run_team_and_source(run_id: i64) -> Option<(i32, Option<Source>)> {
-    // One row whatever happens (a missing run gives NULLs), read with a fresh snapshot so
-    // that a run written earlier in this statement counts.
-    let (team_id, job) = Spi::get_two_with_args::<i32, i32>(
-        "SELECT r.team_id, (SELECT j.id FROM llm_clusters.jobs j JOIN pg_class c ON c.oid = j.source WHERE j.id = r.job_id)
-         FROM (SELECT 1) AS one LEFT JOIN llm_clusters.runs r ON r.id = $1",
-        &[run_id.into()],
-    )
-    .or_raise();
-    let source = job.map(|job_id| {
-        let job = load_job(job_id);
-        Source::of_job(job_id, job.source, job.owner)
-    });
-    team_id.map(|t| (t, source))
-}
-
-/// Reads an embedding datum without copying it through a Rust array type: detoast, read
-/// the floats, free the detoasted copy. Returns false for a value it cannot use.
-pub unsafe fn decode_embedding(datum: pg_sys::Datum, kind: EmbeddingKind, out: &mut Vec<f32>) -> bool {
-    let raw = datum.cast_mut_ptr::<pg_sys::varlena>();
-    let detoasted = pg_sys::pg_detoast_datum(raw);
-    let ok = match kind {
-        EmbeddingKind::Real | EmbeddingKind::Double => {
-            let Some(ptr) = std::ptr::NonNull::new(detoasted.cast::<pg_sys::ArrayType>()) else { return false };
-            let mut array = pgrx::array::RawArray::from_ptr(ptr);
-            if array.dims().len() != 1 || array.nulls().is_some() {
-                false
-            } else if kind == EmbeddingKind::Real {
-                out.extend_from_slice(array.data::<f32>().as_ref());
-                true
-            } else {
-                out.extend(array.data::<f64>().as_ref().iter().map(|&x| x as f32));
-                true
-            }
-        }
-        EmbeddingKind::Vector | EmbeddingKind::HalfVec => {
-            let bytes = std::slice::from_raw_parts(detoasted.cast::<u8>(), pgrx::varlena::varsize_any(detoasted));
-            decode_pgvector(bytes, kind == EmbeddingKind::HalfVec, out)
-        }
-    };
-    if detoasted != raw {
-        pg_sys::pfree(detoasted.cast());
-    }
-    ok
 }
