@@ -116,8 +116,8 @@ pub fn embed_text(text: &str) -> Vec<f32> {
 }
 
 /// Up to `limit` items of the level that have no embedding: (team, item id, text to embed).
-fn pending(level: &str, limit: i64) -> Vec<(i32, String, String)> {
-    let query = if level == "generation" {
+fn pending(level: Level, limit: i64) -> Vec<(i32, String, String)> {
+    let query = if level == Level::Generation {
         "SELECT e.team_id, e.uuid::text, e.input, e.content FROM llm_clusters.events e
          WHERE e.event = '$ai_generation' AND coalesce(e.content, '') <> ''
            AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'generation' AND m.item_id = e.uuid::text)
@@ -137,7 +137,7 @@ fn pending(level: &str, limit: i64) -> Vec<(i32, String, String)> {
             let (Some(team), Some(id)) = (r.get::<i32>(1)?, r.get::<String>(2)?) else { continue };
             let input = r.get::<JsonB>(3)?.map(|j| j.0);
             let request = match (level, &input) {
-                ("generation", _) => request_text(input.as_ref()),
+                (Level::Generation, _) => request_text(input.as_ref()),
                 (_, Some(Value::Array(inputs))) => trace_request_text(inputs),
                 _ => String::new(),
             };
@@ -158,7 +158,7 @@ fn stored_arrays(vectors: &[Vec<f32>]) -> Vec<String> {
 }
 
 /// Embeds and stores one batch; returns (rows inserted, of which with a usable vector).
-fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
+fn embed_batch(level: Level, limit: i64) -> (usize, i64) {
     let batch = pending(level, limit);
     if batch.is_empty() {
         return (0, 0);
@@ -174,7 +174,7 @@ fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
              SELECT t, $1, i, e::real[], $5 FROM unnest($2::int[], $3::text[], $4::text[]) AS u(t, i, e)
              ON CONFLICT (team_id, level, item_id) DO NOTHING RETURNING cardinality(embedding) > 0",
             None,
-            &[level.into(), teams.into(), ids.into(), arrays.into(), model.as_str().into()],
+            &[level.as_str().into(), teams.into(), ids.into(), arrays.into(), model.as_str().into()],
         )?;
         let inserted = stored.len();
         let mut usable = 0i64;
@@ -191,20 +191,21 @@ fn embed_batch(level: &str, limit: i64) -> (usize, i64) {
 /// the batches before are kept (a WARNING says so); any other error stores nothing.
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_pending")]
 pub fn embed_pending(level: &str, max_items: i32) -> i64 {
-    in_batches("embed_pending", level, max_items, |limit| embed_batch(level, limit))
+    let level = Level::parse(level).or_raise();
+    in_batches("embed_pending", max_items, |limit| embed_batch(level, limit))
 }
 
 /// Internal: called by `llm_clusters.embed_summaries`: the same for the items' summaries
 /// (`item_summaries.embedding`, what jobs with `params.embed = "summary"` cluster).
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_summaries")]
 pub fn embed_summaries(level: &str, max_items: i32) -> i64 {
-    in_batches("embed_summaries", level, max_items, |limit| embed_summary_batch(level, limit))
+    let level = Level::parse(level).or_raise();
+    in_batches("embed_summaries", max_items, |limit| embed_summary_batch(level, limit))
 }
 
-/// Checks the level and the model, then runs `batch` (which returns the rows it wrote and
+/// Checks the model, then runs `batch` (which returns the rows it wrote and
 /// how many of them have a usable vector) in batches (`pg::in_batches`).
-fn in_batches(what: &str, level: &str, max_items: i32, batch: impl FnMut(i64) -> (usize, i64)) -> i64 {
-    Level::parse(level).or_raise();
+fn in_batches(what: &str, max_items: i32, batch: impl FnMut(i64) -> (usize, i64)) -> i64 {
     if EMBEDDER.get() == Embedder::Builtin && max_items >= 1 {
         // Missing or damaged model files: an error before anything is picked or stored
         // (after a bad max_items, which in_batches reports).
@@ -217,7 +218,7 @@ fn in_batches(what: &str, level: &str, max_items: i32, batch: impl FnMut(i64) ->
 const SUMMARY_TEXT: &str = "s.title || coalesce('. ' || array_to_string(s.bullets, '. '), '')";
 
 /// Embeds one batch of summaries without an embedding; returns (rows written, usable).
-fn embed_summary_batch(level: &str, limit: i64) -> (usize, i64) {
+fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
     let batch: Vec<(i32, String, String)> = Spi::connect_mut(|client| {
         client
             .update(
@@ -226,7 +227,7 @@ fn embed_summary_batch(level: &str, limit: i64) -> (usize, i64) {
                      WHERE s.level = $1 AND s.embedding IS NULL ORDER BY s.updated_at DESC, s.item_id LIMIT $2"
                 ),
                 None,
-                &[level.into(), limit.into()],
+                &[level.as_str().into(), limit.into()],
             )?
             .map(|r| {
                 Ok((
@@ -253,7 +254,7 @@ fn embed_summary_batch(level: &str, limit: i64) -> (usize, i64) {
              FROM unnest($2::int[], $3::text[], $4::text[]) AS u(t, i, e)
              WHERE s.team_id = u.t AND s.level = $1 AND s.item_id = u.i AND s.embedding IS NULL",
             None,
-            &[level.into(), teams.into(), ids.into(), arrays.into(), model.as_str().into()],
+            &[level.as_str().into(), teams.into(), ids.into(), arrays.into(), model.as_str().into()],
         )?;
         Ok::<_, pgrx::spi::Error>(updated.len())
     })

@@ -6,7 +6,7 @@ use crate::gucs::MAX_JOBS_PER_TEAM;
 use crate::pg::{Owner, Required};
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::filters::parse_filters;
-use llm_clusters_engine::source::{check_source_columns, EmbeddingKind};
+use llm_clusters_engine::source::{check_source_columns, EmbeddingKind, Level};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -140,7 +140,7 @@ pub struct Job {
     pub id: i32,
     pub team_id: i32,
     pub name: String,
-    pub level: String,
+    pub level: Level,
     pub source: pg_sys::Oid,
     /// The role the source is read as.
     pub owner: pg_sys::Oid,
@@ -164,7 +164,7 @@ pub fn load_job(job_id: i32) -> Job {
             id: job_id,
             team_id: row.get::<i32>(1)?.required("jobs.team_id"),
             name: row.get::<String>(2)?.required("jobs.name"),
-            level: row.get::<String>(3)?.required("jobs.level"),
+            level: Level::parse(&row.get::<String>(3)?.required("jobs.level")).or_raise(),
             source: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
             filters: row.get::<JsonB>(5)?.required("jobs.filters").0,
             params: row.get::<JsonB>(6)?.required("jobs.params").0,

@@ -9,6 +9,7 @@ use crate::pg::Required;
 use crate::summary::{steps_of, summaries_of};
 use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, Theme, MAX_DOTS, PREVIEW_CHARS};
 use llm_clusters_engine::runs::RunStatus;
+use llm_clusters_engine::source::Level;
 use llm_clusters_engine::trace::timeline_json;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
@@ -143,7 +144,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             b.push(MAX_DOTS as i64)
         )
     });
-    let level = run.level.clone();
+    let level = Level::parse(&run.level).or_raise();
     let focus = cluster_id.map(|c| {
         let (first_ts, last_ts) = Spi::get_two_with_args::<String, String>(
             "SELECT to_char(min(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), to_char(max(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC')
@@ -154,7 +155,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         let mut items = run_items(source, team_id, preview, run_id, |b| {
             format!("a.cluster_id = {} ORDER BY a.rank LIMIT {}", b.push(c), b.push(FOCUS_ITEMS))
         });
-        let mut summaries = summaries_of(team_id, &level, items.iter().map(|i| i.item_id.clone()).collect());
+        let mut summaries = summaries_of(team_id, level, items.iter().map(|i| i.item_id.clone()).collect());
         items.iter_mut().for_each(|i| i.summary = summaries.remove(&i.item_id));
         let mut traces: Vec<String> = Vec::new();
         for trace in items.iter().filter_map(|i| i.trace_id.clone()) {
@@ -166,7 +167,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             }
         }
         let keys: Vec<(i32, String)> = traces.into_iter().map(|t| (team_id, t)).collect();
-        let steps = steps_of("trace", &keys, TIMELINE_STEPS);
+        let steps = steps_of(Level::Trace, &keys, TIMELINE_STEPS);
         let timelines = keys
             .into_iter()
             .map(|key| {

@@ -50,7 +50,7 @@ const STEP_COLUMNS: &str =
 /// `embed_pending`: a cancel keeps the batches before it.
 #[pg_extern(volatile, parallel_unsafe, name = "_summarize_pending")]
 pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
-    Level::parse(level).or_raise();
+    let level = Level::parse(level).or_raise();
     // With the service, smaller batches: each item is one request, each bounded by
     // llm_clusters.ai_timeout_ms.
     let batch = if chat_service().is_some() { i64::from(AI_BATCH_SIZE.get().max(1)) } else { PENDING_BATCH };
@@ -70,8 +70,8 @@ pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
 }
 
 /// One batch: how many items were written, and the AI service's failures.
-fn summarize_batch(level: &str, limit: i64) -> (i64, Vec<String>) {
-    let query = if level == "trace" { PENDING_TRACES } else { PENDING_GENERATIONS };
+fn summarize_batch(level: Level, limit: i64) -> (i64, Vec<String>) {
+    let query = if level == Level::Trace { PENDING_TRACES } else { PENDING_GENERATIONS };
     // Read-write: a new snapshot that sees the batches this call wrote before.
     let pending: Vec<(i32, String, i64)> = Spi::connect_mut(|client| {
         client
@@ -125,10 +125,10 @@ struct Written {
 
 /// The steps of each (team, item): a trace's events in time order (at most `limit`), or
 /// the one generation; one query for all the items.
-pub fn steps_of(level: &str, items: &[(i32, String)], limit: i64) -> HashMap<(i32, String), Vec<Step>> {
+pub fn steps_of(level: Level, items: &[(i32, String)], limit: i64) -> HashMap<(i32, String), Vec<Step>> {
     let teams: Vec<i32> = items.iter().map(|i| i.0).collect();
     let ids: Vec<String> = items.iter().map(|i| i.1.clone()).collect();
-    let matches = if level == "trace" { "e.trace_id = p.item_id" } else { "e.uuid::text = p.item_id" };
+    let matches = if level == Level::Trace { "e.trace_id = p.item_id" } else { "e.uuid::text = p.item_id" };
     let query = format!(
         "SELECT p.team_id, p.item_id, {STEP_COLUMNS}
          FROM unnest($1::int[], $2::text[]) AS p(team_id, item_id)
@@ -168,7 +168,7 @@ fn step_of(row: &pgrx::spi::SpiHeapTupleData, at: usize) -> Result<Step, pgrx::s
     })
 }
 
-fn write_summaries(level: &str, items: &[(i32, String)], counts: &[i64], written: &[Written]) -> i64 {
+fn write_summaries(level: Level, items: &[(i32, String)], counts: &[i64], written: &[Written]) -> i64 {
     let teams: Vec<i32> = items.iter().map(|i| i.0).collect();
     let ids: Vec<String> = items.iter().map(|i| i.1.clone()).collect();
     let titles: Vec<String> = written.iter().map(|w| w.summary.title.clone()).collect();
@@ -193,7 +193,7 @@ fn write_summaries(level: &str, items: &[(i32, String)], counts: &[i64], written
                                            THEN NULL ELSE s.embedding_model END",
             None,
             &[
-                level.into(),
+                level.as_str().into(),
                 teams.into(),
                 ids.into(),
                 titles.into(),
@@ -210,14 +210,14 @@ fn write_summaries(level: &str, items: &[(i32, String)], counts: &[i64], written
 }
 
 /// The stored summaries of items of a team and level, by item id.
-pub fn summaries_of(team_id: i32, level: &str, ids: Vec<String>) -> HashMap<String, Summary> {
+pub fn summaries_of(team_id: i32, level: Level, ids: Vec<String>) -> HashMap<String, Summary> {
     Spi::connect(|client| {
         client
             .select(
                 "SELECT item_id, title, flow, bullets, notes FROM llm_clusters.item_summaries
                  WHERE team_id = $1 AND level = $2 AND item_id = ANY($3)",
                 None,
-                &[team_id.into(), level.into(), ids.into()],
+                &[team_id.into(), level.as_str().into(), ids.into()],
             )?
             .map(|row| {
                 let text_array = |i: usize| -> Result<Vec<String>, pgrx::spi::Error> {
@@ -272,14 +272,14 @@ fn memberships(team_id: i32, trace_id: &str, steps: &[Step]) -> Vec<Membership> 
 #[pg_extern(stable, parallel_safe, name = "_trace_html")]
 pub fn trace_html(trace_id: &str, team_id: i32) -> String {
     let key = (team_id, trace_id.to_string());
-    let steps = steps_of("trace", std::slice::from_ref(&key), MAX_PAGE_STEPS).remove(&key).unwrap_or_default();
+    let steps = steps_of(Level::Trace, std::slice::from_ref(&key), MAX_PAGE_STEPS).remove(&key).unwrap_or_default();
     if steps.is_empty() {
         raise(
             EngineError::new(ErrorKind::NotFound, format!("trace \"{trace_id}\" of team {team_id} does not exist"))
                 .with_hint("trace ids are llm_clusters.events.trace_id; you see only the teams of your roles (llm_clusters.team_roles)"),
         );
     }
-    let summary = summaries_of(team_id, "trace", vec![trace_id.to_string()])
+    let summary = summaries_of(team_id, Level::Trace, vec![trace_id.to_string()])
         .remove(trace_id)
         .unwrap_or_else(|| summarize(&steps, trace_id));
     let clusters = memberships(team_id, trace_id, &steps);
