@@ -5,9 +5,8 @@
 
 use crate::error::{EngineError, ErrorKind, Result};
 use crate::timeline::{TIMELINE_CSS, TIMELINE_JS};
-use crate::trace::Summary;
+use crate::trace::{Summary, Timeline};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 
 /// Dots drawn at most; a larger run is shown through a uniform sample (the page says so).
@@ -92,7 +91,7 @@ pub struct Focus {
     pub items: Vec<Item>,
     /// Timelines (`trace::timeline_json`) of the first items' traces, by trace id: a click
     /// on such an item opens its timeline in the page, which works saved, offline.
-    pub timelines: Vec<(String, Value)>,
+    pub timelines: Vec<(String, Timeline)>,
 }
 
 pub struct Report {
@@ -155,7 +154,7 @@ struct PageData<'a> {
     clusters: &'a [Cluster],
     points: &'a [Item],
     items: Option<&'a [Item]>,
-    timelines: Option<BTreeMap<&'a str, &'a Value>>,
+    timelines: Option<BTreeMap<&'a str, &'a Timeline>>,
 }
 
 fn page_data(r: &Report) -> PageData<'_> {
@@ -484,7 +483,7 @@ const SCRIPT: &str = r##"
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     fn report(text: &str) -> Report {
         let item = Item {

@@ -5,9 +5,8 @@
 
 use crate::error::Result;
 use crate::report::{escape_html, script_json};
-use crate::trace::Summary;
+use crate::trace::{Summary, Timeline};
 use serde::Serialize;
-use serde_json::Value;
 
 /// One cluster the trace (or one of its generations) belongs to.
 #[derive(Serialize)]
@@ -27,7 +26,7 @@ pub struct TracePage<'a> {
     pub team_id: i32,
     pub summary: Option<&'a Summary>,
     /// `trace::timeline_json` of its steps.
-    pub timeline: Value,
+    pub timeline: Timeline,
     /// Steps not shown (beyond what the page holds).
     pub steps_left_out: i64,
     pub clusters: &'a [Membership],
@@ -40,7 +39,7 @@ struct PageData<'a> {
     trace: &'a str,
     team: i32,
     summary: Option<&'a Summary>,
-    timeline: &'a Value,
+    timeline: &'a Timeline,
     left_out: i64,
     clusters: &'a [Membership],
 }

@@ -6,7 +6,7 @@
 //! that would close a cycle makes the step a root. Siblings are in time order.
 
 use crate::content::{latest_request, tool_call_names};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// One event of a trace, as the timeline and the summary need it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -531,47 +531,88 @@ pub fn compact_rendering(steps: &[Step], summary: &Summary, max_chars: usize) ->
 /// Characters of an input or output kept in a timeline; the rest is counted.
 pub const TIMELINE_TEXT_CHARS: usize = 20_000;
 
-/// The timeline of a trace as the page's script reads it: its steps in display order,
-/// each with its depth, start and duration relative to the trace's start, and its texts.
-pub fn timeline_json(steps: &[Step], trace_id: &str, text_chars: usize) -> Value {
+/// The timeline of a trace as the page's script reads it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Timeline {
+    pub trace: String,
+    /// Milliseconds from the trace's start to its last capture.
+    pub span: f64,
+    /// In display order (the tree walked depth first, siblings by start time).
+    pub steps: Vec<TimelineRow>,
+}
+
+/// One step of a timeline: its depth, start and duration relative to the trace's start,
+/// and its texts.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TimelineRow {
+    pub id: String,
+    pub depth: usize,
+    pub kind: String,
+    pub name: Option<String>,
+    pub model: Option<String>,
+    pub start: Option<f64>,
+    pub duration: Option<f64>,
+    pub in_tokens: Option<i64>,
+    pub out_tokens: Option<i64>,
+    pub cost: Option<f64>,
+    pub error: Option<String>,
+    pub tools: Vec<String>,
+    pub input: Option<FoldedText>,
+    pub output: Option<FoldedText>,
+}
+
+/// An input or output as text: at most the first N characters, and how many it had.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FoldedText {
+    pub text: String,
+    pub chars: usize,
+}
+
+pub fn timeline_json(steps: &[Step], trace_id: &str, text_chars: usize) -> Timeline {
     let tree = Tree::of(steps, trace_id);
     let order = tree.walk();
     let t0 = steps.iter().filter_map(Step::start_ms).fold(f64::INFINITY, f64::min);
     let t1 = steps.iter().filter_map(|s| s.timestamp_ms).fold(f64::NEG_INFINITY, f64::max);
     let span = if t0.is_finite() && t1 > t0 { t1 - t0 } else { 0.0 };
-    let rows: Vec<Value> = order
+    let rows = order
         .iter()
         .map(|&(i, depth)| {
             let s = &steps[i];
-            let start = s.start_ms().filter(|_| t0.is_finite()).map(|t| t - t0);
-            json!({
-                "id": s.uuid, "depth": depth, "kind": s.kind(), "name": s.name, "model": s.model,
-                "start": start, "duration": s.latency_s.map(|l| l * 1000.0),
-                "inTokens": s.input_tokens, "outTokens": s.output_tokens, "cost": s.cost_usd,
-                "error": if s.failed() { Some(s.error.clone().unwrap_or_else(|| "(no message)".into())) } else { None },
-                "tools": s.tools(),
-                "input": s.input.as_ref().map(|v| folded(v, text_chars)),
-                "output": s.output.as_ref().map(|v| folded(v, text_chars)),
-            })
+            TimelineRow {
+                id: s.uuid.clone(),
+                depth,
+                kind: s.kind().to_string(),
+                name: s.name.clone(),
+                model: s.model.clone(),
+                start: s.start_ms().filter(|_| t0.is_finite()).map(|t| t - t0),
+                duration: s.latency_s.map(|l| l * 1000.0),
+                in_tokens: s.input_tokens,
+                out_tokens: s.output_tokens,
+                cost: s.cost_usd,
+                error: s.failed().then(|| s.error.clone().unwrap_or_else(|| "(no message)".into())),
+                tools: s.tools(),
+                input: s.input.as_ref().map(|v| folded(v, text_chars)),
+                output: s.output.as_ref().map(|v| folded(v, text_chars)),
+            }
         })
         .collect();
-    json!({"trace": trace_id, "span": span, "steps": rows})
+    Timeline { trace: trace_id.to_string(), span, steps: rows }
 }
 
 /// A JSON value as indented text, at most `max` characters, with the full length.
-fn folded(value: &Value, max: usize) -> Value {
+fn folded(value: &Value, max: usize) -> FoldedText {
     let text = match value {
         Value::String(s) => s.clone(),
         other => serde_json::to_string_pretty(other).unwrap_or_default(),
     };
-    let total = text.chars().count();
-    let kept: String = text.chars().take(max).collect();
-    json!({"text": kept, "chars": total})
+    FoldedText { chars: text.chars().count(), text: text.chars().take(max).collect() }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn step(uuid: &str, event: &str, ts: f64) -> Step {
         Step { uuid: uuid.into(), event: event.into(), timestamp_ms: Some(ts), ..Step::default() }
@@ -746,7 +787,7 @@ mod tests {
         let s = summarize(&steps, "t");
         assert_eq!(s.title, "late");
         assert_eq!(s.flow.lines().count(), 2);
-        let timeline = timeline_json(&steps, "t", 100);
+        let timeline = serde_json::to_value(timeline_json(&steps, "t", 100)).unwrap();
         assert_eq!(timeline["steps"].as_array().map(Vec::len), Some(2));
         assert!(timeline["steps"][1]["start"].is_null());
     }
@@ -755,7 +796,7 @@ mod tests {
     fn timeline_rows_are_relative_and_texts_folded() {
         let mut steps = agent();
         steps[5].output = Some(json!("x".repeat(50_000)));
-        let t = timeline_json(&steps, "t1", 1_000);
+        let t = serde_json::to_value(timeline_json(&steps, "t1", 1_000)).unwrap();
         let rows = t["steps"].as_array().unwrap();
         assert_eq!(rows.len(), 6);
         // From the trace's start (6,000 - 5,000 ms) to the last capture (6,000).
