@@ -57,6 +57,18 @@ mod tests {
         assert_eq!(count("SELECT count(*) FROM llm_clusters.events"), 0);
     }
 
+    #[pg_test]
+    fn binds_number_their_placeholders_in_push_order() {
+        use crate::query::Binds;
+        use llm_clusters_engine::filters::SqlParam;
+        let mut binds = Binds::new();
+        let (a, b) = (binds.push(41), binds.push("it's data, not SQL"));
+        let c = binds.push_filter(SqlParam::TextArray(vec!["x".into(), "y".into()]));
+        assert_eq!((a.as_str(), b.as_str(), c.as_str()), ("$1", "$2", "$3"));
+        let sql = format!("SELECT {a} + 1 = 42 AND {b} = 'it''s data, not SQL' AND cardinality({c}::text[]) = 2");
+        assert_eq!(Spi::get_one_with_args::<bool>(&sql, binds.args()), Ok(Some(true)));
+    }
+
     #[pg_test(error = "unexpected NULL: runs.job_name")]
     fn a_null_where_none_can_be_is_an_error_not_a_default() {
         use crate::pg::Required;
