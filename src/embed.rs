@@ -6,10 +6,11 @@
 use crate::error::{raise, OrRaise};
 use crate::gucs::{self, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_THREADS, MODEL_DIR};
 use crate::http::{embedding_service, post};
-use crate::pg::{self, check_interrupts, float_array_text, Required};
+use crate::pg::{self, check_interrupts, Required};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
 use llm_clusters_engine::content::{request_text, trace_request_text};
 use llm_clusters_engine::embedder::{hash, minilm::MiniLm};
+use llm_clusters_engine::embedding::real_array_literal;
 use llm_clusters_engine::source::Level;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
@@ -154,7 +155,7 @@ fn pending(level: Level, limit: i64) -> Vec<(i32, String, String)> {
 /// without words) is stored empty, which runs count as skipped, so that it is not picked
 /// again ahead of the rest.
 fn stored_arrays(vectors: &[Vec<f32>]) -> Vec<String> {
-    vectors.iter().map(|v| if v.iter().any(|x| *x != 0.0) { float_array_text(v) } else { "{}".to_string() }).collect()
+    vectors.iter().map(|v| if v.iter().any(|x| *x != 0.0) { real_array_literal(v) } else { "{}".to_string() }).collect()
 }
 
 /// Embeds and stores one batch; returns (rows inserted, of which with a usable vector).

@@ -229,9 +229,3 @@ impl Owner {
         value
     }
 }
-
-/// `{a,b,c}` text of a float vector, cast to real[] in SQL (one array parameter per row).
-pub fn float_array_text(v: &[f32]) -> String {
-    let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
-    format!("{{{}}}", parts.join(","))
-}

@@ -3,9 +3,10 @@
 
 use crate::error::OrRaise;
 use crate::jobs::{Job, Source};
-use crate::pg::{check_interrupts, float_array_text};
+use crate::pg::check_interrupts;
 use llm_clusters_engine::cluster::labels::{RunLabels, OUTLIERS_TITLE};
 use llm_clusters_engine::cluster::Clustering;
+use llm_clusters_engine::embedding::real_array_literal;
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 
@@ -28,7 +29,7 @@ pub fn write_results(
     let mut titles: Vec<String> = labels.iter().map(|l| l.title.clone()).collect();
     let mut descriptions: Vec<String> = labels.iter().map(|l| l.description.clone()).collect();
     let mut keywords: Vec<String> = labels.iter().map(|l| l.keywords.join("\u{1f}")).collect();
-    let mut centroids: Vec<Option<String>> = result.centroids.iter().map(|c| Some(float_array_text(c))).collect();
+    let mut centroids: Vec<Option<String>> = result.centroids.iter().map(|c| Some(real_array_literal(c))).collect();
     let mut radius: Vec<Option<f64>> = result.radius.iter().map(|r| r.is_finite().then_some(f64::from(*r))).collect();
     let mut xs: Vec<f64> = result.centroid_coords.iter().map(|c| f64::from(c[0])).collect();
     let mut ys: Vec<f64> = result.centroid_coords.iter().map(|c| f64::from(c[1])).collect();
@@ -64,7 +65,7 @@ pub fn write_results(
                 theme_labels.iter().map(|l| l.title.clone()).collect::<Vec<_>>().into(),
                 theme_labels.iter().map(|l| l.description.clone()).collect::<Vec<_>>().into(),
                 theme_labels.iter().map(|l| l.keywords.join("\u{1f}")).collect::<Vec<_>>().into(),
-                result.theme_centroids.iter().map(|c| float_array_text(c)).collect::<Vec<_>>().into(),
+                result.theme_centroids.iter().map(|c| real_array_literal(c)).collect::<Vec<_>>().into(),
                 result.theme_coords.iter().map(|c| f64::from(c[0])).collect::<Vec<_>>().into(),
                 result.theme_coords.iter().map(|c| f64::from(c[1])).collect::<Vec<_>>().into(),
             ],

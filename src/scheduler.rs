@@ -31,12 +31,7 @@ fn due_jobs() -> (TimestampWithTimeZone, Vec<i32>) {
     let start = cycle_start(now.floor() as i64, run_at);
     let cycle = Spi::get_one_with_args::<TimestampWithTimeZone>("SELECT to_timestamp($1)", &[(start as f64).into()])
         .or_raise()
-        .unwrap_or_else(|| {
-            crate::error::raise(llm_clusters_engine::EngineError::new(
-                llm_clusters_engine::ErrorKind::Internal,
-                "could not compute the cycle start",
-            ))
-        });
+        .required("the cycle start");
     let jobs = Spi::connect(|client| {
         client
             .select(

@@ -40,6 +40,14 @@ pub fn normalised_mean(state: &[f64]) -> Option<Vec<f32>> {
     (norm > 0.0 && norm.is_finite()).then(|| sum.iter().map(|x| (x / norm) as f32).collect())
 }
 
+/// The `{a,b,c}` text of a vector, cast to real[] in SQL: a batch of vectors goes to the
+/// database as one text[] parameter. Rust prints the shortest text that reads back to the
+/// same f32, so nothing is lost.
+pub fn real_array_literal(v: &[f32]) -> String {
+    let parts: Vec<String> = v.iter().map(|x| x.to_string()).collect();
+    format!("{{{}}}", parts.join(","))
+}
+
 /// Appends the values of a pgvector `vector` (`half` false: float4) or `halfvec` (`half`
 /// true: IEEE binary16) stored as `bytes`: a 4-byte varlena header, an int16 dimension, an
 /// unused int16, then the values (native byte order, as PostgreSQL stores them). Returns
@@ -94,6 +102,16 @@ mod tests {
         assert_eq!(normalised_mean(&[]), None);
         assert_eq!(normalised_mean(&[2.0, 0.0, 0.0]), None);
     }
+    #[test]
+    fn array_literals_read_back_exactly() {
+        let v = [0.1f32, -1.0e-8, 3.402_823_5e38, 1.0 / 3.0, 0.0];
+        let text = real_array_literal(&v);
+        assert_eq!(text, "{0.1,-0.00000001,340282350000000000000000000000000000000,0.33333334,0}");
+        let back: Vec<f32> = text.trim_matches(['{', '}']).split(',').map(|x| x.parse().unwrap()).collect();
+        assert_eq!(back, v);
+        assert_eq!(real_array_literal(&[]), "{}");
+    }
+
     #[test]
     fn half_floats_decode_exactly() {
         assert_eq!(half_to_f32(0x3c00), 1.0);
