@@ -2,7 +2,8 @@
 # Builds installable packages: for each PostgreSQL major, an archive holding the library,
 # the control file, the SQL scripts (install, old versions, upgrades) and the built-in
 # model directory, with an install.sh that needs no Rust; for PostgreSQL 15 (Debian's
-# layout) also a .deb. Output in dist/.
+# layout) also a .deb. Then llm-clusters-server (the HTTP capture server, a client of any
+# of them): an archive and a .deb with the binary and its systemd unit. Output in dist/.
 # Usage: scripts/package.sh [15|18 ...]   (PACKAGE_PROFILE=debug for a quick test build)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -74,3 +75,50 @@ CONTROL
   fi
   rm -rf "$out"
 done
+
+# llm-clusters-server: one binary for every PostgreSQL major (it speaks the protocol).
+server_version=$(grep -oP '^version = "\K[^"]+' server/Cargo.toml)
+say "packaging llm-clusters-server $server_version"
+cargo_profile=(--release); bin_dir=release
+[ "${PACKAGE_PROFILE:-release}" = debug ] && { cargo_profile=(); bin_dir=debug; }
+cargo build -q "${cargo_profile[@]}" -p llm_clusters_server --bin llm-clusters-server
+server_bin=${CARGO_TARGET_DIR:-$REPO_ROOT/target}/$bin_dir/llm-clusters-server
+out=$(mktemp -d /tmp/llm_clusters_pkg.XXXXXX)
+name=llm-clusters-server-$server_version-linux-$(uname -m)
+mkdir -p "$out/$name"
+install -m 0755 "$server_bin" "$out/$name/llm-clusters-server"
+cp packaging/llm-clusters-server.service "$out/$name/"
+cp LICENSE CHANGELOG.md "$out/$name/"
+tar -C "$out" -czf "dist/$name.tar.gz" "$name"
+say "dist/$name.tar.gz ($(du -h "dist/$name.tar.gz" | cut -f1))"
+if command -v dpkg-deb >/dev/null; then
+  deb=$out/deb
+  mkdir -p "$deb/DEBIAN" "$deb/usr/bin" "$deb/lib/systemd/system" "$deb/etc"
+  install -m 0755 "$server_bin" "$deb/usr/bin/llm-clusters-server"
+  sed 's#^ExecStart=.*#ExecStart=/usr/bin/llm-clusters-server#' packaging/llm-clusters-server.service \
+    >"$deb/lib/systemd/system/llm-clusters-server.service"
+  # The settings file is the admin's (a conffile: upgrades keep it); it holds a password.
+  cat >"$deb/etc/llm-clusters-server.env" <<'ENV'
+# llm-clusters-server settings (see the README, "Capture over HTTP"). The role may only
+# capture: CREATE ROLE llm_ingest LOGIN PASSWORD '...' IN ROLE llm_clusters_ingest;
+#LLM_CLUSTERS_DATABASE_URL=postgres://llm_ingest:PASSWORD@127.0.0.1:5432/postgres
+ENV
+  chmod 0600 "$deb/etc/llm-clusters-server.env"
+  echo /etc/llm-clusters-server.env >"$deb/DEBIAN/conffiles"
+  cat >"$deb/DEBIAN/control" <<CONTROL
+Package: llm-clusters-server
+Version: $server_version
+Architecture: $(dpkg --print-architecture)
+Maintainer: llm_clusters authors
+Section: database
+Priority: optional
+Description: capture over HTTP for llm_clusters (PostHog SDKs)
+ llm-clusters-server receives what PostHog's SDKs send and stores the LLM events in a
+ PostgreSQL database with the llm_clusters extension, one API key per team.
+ Enable it with: systemctl enable --now llm-clusters-server (after setting
+ LLM_CLUSTERS_DATABASE_URL in /etc/llm-clusters-server.env).
+CONTROL
+  dpkg-deb --root-owner-group --build "$deb" "dist/llm-clusters-server_${server_version}_$(dpkg --print-architecture).deb" >/dev/null
+  say "dist/llm-clusters-server_${server_version}_$(dpkg --print-architecture).deb"
+fi
+rm -rf "$out"
