@@ -4,7 +4,7 @@
 
 use crate::error::{raise, OrRaise};
 use crate::gucs::MAX_CAPTURE_MB;
-use llm_clusters_engine::capture::{parse_payload, CapturedEvent};
+use llm_clusters_engine::capture::{parse_payload, sent_at, CapturedEvent};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
 use pgrx::JsonB;
@@ -14,15 +14,19 @@ INSERT INTO llm_clusters.events AS e
     (uuid, team_id, event, "timestamp", distinct_id, trace_id, span_id, parent_id, session_id,
      span_name, model, provider, input, output, content, input_tokens, output_tokens,
      total_cost_usd, latency_s, is_error, error, properties)
-SELECT coalesce(u::uuid, gen_random_uuid()), $1, ev, coalesce(ts::timestamptz, now()), did, tid,
+SELECT coalesce(u::uuid, gen_random_uuid()), $1, ev,
+       -- A batch's sent_at ($23) corrects the sender's clock, as PostHog does.
+       coalesce(ts::timestamptz + CASE WHEN $23::timestamptz IS NULL OR keep_ts THEN interval '0'
+                                       ELSE now() - $23::timestamptz END, now()),
+       did, tid,
        sid, pid, sess, sname, model, provider, input, output, content, itok, otok, cost, lat,
        iserr, err, props
 FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
             $9::text[], $10::text[], $11::text[], $12::text[], $13::jsonb[], $14::jsonb[],
             $15::text[], $16::int8[], $17::int8[], $18::float8[], $19::float8[], $20::bool[],
-            $21::text[], $22::jsonb[])
+            $21::text[], $22::jsonb[], $24::bool[])
      AS t(u, ev, ts, did, tid, sid, pid, sess, sname, model, provider, input, output, content,
-          itok, otok, cost, lat, iserr, err, props)
+          itok, otok, cost, lat, iserr, err, props, keep_ts)
 ON CONFLICT (team_id, uuid) DO NOTHING
 "#;
 
@@ -50,6 +54,7 @@ struct Columns {
     is_error: Vec<Option<bool>>,
     error: Vec<Option<String>>,
     properties: Vec<Option<JsonB>>,
+    ignore_sent_at: Vec<Option<bool>>,
 }
 
 impl Columns {
@@ -75,6 +80,7 @@ impl Columns {
         self.is_error.push(e.is_error);
         self.error.push(e.error);
         self.properties.push(Some(JsonB(e.properties)));
+        self.ignore_sent_at.push(Some(e.ignore_sent_at));
     }
 }
 
@@ -93,6 +99,7 @@ pub fn capture_events(payload: JsonB, team_id: i32, payload_bytes: i64) -> i64 {
         ));
     }
     let events = parse_payload(&payload.0).or_raise();
+    let sent_at = sent_at(&payload.0);
     if events.is_empty() {
         return 0;
     }
@@ -125,6 +132,8 @@ pub fn capture_events(payload: JsonB, team_id: i32, payload_bytes: i64) -> i64 {
                 c.is_error.into(),
                 c.error.into(),
                 c.properties.into(),
+                sent_at.into(),
+                c.ignore_sent_at.into(),
             ],
         )?;
         Ok::<_, pgrx::spi::Error>(stored.len() as i64)

@@ -24,6 +24,8 @@ pub struct CapturedEvent {
     pub event: String,
     /// ISO 8601 text, validated; `None` means "now".
     pub timestamp: Option<String>,
+    /// `properties.$ignore_sent_at`: store the timestamp as sent, even with a `sent_at`.
+    pub ignore_sent_at: bool,
     pub distinct_id: Option<String>,
     pub trace_id: String,
     pub span_id: Option<String>,
@@ -43,6 +45,15 @@ pub struct CapturedEvent {
     pub is_error: Option<bool>,
     pub error: Option<String>,
     pub properties: Value,
+}
+
+/// When a `/batch/` body was sent (`sent_at`, which posthog-python and posthog-node set),
+/// if it is a valid ISO 8601 timestamp. Its events' timestamps are then corrected for the
+/// sender's clock as PostHog does: `timestamp + (now - sent_at)`; an unusable `sent_at` is
+/// ignored (PostHog ignores it too).
+pub fn sent_at(payload: &Value) -> Option<String> {
+    let sent = payload.get("sent_at")?.as_str()?;
+    validate_timestamp(sent).ok().map(|_| sent.to_string())
 }
 
 /// Parses a whole payload; the first bad event rejects the call.
@@ -183,6 +194,7 @@ pub fn parse_event(index: usize, event: &Value) -> Result<CapturedEvent> {
         uuid,
         event: name,
         timestamp,
+        ignore_sent_at: props.get("$ignore_sent_at").and_then(Value::as_bool).unwrap_or(false),
         distinct_id,
         trace_id,
         span_id: id_text(&at, "$ai_span_id", props)?,
@@ -391,6 +403,23 @@ mod tests {
         assert_eq!(parse_payload(&body).unwrap().len(), 2);
         assert_eq!(parse_payload(&json!([one, one, one])).unwrap().len(), 3);
         assert_eq!(parse_payload(&json!([])).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn sent_at_is_read_when_valid_and_an_event_may_opt_out() {
+        let one = generation(json!({"$ai_trace_id": "t"}));
+        assert_eq!(
+            sent_at(&json!({"sent_at": "2026-11-20T10:00:00.123+00:00", "batch": [one]})).as_deref(),
+            Some("2026-11-20T10:00:00.123+00:00")
+        );
+        for body in
+            [json!({"batch": [one]}), json!({"sent_at": "soon", "batch": []}), json!({"sent_at": 17}), json!([one])]
+        {
+            assert_eq!(sent_at(&body), None, "{body}");
+        }
+        let kept = generation(json!({"$ai_trace_id": "t", "$ignore_sent_at": true}));
+        assert!(parse_payload(&kept).unwrap()[0].ignore_sent_at);
+        assert!(!parse_payload(&one).unwrap()[0].ignore_sent_at);
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub fn decode(protocol: Protocol, parts: Parts<'_>, body: &[u8], max_bytes: usiz
     let bytes = unwrap_form(parts.content_type, bytes, max_bytes)?;
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| Rejection::bad_request("invalid_payload", format!("body is not JSON: {e}")))?;
+    // When the SDK sent the batch (its clock): capture() corrects the events' timestamps by it.
+    let sent_at = value.get(if protocol == Protocol::V1 { "created_at" } else { "sent_at" }).cloned();
     let (mut events, body_key) = events_of(value)?;
     let event_keys = take_event_keys(&mut events);
     let api_key = match (protocol, bearer(parts.authorization)) {
@@ -92,7 +94,11 @@ pub fn decode(protocol: Protocol, parts: Parts<'_>, body: &[u8], max_bytes: usiz
     let received = events.len();
     let stored: Vec<Value> = events.into_iter().filter(stored_by_capture).collect();
     let ignored = received - stored.len();
-    Ok(Decoded { api_key, payload: serde_json::json!({ "batch": stored }), uuids, received, ignored, compression })
+    let mut payload = serde_json::json!({ "batch": stored });
+    if let Some(sent_at) = sent_at.filter(Value::is_string) {
+        payload["sent_at"] = sent_at;
+    }
+    Ok(Decoded { api_key, payload, uuids, received, ignored, compression })
 }
 
 fn decompress<'a>(
@@ -254,7 +260,14 @@ fn bearer(authorization: Option<&str>) -> Option<&str> {
 /// `options`: back to the legacy shape capture() reads.
 fn from_v1(event: &mut Value) {
     let Some(obj) = event.as_object_mut() else { return };
-    obj.remove("options");
+    // posthog-node moves $ignore_sent_at into options.disable_skew_correction: move it back.
+    let keep_timestamp = obj.remove("options").and_then(|o| o.get("disable_skew_correction").and_then(Value::as_bool));
+    if let Some(keep) = keep_timestamp {
+        let props = obj.entry("properties").or_insert_with(|| Value::Object(Map::new()));
+        if let Some(props) = props.as_object_mut() {
+            props.entry("$ignore_sent_at").or_insert(Value::Bool(keep));
+        }
+    }
     for (field, property) in [("session_id", "$session_id"), ("window_id", "$window_id")] {
         if let Some(value) = obj.remove(field) {
             let props = obj.entry("properties").or_insert_with(|| Value::Object(Map::new()));
@@ -316,7 +329,7 @@ mod tests {
             json!({"api_key": "k1", "batch": [generation("a"), generation("b")], "sent_at": "2026-12-01T00:00:00Z"});
         let d = legacy(Parts::default(), body.to_string().as_bytes()).unwrap();
         assert_eq!(d.api_key, "k1");
-        assert_eq!(d.payload, json!({"batch": [generation("a"), generation("b")]}));
+        assert_eq!(d.payload, json!({"batch": [generation("a"), generation("b")], "sent_at": "2026-12-01T00:00:00Z"}));
         assert_eq!((d.received, d.ignored, d.compression), (2, 0, "plain"));
     }
 
@@ -421,7 +434,7 @@ mod tests {
     fn capture_v1_needs_bearer_and_gets_the_legacy_shape() {
         let body = json!({"created_at": "2026-12-01T00:00:00Z", "batch": [
             {"event": "$ai_generation", "uuid": "u1", "distinct_id": "d", "timestamp": "2026-12-01T00:00:00Z",
-             "session_id": "s1", "window_id": "w1", "options": {"cookieless_mode": false},
+             "session_id": "s1", "window_id": "w1", "options": {"cookieless_mode": false, "disable_skew_correction": true},
              "properties": {"$ai_trace_id": "t"}},
             {"event": "$pageview", "uuid": "u2", "distinct_id": "d", "options": {}, "properties": {}}]})
         .to_string();
@@ -434,7 +447,8 @@ mod tests {
         assert_eq!(
             d.payload,
             json!({"batch": [{"event": "$ai_generation", "uuid": "u1", "distinct_id": "d", "timestamp": "2026-12-01T00:00:00Z",
-                              "properties": {"$ai_trace_id": "t", "$session_id": "s1", "$window_id": "w1"}}]})
+                              "properties": {"$ai_trace_id": "t", "$session_id": "s1", "$window_id": "w1", "$ignore_sent_at": true}}],
+                   "sent_at": "2026-12-01T00:00:00Z"})
         );
     }
 

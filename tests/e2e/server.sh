@@ -126,6 +126,19 @@ pass "401 for a wrong, a revoked and a missing key ($(cat "$work/answer"))"
 [ "$(post /i/v1/analytics/events "$work/nokey.json" -H "Authorization: Bearer $key7")" = 200 ] || fail "Bearer key: $(cat "$work/answer")"
 pass "the key as Authorization: Bearer"
 
+say "a sender whose clock is 3 hours fast"
+python3 - "$key7" >"$work/skewed.json" <<'PY'
+import json, sys
+from datetime import datetime, timedelta, timezone
+fast = datetime.now(timezone.utc) + timedelta(hours=3)
+print(json.dumps({"api_key": sys.argv[1], "sent_at": fast.isoformat(), "batch": [
+    {"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-00000000c10c", "timestamp": (fast - timedelta(minutes=10)).isoformat(),
+     "properties": {"$ai_trace_id": "skewed"}}]}))
+PY
+[ "$(post /batch/ "$work/skewed.json")" = 200 ] || fail "skewed batch: $(cat "$work/answer")"
+expect "its event is stored 10 minutes ago by the server's clock (sent_at corrects the skew)" \
+  "SELECT now() - \"timestamp\" BETWEEN interval '9 minutes' AND interval '11 minutes' FROM llm_clusters.events WHERE trace_id = 'skewed'" t
+
 say "bodies: not JSON, truncated gzip, a bad event, unknown paths"
 printf 'this is not json' >"$work/notjson"
 [ "$(post /batch/ "$work/notjson")" = 400 ] || fail "non-JSON: $(cat "$work/answer")"

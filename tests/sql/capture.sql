@@ -19,7 +19,9 @@ FROM llm_clusters.events;
 SELECT content FROM llm_clusters.events;
 
 -- A /batch/ body with the keys PostHog SDKs add; privacy mode (null input and output);
--- absent token counts stay NULL; an $ai_error implies is_error.
+-- absent token counts stay NULL; an $ai_error implies is_error. Its sent_at corrects the
+-- sender's clock as PostHog does (timestamp + (now - sent_at)): the events keep their
+-- distance from sent_at (here 2 h 4 min and 3 min); events without one are now.
 SELECT llm_clusters.capture($${"api_key": "phc_test", "sent_at": "2026-11-20T10:05:00Z", "historical_migration": false,
   "batch": [
     {"event": "$ai_trace", "timestamp": "2026-11-20T10:01:00+02:00", "properties": {"$ai_trace_id": "t-2", "$ai_span_name": "chat"}},
@@ -27,9 +29,20 @@ SELECT llm_clusters.capture($${"api_key": "phc_test", "sent_at": "2026-11-20T10:
     {"event": "$ai_span", "properties": {"$ai_trace_id": "t-2", "$ai_error": {"message": "rate limited"}}},
     {"event": "$ai_embedding", "properties": {"$ai_trace_id": "t-2", "$ai_input_tokens": 5, "$ai_total_cost_usd": 0.00001}}]}$$,
   team_id => 2);
-SELECT event, "timestamp" < now() - interval '1 hour' AS old, input IS NULL AS no_input, content,
+SELECT event, now() - "timestamp" AS before_now, input IS NULL AS no_input, content,
        input_tokens, output_tokens, is_error, error
 FROM llm_clusters.events WHERE team_id = 2 ORDER BY event;
+-- An event with $ignore_sent_at keeps its timestamp; a sent_at that is not a timestamp is
+-- ignored; a body without one stores timestamps as sent.
+SELECT llm_clusters.capture($${"sent_at": "2026-11-20T10:05:00Z", "batch": [
+    {"event": "$ai_span", "timestamp": "2026-11-20T10:00:00Z", "properties": {"$ai_trace_id": "t-3", "$ignore_sent_at": true}},
+    {"event": "$ai_span", "timestamp": "2026-11-20T10:00:00Z", "properties": {"$ai_trace_id": "t-4"}}]}$$, team_id => 3);
+SELECT llm_clusters.capture($${"sent_at": "a minute ago", "batch": [
+    {"event": "$ai_span", "timestamp": "2026-11-20T10:00:00Z", "properties": {"$ai_trace_id": "t-5"}}]}$$, team_id => 3);
+SELECT llm_clusters.capture($${"batch": [
+    {"event": "$ai_span", "timestamp": "2026-11-20T10:00:00Z", "properties": {"$ai_trace_id": "t-6"}}]}$$, team_id => 3);
+SELECT trace_id, CASE WHEN "timestamp" = '2026-11-20T10:00:00Z' THEN 'as sent' ELSE (now() - "timestamp")::text END AS stored
+FROM llm_clusters.events WHERE team_id = 3 ORDER BY trace_id;
 
 -- Retries are safe: the same uuid is stored once, with or without hyphens.
 SELECT llm_clusters.capture($$[{"event": "$ai_span", "uuid": "aaaaaaaa-0000-0000-0000-000000000001", "properties": {"$ai_trace_id": "r"}},
