@@ -79,7 +79,7 @@ done
 # PostHog's SDKs, unchanged, as clients of llm-clusters-server (its tests and the demo),
 # pinned: a Python venv (posthog + openai) and a Node.js prefix (posthog-node, @posthog/ai).
 PYTHON_SDKS="posthog==7.91.1 openai==3.57.0"
-NODE_SDKS="posthog-node@5.70.0 @posthog/ai@8.13.1 openai@6.49.0"
+NODE_SDKS="posthog-node@5.70.0 @posthog/ai@8.13.1 openai@6.49.0 posthog-js@1.449.2"
 if [ "$(cat "$SDK_HOME/venv/.installed" 2>/dev/null)" != "$PYTHON_SDKS" ]; then
   say "PostHog Python SDK: $PYTHON_SDKS into $SDK_HOME/venv"
   as_root mkdir -p "$SDK_HOME"

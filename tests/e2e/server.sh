@@ -99,6 +99,19 @@ check_sent "$work/node.jsonl" 8 "node /batch/"
 grep -q "POST /batch/ 200 gzip" "$work/http.log" || fail "no gzip request from posthog-node in the access log"
 expect "the node stream and tool calls" \
   "SELECT count(*) FILTER (WHERE trace_id = 'node1-stream') || ' ' || count(*) FILTER (WHERE trace_id = 'node1-tools') FROM llm_clusters.events" "1 2"
+say "Browser SDK (posthog-js in Chromium, a page of another origin, CORS)"
+(cd "$E2E_DIR/../browser" && [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund >/dev/null)
+node "$E2E_DIR/../browser/posthog_js.test.mjs" "$url" "$key7" "$SDK_HOME/node/node_modules/posthog-js/dist/module.js" \
+  "$work/js.jsonl" js1 | tee "$work/js.out"
+[ "$(wc -l <"$work/js.jsonl")" = 3 ] || fail "posthog-js reported $(wc -l <"$work/js.jsonl") \$ai_* events, not 3"
+uuids=$(python3 -c "import json,sys; print(','.join(\"'%s'\" % json.loads(l)['uuid'] for l in open(sys.argv[1])))" "$work/js.jsonl")
+expect "posthog-js: its 3 \$ai_* events stored once, in team 7, its click not at all" \
+  "SELECT count(*) FILTER (WHERE team_id = 7 AND uuid IN ($uuids)) || '/' || count(*) FILTER (WHERE trace_id = 'js1-chat') FROM llm_clusters.events" "3/3"
+grep -q "POST /e/ 200" "$work/http.log" || fail "no request from posthog-js to /e/ in the access log"
+expect "posthog-js: the generation's model, tokens and text, and no key in what is stored" \
+  "SELECT model || ' ' || input_tokens || ' ' || output_tokens || ' ' || (content LIKE '%<b>late</b>%It ships tomorrow.%') || ' ' || (properties::text LIKE '%$key7%')
+   FROM llm_clusters.events WHERE trace_id = 'js1-chat' AND event = '\$ai_generation'" "gpt-4o-mini 12 5 true false"
+
 expect "every generation the stub answered was captured (4 SDK runs x 4 calls)" \
   "SELECT count(*) FROM llm_clusters.events WHERE event = '\$ai_generation' AND trace_id ~ '^(py[123]|node1)-'" 16
 [ "$(grep -c chat/completions "$work/stub.jsonl")" = 16 ] || fail "the stub answered $(grep -c chat/completions "$work/stub.jsonl") calls, not 16"
