@@ -66,8 +66,10 @@ for ver in 15 18; do
   say "end-to-end: the worker runs jobs as their owners, with a time limit, on PostgreSQL $ver"
   bash tests/e2e/worker_owner.sh "$ver"
 done
-say "end-to-end: llm-clusters-server with PostHog's Python and Node.js SDKs, bad input and faults"
+say "end-to-end: llm-clusters-server with PostHog's Python, Node.js and browser SDKs, bad input and faults"
 bash tests/e2e/server.sh
+say "end-to-end: llm-clusters-server to PostgreSQL over TLS"
+bash tests/e2e/server_tls.sh
 say "end-to-end: the PostgreSQL 15 package (.deb and archive) on a clean data directory"
 bash tests/e2e/package.sh
 say "all tests passed"

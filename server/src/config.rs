@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub const USAGE: &str = "\
@@ -12,7 +13,10 @@ Receives what PostHog SDKs send (POST /batch/, /i/v0/ai/batch/, /i/v1/analytics/
 of the request's API key (llm_clusters.create_api_key). GET /healthz checks the database.
 
   --database-url URL     LLM_CLUSTERS_DATABASE_URL or DATABASE_URL; a role in
-                         llm_clusters_ingest (postgres://ingest@/db?host=/run/postgresql)
+                         llm_clusters_ingest (postgres://ingest@/db?host=/run/postgresql);
+                         with sslmode=require, TLS with the certificate verified
+  --db-ca-file PATH      LLM_CLUSTERS_DB_CA_FILE: the CA(s) (PEM) that signed PostgreSQL's
+                         certificate; without it, TLS trusts the Mozilla roots
   --listen HOST:PORT     LLM_CLUSTERS_LISTEN, default 127.0.0.1:8010 (port 0: any free port)
   --max-body-mb N        LLM_CLUSTERS_MAX_BODY_MB, default 20: larger bodies get 413,
                          compressed or not; nothing beyond it is read
@@ -30,6 +34,8 @@ of the request's API key (llm_clusters.create_api_key). GET /healthz checks the 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     pub database_url: String,
+    /// PEM file of the CA(s) that signed PostgreSQL's certificate (with sslmode=require).
+    pub db_ca_file: Option<PathBuf>,
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
     pub read_timeout: Duration,
@@ -46,8 +52,9 @@ pub enum Command {
     Help,
 }
 
-const FLAGS: [(&str, &str); 8] = [
+const FLAGS: [(&str, &str); 9] = [
     ("--database-url", "LLM_CLUSTERS_DATABASE_URL"),
+    ("--db-ca-file", "LLM_CLUSTERS_DB_CA_FILE"),
     ("--listen", "LLM_CLUSTERS_LISTEN"),
     ("--max-body-mb", "LLM_CLUSTERS_MAX_BODY_MB"),
     ("--read-timeout-s", "LLM_CLUSTERS_READ_TIMEOUT_S"),
@@ -105,6 +112,7 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Command, 
     };
     Ok(Command::Run(Config {
         database_url,
+        db_ca_file: value("--db-ca-file").map(PathBuf::from),
         listen,
         max_body_bytes: number("--max-body-mb", 20, 1, 1024)? as usize * 1024 * 1024,
         read_timeout: Duration::from_secs(number("--read-timeout-s", 30, 1, 3600)?),
@@ -144,6 +152,9 @@ mod tests {
         let c = run(&["--pool-size", "5"], &env).unwrap();
         assert_eq!((c.database_url.as_str(), c.pool_size), ("ours", 5));
         assert_eq!(run(&[], &env).unwrap().pool_size, 3);
+        assert_eq!(run(&[], &env).unwrap().db_ca_file, None);
+        let ca = run(&["--db-ca-file", "/etc/ssl/pg-ca.pem"], &env).unwrap().db_ca_file;
+        assert_eq!(ca.as_deref(), Some(std::path::Path::new("/etc/ssl/pg-ca.pem")));
     }
 
     #[test]

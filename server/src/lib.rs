@@ -10,3 +10,4 @@ pub mod decode;
 pub mod error;
 pub mod service;
 pub mod store;
+pub mod tls;

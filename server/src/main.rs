@@ -41,7 +41,7 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let store = Store::new(&config.database_url, config.pool_size, config.db_timeout)?;
+    let store = Store::new(&config.database_url, config.db_ca_file.as_deref(), config.pool_size, config.db_timeout)?;
     // Not fatal: the database may come up after the server.
     match store.connected_as_superuser().await {
         Ok(true) => eprintln!(

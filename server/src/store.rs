@@ -4,10 +4,13 @@
 //! while the database cannot answer (SDKs retry; the pool reconnects by itself).
 
 use crate::error::{Rejection, Status};
+use crate::tls;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use serde_json::Value;
+use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
+use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
@@ -19,8 +22,10 @@ pub struct Store {
 
 impl Store {
     /// A pool of at most `size` connections; connecting and waiting for a free connection
-    /// each give up after `timeout` (then the request gets 503). Connects lazily.
-    pub fn new(database_url: &str, size: usize, timeout: Duration) -> Result<Store, String> {
+    /// each give up after `timeout` (then the request gets 503). Connects lazily. TLS when
+    /// the URL says `sslmode=require` (see `tls`); otherwise none, as `prefer` is read here:
+    /// a TLS whose certificate nobody checks would only look safe.
+    pub fn new(database_url: &str, ca_file: Option<&Path>, size: usize, timeout: Duration) -> Result<Store, String> {
         let mut config =
             tokio_postgres::Config::from_str(database_url).map_err(|e| format!("--database-url is not valid: {e}"))?;
         if config.get_application_name().is_none() {
@@ -29,7 +34,12 @@ impl Store {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(timeout);
         }
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pooling = ManagerConfig { recycling_method: RecyclingMethod::Fast };
+        let manager = match (config.get_ssl_mode(), ca_file) {
+            (SslMode::Require, _) => Manager::from_config(config, tls::connector(ca_file)?, pooling),
+            (_, Some(_)) => return Err("--db-ca-file is for TLS: add sslmode=require to --database-url".into()),
+            (_, None) => Manager::from_config(config, NoTls, pooling),
+        };
         let pool = Pool::builder(manager)
             .max_size(size)
             .runtime(Runtime::Tokio1)
@@ -66,20 +76,38 @@ impl Store {
     }
 }
 
+/// A connection the pool could not give: always 503 (SDKs retry), whatever PostgreSQL
+/// said while connecting: a refused login (28000, e.g. pg_hba or a password) is about the
+/// server's own role, not the request's API key, so it must not become a 401.
 fn unavailable(err: PoolError) -> Rejection {
     let detail = match err {
-        PoolError::Backend(e) => return classify(&e),
+        PoolError::Backend(e) => match e.as_db_error() {
+            Some(db) => format!("database connection: {} ({})", db.message(), db.code().code()),
+            None => connection_failure(&e),
+        },
         PoolError::Timeout(_) => "no database connection within the timeout".to_string(),
         other => other.to_string(),
     };
     Rejection::new(Status::Unavailable, "database_unavailable", detail)
 }
 
+/// A failed connection with its causes ("error performing TLS handshake: invalid peer
+/// certificate: UnknownIssuer").
+fn connection_failure(err: &tokio_postgres::Error) -> String {
+    let mut text = format!("database connection: {err}");
+    let mut cause = std::error::Error::source(err);
+    while let Some(e) = cause {
+        text.push_str(&format!(": {e}"));
+        cause = e.source();
+    }
+    text
+}
+
 /// The status of a database error, by its SQLSTATE; no SQLSTATE means the connection
 /// itself failed.
 fn classify(err: &tokio_postgres::Error) -> Rejection {
     let Some(db) = err.as_db_error() else {
-        return Rejection::new(Status::Unavailable, "database_unavailable", format!("database connection: {err}"));
+        return Rejection::new(Status::Unavailable, "database_unavailable", connection_failure(err));
     };
     let code = db.code();
     let class = &code.code()[..2];
@@ -96,5 +124,27 @@ fn classify(err: &tokio_postgres::Error) -> Rejection {
         Rejection::new(Status::Unavailable, "database_unavailable", message)
     } else {
         Rejection::new(Status::Internal, "database_error", format!("{} ({})", message, code.code()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_only_with_sslmode_require_and_a_usable_ca_file() {
+        let second = Duration::from_secs(1);
+        let missing = Path::new("/nonexistent/ca.pem");
+        assert!(Store::new("host=127.0.0.1 user=ingest", None, 1, second).is_ok(), "no TLS");
+        assert!(
+            Store::new("host=127.0.0.1 user=ingest sslmode=require", None, 1, second).is_ok(),
+            "TLS, Mozilla roots"
+        );
+        let err = Store::new("host=127.0.0.1 user=ingest", Some(missing), 1, second).err().unwrap();
+        assert!(err.contains("add sslmode=require"), "{err}");
+        let err = Store::new("host=127.0.0.1 user=ingest sslmode=require", Some(missing), 1, second).err().unwrap();
+        assert!(err.starts_with("--db-ca-file /nonexistent/ca.pem"), "{err}");
+        let err = Store::new("host=127.0.0.1 sslmode=sometimes", None, 1, second).err().unwrap();
+        assert!(err.contains("--database-url is not valid"), "{err}");
     }
 }
