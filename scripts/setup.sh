@@ -10,7 +10,7 @@ PGRX_VERSION=0.18.0
 PG15_CONFIG=$(pg_config_for 15)
 PG18_CONFIG=$(pg_config_for 18)
 APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron clang libclang-dev
-  pkg-config build-essential sudo unzip python3-venv chromium)
+  pkg-config build-essential sudo unzip python3-venv chromium curl openssl)
 # The browser test runs on Node.js; a machine may already have it from elsewhere.
 command -v npm >/dev/null || APT_PACKAGES+=(nodejs npm)
 
