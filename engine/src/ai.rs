@@ -4,6 +4,7 @@
 
 use crate::cluster::titles::Titles;
 use crate::error::{EngineError, ErrorKind, Result};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 /// Items of the cluster shown to the model, closest to the centre first.
@@ -176,14 +177,35 @@ pub fn parse_label(body: &str) -> Result<AiLabel> {
 }
 
 /// The JSON object a chat completion answers with; a refusal or a missing content is an error.
+/// The envelope of a chat completion (the fields read; the answer inside is the model's
+/// own text, parsed leniently by the callers).
+#[derive(Deserialize)]
+struct ChatCompletion {
+    choices: Vec<ChatChoice>,
+}
+
+#[derive(Deserialize)]
+struct ChatChoice {
+    message: ChatMessage,
+}
+
+#[derive(Deserialize)]
+struct ChatMessage {
+    content: Option<String>,
+    refusal: Option<String>,
+}
+
 fn chat_answer(body: &str) -> Result<Value> {
     let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("the response is not JSON: {e}")))?;
-    let message = &v["choices"][0]["message"];
-    if let Some(refusal) = message["refusal"].as_str() {
+    let completion: ChatCompletion = serde_json::from_value(v)
+        .map_err(|e| bad(format!("the response is not a chat completion (choices[].message): {e}")))?;
+    let message = completion.choices.into_iter().next().map(|c| c.message);
+    if let Some(refusal) = message.as_ref().and_then(|m| m.refusal.as_deref()) {
         return Err(bad(format!("the model refused: {}", refusal.chars().take(200).collect::<String>())));
     }
-    let content = message["content"].as_str().ok_or_else(|| bad("the response has no choices[0].message.content"))?;
-    answer_object(content)
+    let content =
+        message.and_then(|m| m.content).ok_or_else(|| bad("the response has no choices[0].message.content"))?;
+    answer_object(&content)
 }
 
 /// A title made of nothing but words like "misc", "other", "cluster".
@@ -286,26 +308,33 @@ pub fn embeddings_request(model: &str, inputs: &[&str]) -> Value {
 
 /// The vectors of an embeddings response, in input order (by `index`), all of one
 /// dimension and finite.
+/// The body of an `/embeddings` answer.
+#[derive(Deserialize)]
+struct EmbeddingsResponse {
+    data: Vec<EmbeddingItem>,
+}
+
+#[derive(Deserialize)]
+struct EmbeddingItem {
+    /// Which input it embeds; absent: its position.
+    index: Option<usize>,
+    embedding: Vec<f32>,
+}
+
 pub fn parse_embeddings(body: &str, expected: usize) -> Result<Vec<Vec<f32>>> {
     let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("the embeddings response is not JSON: {e}")))?;
-    let data = v["data"].as_array().ok_or_else(|| bad("the embeddings response has no \"data\" array"))?;
+    let response: EmbeddingsResponse = serde_json::from_value(v)
+        .map_err(|e| bad(format!("the response is not an embeddings answer (data[].embedding numbers): {e}")))?;
     let mut out: Vec<Option<Vec<f32>>> = vec![None; expected];
-    for (position, item) in data.iter().enumerate() {
-        let index = item["index"].as_u64().map_or(position, |i| i as usize);
+    for (position, item) in response.data.into_iter().enumerate() {
+        let index = item.index.unwrap_or(position);
         let slot = out
             .get_mut(index)
             .ok_or_else(|| bad(format!("embedding index {index} is out of range (sent {expected} inputs)")))?;
-        let values =
-            item["embedding"].as_array().ok_or_else(|| bad(format!("embedding {index} is not an array of numbers")))?;
-        let vector: Vec<f32> = values
-            .iter()
-            .map(|x| x.as_f64().map(|f| f as f32))
-            .collect::<Option<_>>()
-            .ok_or_else(|| bad(format!("embedding {index} holds a value that is not a number")))?;
-        if vector.is_empty() || vector.iter().any(|x| !x.is_finite()) {
+        if item.embedding.is_empty() || item.embedding.iter().any(|x| !x.is_finite()) {
             return Err(bad(format!("embedding {index} is empty or not finite")));
         }
-        *slot = Some(vector);
+        *slot = Some(item.embedding);
     }
     let vectors: Vec<Vec<f32>> = out
         .into_iter()
