@@ -1,6 +1,7 @@
 //! AI labels through an OpenAI-compatible service (`http`), only with consent
-//! (`llm_clusters.ai_data_processing`). Labelling is three steps so that the worker can make the HTTP calls outside any
-//! transaction: gather the requests (SPI), call the service (no SPI), apply (SPI).
+//! (`llm_clusters.ai_data_processing`). Labelling is three steps so that the worker can
+//! make the HTTP calls outside any transaction: gather the requests (SPI), call the
+//! service (no SPI), apply (SPI).
 
 use crate::error::{raise, OrRaise};
 use crate::http::{chat_service, post};

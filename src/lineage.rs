@@ -124,7 +124,8 @@ fn overlap(run_id: i64, previous: &PreviousRun, result: &Clustering) -> Overlap 
         .into_iter()
         .map(|(new, prev, count)| (usize::try_from(new).ok(), index.get(&prev).copied(), count))
         .collect();
-    Overlap::from_shared(&shared, &result.centroids, &previous.centroids())
+    let previous_centroids: Vec<&[f32]> = previous.clusters.iter().map(|c| c.centroid.as_slice()).collect();
+    Overlap::from_shared(&shared, &result.centroids, &previous_centroids)
 }
 
 /// Gives the run's clusters their stable ids and (kept) titles, writes the lineage rows,

@@ -400,8 +400,7 @@ fn distinct_title(
         Some(next) if !c.contains(' ') => format!("{} and {}", cased(c), form(next)),
         _ => cased(c),
     };
-    let phrases: Vec<String> = candidates.iter().map(phrase).collect();
-    titles.claim_first(phrases.iter().map(String::as_str), &fallback)
+    titles.claim_first(candidates.iter().map(phrase), &fallback)
 }
 
 /// One line of at most `SNIPPET_CHARS` characters, role prefixes dropped.

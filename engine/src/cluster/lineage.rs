@@ -82,8 +82,8 @@ impl Overlap {
     /// have, `None` where an item was an outlier (or in a cluster not compared).
     pub fn from_shared(
         shared_items: &[(Option<usize>, Option<usize>, u64)],
-        new_centroids: &[Vec<f32>],
-        previous_centroids: &[Vec<f32>],
+        new_centroids: &[impl AsRef<[f32]>],
+        previous_centroids: &[impl AsRef<[f32]>],
     ) -> Self {
         let (n_new, n_previous) = (new_centroids.len(), previous_centroids.len());
         let mut o = Overlap {
@@ -110,15 +110,15 @@ impl Overlap {
 }
 
 /// `cosine[i][j]` of the centroids (any length; 0 between centroids of different dimensions).
-fn centroid_cosines(new: &[Vec<f32>], previous: &[Vec<f32>]) -> Vec<Vec<f64>> {
+fn centroid_cosines(new: &[impl AsRef<[f32]>], previous: &[impl AsRef<[f32]>]) -> Vec<Vec<f64>> {
     let unit = |v: &[f32]| {
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt().max(f32::MIN_POSITIVE);
         v.iter().map(|x| x / norm).collect::<Vec<f32>>()
     };
-    let previous: Vec<Vec<f32>> = previous.iter().map(|p| unit(p)).collect();
+    let previous: Vec<Vec<f32>> = previous.iter().map(|p| unit(p.as_ref())).collect();
     new.iter()
         .map(|c| {
-            let c = unit(c);
+            let c = unit(c.as_ref());
             previous
                 .iter()
                 .map(|p| if p.len() == c.len() { c.iter().zip(p).map(|(a, b)| f64::from(a * b)).sum() } else { 0.0 })
@@ -160,7 +160,7 @@ pub fn carry_titles(labels: &[ClusterLabel], links: &[Link], previous: &[Previou
     let titles = titles
         .into_iter()
         .zip(labels)
-        .map(|(kept, label)| kept.unwrap_or_else(|| taken.claim_first([], &label.title)))
+        .map(|(kept, label)| kept.unwrap_or_else(|| taken.claim_numbered(&label.title)))
         .collect();
     (titles, kept)
 }

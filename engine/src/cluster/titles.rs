@@ -35,19 +35,25 @@ impl Titles {
         self.taken.insert(Self::key(title))
     }
 
-    /// Takes the first of `candidates` that is free, else `fallback` numbered from 2 until
-    /// it is free; returns the title taken.
-    pub fn claim_first<'a>(&mut self, candidates: impl IntoIterator<Item = &'a str>, fallback: &str) -> String {
-        if let Some(free) = candidates.into_iter().find(|c| !self.is_taken(c)) {
-            self.claim(free);
-            return free.to_string();
+    /// Takes the first of `candidates` that is free (they are made one at a time, as
+    /// needed), else `fallback` numbered by [`Titles::claim_numbered`]; returns the title taken.
+    pub fn claim_first<S: AsRef<str>>(&mut self, candidates: impl IntoIterator<Item = S>, fallback: &str) -> String {
+        for candidate in candidates {
+            if self.claim(candidate.as_ref()) {
+                return candidate.as_ref().to_string();
+            }
         }
-        if self.claim(fallback) {
-            return fallback.to_string();
+        self.claim_numbered(fallback)
+    }
+
+    /// Takes `base`, or when it is taken the first free of "base (2)", "base (3)", ...
+    pub fn claim_numbered(&mut self, base: &str) -> String {
+        if self.claim(base) {
+            return base.to_string();
         }
         let mut n = 2;
         loop {
-            let numbered = format!("{fallback} ({n})");
+            let numbered = format!("{base} ({n})");
             if self.claim(&numbered) {
                 return numbered;
             }
@@ -75,7 +81,7 @@ mod tests {
         titles.claim("Sql query");
         assert_eq!(titles.claim_first(["SQL query", "Sql query for orders"], "Sql"), "Sql query for orders");
         assert_eq!(titles.claim_first(["sql query"], "Sql query"), "Sql query (2)");
-        assert_eq!(titles.claim_first([], "Sql query"), "Sql query (3)");
-        assert_eq!(titles.claim_first([], "Poems"), "Poems");
+        assert_eq!(titles.claim_numbered("Sql query"), "Sql query (3)");
+        assert_eq!(titles.claim_numbered("Poems"), "Poems");
     }
 }
