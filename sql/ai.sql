@@ -38,3 +38,7 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters.embed_pending(text, int),
     llm_clusters._embed_pending(text, int)
     TO llm_clusters_admin;
+-- Reading functions: readers (and admins, who are readers), not PUBLIC: the ingest role
+-- (USAGE on the schema) runs capture_with_key and nothing else.
+REVOKE EXECUTE ON FUNCTION llm_clusters.embed_text(text), llm_clusters._embed_text(text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters.embed_text(text), llm_clusters._embed_text(text) TO llm_clusters_reader;

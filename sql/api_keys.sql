@@ -18,13 +18,31 @@ CREATE POLICY team_rows ON llm_clusters.api_keys
     USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
     WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
 GRANT SELECT ON llm_clusters.api_keys TO llm_clusters_reader;
-GRANT INSERT, UPDATE ON llm_clusters.api_keys TO llm_clusters_admin;
+GRANT INSERT, UPDATE (label, revoked_at) ON llm_clusters.api_keys TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.api_keys IS
     'Keys for capture over HTTP (llm-clusters-server), one team each. Only the SHA-256 of a key is stored; key_prefix (its first 12 characters) tells keys apart.';
 COMMENT ON COLUMN llm_clusters.api_keys.key_hash IS 'sha256 of the key''s UTF-8 text.';
 COMMENT ON COLUMN llm_clusters.api_keys.revoked_at IS 'When revoke_api_key revoked it; NULL while the key is valid.';
--- A key arrives without its team: the lookup is by hash alone.
-CREATE INDEX api_keys_key_hash ON llm_clusters.api_keys (key_hash);
+-- A key arrives without its team: the lookup is by hash alone, so a hash is one team's, for
+-- good (revoked keys included: no team can register a key another team revoked).
+CREATE UNIQUE INDEX api_keys_key_hash ON llm_clusters.api_keys (key_hash);
+-- Revocation is final: revoked_at, once set, never changes.
+CREATE FUNCTION llm_clusters._api_keys_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF OLD.revoked_at IS NOT NULL AND NEW.revoked_at IS DISTINCT FROM OLD.revoked_at THEN
+        RAISE EXCEPTION 'api key % was revoked at %: revocation is final', OLD.key_prefix, OLD.revoked_at
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Create a new key with llm_clusters.create_api_key(team_id).';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER api_keys_check BEFORE UPDATE ON llm_clusters.api_keys
+    FOR EACH ROW EXECUTE FUNCTION llm_clusters._api_keys_check();
+REVOKE EXECUTE ON FUNCTION llm_clusters._api_keys_check() FROM PUBLIC;
+COMMENT ON FUNCTION llm_clusters._api_keys_check() IS 'Internal: keeps revocations of API keys final.';
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.api_keys', '');
 
 CREATE FUNCTION llm_clusters.create_api_key(team_id int DEFAULT 1, label text DEFAULT NULL)

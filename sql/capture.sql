@@ -26,3 +26,14 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters.capture(jsonb, int),
     llm_clusters._capture(jsonb, int, bigint)
     TO llm_clusters_admin;
+-- The aggregate is for readers, not PUBLIC (the ingest role runs capture_with_key only).
+REVOKE EXECUTE ON FUNCTION
+    llm_clusters.embedding_mean(real[]),
+    llm_clusters._embedding_accum(float8[], real[]),
+    llm_clusters._embedding_mean_final(float8[])
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    llm_clusters.embedding_mean(real[]),
+    llm_clusters._embedding_accum(float8[], real[]),
+    llm_clusters._embedding_mean_final(float8[])
+    TO llm_clusters_reader;

@@ -24,7 +24,10 @@ CREATE POLICY team_rows ON llm_clusters.jobs
     USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
     WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
 GRANT SELECT ON llm_clusters.jobs TO llm_clusters_reader;
-GRANT INSERT, UPDATE, DELETE ON llm_clusters.jobs TO llm_clusters_admin;
+-- Every column but id: ids come from the identity alone (OVERRIDING SYSTEM VALUE needs the
+-- column), so no team can plant a row with an id another team's next job will get.
+GRANT INSERT (team_id, name, level, source, filters, enabled, params, enabled_at, created_at, updated_at, owner),
+      UPDATE, DELETE ON llm_clusters.jobs TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.jobs IS
     'Clustering jobs: level, source relation (default: the item view of the level), PostHog-style filters, params. At most llm_clusters.max_jobs_per_team per team.';
 COMMENT ON COLUMN llm_clusters.jobs.owner IS
@@ -64,7 +67,10 @@ CREATE POLICY team_rows ON llm_clusters.runs
     USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
     WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
 GRANT SELECT ON llm_clusters.runs TO llm_clusters_reader;
-GRANT INSERT, UPDATE, DELETE ON llm_clusters.runs TO llm_clusters_admin;
+-- Every column but id, as for jobs: run ids are the identity's.
+GRANT INSERT (job_id, team_id, job_name, level, window_start, window_end, cycle, started_at, finished_at, status,
+              error, n_items, n_clusters, n_outliers, params, quality, timings),
+      UPDATE, DELETE ON llm_clusters.runs TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.runs IS
     'One row per execution of a job over a window: status running | succeeded | skipped | failed, counts, quality and per-phase timings.';
 COMMENT ON COLUMN llm_clusters.runs.cycle IS

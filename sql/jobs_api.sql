@@ -126,3 +126,16 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters.run_due_jobs(),
     llm_clusters._run_due_jobs()
     TO llm_clusters_admin;
+-- What the jobs trigger calls, as the admin who writes the job.
+REVOKE EXECUTE ON FUNCTION
+    llm_clusters._owner_may_read(regrole, regclass),
+    llm_clusters._jobs_check(),
+    llm_clusters._validate_job(oid, jsonb, jsonb),
+    llm_clusters._max_jobs_per_team()
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    llm_clusters._owner_may_read(regrole, regclass),
+    llm_clusters._jobs_check(),
+    llm_clusters._validate_job(oid, jsonb, jsonb),
+    llm_clusters._max_jobs_per_team()
+    TO llm_clusters_admin;

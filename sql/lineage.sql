@@ -62,21 +62,21 @@ SELECT pg_catalog.pg_extension_config_dump('llm_clusters.incremental_assignments
 -- Per stable cluster and day: the last succeeded run of each day of each job.
 CREATE VIEW llm_clusters.cluster_trends WITH (security_invoker = true) AS
 WITH daily AS (
-    SELECT DISTINCT ON (r.job_id, day) r.*, day
+    SELECT DISTINCT ON (r.team_id, r.job_id, day) r.*, day
     FROM llm_clusters.runs r,
          LATERAL (SELECT (coalesce(r.cycle, r.window_end) AT TIME ZONE 'UTC')::date AS day) d
     WHERE r.status = 'succeeded' AND r.job_id IS NOT NULL
-    ORDER BY r.job_id, day, r.id DESC
+    ORDER BY r.team_id, r.job_id, day, r.id DESC
 )
 SELECT d.team_id,
        d.job_id,
        d.job_name,
        d.level,
        c.stable_id,
-       first_value(c.title) OVER (PARTITION BY c.stable_id ORDER BY d.day DESC) AS latest_title,
+       first_value(c.title) OVER (PARTITION BY d.team_id, c.stable_id ORDER BY d.day DESC) AS latest_title,
        c.title,
        d.day,
-       dense_rank() OVER (PARTITION BY d.job_id ORDER BY d.day DESC) - 1 AS runs_ago,
+       dense_rank() OVER (PARTITION BY d.team_id, d.job_id ORDER BY d.day DESC) - 1 AS runs_ago,
        d.id AS run_id,
        c.cluster_id,
        c.size,
@@ -88,7 +88,7 @@ SELECT d.team_id,
        c.total_cost_usd,
        c.p95_latency_s
 FROM daily d
-JOIN llm_clusters.clusters c ON c.run_id = d.id
+JOIN llm_clusters.clusters c ON c.team_id = d.team_id AND c.run_id = d.id
 WHERE c.stable_id IS NOT NULL;
 
 -- One signature: pgvector casts vector to real[] implicitly (halfvec needs ::real[]); an
@@ -125,3 +125,6 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters.assign_pending(int),
     llm_clusters._assign_pending(int)
     TO llm_clusters_admin;
+-- Reading functions: readers, not PUBLIC (the ingest role runs capture_with_key only).
+REVOKE EXECUTE ON FUNCTION llm_clusters.assign(int, real[]), llm_clusters._assign(int, real[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters.assign(int, real[]), llm_clusters._assign(int, real[]) TO llm_clusters_reader;

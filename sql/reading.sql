@@ -7,30 +7,31 @@ SELECT r.id AS run_id, r.team_id, r.job_id, r.job_name, r.level, r.window_start,
 FROM llm_clusters.runs r;
 
 CREATE VIEW llm_clusters.latest_runs WITH (security_invoker = true) AS
-SELECT DISTINCT ON (l.job_id) l.*
+SELECT DISTINCT ON (l.team_id, l.job_id) l.*
 FROM llm_clusters.run_list l
 WHERE l.status = 'succeeded' AND l.job_id IS NOT NULL
-ORDER BY l.job_id, l.window_end DESC, l.run_id DESC;
+ORDER BY l.team_id, l.job_id, l.window_end DESC, l.run_id DESC;
 
 CREATE VIEW llm_clusters.cluster_cards WITH (security_invoker = true) AS
 SELECT c.team_id, c.run_id, r.job_id, r.level, c.cluster_id, c.stable_id, c.title, c.description, c.keywords,
        c.size, c.share, c.avg_cost_usd, c.avg_latency_s, c.avg_tokens, c.error_rate, c.total_cost_usd, c.p95_latency_s,
        c.cluster_id = -1 AS is_outliers,
-       row_number() OVER (PARTITION BY c.run_id ORDER BY c.cluster_id = -1, c.size DESC, c.cluster_id) AS position,
+       row_number() OVER (PARTITION BY c.team_id, c.run_id ORDER BY c.cluster_id = -1, c.size DESC, c.cluster_id) AS position,
        c.theme_id, t.title AS theme_title
 FROM llm_clusters.clusters c
-JOIN llm_clusters.runs r ON r.id = c.run_id
-LEFT JOIN llm_clusters.themes t ON t.run_id = c.run_id AND t.theme_id = c.theme_id;
+JOIN llm_clusters.runs r ON r.team_id = c.team_id AND r.id = c.run_id
+LEFT JOIN llm_clusters.themes t ON t.team_id = c.team_id AND t.run_id = c.run_id AND t.theme_id = c.theme_id;
 
 CREATE VIEW llm_clusters.theme_cards WITH (security_invoker = true) AS
 SELECT t.team_id, t.run_id, r.job_id, r.level, t.theme_id, t.title, t.description, t.keywords,
        t.size, t.share, t.avg_cost_usd, t.avg_latency_s, t.avg_tokens, t.error_rate, t.total_cost_usd, t.p95_latency_s,
-       (SELECT count(*) FROM llm_clusters.clusters c WHERE c.run_id = t.run_id AND c.theme_id = t.theme_id)::int AS n_clusters,
+       (SELECT count(*) FROM llm_clusters.clusters c
+        WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id)::int AS n_clusters,
        (SELECT array_agg(c.title ORDER BY c.size DESC, c.cluster_id) FROM llm_clusters.clusters c
-        WHERE c.run_id = t.run_id AND c.theme_id = t.theme_id) AS cluster_titles,
-       row_number() OVER (PARTITION BY t.run_id ORDER BY t.size DESC, t.theme_id) AS position
+        WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id) AS cluster_titles,
+       row_number() OVER (PARTITION BY t.team_id, t.run_id ORDER BY t.size DESC, t.theme_id) AS position
 FROM llm_clusters.themes t
-JOIN llm_clusters.runs r ON r.id = t.run_id;
+JOIN llm_clusters.runs r ON r.team_id = t.team_id AND r.id = t.run_id;
 
 -- Colours follow the stable id, so a cluster keeps its colour from run to run.
 CREATE VIEW llm_clusters.scatter_points WITH (security_invoker = true) AS
@@ -38,7 +39,7 @@ SELECT a.team_id, a.run_id, a.item_id, a.cluster_id, c.title, a.x, a.y,
        CASE WHEN a.cluster_id = -1 THEN -1 ELSE (coalesce(c.stable_id, a.cluster_id) % 20)::int END AS colour_index,
        false AS is_centroid, a.cluster_id = -1 AS is_outlier
 FROM llm_clusters.assignments a
-JOIN llm_clusters.clusters c ON c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+JOIN llm_clusters.clusters c ON c.team_id = a.team_id AND c.run_id = a.run_id AND c.cluster_id = a.cluster_id
 UNION ALL
 SELECT c.team_id, c.run_id, NULL, c.cluster_id, c.title, c.x, c.y,
        (coalesce(c.stable_id, c.cluster_id) % 20)::int, true, false
@@ -55,8 +56,15 @@ DECLARE
     run_team int;
     run_level text;
 BEGIN
+    -- The run's team: ids are the identity's alone since 0.5.0, but rows planted before may
+    -- share one, and then the caller must read the run it means by its team.
+    IF (SELECT count(DISTINCT r.team_id) FROM llm_clusters.runs r WHERE r.id = cluster_items.run_id) > 1 THEN
+        RAISE EXCEPTION 'run % exists in more than one team', cluster_items.run_id
+            USING ERRCODE = 'cardinality_violation',
+                  HINT = 'Rows with chosen ids were planted before 0.5.0: delete the run of the team that did not create it.';
+    END IF;
     SELECT j.source, r.team_id, r.level INTO source, run_team, run_level
-    FROM llm_clusters.runs r JOIN llm_clusters.jobs j ON j.id = r.job_id
+    FROM llm_clusters.runs r JOIN llm_clusters.jobs j ON j.team_id = r.team_id AND j.id = r.job_id
     WHERE r.id = cluster_items.run_id;
     IF source IS NULL THEN
         RAISE EXCEPTION 'run % does not exist or its job was deleted', cluster_items.run_id
@@ -71,7 +79,8 @@ BEGIN
     WITH page AS (
         SELECT a.item_id, a.trace_id, a.rank, a.distance, a.ts
         FROM llm_clusters.assignments a
-        WHERE a.run_id = cluster_items.run_id AND a.cluster_id = cluster_items.cluster_id AND a.rank > after_rank
+        WHERE a.team_id = run_team AND a.run_id = cluster_items.run_id AND a.cluster_id = cluster_items.cluster_id
+          AND a.rank > after_rank
         ORDER BY a.rank, a.item_id LIMIT max_items)
     SELECT page.item_id, page.trace_id, page.rank, page.distance, page.ts, p.preview,
            s.title, s.flow, s.bullets, s.notes
@@ -95,8 +104,10 @@ AS $$
           UNION ALL
           SELECT x.run_id, x.cluster_id, x.distance, true FROM llm_clusters.incremental_assignments x
           WHERE x.team_id = item_clusters.team_id AND x.item_id = item_clusters.item_id) a
-    JOIN llm_clusters.runs r ON r.id = a.run_id AND r.status = 'succeeded' AND r.job_id IS NOT NULL
-    LEFT JOIN llm_clusters.clusters c ON c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+    JOIN llm_clusters.runs r ON r.team_id = item_clusters.team_id AND r.id = a.run_id
+                             AND r.status = 'succeeded' AND r.job_id IS NOT NULL
+    LEFT JOIN llm_clusters.clusters c ON c.team_id = item_clusters.team_id AND c.run_id = a.run_id
+                                     AND c.cluster_id = a.cluster_id
     ORDER BY r.job_id, r.window_end DESC, r.id DESC
 $$;
 
@@ -127,5 +138,21 @@ COMMENT ON VIEW llm_clusters.scatter_points IS
 GRANT SELECT ON llm_clusters.scatter_points TO llm_clusters_reader;
 COMMENT ON FUNCTION llm_clusters.cluster_items(bigint, int, int, int) IS
     'The items of one cluster of a run in rank order (0 = closest to the centre) with a 300-character preview and the item''s summary (summary_title, flow, bullets, notes; NULL until summarize_pending wrote one); page with after_rank = the last rank seen.';
+-- Reading functions: readers, not PUBLIC (the ingest role runs capture_with_key only).
+-- _item_previews is bounded to what cluster_items promises: items of the run, 300 characters.
+REVOKE EXECUTE ON FUNCTION
+    llm_clusters.report_html(bigint, int),
+    llm_clusters._report_html(bigint, int),
+    llm_clusters._item_previews(bigint, text[], int),
+    llm_clusters.cluster_items(bigint, int, int, int),
+    llm_clusters.item_clusters(text, int)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    llm_clusters.report_html(bigint, int),
+    llm_clusters._report_html(bigint, int),
+    llm_clusters._item_previews(bigint, text[], int),
+    llm_clusters.cluster_items(bigint, int, int, int),
+    llm_clusters.item_clusters(text, int)
+    TO llm_clusters_reader;
 COMMENT ON FUNCTION llm_clusters.item_clusters(text, int) IS
     'The clusters an item belongs to: for every job, its most recent succeeded run that assigned the item (by the run itself or by assign_pending, then incremental = true).';

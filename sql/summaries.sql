@@ -95,3 +95,6 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters.embed_summaries(text, int),
     llm_clusters._embed_summaries(text, int)
     TO llm_clusters_admin;
+-- Pages are for readers, not PUBLIC (the ingest role runs capture_with_key only).
+REVOKE EXECUTE ON FUNCTION llm_clusters.trace_html(text, int), llm_clusters._trace_html(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters.trace_html(text, int), llm_clusters._trace_html(text, int) TO llm_clusters_reader;

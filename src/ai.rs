@@ -4,13 +4,14 @@
 //! service (no SPI), apply (SPI).
 
 use crate::error::{raise, OrRaise};
-use crate::http::{chat_service, post};
+use crate::http::{chat_service, post_within};
 use crate::items::run_items;
 use crate::jobs::run_team_and_source;
 use crate::pg::Required;
 use llm_clusters_engine::ai::{
     accept_labels, label_inputs, label_request, parse_label, Accepted, LabelCluster, LabelResult, LABEL_ITEMS,
 };
+use llm_clusters_engine::clean::{clean, Field};
 use llm_clusters_engine::runs::AiLabelOutcome;
 use llm_clusters_engine::{to_json, EngineError, ErrorKind};
 use pgrx::prelude::*;
@@ -23,17 +24,26 @@ pub struct LabelRequest {
     body: Value,
 }
 
-/// The label requests of a run's clusters (not Outliers), or None when AI labels are off.
-pub fn label_requests(run_id: i64) -> Option<Vec<LabelRequest>> {
+/// The team of run `run_id` to label (raises when it does not exist or two teams have the id).
+fn run_team(run_id: i64) -> i32 {
+    run_team_and_source(run_id)
+        .unwrap_or_else(|| {
+            raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist or did not succeed")))
+        })
+        .0
+}
+
+/// The label requests of the clusters (not Outliers) of run `run_id` of `team_id`, or None
+/// when AI labels are off.
+pub fn label_requests(team_id: i32, run_id: i64) -> Option<Vec<LabelRequest>> {
     let (_, model) = chat_service()?;
-    let (team_id, source) = run_team_and_source(run_id)
-        .unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))));
+    let source = run_team_and_source(run_id).and_then(|(team, source)| source.filter(|_| team == team_id));
     let clusters: Vec<(i32, String, Vec<f32>)> = Spi::connect(|client| {
         client
             .select(
-                "SELECT cluster_id, title, centroid FROM llm_clusters.clusters WHERE run_id = $1 AND cluster_id >= 0 ORDER BY cluster_id",
+                "SELECT cluster_id, title, centroid FROM llm_clusters.clusters WHERE team_id = $2 AND run_id = $1 AND cluster_id >= 0 ORDER BY cluster_id",
                 None,
-                &[run_id.into()],
+                &[run_id.into(), team_id.into()],
             )?
             .map(|r| Ok((r.get::<i32>(1)?.required("clusters.cluster_id"), r.get::<String>(2)?.required("clusters.title"), r.get::<Vec<f32>>(3)?.unwrap_or_default())))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
@@ -63,14 +73,18 @@ pub fn label_requests(run_id: i64) -> Option<Vec<LabelRequest>> {
 }
 
 /// Asks the service for each label; no SPI, so it runs outside any transaction in the worker.
+/// All the requests share one time budget (2 × `ai_timeout_ms`): the clusters left when it
+/// is spent keep their offline labels.
 pub fn call_labels(requests: Vec<LabelRequest>) -> Vec<LabelResult> {
     let Some((service, _)) = chat_service() else { return Vec::new() };
+    let budget = service.call_budget();
     requests
         .into_iter()
         .map(|r| {
             (
                 r.cluster_id,
-                post(&service, "/chat/completions", &r.body).and_then(|body| parse_label(&body).map_err(|e| e.message)),
+                post_within(&service, &budget, "/chat/completions", &r.body)
+                    .and_then(|body| parse_label(&body).map_err(|e| e.message)),
             )
         })
         .collect()
@@ -78,10 +92,14 @@ pub fn call_labels(requests: Vec<LabelRequest>) -> Vec<LabelResult> {
 
 /// Writes the labels that came back (distinct titles; failures keep the offline label) and
 /// records the outcome in `runs.quality.ai_labels`. Returns how many clusters got AI labels.
-pub fn apply_labels(run_id: i64, results: Vec<LabelResult>) -> i64 {
+pub fn apply_labels(team_id: i32, run_id: i64, results: Vec<LabelResult>) -> i64 {
     let offline: Vec<(i32, String)> = Spi::connect(|client| {
         client
-            .select("SELECT cluster_id, title FROM llm_clusters.clusters WHERE run_id = $1", None, &[run_id.into()])?
+            .select(
+                "SELECT cluster_id, title FROM llm_clusters.clusters WHERE team_id = $2 AND run_id = $1",
+                None,
+                &[run_id.into(), team_id.into()],
+            )?
             .map(|r| {
                 Ok((r.get::<i32>(1)?.required("clusters.cluster_id"), r.get::<String>(2)?.required("clusters.title")))
             })
@@ -93,26 +111,32 @@ pub fn apply_labels(run_id: i64, results: Vec<LabelResult>) -> i64 {
     for (cluster_id, label) in accepted {
         ids.push(cluster_id);
         titles.push(label.title);
-        descriptions.push(label.bullets.iter().map(|b| format!("• {b}")).collect::<Vec<_>>().join("\n"));
+        let bullets = label.bullets.iter().map(|b| format!("• {b}")).collect::<Vec<_>>().join("\n");
+        descriptions.push(clean(&bullets, Field::Text));
     }
+    // A failure may quote the model's answer: cleaned and bounded as a bullet is.
     let outcome = AiLabelOutcome {
         labelled: ids.len(),
         fallback: failed.len(),
-        failures: failed.into_iter().map(|(cluster_id, message)| (cluster_id.to_string(), message)).collect(),
+        failures: failed
+            .into_iter()
+            .map(|(cluster_id, message)| (cluster_id.to_string(), clean(&message, Field::Line)))
+            .collect(),
     };
     let labelled = ids.len() as i64;
     let summary = to_json(&outcome).or_raise();
     Spi::connect_mut(|client| {
         client.update(
             "UPDATE llm_clusters.clusters c SET title = u.t, description = u.d
-             FROM unnest($2::int[], $3::text[], $4::text[]) AS u(c, t, d) WHERE c.run_id = $1 AND c.cluster_id = u.c",
+             FROM unnest($2::int[], $3::text[], $4::text[]) AS u(c, t, d)
+             WHERE c.team_id = $5 AND c.run_id = $1 AND c.cluster_id = u.c",
             None,
-            &[run_id.into(), ids.into(), titles.into(), descriptions.into()],
+            &[run_id.into(), ids.into(), titles.into(), descriptions.into(), team_id.into()],
         )?;
         client.update(
-            "UPDATE llm_clusters.runs SET quality = jsonb_set(quality, '{ai_labels}', $2) WHERE id = $1",
+            "UPDATE llm_clusters.runs SET quality = jsonb_set(quality, '{ai_labels}', $2) WHERE team_id = $3 AND id = $1",
             None,
-            &[run_id.into(), pgrx::JsonB(summary).into()],
+            &[run_id.into(), pgrx::JsonB(summary).into(), team_id.into()],
         )?;
         Ok::<_, pgrx::spi::Error>(())
     })
@@ -122,29 +146,30 @@ pub fn apply_labels(run_id: i64, results: Vec<LabelResult>) -> i64 {
 
 /// Labels a run's clusters with the AI service when it is enabled, in the caller's
 /// transaction; a no-op otherwise. Never raises for a service failure.
-pub fn label_if_enabled(run_id: i64) {
-    if let Some(requests) = label_requests(run_id) {
-        apply_labels(run_id, call_labels(requests));
+pub fn label_if_enabled(team_id: i32, run_id: i64) {
+    if let Some(requests) = label_requests(team_id, run_id) {
+        apply_labels(team_id, run_id, call_labels(requests));
     }
 }
 
 /// Internal: called by `llm_clusters.label_run`.
 #[pg_extern(volatile, parallel_unsafe, name = "_label_run")]
 pub fn label_run(run_id: i64) -> i64 {
+    let team_id = run_team(run_id);
     let exists = Spi::get_one_with_args::<bool>(
-        "SELECT EXISTS (SELECT 1 FROM llm_clusters.runs WHERE id = $1 AND status = 'succeeded')",
-        &[run_id.into()],
+        "SELECT EXISTS (SELECT 1 FROM llm_clusters.runs WHERE team_id = $2 AND id = $1 AND status = 'succeeded')",
+        &[run_id.into(), team_id.into()],
     )
     .or_raise()
     .required("EXISTS");
     if !exists {
         raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist or did not succeed")));
     }
-    let Some(requests) = label_requests(run_id) else {
+    let Some(requests) = label_requests(team_id, run_id) else {
         raise(EngineError::new(
             ErrorKind::NotConfigured,
             "AI labels need llm_clusters.ai_data_processing = on, llm_clusters.ai_base_url and llm_clusters.ai_chat_model",
         ))
     };
-    apply_labels(run_id, call_labels(requests))
+    apply_labels(team_id, run_id, call_labels(requests))
 }

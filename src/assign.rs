@@ -4,8 +4,7 @@
 
 use crate::error::{raise, OrRaise};
 use crate::items::{read_items, ReadOptions};
-use crate::jobs::{checked_params, Source};
-use crate::jobs::{load_job, Window};
+use crate::jobs::{checked_params, load_job, Job, Source, Window};
 use crate::pg::{check_interrupts, Required};
 use llm_clusters_engine::cluster::assign::Centroids;
 use llm_clusters_engine::cluster::labels::OUTLIERS_TITLE;
@@ -27,17 +26,14 @@ struct LatestRun {
     centroids: Centroids,
 }
 
-fn latest_run(job_id: i32) -> LatestRun {
+fn latest_run(job: &Job) -> LatestRun {
+    let (team_id, job_id) = (job.team_id, job.id);
     let found = Spi::connect(|client| {
-        let job = client.select("SELECT 1 FROM llm_clusters.jobs WHERE id = $1", None, &[job_id.into()])?;
-        if job.is_empty() {
-            return Ok(Err(format!("job {job_id} does not exist")));
-        }
         let run = client.select(
-            "SELECT id, window_end FROM llm_clusters.runs WHERE job_id = $1 AND status = 'succeeded'
+            "SELECT id, window_end FROM llm_clusters.runs WHERE team_id = $2 AND job_id = $1 AND status = 'succeeded'
              ORDER BY window_end DESC, id DESC LIMIT 1",
             None,
-            &[job_id.into()],
+            &[job_id.into(), team_id.into()],
         )?;
         if run.is_empty() {
             return Ok(Err(format!("job {job_id} has no succeeded run to assign items to; run it first")));
@@ -47,9 +43,9 @@ fn latest_run(job_id: i32) -> LatestRun {
         let mut latest = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for row in client.select(
             "SELECT cluster_id, stable_id, title, centroid, radius FROM llm_clusters.clusters
-             WHERE run_id = $1 AND cluster_id >= 0 AND centroid IS NOT NULL ORDER BY cluster_id",
+             WHERE team_id = $2 AND run_id = $1 AND cluster_id >= 0 AND centroid IS NOT NULL ORDER BY cluster_id",
             None,
-            &[id.into()],
+            &[id.into(), team_id.into()],
         )? {
             latest.0.push(row.get::<i32>(1)?.required("clusters.cluster_id"));
             latest.1.push(row.get::<i64>(2)?);
@@ -92,7 +88,7 @@ pub fn assign(
             "embedding must be a one-dimensional array without NULL elements",
         ));
     };
-    let latest = latest_run(job_id);
+    let latest = latest_run(&load_job(None, job_id));
     let unit = latest.centroids.normalised(&values).or_raise();
     let (index, distance) = latest.centroids.place(&unit).or_raise()[0];
     let row = match usize::try_from(index) {
@@ -105,18 +101,23 @@ pub fn assign(
 /// Internal: called by `llm_clusters.assign_pending`.
 #[pg_extern(volatile, parallel_unsafe, name = "_assign_pending")]
 pub fn assign_pending(job_id: i32) -> i64 {
-    let job = load_job(job_id);
+    assign_job(None, job_id)
+}
+
+/// Places the new items of job `job_id` (of `team_id`, when the caller knows it).
+pub fn assign_job(team_id: Option<i32>, job_id: i32) -> i64 {
+    let job = load_job(team_id, job_id);
     let source = Source::of_job(job_id, job.source, job.owner);
     let params = checked_params(&job.params);
-    let latest = latest_run(job_id);
+    let latest = latest_run(&job);
     let window = Window { start: latest.window_end, end: TimestampWithTimeZone::positive_infinity() };
     // Read with the caller's rights: which items are placed is the extension's own bookkeeping.
     let placed_already: Vec<String> = Spi::connect(|client| {
         client
             .select(
-                "SELECT item_id FROM llm_clusters.incremental_assignments WHERE run_id = $1",
+                "SELECT item_id FROM llm_clusters.incremental_assignments WHERE team_id = $2 AND run_id = $1",
                 None,
-                &[latest.id.into()],
+                &[latest.id.into(), job.team_id.into()],
             )?
             .filter_map(|row| row.get::<String>(1).transpose())
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()

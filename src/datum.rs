@@ -15,7 +15,10 @@ pub unsafe fn decode_embedding(datum: pg_sys::Datum, kind: EmbeddingKind, out: &
         EmbeddingKind::Real | EmbeddingKind::Double => {
             let Some(ptr) = std::ptr::NonNull::new(detoasted.cast::<pg_sys::ArrayType>()) else { return false };
             let mut array = pgrx::array::RawArray::from_ptr(ptr);
-            if array.dims().len() != 1 || array.nulls().is_some() {
+            // An empty array has no dimensions: it reads as no values (skipped as empty).
+            if array.dims().is_empty() {
+                true
+            } else if array.dims().len() != 1 || array.nulls().is_some() {
                 false
             } else if kind == EmbeddingKind::Real {
                 out.extend_from_slice(array.data::<f32>().as_ref());
@@ -34,4 +37,18 @@ pub unsafe fn decode_embedding(datum: pg_sys::Datum, kind: EmbeddingKind, out: &
         pg_sys::pfree(detoasted.cast());
     }
     ok
+}
+
+/// A jsonb value read as its text (select it `::text`): parsed when it can be, else kept as a
+/// JSON string of that text. jsonb holds numbers no f64 holds (`1e400`), which serde_json
+/// refuses: one such event must not stop the work of every team, so the caller warns and
+/// goes on with the text.
+pub fn json_of_text(text: Option<String>) -> (Option<serde_json::Value>, Option<String>) {
+    match text {
+        None => (None, None),
+        Some(text) => match serde_json::from_str(&text) {
+            Ok(value) => (Some(value), None),
+            Err(e) => (Some(serde_json::Value::String(text)), Some(e.to_string())),
+        },
+    }
 }

@@ -3,6 +3,7 @@
 //! (loaded lazily, once per backend, never in the postmaster), the AI service (only with
 //! consent), or the hashed bag-of-words.
 
+use crate::datum::json_of_text;
 use crate::error::{raise, OrRaise};
 use crate::gucs::{self, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_THREADS, MODEL_DIR};
 use crate::http::{embedding_service, post};
@@ -14,7 +15,6 @@ use llm_clusters_engine::embedding::real_array_literal;
 use llm_clusters_engine::source::Level;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
-use pgrx::JsonB;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -119,14 +119,14 @@ pub fn embed_text(text: &str) -> Vec<f32> {
 /// Up to `limit` items of the level that have no embedding: (team, item id, text to embed).
 fn pending(level: Level, limit: i64) -> Vec<(i32, String, String)> {
     let query = if level == Level::Generation {
-        "SELECT e.team_id, e.uuid::text, e.input, e.content FROM llm_clusters.events e
+        "SELECT e.team_id, e.uuid::text, e.input::text, e.content FROM llm_clusters.events e
          WHERE e.event = '$ai_generation' AND coalesce(e.content, '') <> ''
            AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'generation' AND m.item_id = e.uuid::text)
          ORDER BY e.\"timestamp\" DESC, e.uuid LIMIT $1"
     } else {
         "SELECT t.team_id, t.item_id,
                 (SELECT jsonb_agg(g.input ORDER BY g.\"timestamp\") FROM llm_clusters.events g
-                  WHERE g.team_id = t.team_id AND g.trace_id = t.item_id AND g.event = '$ai_generation'),
+                  WHERE g.team_id = t.team_id AND g.trace_id = t.item_id AND g.event = '$ai_generation')::text,
                 t.content
          FROM llm_clusters.trace_items t
          WHERE t.embedding IS NULL AND coalesce(t.content, '') <> '' ORDER BY t.ts DESC, t.item_id LIMIT $1"
@@ -136,10 +136,14 @@ fn pending(level: Level, limit: i64) -> Vec<(i32, String, String)> {
         let mut rows = Vec::new();
         for r in client.update(query, None, &[limit.into()])? {
             let (Some(team), Some(id)) = (r.get::<i32>(1)?, r.get::<String>(2)?) else { continue };
-            let input = r.get::<JsonB>(3)?.map(|j| j.0);
-            let request = match (level, &input) {
-                (Level::Generation, _) => request_text(input.as_ref()),
-                (_, Some(Value::Array(inputs))) => trace_request_text(inputs),
+            let (input, unreadable) = json_of_text(r.get::<String>(3)?);
+            let request = match (level, &input, unreadable) {
+                (_, _, Some(why)) => {
+                    pgrx::warning!("team {team}, {} {id}: its input is not JSON this version reads ({why}); its content is embedded instead", level.as_str());
+                    String::new()
+                }
+                (Level::Generation, _, None) => request_text(input.as_ref()),
+                (_, Some(Value::Array(inputs)), None) => trace_request_text(inputs),
                 _ => String::new(),
             };
             // Without user messages (privacy mode, a custom shape), the readable content.

@@ -17,6 +17,7 @@ fn sqlstate(kind: ErrorKind) -> PgSqlErrorCode {
         ErrorKind::UndefinedColumn => ERRCODE_UNDEFINED_COLUMN,
         ErrorKind::DatatypeMismatch => ERRCODE_DATATYPE_MISMATCH,
         ErrorKind::NotFound => ERRCODE_NO_DATA_FOUND,
+        ErrorKind::Ambiguous => ERRCODE_CARDINALITY_VIOLATION,
         ErrorKind::Busy => ERRCODE_LOCK_NOT_AVAILABLE,
         ErrorKind::Cancelled => ERRCODE_QUERY_CANCELED,
         ErrorKind::NotConfigured => ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE,

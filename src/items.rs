@@ -5,13 +5,12 @@
 use crate::datum::decode_embedding;
 use crate::error::{raise, OrRaise};
 use crate::gucs::MAX_MEMORY_MB;
-use crate::jobs::{run_team_and_source, Job, Source, Window};
+use crate::jobs::{run_team_and_source, EmbeddingType, Job, Source, Window};
 use crate::pg::{check_interrupts, Required};
 use crate::query::Binds;
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::filters::{parse_filters, to_sql};
-use llm_clusters_engine::report::Item;
-use llm_clusters_engine::source::EmbeddingKind;
+use llm_clusters_engine::report::{Item, PREVIEW_CHARS};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
@@ -49,15 +48,36 @@ pub struct Read {
     pub skipped_dimension: i64,
 }
 
+/// Raises unless column `ordinal` of the result SPI just returned has type `expected`: the
+/// embedding is decoded from its storage, so its type must be the one checked, even if the
+/// relation was altered since.
+fn check_result_type(ordinal: i32, expected: &EmbeddingType) {
+    // SAFETY: called right after a select or fetch, whose result SPI_tuptable is.
+    let found = unsafe {
+        let table = pg_sys::SPI_tuptable;
+        if table.is_null() {
+            return;
+        }
+        pg_sys::SPI_gettypeid((*table).tupdesc, ordinal)
+    };
+    if found != expected.oid {
+        raise(EngineError::new(
+            ErrorKind::DatatypeMismatch,
+            format!("the source's embedding column changed type while it was read (type oid {}, expected {})", found.to_u32(), expected.oid.to_u32()),
+        ));
+    }
+}
+
 /// The dimension of the first readable embedding the query finds (0 if none).
-fn probe_dimension(query: &str, args: &[DatumWithOid], kind: EmbeddingKind) -> usize {
+fn probe_dimension(query: &str, args: &[DatumWithOid], embedding: &EmbeddingType) -> usize {
     Spi::connect(|client| {
         let mut table = client.select(query, Some(1), args)?;
+        check_result_type(1, embedding);
         let mut values = Vec::new();
         if table.next().is_some() {
             if let Some(d) = table.get_datum_by_ordinal(1)? {
-                // SAFETY: a non-null datum of the source's embedding type.
-                unsafe { decode_embedding(d, kind, &mut values) };
+                // SAFETY: a non-null datum of the embedding type, checked by OID above.
+                unsafe { decode_embedding(d, embedding.kind, &mut values) };
             }
         }
         Ok::<_, pgrx::spi::Error>(values.len())
@@ -90,18 +110,18 @@ pub struct ReadOptions {
 /// are more), with their embeddings as raw floats, grouped by dimension. The source is
 /// read with its owner's rights.
 pub fn read_items(job: &Job, source: &Source, params: &Params, window: Window, options: &ReadOptions) -> Read {
-    let kind = source.embedding_kind();
+    let embedding = source.embedding_type();
     let mut binds = Binds::new();
     let mut condition = item_condition(job, window, &mut binds);
     if !options.except.is_empty() {
         condition.push_str(&format!(" AND NOT (s.item_id = ANY({}))", binds.push(options.except.clone())));
     }
-    source.read(|| read_source(source, kind, condition, binds, params, options))
+    source.read(|| read_source(source, &embedding, condition, binds, params, options))
 }
 
 fn read_source(
     source: &Source,
-    kind: EmbeddingKind,
+    embedding: &EmbeddingType,
     condition: String,
     mut binds: Binds,
     params: &Params,
@@ -118,7 +138,7 @@ fn read_source(
     let probed = probe_dimension(
         &format!("SELECT s.embedding FROM {source} s WHERE {condition} AND s.embedding IS NOT NULL LIMIT 1"),
         binds.args(),
-        kind,
+        embedding,
     );
     let by_memory = budget / (probed.clamp(1, MAX_DIMENSIONS) * 4 * ENGINE_MEMORY_FACTOR);
     let max_items = params.max_items.min(by_memory);
@@ -147,6 +167,7 @@ fn read_source(
             if table.is_empty() {
                 break;
             }
+            check_result_type(4, embedding);
             // Advance with next() but read through the table: its raw datums are not copied.
             while table.next().is_some() {
                 let Some(id) = table.get::<String>(1)? else { continue };
@@ -155,8 +176,8 @@ fn read_source(
                     skipped_null += 1;
                     continue;
                 };
-                // SAFETY: a non-null datum of the type the source's embedding column has.
-                if !unsafe { decode_embedding(datum, kind, &mut values) } {
+                // SAFETY: a non-null datum of the embedding type, checked by OID above.
+                if !unsafe { decode_embedding(datum, embedding.kind, &mut values) } {
                     skipped_invalid += 1;
                     continue;
                 }
@@ -226,12 +247,12 @@ pub fn run_items(
     choose: impl FnOnce(&mut Binds) -> String,
 ) -> Vec<Item> {
     let mut binds = Binds::new();
-    let run = binds.push(run_id);
+    let (team, run) = (binds.push(team_id), binds.push(run_id));
     let condition = choose(&mut binds);
     let mut items: Vec<Item> = Spi::connect(|client| {
         client
             .select(
-                &format!("SELECT a.item_id, a.trace_id, a.cluster_id, a.x, a.y, a.rank FROM llm_clusters.assignments a WHERE a.run_id = {run} AND {condition}"),
+                &format!("SELECT a.item_id, a.trace_id, a.cluster_id, a.x, a.y, a.rank FROM llm_clusters.assignments a WHERE a.team_id = {team} AND a.run_id = {run} AND {condition}"),
                 None,
                 binds.args(),
             )?
@@ -286,7 +307,9 @@ pub fn item_texts(source: &Source, team_id: i32, ids: Vec<String>, chars: i32) -
 }
 
 /// Internal: previews of items of a run (for `cluster_items`), read as the job's owner.
-/// Only for runs the caller can see; none when the job or its source is gone.
+/// Only for runs the caller can see, only items of that run, at most `PREVIEW_CHARS`
+/// characters each (what `cluster_items` promises its readers, whatever they pass); none
+/// when the job or its source is gone.
 #[pg_extern(stable, parallel_safe, name = "_item_previews")]
 pub fn item_previews(
     run_id: i64,
@@ -294,7 +317,21 @@ pub fn item_previews(
     chars: i32,
 ) -> TableIterator<'static, (name!(item_id, String), name!(preview, String))> {
     let texts = match run_team_and_source(run_id) {
-        Some((team_id, Some(source))) => item_texts(&source, team_id, item_ids, chars.max(0)),
+        Some((team_id, Some(source))) => {
+            let assigned: Vec<String> = Spi::connect(|client| {
+                client
+                    .select(
+                        "SELECT a.item_id FROM llm_clusters.assignments a
+                         WHERE a.team_id = $1 AND a.run_id = $2 AND a.item_id = ANY($3)",
+                        None,
+                        &[team_id.into(), run_id.into(), item_ids.into()],
+                    )?
+                    .filter_map(|row| row.get::<String>(1).transpose())
+                    .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+            })
+            .or_raise();
+            item_texts(&source, team_id, assigned, chars.clamp(0, PREVIEW_CHARS as i32))
+        }
         _ => HashMap::new(),
     };
     TableIterator::new(texts)

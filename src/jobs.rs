@@ -6,7 +6,7 @@ use crate::gucs::MAX_JOBS_PER_TEAM;
 use crate::pg::{Owner, Required};
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::filters::parse_filters;
-use llm_clusters_engine::source::{check_source_columns, EmbeddingKind, Level};
+use llm_clusters_engine::source::{check_source_columns, EmbeddingKind, Level, SourceColumn, SqlType};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
@@ -47,7 +47,7 @@ impl Source {
     }
 
     /// The source's columns checked against the contract, and the type of its embedding.
-    pub fn embedding_kind(&self) -> EmbeddingKind {
+    pub fn embedding_type(&self) -> EmbeddingType {
         checked_columns(self.oid, &self.name)
     }
 
@@ -75,31 +75,88 @@ pub fn source_name(source: pg_sys::Oid) -> String {
     })
 }
 
+/// How a source stores its embeddings, and the type OID every datum read must have.
+#[derive(Clone, Copy)]
+pub struct EmbeddingType {
+    pub kind: EmbeddingKind,
+    pub oid: pg_sys::Oid,
+}
+
 /// The columns of `source` checked against the contract.
-pub fn source_embedding_kind(source: pg_sys::Oid) -> EmbeddingKind {
+pub fn source_embedding_type(source: pg_sys::Oid) -> EmbeddingType {
     checked_columns(source, &source_name(source))
 }
 
-/// The columns of relation `source`, called `name` in errors, checked against the contract.
-fn checked_columns(source: pg_sys::Oid, name: &str) -> EmbeddingKind {
-    let columns: Vec<(String, String)> = Spi::connect(|client| {
+/// pgvector's `vector` and `halfvec`: the base types that belong to the installed `vector`
+/// extension (whatever its schema), never types found by name.
+fn pgvector_types() -> Vec<(SqlType, pg_sys::Oid)> {
+    Spi::connect(|client| {
         client
             .select(
-                "SELECT attname::text, format_type(atttypid, NULL) FROM pg_attribute
-                 WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped",
+                "SELECT t.typname::text, t.oid FROM pg_catalog.pg_extension e
+                 JOIN pg_catalog.pg_depend d ON d.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass
+                      AND d.refobjid = e.oid AND d.classid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.deptype = 'e'
+                 JOIN pg_catalog.pg_type t ON t.oid = d.objid
+                 WHERE e.extname = 'vector' AND t.typname IN ('vector', 'halfvec') AND t.typtype = 'b' AND t.typlen = -1",
+                None,
+                &[],
+            )?
+            .map(|row| {
+                let sql_type = match row.get::<String>(1)?.required("pg_type.typname").as_str() {
+                    "halfvec" => SqlType::HalfVec,
+                    _ => SqlType::Vector,
+                };
+                Ok((sql_type, row.get::<pg_sys::Oid>(2)?.required("pg_type.oid")))
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise()
+}
+
+/// The contract type a column of type `oid` is, by OID.
+fn contract_type(oid: pg_sys::Oid, pgvector: &[(SqlType, pg_sys::Oid)]) -> Option<SqlType> {
+    Some(match oid {
+        pg_sys::INT4OID => SqlType::Integer,
+        pg_sys::INT8OID => SqlType::Bigint,
+        pg_sys::FLOAT8OID => SqlType::Double,
+        pg_sys::BOOLOID => SqlType::Boolean,
+        pg_sys::TEXTOID => SqlType::Text,
+        pg_sys::TIMESTAMPTZOID => SqlType::Timestamptz,
+        pg_sys::JSONBOID => SqlType::Jsonb,
+        pg_sys::FLOAT4ARRAYOID => SqlType::RealArray,
+        pg_sys::FLOAT8ARRAYOID => SqlType::DoubleArray,
+        _ => return pgvector.iter().find(|(_, o)| *o == oid).map(|(t, _)| *t),
+    })
+}
+
+/// The columns of relation `source`, called `name` in errors, checked against the contract
+/// by type OID.
+fn checked_columns(source: pg_sys::Oid, name: &str) -> EmbeddingType {
+    let pgvector = pgvector_types();
+    let columns: Vec<(SourceColumn, pg_sys::Oid)> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT a.attname::text, a.atttypid, pg_catalog.format_type(a.atttypid, NULL) FROM pg_catalog.pg_attribute a
+                 WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped",
                 None,
                 &[source.into()],
             )?
             .map(|row| {
-                Ok((
-                    row.get::<String>(1)?.required("pg_attribute.attname"),
-                    row.get::<String>(2)?.required("format_type"),
-                ))
+                let oid = row.get::<pg_sys::Oid>(2)?.required("pg_attribute.atttypid");
+                let column = SourceColumn {
+                    name: row.get::<String>(1)?.required("pg_attribute.attname"),
+                    sql_type: contract_type(oid, &pgvector),
+                    printed: row.get::<String>(3)?.required("format_type"),
+                };
+                Ok((column, oid))
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    check_source_columns(name, &columns).or_raise()
+    let (list, oids): (Vec<SourceColumn>, Vec<pg_sys::Oid>) = columns.into_iter().unzip();
+    let kind = check_source_columns(name, &list).or_raise();
+    let oid = list.iter().zip(oids).find(|(c, _)| c.name == "embedding").map(|(_, oid)| oid).required("embedding");
+    EmbeddingType { kind, oid }
 }
 
 /// Parses and checks a job's params, including that `window` is a positive interval.
@@ -120,7 +177,7 @@ pub fn checked_params(params: &Value) -> Params {
 /// Internal: called by the trigger on `llm_clusters.jobs`.
 #[pg_extern(volatile, name = "_validate_job")]
 pub fn validate_job(source: pg_sys::Oid, filters: JsonB, params: JsonB) -> bool {
-    source_embedding_kind(source);
+    source_embedding_type(source);
     let filters = parse_filters(&filters.0).or_raise();
     // A regex that PostgreSQL cannot compile fails now rather than at the first run.
     for f in filters.iter().filter(|f| f.operator.is_regex()) {
@@ -148,31 +205,45 @@ pub struct Job {
     pub params: Value,
 }
 
-/// The job, or a NotFound error.
-pub fn load_job(job_id: i32) -> Job {
-    Spi::connect(|client| {
-        let table = client.select(
-            "SELECT team_id, name, level, source::oid, filters, params, owner::oid FROM llm_clusters.jobs WHERE id = $1",
-            Some(1),
-            &[job_id.into()],
-        )?;
-        if table.is_empty() {
-            return Ok(None);
-        }
-        let row = table.first();
-        Ok::<_, pgrx::spi::Error>(Some(Job {
-            id: job_id,
-            team_id: row.get::<i32>(1)?.required("jobs.team_id"),
-            name: row.get::<String>(2)?.required("jobs.name"),
-            level: Level::parse(&row.get::<String>(3)?.required("jobs.level")).or_raise(),
-            source: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
-            filters: row.get::<JsonB>(5)?.required("jobs.filters").0,
-            params: row.get::<JsonB>(6)?.required("jobs.params").0,
-            owner: row.get::<pg_sys::Oid>(7)?.required("jobs.owner"),
-        }))
+/// Job `job_id` of `team_id`, or of whichever team has that id when the caller names only
+/// the id (the public functions take an id): ids come from the identity alone, but rows
+/// planted before 0.5.0 may share one, and then the caller must say which team's it is.
+/// Raises NotFound when no visible job has the id.
+pub fn load_job(team_id: Option<i32>, job_id: i32) -> Job {
+    let mut jobs = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT team_id, name, level, source::oid, filters, params, owner::oid FROM llm_clusters.jobs
+                 WHERE id = $1 AND ($2::int IS NULL OR team_id = $2) ORDER BY team_id LIMIT 2",
+                None,
+                &[job_id.into(), team_id.into()],
+            )?
+            .map(|row| {
+                Ok(Job {
+                    id: job_id,
+                    team_id: row.get::<i32>(1)?.required("jobs.team_id"),
+                    name: row.get::<String>(2)?.required("jobs.name"),
+                    level: Level::parse(&row.get::<String>(3)?.required("jobs.level")).or_raise(),
+                    source: row.get::<pg_sys::Oid>(4)?.unwrap_or(pg_sys::InvalidOid),
+                    filters: row.get::<JsonB>(5)?.required("jobs.filters").0,
+                    params: row.get::<JsonB>(6)?.required("jobs.params").0,
+                    owner: row.get::<pg_sys::Oid>(7)?.required("jobs.owner"),
+                })
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
-    .or_raise()
-    .unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("job {job_id} does not exist"))))
+    .or_raise();
+    match jobs.len() {
+        0 => raise(EngineError::new(ErrorKind::NotFound, format!("job {job_id} does not exist"))),
+        1 => jobs.remove(0),
+        _ => raise(ambiguous("job", i64::from(job_id), jobs[0].team_id, jobs[1].team_id)),
+    }
+}
+
+/// The error for an id that two teams' rows share (planted before 0.5.0).
+pub fn ambiguous(what: &str, id: i64, team: i32, other: i32) -> EngineError {
+    EngineError::new(ErrorKind::Ambiguous, format!("{what} {id} exists in teams {team} and {other}"))
+        .with_hint(format!("Rows with chosen ids were planted before 0.5.0: delete the {what} of the team that did not create it."))
 }
 
 /// A run's window, `[start, end)`.
@@ -182,20 +253,31 @@ pub struct Window {
     pub end: TimestampWithTimeZone,
 }
 
-/// The team of a run and its job's source (None when the job or the relation is gone);
-/// None when the run does not exist or is not visible to the caller.
+/// The team of run `run_id` and its job's source (None when the job or the relation is
+/// gone); None when the run does not exist or is not visible to the caller.
 pub fn run_team_and_source(run_id: i64) -> Option<(i32, Option<Source>)> {
-    // One row whatever happens (a missing run gives NULLs), read with a fresh snapshot so
-    // that a run written earlier in this statement counts.
-    let (team_id, job) = Spi::get_two_with_args::<i32, i32>(
-        "SELECT r.team_id, (SELECT j.id FROM llm_clusters.jobs j JOIN pg_class c ON c.oid = j.source WHERE j.id = r.job_id)
-         FROM (SELECT 1) AS one LEFT JOIN llm_clusters.runs r ON r.id = $1",
-        &[run_id.into()],
-    )
+    // Read with a fresh snapshot so that a run written earlier in this statement counts.
+    let runs = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT r.team_id, (SELECT j.id FROM llm_clusters.jobs j JOIN pg_catalog.pg_class c ON c.oid = j.source
+                                    WHERE j.team_id = r.team_id AND j.id = r.job_id)
+                 FROM llm_clusters.runs r WHERE r.id = $1 ORDER BY r.team_id LIMIT 2",
+                None,
+                &[run_id.into()],
+            )?
+            .map(|row| Ok((row.get::<i32>(1)?.required("runs.team_id"), row.get::<i32>(2)?)))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
     .or_raise();
+    let (team_id, job) = match runs.as_slice() {
+        [] => return None,
+        [one] => *one,
+        [a, b, ..] => raise(ambiguous("run", run_id, a.0, b.0)),
+    };
     let source = job.map(|job_id| {
-        let job = load_job(job_id);
+        let job = load_job(Some(team_id), job_id);
         Source::of_job(job_id, job.source, job.owner)
     });
-    team_id.map(|t| (t, source))
+    Some((team_id, source))
 }

@@ -23,6 +23,7 @@ pub struct PreviousCluster {
 }
 
 pub struct PreviousRun {
+    team_id: i32,
     id: i64,
     clusters: Vec<PreviousCluster>,
 }
@@ -35,7 +36,7 @@ impl PreviousRun {
 
     /// For each of `ids`, its cluster in this run as an index into `centroids()`, -1 for an
     /// outlier, `Previous::ABSENT` for an item the run did not have.
-    pub fn labels(&self, team_id: i32, ids: &[String]) -> Vec<i32> {
+    pub fn labels(&self, ids: &[String]) -> Vec<i32> {
         let index: HashMap<i32, i32> =
             self.clusters.iter().enumerate().map(|(j, c)| (c.cluster_id, j as i32)).collect();
         let placed: HashMap<String, i32> = Spi::connect(|client| {
@@ -43,7 +44,7 @@ impl PreviousRun {
                 .select(
                     "SELECT item_id, cluster_id FROM llm_clusters.assignments WHERE team_id = $1 AND run_id = $2",
                     None,
-                    &[team_id.into(), self.id.into()],
+                    &[self.team_id.into(), self.id.into()],
                 )?
                 .filter_map(|row| match (row.get::<String>(1), row.get::<i32>(2)) {
                     (Ok(Some(item)), Ok(Some(cluster))) => Some(Ok((item, cluster))),
@@ -64,21 +65,22 @@ impl PreviousRun {
 }
 
 /// The job's latest succeeded run whose window ends no later than `window_end`.
-pub fn previous_run(job_id: i32, run_id: i64, window_end: TimestampWithTimeZone) -> Option<PreviousRun> {
+pub fn previous_run(job: &Job, run_id: i64, window_end: TimestampWithTimeZone) -> Option<PreviousRun> {
+    let team_id = job.team_id;
     Spi::connect(|client| {
         let run = client.select(
-            "SELECT id FROM llm_clusters.runs WHERE job_id = $1 AND id <> $2 AND status = 'succeeded' AND window_end <= $3
+            "SELECT id FROM llm_clusters.runs WHERE team_id = $4 AND job_id = $1 AND id <> $2 AND status = 'succeeded' AND window_end <= $3
              ORDER BY window_end DESC, id DESC LIMIT 1",
             None,
-            &[job_id.into(), run_id.into(), window_end.into()],
+            &[job.id.into(), run_id.into(), window_end.into(), team_id.into()],
         )?;
         let Some(id) = run.first().get::<i64>(1).ok().flatten() else { return Ok(None) };
         let clusters = client
             .select(
                 "SELECT cluster_id, stable_id, title, keywords, centroid FROM llm_clusters.clusters
-                 WHERE run_id = $1 AND cluster_id >= 0 AND centroid IS NOT NULL ORDER BY cluster_id",
+                 WHERE team_id = $2 AND run_id = $1 AND cluster_id >= 0 AND centroid IS NOT NULL ORDER BY cluster_id",
                 None,
-                &[id.into()],
+                &[id.into(), team_id.into()],
             )?
             .map(|row| {
                 Ok(PreviousCluster {
@@ -90,21 +92,21 @@ pub fn previous_run(job_id: i32, run_id: i64, window_end: TimestampWithTimeZone)
                 })
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
-        Ok::<_, pgrx::spi::Error>(Some(PreviousRun { id, clusters }))
+        Ok::<_, pgrx::spi::Error>(Some(PreviousRun { team_id, id, clusters }))
     })
     .or_raise()
 }
 
 /// Items of each (new cluster, previous cluster) pair, outliers included as -1.
-fn shared_items(run_id: i64, previous_id: i64) -> Vec<(i32, i32, u64)> {
+fn shared_items(team_id: i32, run_id: i64, previous_id: i64) -> Vec<(i32, i32, u64)> {
     Spi::connect(|client| {
         client
             .select(
                 "SELECT n.cluster_id, p.cluster_id, count(*) FROM llm_clusters.assignments n
-                 JOIN llm_clusters.assignments p ON p.run_id = $2 AND p.item_id = n.item_id
-                 WHERE n.run_id = $1 GROUP BY 1, 2",
+                 JOIN llm_clusters.assignments p ON p.team_id = n.team_id AND p.run_id = $2 AND p.item_id = n.item_id
+                 WHERE n.team_id = $3 AND n.run_id = $1 GROUP BY 1, 2",
                 None,
-                &[run_id.into(), previous_id.into()],
+                &[run_id.into(), previous_id.into(), team_id.into()],
             )?
             .map(|row| {
                 Ok((
@@ -120,7 +122,7 @@ fn shared_items(run_id: i64, previous_id: i64) -> Vec<(i32, i32, u64)> {
 
 fn overlap(run_id: i64, previous: &PreviousRun, result: &Clustering) -> Overlap {
     let index: HashMap<i32, usize> = previous.clusters.iter().enumerate().map(|(j, c)| (c.cluster_id, j)).collect();
-    let shared: Vec<(Option<usize>, Option<usize>, u64)> = shared_items(run_id, previous.id)
+    let shared: Vec<(Option<usize>, Option<usize>, u64)> = shared_items(previous.team_id, run_id, previous.id)
         .into_iter()
         .map(|(new, prev, count)| (usize::try_from(new).ok(), index.get(&prev).copied(), count))
         .collect();
@@ -189,9 +191,9 @@ pub fn record(
         client.update(
             "UPDATE llm_clusters.clusters c SET stable_id = u.s, title = u.t
              FROM unnest($2::int[], $3::bigint[], $4::text[]) AS u(c, s, t)
-             WHERE c.run_id = $1 AND c.cluster_id = u.c",
+             WHERE c.team_id = $5 AND c.run_id = $1 AND c.cluster_id = u.c",
             None,
-            &[run_id.into(), cluster_ids.into(), stable.clone().into(), titles.into()],
+            &[run_id.into(), cluster_ids.into(), stable.clone().into(), titles.into(), job.team_id.into()],
         )?;
         client.update(
             "INSERT INTO llm_clusters.cluster_lineage

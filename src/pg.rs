@@ -225,7 +225,10 @@ impl Owner {
         let value = PgTryBuilder::new(f)
             .finally(move || unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) })
             .execute();
-        unsafe { pg_sys::AtEOXact_GUC(true, nest_level) };
+        // `false`, as ExecRefreshMatView: every setting the owner's code changed (search_path,
+        // work_mem, custom ones; set_config local or not) is undone, so nothing it chose
+        // runs later in the caller's session.
+        unsafe { pg_sys::AtEOXact_GUC(false, nest_level) };
         value
     }
 }

@@ -29,15 +29,17 @@ const TIMELINE_CHARS: usize = 2_000;
 pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<String> {
     let run_id = run_id?;
     let not_found = |m: String| raise(EngineError::new(ErrorKind::NotFound, m));
+    let (team_id, source) = run_team_and_source(run_id).unwrap_or_else(|| not_found(format!("run {run_id} does not exist")));
+    let source = source.as_ref();
     let (run, status) = Spi::connect(|client| {
         let table = client.select(
             "SELECT r.job_name, r.level, to_char(r.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'),
                     to_char(r.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), coalesce(r.n_items, 0),
                     coalesce(to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), ''),
                     coalesce(extract(epoch FROM r.finished_at - r.started_at)::float8, 0), r.status
-             FROM llm_clusters.runs r WHERE r.id = $1",
+             FROM llm_clusters.runs r WHERE r.team_id = $2 AND r.id = $1",
             None,
-            &[run_id.into()],
+            &[run_id.into(), team_id.into()],
         )?;
         if table.is_empty() {
             return Ok(None);
@@ -63,17 +65,14 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             format!("run {run_id} has status {status}: it has no clusters to show"),
         ));
     }
-    let (team_id, source) = run_team_and_source(run_id)
-        .unwrap_or_else(|| raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))));
-    let source = source.as_ref();
     let mut clusters: Vec<Cluster> = Spi::connect(|client| {
         client
             .select(
                 "SELECT cluster_id, title, description, size, share, (coalesce(stable_id, cluster_id) % 20)::int, x, y,
                         avg_cost_usd, avg_latency_s, avg_tokens, error_rate, total_cost_usd, theme_id
-                 FROM llm_clusters.clusters WHERE run_id = $1 ORDER BY cluster_id = -1, size DESC, cluster_id",
+                 FROM llm_clusters.clusters WHERE team_id = $2 AND run_id = $1 ORDER BY cluster_id = -1, size DESC, cluster_id",
                 None,
-                &[run_id.into()],
+                &[run_id.into(), team_id.into()],
             )?
             .map(|row| {
                 Ok(Cluster {
@@ -101,9 +100,9 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         client
             .select(
                 "SELECT theme_id, title, description, size, share FROM llm_clusters.themes
-                 WHERE run_id = $1 ORDER BY size DESC, theme_id",
+                 WHERE team_id = $2 AND run_id = $1 ORDER BY size DESC, theme_id",
                 None,
-                &[run_id.into()],
+                &[run_id.into(), team_id.into()],
             )?
             .map(|row| {
                 Ok(Theme {
@@ -132,8 +131,8 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
     clusters.iter_mut().for_each(|c| c.nearest.sort_by_key(|i| i.rank));
     // The dots: every item of the run (or of the cluster), or a uniform sample fixed by the ids.
     let points_of = Spi::get_one_with_args::<i64>(
-        "SELECT count(*) FROM llm_clusters.assignments a WHERE a.run_id = $1 AND ($2::int IS NULL OR a.cluster_id = $2)",
-        &[run_id.into(), cluster_id.into()],
+        "SELECT count(*) FROM llm_clusters.assignments a WHERE a.team_id = $3 AND a.run_id = $1 AND ($2::int IS NULL OR a.cluster_id = $2)",
+        &[run_id.into(), cluster_id.into(), team_id.into()],
     )
     .or_raise()
     .required("count(*)");
@@ -148,8 +147,8 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
     let focus = cluster_id.map(|c| {
         let (first_ts, last_ts) = Spi::get_two_with_args::<String, String>(
             "SELECT to_char(min(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), to_char(max(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC')
-             FROM llm_clusters.assignments WHERE run_id = $1 AND cluster_id = $2",
-            &[run_id.into(), c.into()],
+             FROM llm_clusters.assignments WHERE team_id = $3 AND run_id = $1 AND cluster_id = $2",
+            &[run_id.into(), c.into(), team_id.into()],
         )
         .or_raise();
         let mut items = run_items(source, team_id, preview, run_id, |b| {

@@ -178,7 +178,7 @@ pub fn update_metrics(
                     error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency
              FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
                   AS m(group_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency)
-             WHERE g.run_id = $1 AND g.{id} = m.group_id"
+             WHERE g.team_id = $11 AND g.run_id = $1 AND g.{id} = m.group_id"
         ),
         &[
             run_id.into(),
@@ -191,6 +191,7 @@ pub fn update_metrics(
             column(|r| r.5).into(),
             column(|r| r.6).into(),
             column(|r| r.7).into(),
+            job.team_id.into(),
         ],
     )
     .or_raise();

@@ -51,23 +51,24 @@ impl Outcome {
 /// Internal: called by `llm_clusters.run_job`.
 #[pg_extern(volatile, parallel_unsafe, name = "_run_job")]
 pub fn run_job(job_id: i32, window_end: TimestampWithTimeZone) -> i64 {
-    run(job_id, window_end, None, true).unwrap_or_else(|| {
+    run(None, job_id, window_end, None, true).unwrap_or_else(|| {
         raise(EngineError::new(ErrorKind::Busy, format!("job {job_id} is already running in another session")))
     })
 }
 
-/// Runs a job over the window ending at `window_end` and returns the run id, or `None`
+/// Runs job `job_id` (of `team_id`, when the caller knows it) over the window ending at `window_end` and returns the run id, or `None`
 /// when another session is running the job (or, for a scheduled run, when the job has
 /// already run in `cycle`). Once the job is locked, every failure is recorded as a
 /// failed run rather than raised. With `ai_labels`, a succeeded run is then labelled by
 /// the AI service when that is enabled (the worker does that step outside the transaction).
 pub fn run(
+    team_id: Option<i32>,
     job_id: i32,
     window_end: TimestampWithTimeZone,
     cycle: Option<TimestampWithTimeZone>,
     ai_labels: bool,
 ) -> Option<i64> {
-    let job = load_job(job_id);
+    let job = load_job(team_id, job_id);
     let locked = Spi::get_one_with_args::<bool>(
         "SELECT pg_try_advisory_xact_lock(hashtext('llm_clusters.run_job'), $1)",
         &[job_id.into()],
@@ -79,8 +80,8 @@ pub fn run(
     if let Some(cycle) = cycle {
         // Checked under the lock, with a fresh snapshot: a run that committed meanwhile counts.
         let done = Spi::get_one_with_args::<bool>(
-            "SELECT EXISTS (SELECT 1 FROM llm_clusters.runs WHERE job_id = $1 AND cycle = $2)",
-            &[job_id.into(), cycle.into()],
+            "SELECT EXISTS (SELECT 1 FROM llm_clusters.runs WHERE team_id = $3 AND job_id = $1 AND cycle = $2)",
+            &[job_id.into(), cycle.into(), job.team_id.into()],
         )
         .or_raise();
         if done == Some(true) {
@@ -131,7 +132,7 @@ pub fn run(
     });
     Spi::run_with_args(
         "UPDATE llm_clusters.runs SET status = $2, error = $3, n_items = $4, n_clusters = $5, n_outliers = $6,
-                quality = $7, timings = $8, finished_at = clock_timestamp() WHERE id = $1",
+                quality = $7, timings = $8, finished_at = clock_timestamp() WHERE team_id = $9 AND id = $1",
         &[
             run_id.into(),
             outcome.status.as_str().into(),
@@ -141,11 +142,12 @@ pub fn run(
             outcome.n_outliers.into(),
             JsonB(outcome.quality).into(),
             JsonB(outcome.timings).into(),
+            job.team_id.into(),
         ],
     )
     .or_raise();
     if ai_labels && outcome.status == RunStatus::Succeeded {
-        if let Err(message) = in_subtransaction(|| crate::ai::label_if_enabled(run_id)) {
+        if let Err(message) = in_subtransaction(|| crate::ai::label_if_enabled(job.team_id, run_id)) {
             pgrx::warning!("run {run_id}: AI labels failed, the offline labels stay: {message}");
         }
     }
@@ -177,9 +179,9 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         return Outcome::skipped(reason, n, quality, timings);
     }
     let Items { ids, trace_ids, ts, mut data } = read.items;
-    let previous = lineage::previous_run(job.id, run_id, window.end);
+    let previous = lineage::previous_run(job, run_id, window.end);
     let previous_centroids = previous.as_ref().map(|p| p.centroids());
-    let previous_labels = previous.as_ref().map(|p| p.labels(job.team_id, &ids));
+    let previous_labels = previous.as_ref().map(|p| p.labels(&ids));
     let previous_clusters = previous_centroids
         .as_deref()
         .zip(previous_labels.as_deref())

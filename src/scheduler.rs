@@ -6,7 +6,7 @@
 //! on `runs (job_id, cycle)` and the per-job advisory lock make that hold whoever calls.
 
 use crate::ai::{apply_labels, call_labels, label_requests};
-use crate::assign::assign_pending;
+use crate::assign::assign_job;
 use crate::embed::{embed_pending, embed_summaries};
 use crate::error::OrRaise;
 use crate::gucs::{
@@ -24,8 +24,11 @@ use std::time::{Duration, Instant};
 
 const WORKER_TYPE: &str = "llm_clusters scheduler";
 
+/// A job as the scheduler names it: (team, id).
+type JobKey = (i32, i32);
+
 /// The start of the current cycle and the jobs due in it, in id order.
-fn due_jobs() -> (TimestampWithTimeZone, Vec<i32>) {
+fn due_jobs() -> (TimestampWithTimeZone, Vec<JobKey>) {
     let run_at = parse_time_of_day(&daily_run_time()).or_raise();
     let now = Spi::get_one::<f64>("SELECT extract(epoch FROM now())::float8").or_raise().required("now()");
     let start = cycle_start(now.floor() as i64, run_at);
@@ -35,14 +38,14 @@ fn due_jobs() -> (TimestampWithTimeZone, Vec<i32>) {
     let jobs = Spi::connect(|client| {
         client
             .select(
-                "SELECT j.id FROM llm_clusters.jobs j
+                "SELECT j.team_id, j.id FROM llm_clusters.jobs j
                  WHERE j.enabled AND j.enabled_at <= $1
-                   AND NOT EXISTS (SELECT 1 FROM llm_clusters.runs r WHERE r.job_id = j.id AND r.cycle = $1)
-                 ORDER BY j.id",
+                   AND NOT EXISTS (SELECT 1 FROM llm_clusters.runs r WHERE r.team_id = j.team_id AND r.job_id = j.id AND r.cycle = $1)
+                 ORDER BY j.id, j.team_id",
                 None,
                 &[cycle.into()],
             )?
-            .map(|row| row.get::<i32>(1).map(|id| id.required("jobs.id")))
+            .map(|row| Ok((row.get::<i32>(1)?.required("jobs.team_id"), row.get::<i32>(2)?.required("jobs.id"))))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
@@ -57,7 +60,7 @@ pub fn run_due_jobs() -> SetOfIterator<'static, i64> {
     let (cycle, jobs) = due_jobs();
     let runs: Vec<i64> = jobs
         .into_iter()
-        .filter_map(|job_id| match with_time_limit(JOB_TIME_LIMIT.get(), || run(job_id, cycle, Some(cycle), true)) {
+        .filter_map(|(team_id, job_id)| match with_time_limit(JOB_TIME_LIMIT.get(), || run(Some(team_id), job_id, cycle, Some(cycle), true)) {
             Ok(run_id) => run_id,
             Err(message) => {
                 pgrx::warning!("job {job_id} could not run: {message}");
@@ -100,31 +103,31 @@ fn extension_installed() -> bool {
 /// Places the items that arrived since each enabled job's latest succeeded run, one job
 /// per transaction.
 fn assign_cycle() {
-    let jobs: Vec<i32> = BackgroundWorker::transaction(|| {
+    let jobs: Vec<JobKey> = BackgroundWorker::transaction(|| {
         if !extension_installed() {
             return Vec::new();
         }
         Spi::connect(|client| {
             client
                 .select(
-                    "SELECT j.id FROM llm_clusters.jobs j WHERE j.enabled
-                       AND EXISTS (SELECT 1 FROM llm_clusters.runs r WHERE r.job_id = j.id AND r.status = 'succeeded')
-                     ORDER BY j.id",
+                    "SELECT j.team_id, j.id FROM llm_clusters.jobs j WHERE j.enabled
+                       AND EXISTS (SELECT 1 FROM llm_clusters.runs r WHERE r.team_id = j.team_id AND r.job_id = j.id AND r.status = 'succeeded')
+                     ORDER BY j.id, j.team_id",
                     None,
                     &[],
                 )?
-                .map(|row| row.get::<i32>(1).map(Option::unwrap_or_default))
+                .map(|row| Ok((row.get::<i32>(1)?.required("jobs.team_id"), row.get::<i32>(2)?.required("jobs.id"))))
                 .collect::<Result<Vec<_>, pgrx::spi::Error>>()
         })
         .or_raise()
     });
-    for job_id in jobs {
+    for (team_id, job_id) in jobs {
         if shutdown_requested() {
             return;
         }
         BackgroundWorker::transaction(|| {
             report_activity(&format!("llm_clusters: assigning new items of job {job_id}"));
-            match with_time_limit(JOB_TIME_LIMIT.get(), || assign_pending(job_id)) {
+            match with_time_limit(JOB_TIME_LIMIT.get(), || assign_job(Some(team_id), job_id)) {
                 Ok(0) => {}
                 Ok(n) => pgrx::log!("llm_clusters scheduler: placed {n} new items of job {job_id}"),
                 Err(message) => pgrx::warning!("llm_clusters scheduler: assign_pending({job_id}) failed: {message}"),
@@ -141,11 +144,11 @@ const PREPARE_BATCH: i32 = 256;
 const PREPARE_MAX: i64 = 200_000;
 
 /// A job's level and whether it embeds its items' summaries (`params.embed = "summary"`).
-fn job_inputs(job_id: i32) -> Option<(String, bool)> {
+fn job_inputs((team_id, job_id): JobKey) -> Option<(String, bool)> {
     BackgroundWorker::transaction(|| {
         Spi::get_two_with_args::<String, bool>(
-            "SELECT level, coalesce(params->>'embed' = 'summary', false) FROM llm_clusters.jobs WHERE id = $1",
-            &[job_id.into()],
+            "SELECT level, coalesce(params->>'embed' = 'summary', false) FROM llm_clusters.jobs WHERE team_id = $2 AND id = $1",
+            &[job_id.into(), team_id.into()],
         )
         .ok()
         .and_then(|(level, summary)| Some((level?, summary.unwrap_or(false))))
@@ -179,13 +182,13 @@ fn prepare(level: &str, what: &str, work: fn(&str, i32) -> i64) {
 
 /// AI labels for a committed run: requests gathered in one transaction, the service called
 /// outside any, the labels written in another.
-fn ai_labels(run_id: i64) {
-    let requests = BackgroundWorker::transaction(|| in_subtransaction(|| label_requests(run_id)).ok().flatten());
+fn ai_labels(team_id: i32, run_id: i64) {
+    let requests = BackgroundWorker::transaction(|| in_subtransaction(|| label_requests(team_id, run_id)).ok().flatten());
     let Some(requests) = requests else { return };
     report_activity(&format!("llm_clusters: AI labels for run {run_id}"));
     let results = call_labels(requests);
     BackgroundWorker::transaction(|| {
-        if let Err(message) = in_subtransaction(|| apply_labels(run_id, results)) {
+        if let Err(message) = in_subtransaction(|| apply_labels(team_id, run_id, results)) {
             pgrx::warning!("llm_clusters scheduler: AI labels of run {run_id} failed: {message}");
         }
     });
@@ -203,11 +206,11 @@ fn run_cycle() {
             .ok()
     });
     let Some((cycle, jobs)) = due else { return };
-    for job_id in jobs {
+    for (team_id, job_id) in jobs {
         if shutdown_requested() {
             return;
         }
-        if let Some((level, embeds_summaries)) = job_inputs(job_id) {
+        if let Some((level, embeds_summaries)) = job_inputs((team_id, job_id)) {
             if AUTO_SUMMARIZE.get() {
                 prepare(&level, "summarising", summarize_pending);
             }
@@ -219,7 +222,7 @@ fn run_cycle() {
         }
         let run_id = BackgroundWorker::transaction(|| {
             report_activity(&format!("llm_clusters: running job {job_id}"));
-            match with_time_limit(JOB_TIME_LIMIT.get(), || run(job_id, cycle, Some(cycle), false)) {
+            match with_time_limit(JOB_TIME_LIMIT.get(), || run(Some(team_id), job_id, cycle, Some(cycle), false)) {
                 Ok(Some(run_id)) => {
                     pgrx::log!("llm_clusters scheduler: job {job_id} ran as run {run_id}");
                     Some(run_id)
@@ -232,7 +235,7 @@ fn run_cycle() {
             }
         });
         if let Some(run_id) = run_id {
-            ai_labels(run_id);
+            ai_labels(team_id, run_id);
         }
     }
     report_activity("llm_clusters: idle");

@@ -5,11 +5,13 @@
 //! (`ai.rs`), the service rewrites each offline summary's title, bullets and notes; when
 //! it fails the offline summary is kept.
 
+use crate::datum::json_of_text;
 use crate::error::{raise, OrRaise};
 use crate::gucs::AI_BATCH_SIZE;
-use crate::http::{chat_service, post};
+use crate::http::{chat_service, post_within};
 use crate::pg::{in_batches, Required};
 use llm_clusters_engine::ai::{parse_summary, summary_request, SUMMARY_CHARS};
+use llm_clusters_engine::service::Budget;
 use llm_clusters_engine::source::Level;
 use llm_clusters_engine::timeline::{render_trace_page, Membership, TracePage};
 use llm_clusters_engine::trace::{compact_rendering, summarize, timeline_json, Step, Summary, TIMELINE_TEXT_CHARS};
@@ -44,7 +46,7 @@ ORDER BY e.\"timestamp\", e.uuid LIMIT $1";
 const STEP_COLUMNS: &str =
     "e.uuid::text, e.event, (extract(epoch FROM e.\"timestamp\") * 1000)::float8, e.span_id, e.parent_id,
        e.span_name, e.model, e.latency_s, e.input_tokens, e.output_tokens, e.total_cost_usd, e.is_error, e.error,
-       e.input, e.output";
+       e.input::text, e.output::text";
 
 /// Internal: called by `llm_clusters.summarize_pending`. Batches in subtransactions, as
 /// `embed_pending`: a cancel keeps the batches before it.
@@ -53,10 +55,13 @@ pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
     let level = Level::parse(level).or_raise();
     // With the service, smaller batches: each item is one request, each bounded by
     // llm_clusters.ai_timeout_ms.
-    let batch = if chat_service().is_some() { i64::from(AI_BATCH_SIZE.get().max(1)) } else { PENDING_BATCH };
+    // One time budget (2 × ai_timeout_ms) for all the call's requests: the items left when it
+    // is spent get offline summaries.
+    let budget = chat_service().map(|(service, _)| service.call_budget());
+    let batch = if budget.is_some() { i64::from(AI_BATCH_SIZE.get().max(1)) } else { PENDING_BATCH };
     let mut failures: Vec<String> = Vec::new();
     let stored = in_batches("summarize_pending", max_items, batch, |limit| {
-        let (written, failed) = summarize_batch(level, limit);
+        let (written, failed) = summarize_batch(level, limit, budget.as_ref());
         failures.extend(failed);
         (written as usize, written)
     });
@@ -70,7 +75,7 @@ pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
 }
 
 /// One batch: how many items were written, and the AI service's failures.
-fn summarize_batch(level: Level, limit: i64) -> (i64, Vec<String>) {
+fn summarize_batch(level: Level, limit: i64, budget: Option<&Budget>) -> (i64, Vec<String>) {
     let query = if level == Level::Trace { PENDING_TRACES } else { PENDING_GENERATIONS };
     // Read-write: a new snapshot that sees the batches this call wrote before.
     let pending: Vec<(i32, String, i64)> = Spi::connect_mut(|client| {
@@ -92,7 +97,7 @@ fn summarize_batch(level: Level, limit: i64) -> (i64, Vec<String>) {
         return (0, Vec::new());
     }
     let mut steps = steps_of(level, &items, MAX_SUMMARY_STEPS);
-    let service = chat_service();
+    let service = chat_service().zip(budget);
     let mut failures = Vec::new();
     let summaries: Vec<Written> = items
         .iter()
@@ -100,9 +105,11 @@ fn summarize_batch(level: Level, limit: i64) -> (i64, Vec<String>) {
             // A generation is summarised as a trace of one step, named by its uuid.
             let steps = steps.remove(item).unwrap_or_default();
             let offline = summarize(&steps, &item.1);
-            let Some((service, model)) = &service else { return Written { summary: offline, model: None } };
+            let Some(((service, model), budget)) = &service else { return Written { summary: offline, model: None } };
             let body = summary_request(model, &compact_rendering(&steps, &offline, SUMMARY_CHARS));
-            match post(service, "/chat/completions", &body).and_then(|b| parse_summary(&b).map_err(|e| e.message)) {
+            match post_within(service, budget, "/chat/completions", &body)
+                .and_then(|b| parse_summary(&b).map_err(|e| e.message))
+            {
                 Ok(ai) => Written {
                     summary: Summary { title: ai.title, flow: offline.flow, bullets: ai.bullets, notes: ai.notes },
                     model: Some(model.clone()),
@@ -139,7 +146,11 @@ pub fn steps_of(level: Level, items: &[(i32, String)], limit: i64) -> HashMap<(i
     Spi::connect(|client| {
         for row in client.select(&query, None, &[teams.into(), ids.into(), limit.into()])? {
             let key = (row.get::<i32>(1)?.required("the item's team"), row.get::<String>(2)?.required("the item's id"));
-            out.entry(key).or_default().push(step_of(&row, 3)?);
+            let (step, unreadable) = step_of(&row, 3)?;
+            if let Some(why) = unreadable {
+                pgrx::warning!("team {}, event {}: its input or output is not JSON this version reads ({why}); shown as text", key.0, step.uuid);
+            }
+            out.entry(key).or_default().push(step);
         }
         Ok::<_, pgrx::spi::Error>(())
     })
@@ -147,9 +158,12 @@ pub fn steps_of(level: Level, items: &[(i32, String)], limit: i64) -> HashMap<(i
     out
 }
 
-/// A step from the STEP_COLUMNS of a row, starting at column `at`.
-fn step_of(row: &pgrx::spi::SpiHeapTupleData, at: usize) -> Result<Step, pgrx::spi::Error> {
-    Ok(Step {
+/// A step from the STEP_COLUMNS of a row, starting at column `at`, and why its input or
+/// output could not be parsed (then kept as text).
+fn step_of(row: &pgrx::spi::SpiHeapTupleData, at: usize) -> Result<(Step, Option<String>), pgrx::spi::Error> {
+    let (input, bad_input) = json_of_text(row.get::<String>(at + 13)?);
+    let (output, bad_output) = json_of_text(row.get::<String>(at + 14)?);
+    let step = Step {
         uuid: row.get::<String>(at)?.required("events.uuid"),
         event: row.get::<String>(at + 1)?.required("events.event"),
         timestamp_ms: row.get::<f64>(at + 2)?,
@@ -163,9 +177,10 @@ fn step_of(row: &pgrx::spi::SpiHeapTupleData, at: usize) -> Result<Step, pgrx::s
         cost_usd: row.get::<f64>(at + 10)?,
         is_error: row.get::<bool>(at + 11)?,
         error: row.get::<String>(at + 12)?,
-        input: row.get::<JsonB>(at + 13)?.map(|j| j.0),
-        output: row.get::<JsonB>(at + 14)?.map(|j| j.0),
-    })
+        input,
+        output,
+    };
+    Ok((step, bad_input.or(bad_output)))
 }
 
 fn write_summaries(level: Level, items: &[(i32, String)], counts: &[i64], written: &[Written]) -> i64 {

@@ -23,6 +23,8 @@ pub enum ErrorKind {
     DatatypeMismatch,
     /// A named object does not exist (P0002).
     NotFound,
+    /// An id names rows of more than one team (21000).
+    Ambiguous,
     /// Another session holds what this one needs (55P03).
     Busy,
     /// The caller asked the computation to stop (57014).

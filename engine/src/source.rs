@@ -43,50 +43,110 @@ pub enum EmbeddingKind {
     HalfVec,
 }
 
-/// Column name and the `format_type` names it may have.
-pub const CONTRACT: &[(&str, &[&str])] = &[
-    ("team_id", &["integer"]),
-    ("item_id", &["text"]),
-    ("trace_id", &["text"]),
-    ("ts", &["timestamp with time zone"]),
-    ("embedding", &["real[]", "double precision[]", "vector", "halfvec"]),
-    ("content", &["text"]),
-    ("cost_usd", &["double precision"]),
-    ("latency_s", &["double precision"]),
-    ("tokens", &["bigint"]),
-    ("is_error", &["boolean"]),
-    ("properties", &["jsonb"]),
-];
+/// The column types of the contract. The adapter identifies them by type OID (the
+/// built-in ones, and pgvector's as the types of the installed `vector` extension), never
+/// by the name `format_type` prints, which depends on search_path: a domain or a type named
+/// `vector` in another schema is not one of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SqlType {
+    Integer,
+    Bigint,
+    Double,
+    Boolean,
+    Text,
+    Timestamptz,
+    Jsonb,
+    RealArray,
+    DoubleArray,
+    Vector,
+    HalfVec,
+}
 
-/// Checks `columns` (name, type as `format_type` prints it, typmod left out) against the
-/// contract; returns how the embedding is stored.
-pub fn check_source_columns(source: &str, columns: &[(String, String)]) -> Result<EmbeddingKind> {
-    for (name, allowed) in CONTRACT {
-        let found = columns.iter().find(|(n, _)| n == name).ok_or_else(|| {
-            EngineError::new(
-                ErrorKind::UndefinedColumn,
-                format!("source {source} has no column \"{name}\" (of type {})", allowed.join(" or ")),
-            )
-        })?;
-        let base = found.1.split('(').next().unwrap_or_default().trim().to_string();
-        let base = if found.1.ends_with("[]") && !base.ends_with("[]") { format!("{base}[]") } else { base };
-        if !allowed.contains(&base.as_str()) {
-            return Err(EngineError::new(
-                ErrorKind::DatatypeMismatch,
-                format!("column \"{name}\" of source {source} is {}, expected {}", found.1, allowed.join(" or ")),
-            ));
+impl SqlType {
+    pub fn name(self) -> &'static str {
+        match self {
+            SqlType::Integer => "integer",
+            SqlType::Bigint => "bigint",
+            SqlType::Double => "double precision",
+            SqlType::Boolean => "boolean",
+            SqlType::Text => "text",
+            SqlType::Timestamptz => "timestamp with time zone",
+            SqlType::Jsonb => "jsonb",
+            SqlType::RealArray => "real[]",
+            SqlType::DoubleArray => "double precision[]",
+            SqlType::Vector => "vector",
+            SqlType::HalfVec => "halfvec",
         }
     }
-    let embedding = &columns.iter().find(|(n, _)| n == "embedding").map(|c| c.1.clone()).unwrap_or_default();
-    Ok(if embedding.starts_with("real") {
-        EmbeddingKind::Real
-    } else if embedding.starts_with("double") {
-        EmbeddingKind::Double
-    } else if embedding.starts_with("halfvec") {
-        EmbeddingKind::HalfVec
-    } else {
-        EmbeddingKind::Vector
-    })
+
+    /// How an embedding of this type is stored (None: not an embedding type).
+    pub fn embedding_kind(self) -> Option<EmbeddingKind> {
+        match self {
+            SqlType::RealArray => Some(EmbeddingKind::Real),
+            SqlType::DoubleArray => Some(EmbeddingKind::Double),
+            SqlType::Vector => Some(EmbeddingKind::Vector),
+            SqlType::HalfVec => Some(EmbeddingKind::HalfVec),
+            _ => None,
+        }
+    }
+}
+
+/// Column name and the types it may have.
+pub const CONTRACT: &[(&str, &[SqlType])] = &[
+    ("team_id", &[SqlType::Integer]),
+    ("item_id", &[SqlType::Text]),
+    ("trace_id", &[SqlType::Text]),
+    ("ts", &[SqlType::Timestamptz]),
+    ("embedding", &[SqlType::RealArray, SqlType::DoubleArray, SqlType::Vector, SqlType::HalfVec]),
+    ("content", &[SqlType::Text]),
+    ("cost_usd", &[SqlType::Double]),
+    ("latency_s", &[SqlType::Double]),
+    ("tokens", &[SqlType::Bigint]),
+    ("is_error", &[SqlType::Boolean]),
+    ("properties", &[SqlType::Jsonb]),
+];
+
+/// A column of a relation as the adapter reads it from the catalog.
+#[derive(Debug, Clone)]
+pub struct SourceColumn {
+    pub name: String,
+    /// The contract type it is, identified by OID; None for any other type.
+    pub sql_type: Option<SqlType>,
+    /// What `format_type` prints, for messages only.
+    pub printed: String,
+}
+
+/// Checks `columns` against the contract; returns how the embedding is stored.
+pub fn check_source_columns(source: &str, columns: &[SourceColumn]) -> Result<EmbeddingKind> {
+    let names = |allowed: &[SqlType]| allowed.iter().map(|t| t.name()).collect::<Vec<_>>().join(" or ");
+    let mut embedding = None;
+    for (name, allowed) in CONTRACT {
+        let found = columns.iter().find(|c| c.name == *name).ok_or_else(|| {
+            EngineError::new(
+                ErrorKind::UndefinedColumn,
+                format!("source {source} has no column \"{name}\" (of type {})", names(allowed)),
+            )
+        })?;
+        match found.sql_type {
+            Some(t) if allowed.contains(&t) => {
+                if *name == "embedding" {
+                    embedding = t.embedding_kind();
+                }
+            }
+            _ => {
+                return Err(EngineError::new(
+                    ErrorKind::DatatypeMismatch,
+                    format!(
+                        "column \"{name}\" of source {source} is {}, expected {}",
+                        found.printed,
+                        names(allowed)
+                    ),
+                )
+                .with_hint("Types are matched exactly: cast the column in a view (a domain, or a type of the same name in another schema, is another type)."))
+            }
+        }
+    }
+    embedding.ok_or_else(|| EngineError::new(ErrorKind::Internal, "the contract's embedding column has no embedding type"))
 }
 
 #[cfg(test)]
@@ -105,30 +165,49 @@ mod tests {
         );
     }
 
-    fn contract_with(embedding: &str) -> Vec<(String, String)> {
+    fn contract_with(embedding: Option<SqlType>, printed: &str) -> Vec<SourceColumn> {
         CONTRACT
             .iter()
-            .map(|(n, t)| (n.to_string(), if *n == "embedding" { embedding.to_string() } else { t[0].to_string() }))
+            .map(|(n, t)| match *n {
+                "embedding" => SourceColumn { name: n.to_string(), sql_type: embedding, printed: printed.to_string() },
+                _ => SourceColumn { name: n.to_string(), sql_type: Some(t[0]), printed: t[0].name().to_string() },
+            })
             .collect()
     }
 
     #[test]
     fn detects_embedding_kinds() {
-        assert_eq!(check_source_columns("s", &contract_with("real[]")).unwrap(), EmbeddingKind::Real);
-        assert_eq!(check_source_columns("s", &contract_with("double precision[]")).unwrap(), EmbeddingKind::Double);
-        assert_eq!(check_source_columns("s", &contract_with("vector(384)")).unwrap(), EmbeddingKind::Vector);
-        assert_eq!(check_source_columns("s", &contract_with("halfvec(3)")).unwrap(), EmbeddingKind::HalfVec);
+        for (t, kind) in [
+            (SqlType::RealArray, EmbeddingKind::Real),
+            (SqlType::DoubleArray, EmbeddingKind::Double),
+            (SqlType::Vector, EmbeddingKind::Vector),
+            (SqlType::HalfVec, EmbeddingKind::HalfVec),
+        ] {
+            assert_eq!(check_source_columns("s", &contract_with(Some(t), t.name())).unwrap(), kind);
+        }
     }
 
     #[test]
     fn names_missing_and_mistyped_columns() {
-        let mut cols = contract_with("real[]");
-        cols.retain(|(n, _)| n != "tokens");
+        let mut cols = contract_with(Some(SqlType::RealArray), "real[]");
+        cols.retain(|c| c.name != "tokens");
         let e = check_source_columns("my_view", &cols).unwrap_err();
         assert_eq!(e.kind, ErrorKind::UndefinedColumn);
         assert_eq!(e.message, "source my_view has no column \"tokens\" (of type bigint)");
-        let e = check_source_columns("my_view", &contract_with("text")).unwrap_err();
+        let e = check_source_columns("my_view", &contract_with(Some(SqlType::Text), "text")).unwrap_err();
         assert_eq!(e.kind, ErrorKind::DatatypeMismatch);
         assert!(e.message.contains("column \"embedding\" of source my_view is text"));
+    }
+
+    #[test]
+    fn a_type_printed_like_a_contract_type_is_not_one() {
+        // A domain named vector (or a type of that name in another schema): printed "vector",
+        // identified as no contract type.
+        let e = check_source_columns("s", &contract_with(None, "vector")).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::DatatypeMismatch);
+        assert_eq!(e.message, "column \"embedding\" of source s is vector, expected real[] or double precision[] or vector or halfvec");
+        let mut cols = contract_with(Some(SqlType::Vector), "vector");
+        cols[0].sql_type = None; // team_id printed "integer", but a domain over it
+        assert_eq!(check_source_columns("s", &cols).unwrap_err().kind, ErrorKind::DatatypeMismatch);
     }
 }

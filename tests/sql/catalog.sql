@@ -18,22 +18,34 @@ SELECT t.relname, c.conname AS key_not_led_by_team_id
 FROM ext_tables t JOIN pg_constraint c ON c.conrelid = t.oid AND c.contype IN ('p', 'u', 'f')
 WHERE (SELECT attname FROM pg_attribute WHERE attrelid = t.oid AND attnum = c.conkey[1]) <> 'team_id'
    OR (c.contype = 'f' AND (SELECT attname FROM pg_attribute WHERE attrelid = c.confrelid AND attnum = c.confkey[1]) <> 'team_id');
+-- (api_keys is a reference table in a scale-out: its key_hash is unique across teams.)
 SELECT t.relname, i.indexrelid::regclass AS unique_index_not_led_by_team_id
 FROM ext_tables t JOIN pg_index i ON i.indrelid = t.oid AND i.indisunique
-WHERE (SELECT attname FROM pg_attribute WHERE attrelid = t.oid AND attnum = i.indkey[0]) IS DISTINCT FROM 'team_id';
+WHERE (SELECT attname FROM pg_attribute WHERE attrelid = t.oid AND attnum = i.indkey[0]) IS DISTINCT FROM 'team_id'
+  AND i.indexrelid <> 'llm_clusters.api_keys_key_hash'::regclass;
 -- Tables and sequences pg_dump would skip: none.
 SELECT c.oid::regclass AS not_dumped FROM pg_class c
 JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
 WHERE c.relkind IN ('r', 'S') AND c.oid <> ALL (e.extconfig);
--- Functions PUBLIC may run that are not read-only (VOLATILE): exactly these, each of
--- which writes nothing (embed_text computes; the trigger helpers run as the writer).
-SELECT p.oid::regprocedure AS volatile_public_function
+-- Functions PUBLIC may run: none. Readers get the reading ones, admins the writing ones.
+SELECT p.oid::regprocedure AS public_function
 FROM pg_proc p
 JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
-WHERE p.provolatile = 'v' AND has_function_privilege('public', p.oid, 'EXECUTE')
+WHERE has_function_privilege('public', p.oid, 'EXECUTE')
 ORDER BY 1::text;
+-- What the ingest role may run: capture_with_key, and nothing else.
+SELECT p.oid::regprocedure AS ingest_may_run
+FROM pg_proc p
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
+WHERE has_function_privilege('llm_clusters_ingest', p.oid, 'EXECUTE')
+ORDER BY 1::text;
+-- Columns admins may insert into that are identities: none (ids are never the caller's).
+SELECT a.attrelid::regclass AS relation, a.attname AS admins_may_choose
+FROM ext_tables t JOIN pg_attribute a ON a.attrelid = t.oid AND a.attidentity <> ''
+WHERE has_column_privilege('llm_clusters_admin', t.oid, a.attnum, 'INSERT');
 -- Tables and views readers cannot read, and functions admins cannot run (but the ingest
 -- role's one): none. Each is granted where it is created, so a forgotten grant shows here.
 SELECT c.oid::regclass AS not_readable_by_readers FROM pg_class c

@@ -1,0 +1,33 @@
+-- Attack: internal functions called directly. A reader gets from _item_previews only what
+-- cluster_items promises (items of the run, 300 characters), whatever it asks for; the
+-- ingest role runs capture_with_key and nothing else.
+BEGIN;
+SET LOCAL client_min_messages = error;
+SET LOCAL llm_clusters.max_jobs_per_team = 20;
+CREATE ROLE regress_peeker NOLOGIN IN ROLE llm_clusters_reader;
+CREATE ROLE regress_ingester NOLOGIN IN ROLE llm_clusters_ingest;
+INSERT INTO llm_clusters.team_roles VALUES (1, 'regress_peeker');
+SELECT regress.planted(1, 'peek', 60, 3, now() - interval '1 day');
+-- A private source the reader may not read, with long texts.
+CREATE TABLE public.private_chats AS SELECT * FROM llm_clusters.generation_items WHERE team_id = 1;
+UPDATE public.private_chats SET content = repeat('PRIVATE ', 500) || item_id;
+SELECT llm_clusters.create_job('private', 'generation', source => 'public.private_chats', team_id => 1) AS job \gset
+SELECT llm_clusters.run_job(:job) AS run \gset
+SELECT status FROM llm_clusters.runs WHERE id = :run;
+-- An item of the source in no run.
+INSERT INTO public.private_chats (team_id, item_id, content) VALUES (1, 'not-in-any-run', repeat('SECRET ', 500));
+SET ROLE regress_peeker;
+SELECT regress.error_of('SELECT * FROM public.private_chats') ~ '^42501' AS reader_may_not_read_the_source;
+SELECT count(*) AS previews, max(length(preview)) AS longest
+FROM llm_clusters._item_previews(:run, ARRAY(SELECT item_id FROM llm_clusters.assignments WHERE run_id = :run), 100000);
+SELECT count(*) AS outside_the_run
+FROM llm_clusters._item_previews(:run, ARRAY['not-in-any-run'], 100000);
+SELECT max(length(preview)) AS cluster_items_longest FROM llm_clusters.cluster_items(:run, 0, 1000);
+RESET ROLE;
+SET ROLE regress_ingester;
+SELECT regress.error_of($$SELECT llm_clusters.embed_text('hello')$$) ~ '^42501' AS ingest_may_not_embed;
+SELECT regress.error_of($$SELECT llm_clusters.report_html(1)$$) ~ '^42501' AS ingest_may_not_read_reports;
+SELECT regress.error_of($$SELECT * FROM llm_clusters._item_previews(1, ARRAY['x'], 10)$$) ~ '^42501' AS ingest_may_not_preview;
+SELECT regress.error_of($$SELECT llm_clusters.trace_html('t', 1)$$) ~ '^42501' AS ingest_may_not_read_traces;
+RESET ROLE;
+ROLLBACK;
