@@ -2,6 +2,7 @@
 //! (`/chat/completions`, JSON output) and embeddings (`/embeddings`), and strict parsing
 //! of the answers. No I/O here; the extension does the HTTP.
 
+use crate::clean::{clean, Field, LINE_CHARS, TITLE_CHARS};
 use crate::cluster::titles::Titles;
 use crate::error::{EngineError, ErrorKind, Result};
 use serde::Deserialize;
@@ -17,6 +18,10 @@ pub const CONTRAST_CLUSTERS: usize = 2;
 pub const ITEM_CHARS: usize = 400;
 /// Characters of item text in one request, all items together.
 pub const REQUEST_CHARS: usize = 6_000;
+/// Tokens a label or summary answer may take (`max_tokens` of every chat request): a
+/// JSON object of a title and a few bullets needs a few hundred; the bound keeps a
+/// runaway model from filling the time budget and the response limit.
+pub const ANSWER_MAX_TOKENS: u32 = 1_024;
 
 const GENERIC_TITLES: &[&str] =
     &["misc", "miscellaneous", "other", "others", "general", "various", "cluster", "outliers", "unknown", "mixed"];
@@ -125,6 +130,7 @@ pub fn label_request(model: &str, input: &LabelInput) -> Value {
     json!({
         "model": model,
         "temperature": 0,
+        "max_tokens": ANSWER_MAX_TOKENS,
         "response_format": {"type": "json_object"},
         "messages": [
             {"role": "system", "content": "You name clusters of requests that users sent to an LLM-powered product. \
@@ -140,17 +146,13 @@ fn bad(message: impl Into<String>) -> EngineError {
     EngineError::new(ErrorKind::InvalidText, message)
 }
 
-/// The label in a chat completion's body, checked: JSON, 3-10 words, not generic, 2-5 bullets.
+/// The label in a chat completion's body, checked: JSON, 3-10 words, not generic, 2-5
+/// bullets; title and bullets cleaned ([`clean`]).
 pub fn parse_label(body: &str) -> Result<AiLabel> {
     let label = chat_answer(body)?;
-    let title = label["title"]
-        .as_str()
-        .ok_or_else(|| bad("the answer has no \"title\" string"))?
-        .trim()
-        .trim_matches('"')
-        .to_string();
+    let title = answer_title(&label)?;
     let words = title.split_whitespace().count();
-    if !(3..=10).contains(&words) || title.chars().count() > 120 {
+    if !(3..=10).contains(&words) || too_long(&title, &[]) {
         return Err(bad(format!("the title must have 3 to 10 words, got \"{title}\"")));
     }
     if is_generic(&title) {
@@ -165,13 +167,12 @@ pub fn parse_label(body: &str) -> Result<AiLabel> {
         (Value::String(text), _) | (_, Value::String(text)) => bullet_lines(text),
         _ => return Err(bad("the answer has no \"bullets\" array")),
     };
-    let bullets: Vec<String> = raw
-        .iter()
-        .map(|s| s.trim().trim_start_matches(['-', '•', '*']).trim().to_string())
-        .filter(|b| !b.is_empty())
-        .collect();
-    if !(2..=5).contains(&bullets.len()) {
-        return Err(bad(format!("the answer must have 2 to 5 bullets, got {}", bullets.len())));
+    let bullets: Vec<String> = raw.iter().map(|s| bullet(s)).filter(|b| !b.is_empty()).collect();
+    if !(2..=5).contains(&bullets.len()) || too_long("", &bullets) {
+        return Err(bad(format!(
+            "the answer must have 2 to 5 bullets of at most {LINE_CHARS} characters, got {}",
+            bullets.len()
+        )));
     }
     Ok(AiLabel { title, bullets })
 }
@@ -206,6 +207,29 @@ fn chat_answer(body: &str) -> Result<Value> {
     let content =
         message.and_then(|m| m.content).ok_or_else(|| bad("the response has no choices[0].message.content"))?;
     answer_object(&content)
+}
+
+/// Model text as one line with no bidi or control characters. Cleaned as a text, whose
+/// bound is far above a title's or a bullet's, so that a text too long is refused by
+/// their checks, not silently cut.
+fn one_line(text: &str) -> String {
+    clean(text, Field::Text).replace('\n', " ")
+}
+
+/// The answer's title, one line, without quotes around it.
+fn answer_title(answer: &Value) -> Result<String> {
+    let raw = answer["title"].as_str().ok_or_else(|| bad("the answer has no \"title\" string"))?;
+    Ok(one_line(raw).trim_matches('"').trim().to_string())
+}
+
+/// A bullet or note as the model wrote it, one line, without its list marker.
+fn bullet(text: &str) -> String {
+    one_line(text.trim().trim_start_matches(['-', '•', '*'])).trim().to_string()
+}
+
+/// Whether a title or a list of bullets is longer than stored titles and bullets may be.
+fn too_long(title: &str, bullets: &[String]) -> bool {
+    title.chars().count() > TITLE_CHARS || bullets.iter().any(|b| b.chars().count() > LINE_CHARS)
 }
 
 /// A title made of nothing but words like "misc", "other", "cluster".
@@ -252,6 +276,7 @@ pub fn summary_request(model: &str, rendering: &str) -> Value {
     json!({
         "model": model,
         "temperature": 0,
+        "max_tokens": ANSWER_MAX_TOKENS,
         "response_format": {"type": "json_object"},
         "messages": [
             {"role": "system", "content": "You summarise one trace of an LLM-powered product for the engineers who run it: \
@@ -265,13 +290,14 @@ pub fn summary_request(model: &str, rendering: &str) -> Value {
 }
 
 /// The summary in a chat completion's body, checked like a label: JSON, a title of 2-12
-/// words that is not generic, 2-5 bullets, 0-5 notes, each at most 300 characters.
+/// words that is not generic, 2-5 bullets, 0-5 notes, each at most [`LINE_CHARS`]
+/// characters; all cleaned of bidi and control characters.
 pub fn parse_summary(body: &str) -> Result<AiSummary> {
     let answer = chat_answer(body)?;
-    let title =
-        answer["title"].as_str().ok_or_else(|| bad("the answer has no \"title\" string"))?.trim().trim_matches('"');
+    let title = answer_title(&answer)?;
+    let title = title.as_str();
     let words = title.split_whitespace().count();
-    if !(2..=12).contains(&words) || title.chars().count() > 120 {
+    if !(2..=12).contains(&words) || too_long(title, &[]) {
         return Err(bad(format!("the title must have 2 to 12 words, got \"{title}\"")));
     }
     if is_generic(title) {
@@ -279,18 +305,15 @@ pub fn parse_summary(body: &str) -> Result<AiSummary> {
     }
     let list = |key: &str, range: std::ops::RangeInclusive<usize>| -> Result<Vec<String>> {
         let items: Vec<String> = match &answer[key] {
-            Value::Array(items) => items
-                .iter()
-                .filter_map(Value::as_str)
-                .map(|b| b.trim().trim_start_matches(['-', '•', '*']).trim().to_string())
-                .filter(|b| !b.is_empty())
-                .collect(),
+            Value::Array(items) => {
+                items.iter().filter_map(Value::as_str).map(bullet).filter(|b| !b.is_empty()).collect()
+            }
             Value::Null => Vec::new(),
             _ => return Err(bad(format!("\"{key}\" must be an array of strings"))),
         };
-        if !range.contains(&items.len()) || items.iter().any(|b| b.chars().count() > 300) {
+        if !range.contains(&items.len()) || too_long("", &items) {
             return Err(bad(format!(
-                "the answer must have {} to {} {key} of at most 300 characters, got {}",
+                "the answer must have {} to {} {key} of at most {LINE_CHARS} characters, got {}",
                 range.start(),
                 range.end(),
                 items.len()
@@ -368,6 +391,26 @@ mod tests {
         assert!(prompt.len() < REQUEST_CHARS + 1_000, "{}", prompt.len());
         assert_eq!(prompt.matches("For contrast").count(), CONTRAST_CLUSTERS, "the third contrast cluster is left out");
         assert_eq!(req["response_format"]["type"], "json_object");
+        assert_eq!(req["max_tokens"], ANSWER_MAX_TOKENS);
+        assert_eq!(summary_request("m", "text")["max_tokens"], ANSWER_MAX_TOKENS);
+    }
+
+    #[test]
+    fn answers_are_cleaned_and_bounded() {
+        let answer = json!({"title": "Refund \u{202e}requests\u{202c} for\nlost orders\u{7}",
+                            "bullets": ["- \u{2066}a\u{2069} b", "c\td"]});
+        let label = parse_label(&chat(&answer.to_string())).unwrap();
+        assert_eq!(label.title, "Refund requests for lost orders");
+        assert_eq!(label.bullets, vec!["a b", "c d"]);
+        let long =
+            format!(r#"{{"title": "Password reset for locked accounts", "bullets": ["a", "{}"]}}"#, "x".repeat(301));
+        assert!(parse_label(&chat(&long)).unwrap_err().message.contains("at most 300 characters"));
+        let answer = json!({"title": "Order\u{200f} status", "bullets": ["a\u{202e}", "b"], "notes": ["\u{1b}[2Jn"]});
+        let summary = parse_summary(&chat(&answer.to_string())).unwrap();
+        assert_eq!(
+            (summary.title.as_str(), summary.bullets, summary.notes),
+            ("Order status", vec!["a".to_string(), "b".to_string()], vec!["[2Jn".to_string()])
+        );
     }
 
     #[test]

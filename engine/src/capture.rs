@@ -16,6 +16,14 @@ pub const AI_EVENTS: [&str; 4] = ["$ai_generation", "$ai_span", "$ai_trace", "$a
 /// Most events one call may carry; larger batches are refused before anything is stored.
 pub const MAX_EVENTS_PER_CALL: usize = 100_000;
 
+/// Largest `$ai_total_cost_usd` of one event: no call costs more, and sums over millions
+/// of events stay far from float8's overflow (which PostgreSQL raises as an error).
+pub const MAX_COST_USD: f64 = 1.0e9;
+/// Largest `$ai_latency` of one event, in seconds (about 116 days).
+pub const MAX_LATENCY_S: f64 = 1.0e7;
+/// Largest token count of one event: exact in a float8 and far from int8's overflow in sums.
+pub const MAX_TOKENS: f64 = 9.0e15;
+
 /// One event, mapped onto the typed columns.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CapturedEvent {
@@ -181,8 +189,8 @@ pub fn parse_event(index: usize, event: &Value) -> Result<CapturedEvent> {
 
     let input_tokens = count(&at, "$ai_input_tokens", props.get("$ai_input_tokens"))?;
     let output_tokens = count(&at, "$ai_output_tokens", props.get("$ai_output_tokens"))?;
-    let total_cost_usd = amount(&at, "$ai_total_cost_usd", props.get("$ai_total_cost_usd"))?;
-    let latency_s = amount(&at, "$ai_latency", props.get("$ai_latency"))?;
+    let total_cost_usd = amount(&at, "$ai_total_cost_usd", props.get("$ai_total_cost_usd"), MAX_COST_USD)?;
+    let latency_s = amount(&at, "$ai_latency", props.get("$ai_latency"), MAX_LATENCY_S)?;
     let error = match props.get("$ai_error") {
         None | Some(Value::Null) => None,
         Some(Value::String(s)) => Some(s.clone()),
@@ -281,11 +289,13 @@ fn number(at: &EventContext, key: &str, value: Option<&Value>) -> Result<Option<
     }
 }
 
-/// A non-negative amount such as a cost or a latency.
-fn amount(at: &EventContext, key: &str, value: Option<&Value>) -> Result<Option<f64>> {
+/// An amount such as a cost or a latency, from 0 to `max`.
+fn amount(at: &EventContext, key: &str, value: Option<&Value>, max: f64) -> Result<Option<f64>> {
     match number(at, key, value)? {
         Some(x) if x < 0.0 => Err(at.error(ErrorKind::OutOfRange, key, format!("must not be negative, got {x}"))),
-        other => Ok(other),
+        Some(x) if x > max => Err(at.error(ErrorKind::OutOfRange, key, format!("must be at most {max:e}, got {x:e}"))),
+        // -0 is stored as 0.
+        other => Ok(other.map(|x| x + 0.0)),
     }
 }
 
@@ -296,8 +306,8 @@ fn count(at: &EventContext, key: &str, value: Option<&Value>) -> Result<Option<i
         Some(x) if x.fract() != 0.0 => {
             Err(at.error(ErrorKind::InvalidText, key, format!("must be a whole number, got {x}")))
         }
-        Some(x) if !(0.0..=9.0e15).contains(&x) => {
-            Err(at.error(ErrorKind::OutOfRange, key, format!("must be between 0 and 9e15, got {x}")))
+        Some(x) if !(0.0..=MAX_TOKENS).contains(&x) => {
+            Err(at.error(ErrorKind::OutOfRange, key, format!("must be between 0 and 9e15, got {x:e}")))
         }
         Some(x) => Ok(Some(x as i64)),
     }
@@ -492,6 +502,36 @@ mod tests {
                 generation(json!({"$ai_trace_id": "t", "$ai_latency": -0.5})),
                 ErrorKind::OutOfRange,
                 "\"$ai_latency\" must not be negative, got -0.5",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_latency": "1e400"})),
+                ErrorKind::InvalidText,
+                "\"$ai_latency\" must be a finite number",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_total_cost_usd": " inf "})),
+                ErrorKind::InvalidText,
+                "must be a finite number",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_total_cost_usd": 1e300})),
+                ErrorKind::OutOfRange,
+                "\"$ai_total_cost_usd\" must be at most 1e9",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_latency": "2e7"})),
+                ErrorKind::OutOfRange,
+                "\"$ai_latency\" must be at most 1e7",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_input_tokens": "1e16"})),
+                ErrorKind::OutOfRange,
+                "must be between 0 and 9e15",
+            ),
+            (
+                generation(json!({"$ai_trace_id": "t", "$ai_output_tokens": -1})),
+                ErrorKind::OutOfRange,
+                "must be between 0 and 9e15",
             ),
             (
                 generation(json!({"$ai_trace_id": "t", "$ai_is_error": "maybe"})),

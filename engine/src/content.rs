@@ -9,12 +9,17 @@ use serde_json::Value;
 /// At most this many characters of text are kept per item.
 pub const MAX_CONTENT_CHARS: usize = 8_000;
 
+/// Levels of nesting the walks of a message descend; deeper parts are left out. Messages
+/// nest a few levels; the bound keeps a hostile value (PostgreSQL's jsonb nests far
+/// deeper than serde_json parses) from overflowing the backend's stack.
+pub const MAX_DEPTH: usize = 32;
+
 /// `role: text` lines for the input messages followed by the output messages.
 pub fn readable_text(input: Option<&Value>, output: Option<&Value>) -> String {
     let mut lines = Vec::new();
     for (value, default_role) in [(input, "user"), (output, "assistant")] {
         if let Some(v) = value {
-            collect_messages(v, default_role, &mut lines);
+            collect_messages(v, default_role, &mut lines, 0);
         }
     }
     let lines: Vec<String> = lines.into_iter().map(|(role, text)| format!("{role}: {text}")).collect();
@@ -31,7 +36,7 @@ fn capped(text: String) -> String {
 /// The user's messages of one LLM call's input.
 fn user_messages(input: &Value) -> Vec<String> {
     let mut messages = Vec::new();
-    collect_messages(input, "user", &mut messages);
+    collect_messages(input, "user", &mut messages, 0);
     messages.into_iter().filter(|(role, _)| role == "user").map(|(_, text)| text).collect()
 }
 
@@ -53,13 +58,16 @@ pub fn latest_request(input: Option<&Value>) -> Option<String> {
 /// Names of the tools an output calls (OpenAI `tool_calls`, Anthropic `tool_use` parts).
 pub fn tool_call_names(output: &Value) -> Vec<String> {
     let mut names = Vec::new();
-    collect_tool_calls(output, &mut names);
+    collect_tool_calls(output, &mut names, 0);
     names
 }
 
-fn collect_tool_calls(value: &Value, names: &mut Vec<String>) {
+fn collect_tool_calls(value: &Value, names: &mut Vec<String>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
     match value {
-        Value::Array(items) => items.iter().for_each(|v| collect_tool_calls(v, names)),
+        Value::Array(items) => items.iter().for_each(|v| collect_tool_calls(v, names, depth + 1)),
         Value::Object(obj) => {
             let kind = obj.get("type").and_then(Value::as_str).unwrap_or("");
             let name =
@@ -76,7 +84,7 @@ fn collect_tool_calls(value: &Value, names: &mut Vec<String>) {
                 _ => ["message", "tool_calls", "content"]
                     .iter()
                     .filter_map(|k| obj.get(*k))
-                    .for_each(|v| collect_tool_calls(v, names)),
+                    .for_each(|v| collect_tool_calls(v, names, depth + 1)),
             }
         }
         _ => {}
@@ -95,22 +103,25 @@ pub fn trace_request_text(inputs: &[Value]) -> String {
     capped(seen.join("\n"))
 }
 
-fn collect_messages(value: &Value, default_role: &str, lines: &mut Vec<(String, String)>) {
+fn collect_messages(value: &Value, default_role: &str, lines: &mut Vec<(String, String)>, depth: usize) {
+    if depth > MAX_DEPTH {
+        return;
+    }
     match value {
         Value::String(s) => push_line(lines, default_role, s),
-        Value::Array(items) => items.iter().for_each(|m| collect_messages(m, default_role, lines)),
+        Value::Array(items) => items.iter().for_each(|m| collect_messages(m, default_role, lines, depth + 1)),
         Value::Object(obj) => {
             // OpenAI choices wrap the message: {"message": {"role", "content"}}
             if let Some(message) = obj.get("message") {
-                return collect_messages(message, default_role, lines);
+                return collect_messages(message, default_role, lines, depth + 1);
             }
             let role = obj.get("role").and_then(Value::as_str).unwrap_or(default_role);
             if role == "system" || role == "developer" {
                 return;
             }
-            let mut text = obj.get("content").map(part_text).unwrap_or_default();
+            let mut text = obj.get("content").map(|c| part_text(c, depth + 1)).unwrap_or_default();
             for call in obj.get("tool_calls").and_then(Value::as_array).into_iter().flatten() {
-                append(&mut text, &part_text(call));
+                append(&mut text, &part_text(call, depth + 1));
             }
             push_line(lines, role, &text);
         }
@@ -119,13 +130,16 @@ fn collect_messages(value: &Value, default_role: &str, lines: &mut Vec<(String, 
 }
 
 /// Text of a message content: a string, or typed parts (text, image, tool call).
-fn part_text(part: &Value) -> String {
+fn part_text(part: &Value, depth: usize) -> String {
+    if depth > MAX_DEPTH {
+        return String::new();
+    }
     match part {
         Value::String(s) => s.clone(),
         Value::Array(parts) => {
             let mut text = String::new();
             for p in parts {
-                append(&mut text, &part_text(p));
+                append(&mut text, &part_text(p, depth + 1));
             }
             text
         }
@@ -182,6 +196,16 @@ mod tests {
             readable_text(Some(&input), Some(&output)),
             "user: What is in [image]\nassistant: [tool call: lookup]"
         );
+    }
+
+    #[test]
+    fn walks_stop_at_the_depth_bound() {
+        let nested = |depth: usize| (0..depth).fold(json!("deep text"), |v, _| json!([v]));
+        assert_eq!(readable_text(Some(&nested(5)), None), "user: deep text");
+        assert_eq!(readable_text(Some(&nested(MAX_DEPTH + 2)), None), "");
+        let calls = |depth: usize| (0..depth).fold(json!({"type": "tool_use", "name": "f"}), |v, _| json!([v]));
+        assert_eq!(tool_call_names(&calls(3)), vec!["f"]);
+        assert!(tool_call_names(&calls(MAX_DEPTH + 2)).is_empty());
     }
 
     #[test]

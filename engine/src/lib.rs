@@ -3,6 +3,7 @@
 
 pub mod ai;
 pub mod capture;
+pub mod clean;
 pub mod cluster;
 pub mod content;
 pub mod embedder;
@@ -12,6 +13,7 @@ pub mod filters;
 pub mod report;
 pub mod runs;
 pub mod schedule;
+pub mod service;
 pub mod source;
 pub mod text;
 pub mod threads;

@@ -44,6 +44,18 @@ pub fn local_pool(threads: usize) -> std::sync::Arc<rayon::ThreadPool> {
     }
 }
 
+/// A named thread that blocks every signal (as the pool's threads), running `f`: for
+/// blocking work the backend's own thread waits for while it keeps checking for cancels.
+pub fn spawn<T: Send + 'static>(
+    name: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::io::Result<std::thread::JoinHandle<T>> {
+    std::thread::Builder::new().name(name.to_string()).spawn(move || {
+        block_signals();
+        f()
+    })
+}
+
 fn block_signals() {
     // SAFETY: plain libc calls on a sigset_t owned by this frame.
     unsafe {
@@ -64,5 +76,18 @@ mod tests {
             libc::sigismember(&current, libc::SIGTERM) == 1 && libc::sigismember(&current, libc::SIGINT) == 1
         });
         assert!(blocked.iter().all(|&b| b));
+    }
+
+    #[test]
+    fn spawned_threads_block_signals() {
+        let blocked = super::spawn("test", || unsafe {
+            let mut current: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut current);
+            libc::sigismember(&current, libc::SIGINT) == 1
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+        assert!(blocked);
     }
 }

@@ -5,7 +5,8 @@
 //! uuid) it names. A parent that is not in the trace, the trace id itself, or a parent
 //! that would close a cycle makes the step a root. Siblings are in time order.
 
-use crate::content::{latest_request, tool_call_names};
+use crate::clean::{clean, Field};
+use crate::content::{latest_request, tool_call_names, MAX_DEPTH};
 use serde_json::Value;
 
 /// One event of a trace, as the timeline and the summary need it.
@@ -43,9 +44,33 @@ impl Step {
         self.event.strip_prefix("$ai_").unwrap_or(&self.event)
     }
 
-    /// Start, in ms: the capture time minus the latency.
+    // The numbers come from stored events, whose columns any writer of the table may fill:
+    // a non-finite or negative one is read as absent, so that no sum, median or position
+    // becomes NaN or infinite.
+
+    /// The capture time, in ms, when finite.
+    fn time_ms(&self) -> Option<f64> {
+        self.timestamp_ms.filter(|t| t.is_finite())
+    }
+
+    /// The latency in seconds, when finite and not negative.
+    fn latency(&self) -> Option<f64> {
+        self.latency_s.filter(|l| l.is_finite() && *l >= 0.0)
+    }
+
+    /// The cost in USD, when finite and not negative.
+    fn cost(&self) -> Option<f64> {
+        self.cost_usd.filter(|c| c.is_finite() && *c >= 0.0)
+    }
+
+    /// Tokens in and out, negative counts read as none.
+    fn tokens(&self) -> i64 {
+        self.input_tokens.unwrap_or(0).max(0).saturating_add(self.output_tokens.unwrap_or(0).max(0))
+    }
+
+    /// Start, in ms: the capture time minus the latency, when finite.
     fn start_ms(&self) -> Option<f64> {
-        self.timestamp_ms.map(|t| t - self.latency_s.unwrap_or(0.0).max(0.0) * 1000.0)
+        self.time_ms().map(|t| t - self.latency().unwrap_or(0.0) * 1000.0).filter(|t| t.is_finite())
     }
 
     fn tools(&self) -> Vec<String> {
@@ -61,7 +86,7 @@ impl Step {
         if let Some(model) = self.model.as_deref().filter(|m| !m.is_empty()) {
             parts.push(format!("[{}]", shorten(model, 40)));
         }
-        if let Some(s) = self.latency_s {
+        if let Some(s) = self.latency() {
             parts.push(seconds(s));
         }
         match (self.input_tokens, self.output_tokens) {
@@ -70,7 +95,7 @@ impl Step {
             (None, Some(o)) => parts.push(format!("{o} tokens out")),
             (None, None) => {}
         }
-        if let Some(c) = self.cost_usd {
+        if let Some(c) = self.cost() {
             parts.push(format!("${c:.4}"));
         }
         if self.failed() {
@@ -208,11 +233,13 @@ pub fn summarize(steps: &[Step], trace_id: &str) -> Summary {
             .map(|n| shorten(&n, 80))
             .unwrap_or_else(|| format!("Trace {}", shorten(trace_id, 40))),
     };
+    // Requests, names and errors are the events' own text: cleaned as AI summaries are.
+    let lines = |lines: Vec<String>| lines.iter().map(|l| clean(l, Field::Line)).collect();
     Summary {
-        title,
+        title: clean(&title, Field::Title),
         flow: flow(steps, &tree, &order),
-        bullets: bullets(steps, &generations, request.as_deref()),
-        notes: notes(steps, &tree),
+        bullets: lines(bullets(steps, &generations, request.as_deref())),
+        notes: lines(notes(steps, &tree)),
     }
 }
 
@@ -291,8 +318,8 @@ fn bullets(steps: &[Step], generations: &[&Step], request: Option<&str>) -> Vec<
     }
     let errors = steps.iter().filter(|s| s.failed()).count();
     let total_s = duration_s(steps);
-    let tokens: i64 = steps.iter().map(|s| s.input_tokens.unwrap_or(0) + s.output_tokens.unwrap_or(0)).sum();
-    let cost: f64 = steps.iter().filter_map(|s| s.cost_usd).sum();
+    let tokens: i64 = steps.iter().map(Step::tokens).fold(0, i64::saturating_add);
+    let cost: f64 = steps.iter().filter_map(Step::cost).sum::<f64>().min(f64::MAX);
     let mut facts = Vec::new();
     if let Some(t) = total_s {
         facts.push(seconds(t));
@@ -328,18 +355,18 @@ fn notes(steps: &[Step], tree: &Tree) -> Vec<String> {
         .filter(|(i, s)| tree.children[*i].is_empty() && s.event != "$ai_trace")
         .map(|(_, s)| s)
         .collect();
-    let latencies: Vec<f64> = leaves.iter().filter_map(|s| s.latency_s).collect();
-    let costs: Vec<f64> = leaves.iter().filter_map(|s| s.cost_usd).collect();
+    let latencies: Vec<f64> = leaves.iter().filter_map(|s| s.latency()).collect();
+    let costs: Vec<f64> = leaves.iter().filter_map(|s| s.cost()).collect();
     let median_latency = median(&latencies);
     let median_cost = median(&costs);
     for s in leaves {
-        if let Some(l) = s.latency_s {
+        if let Some(l) = s.latency() {
             let relative = latencies.len() >= 3 && l >= 2.0 && l >= 3.0 * median_latency;
             if l >= SLOW_S || relative {
                 out.push(format!("Slow: {} took {}", step_name(s), seconds(l)));
             }
         }
-        if let Some(c) = s.cost_usd {
+        if let Some(c) = s.cost() {
             let relative = costs.len() >= 3 && c >= 0.01 && c >= 3.0 * median_cost;
             if c >= COSTLY_USD || relative {
                 out.push(format!("Costly: {} cost ${c:.4}", step_name(s)));
@@ -386,7 +413,7 @@ enum Answer {
 
 fn answer_state(g: &Step) -> Answer {
     let Some(output) = g.output.as_ref().filter(|o| !o.is_null()) else { return Answer::NotCaptured };
-    if refusal_field(output) {
+    if refusal_field(output, 0) {
         return Answer::Refused;
     }
     let text = crate::content::readable_text(None, Some(output));
@@ -410,12 +437,13 @@ const REFUSALS: [&str; 6] = [
     "i can't assist with",
 ];
 
-fn refusal_field(output: &Value) -> bool {
+fn refusal_field(output: &Value, depth: usize) -> bool {
     match output {
-        Value::Array(items) => items.iter().any(refusal_field),
+        _ if depth > MAX_DEPTH => false,
+        Value::Array(items) => items.iter().any(|v| refusal_field(v, depth + 1)),
         Value::Object(obj) => {
             obj.get("refusal").is_some_and(|r| r.as_str().is_some_and(|s| !s.is_empty()))
-                || obj.get("message").is_some_and(refusal_field)
+                || obj.get("message").is_some_and(|v| refusal_field(v, depth + 1))
         }
         _ => false,
     }
@@ -434,12 +462,12 @@ fn step_name(s: &Step) -> String {
 /// The trace's wall time: first start to last end.
 fn duration_s(steps: &[Step]) -> Option<f64> {
     let starts = steps.iter().filter_map(Step::start_ms);
-    let ends = steps.iter().filter_map(|s| s.timestamp_ms);
+    let ends = steps.iter().filter_map(Step::time_ms);
     let first = starts.fold(f64::INFINITY, f64::min);
     let last = ends.fold(f64::NEG_INFINITY, f64::max);
     (first.is_finite() && last.is_finite() && last > first).then(|| (last - first) / 1000.0).or_else(|| {
-        let summed: f64 = steps.iter().filter(|s| s.event != "$ai_trace").filter_map(|s| s.latency_s).sum();
-        (summed > 0.0).then_some(summed)
+        let summed: f64 = steps.iter().filter(|s| s.event != "$ai_trace").filter_map(Step::latency).sum();
+        (summed > 0.0 && summed.is_finite()).then_some(summed)
     })
 }
 
@@ -573,8 +601,8 @@ pub fn timeline_json(steps: &[Step], trace_id: &str, text_chars: usize) -> Timel
     let tree = Tree::of(steps, trace_id);
     let order = tree.walk();
     let t0 = steps.iter().filter_map(Step::start_ms).fold(f64::INFINITY, f64::min);
-    let t1 = steps.iter().filter_map(|s| s.timestamp_ms).fold(f64::NEG_INFINITY, f64::max);
-    let span = if t0.is_finite() && t1 > t0 { t1 - t0 } else { 0.0 };
+    let t1 = steps.iter().filter_map(Step::time_ms).fold(f64::NEG_INFINITY, f64::max);
+    let span = Some(t1 - t0).filter(|d| d.is_finite() && *d > 0.0).unwrap_or(0.0);
     let rows = order
         .iter()
         .map(|&(i, depth)| {
@@ -585,11 +613,11 @@ pub fn timeline_json(steps: &[Step], trace_id: &str, text_chars: usize) -> Timel
                 kind: s.kind().to_string(),
                 name: s.name.clone(),
                 model: s.model.clone(),
-                start: s.start_ms().filter(|_| t0.is_finite()).map(|t| t - t0),
-                duration: s.latency_s.map(|l| l * 1000.0),
+                start: s.start_ms().map(|t| t - t0).filter(|d| d.is_finite()),
+                duration: s.latency().map(|l| l * 1000.0).filter(|d| d.is_finite()),
                 in_tokens: s.input_tokens,
                 out_tokens: s.output_tokens,
-                cost: s.cost_usd,
+                cost: s.cost(),
                 error: s.failed().then(|| s.error.clone().unwrap_or_else(|| "(no message)".into())),
                 tools: s.tools(),
                 input: s.input.as_ref().map(|v| folded(v, text_chars)),
@@ -819,6 +847,37 @@ mod tests {
             "{r}"
         );
         assert_eq!(compact_rendering(&steps, &s, 50).chars().count(), 50);
+    }
+
+    #[test]
+    fn non_finite_and_huge_numbers_are_read_as_absent() {
+        let mut steps = agent();
+        steps[1].latency_s = Some(f64::NAN);
+        steps[2].latency_s = Some(f64::INFINITY);
+        steps[3].cost_usd = Some(f64::NEG_INFINITY);
+        steps[3].timestamp_ms = Some(f64::NAN);
+        steps[4].input_tokens = Some(i64::MAX);
+        steps[4].output_tokens = Some(i64::MAX);
+        steps[1].cost_usd = Some(f64::MAX);
+        steps[2].cost_usd = Some(f64::MAX);
+        let summary = summarize(&steps, "t1");
+        let all = format!("{} {} {}", summary.bullets.join(" "), summary.notes.join(" "), summary.flow);
+        assert!(!all.contains("NaN") && !all.contains("inf"), "{all}");
+        assert!(all.contains(&format!("{} tokens", i64::MAX)), "saturated: {all}");
+        let timeline = timeline_json(&steps, "t1", 100);
+        assert!(timeline.span.is_finite());
+        for row in &timeline.steps {
+            assert!(row.start.is_none_or(f64::is_finite) && row.duration.is_none_or(f64::is_finite), "{row:?}");
+            assert!(row.cost.is_none_or(f64::is_finite), "{row:?}");
+        }
+    }
+
+    #[test]
+    fn summaries_of_hostile_text_are_clean() {
+        let steps = vec![generation("a", 1.0, "refund \u{202E}gnp.exe\u{202C} please\u{0007}", "ok")];
+        let summary = summarize(&steps, "t");
+        assert_eq!(summary.title, "refund gnp.exe please");
+        assert!(summary.bullets.iter().all(|b| !b.contains(['\u{202E}', '\u{0007}'])), "{:?}", summary.bullets);
     }
 
     #[test]

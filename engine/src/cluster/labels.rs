@@ -7,6 +7,7 @@
 //! the phrase closest to its own centroid and farthest from the others wins. The
 //! description is 2 to 4 bullets: the distinctive terms and the items closest to the centre.
 
+use crate::clean::{clean, Field};
 use crate::cluster::titles::Titles;
 use crate::cluster::{cluster_sizes, Clustering};
 use crate::error::Result;
@@ -172,8 +173,10 @@ pub fn label_clusters(
             if bullets.len() < 2 {
                 bullets.push("No item text to quote".into());
             }
-            let description = bullets.iter().map(|b| format!("• {b}")).collect::<Vec<_>>().join("\n");
-            ClusterLabel { title, description, keywords }
+            // Quoted items may hold control and bidi characters: cleaned as AI labels are.
+            let description =
+                bullets.iter().map(|b| format!("• {}", clean(b, Field::Line))).collect::<Vec<_>>().join("\n");
+            ClusterLabel { title: clean(&title, Field::Title), description: clean(&description, Field::Text), keywords }
         })
         .collect()
 }
@@ -442,6 +445,14 @@ mod tests {
         assert!(labels[0].description.contains("\n• e.g. \"How do I reset my password?\""));
         assert!(!labels[1].keywords.iter().any(|k| k == "the" || k == "user"));
         assert!(!labels[0].title.contains(','));
+    }
+
+    #[test]
+    fn quoted_items_are_cleaned() {
+        let docs = [(0, "user: refund \u{202E}my order\u{202C} now\u{0007}"), (0, "user: refund my order today")];
+        let labels = label_clusters(&docs, 1, &[2], &[vec![docs[0].1]], None);
+        assert!(!labels[0].description.contains(['\u{202E}', '\u{202C}', '\u{0007}']), "{}", labels[0].description);
+        assert!(labels[0].description.contains("e.g. \"refund my order now"), "{}", labels[0].description);
     }
 
     #[test]
