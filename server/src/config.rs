@@ -21,7 +21,17 @@ of the request's API key (llm_clusters.create_api_key). GET /healthz checks the 
   --max-body-mb N        LLM_CLUSTERS_MAX_BODY_MB, default 20: larger bodies get 413,
                          compressed or not; nothing beyond it is read
   --read-timeout-s N     LLM_CLUSTERS_READ_TIMEOUT_S, default 30: a client slower than
-                         this to send its headers or body gets 408 / is closed
+                         this to send its body gets 408
+  --idle-timeout-s N     LLM_CLUSTERS_IDLE_TIMEOUT_S, default 10: a connection that has
+                         not sent a whole request head for this long (a new one, or one
+                         kept alive between requests) is closed
+  --max-connections N    LLM_CLUSTERS_MAX_CONNECTIONS, default 512: connections beyond it
+                         wait in the listen queue until one closes; the file descriptor
+                         limit (ulimit -n, LimitNOFILE=) must leave room for N + pool + 64
+  --max-decoding N       LLM_CLUSTERS_MAX_DECODING, default 4: requests decompressed and
+                         parsed at once (each holds up to --max-body-mb); the others wait
+  --decode-wait-s N      LLM_CLUSTERS_DECODE_WAIT_S, default 2: how long a request waits
+                         for a decoding slot before 503 with Retry-After
   --pool-size N          LLM_CLUSTERS_POOL_SIZE, default 8 database connections
   --db-timeout-s N       LLM_CLUSTERS_DB_TIMEOUT_S, default 5: waiting for a connection
                          longer than this answers 503 (SDKs retry)
@@ -39,6 +49,11 @@ pub struct Config {
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
     pub read_timeout: Duration,
+    /// Header read and keep-alive idle: hyper runs one clock for both.
+    pub idle_timeout: Duration,
+    pub max_connections: usize,
+    pub max_decoding: usize,
+    pub decode_wait: Duration,
     pub pool_size: usize,
     pub db_timeout: Duration,
     pub shutdown_timeout: Duration,
@@ -52,12 +67,16 @@ pub enum Command {
     Help,
 }
 
-const FLAGS: [(&str, &str); 9] = [
+const FLAGS: [(&str, &str); 13] = [
     ("--database-url", "LLM_CLUSTERS_DATABASE_URL"),
     ("--db-ca-file", "LLM_CLUSTERS_DB_CA_FILE"),
     ("--listen", "LLM_CLUSTERS_LISTEN"),
     ("--max-body-mb", "LLM_CLUSTERS_MAX_BODY_MB"),
     ("--read-timeout-s", "LLM_CLUSTERS_READ_TIMEOUT_S"),
+    ("--idle-timeout-s", "LLM_CLUSTERS_IDLE_TIMEOUT_S"),
+    ("--max-connections", "LLM_CLUSTERS_MAX_CONNECTIONS"),
+    ("--max-decoding", "LLM_CLUSTERS_MAX_DECODING"),
+    ("--decode-wait-s", "LLM_CLUSTERS_DECODE_WAIT_S"),
     ("--pool-size", "LLM_CLUSTERS_POOL_SIZE"),
     ("--db-timeout-s", "LLM_CLUSTERS_DB_TIMEOUT_S"),
     ("--shutdown-timeout-s", "LLM_CLUSTERS_SHUTDOWN_TIMEOUT_S"),
@@ -116,6 +135,11 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Command, 
         listen,
         max_body_bytes: number("--max-body-mb", 20, 1, 1024)? as usize * 1024 * 1024,
         read_timeout: Duration::from_secs(number("--read-timeout-s", 30, 1, 3600)?),
+        idle_timeout: Duration::from_secs(number("--idle-timeout-s", 10, 1, 3600)?),
+        // The upper bounds only catch typos; the file descriptor limit is checked at start.
+        max_connections: number("--max-connections", 512, 1, 1_000_000)? as usize,
+        max_decoding: number("--max-decoding", 4, 1, 256)? as usize,
+        decode_wait: Duration::from_secs(number("--decode-wait-s", 2, 1, 60)?),
         pool_size: number("--pool-size", 8, 1, 1000)? as usize,
         db_timeout: Duration::from_secs(number("--db-timeout-s", 5, 1, 600)?),
         shutdown_timeout: Duration::from_secs(number("--shutdown-timeout-s", 30, 0, 3600)?),
@@ -144,6 +168,14 @@ mod tests {
         let c = run(&["--database-url", "postgres://x@/db"], &[]).unwrap();
         assert_eq!(c.listen, "127.0.0.1:8010".parse().unwrap());
         assert_eq!((c.max_body_bytes, c.pool_size, c.access_log), (20 << 20, 8, false));
+        assert_eq!((c.max_connections, c.max_decoding), (512, 4));
+        assert_eq!((c.idle_timeout.as_secs(), c.decode_wait.as_secs()), (10, 2));
+        let env = [("LLM_CLUSTERS_MAX_CONNECTIONS", "100"), ("LLM_CLUSTERS_IDLE_TIMEOUT_S", "3")];
+        let c = run(&["--database-url", "x", "--max-decoding=2", "--decode-wait-s", "5"], &env).unwrap();
+        assert_eq!(
+            (c.max_connections, c.max_decoding, c.idle_timeout.as_secs(), c.decode_wait.as_secs()),
+            (100, 2, 3, 5)
+        );
         assert!(run(&["--database-url", "x", "--access-log", "on"], &[]).unwrap().access_log);
         let c = run(&["--listen=0.0.0.0:9000", "--max-body-mb", "2"], &[("DATABASE_URL", "host=/tmp")]).unwrap();
         assert_eq!((c.database_url.as_str(), c.listen.port(), c.max_body_bytes), ("host=/tmp", 9000, 2 << 20));
@@ -167,5 +199,13 @@ mod tests {
         assert!(run(&["--database-url", "x", "--verbose"], &[]).unwrap_err().contains("unknown argument"));
         assert!(run(&["--database-url", "x", "--access-log", "yes"], &[]).unwrap_err().contains("on or off"));
         assert_eq!(parse(&args(&["--help"]), &HashMap::new()), Ok(Command::Help));
+        // Each new limit: 0, absurd and not-a-number are refused with the flag's name.
+        for flag in ["--max-connections", "--idle-timeout-s", "--max-decoding", "--decode-wait-s"] {
+            for bad in ["0", "99999999999", "-1", "1e3", "lots"] {
+                let err = run(&["--database-url", "x", flag, bad], &[]).unwrap_err();
+                assert!(err.starts_with(flag) && err.contains("whole number"), "{flag} {bad}: {err}");
+            }
+            assert!(USAGE.contains(flag), "{flag} not in --help");
+        }
     }
 }

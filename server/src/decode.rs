@@ -60,28 +60,45 @@ pub struct Decoded {
     pub compression: &'static str,
 }
 
-/// Decodes a request body of at most `max_bytes` (also once decompressed).
+/// Decodes a request body of at most `max_bytes` (also once decompressed): `prepare`,
+/// then `parse`. The server runs them apart, checking the key in between.
 pub fn decode(protocol: Protocol, parts: Parts<'_>, body: &[u8], max_bytes: usize) -> Result<Decoded, Rejection> {
-    let query: Vec<(String, String)> =
-        parts.query.map(|q| form_urlencoded::parse(q.as_bytes()).into_owned().collect()).unwrap_or_default();
-    let compression = query.iter().find(|(k, _)| k == "compression").map(|(_, v)| v.as_str());
-    let (compression, bytes) = decompress(parts.content_encoding, compression, body, max_bytes)?;
+    let prepared = prepare(parts, body, max_bytes)?;
+    parse(protocol, parts, prepared)
+}
+
+/// A body decompressed and unwrapped (form, base64): the JSON text, not yet parsed.
+#[derive(Debug)]
+pub struct Prepared<'a> {
+    pub compression: &'static str,
+    pub bytes: Cow<'a, [u8]>,
+}
+
+/// Decompresses (streaming, never past `max_bytes`) and unwraps posthog-js's form and
+/// base64. Allocates at most `max_bytes` beyond the body, whatever the body claims.
+pub fn prepare<'a>(parts: Parts<'_>, body: &'a [u8], max_bytes: usize) -> Result<Prepared<'a>, Rejection> {
+    let method = compression_of(parts, body)?;
+    let bytes = match method {
+        "plain" => Cow::Borrowed(body),
+        _ => Cow::Owned(inflate(method, body, max_bytes)?),
+    };
     let bytes = unwrap_form(parts.content_type, bytes, max_bytes)?;
-    let value: Value = serde_json::from_slice(&bytes)
+    Ok(Prepared { compression: method, bytes })
+}
+
+/// Parses a prepared body into events and the key.
+pub fn parse(protocol: Protocol, parts: Parts<'_>, prepared: Prepared<'_>) -> Result<Decoded, Rejection> {
+    let compression = prepared.compression;
+    let value: Value = serde_json::from_slice(&prepared.bytes)
         .map_err(|e| Rejection::bad_request("invalid_payload", format!("body is not JSON: {e}")))?;
+    drop(prepared);
     // When the SDK sent the batch (its clock): capture() corrects the events' timestamps by it.
     let sent_at = value.get(if protocol == Protocol::V1 { "created_at" } else { "sent_at" }).cloned();
     let (mut events, body_key) = events_of(value)?;
     let event_keys = take_event_keys(&mut events);
     let api_key = match (protocol, bearer(parts.authorization)) {
         (_, Some(key)) => key.to_string(),
-        (Protocol::V1, None) => {
-            return Err(Rejection::new(
-                Status::Unauthorized,
-                "missing_api_key",
-                "send the API key as Authorization: Bearer <key>",
-            ))
-        }
+        (Protocol::V1, None) => return Err(missing_bearer()),
         (Protocol::Legacy, None) => match body_key {
             Some(key) => key,
             None => one_key(event_keys)?,
@@ -101,46 +118,82 @@ pub fn decode(protocol: Protocol, parts: Parts<'_>, body: &[u8], max_bytes: usiz
     Ok(Decoded { api_key, payload, uuids, received, ignored, compression })
 }
 
-fn decompress<'a>(
-    content_encoding: Option<&str>,
-    compression: Option<&str>,
-    body: &'a [u8],
-    max_bytes: usize,
-) -> Result<(&'static str, Cow<'a, [u8]>), Rejection> {
-    let declared = content_encoding.map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty() && e != "identity");
-    let method = match (declared.as_deref(), compression) {
-        (Some("gzip" | "x-gzip"), _) => "gzip",
-        (Some("deflate"), _) => "deflate",
-        (Some(other), _) => {
-            return Err(Rejection::new(
-                Status::UnsupportedMediaType,
-                "unsupported_encoding",
-                format!("Content-Encoding {other:?} is not supported: send gzip, deflate or none"),
-            ))
-        }
-        (None, Some("gzip" | "gzip-js")) => "gzip",
-        (None, Some("lz64" | "lz-string")) => {
-            return Err(Rejection::new(
-                Status::UnsupportedMediaType,
-                "unsupported_encoding",
-                "lz64 compression is not supported: configure the SDK for gzip or none",
-            ))
-        }
+/// How the body is compressed: "gzip", "deflate" or "plain". `Content-Encoding` first
+/// (one encoding only: a list such as "gzip, gzip" is refused, not half-decoded), then
+/// posthog-js's `?compression=`, then gzip's magic bytes.
+pub fn compression_of(parts: Parts<'_>, body: &[u8]) -> Result<&'static str, Rejection> {
+    let query = parts.query.unwrap_or("");
+    let compression = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "compression").map(|(_, v)| v);
+    let declared =
+        parts.content_encoding.map(|e| e.trim().to_ascii_lowercase()).filter(|e| !e.is_empty() && e != "identity");
+    match (declared.as_deref(), compression.as_deref()) {
+        (Some("gzip" | "x-gzip"), _) => Ok("gzip"),
+        (Some("deflate"), _) => Ok("deflate"),
+        (Some(other), _) => Err(Rejection::new(
+            Status::UnsupportedMediaType,
+            "unsupported_encoding",
+            format!("Content-Encoding {:?} is not supported: send one of gzip, deflate or none", clip(other)),
+        )),
+        (None, Some("gzip" | "gzip-js")) => Ok("gzip"),
+        (None, Some("lz64" | "lz-string")) => Err(Rejection::new(
+            Status::UnsupportedMediaType,
+            "unsupported_encoding",
+            "lz64 compression is not supported: configure the SDK for gzip or none",
+        )),
         // An undeclared gzip body (its magic bytes) is still gzip.
-        (None, _) if body.starts_with(&[0x1f, 0x8b]) => "gzip",
-        (None, _) => return Ok(("plain", Cow::Borrowed(body))),
-    };
-    let mut out = Vec::new();
-    let limit = max_bytes as u64 + 1;
-    let read = match method {
-        "gzip" => GzDecoder::new(body).take(limit).read_to_end(&mut out),
-        _ => ZlibDecoder::new(body).take(limit).read_to_end(&mut out),
-    };
-    read.map_err(|e| Rejection::bad_request("invalid_payload", format!("body is not valid {method}: {e}")))?;
-    if out.len() > max_bytes {
-        return Err(too_large(max_bytes, "once decompressed"));
+        (None, _) if body.starts_with(&[0x1f, 0x8b]) => Ok("gzip"),
+        (None, _) => Ok("plain"),
     }
-    Ok((method, Cow::Owned(out)))
+}
+
+/// At most 64 characters of a client's text in a message (logs stay small).
+fn clip(text: &str) -> String {
+    text.chars().take(64).collect()
+}
+
+fn inflate(method: &str, body: &[u8], max_bytes: usize) -> Result<Vec<u8>, Rejection> {
+    let mut out = Vec::new();
+    let read = match method {
+        "gzip" => inflate_into(GzDecoder::new(body), max_bytes, &mut out),
+        _ => inflate_into(ZlibDecoder::new(body), max_bytes, &mut out),
+    };
+    match read {
+        Ok(()) => Ok(out),
+        Err(InflateError::TooLarge) => Err(too_large(max_bytes, "once decompressed")),
+        Err(InflateError::Invalid(e)) => {
+            Err(Rejection::bad_request("invalid_payload", format!("body is not valid {method}: {e}")))
+        }
+    }
+}
+
+#[derive(Debug)]
+pub enum InflateError {
+    TooLarge,
+    Invalid(std::io::Error),
+}
+
+/// Reads `reader` into `out` by chunks, refusing as soon as more than `max_bytes` would be
+/// held: the buffer never grows past `max_bytes` (growth is capped, not doubled past it),
+/// so a bomb costs the cap, not what it inflates to.
+pub fn inflate_into(mut reader: impl Read, max_bytes: usize, out: &mut Vec<u8>) -> Result<(), InflateError> {
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(InflateError::Invalid(e)),
+        };
+        if n > max_bytes.saturating_sub(out.len()) {
+            return Err(InflateError::TooLarge);
+        }
+        if out.capacity() - out.len() < n {
+            // Double, but never beyond the cap.
+            let grow = out.len().max(chunk.len()).min(max_bytes - out.len()).max(n);
+            out.reserve_exact(grow);
+        }
+        out.extend_from_slice(&chunk[..n]);
+    }
 }
 
 pub fn too_large(max_bytes: usize, what: &str) -> Rejection {
@@ -249,11 +302,385 @@ fn one_key(mut keys: Vec<String>) -> Result<String, Rejection> {
     }
 }
 
-fn bearer(authorization: Option<&str>) -> Option<&str> {
+/// The key of `Authorization: Bearer <key>`, if that is how it was sent.
+pub fn bearer(authorization: Option<&str>) -> Option<&str> {
     let value = authorization?.trim();
     let (scheme, key) = value.split_once(' ')?;
     let key = key.trim();
     (scheme.eq_ignore_ascii_case("bearer") && !key.is_empty()).then_some(key)
+}
+
+/// The key a prepared body authenticates with, found without building the body's values
+/// (a streaming pass that skips everything but `api_key` and `token` fields): the server
+/// checks it before parsing, so a keyless or wrong-keyed client never gets the memory a
+/// full parse of 20 MB of JSON costs (an array of numbers is 16 times its text). It
+/// follows `parse`'s rules (`Authorization: Bearer`, the body's `api_key` or `token`, the
+/// events' one key); a body `parse` would refuse may still name a key here, and
+/// `parse` then refuses it.
+pub fn key_of(protocol: Protocol, authorization: Option<&str>, bytes: &[u8]) -> Result<String, Rejection> {
+    if let Some(key) = bearer(authorization) {
+        return Ok(key.to_string());
+    }
+    if protocol == Protocol::V1 {
+        return Err(missing_bearer());
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let scan = serde::de::DeserializeSeed::deserialize(scan::Body, &mut de)
+        .and_then(|scan| de.end().map(|()| scan))
+        .map_err(|e| Rejection::bad_request("invalid_payload", format!("body is not JSON: {e}")))?;
+    match scan {
+        scan::Scan::Batch { top: Some(key), .. } => Ok(key),
+        scan::Scan::Batch { top: None, events: Some(keys) } => one_key(keys),
+        scan::Scan::Batch { events: None, .. } => {
+            Err(Rejection::bad_request("invalid_payload", "\"batch\" must be an array of events"))
+        }
+        scan::Scan::Events(keys) => one_key(keys),
+        scan::Scan::Single { top, token } => match top.or(token) {
+            Some(key) => Ok(key),
+            None => one_key(Vec::new()),
+        },
+        scan::Scan::Other => Err(Rejection::bad_request(
+            "invalid_payload",
+            "body must be an event object, an array of events or {\"batch\": [...]}",
+        )),
+    }
+}
+
+pub fn missing_bearer() -> Rejection {
+    Rejection::new(Status::Unauthorized, "missing_api_key", "send the API key as Authorization: Bearer <key>")
+}
+
+/// Serde visitors for `key_of`: they keep the few strings that are keys and skip the rest
+/// (`IgnoredAny`, within serde_json's depth limit). Duplicate fields: the last wins, as in
+/// the `Value` that `parse` builds.
+mod scan {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    pub enum Scan {
+        /// `{"batch": [...]}`: its top-level key; `events: None` when batch is no array.
+        Batch {
+            top: Option<String>,
+            events: Option<Vec<String>>,
+        },
+        /// An array of events: their keys.
+        Events(Vec<String>),
+        /// One event: its top-level `api_key`/`token`, else `properties.token`.
+        Single {
+            top: Option<String>,
+            token: Option<String>,
+        },
+        Other,
+    }
+
+    /// At most this many distinct event keys are kept: two already mean "refused".
+    const KEEP: usize = 2;
+
+    fn keep(keys: &mut Vec<String>, key: Option<String>) {
+        if let Some(key) = key {
+            if keys.len() < KEEP && !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+
+    pub struct Body;
+
+    impl<'de> DeserializeSeed<'de> for Body {
+        type Value = Scan;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Scan, D::Error> {
+            d.deserialize_any(BodyVisitor)
+        }
+    }
+
+    struct BodyVisitor;
+
+    impl<'de> Visitor<'de> for BodyVisitor {
+        type Value = Scan;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("an event, an array of events or a batch")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Scan, A::Error> {
+            Ok(Scan::Events(event_keys(seq)?))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Scan, A::Error> {
+            let (mut api_key, mut token, mut props_token) = (None, None, None);
+            let mut batch: Option<Option<Vec<String>>> = None;
+            while let Some(field) = map.next_key::<Field>()? {
+                match field {
+                    Field::ApiKey => api_key = map.next_value_seed(Text)?,
+                    Field::Token => token = map.next_value_seed(Text)?,
+                    Field::Batch => batch = Some(map.next_value_seed(Batch)?),
+                    Field::Properties => props_token = map.next_value_seed(Properties)?,
+                    Field::Other => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            let top = api_key.or(token);
+            Ok(match batch {
+                Some(events) => Scan::Batch { top, events },
+                None => Scan::Single { top, token: props_token },
+            })
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Scan, E> {
+            Ok(Scan::Other)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Scan, E> {
+            Ok(Scan::Other)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Scan, E> {
+            Ok(Scan::Other)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Scan, E> {
+            Ok(Scan::Other)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Scan, E> {
+            Ok(Scan::Other)
+        }
+        fn visit_unit<E>(self) -> Result<Scan, E> {
+            Ok(Scan::Other)
+        }
+    }
+
+    fn event_keys<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<Vec<String>, A::Error> {
+        let mut keys = Vec::new();
+        while let Some(found) = seq.next_element_seed(Event)? {
+            for key in found {
+                keep(&mut keys, key);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// The names that matter; any other is skipped without keeping it.
+    enum Field {
+        ApiKey,
+        Token,
+        Batch,
+        Properties,
+        Other,
+    }
+
+    impl<'de> serde::Deserialize<'de> for Field {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Field, D::Error> {
+            d.deserialize_identifier(FieldVisitor)
+        }
+    }
+
+    struct FieldVisitor;
+
+    impl<'de> Visitor<'de> for FieldVisitor {
+        type Value = Field;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a field name")
+        }
+        fn visit_str<E>(self, name: &str) -> Result<Field, E> {
+            Ok(match name {
+                "api_key" => Field::ApiKey,
+                "token" => Field::Token,
+                "batch" => Field::Batch,
+                "properties" => Field::Properties,
+                _ => Field::Other,
+            })
+        }
+    }
+
+    /// A non-empty string, or `None` for anything else (skipped).
+    struct Text;
+
+    impl<'de> DeserializeSeed<'de> for Text {
+        type Value = Option<String>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+            d.deserialize_any(TextVisitor)
+        }
+    }
+
+    struct TextVisitor;
+
+    impl<'de> Visitor<'de> for TextVisitor {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any value")
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Option<String>, E> {
+            Ok(Some(v.to_string()).filter(|s| !s.is_empty()))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+
+    /// `"batch"`: the keys of its events, `None` when it is not an array.
+    struct Batch;
+
+    impl<'de> DeserializeSeed<'de> for Batch {
+        type Value = Option<Vec<String>>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(BatchVisitor)
+        }
+    }
+
+    struct BatchVisitor;
+
+    impl<'de> Visitor<'de> for BatchVisitor {
+        type Value = Option<Vec<String>>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any value")
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            event_keys(seq).map(Some)
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    /// One event of an array: its `api_key` and its `properties.token`.
+    struct Event;
+
+    impl<'de> DeserializeSeed<'de> for Event {
+        type Value = [Option<String>; 2];
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(EventVisitor)
+        }
+    }
+
+    struct EventVisitor;
+
+    impl<'de> Visitor<'de> for EventVisitor {
+        type Value = [Option<String>; 2];
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let (mut api_key, mut token) = (None, None);
+            while let Some(field) = map.next_key::<Field>()? {
+                match field {
+                    Field::ApiKey => api_key = map.next_value_seed(Text)?,
+                    Field::Properties => token = map.next_value_seed(Properties)?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok([api_key, token])
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok([None, None])
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok([None, None])
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok([None, None])
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok([None, None])
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok([None, None])
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok([None, None])
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok([None, None])
+        }
+    }
+
+    /// `"properties"`: its `token`, when it is an object.
+    struct Properties;
+
+    impl<'de> DeserializeSeed<'de> for Properties {
+        type Value = Option<String>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<String>, D::Error> {
+            d.deserialize_any(PropertiesVisitor)
+        }
+    }
+
+    struct PropertiesVisitor;
+
+    impl<'de> Visitor<'de> for PropertiesVisitor {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("any value")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Option<String>, A::Error> {
+            let mut token = None;
+            while let Some(field) = map.next_key::<Field>()? {
+                match field {
+                    Field::Token => token = map.next_value_seed(Text)?,
+                    _ => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(token)
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Option<String>, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Option<String>, E> {
+            Ok(None)
+        }
+    }
 }
 
 /// Capture v1 lifts `$session_id` and `$window_id` out of the properties and adds

@@ -8,6 +8,8 @@
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod gate;
+pub mod listen;
 pub mod service;
 pub mod store;
 pub mod tls;

@@ -1,9 +1,7 @@
-use hyper::server::conn::http1;
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use llm_clusters_server::config::{self, Command, Config};
-use llm_clusters_server::service::{handle, Limits, State};
+use llm_clusters_server::listen::{accept_loop, ensure_descriptors, ConnLimits, RESERVED_FDS};
+use llm_clusters_server::service::{Limits, State};
 use llm_clusters_server::store::Store;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -41,6 +39,11 @@ fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> Result<(), String> {
+    // Checked before listening: a server that would run out of descriptors under load
+    // says so now, not as "accept: Too many open files" later.
+    let needed = config.max_connections as u64 + config.pool_size as u64 + RESERVED_FDS;
+    let what = format!("--max-connections {} with --pool-size {}", config.max_connections, config.pool_size);
+    ensure_descriptors(needed, &what)?;
     let store = Store::new(&config.database_url, config.db_ca_file.as_deref(), config.pool_size, config.db_timeout)?;
     // Not fatal: the database may come up after the server.
     match store.connected_as_superuser().await {
@@ -54,39 +57,23 @@ async fn serve(config: Config) -> Result<(), String> {
         TcpListener::bind(config.listen).await.map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     println!("llm-clusters-server: listening on {address}");
-    let state = Arc::new(State {
-        store,
-        limits: Limits { max_body_bytes: config.max_body_bytes, read_timeout: config.read_timeout },
-        access_log: config.access_log,
-    });
+    let limits = Limits {
+        max_body_bytes: config.max_body_bytes,
+        read_timeout: config.read_timeout,
+        decode_wait: config.decode_wait,
+    };
+    let state = Arc::new(State::new(store, limits, config.max_decoding, config.access_log));
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;
     let mut interrupt = signal(SignalKind::interrupt()).map_err(|e| e.to_string())?;
+    let shutdown = async move {
+        tokio::select! {
+            _ = terminate.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+    };
     let graceful = GracefulShutdown::new();
-    loop {
-        let (stream, _) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                // Out of file descriptors and the like: keep serving the open connections.
-                Err(e) => {
-                    eprintln!("llm-clusters-server: accept: {e}");
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    continue;
-                }
-            },
-            _ = terminate.recv() => break,
-            _ = interrupt.recv() => break,
-        };
-        let state = state.clone();
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(config.read_timeout)
-            .serve_connection(TokioIo::new(stream), service_fn(move |request| handle(request, state.clone())));
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            // A client that hangs up or times out: nothing to do.
-            let _ = connection.await;
-        });
-    }
+    let conn_limits = ConnLimits { max_connections: config.max_connections, idle_timeout: config.idle_timeout };
+    accept_loop(&listener, state, conn_limits, &graceful, shutdown).await;
     drop(listener);
     println!("llm-clusters-server: shutting down, finishing requests in flight");
     tokio::select! {

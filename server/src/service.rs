@@ -1,22 +1,34 @@
-//! One HTTP request: route, read the body within the size and time limits, decode,
-//! store, answer in PostHog's shape (`{"status": 1}`; capture v1: a result per uuid).
+//! One HTTP request: route, read the body within the size and time limits, check the
+//! key, decode, store, answer in PostHog's shape (`{"status": 1}`; capture v1: a result
+//! per uuid).
+//!
+//! Nothing is decompressed or parsed for a client whose key is not valid: a key in the
+//! `Authorization` header is checked before the body is touched; a key inside the body
+//! (posthog-python's `api_key`, posthog-js's `token`) is found by a streaming pass over
+//! the decompressed text (which never grows past `--max-body-mb`) and checked before the
+//! full parse. Decoding runs on the blocking pool, at most `--max-decoding` at a time, so
+//! memory is bounded by about that many times `--max-body-mb`.
 
-use crate::decode::{decode, protocol_of, too_large, Parts, Protocol};
+use crate::decode::{bearer, key_of, missing_bearer, parse, prepare, protocol_of, too_large, Decoded, Parts, Protocol};
 use crate::error::{Rejection, Status};
+use crate::gate::Gate;
 use crate::store::Store;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::body::{Body, Incoming};
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 
 pub struct Limits {
     pub max_body_bytes: usize,
     /// How long a client may take to send its body.
     pub read_timeout: Duration,
+    /// How long a request waits for a decoding slot before 503.
+    pub decode_wait: Duration,
 }
 
 pub struct State {
@@ -24,6 +36,16 @@ pub struct State {
     pub limits: Limits,
     /// A line per request answered 200 (errors are always logged).
     pub access_log: bool,
+    /// Keys the database accepted lately.
+    pub gate: Gate,
+    /// Decoding slots (--max-decoding).
+    pub decoding: Arc<Semaphore>,
+}
+
+impl State {
+    pub fn new(store: Store, limits: Limits, max_decoding: usize, access_log: bool) -> State {
+        State { store, limits, access_log, gate: Gate::default(), decoding: Arc::new(Semaphore::new(max_decoding)) }
+    }
 }
 
 /// What an accepted request carried, for the access log.
@@ -57,7 +79,12 @@ pub async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Res
         Err(rejection) => {
             // Never the key or the body: the status and why.
             eprintln!("llm-clusters-server: {method} {path}: {rejection} ({} ms)", started.elapsed().as_millis());
-            json_response(status_code(rejection.status), rejection.body())
+            let mut response = json_response(status_code(rejection.status), rejection.body());
+            if rejection.status == Status::Unavailable {
+                // Busy or the database is away: SDKs that read it wait before retrying.
+                response.headers_mut().insert(RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            response
         }
     };
     cors(response.headers_mut(), origin);
@@ -66,7 +93,7 @@ pub async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Res
 
 async fn respond(
     request: Request<Incoming>,
-    state: &State,
+    state: &Arc<State>,
 ) -> Result<(Response<Full<Bytes>>, Option<Accepted>), Rejection> {
     let path = request.uri().path();
     if matches!(path, "/healthz" | "/_health") {
@@ -82,22 +109,24 @@ async fn respond(
         Method::OPTIONS => return Ok((json_response(StatusCode::OK, String::new()), None)),
         _ => return Err(Rejection::new(Status::MethodNotAllowed, "method_not_allowed", "events are sent with POST")),
     }
+    let parts = OwnedParts::of(&request)?;
+    let header_key = bearer(parts.authorization.as_deref()).map(str::to_string);
+    if protocol == Protocol::V1 && header_key.is_none() {
+        // Refused before a byte of the body is read.
+        return Err(missing_bearer());
+    }
     let max = state.limits.max_body_bytes;
-    let declared = request.headers().get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > max as u64) {
+    // hyper's own reading of Content-Length (it refuses malformed or conflicting ones).
+    if request.body().size_hint().lower() > max as u64 {
         // Refused before a byte of the body is read.
         return Err(too_large(max, "(Content-Length)"));
     }
-    let headers = request.headers().clone();
-    let query = request.uri().query().map(str::to_string);
     let body = read_body(request.into_body(), max, state.limits.read_timeout).await?;
-    let parts = Parts {
-        query: query.as_deref(),
-        content_type: header(&headers, CONTENT_TYPE.as_str()),
-        content_encoding: header(&headers, "content-encoding"),
-        authorization: header(&headers, "authorization"),
-    };
-    let decoded = decode(protocol, parts, &body, max)?;
+    if let Some(key) = &header_key {
+        // The key is in a header: checked before anything is decompressed.
+        state.gate.check(&state.store, key).await?;
+    }
+    let decoded = decode_bounded(state, protocol, parts, body, header_key.is_some()).await?;
     let stored = state.store.capture(&decoded.api_key, &decoded.payload).await?;
     let answer = match protocol {
         Protocol::Legacy => r#"{"status":1}"#.to_string(),
@@ -112,6 +141,97 @@ async fn respond(
     Ok((json_response(StatusCode::OK, answer), Some(accepted)))
 }
 
+/// The headers decoding reads, each sent at most once (two `Authorization` or
+/// `Content-Encoding` headers would leave which one counts to chance).
+#[derive(Debug, Default, Clone)]
+pub struct OwnedParts {
+    pub query: Option<String>,
+    pub content_type: Option<String>,
+    pub content_encoding: Option<String>,
+    pub authorization: Option<String>,
+}
+
+impl OwnedParts {
+    pub fn of<B>(request: &Request<B>) -> Result<OwnedParts, Rejection> {
+        let headers = request.headers();
+        Ok(OwnedParts {
+            query: request.uri().query().map(str::to_string),
+            content_type: single(headers, CONTENT_TYPE.as_str(), Status::BadRequest)?,
+            content_encoding: single(headers, CONTENT_ENCODING.as_str(), Status::UnsupportedMediaType)?,
+            authorization: single(headers, AUTHORIZATION.as_str(), Status::BadRequest)?,
+        })
+    }
+
+    pub fn parts(&self) -> Parts<'_> {
+        Parts {
+            query: self.query.as_deref(),
+            content_type: self.content_type.as_deref(),
+            content_encoding: self.content_encoding.as_deref(),
+            authorization: self.authorization.as_deref(),
+        }
+    }
+}
+
+/// A header's value: none, or exactly one of visible ASCII; otherwise refused.
+pub fn single(headers: &HeaderMap, name: &str, status: Status) -> Result<Option<String>, Rejection> {
+    let mut values = headers.get_all(name).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return match headers.get_all(name).iter().count() {
+            0 => Ok(None),
+            n => Err(Rejection::new(status, "invalid_header", format!("{name} is sent {n} times: send it once"))),
+        };
+    };
+    match value.to_str() {
+        Ok(text) => Ok(Some(text.to_string())),
+        Err(_) => Err(Rejection::new(status, "invalid_header", format!("{name} is not visible ASCII"))),
+    }
+}
+
+/// Prepares, finds and checks the key (unless the header's was checked already), then
+/// parses: on the blocking pool (it is CPU work), holding one of `--max-decoding` slots
+/// until it is done, even if the client hangs up meanwhile.
+async fn decode_bounded(
+    state: &Arc<State>,
+    protocol: Protocol,
+    parts: OwnedParts,
+    body: Bytes,
+    key_checked: bool,
+) -> Result<Decoded, Rejection> {
+    let busy = || {
+        Rejection::new(
+            Status::Unavailable,
+            "busy",
+            format!(
+                "all --max-decoding slots busy for {} s (--decode-wait-s): retry",
+                state.limits.decode_wait.as_secs()
+            ),
+        )
+    };
+    let permit = match tokio::time::timeout(state.limits.decode_wait, state.decoding.clone().acquire_owned()).await {
+        Ok(Ok(permit)) => permit,
+        _ => return Err(busy()),
+    };
+    let state = state.clone();
+    let runtime = tokio::runtime::Handle::current();
+    let max = state.limits.max_body_bytes;
+    let work = tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        let parts = parts.parts();
+        let prepared = prepare(parts, &body, max)?;
+        if !key_checked {
+            let key = key_of(protocol, parts.authorization, &prepared.bytes)?;
+            // A blocking-pool thread may wait on the runtime; the slot stays held, so the
+            // text (up to --max-body-mb) is counted while the database answers.
+            runtime.block_on(state.gate.check(&state.store, &key))?;
+        }
+        parse(protocol, parts, prepared)
+    });
+    match work.await {
+        Ok(result) => result,
+        Err(e) => Err(Rejection::new(Status::Internal, "internal", format!("decoding stopped: {e}"))),
+    }
+}
+
 async fn read_body(body: Incoming, max: usize, timeout: Duration) -> Result<Bytes, Rejection> {
     match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
         Err(_) => Err(Rejection::new(
@@ -123,10 +243,6 @@ async fn read_body(body: Incoming, max: usize, timeout: Duration) -> Result<Byte
         Ok(Err(e)) => Err(Rejection::bad_request("invalid_payload", format!("reading the body: {e}"))),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
-}
-
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 fn status_code(status: Status) -> StatusCode {

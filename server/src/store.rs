@@ -15,6 +15,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
 
 const CAPTURE: &str = "SELECT llm_clusters.capture_with_key($1, $2)";
+/// An empty batch: capture_with_key checks the key (28000 when wrong or revoked) and
+/// stores nothing. What the server asks before decoding a body.
+const CHECK_KEY: &str = "SELECT llm_clusters.capture_with_key($1, '{\"batch\": []}'::jsonb)";
 
 pub struct Store {
     pool: Pool,
@@ -57,6 +60,13 @@ impl Store {
         let statement = client.prepare_cached(CAPTURE).await.map_err(|e| classify(&e))?;
         let row = client.query_one(&statement, &[&api_key, payload]).await.map_err(|e| classify(&e))?;
         row.try_get::<_, i64>(0).map_err(|e| classify(&e))
+    }
+
+    /// Ok when the key is valid now (401 when not, 503 when the database cannot say).
+    pub async fn check_key(&self, api_key: &str) -> Result<(), Rejection> {
+        let client = self.pool.get().await.map_err(unavailable)?;
+        let statement = client.prepare_cached(CHECK_KEY).await.map_err(|e| classify(&e))?;
+        client.query_one(&statement, &[&api_key]).await.map(|_| ()).map_err(|e| classify(&e))
     }
 
     /// Whether the database answers (GET /healthz).
