@@ -903,4 +903,99 @@ mod tests {
         // An empty body is no JSON.
         assert_eq!(legacy(Parts::default(), b"").unwrap_err().status, Status::BadRequest);
     }
+
+    #[test]
+    fn a_bomb_never_grows_the_buffer_past_the_cap() {
+        // 64 MB of zeros compress to ~64 KB; the cap is 1 MB.
+        let bomb = gzip(&vec![0u8; 64 * MAX]);
+        assert!(bomb.len() < 128 * 1024);
+        let mut out = Vec::new();
+        let err = inflate_into(GzDecoder::new(&bomb[..]), MAX, &mut out).unwrap_err();
+        assert!(matches!(err, InflateError::TooLarge), "{err:?}");
+        // What was held when it stopped: never more than the cap, allocation included.
+        assert!(out.len() <= MAX && out.capacity() <= MAX, "len {} capacity {}", out.len(), out.capacity());
+        // Exactly at the cap is accepted, one byte more is not.
+        let mut out = Vec::new();
+        inflate_into(GzDecoder::new(&gzip(&vec![b' '; MAX])[..]), MAX, &mut out).unwrap();
+        assert_eq!((out.len(), out.capacity() <= MAX), (MAX, true));
+        let mut out = Vec::new();
+        assert!(inflate_into(GzDecoder::new(&gzip(&vec![b' '; MAX + 1])[..]), MAX, &mut out).is_err());
+        // zlib and undeclared gzip too, through prepare.
+        let mut zlib = ZlibEncoder::new(Vec::new(), Compression::default());
+        zlib.write_all(&vec![b'['; 8 * MAX]).unwrap();
+        let deflate = Parts { content_encoding: Some("deflate"), ..Parts::default() };
+        assert_eq!(prepare(deflate, &zlib.finish().unwrap(), MAX).unwrap_err().status, Status::PayloadTooLarge);
+        assert_eq!(prepare(Parts::default(), &bomb, MAX).unwrap_err().status, Status::PayloadTooLarge);
+    }
+
+    #[test]
+    fn odd_content_encodings() {
+        let body = gzip(b"{}");
+        for (encoding, status) in [
+            ("gzip, gzip", Status::UnsupportedMediaType),
+            ("gzip,deflate", Status::UnsupportedMediaType),
+            ("identity, gzip", Status::UnsupportedMediaType),
+            ("br", Status::UnsupportedMediaType),
+            ("gzip;q=1", Status::UnsupportedMediaType),
+        ] {
+            let parts = Parts { content_encoding: Some(encoding), ..Parts::default() };
+            assert_eq!(prepare(parts, &body, MAX).unwrap_err().status, status, "{encoding}");
+        }
+        let long = "x".repeat(10_000);
+        let err = prepare(Parts { content_encoding: Some(&long), ..Parts::default() }, &body, MAX).unwrap_err();
+        assert!(err.detail.len() < 200, "the message quotes at most 64 characters");
+        for ok in [" GZIP ", "x-gzip", "identity", ""] {
+            let parts = Parts { content_encoding: Some(ok), ..Parts::default() };
+            assert!(prepare(parts, &body, MAX).is_ok(), "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn the_key_is_found_without_parsing_and_agrees_with_parse() {
+        let key = |body: &Value| key_of(Protocol::Legacy, None, body.to_string().as_bytes());
+        let mut tokened = generation("a");
+        tokened["properties"]["token"] = json!("js");
+        let cases = [
+            json!({"api_key": "k1", "batch": [generation("a")]}),
+            json!({"token": "k2", "batch": []}),
+            json!({"api_key": "", "token": "k3", "batch": []}),
+            json!({"api_key": 7, "batch": [tokened.clone()]}),
+            json!([tokened.clone(), tokened.clone(), 5, "x"]),
+            json!({"event": "$ai_span", "api_key": "single"}),
+            json!({"event": "$ai_span", "properties": {"token": "props"}}),
+        ];
+        for body in cases {
+            let parsed = legacy(Parts::default(), body.to_string().as_bytes()).unwrap();
+            assert_eq!(key(&body).unwrap(), parsed.api_key, "{body}");
+        }
+        // Duplicate fields: the last wins, as in serde_json's Value.
+        let dup = br#"{"api_key": "first", "api_key": "last", "batch": []}"#;
+        assert_eq!(key_of(Protocol::Legacy, None, dup).unwrap(), legacy(Parts::default(), dup).unwrap().api_key);
+        // No key, two keys, not events, not JSON: refused as parse refuses them.
+        let mut other = generation("b");
+        other["properties"]["token"] = json!("other");
+        for (body, status) in [
+            (json!({"batch": [generation("a")]}).to_string(), Status::Unauthorized),
+            (json!([tokened, other]).to_string(), Status::BadRequest),
+            (json!({"api_key": "", "batch": {}}).to_string(), Status::BadRequest),
+            ("42".to_string(), Status::BadRequest),
+            ("{\"api_key\": \"k\"".to_string(), Status::BadRequest),
+            // Skipping is iterative in serde_json (no depth limit, no stack): keyless.
+            (format!("{}{}", "[".repeat(100_000), "]".repeat(100_000)), Status::Unauthorized),
+        ] {
+            assert_eq!(key_of(Protocol::Legacy, None, body.as_bytes()).unwrap_err().status, status, "{body:.60}");
+        }
+        // The header wins; capture v1 has no other way.
+        assert_eq!(key_of(Protocol::V1, Some("Bearer h"), b"garbage").unwrap(), "h");
+        assert_eq!(key_of(Protocol::V1, None, b"{\"api_key\": \"k\"}").unwrap_err().status, Status::Unauthorized);
+    }
+
+    #[test]
+    fn a_keyless_array_of_numbers_is_refused_by_the_scan() {
+        // 10 MB of "0," would be 5 million Values (160 MB) in a full parse; the scan holds none.
+        let mut body = b"{\"batch\": [".to_vec();
+        body.extend(std::iter::repeat_n(&b"0,"[..], 5_000_000).flatten());
+        body.extend(b"0]}");
+        assert_eq!(key_of(Protocol::Legacy, None, &body).unwrap_err().status, Status::Unauthorized);
+    }
 }

@@ -1,0 +1,193 @@
+//! The server's bounds, driven over real sockets with no database: a port where nothing
+//! listens (every key check answers 503) or a "black hole" that accepts and never answers
+//! (a key check that holds its decoding slot). No timed assertions: each test waits for
+//! a state, with a generous timeout only as a hang guard.
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use hyper_util::server::graceful::GracefulShutdown;
+use llm_clusters_server::listen::{accept_loop, ConnLimits};
+use llm_clusters_server::service::{Limits, State};
+use llm_clusters_server::store::Store;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+const HANG_GUARD: Duration = Duration::from_secs(120);
+
+struct Setup {
+    max_connections: usize,
+    idle_timeout_s: u64,
+    max_decoding: usize,
+    db_port: u16,
+    db_timeout_s: u64,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup { max_connections: 64, idle_timeout_s: 10, max_decoding: 4, db_port: 1, db_timeout_s: 2 }
+    }
+}
+
+/// A server on 127.0.0.1:0 in this runtime; its address.
+async fn start(setup: Setup) -> SocketAddr {
+    let url = format!("host=127.0.0.1 port={} user=nobody dbname=nothing", setup.db_port);
+    let store = Store::new(&url, None, 1, Duration::from_secs(setup.db_timeout_s)).unwrap();
+    let limits =
+        Limits { max_body_bytes: 1 << 20, read_timeout: Duration::from_secs(30), decode_wait: Duration::from_secs(1) };
+    let state = Arc::new(State::new(store, limits, setup.max_decoding, false));
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let conn =
+        ConnLimits { max_connections: setup.max_connections, idle_timeout: Duration::from_secs(setup.idle_timeout_s) };
+    tokio::spawn(async move {
+        let graceful = GracefulShutdown::new();
+        accept_loop(&listener, state, conn, &graceful, std::future::pending()).await;
+    });
+    address
+}
+
+/// Sends a request (`Connection: close`), returns the whole answer.
+async fn exchange(address: SocketAddr, head: &str, body: &[u8]) -> String {
+    tokio::time::timeout(HANG_GUARD, async {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let request = format!("{head}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+        stream.write_all(request.as_bytes()).await.unwrap();
+        // The server may answer before reading the whole body (401, 413): not an error.
+        let _ = stream.write_all(body).await;
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .expect("hang guard")
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = GzEncoder::new(Vec::new(), Compression::best());
+    enc.write_all(bytes).unwrap();
+    enc.finish().unwrap()
+}
+
+/// Waits until the server closes `stream` (read gives 0 or an error).
+async fn closed_by_server(stream: &mut TcpStream) {
+    let mut buf = [0u8; 1024];
+    tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => continue,
+            }
+        }
+    })
+    .await
+    .expect("the server never closed the connection");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bombs_and_keyless_bodies_are_refused_before_any_database_or_full_parse() {
+    let address = start(Setup::default()).await;
+    // A keyless 20 MB bomb (past the 1 MB cap): 413 while inflating, the key never asked.
+    let bomb = gzip(&vec![b' '; 20 << 20]);
+    let answer = exchange(address, "POST /batch/ HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n", &bomb).await;
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("once decompressed"), "{answer}");
+    // The same bomb with a key in Authorization: the key is checked first (the database
+    // cannot answer here: 503), so nothing was inflated.
+    let head = "POST /batch/ HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nAuthorization: Bearer k\r\n";
+    let answer = exchange(address, head, &bomb).await;
+    assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("database_unavailable"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    // A keyless body inflating under the cap: 401 from the scan, no database asked.
+    let keyless = gzip(br#"{"batch": [{"event": "$ai_generation", "properties": {}}]}"#);
+    let answer = exchange(address, "POST /batch/ HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\n", &keyless).await;
+    assert!(answer.starts_with("HTTP/1.1 401") && answer.contains("missing_api_key"), "{answer}");
+    // Capture v1 without Bearer: 401 before its (announced 100 MB) body is read.
+    let answer = tokio::time::timeout(HANG_GUARD, async {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        let head = "POST /i/v1/analytics/events HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n";
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut answer = vec![0u8; 4096];
+        let n = stream.read(&mut answer).await.unwrap();
+        String::from_utf8_lossy(&answer[..n]).into_owned()
+    })
+    .await
+    .expect("hang guard");
+    assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
+    // Headers: two Content-Encodings, a list of encodings, a Content-Length past the cap.
+    let twice = "POST /batch/ HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip\r\nContent-Encoding: gzip\r\n";
+    assert!(exchange(address, twice, b"{}").await.starts_with("HTTP/1.1 415"));
+    let list = "POST /batch/ HTTP/1.1\r\nHost: x\r\nContent-Encoding: gzip, gzip\r\n";
+    assert!(exchange(address, list, &gzip(&gzip(b"{}"))).await.starts_with("HTTP/1.1 415"));
+    let two_keys = "POST /batch/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n";
+    assert!(exchange(address, two_keys, b"{}").await.starts_with("HTTP/1.1 400"));
+    let answer = tokio::time::timeout(HANG_GUARD, async {
+        let mut stream = TcpStream::connect(address).await.unwrap();
+        stream.write_all(b"POST /batch/ HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n").await.unwrap();
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer).await;
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .expect("hang guard");
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_cap_wait_and_get_served_once_idle_ones_close() {
+    let address = start(Setup { max_connections: 4, idle_timeout_s: 1, ..Setup::default() }).await;
+    // Three times the cap, all silent.
+    let mut idle = Vec::new();
+    for _ in 0..12 {
+        idle.push(TcpStream::connect(address).await.unwrap());
+    }
+    // A legitimate request behind them: answered once the idle ones have timed out.
+    let answer = exchange(address, "OPTIONS /batch/ HTTP/1.1\r\nHost: x\r\nOrigin: http://app\r\n", b"").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // And every idle one was closed by the server, not left open.
+    for stream in &mut idle {
+        closed_by_server(stream).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_alive_connection_is_closed_when_idle() {
+    let address = start(Setup { idle_timeout_s: 1, ..Setup::default() }).await;
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    stream.write_all(b"OPTIONS /batch/ HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(HANG_GUARD, stream.read(&mut answer)).await.expect("hang guard").unwrap();
+    assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..n]));
+    // Kept alive (no Connection: close), then silent: closed by the idle timeout.
+    closed_by_server(&mut stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decoding_slots_are_bounded_and_the_rest_get_503_with_retry_after() {
+    // The database: accepts connections and never answers (a key check hangs until
+    // --db-timeout-s), to hold the one decoding slot.
+    let black_hole = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let db_port = black_hole.local_addr().unwrap().port();
+    let (connected, mut connected_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = black_hole.accept().await {
+            held.push(stream);
+            let _ = connected.send(());
+        }
+    });
+    let address = start(Setup { max_decoding: 1, db_port, db_timeout_s: 5, ..Setup::default() }).await;
+    let body = br#"{"api_key": "in-the-body", "batch": []}"#;
+    let first = tokio::spawn(exchange(address, "POST /batch/ HTTP/1.1\r\nHost: x\r\n", body));
+    // The first request is checking its key: it holds the slot.
+    tokio::time::timeout(HANG_GUARD, connected_rx.recv()).await.expect("hang guard");
+    let answer = exchange(address, "POST /batch/ HTTP/1.1\r\nHost: x\r\n", body).await;
+    assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("\"busy\""), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
+    // The first one ends (the database never answered) and frees the slot.
+    let first = first.await.unwrap();
+    assert!(first.starts_with("HTTP/1.1 503") && first.contains("database_unavailable"), "{first}");
+}
