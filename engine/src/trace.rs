@@ -141,8 +141,12 @@ impl Tree {
                 },
             })
             .collect();
-        // A `$ai_trace` event is the container of the other roots.
+        // A `$ai_trace` event is the container of the other roots, so a root itself: were it
+        // below one of them, attaching that one to it would close a loop and draw neither.
         let trace_root = steps.iter().position(|s| s.event == "$ai_trace");
+        if let Some(t) = trace_root {
+            parent[t] = None;
+        }
         // Break cycles: walk up from each step; meeting a step of the current walk again
         // means a loop, cut where it closes.
         let mut cycles = 0;
@@ -870,6 +874,16 @@ mod tests {
             assert!(row.start.is_none_or(f64::is_finite) && row.duration.is_none_or(f64::is_finite), "{row:?}");
             assert!(row.cost.is_none_or(f64::is_finite), "{row:?}");
         }
+    }
+
+    #[test]
+    fn a_trace_event_with_a_parent_is_still_the_top() {
+        let steps = vec![
+            Step { parent_id: Some("b".into()), ..step("u0", "$ai_trace", 1.0) },
+            Step { span_id: Some("b".into()), ..step("u1", "$ai_span", 2.0) },
+        ];
+        let tree = Tree::of(&steps, "t");
+        assert_eq!(tree.walk(), vec![(0, 0), (1, 1)], "both drawn, the trace on top");
     }
 
     #[test]
