@@ -13,3 +13,6 @@ pub mod listen;
 pub mod service;
 pub mod store;
 pub mod tls;
+
+#[cfg(test)]
+mod fuzz;
