@@ -43,7 +43,7 @@ start_server() {
 post() { local path=$1 file=$2; shift 2; curl -s -o "$work/answer" -w '%{http_code}' "$@" --data-binary "@$file" "$url$path"; }
 rows() { q "SELECT count(*) FROM llm_clusters.events WHERE $1"; }
 
-start_server --read-timeout-s 3 --access-log on
+start_server --read-timeout-s 3 --idle-timeout-s 3 --access-log on
 python3 "$E2E_DIR/ai_stub.py" "$stub_port" "$work/stub.jsonl" "$work/stub_mode" &
 stub_pid=$!
 stub=http://127.0.0.1:$stub_port
@@ -193,7 +193,7 @@ started=$(date +%s%N)
 pass "10,000 events in one request: 200 after $(( ($(date +%s%N) - started) / 1000000 )) ms"
 expect "10,000 rows" "SELECT count(*) FROM llm_clusters.events WHERE trace_id LIKE 'tenk-%'" 10000
 
-say "slow clients (read timeout 3 s)"
+say "slow clients (read and idle timeouts 3 s)"
 read -r status secs < <(python3 "$E2E_DIR/server_client.py" slow-body "$http_port")
 [ "$status" = 408 ] || fail "slow body: $status after $secs s"
 pass "a body that stops arriving: 408 after $secs s"

@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# llm-clusters-server under attack by anonymous clients (the reproduction of the security
+# issue), on PostgreSQL 18 and the real server on 127.0.0.1:
+#  1. 48 keyless gzip bombs (~20 KB each, 20 MB of spaces inflated) and 48 keyless
+#     "array bombs" (~20 KB gzip, a 19 MB {"batch": [0,0,...]} that a full parse would
+#     make ~300 MB of values), 16 at a time, while the server's RSS is sampled from /proc:
+#     its peak (VmHWM) must stay under 100 MB; then a legitimate gzip capture gets 200.
+#  2. 1,100 idle connections to a server started with `ulimit -n 1024` (its defaults:
+#     --max-connections 512, --idle-timeout-s 3 here to keep the run short): a
+#     legitimate capture behind them must get 200 and be stored, and the server's log
+#     must have no "Too many open files".
+set -euo pipefail
+source "$(dirname "$0")/../e2e/lib.sh"
+http_port=18030
+server_pid=
+holder_pid=
+E2E_CLEANUP='[ -z "$holder_pid" ] || kill $holder_pid 2>/dev/null; [ -z "$server_pid" ] || kill $server_pid 2>/dev/null; true'
+e2e_setup 18 55930
+say "building llm-clusters-server"
+cargo build -q -p llm_clusters_server
+server_bin=${CARGO_TARGET_DIR:-$REPO_ROOT/target}/debug/llm-clusters-server
+url=http://127.0.0.1:$http_port
+RSS_LIMIT_KB=$((100 * 1024))
+
+pg -c "CREATE EXTENSION llm_clusters"
+pg -c "CREATE ROLE ingest_server LOGIN IN ROLE llm_clusters_ingest"
+key=$(q "SELECT llm_clusters.create_api_key(7, 'bounds')")
+db_url="host=$PGHOST port=$PGPORT user=ingest_server dbname=postgres"
+
+# start_server [flags...]: the server with `ulimit -n 1024`, waits for /healthz.
+start_server() {
+  (ulimit -n 1024 && exec "$server_bin" --database-url "$db_url" --listen "127.0.0.1:$http_port" "$@") >>"$work/http.log" 2>&1 &
+  server_pid=$!
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ] && return 0
+    sleep 0.1
+  done
+  cat "$work/http.log"; fail "the server did not come up"
+}
+stop_server() { kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
+peak_kb() { awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status"; }
+# capture UUID: a legitimate gzip request with the key in the body (as posthog-node sends).
+capture() {
+  python3 - "$key" "$1" <<'PY' | gzip -c >"$work/legit.json.gz"
+import json, sys
+print(json.dumps({"api_key": sys.argv[1], "batch": [{"event": "$ai_generation", "uuid": sys.argv[2],
+      "properties": {"$ai_trace_id": "bounds", "$ai_input": "still served"}}]}))
+PY
+  curl -s -o "$work/answer" -w '%{http_code}' --max-time 120 -H 'Content-Encoding: gzip' \
+    --data-binary "@$work/legit.json.gz" "$url/batch/"
+}
+
+say "1. keyless gzip bombs in parallel, RSS sampled"
+head -c 20000000 /dev/zero | tr '\0' ' ' | gzip -9 -c >"$work/bomb.gz"
+python3 -c "
+import sys
+sys.stdout.write('{\"batch\": [' + '0,' * 9500000 + '0]}')" | gzip -9 -c >"$work/array_bomb.gz"
+pass "bombs: $(stat -c %s "$work/bomb.gz") bytes -> 20 MB of spaces; $(stat -c %s "$work/array_bomb.gz") bytes -> a 19 MB array of zeros"
+start_server
+before=$(rss_kb)
+( while kill -0 "$server_pid" 2>/dev/null; do rss_kb >>"$work/rss.txt" 2>/dev/null || true; sleep 0.05; done ) &
+sampler=$!
+for kind in bomb array_bomb; do
+  seq 48 | xargs -P 16 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 120 \
+    -H 'Content-Encoding: gzip' --data-binary "@$work/$kind.gz" "$url/batch/" >"$work/$kind.codes"
+done
+kill "$sampler" 2>/dev/null || true
+peak=$(peak_kb)
+sampled=$(sort -n "$work/rss.txt" | tail -1)
+echo "server RSS: ${before} kB before, ${sampled} kB highest sample, ${peak} kB peak (VmHWM)"
+sort "$work/bomb.codes" | uniq -c | sed 's/^/  gzip bombs: /'
+sort "$work/array_bomb.codes" | uniq -c | sed 's/^/  array bombs: /'
+# 413 (past the cap) or 503 busy (all decoding slots taken): never 200, never a 5xx crash.
+grep -qvE '^(413|503)$' "$work/bomb.codes" && fail "a gzip bomb got $(grep -vE '^(413|503)$' "$work/bomb.codes" | head -1)"
+grep -qvE '^(401|503)$' "$work/array_bomb.codes" && fail "an array bomb got $(grep -vE '^(401|503)$' "$work/array_bomb.codes" | head -1)"
+grep -q 413 "$work/bomb.codes" || fail "no gzip bomb was refused as too large"
+grep -q 401 "$work/array_bomb.codes" || fail "no array bomb was refused for its missing key"
+[ "$peak" -lt "$RSS_LIMIT_KB" ] || fail "server peak RSS $peak kB, over $RSS_LIMIT_KB kB"
+pass "96 keyless bombs: peak RSS $((peak / 1024)) MB (< 100 MB); gzip bombs 413, array bombs 401"
+[ "$(capture 00000000-0000-0000-0000-00000000b001)" = 200 ] || fail "legitimate capture after the bombs: $(cat "$work/answer")"
+expect "the legitimate capture after the bombs is stored" \
+  "SELECT count(*) FROM llm_clusters.events WHERE uuid = '00000000-0000-0000-0000-00000000b001'" 1
+kill -0 "$server_pid" || fail "the server died"
+stop_server
+
+say "2. 1,100 idle connections, server at ulimit -n 1024"
+start_server --idle-timeout-s 3
+ulimit -n 4096   # the attacker's side needs its 1,100 descriptors
+python3 - "$http_port" 1100 >"$work/holder.out" 2>&1 <<'PY' &
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+held = []
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    held.append(s)
+print(f"holding {len(held)}", flush=True)
+time.sleep(600)
+PY
+holder_pid=$!
+for _ in $(seq 600); do grep -q holding "$work/holder.out" && break; sleep 0.1; done
+grep -q "holding 1100" "$work/holder.out" || fail "could not open 1,100 connections: $(cat "$work/holder.out")"
+pass "1,100 idle connections open ($(ls "/proc/$server_pid/fd" | wc -l) descriptors in the server)"
+[ "$(capture 00000000-0000-0000-0000-00000000b002)" = 200 ] || fail "legitimate capture behind 1,100 idle connections: $(cat "$work/answer")"
+expect "the legitimate capture behind the idle connections is stored" \
+  "SELECT count(*) FROM llm_clusters.events WHERE uuid = '00000000-0000-0000-0000-00000000b002'" 1
+kill "$holder_pid"; wait "$holder_pid" 2>/dev/null || true; holder_pid=
+grep -q "Too many open files" "$work/http.log" && fail "accept ran out of descriptors: $(grep -m1 'Too many' "$work/http.log")"
+kill -0 "$server_pid" || fail "the server died"
+pass "200 and stored behind 1,100 idle connections; no 'Too many open files' in the log"
+stop_server
+
+say "3. a limit the descriptors cannot hold is refused at start"
+(ulimit -n 1024 && exec "$server_bin" --database-url "$db_url" --listen "127.0.0.1:$http_port" --max-connections 5000) 2>"$work/refused.txt" \
+  && fail "started with --max-connections 5000 under ulimit -n 1024"
+grep -q "file descriptors" "$work/refused.txt" || fail "no clear message: $(cat "$work/refused.txt")"
+pass "refused: $(head -1 "$work/refused.txt")"
+say "server bounds: all checks passed"
