@@ -132,6 +132,57 @@ expect "a 429 with a short Retry-After is retried" "SELECT quality->'ai_labels'-
 set_mode ok
 expect "label_run re-labels a run on demand" "SELECT llm_clusters.label_run($run) = n_clusters FROM llm_clusters.runs WHERE id = $run" t
 
+# Hostile numbers and a service that never finishes its answer: label_run keeps the offline
+# labels and succeeds.
+offline_kept() {  # offline_kept RUN: no AI label taken, every cluster a fallback
+  echo "SELECT quality->'ai_labels'->>'labelled' = '0' AND (quality->'ai_labels'->>'fallback')::int = n_clusters
+        FROM llm_clusters.runs WHERE id = $1"
+}
+for value in -1 1e30 NaN inf; do
+  set_mode "429=$value"
+  expect "429 with Retry-After: $value: label_run succeeds and labels nothing" "SELECT llm_clusters.label_run($run)" 0
+  expect "429 with Retry-After: $value: offline labels kept" "$(offline_kept "$run")" t
+done
+set_mode trickle
+expect "a body trickled forever: label_run returns within its budget, labelling nothing" "SELECT llm_clusters.label_run($run)" 0
+expect "a body trickled forever: offline labels kept" "$(offline_kept "$run")" t
+
+# A cancel ends a request that would run for ten minutes; the hang guard is generous.
+setting ai_timeout_ms 600000
+pg -c "SET application_name = 'ai_cancel'" -c "SELECT llm_clusters.label_run($run)" >"$work/cancel.out" 2>&1 &
+cancelled=$!
+wait_until "the trickled request is under way" 60 \
+  "SELECT count(*) = 1 FROM pg_stat_activity WHERE application_name = 'ai_cancel' AND state = 'active'"
+q "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = 'ai_cancel'" >/dev/null
+wait_until "pg_cancel_backend ends label_run" 120 \
+  "SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'ai_cancel' AND state = 'active'"
+wait "$cancelled" && fail "label_run was cancelled, yet it succeeded: $(cat "$work/cancel.out")"
+grep -q "canceling statement due to user request" "$work/cancel.out" || fail "cancelled label_run: $(cat "$work/cancel.out")"
+pass "the cancelled label_run ends with the cancel's error"
+setting ai_timeout_ms 1500
+set_mode ok
+
+# Credentials in ai_base_url, and the service's error bodies, are not stored.
+secret=pw-S3CRET-77
+setting ai_base_url "http://user:$secret@127.0.0.1:$port/v1?api-key=$secret"
+set_mode 500
+q "SELECT llm_clusters.label_run($run)" >/dev/null
+expect "userinfo and query of ai_base_url are in no run's quality" \
+  "SELECT count(*) FROM llm_clusters.runs WHERE quality::text LIKE '%$secret%' OR quality::text LIKE '%internal error%'" 0
+expect "the failure names the URL without them" \
+  "SELECT quality->'ai_labels'->'failures'->>'0' LIKE '%http://127.0.0.1:$port/v1%' FROM llm_clusters.runs WHERE id = $run" t
+grep -q "$secret" "$work/server.log" && fail "the userinfo of ai_base_url is in the server log"
+pass "the userinfo of ai_base_url is not in the server log either"
+setting ai_base_url "http://127.0.0.1:$port/v1"
+set_mode ok
+
+python3 - "$work/requests.jsonl" <<'EOF' || fail "a chat request had no max_tokens"
+import json, sys
+chats = [json.loads(l)["body"] for l in open(sys.argv[1]) if json.loads(l)["path"].endswith("/chat/completions")]
+assert chats and all(isinstance(b.get("max_tokens"), int) and 0 < b["max_tokens"] <= 4096 for b in chats), chats[:1]
+EOF
+pass "every chat request the stub received carries max_tokens"
+
 # The key: never logged, never stored, hidden from other roles.
 grep -q "$key" "$work/server.log" && fail "the API key is in the server log"
 pass "the key is not in the server log"

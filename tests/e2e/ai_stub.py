@@ -3,7 +3,9 @@ in the real wire format. Label and summary requests (a system prompt first) get 
 and summaries; an
 application's chat (the SDK tests) gets an answer, a tool call, or a stream. Records every request (path, Authorization header, body) as a
 JSON line, and behaves as the mode file says: ok, fenced, described, slow, 500, malformed, refusal, 429
-(always, Retry-After beyond any timeout) or 429once (one 429 with Retry-After 0.2 s).
+(always, Retry-After beyond any timeout), 429once (one 429 with Retry-After 0.2 s), 429=VALUE
+(always, with that Retry-After, hostile ones included: -1, 1e30, NaN, inf) or trickle (headers
+announcing a large body, then one byte every half second, forever).
 
 python3 ai_stub.py PORT RECORD_FILE MODE_FILE
 """
@@ -53,6 +55,10 @@ class Stub(BaseHTTPRequestHandler):
             return self.reply(500, {"error": {"message": "internal error"}})
         if m == "429":
             return self.reply(429, {"error": {"message": "rate limited"}}, {"Retry-After": "60"})
+        if m.startswith("429="):
+            return self.reply(429, {"error": {"message": "rate limited"}}, {"Retry-After": m[4:]})
+        if m == "trickle":
+            return self.trickle()
         if m == "429once" and state["429once"] == 0:
             state["429once"] = 1
             return self.reply(429, {"error": {"message": "rate limited"}}, {"Retry-After": "0.2"})
@@ -87,6 +93,20 @@ class Stub(BaseHTTPRequestHandler):
             return self.reply(200, {"object": "list", "data": data, "model": body["model"]})
         self.reply(404, {"error": {"message": "no such endpoint"}})
 
+
+    def trickle(self):
+        """A service that answers slower than any timeout: headers, then a byte at a time."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(1 << 30))
+        self.end_headers()
+        try:
+            while True:
+                self.wfile.write(b" ")
+                self.wfile.flush()
+                time.sleep(0.5)
+        except (BrokenPipeError, ConnectionResetError):  # the client cut it off
+            pass
 
     def chat(self, body):
         """An application's chat call: an answer, a tool call when tools are offered, or a
