@@ -33,7 +33,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF OLD.revoked_at IS NOT NULL AND NEW.revoked_at IS DISTINCT FROM OLD.revoked_at THEN
-        RAISE EXCEPTION 'api key % was revoked at %: revocation is final', OLD.key_prefix, OLD.revoked_at
+        RAISE EXCEPTION 'api key % is revoked: revocation is final', OLD.key_prefix
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Create a new key with llm_clusters.create_api_key(team_id).';
     END IF;
@@ -42,6 +42,7 @@ END $$;
 CREATE TRIGGER api_keys_check BEFORE UPDATE ON llm_clusters.api_keys
     FOR EACH ROW EXECUTE FUNCTION llm_clusters._api_keys_check();
 REVOKE EXECUTE ON FUNCTION llm_clusters._api_keys_check() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters._api_keys_check() TO llm_clusters_admin;
 COMMENT ON FUNCTION llm_clusters._api_keys_check() IS 'Internal: keeps revocations of API keys final.';
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.api_keys', '');
 

@@ -126,7 +126,8 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters.run_due_jobs(),
     llm_clusters._run_due_jobs()
     TO llm_clusters_admin;
--- What the jobs trigger calls, as the admin who writes the job.
+-- What the jobs trigger calls, as the admin who writes the job; _owner_may_read is also
+-- asked before every read of a source (a reader's report_html, say).
 REVOKE EXECUTE ON FUNCTION
     llm_clusters._owner_may_read(regrole, regclass),
     llm_clusters._jobs_check(),
@@ -139,3 +140,4 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters._validate_job(oid, jsonb, jsonb),
     llm_clusters._max_jobs_per_team()
     TO llm_clusters_admin;
+GRANT EXECUTE ON FUNCTION llm_clusters._owner_may_read(regrole, regclass) TO llm_clusters_reader;

@@ -44,7 +44,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
     IF OLD.revoked_at IS NOT NULL AND NEW.revoked_at IS DISTINCT FROM OLD.revoked_at THEN
-        RAISE EXCEPTION 'api key % was revoked at %: revocation is final', OLD.key_prefix, OLD.revoked_at
+        RAISE EXCEPTION 'api key % is revoked: revocation is final', OLD.key_prefix
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Create a new key with llm_clusters.create_api_key(team_id).';
     END IF;
@@ -53,6 +53,7 @@ END $$;
 CREATE TRIGGER api_keys_check BEFORE UPDATE ON llm_clusters.api_keys
     FOR EACH ROW EXECUTE FUNCTION llm_clusters._api_keys_check();
 REVOKE EXECUTE ON FUNCTION llm_clusters._api_keys_check() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters._api_keys_check() TO llm_clusters_admin;
 COMMENT ON FUNCTION llm_clusters._api_keys_check() IS 'Internal: keeps revocations of API keys final.';
 
 -- Views and reading functions joined by team
@@ -223,7 +224,8 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters.cluster_items(bigint, int, int, int),
     llm_clusters.item_clusters(text, int)
     TO llm_clusters_reader;
--- What the jobs trigger calls, as the admin who writes the job.
+-- What the jobs trigger calls, as the admin who writes the job; _owner_may_read is also
+-- asked before every read of a source (a reader's report_html, say).
 REVOKE EXECUTE ON FUNCTION
     llm_clusters._owner_may_read(regrole, regclass),
     llm_clusters._jobs_check(),
@@ -236,3 +238,4 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters._validate_job(oid, jsonb, jsonb),
     llm_clusters._max_jobs_per_team()
     TO llm_clusters_admin;
+GRANT EXECUTE ON FUNCTION llm_clusters._owner_may_read(regrole, regclass) TO llm_clusters_reader;

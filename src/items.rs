@@ -63,7 +63,11 @@ fn check_result_type(ordinal: i32, expected: &EmbeddingType) {
     if found != expected.oid {
         raise(EngineError::new(
             ErrorKind::DatatypeMismatch,
-            format!("the source's embedding column changed type while it was read (type oid {}, expected {})", found.to_u32(), expected.oid.to_u32()),
+            format!(
+                "the source's embedding column changed type while it was read (type oid {}, expected {})",
+                found.to_u32(),
+                expected.oid.to_u32()
+            ),
         ));
     }
 }

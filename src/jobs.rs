@@ -242,8 +242,11 @@ pub fn load_job(team_id: Option<i32>, job_id: i32) -> Job {
 
 /// The error for an id that two teams' rows share (planted before 0.5.0).
 pub fn ambiguous(what: &str, id: i64, team: i32, other: i32) -> EngineError {
-    EngineError::new(ErrorKind::Ambiguous, format!("{what} {id} exists in teams {team} and {other}"))
-        .with_hint(format!("Rows with chosen ids were planted before 0.5.0: delete the {what} of the team that did not create it."))
+    EngineError::new(ErrorKind::Ambiguous, format!("{what} {id} exists in teams {team} and {other}")).with_hint(
+        format!(
+            "Rows with chosen ids were planted before 0.5.0: delete the {what} of the team that did not create it."
+        ),
+    )
 }
 
 /// A run's window, `[start, end)`.

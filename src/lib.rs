@@ -12,6 +12,7 @@ mod embed;
 mod error;
 mod gucs;
 mod http;
+mod isolated;
 mod items;
 mod jobs;
 mod lineage;

@@ -143,8 +143,13 @@ unsafe extern "C" fn time_limit_reached() {
 /// (0: none). When the limit passes, the work is cancelled at its next interrupt check,
 /// as a statement timeout would; errors caught meanwhile say which limit it was.
 pub fn with_time_limit<T>(limit_ms: i32, f: impl FnOnce() -> T) -> Result<T, String> {
+    with_time_limit_coded(limit_ms, f).map_err(|(_, message)| message)
+}
+
+/// `with_time_limit`, with the SQLSTATE of the error it caught.
+pub fn with_time_limit_coded<T>(limit_ms: i32, f: impl FnOnce() -> T) -> Result<T, (PgSqlErrorCode, String)> {
     if limit_ms <= 0 {
-        return in_subtransaction(f);
+        return try_subtransaction(f);
     }
     let mut id = TIME_LIMIT_TIMEOUT.load(Ordering::SeqCst);
     if id < 0 {
@@ -155,7 +160,7 @@ pub fn with_time_limit<T>(limit_ms: i32, f: impl FnOnce() -> T) -> Result<T, Str
     TIME_LIMIT_FIRED.store(false, Ordering::SeqCst);
     TIME_LIMIT_MS.store(limit_ms, Ordering::SeqCst);
     unsafe { enable_timeout_after(id, limit_ms) };
-    let result = in_subtransaction(f);
+    let result = try_subtransaction(f);
     unsafe { disable_timeout(id, false) };
     if TIME_LIMIT_FIRED.swap(false, Ordering::SeqCst) && result.is_ok() {
         // The work caught the cancel itself (a run records it as failed) or the limit

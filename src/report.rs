@@ -28,8 +28,11 @@ const TIMELINE_CHARS: usize = 2_000;
 #[pg_extern(stable, name = "_report_html")]
 pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<String> {
     let run_id = run_id?;
-    let not_found = |m: String| raise(EngineError::new(ErrorKind::NotFound, m));
-    let (team_id, source) = run_team_and_source(run_id).unwrap_or_else(|| not_found(format!("run {run_id} does not exist")));
+    fn not_found(message: String) -> ! {
+        raise(EngineError::new(ErrorKind::NotFound, message))
+    }
+    let (team_id, source) =
+        run_team_and_source(run_id).unwrap_or_else(|| not_found(format!("run {run_id} does not exist")));
     let source = source.as_ref();
     let (run, status) = Spi::connect(|client| {
         let table = client.select(

@@ -2,11 +2,12 @@
 //! clusters and stores runs, clusters and assignments. The work runs in a subtransaction:
 //! on any error (or cancel) its writes are rolled back and the run is recorded as failed.
 
-use crate::error::{raise, OrRaise};
+use crate::error::{raise, raise_again, OrRaise};
+use crate::gucs::JOB_TIME_LIMIT;
 use crate::items::{item_texts, read_items, Items, ReadOptions};
 use crate::jobs::{checked_params, load_job, Job, Source, Window};
 use crate::lineage;
-use crate::pg::{check_interrupts, in_subtransaction, Required};
+use crate::pg::{check_interrupts, in_subtransaction, with_time_limit_coded, Required};
 use crate::results::{update_metrics, write_results, Grouping};
 use llm_clusters_engine::cluster::labels::{label_run, Embed, RunLabels};
 use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
@@ -51,9 +52,12 @@ impl Outcome {
 /// Internal: called by `llm_clusters.run_job`.
 #[pg_extern(volatile, parallel_unsafe, name = "_run_job")]
 pub fn run_job(job_id: i32, window_end: TimestampWithTimeZone) -> i64 {
-    run(None, job_id, window_end, None, true).unwrap_or_else(|| {
-        raise(EngineError::new(ErrorKind::Busy, format!("job {job_id} is already running in another session")))
-    })
+    // The same limit as scheduled runs, as a cancel (this session runs the job itself).
+    with_time_limit_coded(JOB_TIME_LIMIT.get(), || run(None, job_id, window_end, None, true))
+        .unwrap_or_else(|(code, message)| raise_again(code, message))
+        .unwrap_or_else(|| {
+            raise(EngineError::new(ErrorKind::Busy, format!("job {job_id} is already running in another session")))
+        })
 }
 
 /// Runs job `job_id` (of `team_id`, when the caller knows it) over the window ending at `window_end` and returns the run id, or `None`

@@ -5,7 +5,6 @@
 //! enabled, was enabled before the cycle began, and has no run in the cycle; a unique index
 //! on `runs (job_id, cycle)` and the per-job advisory lock make that hold whoever calls.
 
-use crate::ai::{apply_labels, call_labels, label_requests};
 use crate::assign::assign_job;
 use crate::embed::{embed_pending, embed_summaries};
 use crate::error::OrRaise;
@@ -13,6 +12,7 @@ use crate::gucs::{
     daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED,
     SCHEDULER_NAPTIME,
 };
+use crate::isolated::{ended_message, record_ended, run_in_own_process, run_of_cycle};
 use crate::pg::{in_subtransaction, with_time_limit, Required};
 use crate::run::run;
 use crate::summary::summarize_pending;
@@ -27,8 +27,15 @@ const WORKER_TYPE: &str = "llm_clusters scheduler";
 /// A job as the scheduler names it: (team, id).
 type JobKey = (i32, i32);
 
+/// The current cycle: its start, and the same as Unix seconds.
+#[derive(Clone, Copy)]
+struct Cycle {
+    start: TimestampWithTimeZone,
+    epoch: i64,
+}
+
 /// The start of the current cycle and the jobs due in it, in id order.
-fn due_jobs() -> (TimestampWithTimeZone, Vec<JobKey>) {
+fn due_jobs() -> (Cycle, Vec<JobKey>) {
     let run_at = parse_time_of_day(&daily_run_time()).or_raise();
     let now = Spi::get_one::<f64>("SELECT extract(epoch FROM now())::float8").or_raise().required("now()");
     let start = cycle_start(now.floor() as i64, run_at);
@@ -49,23 +56,46 @@ fn due_jobs() -> (TimestampWithTimeZone, Vec<JobKey>) {
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    (cycle, jobs)
+    (Cycle { start: cycle, epoch: start }, jobs)
 }
 
-/// Internal: called by `llm_clusters.run_due_jobs()`. Each job runs in its own
-/// subtransaction, so one that cannot even start (deleted meanwhile, say) is reported
-/// with a WARNING and the others still run.
+/// Internal: called by `llm_clusters.run_due_jobs()`. Called on its own (as pg_cron
+/// does), each job runs in a process of its own (`isolated`), as the session's user and
+/// role, so that one over `llm_clusters.job_time_limit` is ended for good; inside a
+/// transaction block, where the runs must be part of the caller's transaction, each runs
+/// in its own subtransaction of this session, where only the cancel applies. Either way a
+/// job that cannot even start is reported with a WARNING and the others still run.
 #[pg_extern(volatile, parallel_unsafe, name = "_run_due_jobs")]
 pub fn run_due_jobs() -> SetOfIterator<'static, i64> {
     let (cycle, jobs) = due_jobs();
+    let own_processes = !unsafe { pg_sys::IsTransactionBlock() };
+    let caller = unsafe { (pg_sys::GetSessionUserId(), pg_sys::GetUserId()) };
+    let interrupted = || unsafe {
+        std::ptr::read_volatile(&raw const pg_sys::QueryCancelPending) != 0
+            || std::ptr::read_volatile(&raw const pg_sys::ProcDiePending) != 0
+    };
     let runs: Vec<i64> = jobs
         .into_iter()
-        .filter_map(|(team_id, job_id)| match with_time_limit(JOB_TIME_LIMIT.get(), || run(Some(team_id), job_id, cycle, Some(cycle), true)) {
-            Ok(run_id) => run_id,
-            Err(message) => {
-                pgrx::warning!("job {job_id} could not run: {message}");
+        .filter_map(|(team_id, job_id)| {
+            let outcome = if own_processes {
+                run_in_own_process(team_id, job_id, cycle.epoch, caller, true, &interrupted).map(|ended| {
+                    let run = match ended_message(&ended) {
+                        Some(why) => record_ended(team_id, job_id, cycle.start, &why),
+                        None => run_of_cycle(team_id, job_id, cycle.start),
+                    };
+                    // A cancel of this session: its own interrupt check raises it now.
+                    pg_sys::check_for_interrupts!();
+                    run
+                })
+            } else {
+                with_time_limit(JOB_TIME_LIMIT.get(), || {
+                    run(Some(team_id), job_id, cycle.start, Some(cycle.start), true)
+                })
+            };
+            outcome.unwrap_or_else(|message| {
+                pgrx::warning!("job {job_id} of team {team_id} could not run: {message}");
                 None
-            }
+            })
         })
         .collect();
     SetOfIterator::new(runs)
@@ -180,20 +210,6 @@ fn prepare(level: &str, what: &str, work: fn(&str, i32) -> i64) {
     }
 }
 
-/// AI labels for a committed run: requests gathered in one transaction, the service called
-/// outside any, the labels written in another.
-fn ai_labels(team_id: i32, run_id: i64) {
-    let requests = BackgroundWorker::transaction(|| in_subtransaction(|| label_requests(team_id, run_id)).ok().flatten());
-    let Some(requests) = requests else { return };
-    report_activity(&format!("llm_clusters: AI labels for run {run_id}"));
-    let results = call_labels(requests);
-    BackgroundWorker::transaction(|| {
-        if let Err(message) = in_subtransaction(|| apply_labels(team_id, run_id, results)) {
-            pgrx::warning!("llm_clusters scheduler: AI labels of run {run_id} failed: {message}");
-        }
-    });
-}
-
 /// One pass: find the due jobs, then run each in its own transaction, so that a run's
 /// results are committed before the next job starts and a shutdown loses at most one run.
 fn run_cycle() {
@@ -220,22 +236,26 @@ fn run_cycle() {
                 (false, _) => {}
             }
         }
-        let run_id = BackgroundWorker::transaction(|| {
-            report_activity(&format!("llm_clusters: running job {job_id}"));
-            match with_time_limit(JOB_TIME_LIMIT.get(), || run(Some(team_id), job_id, cycle, Some(cycle), false)) {
-                Ok(Some(run_id)) => {
-                    pgrx::log!("llm_clusters scheduler: job {job_id} ran as run {run_id}");
-                    Some(run_id)
+        report_activity(&format!("llm_clusters: running job {job_id} of team {team_id}"));
+        let none = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+        match run_in_own_process(team_id, job_id, cycle.epoch, none, true, &shutdown_requested) {
+            Ok(ended) => BackgroundWorker::transaction(|| match ended_message(&ended) {
+                Some(why) => {
+                    pgrx::warning!("llm_clusters scheduler: job {job_id} of team {team_id}: {why}");
+                    if let Err(message) = in_subtransaction(|| record_ended(team_id, job_id, cycle.start, &why)) {
+                        pgrx::warning!("llm_clusters scheduler: cannot record it: {message}");
+                    }
                 }
-                Ok(None) => None,
-                Err(message) => {
-                    pgrx::warning!("llm_clusters scheduler: job {job_id} could not run: {message}");
-                    None
-                }
+                None => match in_subtransaction(|| run_of_cycle(team_id, job_id, cycle.start)) {
+                    Ok(Some(run_id)) => {
+                        pgrx::log!("llm_clusters scheduler: job {job_id} of team {team_id} ran as run {run_id}")
+                    }
+                    Ok(None) | Err(_) => {}
+                },
+            }),
+            Err(message) => {
+                pgrx::warning!("llm_clusters scheduler: job {job_id} of team {team_id} could not run: {message}")
             }
-        });
-        if let Some(run_id) = run_id {
-            ai_labels(team_id, run_id);
         }
     }
     report_activity("llm_clusters: idle");
@@ -267,5 +287,9 @@ pub extern "C-unwind" fn llm_clusters_scheduler_main(_arg: pg_sys::Datum) {
             break;
         }
     }
+    // Non-zero: the postmaster starts the worker again unless it is shutting down itself
+    // (pg_terminate_backend of the worker is not a way to turn the scheduler off; the
+    // setting llm_clusters.scheduler_enabled is).
     pgrx::log!("llm_clusters scheduler stopping");
+    unsafe { pg_sys::proc_exit(1) };
 }

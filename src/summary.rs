@@ -148,7 +148,11 @@ pub fn steps_of(level: Level, items: &[(i32, String)], limit: i64) -> HashMap<(i
             let key = (row.get::<i32>(1)?.required("the item's team"), row.get::<String>(2)?.required("the item's id"));
             let (step, unreadable) = step_of(&row, 3)?;
             if let Some(why) = unreadable {
-                pgrx::warning!("team {}, event {}: its input or output is not JSON this version reads ({why}); shown as text", key.0, step.uuid);
+                pgrx::warning!(
+                    "team {}, event {}: its input or output is not JSON this version reads ({why}); shown as text",
+                    key.0,
+                    step.uuid
+                );
             }
             out.entry(key).or_default().push(step);
         }

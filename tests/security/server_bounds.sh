@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # llm-clusters-server under attack by anonymous clients (the reproduction of the security
 # issue), on PostgreSQL 18 and the real server on 127.0.0.1:
-#  1. 48 keyless gzip bombs (~20 KB each, 20 MB of spaces inflated) and 48 keyless
+#  1. 48 keyless gzip bombs (~30 KB each, 30 MB of spaces inflated) and 48 keyless
 #     "array bombs" (~20 KB gzip, a 19 MB {"batch": [0,0,...]} that a full parse would
 #     make ~300 MB of values), 16 at a time, while the server's RSS is sampled from /proc:
 #     its peak (VmHWM) must stay under 100 MB; then a legitimate gzip capture gets 200.
@@ -53,11 +53,11 @@ PY
 }
 
 say "1. keyless gzip bombs in parallel, RSS sampled"
-head -c 20000000 /dev/zero | tr '\0' ' ' | gzip -9 -c >"$work/bomb.gz"
+head -c 30000000 /dev/zero | tr '\0' ' ' | gzip -9 -c >"$work/bomb.gz"
 python3 -c "
 import sys
 sys.stdout.write('{\"batch\": [' + '0,' * 9500000 + '0]}')" | gzip -9 -c >"$work/array_bomb.gz"
-pass "bombs: $(stat -c %s "$work/bomb.gz") bytes -> 20 MB of spaces; $(stat -c %s "$work/array_bomb.gz") bytes -> a 19 MB array of zeros"
+pass "bombs: $(stat -c %s "$work/bomb.gz") bytes -> 30 MB of spaces; $(stat -c %s "$work/array_bomb.gz") bytes -> a 19 MB array of zeros"
 start_server
 before=$(rss_kb)
 ( while kill -0 "$server_pid" 2>/dev/null; do rss_kb >>"$work/rss.txt" 2>/dev/null || true; sleep 0.05; done ) &

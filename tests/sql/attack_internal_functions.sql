@@ -2,6 +2,7 @@
 -- cluster_items promises (items of the run, 300 characters), whatever it asks for; the
 -- ingest role runs capture_with_key and nothing else.
 BEGIN;
+GRANT USAGE ON SCHEMA regress TO PUBLIC;
 SET LOCAL client_min_messages = error;
 SET LOCAL llm_clusters.max_jobs_per_team = 20;
 CREATE ROLE regress_peeker NOLOGIN IN ROLE llm_clusters_reader;

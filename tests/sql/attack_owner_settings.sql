@@ -4,6 +4,7 @@
 -- function can change is back as it was after run_job, run_due_jobs, report_html and
 -- cluster_items, whoever calls them.
 BEGIN;
+GRANT USAGE ON SCHEMA regress TO PUBLIC;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL client_min_messages = error;
 SET LOCAL llm_clusters.max_jobs_per_team = 20;
@@ -29,12 +30,15 @@ SELECT team_id, item_id, trace_id, ts, embedding, setter.change(content) AS cont
        cost_usd, latency_s, tokens, is_error, properties
 FROM llm_clusters.generation_items;
 SELECT llm_clusters.create_job('setter', 'generation', source => 'setter.items') AS job \gset
+INSERT INTO llm_clusters.jobs (name, level, team_id, source, enabled_at)
+VALUES ('setter, due', 'generation', 1, 'setter.items', now() - interval '3 days');
 RESET ROLE;
 SET LOCAL regress.planted_setting = 'original';
 CREATE TEMP TABLE before AS
 SELECT current_setting('search_path') AS search_path, current_setting('work_mem') AS work_mem,
        current_setting('regress.planted_setting') AS custom, current_setting('statement_timeout') AS statement_timeout,
        current_setting('datestyle') AS datestyle;
+GRANT SELECT ON before TO PUBLIC;
 CREATE FUNCTION pg_temp.unchanged() RETURNS boolean LANGUAGE sql AS $f$
     SELECT (current_setting('search_path'), current_setting('work_mem'), current_setting('regress.planted_setting'),
             current_setting('statement_timeout'), current_setting('datestyle'))
@@ -49,7 +53,6 @@ SELECT pg_temp.unchanged() AS after_report_html;
 SELECT count(*) > 0 AS items FROM llm_clusters.cluster_items(:run, 0);
 SELECT pg_temp.unchanged() AS after_cluster_items;
 -- The scheduler's path (run_due_jobs, as pg_cron and the worker call it).
-UPDATE llm_clusters.jobs SET enabled_at = now() - interval '3 days' WHERE id = :job;
 SELECT count(*) AS due_runs FROM llm_clusters.run_due_jobs();
 SELECT pg_temp.unchanged() AS after_run_due_jobs;
 -- As the admin who wrote the function: her own session is left as it was too.

@@ -3,6 +3,7 @@
 -- every table, with the ids team 1 gets next) change nothing of team 1's: every statement
 -- reads and writes by (team_id, id), and a function given an id that two teams share refuses.
 BEGIN;
+GRANT USAGE ON SCHEMA regress TO PUBLIC;
 SET LOCAL client_min_messages = error;
 SET LOCAL TimeZone = 'UTC';
 SET LOCAL llm_clusters.max_jobs_per_team = 20;
@@ -59,11 +60,11 @@ SELECT count(*) AS due_runs FROM llm_clusters.run_due_jobs();
 SELECT status, n_clusters > 0 AS clustered FROM llm_clusters.runs WHERE team_id = 1 AND job_id = :job_id;
 SELECT count(*) AS team_1_runs_sharing_a_planted_id FROM llm_clusters.runs WHERE team_id = 1 AND id = :run_id;
 -- The functions given only an id that both teams have refuse it, naming both teams.
-SELECT regress.error_of(format('SELECT llm_clusters.run_job(%s)', :job_id));
-SELECT regress.error_of(format('SELECT llm_clusters.assign_pending(%s)', :job_id));
-SELECT regress.error_of(format('SELECT llm_clusters.report_html(%s)', :run_id));
-SELECT regress.error_of(format('SELECT * FROM llm_clusters.cluster_items(%s, 0)', :run_id));
-SELECT regress.error_of(format('SELECT llm_clusters.label_run(%s)', :run_id));
+SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.run_job(%s)', :job_id)), '(job|run) \d+', '\1 N') AS refused;
+SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.assign_pending(%s)', :job_id)), '(job|run) \d+', '\1 N') AS refused;
+SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.report_html(%s)', :run_id)), '(job|run) \d+', '\1 N') AS refused;
+SELECT regexp_replace(regress.error_of(format('SELECT * FROM llm_clusters.cluster_items(%s, 0)', :run_id)), '(job|run) \d+', '\1 N') AS refused;
+SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.label_run(%s)', :run_id)), '(job|run) \d+', '\1 N') AS refused;
 -- 4. Team 2's planted rows are as they were; team 1's results are team 1's.
 SELECT p.t, p.digest = n.digest AS planted_rows_unchanged
 FROM planted p JOIN (

@@ -3,6 +3,7 @@
 -- cycle. Now the item is done from its text, with a WARNING naming team and item, and
 -- every other team's items are summarised and embedded.
 BEGIN;
+GRANT USAGE ON SCHEMA regress TO PUBLIC;
 SET LOCAL llm_clusters.embedder = 'hash';
 CREATE ROLE regress_poisoner NOLOGIN IN ROLE llm_clusters_admin;
 INSERT INTO llm_clusters.team_roles VALUES (2, 'regress_poisoner');

@@ -2,6 +2,7 @@
 -- domain or a type named vector, halfvec or real in the admin's schema (first in the
 -- search_path) is refused with 42804 at create_job and at run time, never decoded.
 BEGIN;
+GRANT USAGE ON SCHEMA regress TO PUBLIC;
 SET LOCAL client_min_messages = error;
 SET LOCAL llm_clusters.max_jobs_per_team = 20;
 CREATE ROLE regress_spoofer NOLOGIN IN ROLE llm_clusters_admin;

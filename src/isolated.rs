@@ -1,0 +1,253 @@
+//! A scheduled job in a background worker process of its own, so that a job over
+//! `llm_clusters.job_time_limit` ends for good. The limit first cancels the run (as a
+//! statement timeout would), which code in a source can catch (plpgsql's `EXCEPTION WHEN
+//! query_canceled`); the termination of its process it cannot: PostgreSQL's SIGTERM
+//! handler makes the next interrupt check FATAL. The process that waits (the scheduler, or
+//! the session of `run_due_jobs()`) never runs user code: it terminates the job's process
+//! `TERMINATE_GRACE` after the limit, records the run as failed and goes on.
+
+use crate::ai::{apply_labels, call_labels, label_requests};
+use crate::error::OrRaise;
+use crate::gucs::JOB_TIME_LIMIT;
+use crate::pg::{in_subtransaction, with_time_limit, Required};
+use crate::run::run;
+use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BackgroundWorkerStatus};
+use pgrx::datum::TimestampWithTimeZone;
+use pgrx::prelude::*;
+use std::time::{Duration, Instant};
+
+const JOB_WORKER_TYPE: &str = "llm_clusters job";
+/// How long after the time limit a run that ignored its cancel is terminated.
+pub const TERMINATE_GRACE: Duration = Duration::from_secs(5);
+/// How often the waiting process looks at the job's process and at its own interrupts.
+const POLL: Duration = Duration::from_millis(100);
+
+/// What the job's process needs to know: which job, which cycle, as whom, where.
+struct Assignment {
+    team_id: i32,
+    job_id: i32,
+    cycle_epoch: i64,
+    limit_ms: i32,
+    ai_labels: bool,
+    database: pg_sys::Oid,
+    /// The role the job's process logs in as (InvalidOid: the bootstrap superuser), and
+    /// the role it then acts as (the caller's current role).
+    login: pg_sys::Oid,
+    role: pg_sys::Oid,
+}
+
+impl Assignment {
+    /// The worker's `bgw_extra` (128 bytes): numbers only, separated by spaces.
+    fn extra(&self) -> String {
+        format!(
+            "{} {} {} {} {} {} {}",
+            self.cycle_epoch,
+            self.limit_ms,
+            u8::from(self.ai_labels),
+            self.database.to_u32(),
+            self.login.to_u32(),
+            self.role.to_u32(),
+            self.team_id
+        )
+    }
+
+    fn parse(job_id: i32, extra: &str) -> Option<Assignment> {
+        let mut fields = extra.split(' ');
+        let mut next = || fields.next().and_then(|f| f.parse::<i64>().ok());
+        Some(Assignment {
+            cycle_epoch: next()?,
+            limit_ms: i32::try_from(next()?).ok()?,
+            ai_labels: next()? == 1,
+            database: pg_sys::Oid::from(u32::try_from(next()?).ok()?),
+            login: pg_sys::Oid::from(u32::try_from(next()?).ok()?),
+            role: pg_sys::Oid::from(u32::try_from(next()?).ok()?),
+            team_id: i32::try_from(next()?).ok()?,
+            job_id,
+        })
+    }
+}
+
+/// How a job's process ended, seen from the process that waited for it.
+pub enum Ended {
+    /// It stopped by itself: its run (if it could start one) is committed.
+    Finished,
+    /// It passed the time limit by `TERMINATE_GRACE` and was terminated.
+    OverLimit,
+    /// The waiting process was asked to stop (a cancel, a shutdown): the job's process
+    /// was terminated first.
+    Interrupted,
+}
+
+/// Runs job `job_id` of `team_id` for the cycle starting at `cycle_epoch` (Unix seconds)
+/// in a process of its own, connected to this database as `login` acting as `role`, and
+/// waits for it. `interrupted` is asked between polls.
+pub fn run_in_own_process(
+    team_id: i32,
+    job_id: i32,
+    cycle_epoch: i64,
+    (login, role): (pg_sys::Oid, pg_sys::Oid),
+    ai_labels: bool,
+    interrupted: &dyn Fn() -> bool,
+) -> Result<Ended, String> {
+    let limit_ms = JOB_TIME_LIMIT.get();
+    let assignment = Assignment {
+        team_id,
+        job_id,
+        cycle_epoch,
+        limit_ms,
+        ai_labels,
+        database: unsafe { pg_sys::MyDatabaseId },
+        login,
+        role,
+    };
+    let worker = BackgroundWorkerBuilder::new(&format!("llm_clusters job {job_id} of team {team_id}"))
+        .set_type(JOB_WORKER_TYPE)
+        .set_library("llm_clusters")
+        .set_function("llm_clusters_job_main")
+        .enable_spi_access()
+        .set_argument(Some(pg_sys::Datum::from(job_id)))
+        .set_extra(&assignment.extra())
+        .set_notify_pid(unsafe { pg_sys::MyProcPid })
+        .set_restart_time(None)
+        .load_dynamic()
+        .map_err(|_| "no background worker slot is free (raise max_worker_processes)".to_string())?;
+    let deadline = (limit_ms > 0).then(|| Instant::now() + Duration::from_millis(limit_ms as u64) + TERMINATE_GRACE);
+    loop {
+        match worker.pid() {
+            Ok(_) | Err(BackgroundWorkerStatus::NotYetStarted) => {}
+            Err(BackgroundWorkerStatus::PostmasterDied) => return Err("the postmaster died".into()),
+            Err(_) => return Ok(Ended::Finished),
+        }
+        let ended = if interrupted() {
+            Ended::Interrupted
+        } else if deadline.is_some_and(|d| Instant::now() >= d) {
+            Ended::OverLimit
+        } else {
+            wait(POLL);
+            continue;
+        };
+        // SIGTERM: FATAL at the job's next interrupt check, whatever its code catches.
+        let _ = worker.terminate().wait_for_shutdown();
+        return Ok(ended);
+    }
+}
+
+/// Sleeps on the latch for `timeout` (a signal or the worker's end wakes it earlier).
+fn wait(timeout: Duration) {
+    unsafe {
+        pg_sys::WaitLatch(
+            pg_sys::MyLatch,
+            (pg_sys::WL_LATCH_SET | pg_sys::WL_TIMEOUT | pg_sys::WL_EXIT_ON_PM_DEATH) as i32,
+            timeout.as_millis() as std::ffi::c_long,
+            pg_sys::PG_WAIT_EXTENSION,
+        );
+        pg_sys::ResetLatch(pg_sys::MyLatch);
+    }
+}
+
+/// Records a run that its process could not record (terminated over the limit or on
+/// request) as failed, unless one was recorded; returns its id.
+pub fn record_ended(team_id: i32, job_id: i32, cycle: TimestampWithTimeZone, why: &str) -> Option<i64> {
+    Spi::get_one_with_args::<i64>(
+        "WITH recorded AS (SELECT r.id FROM llm_clusters.runs r WHERE r.team_id = $1 AND r.job_id = $2 AND r.cycle = $3),
+              added AS (
+                INSERT INTO llm_clusters.runs (job_id, team_id, job_name, level, window_start, window_end, cycle, params,
+                                               status, error, finished_at)
+                SELECT j.id, j.team_id, j.name, j.level, $3, $3, $3, j.params, 'failed', $4, clock_timestamp()
+                FROM llm_clusters.jobs j WHERE j.team_id = $1 AND j.id = $2 AND NOT EXISTS (SELECT 1 FROM recorded)
+                RETURNING id)
+         SELECT id FROM added UNION ALL SELECT id FROM recorded",
+        &[team_id.into(), job_id.into(), cycle.into(), why.into()],
+    )
+    .or_raise()
+}
+
+/// The message of a run ended by its termination.
+pub fn ended_message(ended: &Ended) -> Option<String> {
+    match ended {
+        Ended::Finished => None,
+        Ended::OverLimit => Some(format!(
+            "stopped by llm_clusters.job_time_limit ({} ms): the run did not stop at its cancel, and its process was terminated {} s later",
+            JOB_TIME_LIMIT.get(),
+            TERMINATE_GRACE.as_secs()
+        )),
+        Ended::Interrupted => Some("stopped: the process that ran the job was asked to stop".into()),
+    }
+}
+
+/// The run of a job in a cycle, once its process ended.
+pub fn run_of_cycle(team_id: i32, job_id: i32, cycle: TimestampWithTimeZone) -> Option<i64> {
+    Spi::get_one_with_args::<i64>(
+        "SELECT id FROM llm_clusters.runs WHERE team_id = $1 AND job_id = $2 AND cycle = $3",
+        &[team_id.into(), job_id.into(), cycle.into()],
+    )
+    .or_raise()
+}
+
+/// AI labels for a committed run: requests gathered in one transaction, the service called
+/// outside any, the labels written in another.
+pub fn ai_labels(team_id: i32, run_id: i64) {
+    let requests =
+        BackgroundWorker::transaction(|| in_subtransaction(|| label_requests(team_id, run_id)).ok().flatten());
+    let Some(requests) = requests else { return };
+    let results = call_labels(requests);
+    BackgroundWorker::transaction(|| {
+        if let Err(message) = in_subtransaction(|| apply_labels(team_id, run_id, results)) {
+            pgrx::warning!("llm_clusters: AI labels of run {run_id} failed: {message}");
+        }
+    });
+}
+
+// PostgreSQL's SIGTERM handler for backends (tcop/postgres.c), as the C symbol itself: pgrx
+// binds it as a guarded Rust function, which is no signal handler.
+unsafe extern "C-unwind" {
+    #[link_name = "die"]
+    fn postgres_die(signal: std::ffi::c_int);
+}
+
+/// The job's process: one run, then its AI labels, each committed; SIGTERM ends it.
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub extern "C-unwind" fn llm_clusters_job_main(arg: pg_sys::Datum) {
+    // PostgreSQL's own handler, not pgrx's flag: termination must be uncatchable.
+    unsafe {
+        #[cfg(not(feature = "pg18"))]
+        pg_sys::pqsignal(pg_sys::SIGTERM as i32, Some(postgres_die));
+        #[cfg(feature = "pg18")]
+        pg_sys::pqsignal_be(pg_sys::SIGTERM as i32, Some(postgres_die));
+        pg_sys::BackgroundWorkerUnblockSignals();
+    }
+    let job_id = arg.value() as i32;
+    let Some(a) = Assignment::parse(job_id, BackgroundWorker::get_extra()) else {
+        pgrx::warning!("llm_clusters job worker: unreadable assignment \"{}\"", BackgroundWorker::get_extra());
+        return;
+    };
+    let login = (a.login != pg_sys::InvalidOid).then_some(a.login);
+    BackgroundWorker::connect_worker_to_spi_by_oid(Some(a.database), login);
+    let run_id = BackgroundWorker::transaction(|| {
+        if a.role != pg_sys::InvalidOid && Some(a.role) != login {
+            // Act as the caller's current role, as the session it came from did.
+            Spi::run_with_args(
+                "SELECT pg_catalog.set_config('role', (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = $1), false)",
+                &[a.role.into()],
+            )
+            .or_raise();
+        }
+        let cycle = Spi::get_one_with_args::<TimestampWithTimeZone>(
+            "SELECT pg_catalog.to_timestamp($1)",
+            &[(a.cycle_epoch as f64).into()],
+        )
+        .or_raise()
+        .required("the cycle start");
+        match with_time_limit(a.limit_ms, || run(Some(a.team_id), a.job_id, cycle, Some(cycle), false)) {
+            Ok(run_id) => run_id,
+            Err(message) => {
+                pgrx::warning!("llm_clusters: job {} of team {} could not run: {message}", a.job_id, a.team_id);
+                None
+            }
+        }
+    });
+    if let (Some(run_id), true) = (run_id, a.ai_labels) {
+        ai_labels(a.team_id, run_id);
+    }
+}
