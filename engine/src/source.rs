@@ -146,7 +146,8 @@ pub fn check_source_columns(source: &str, columns: &[SourceColumn]) -> Result<Em
             }
         }
     }
-    embedding.ok_or_else(|| EngineError::new(ErrorKind::Internal, "the contract's embedding column has no embedding type"))
+    embedding
+        .ok_or_else(|| EngineError::new(ErrorKind::Internal, "the contract's embedding column has no embedding type"))
 }
 
 #[cfg(test)]
@@ -205,7 +206,10 @@ mod tests {
         // identified as no contract type.
         let e = check_source_columns("s", &contract_with(None, "vector")).unwrap_err();
         assert_eq!(e.kind, ErrorKind::DatatypeMismatch);
-        assert_eq!(e.message, "column \"embedding\" of source s is vector, expected real[] or double precision[] or vector or halfvec");
+        assert_eq!(
+            e.message,
+            "column \"embedding\" of source s is vector, expected real[] or double precision[] or vector or halfvec"
+        );
         let mut cols = contract_with(Some(SqlType::Vector), "vector");
         cols[0].sql_type = None; // team_id printed "integer", but a domain over it
         assert_eq!(check_source_columns("s", &cols).unwrap_err().kind, ErrorKind::DatatypeMismatch);
