@@ -28,7 +28,7 @@ of the request's API key (llm_clusters.create_api_key). GET /healthz checks the 
   --max-connections N    LLM_CLUSTERS_MAX_CONNECTIONS, default 512: connections beyond it
                          wait in the listen queue until one closes; the file descriptor
                          limit (ulimit -n, LimitNOFILE=) must leave room for N + pool + 64
-  --max-decoding N       LLM_CLUSTERS_MAX_DECODING, default 4: requests decompressed and
+  --max-decoding N       LLM_CLUSTERS_MAX_DECODING, default 2: requests decompressed and
                          parsed at once (each holds up to --max-body-mb); the others wait
   --decode-wait-s N      LLM_CLUSTERS_DECODE_WAIT_S, default 2: how long a request waits
                          for a decoding slot before 503 with Retry-After
@@ -138,7 +138,7 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Command, 
         idle_timeout: Duration::from_secs(number("--idle-timeout-s", 10, 1, 3600)?),
         // The upper bounds only catch typos; the file descriptor limit is checked at start.
         max_connections: number("--max-connections", 512, 1, 1_000_000)? as usize,
-        max_decoding: number("--max-decoding", 4, 1, 256)? as usize,
+        max_decoding: number("--max-decoding", 2, 1, 256)? as usize,
         decode_wait: Duration::from_secs(number("--decode-wait-s", 2, 1, 60)?),
         pool_size: number("--pool-size", 8, 1, 1000)? as usize,
         db_timeout: Duration::from_secs(number("--db-timeout-s", 5, 1, 600)?),
@@ -168,7 +168,7 @@ mod tests {
         let c = run(&["--database-url", "postgres://x@/db"], &[]).unwrap();
         assert_eq!(c.listen, "127.0.0.1:8010".parse().unwrap());
         assert_eq!((c.max_body_bytes, c.pool_size, c.access_log), (20 << 20, 8, false));
-        assert_eq!((c.max_connections, c.max_decoding), (512, 4));
+        assert_eq!((c.max_connections, c.max_decoding), (512, 2));
         assert_eq!((c.idle_timeout.as_secs(), c.decode_wait.as_secs()), (10, 2));
         let env = [("LLM_CLUSTERS_MAX_CONNECTIONS", "100"), ("LLM_CLUSTERS_IDLE_TIMEOUT_S", "3")];
         let c = run(&["--database-url", "x", "--max-decoding=2", "--decode-wait-s", "5"], &env).unwrap();
