@@ -35,6 +35,15 @@ if [ ! -x "$PG18_CONFIG" ]; then
   rm -rf "$tmp"
 fi
 
+# rustfmt and clippy are part of the test suite: with rustup, add them (from its own
+# distribution, which is how the toolchain came); without, say what is missing.
+for tool in fmt clippy; do
+  if ! cargo "$tool" --version >/dev/null 2>&1; then
+    component=$([ "$tool" = fmt ] && echo rustfmt || echo clippy)
+    command -v rustup >/dev/null && rustup component add "$component" \
+      || { echo "cargo $tool is required (rustup component add $component)" >&2; exit 1; }
+  fi
+done
 if [ "$(cargo pgrx --version 2>/dev/null)" != "cargo-pgrx $PGRX_VERSION" ]; then
   say "cargo-pgrx $PGRX_VERSION: installing (several minutes on 2 cores)"
   cargo install cargo-pgrx --version "$PGRX_VERSION" --locked

@@ -171,7 +171,9 @@ pub fn ended_message(ended: &Ended) -> Option<String> {
             JOB_TIME_LIMIT.get(),
             TERMINATE_GRACE.as_secs()
         )),
-        Ended::Interrupted => Some("stopped: the process that ran the job was asked to stop".into()),
+        Ended::Interrupted => {
+            Some("run interrupted: the server is shutting down, or the session waiting for the run was cancelled".into())
+        }
     }
 }
 
