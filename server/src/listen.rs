@@ -1,0 +1,133 @@
+//! Accepting connections within bounds: at most `--max-connections` at once (beyond it,
+//! new ones wait in the kernel's listen queue, not in our file descriptors), each closed
+//! when it sends no request head for `--idle-timeout-s`, and enough file descriptors
+//! kept in reserve (checked at start) that accept does not run out of them. If it still
+//! does (EMFILE/ENFILE: descriptors used elsewhere), it pauses instead of spinning.
+
+use crate::service::{handle, State};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use std::future::Future;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// Descriptors beyond the connections and the pool: the listener, stdio, the runtime's
+/// own (epoll, eventfd), DNS and TLS files, a CA file read at start.
+pub const RESERVED_FDS: u64 = 64;
+
+#[derive(Debug, Clone, Copy)]
+pub struct ConnLimits {
+    pub max_connections: usize,
+    /// hyper's header read timeout: it runs from the moment a connection waits for a
+    /// request head, so it is the keep-alive idle timeout too.
+    pub idle_timeout: Duration,
+}
+
+/// Accepts until `shutdown` completes; connections are watched by `graceful`.
+pub async fn accept_loop(
+    listener: &TcpListener,
+    state: Arc<State>,
+    limits: ConnLimits,
+    graceful: &GracefulShutdown,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let mut errors = ErrorLog::default();
+    tokio::pin!(shutdown);
+    loop {
+        // A slot before accept: at the cap, new connections stay in the listen queue
+        // (the client waits) until an open one closes or idles out.
+        let permit = tokio::select! {
+            permit = slots.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            _ = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    errors.note(&e);
+                    // Out of descriptors: wait for some to close rather than spin; other
+                    // errors (a client that reset before accept) are per connection.
+                    let pause = if out_of_descriptors(&e) { 100 } else { 1 };
+                    tokio::time::sleep(Duration::from_millis(pause)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let state = state.clone();
+        let connection = http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.idle_timeout)
+            .serve_connection(TokioIo::new(stream), service_fn(move |request| handle(request, state.clone())));
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            // A client that hangs up or times out: nothing to do but free the slot.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+}
+
+pub fn out_of_descriptors(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EMFILE | libc::ENFILE))
+}
+
+/// Accept errors on stderr, at most one line a second (a flood would fill the disk).
+#[derive(Default)]
+struct ErrorLog {
+    last: Option<Instant>,
+    suppressed: u64,
+}
+
+impl ErrorLog {
+    fn note(&mut self, e: &io::Error) {
+        if self.last.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
+            self.suppressed += 1;
+            return;
+        }
+        let more = match self.suppressed {
+            0 => String::new(),
+            n => format!(" ({n} more since the last line)"),
+        };
+        eprintln!("llm-clusters-server: accept: {e}{more}");
+        self.last = Some(Instant::now());
+        self.suppressed = 0;
+    }
+}
+
+/// Makes sure `needed` file descriptors may be open: raises the soft limit towards the
+/// hard one if it must, else says which setting to change. Returns the limit in force.
+pub fn ensure_descriptors(needed: u64, what: &str) -> Result<u64, String> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit writes into the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return Err(format!("cannot read the file descriptor limit: {}", io::Error::last_os_error()));
+    }
+    let (soft, hard): (u64, u64) = (limit.rlim_cur, limit.rlim_max);
+    if soft >= needed {
+        return Ok(soft);
+    }
+    if hard < needed {
+        return Err(format!(
+            "{what} needs {needed} file descriptors, the limit is {soft} (hard {hard}): \
+             lower --max-connections or raise the limit (ulimit -n, LimitNOFILE= under systemd)"
+        ));
+    }
+    let raised = libc::rlimit { rlim_cur: needed, rlim_max: limit.rlim_max };
+    // SAFETY: setrlimit reads the struct we own; raising the soft limit up to the hard one
+    // needs no privilege.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+        return Err(format!("cannot raise the file descriptor limit to {needed}: {}", io::Error::last_os_error()));
+    }
+    Ok(needed)
+}
