@@ -10,7 +10,7 @@ use crate::http::{embedding_service, post};
 use crate::pg::{self, check_interrupts, Required};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
 use llm_clusters_engine::content::{request_text, trace_request_text};
-use llm_clusters_engine::embedder::{hash, minilm::MiniLm};
+use llm_clusters_engine::embedder::{bounded_input, hash, minilm::MiniLm};
 use llm_clusters_engine::embedding::real_array_literal;
 use llm_clusters_engine::source::Level;
 use llm_clusters_engine::{EngineError, ErrorKind};
@@ -80,13 +80,24 @@ pub fn embed_threads() -> usize {
 /// Embeddings of `texts` in order, and the model name to record, with the configured
 /// embedder. Raises when it cannot embed (no model files, no consent, service failure).
 pub fn embed_texts(texts: &[&str]) -> (Vec<Vec<f32>>, String) {
+    let bounded: Vec<&str> = texts.iter().map(|t| bounded_input(t)).collect();
+    let texts = &bounded[..];
     match EMBEDDER.get() {
         Embedder::Builtin => {
             let model = builtin_model();
             let vectors = model.embed(texts, embed_threads(), &check_interrupts).or_raise();
             (vectors, llm_clusters_engine::embedder::minilm::MODEL.to_string())
         }
-        Embedder::Hash => (texts.iter().map(|t| hash::embed(t)).collect(), hash::MODEL.to_string()),
+        Embedder::Hash => {
+            let vectors = texts
+                .iter()
+                .map(|t| {
+                    check_interrupts().or_raise();
+                    hash::embed(t)
+                })
+                .collect();
+            (vectors, hash::MODEL.to_string())
+        }
         Embedder::Service => {
             let Some((service, model)) = embedding_service() else {
                 raise(

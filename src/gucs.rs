@@ -9,6 +9,8 @@ pub static MAX_CAPTURE_MB: GucSetting<i32> = GucSetting::<i32>::new(64);
 
 /// Memory one run may use for embeddings and the engine's work on them, in MB.
 pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(4096);
+/// The budget of one page or text a function builds (trace_html, report_html, summaries).
+pub static MAX_OUTPUT_MB: GucSetting<i32> = GucSetting::<i32>::new(16);
 
 /// Most jobs one team may have.
 pub static MAX_JOBS_PER_TEAM: GucSetting<i32> = GucSetting::<i32>::new(5);
@@ -69,6 +71,17 @@ pub static AUTO_SUMMARIZE: GucSetting<bool> = GucSetting::<bool>::new(true);
 /// A string setting's text (empty when unset).
 pub fn text(setting: &GucSetting<Option<CString>>) -> String {
     setting.get().map(|c| c.to_string_lossy().trim().to_string()).unwrap_or_default()
+}
+
+/// `llm_clusters.max_output_mb` in bytes.
+pub fn output_bytes() -> i64 {
+    i64::from(MAX_OUTPUT_MB.get()) << 20
+}
+
+/// Characters of events' texts a page may show within `llm_clusters.max_output_mb`: a
+/// character can take 6 bytes in the page (`<` is written `\u003c`).
+pub fn page_text_chars() -> usize {
+    usize::try_from(output_bytes() / 6).unwrap_or(usize::MAX)
 }
 
 /// The current `llm_clusters.daily_run_time` text.
@@ -259,6 +272,16 @@ pub fn define() {
         10_000,
         GucContext::Suset,
         GucFlags::default(),
+    );
+    GucRegistry::define_int_guc(
+        c"llm_clusters.max_output_mb",
+        c"Largest page or text one call builds: trace_html, report_html, the steps a summary reads.",
+        c"Events' inputs and outputs are read up to a quarter of it and shown up to it (in escaped bytes); what is left out is said on the page (its length, or a note in its place).",
+        &MAX_OUTPUT_MB,
+        1,
+        1024,
+        GucContext::Suset,
+        GucFlags::UNIT_MB,
     );
     GucRegistry::define_int_guc(
         c"llm_clusters.max_memory_mb",

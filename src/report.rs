@@ -2,12 +2,14 @@
 //! of its items, and lets the engine render the self-contained page.
 
 use crate::error::{raise, OrRaise};
-use crate::gucs::REPORT_ITEM_URL;
+use crate::gucs::{page_text_chars, REPORT_ITEM_URL};
 use crate::items::run_items;
 use crate::jobs::run_team_and_source;
 use crate::pg::Required;
 use crate::summary::{steps_of, summaries_of};
-use llm_clusters_engine::report::{render, Cluster, Focus, Report, RunInfo, Theme, MAX_DOTS, PREVIEW_CHARS};
+use llm_clusters_engine::report::{
+    checked_item_url, render, Cluster, Focus, Report, RunInfo, Theme, MAX_DOTS, PREVIEW_CHARS,
+};
 use llm_clusters_engine::runs::RunStatus;
 use llm_clusters_engine::source::Level;
 use llm_clusters_engine::trace::timeline_json;
@@ -173,12 +175,14 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         let timelines = keys
             .into_iter()
             .map(|key| {
-                let timeline = timeline_json(steps.get(&key).map_or(&[], Vec::as_slice), &key.1, TIMELINE_CHARS);
+                let steps = steps.get(&key).map_or(&[][..], Vec::as_slice);
+                let timeline = timeline_json(steps, &key.1, TIMELINE_CHARS, page_text_chars() / FOCUS_TIMELINES);
                 (key.1, timeline)
             })
             .collect();
         Focus { cluster_id: c, first_ts, last_ts, items, timelines }
     });
     let item_url = REPORT_ITEM_URL.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
+    let item_url = checked_item_url(&item_url).or_raise().to_string();
     Some(render(&Report { run, themes, clusters, points, points_of, item_url, focus }).or_raise())
 }

@@ -7,7 +7,7 @@
 
 use crate::datum::json_of_text;
 use crate::error::{raise, OrRaise};
-use crate::gucs::AI_BATCH_SIZE;
+use crate::gucs::{output_bytes, page_text_chars, AI_BATCH_SIZE};
 use crate::http::{chat_service, post_within};
 use crate::pg::{in_batches, Required};
 use llm_clusters_engine::ai::{parse_summary, summary_request, SUMMARY_CHARS};
@@ -46,7 +46,10 @@ ORDER BY e.\"timestamp\", e.uuid LIMIT $1";
 const STEP_COLUMNS: &str =
     "e.uuid::text, e.event, (extract(epoch FROM e.\"timestamp\") * 1000)::float8, e.span_id, e.parent_id,
        e.span_name, e.model, e.latency_s, e.input_tokens, e.output_tokens, e.total_cost_usd, e.is_error, e.error,
-       e.input::text, e.output::text";
+       CASE WHEN e.input IS NULL OR e.bytes_so_far <= $4 THEN e.input::text
+            ELSE pg_catalog.to_jsonb(pg_catalog.format('(%s bytes left out: llm_clusters.max_output_mb)', e.input_bytes))::text END,
+       CASE WHEN e.output IS NULL OR e.bytes_so_far <= $4 THEN e.output::text
+            ELSE pg_catalog.to_jsonb(pg_catalog.format('(%s bytes left out: llm_clusters.max_output_mb)', e.output_bytes))::text END";
 
 /// Internal: called by `llm_clusters.summarize_pending`. Batches in subtransactions, as
 /// `embed_pending`: a cancel keeps the batches before it.
@@ -131,20 +134,27 @@ struct Written {
 }
 
 /// The steps of each (team, item): a trace's events in time order (at most `limit`), or
-/// the one generation; one query for all the items.
+/// the one generation; one query for all the items. Inputs and outputs are read while
+/// their text adds up to a quarter of `llm_clusters.max_output_mb` over all the items
+/// (the parsed values take a few times their text); later ones are a note of their size.
 pub fn steps_of(level: Level, items: &[(i32, String)], limit: i64) -> HashMap<(i32, String), Vec<Step>> {
     let teams: Vec<i32> = items.iter().map(|i| i.0).collect();
     let ids: Vec<String> = items.iter().map(|i| i.1.clone()).collect();
     let matches = if level == Level::Trace { "e.trace_id = p.item_id" } else { "e.uuid::text = p.item_id" };
     let query = format!(
-        "SELECT p.team_id, p.item_id, {STEP_COLUMNS}
-         FROM unnest($1::int[], $2::text[]) AS p(team_id, item_id)
-         CROSS JOIN LATERAL (SELECT * FROM llm_clusters.events e WHERE e.team_id = p.team_id AND {matches}
-                             ORDER BY e.\"timestamp\", e.uuid LIMIT $3) e"
+        "SELECT e.p_team, e.p_item, {STEP_COLUMNS}
+         FROM (SELECT s.*, sum(s.input_bytes + s.output_bytes) OVER (ORDER BY s.p_order, s.\"timestamp\", s.uuid) AS bytes_so_far
+               FROM (SELECT p.team_id AS p_team, p.item_id AS p_item, p.p_order, e.*,
+                            coalesce(pg_catalog.octet_length(e.input::text), 0) AS input_bytes,
+                            coalesce(pg_catalog.octet_length(e.output::text), 0) AS output_bytes
+                     FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS p(team_id, item_id, p_order)
+                     CROSS JOIN LATERAL (SELECT * FROM llm_clusters.events e WHERE e.team_id = p.team_id AND {matches}
+                                         ORDER BY e.\"timestamp\", e.uuid LIMIT $3) e) s) e"
     );
+    let read_bytes = output_bytes() / 4;
     let mut out: HashMap<(i32, String), Vec<Step>> = HashMap::new();
     Spi::connect(|client| {
-        for row in client.select(&query, None, &[teams.into(), ids.into(), limit.into()])? {
+        for row in client.select(&query, None, &[teams.into(), ids.into(), limit.into(), read_bytes.into()])? {
             let key = (row.get::<i32>(1)?.required("the item's team"), row.get::<String>(2)?.required("the item's id"));
             let (step, unreadable) = step_of(&row, 3)?;
             if let Some(why) = unreadable {
@@ -317,7 +327,7 @@ pub fn trace_html(trace_id: &str, team_id: i32) -> String {
         trace_id,
         team_id,
         summary: Some(&summary),
-        timeline: timeline_json(&steps, trace_id, TIMELINE_TEXT_CHARS),
+        timeline: timeline_json(&steps, trace_id, TIMELINE_TEXT_CHARS, page_text_chars()),
         steps_left_out: total - steps.len() as i64,
         clusters: &clusters,
     })

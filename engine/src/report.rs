@@ -142,6 +142,23 @@ pub fn script_json(value: &impl Serialize) -> Result<String> {
     Ok(out)
 }
 
+/// `llm_clusters.report_item_url` checked: empty (dots link nowhere), an absolute http(s)
+/// URL, or a path of the report's own site (`/…`, but not `//host` or `/\host`, which
+/// browsers read as another host); no control characters.
+pub fn checked_item_url(template: &str) -> Result<&str> {
+    let lower = template.to_ascii_lowercase();
+    let same_site = template.starts_with('/') && !template[1..].starts_with(['/', '\\']);
+    let allowed = template.is_empty() || lower.starts_with("http://") || lower.starts_with("https://") || same_site;
+    if !allowed || template.chars().any(char::is_control) {
+        return Err(EngineError::new(
+            ErrorKind::InvalidParameter,
+            format!("llm_clusters.report_item_url must be an http(s) URL or a path starting with a single /, got \"{template}\""),
+        )
+        .with_hint("For example https://app.example.com/traces/{trace_id} or /traces/{trace_id}."));
+    }
+    Ok(template)
+}
+
 /// What the page's script reads.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -303,7 +320,8 @@ const SCRIPT: &str = r##"
     if (!data.itemUrl) return null;
     var url = data.itemUrl.replace(/\{item_id\}/g, encodeURIComponent(item.id))
       .replace(/\{trace_id\}/g, encodeURIComponent(item.trace || "")).replace(/\{run_id\}/g, String(data.run));
-    return /^(https?:\/\/|\/)/i.test(url) ? url : null;   // never javascript: or data: URLs
+    // http(s) or this site's own paths: never javascript:, data:, nor //host or /\host
+    return /^(https?:\/\/|\/(?![\/\\]))/i.test(url) ? url : null;
   }
 
   // Themes, largest first, each with its clusters (largest first); Outliers and clusters
@@ -482,6 +500,24 @@ const SCRIPT: &str = r##"
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn item_urls_stay_on_http_or_this_site() {
+        use super::checked_item_url;
+        for ok in ["", "https://app.example.com/t/{trace_id}", "HTTP://x/{item_id}", "/traces/{trace_id}", "/"] {
+            assert_eq!(checked_item_url(ok).unwrap(), ok);
+        }
+        for bad in [
+            "//evil.example/{trace_id}",
+            "/\\evil.example",
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "traces/{trace_id}",
+            "/t\n{item_id}",
+        ] {
+            assert!(checked_item_url(bad).is_err(), "{bad}");
+        }
+    }
+
     use super::*;
     use serde_json::{json, Value};
 
@@ -601,7 +637,7 @@ mod tests {
             first_ts: None,
             last_ts: None,
             items: vec![item],
-            timelines: vec![("t1".into(), crate::trace::timeline_json(&[step], "t1", 100))],
+            timelines: vec![("t1".into(), crate::trace::timeline_json(&[step], "t1", 100, usize::MAX))],
         });
         let html = render(&r).unwrap();
         assert_eq!(html.matches("<script").count(), 2);

@@ -201,7 +201,7 @@ mod tests {
             trace_id: evil,
             team_id: 3,
             summary: Some(&summary),
-            timeline: timeline_json(std::slice::from_ref(&step), evil, 1_000),
+            timeline: timeline_json(std::slice::from_ref(&step), evil, 1_000, usize::MAX),
             steps_left_out: 0,
             clusters: &clusters,
         })

@@ -601,7 +601,16 @@ pub struct FoldedText {
     pub chars: usize,
 }
 
-pub fn timeline_json(steps: &[Step], trace_id: &str, text_chars: usize) -> Timeline {
+/// The timeline of a trace's steps: inputs, outputs and errors at most `text_chars`
+/// characters each and `total_chars` in all (a page's budget: its size must not grow with
+/// what its steps hold); a text cut short keeps its full length (`chars`) to say so.
+pub fn timeline_json(steps: &[Step], trace_id: &str, text_chars: usize, total_chars: usize) -> Timeline {
+    let mut left = total_chars;
+    let mut take = |value: &Value| {
+        let text = folded(value, text_chars.min(left));
+        left -= text.text.chars().count().min(left);
+        text
+    };
     let tree = Tree::of(steps, trace_id);
     let order = tree.walk();
     let t0 = steps.iter().filter_map(Step::start_ms).fold(f64::INFINITY, f64::min);
@@ -622,10 +631,13 @@ pub fn timeline_json(steps: &[Step], trace_id: &str, text_chars: usize) -> Timel
                 in_tokens: s.input_tokens,
                 out_tokens: s.output_tokens,
                 cost: s.cost(),
-                error: s.failed().then(|| s.error.clone().unwrap_or_else(|| "(no message)".into())),
+                error: s.failed().then(|| match &s.error {
+                    Some(e) => take(&Value::String(e.clone())).text,
+                    None => "(no message)".into(),
+                }),
                 tools: s.tools(),
-                input: s.input.as_ref().map(|v| folded(v, text_chars)),
-                output: s.output.as_ref().map(|v| folded(v, text_chars)),
+                input: s.input.as_ref().map(&mut take),
+                output: s.output.as_ref().map(&mut take),
             }
         })
         .collect();
@@ -819,7 +831,7 @@ mod tests {
         let s = summarize(&steps, "t");
         assert_eq!(s.title, "late");
         assert_eq!(s.flow.lines().count(), 2);
-        let timeline = serde_json::to_value(timeline_json(&steps, "t", 100)).unwrap();
+        let timeline = serde_json::to_value(timeline_json(&steps, "t", 100, usize::MAX)).unwrap();
         assert_eq!(timeline["steps"].as_array().map(Vec::len), Some(2));
         assert!(timeline["steps"][1]["start"].is_null());
     }
@@ -828,7 +840,7 @@ mod tests {
     fn timeline_rows_are_relative_and_texts_folded() {
         let mut steps = agent();
         steps[5].output = Some(json!("x".repeat(50_000)));
-        let t = serde_json::to_value(timeline_json(&steps, "t1", 1_000)).unwrap();
+        let t = serde_json::to_value(timeline_json(&steps, "t1", 1_000, usize::MAX)).unwrap();
         let rows = t["steps"].as_array().unwrap();
         assert_eq!(rows.len(), 6);
         // From the trace's start (6,000 - 5,000 ms) to the last capture (6,000).
@@ -868,7 +880,7 @@ mod tests {
         let all = format!("{} {} {}", summary.bullets.join(" "), summary.notes.join(" "), summary.flow);
         assert!(!all.contains("NaN") && !all.contains("inf"), "{all}");
         assert!(all.contains(&format!("{} tokens", i64::MAX)), "saturated: {all}");
-        let timeline = timeline_json(&steps, "t1", 100);
+        let timeline = timeline_json(&steps, "t1", 100, usize::MAX);
         assert!(timeline.span.is_finite());
         for row in &timeline.steps {
             assert!(row.start.is_none_or(f64::is_finite) && row.duration.is_none_or(f64::is_finite), "{row:?}");

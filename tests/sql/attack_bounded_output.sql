@@ -1,0 +1,35 @@
+-- Attack: pages, texts and links that grow with what an attacker stores. A trace of 400
+-- steps of 20,000 '<' each (each written \u003c in the page) made a 96 MB trace_html page
+-- and, at 20,000 steps, aborted the server; now a page stays within
+-- llm_clusters.max_output_mb (steps read up to a quarter of it, texts shown up to it) and
+-- keeps the length of what it left out. embed_text reads at most 32 KiB of
+-- a text. report_item_url links only to http(s) or to this site.
+BEGIN;
+SET LOCAL client_min_messages = error;
+SET LOCAL llm_clusters.embedder = 'hash';
+SET LOCAL llm_clusters.max_output_mb = 1;
+INSERT INTO llm_clusters.events (uuid, team_id, event, "timestamp", trace_id, input, output, content)
+SELECT md5('bulky' || i)::uuid, 1, '$ai_generation', '2026-11-20T10:00:00Z'::timestamptz + i * interval '1 s', 'bulky-trace',
+       to_jsonb(repeat('<', 20000)), to_jsonb(repeat('<', 20000)), 'bulky'
+FROM generate_series(1, 400) i;
+SELECT length(page) < 2 * 1024 * 1024 AS page_within_budget,
+       position('"text":"","chars":' IN page) > 0 AS texts_past_the_budget_keep_only_their_length,
+       position('"chars":20000' IN page) > 0 AS keeps_full_lengths
+FROM (SELECT llm_clusters.trace_html('bulky-trace', 1) AS page) p;
+-- The same trace with the default budget (16 MB): within it too.
+RESET llm_clusters.max_output_mb;
+SELECT length(llm_clusters.trace_html('bulky-trace', 1)) < 20 * 1024 * 1024 AS default_page_within_budget;
+-- embed_text reads the first 32 KiB: a 10 MB text embeds as its start does.
+SELECT llm_clusters.embed_text(repeat('word ', 2000000)) = llm_clusters.embed_text(left(repeat('word ', 2000000), 32768))
+       AS long_text_embeds_as_its_start;
+-- Links: //host and /\host are other hosts to a browser; refused with the reason.
+SELECT regress.planted(1, 'links', 30, 3, now() - interval '1 day');
+SELECT llm_clusters.create_job('links', 'generation') AS job \gset
+SELECT llm_clusters.run_job(:job) AS run \gset
+SET LOCAL llm_clusters.report_item_url = '//evil.example/{trace_id}';
+SELECT regress.error_of(format('SELECT llm_clusters.report_html(%s)', :run));
+SET LOCAL llm_clusters.report_item_url = '/\evil.example/{trace_id}';
+SELECT regress.error_of(format('SELECT llm_clusters.report_html(%s)', :run));
+SET LOCAL llm_clusters.report_item_url = '/traces/{trace_id}';
+SELECT length(llm_clusters.report_html(:run)) > 0 AS same_site_path_accepted;
+ROLLBACK;
