@@ -66,6 +66,8 @@ for ver in 15 18; do
 done
 say "end-to-end: llm-clusters-server with PostHog's Python, Node.js and browser SDKs, bad input and faults"
 bash tests/e2e/server.sh
+say "attacks: llm-clusters-server under gzip bombs and 1,100 idle connections"
+bash tests/security/server_bounds.sh
 say "end-to-end: llm-clusters-server to PostgreSQL over TLS"
 bash tests/e2e/server_tls.sh
 say "end-to-end: the PostgreSQL 15 package (.deb and archive) on a clean data directory"
