@@ -246,12 +246,11 @@ fn run_cycle() {
                         pgrx::warning!("llm_clusters scheduler: cannot record it: {message}");
                     }
                 }
-                None => match in_subtransaction(|| run_of_cycle(team_id, job_id, cycle.start)) {
-                    Ok(Some(run_id)) => {
-                        pgrx::log!("llm_clusters scheduler: job {job_id} of team {team_id} ran as run {run_id}")
+                None => {
+                    if let Ok(Some(run_id)) = in_subtransaction(|| run_of_cycle(team_id, job_id, cycle.start)) {
+                        pgrx::log!("llm_clusters scheduler: job {job_id} of team {team_id} ran as run {run_id}");
                     }
-                    Ok(None) | Err(_) => {}
-                },
+                }
             }),
             Err(message) => {
                 pgrx::warning!("llm_clusters scheduler: job {job_id} of team {team_id} could not run: {message}")

@@ -329,11 +329,15 @@ fn fuzz_trace() {
                 .iter()
                 .chain(&summary.notes)
                 .all(|b| b.chars().count() <= 300 && !unclean(b, false)));
-            let timeline = timeline_json(steps, "t", 200);
+            let timeline = timeline_json(steps, "t", 200, 1_000);
             assert!(timeline.span.is_finite());
+            let mut shown = 0;
             for row in &timeline.steps {
                 assert!([row.start, row.duration, row.cost].iter().all(|x| x.is_none_or(f64::is_finite)), "{row:?}");
+                let texts = row.input.iter().chain(&row.output);
+                shown += texts.map(|t| t.text.chars().count()).sum::<usize>();
             }
+            assert!(shown <= 1_000, "the timeline's texts keep to its budget: {shown}");
             serde_json::to_string(&timeline).expect("the timeline serialises");
             assert!(compact_rendering(steps, &summary, 4_000).chars().count() <= 4_000);
             !steps.is_empty()
