@@ -514,7 +514,9 @@ mod tests {
             Err(crate::error::EngineError::new(crate::error::ErrorKind::Internal, "no model"))
         };
         let plain = label_clusters(&docs, 2, &[2, 2], &[vec![], vec![]], Some((&centroids, &failing)));
-        assert_eq!(plain.len(), 2);
+        let offline = label_clusters(&docs, 2, &[2, 2], &[vec![], vec![]], None);
+        let titles = |ls: &[ClusterLabel]| ls.iter().map(|l| l.title.clone()).collect::<Vec<_>>();
+        assert_eq!(titles(&plain), titles(&offline));
     }
 
     #[test]
