@@ -3,16 +3,19 @@
 CREATE FUNCTION llm_clusters.label_run(run_id bigint)
 RETURNS bigint
 LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT llm_clusters._label_run(run_id) $$;
 
 CREATE FUNCTION llm_clusters.embed_text(text text)
 RETURNS real[]
 LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT llm_clusters._embed_text(text) $$;
 
 CREATE FUNCTION llm_clusters.embed_pending(level text DEFAULT 'generation', max_items int DEFAULT 10000)
 RETURNS bigint
 LANGUAGE sql VOLATILE STRICT PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT llm_clusters._embed_pending(level, max_items) $$;
 
 COMMENT ON FUNCTION llm_clusters.label_run(bigint) IS

@@ -2,6 +2,7 @@
 -- SELECT on the relation). Checked on every write of a job and again before every run.
 CREATE FUNCTION llm_clusters._owner_may_read(owner regrole, source regclass) RETURNS boolean
 LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT pg_catalog.has_schema_privilege(owner, c.relnamespace, 'USAGE')
            AND pg_catalog.has_table_privilege(owner, c.oid, 'SELECT')
@@ -10,11 +11,13 @@ $$;
 
 -- Validation of every write to jobs (create_job, plain INSERT or UPDATE alike).
 CREATE FUNCTION llm_clusters._jobs_check() RETURNS trigger
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
 BEGIN
     IF TG_OP = 'INSERT' OR NEW.team_id IS DISTINCT FROM OLD.team_id THEN
-        -- Serialise inserts of one team so that two sessions cannot both pass the cap.
-        PERFORM pg_advisory_xact_lock(hashtext('llm_clusters.jobs'), NEW.team_id);
+        -- create_job serialises inserts (LOCK TABLE, which readers cannot take; an
+        -- advisory lock anyone can hold would let any role stall every team's inserts).
         IF (SELECT count(*) FROM llm_clusters.jobs WHERE team_id = NEW.team_id)
            >= llm_clusters._max_jobs_per_team() THEN
             RAISE EXCEPTION 'team % already has % jobs, the most llm_clusters.max_jobs_per_team allows',
@@ -32,6 +35,16 @@ BEGIN
         RAISE EXCEPTION 'role "%" may not make role "%" the owner of a job', current_user, NEW.owner
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'A job''s owner must be a role you are a member of.';
+    END IF;
+    -- What a run reads and does is the owner's to choose: changing it on a job of another
+    -- owner would run the writer's choice (a view of its own) with that owner's rights.
+    IF TG_OP = 'UPDATE'
+       AND (NEW.source, NEW.filters, NEW.params, NEW.level, NEW.team_id)
+           IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params, OLD.level, OLD.team_id)
+       AND NOT pg_catalog.pg_has_role(current_user, NEW.owner, 'MEMBER') THEN
+        RAISE EXCEPTION 'role "%" may not change what job "%" reads: its owner is role "%"', current_user, NEW.name, NEW.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Make the job yours first (SET owner = current_user), or ask its owner.';
     END IF;
     -- The default source follows the level and params.embed (content or summary).
     IF NEW.source IS NULL OR NEW.source IN ('llm_clusters.trace_items'::regclass, 'llm_clusters.generation_items'::regclass,
@@ -80,7 +93,10 @@ CREATE FUNCTION llm_clusters.create_job(
     params jsonb DEFAULT '{}'
 ) RETURNS int
 LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
 AS $$
+    -- Two sessions cannot both pass the per-team cap (the jobs trigger counts).
+    LOCK TABLE llm_clusters.jobs IN SHARE ROW EXCLUSIVE MODE;
     INSERT INTO llm_clusters.jobs (team_id, name, level, source, filters, enabled, params)
     VALUES (create_job.team_id, create_job.name, create_job.level, create_job.source,
             coalesce(create_job.filters, '[]'), create_job.enabled, coalesce(create_job.params, '{}'))
@@ -90,11 +106,13 @@ $$;
 CREATE FUNCTION llm_clusters.run_job(job_id int, window_end timestamptz DEFAULT now())
 RETURNS bigint
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT llm_clusters._run_job(job_id, window_end) $$;
 
 CREATE FUNCTION llm_clusters.run_due_jobs()
 RETURNS SETOF bigint
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT llm_clusters._run_due_jobs() $$;
 
 COMMENT ON FUNCTION llm_clusters.run_due_jobs() IS

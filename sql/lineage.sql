@@ -96,11 +96,13 @@ WHERE c.stable_id IS NOT NULL;
 CREATE FUNCTION llm_clusters.assign(job_id int, embedding real[])
 RETURNS TABLE (cluster_id int, stable_id bigint, title text, distance float8)
 LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT * FROM llm_clusters._assign(job_id, embedding) $$;
 
 CREATE FUNCTION llm_clusters.assign_pending(job_id int)
 RETURNS bigint
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT llm_clusters._assign_pending(job_id) $$;
 
 COMMENT ON SEQUENCE llm_clusters.cluster_stable_id_seq IS 'Stable cluster ids.';

@@ -186,6 +186,146 @@ FROM daily d
 JOIN llm_clusters.clusters c ON c.team_id = d.team_id AND c.run_id = d.id
 WHERE c.stable_id IS NOT NULL;
 
+-- A job's source, filters, params, level and team are its owner's to change; every
+-- function runs with search_path = pg_catalog, pg_temp (a writable public schema cannot
+-- lend a superuser's call a function of its own).
+CREATE OR REPLACE FUNCTION llm_clusters._jobs_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.team_id IS DISTINCT FROM OLD.team_id THEN
+        -- create_job serialises inserts (LOCK TABLE, which readers cannot take; an
+        -- advisory lock anyone can hold would let any role stall every team's inserts).
+        IF (SELECT count(*) FROM llm_clusters.jobs WHERE team_id = NEW.team_id)
+           >= llm_clusters._max_jobs_per_team() THEN
+            RAISE EXCEPTION 'team % already has % jobs, the most llm_clusters.max_jobs_per_team allows',
+                NEW.team_id, llm_clusters._max_jobs_per_team()
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'Delete or reuse a job, or raise llm_clusters.max_jobs_per_team.';
+        END IF;
+    END IF;
+    -- The owner: the creator unless named, and only a role the writer is a member of.
+    IF TG_OP = 'INSERT' THEN
+        NEW.owner := coalesce(NEW.owner, pg_catalog.to_regrole(pg_catalog.quote_ident(current_user)));
+    END IF;
+    IF (TG_OP = 'INSERT' OR NEW.owner IS DISTINCT FROM OLD.owner)
+       AND NOT pg_catalog.pg_has_role(current_user, NEW.owner, 'MEMBER') THEN
+        RAISE EXCEPTION 'role "%" may not make role "%" the owner of a job', current_user, NEW.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A job''s owner must be a role you are a member of.';
+    END IF;
+    -- What a run reads and does is the owner's to choose: changing it on a job of another
+    -- owner would run the writer's choice (a view of its own) with that owner's rights.
+    IF TG_OP = 'UPDATE'
+       AND (NEW.source, NEW.filters, NEW.params, NEW.level, NEW.team_id)
+           IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params, OLD.level, OLD.team_id)
+       AND NOT pg_catalog.pg_has_role(current_user, NEW.owner, 'MEMBER') THEN
+        RAISE EXCEPTION 'role "%" may not change what job "%" reads: its owner is role "%"', current_user, NEW.name, NEW.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Make the job yours first (SET owner = current_user), or ask its owner.';
+    END IF;
+    -- The default source follows the level and params.embed (content or summary).
+    IF NEW.source IS NULL OR NEW.source IN ('llm_clusters.trace_items'::regclass, 'llm_clusters.generation_items'::regclass,
+                                            'llm_clusters.trace_summary_items'::regclass, 'llm_clusters.generation_summary_items'::regclass) THEN
+        NEW.source := CASE WHEN NEW.level = 'trace' AND NEW.params->>'embed' = 'summary' THEN 'llm_clusters.trace_summary_items'::regclass
+                           WHEN NEW.params->>'embed' = 'summary' THEN 'llm_clusters.generation_summary_items'::regclass
+                           WHEN NEW.level = 'trace' THEN 'llm_clusters.trace_items'::regclass
+                           ELSE 'llm_clusters.generation_items'::regclass END;
+    ELSIF NEW.params->>'embed' = 'summary' THEN
+        RAISE EXCEPTION 'params.embed = "summary" chooses the default source; job "%" reads its own source %', NEW.name, NEW.source
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave source out, or give your source an embedding column of the summaries.';
+    END IF;
+    -- Only what changed is checked: a job whose source was dropped can still be disabled.
+    IF TG_OP = 'INSERT' OR (NEW.source, NEW.filters, NEW.params) IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params) THEN
+        PERFORM llm_clusters._validate_job(NEW.source, NEW.filters, NEW.params);
+    END IF;
+    -- Runs read the source as the owner: the owner must be allowed to read it.
+    IF (TG_OP = 'INSERT' OR (NEW.source, NEW.owner) IS DISTINCT FROM (OLD.source, OLD.owner))
+       AND NOT llm_clusters._owner_may_read(NEW.owner, NEW.source) THEN
+        RAISE EXCEPTION 'role "%", the owner of job "%", may not read its source %', NEW.owner, NEW.name, NEW.source
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Grant SELECT on the relation (and USAGE on its schema) to the owner, or choose another owner.';
+    END IF;
+    -- An INSERT keeps the times it is given, so that a restored dump keeps its rows as they were.
+    NEW.enabled_at := CASE WHEN NOT NEW.enabled THEN NULL
+                           WHEN TG_OP = 'UPDATE' AND OLD.enabled THEN OLD.enabled_at
+                           WHEN TG_OP = 'INSERT' THEN coalesce(NEW.enabled_at, now())
+                           ELSE now() END;
+    IF TG_OP = 'UPDATE' THEN
+        NEW.updated_at := now();
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE OR REPLACE FUNCTION llm_clusters.create_job(
+    name text,
+    level text DEFAULT 'trace',
+    filters jsonb DEFAULT '[]',
+    enabled boolean DEFAULT true,
+    team_id int DEFAULT 1,
+    source regclass DEFAULT NULL,
+    params jsonb DEFAULT '{}'
+) RETURNS int
+LANGUAGE sql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    -- Two sessions cannot both pass the per-team cap (the jobs trigger counts).
+    LOCK TABLE llm_clusters.jobs IN SHARE ROW EXCLUSIVE MODE;
+    INSERT INTO llm_clusters.jobs (team_id, name, level, source, filters, enabled, params)
+    VALUES (create_job.team_id, create_job.name, create_job.level, create_job.source,
+            coalesce(create_job.filters, '[]'), create_job.enabled, coalesce(create_job.params, '{}'))
+    RETURNING id
+$$;
+ALTER FUNCTION llm_clusters.label_run(bigint) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.embed_text(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.embed_pending(text, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.capture(jsonb, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._owner_may_read(regrole, regclass) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.run_job(int, timestamptz) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.run_due_jobs() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.assign(int, real[]) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.assign_pending(int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.cluster_items(bigint, int, int, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.item_clusters(text, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.report_html(bigint, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.summarize_pending(text, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.embed_summaries(text, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters.trace_html(text, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._label_run(bigint) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._assign(int, real[]) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._assign_pending(int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._embed_text(text) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._embed_pending(text, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._embed_summaries(text, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._item_previews(bigint, text[], int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._validate_job(oid, jsonb, jsonb) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._report_html(bigint, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._run_job(int, timestamptz) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._run_due_jobs() SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._summarize_pending(text, int) SET search_path = pg_catalog, pg_temp;
+ALTER FUNCTION llm_clusters._trace_html(text, int) SET search_path = pg_catalog, pg_temp;
+
+-- _capture takes the payload as text and checks its size itself (it trusted a size its
+-- caller passed, and admins may call it directly).
+DROP FUNCTION llm_clusters._capture(jsonb, int, bigint);
+CREATE FUNCTION "_capture"(
+	"payload" TEXT,
+	"team_id" INT
+) RETURNS bigint
+STRICT VOLATILE PARALLEL UNSAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'capture_events_wrapper';
+CREATE OR REPLACE FUNCTION llm_clusters.capture(payload jsonb, team_id int DEFAULT 1)
+RETURNS bigint
+LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT llm_clusters._capture(payload::text, team_id) $$;
+COMMENT ON FUNCTION llm_clusters._capture(text, int) IS 'Internal: use llm_clusters.capture().';
+REVOKE EXECUTE ON FUNCTION llm_clusters._capture(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters._capture(text, int) TO llm_clusters_admin;
+
 -- Function privileges: nothing for PUBLIC
 -- The aggregate is for readers, not PUBLIC (the ingest role runs capture_with_key only).
 REVOKE EXECUTE ON FUNCTION

@@ -50,6 +50,7 @@ CREATE FUNCTION llm_clusters.cluster_items(run_id bigint, cluster_id int, max_it
 RETURNS TABLE (item_id text, trace_id text, rank int, distance float8, ts timestamptz, preview text,
                summary_title text, flow text, bullets text[], notes text[])
 LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     source regclass;
@@ -96,6 +97,7 @@ CREATE FUNCTION llm_clusters.item_clusters(item_id text, team_id int DEFAULT 1)
 RETURNS TABLE (job_id int, job_name text, level text, run_id bigint, window_end timestamptz,
                cluster_id int, stable_id bigint, title text, distance float8, incremental boolean)
 LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
 AS $$
     SELECT DISTINCT ON (r.job_id) r.job_id, r.job_name, r.level, r.id, r.window_end,
            a.cluster_id, c.stable_id, coalesce(c.title, 'Outliers'), a.distance, a.incremental
@@ -114,6 +116,7 @@ $$;
 CREATE FUNCTION llm_clusters.report_html(run_id bigint, cluster_id int DEFAULT NULL)
 RETURNS text
 LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT llm_clusters._report_html(run_id, cluster_id) $$;
 
 COMMENT ON FUNCTION llm_clusters.report_html(bigint, int) IS

@@ -38,11 +38,13 @@ SELECT pg_catalog.pg_extension_config_dump('llm_clusters.item_summaries', '');
 CREATE FUNCTION llm_clusters.summarize_pending(level text DEFAULT 'trace', max_items int DEFAULT 1000)
 RETURNS int
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT llm_clusters._summarize_pending(level, max_items)::int $$;
 
 CREATE FUNCTION llm_clusters.trace_html(trace_id text, team_id int DEFAULT 1)
 RETURNS text
 LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT llm_clusters._trace_html(trace_id, team_id) $$;
 
 -- Items embedded from their summaries (jobs with params.embed = "summary" read these):
@@ -64,6 +66,7 @@ JOIN llm_clusters.item_summaries s ON s.team_id = i.team_id AND s.level = 'trace
 CREATE FUNCTION llm_clusters.embed_summaries(level text DEFAULT 'trace', max_items int DEFAULT 1000)
 RETURNS int
 LANGUAGE sql VOLATILE PARALLEL UNSAFE
+SET search_path = pg_catalog, pg_temp
 AS $$ SELECT llm_clusters._embed_summaries(level, max_items)::int $$;
 
 COMMENT ON FUNCTION llm_clusters.summarize_pending(text, int) IS

@@ -154,6 +154,7 @@ pub fn label_if_enabled(team_id: i32, run_id: i64) {
 
 /// Internal: called by `llm_clusters.label_run`.
 #[pg_extern(volatile, parallel_unsafe, name = "_label_run")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn label_run(run_id: i64) -> i64 {
     let team_id = run_team(run_id);
     let exists = Spi::get_one_with_args::<bool>(

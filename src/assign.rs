@@ -71,6 +71,7 @@ fn latest_run(job: &Job) -> LatestRun {
 
 /// Internal: called by `llm_clusters.assign`.
 #[pg_extern(stable, strict, name = "_assign")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn assign(
     job_id: i32,
     embedding: Array<f32>,
@@ -100,6 +101,7 @@ pub fn assign(
 
 /// Internal: called by `llm_clusters.assign_pending`.
 #[pg_extern(volatile, parallel_unsafe, name = "_assign_pending")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn assign_pending(job_id: i32) -> i64 {
     assign_job(None, job_id)
 }

@@ -8,6 +8,7 @@ use llm_clusters_engine::capture::{parse_payload, sent_at, CapturedEvent};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
 use pgrx::JsonB;
+use serde_json::Value;
 
 const INSERT_EVENTS: &str = r#"
 INSERT INTO llm_clusters.events AS e
@@ -84,22 +85,28 @@ impl Columns {
     }
 }
 
-/// Internal: called by the SQL function `llm_clusters.capture`, which passes the payload's
-/// size so that an oversized payload is refused first.
+/// Internal: called by the SQL function `llm_clusters.capture` with the payload as text,
+/// whose size is checked here, before anything is parsed or allocated for it (whoever
+/// calls: admins may run this function directly).
 #[pg_extern(volatile, parallel_unsafe, name = "_capture")]
-pub fn capture_events(payload: JsonB, team_id: i32, payload_bytes: i64) -> i64 {
-    let limit = i64::from(MAX_CAPTURE_MB.get()) * 1024 * 1024;
-    if payload_bytes > limit {
+#[search_path(pg_catalog, pg_temp)]
+pub fn capture_events(payload: &str, team_id: i32) -> i64 {
+    let limit = usize::try_from(MAX_CAPTURE_MB.get()).unwrap_or(0) << 20;
+    if payload.len() > limit {
         raise(EngineError::new(
             ErrorKind::LimitExceeded,
             format!(
-                "payload is {payload_bytes} bytes, more than llm_clusters.max_capture_mb ({} MB); split it into batches",
+                "payload is {} bytes, more than llm_clusters.max_capture_mb ({} MB); split it into batches",
+                payload.len(),
                 MAX_CAPTURE_MB.get()
             ),
         ));
     }
-    let events = parse_payload(&payload.0).or_raise();
-    let sent_at = sent_at(&payload.0);
+    let payload: Value = serde_json::from_str(payload).unwrap_or_else(|e| {
+        raise(EngineError::new(ErrorKind::InvalidText, format!("payload is not JSON this version reads: {e}")))
+    });
+    let events = parse_payload(&payload).or_raise();
+    let sent_at = sent_at(&payload);
     if events.is_empty() {
         return 0;
     }

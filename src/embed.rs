@@ -123,6 +123,7 @@ pub fn embed_texts(texts: &[&str]) -> (Vec<Vec<f32>>, String) {
 
 /// Internal: called by `llm_clusters.embed_text`.
 #[pg_extern(volatile, parallel_unsafe, strict, name = "_embed_text")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn embed_text(text: &str) -> Vec<f32> {
     embed_texts(&[text]).0.pop().unwrap_or_default()
 }
@@ -130,15 +131,21 @@ pub fn embed_text(text: &str) -> Vec<f32> {
 /// Up to `limit` items of the level that have no embedding: (team, item id, text to embed).
 fn pending(level: Level, limit: i64) -> Vec<(i32, String, String)> {
     let query = if level == Level::Generation {
-        "SELECT e.team_id, e.uuid::text, e.input::text, e.content FROM llm_clusters.events e
+        "SELECT e.team_id, e.uuid::text,
+                CASE WHEN pg_catalog.octet_length(e.input::text) <= 262144 THEN e.input::text END,
+                pg_catalog.left(e.content, 32768)
+         FROM llm_clusters.events e
          WHERE e.event = '$ai_generation' AND coalesce(e.content, '') <> ''
            AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'generation' AND m.item_id = e.uuid::text)
          ORDER BY e.\"timestamp\" DESC, e.uuid LIMIT $1"
     } else {
         "SELECT t.team_id, t.item_id,
-                (SELECT jsonb_agg(g.input ORDER BY g.\"timestamp\") FROM llm_clusters.events g
-                  WHERE g.team_id = t.team_id AND g.trace_id = t.item_id AND g.event = '$ai_generation')::text,
-                t.content
+                (SELECT pg_catalog.jsonb_agg(g.input ORDER BY g.\"timestamp\")
+                 FROM (SELECT g.input, g.\"timestamp\" FROM llm_clusters.events g
+                       WHERE g.team_id = t.team_id AND g.trace_id = t.item_id AND g.event = '$ai_generation'
+                         AND pg_catalog.octet_length(g.input::text) <= 32768
+                       ORDER BY g.\"timestamp\" LIMIT 16) g)::text,
+                pg_catalog.left(t.content, 32768)
          FROM llm_clusters.trace_items t
          WHERE t.embedding IS NULL AND coalesce(t.content, '') <> '' ORDER BY t.ts DESC, t.item_id LIMIT $1"
     };
@@ -206,6 +213,7 @@ fn embed_batch(level: Level, limit: i64) -> (usize, i64) {
 /// subtransaction: a cancel or statement timeout stops it at the batch it interrupts, and
 /// the batches before are kept (a WARNING says so); any other error stores nothing.
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_pending")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn embed_pending(level: &str, max_items: i32) -> i64 {
     let level = Level::parse(level).or_raise();
     in_batches("embed_pending", max_items, |limit| embed_batch(level, limit))
@@ -214,6 +222,7 @@ pub fn embed_pending(level: &str, max_items: i32) -> i64 {
 /// Internal: called by `llm_clusters.embed_summaries`: the same for the items' summaries
 /// (`item_summaries.embedding`, what jobs with `params.embed = "summary"` cluster).
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_summaries")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn embed_summaries(level: &str, max_items: i32) -> i64 {
     let level = Level::parse(level).or_raise();
     in_batches("embed_summaries", max_items, |limit| embed_summary_batch(level, limit))

@@ -9,7 +9,7 @@
 use crate::ai::{apply_labels, call_labels, label_requests};
 use crate::error::OrRaise;
 use crate::gucs::JOB_TIME_LIMIT;
-use crate::pg::{in_subtransaction, with_time_limit, Required};
+use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Required};
 use crate::run::run;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BackgroundWorkerStatus};
 use pgrx::datum::TimestampWithTimeZone;
@@ -227,6 +227,7 @@ pub extern "C-unwind" fn llm_clusters_job_main(arg: pg_sys::Datum) {
     let login = (a.login != pg_sys::InvalidOid).then_some(a.login);
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(a.database), login);
     let run_id = BackgroundWorker::transaction(|| {
+        pin_search_path();
         if a.role != pg_sys::InvalidOid && Some(a.role) != login {
             // Act as the caller's current role, as the session it came from did.
             Spi::run_with_args(

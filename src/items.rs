@@ -315,6 +315,7 @@ pub fn item_texts(source: &Source, team_id: i32, ids: Vec<String>, chars: i32) -
 /// characters each (what `cluster_items` promises its readers, whatever they pass); none
 /// when the job or its source is gone.
 #[pg_extern(stable, parallel_safe, name = "_item_previews")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn item_previews(
     run_id: i64,
     item_ids: Vec<String>,

@@ -176,6 +176,7 @@ pub fn checked_params(params: &Value) -> Params {
 
 /// Internal: called by the trigger on `llm_clusters.jobs`.
 #[pg_extern(volatile, name = "_validate_job")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn validate_job(source: pg_sys::Oid, filters: JsonB, params: JsonB) -> bool {
     source_embedding_type(source);
     let filters = parse_filters(&filters.0).or_raise();

@@ -9,6 +9,14 @@ use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
+/// Pins this session's search_path to `pg_catalog, pg_temp`: for the background worker and
+/// the job processes, which run the extension's SQL as a superuser, so that no function or
+/// operator of a schema others may write to (public, in databases from before PostgreSQL
+/// 15) is picked for an unqualified name. The SQL entry points set the same path.
+pub fn pin_search_path() {
+    Spi::run("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)").or_raise();
+}
+
 /// A value the query guarantees (a NOT NULL column, a count, a key): a NULL there is a
 /// broken invariant, raised as an internal error naming `what`, not read as 0 or "".
 pub trait Required<T> {

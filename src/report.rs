@@ -2,7 +2,7 @@
 //! of its items, and lets the engine render the self-contained page.
 
 use crate::error::{raise, OrRaise};
-use crate::gucs::{page_text_chars, REPORT_ITEM_URL};
+use crate::gucs::{output_bytes, page_text_chars, REPORT_ITEM_URL};
 use crate::items::run_items;
 use crate::jobs::run_team_and_source;
 use crate::pg::Required;
@@ -28,6 +28,7 @@ const TIMELINE_CHARS: usize = 2_000;
 
 /// Internal: called by `llm_clusters.report_html`.
 #[pg_extern(stable, name = "_report_html")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<String> {
     let run_id = run_id?;
     fn not_found(message: String) -> ! {
@@ -171,7 +172,8 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             }
         }
         let keys: Vec<(i32, String)> = traces.into_iter().map(|t| (team_id, t)).collect();
-        let steps = steps_of(Level::Trace, &keys, TIMELINE_STEPS);
+        let item_bytes = output_bytes() / 4 / FOCUS_TIMELINES as i64;
+        let steps = steps_of(Level::Trace, &keys, TIMELINE_STEPS, item_bytes);
         let timelines = keys
             .into_iter()
             .map(|key| {

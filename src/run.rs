@@ -51,6 +51,7 @@ impl Outcome {
 
 /// Internal: called by `llm_clusters.run_job`.
 #[pg_extern(volatile, parallel_unsafe, name = "_run_job")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn run_job(job_id: i32, window_end: TimestampWithTimeZone) -> i64 {
     // The same limit as scheduled runs, as a cancel (this session runs the job itself).
     with_time_limit_coded(JOB_TIME_LIMIT.get(), || run(None, job_id, window_end, None, true))
@@ -73,9 +74,11 @@ pub fn run(
     ai_labels: bool,
 ) -> Option<i64> {
     let job = load_job(team_id, job_id);
+    // One run of a job at a time: its row, locked, which only the job's team may lock (an
+    // advisory lock, whose key anyone may take, would let any role stop a team's runs).
     let locked = Spi::get_one_with_args::<bool>(
-        "SELECT pg_try_advisory_xact_lock(hashtext('llm_clusters.run_job'), $1)",
-        &[job_id.into()],
+        "SELECT true FROM llm_clusters.jobs WHERE team_id = $1 AND id = $2 FOR NO KEY UPDATE SKIP LOCKED",
+        &[job.team_id.into(), job_id.into()],
     )
     .or_raise();
     if locked != Some(true) {

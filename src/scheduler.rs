@@ -13,7 +13,7 @@ use crate::gucs::{
     SCHEDULER_NAPTIME,
 };
 use crate::isolated::{ended_message, record_ended, run_in_own_process, run_of_cycle};
-use crate::pg::{in_subtransaction, with_time_limit, Required};
+use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Required};
 use crate::run::run;
 use crate::summary::summarize_pending;
 use llm_clusters_engine::schedule::{cycle_start, parse_time_of_day};
@@ -66,6 +66,7 @@ fn due_jobs() -> (Cycle, Vec<JobKey>) {
 /// in its own subtransaction of this session, where only the cancel applies. Either way a
 /// job that cannot even start is reported with a WARNING and the others still run.
 #[pg_extern(volatile, parallel_unsafe, name = "_run_due_jobs")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn run_due_jobs() -> SetOfIterator<'static, i64> {
     let (cycle, jobs) = due_jobs();
     let own_processes = !unsafe { pg_sys::IsTransactionBlock() };
@@ -267,6 +268,7 @@ pub extern "C-unwind" fn llm_clusters_scheduler_main(_arg: pg_sys::Datum) {
     BackgroundWorker::attach_signal_handlers(SignalWakeFlags::SIGHUP | SignalWakeFlags::SIGTERM);
     let database = DATABASE.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_else(|| "postgres".into());
     BackgroundWorker::connect_worker_to_spi(Some(&database), None);
+    BackgroundWorker::transaction(pin_search_path);
     pgrx::log!("llm_clusters scheduler started on database \"{database}\"");
     let mut last_assign: Option<Instant> = None;
     loop {

@@ -24,6 +24,8 @@ use std::collections::HashMap;
 const PENDING_BATCH: i64 = 200;
 /// Steps of one trace read for its summary.
 const MAX_SUMMARY_STEPS: i64 = 5_000;
+/// Text of an item's inputs and outputs a summary reads (it shows a few hundred characters).
+const SUMMARY_ITEM_BYTES: i64 = 256 * 1024;
 /// Steps of one trace drawn by `trace_html`.
 const MAX_PAGE_STEPS: i64 = 20_000;
 
@@ -46,14 +48,15 @@ ORDER BY e.\"timestamp\", e.uuid LIMIT $1";
 const STEP_COLUMNS: &str =
     "e.uuid::text, e.event, (extract(epoch FROM e.\"timestamp\") * 1000)::float8, e.span_id, e.parent_id,
        e.span_name, e.model, e.latency_s, e.input_tokens, e.output_tokens, e.total_cost_usd, e.is_error, e.error,
-       CASE WHEN e.input IS NULL OR e.bytes_so_far <= $4 THEN e.input::text
+       CASE WHEN e.input IS NULL OR e.bytes_before + e.input_bytes <= $4 THEN e.input::text
             ELSE pg_catalog.to_jsonb(pg_catalog.format('(%s bytes left out: llm_clusters.max_output_mb)', e.input_bytes))::text END,
-       CASE WHEN e.output IS NULL OR e.bytes_so_far <= $4 THEN e.output::text
+       CASE WHEN e.output IS NULL OR e.bytes_before + e.input_bytes + e.output_bytes <= $4 THEN e.output::text
             ELSE pg_catalog.to_jsonb(pg_catalog.format('(%s bytes left out: llm_clusters.max_output_mb)', e.output_bytes))::text END";
 
 /// Internal: called by `llm_clusters.summarize_pending`. Batches in subtransactions, as
 /// `embed_pending`: a cancel keeps the batches before it.
 #[pg_extern(volatile, parallel_unsafe, name = "_summarize_pending")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
     let level = Level::parse(level).or_raise();
     // With the service, smaller batches: each item is one request, each bounded by
@@ -99,7 +102,7 @@ fn summarize_batch(level: Level, limit: i64, budget: Option<&Budget>) -> (i64, V
     if items.is_empty() {
         return (0, Vec::new());
     }
-    let mut steps = steps_of(level, &items, MAX_SUMMARY_STEPS);
+    let mut steps = steps_of(level, &items, MAX_SUMMARY_STEPS, SUMMARY_ITEM_BYTES);
     let service = chat_service().zip(budget);
     let mut failures = Vec::new();
     let summaries: Vec<Written> = items
@@ -134,16 +137,22 @@ struct Written {
 }
 
 /// The steps of each (team, item): a trace's events in time order (at most `limit`), or
-/// the one generation; one query for all the items. Inputs and outputs are read while
-/// their text adds up to a quarter of `llm_clusters.max_output_mb` over all the items
-/// (the parsed values take a few times their text); later ones are a note of their size.
-pub fn steps_of(level: Level, items: &[(i32, String)], limit: i64) -> HashMap<(i32, String), Vec<Step>> {
+/// the one generation; one query for all the items. Each item's inputs and outputs are
+/// read while their text adds up to `item_bytes` (per item, so that one team's huge item
+/// costs no other item anything); later ones are a note of their size.
+pub fn steps_of(
+    level: Level,
+    items: &[(i32, String)],
+    limit: i64,
+    item_bytes: i64,
+) -> HashMap<(i32, String), Vec<Step>> {
     let teams: Vec<i32> = items.iter().map(|i| i.0).collect();
     let ids: Vec<String> = items.iter().map(|i| i.1.clone()).collect();
     let matches = if level == Level::Trace { "e.trace_id = p.item_id" } else { "e.uuid::text = p.item_id" };
     let query = format!(
         "SELECT e.p_team, e.p_item, {STEP_COLUMNS}
-         FROM (SELECT s.*, sum(s.input_bytes + s.output_bytes) OVER (ORDER BY s.p_order, s.\"timestamp\", s.uuid) AS bytes_so_far
+         FROM (SELECT s.*, coalesce(sum(s.input_bytes + s.output_bytes) OVER (
+                      PARTITION BY s.p_order ORDER BY s.\"timestamp\", s.uuid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS bytes_before
                FROM (SELECT p.team_id AS p_team, p.item_id AS p_item, p.p_order, e.*,
                             coalesce(pg_catalog.octet_length(e.input::text), 0) AS input_bytes,
                             coalesce(pg_catalog.octet_length(e.output::text), 0) AS output_bytes
@@ -151,10 +160,9 @@ pub fn steps_of(level: Level, items: &[(i32, String)], limit: i64) -> HashMap<(i
                      CROSS JOIN LATERAL (SELECT * FROM llm_clusters.events e WHERE e.team_id = p.team_id AND {matches}
                                          ORDER BY e.\"timestamp\", e.uuid LIMIT $3) e) s) e"
     );
-    let read_bytes = output_bytes() / 4;
     let mut out: HashMap<(i32, String), Vec<Step>> = HashMap::new();
     Spi::connect(|client| {
-        for row in client.select(&query, None, &[teams.into(), ids.into(), limit.into(), read_bytes.into()])? {
+        for row in client.select(&query, None, &[teams.into(), ids.into(), limit.into(), item_bytes.into()])? {
             let key = (row.get::<i32>(1)?.required("the item's team"), row.get::<String>(2)?.required("the item's id"));
             let (step, unreadable) = step_of(&row, 3)?;
             if let Some(why) = unreadable {
@@ -299,9 +307,13 @@ fn memberships(team_id: i32, trace_id: &str, steps: &[Step]) -> Vec<Membership> 
 
 /// Internal: called by `llm_clusters.trace_html`.
 #[pg_extern(stable, parallel_safe, name = "_trace_html")]
+#[search_path(pg_catalog, pg_temp)]
 pub fn trace_html(trace_id: &str, team_id: i32) -> String {
     let key = (team_id, trace_id.to_string());
-    let steps = steps_of(Level::Trace, std::slice::from_ref(&key), MAX_PAGE_STEPS).remove(&key).unwrap_or_default();
+    // A page reads up to a quarter of its budget: parsed values take a few times their text.
+    let steps = steps_of(Level::Trace, std::slice::from_ref(&key), MAX_PAGE_STEPS, output_bytes() / 4)
+        .remove(&key)
+        .unwrap_or_default();
     if steps.is_empty() {
         raise(
             EngineError::new(ErrorKind::NotFound, format!("trace \"{trace_id}\" of team {team_id} does not exist"))

@@ -25,6 +25,16 @@ SELECT count(*) AS outside_the_run
 FROM llm_clusters._item_previews(:run, ARRAY['not-in-any-run'], 100000);
 SELECT max(length(preview)) AS cluster_items_longest FROM llm_clusters.cluster_items(:run, 0, 1000);
 RESET ROLE;
+-- An admin calling _capture directly is held to llm_clusters.max_capture_mb as capture()
+-- is (it trusted a size its caller passed).
+CREATE ROLE regress_big_capturer NOLOGIN IN ROLE llm_clusters_admin;
+INSERT INTO llm_clusters.team_roles VALUES (1, 'regress_big_capturer');
+SET LOCAL llm_clusters.max_capture_mb = 1;
+SET ROLE regress_big_capturer;
+SELECT regexp_replace(regress.error_of(format($$SELECT llm_clusters._capture(%L, 1)$$,
+           jsonb_build_object('event', '$ai_generation', 'properties', jsonb_build_object('$ai_trace_id', 'big', 'blob', repeat('x', 3000000)))::text)),
+       '\d+ bytes', 'N bytes') AS direct_call_over_the_limit;
+RESET ROLE;
 SET ROLE regress_ingester;
 SELECT regress.error_of($$SELECT llm_clusters.embed_text('hello')$$) ~ '^42501' AS ingest_may_not_embed;
 SELECT regress.error_of($$SELECT llm_clusters.report_html(1)$$) ~ '^42501' AS ingest_may_not_read_reports;

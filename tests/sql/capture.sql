@@ -66,7 +66,7 @@ SELECT regress.error_of($$SELECT llm_clusters.capture('{"event": "$ai_generation
 SELECT regress.error_of($$SELECT llm_clusters.capture('{"event": "$ai_generation", "timestamp": "2026-02-30T10:00:00Z", "properties": {"$ai_trace_id": "t"}}')$$);
 SELECT regress.error_of($$SELECT llm_clusters.capture('{"event": "$ai_generation", "uuid": "not-a-uuid", "properties": {"$ai_trace_id": "t"}}')$$);
 SELECT regress.error_of($$SELECT llm_clusters.capture('{"event": "$ai_generation", "properties": "none"}')$$);
-SELECT regress.error_of($$SELECT llm_clusters.capture(NULL)$$);
+SELECT regress.error_of($$SELECT llm_clusters.capture(NULL)$$) AS null_payload, llm_clusters.capture(NULL) AS stored;
 SELECT count(*) = :before AS nothing_stored FROM llm_clusters.events;
 
 -- Large is legal: a 10 MB property value is stored.

@@ -35,6 +35,15 @@ JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.de
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
 WHERE has_function_privilege('public', p.oid, 'EXECUTE')
 ORDER BY 1::text;
+-- Functions without search_path = pg_catalog, pg_temp: only those that run no SQL (the
+-- aggregate and its support functions, the settings' reader), so that a schema others
+-- may write to never lends a function to a superuser's call.
+SELECT p.oid::regprocedure AS without_pinned_search_path
+FROM pg_proc p
+JOIN pg_depend d ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e'
+JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
+WHERE NOT coalesce(p.proconfig @> ARRAY['search_path=pg_catalog, pg_temp'], false)
+ORDER BY 1::text;
 -- What the ingest role may run: capture_with_key, and nothing else.
 SELECT p.oid::regprocedure AS ingest_may_run
 FROM pg_proc p

@@ -9,10 +9,17 @@ SELECT enabled_at = now() AS enabled_now FROM llm_clusters.jobs WHERE id = :job;
 UPDATE llm_clusters.jobs SET enabled = false WHERE id = :job;
 SELECT enabled_at IS NULL AS cleared FROM llm_clusters.jobs WHERE id = :job;
 UPDATE llm_clusters.jobs SET enabled = true WHERE id = :job;
-UPDATE llm_clusters.jobs SET name = 'nightly run' WHERE id = :job;
-SELECT enabled_at = now() AS kept FROM llm_clusters.jobs WHERE id = :job;
--- A job created in the current cycle is not due before the next one.
+SELECT enabled_at = now() AS set_again FROM llm_clusters.jobs WHERE id = :job;
+-- Kept: a job enabled long ago (a restored row keeps its time) keeps it through an update
+-- of another column (were it reset to now(), this would fail).
+INSERT INTO llm_clusters.jobs (name, level, team_id, enabled_at) VALUES ('long enabled', 'generation', 40, '2026-01-01T00:00:00Z')
+RETURNING id AS old \gset
+UPDATE llm_clusters.jobs SET name = 'long enabled, renamed' WHERE id = :old;
+SELECT enabled_at = '2026-01-01T00:00:00Z' AS kept FROM llm_clusters.jobs WHERE id = :old;
+-- A job created in the current cycle is not due before the next one; the job enabled
+-- long ago is (so run_due_jobs does run, here in this transaction).
 SELECT count(*) AS ran FROM llm_clusters.run_due_jobs();
+SELECT job_name FROM llm_clusters.runs WHERE team_id = 40 AND cycle IS NOT NULL;
 -- A job whose source was dropped can still be disabled (only changed fields are checked)...
 DROP TABLE regress.own_items;
 UPDATE llm_clusters.jobs SET enabled = false WHERE id = :own;

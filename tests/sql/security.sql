@@ -61,7 +61,10 @@ SELECT regress.error_of('DELETE FROM llm_clusters.events') AS delete_events;
 SELECT regress.error_of('INSERT INTO llm_clusters.team_roles VALUES (2, ''regress_alice'')') AS join_team_2;
 RESET ROLE;
 
--- amy (admin of team 1) manages and runs team 1's jobs, and cannot touch team 2's.
+-- amy (admin of team 1) manages and runs team 1's jobs, and cannot touch team 2's: with a
+-- job of each team due, her run_due_jobs runs her team's only.
+INSERT INTO llm_clusters.jobs (name, level, team_id, enabled_at)
+VALUES ('due, team 1', 'generation', 1, now() - interval '2 days'), ('due, team 2', 'generation', 2, now() - interval '2 days');
 SET LOCAL ROLE regress_amy;
 SELECT relation, teams FROM regress.visible() WHERE relation IN ('jobs', 'runs', 'events');
 SELECT llm_clusters.capture('{"event": "$ai_span", "uuid": "00000000-0000-0000-0000-0000000000a1", "properties": {"$ai_trace_id": "amy"}}', 1) AS own_capture;
@@ -74,6 +77,7 @@ SELECT regress.error_of(format('UPDATE llm_clusters.jobs SET team_id = 2 WHERE i
 SELECT llm_clusters.run_job(:job1, '2026-11-21') IS NOT NULL AS ran_own_job;
 SELECT count(*) AS own_runs_seen FROM llm_clusters.run_due_jobs();
 RESET ROLE;
+SELECT job_name FROM llm_clusters.runs WHERE job_name LIKE 'due, team %' ORDER BY 1;
 SELECT team_id, name, enabled FROM llm_clusters.jobs ORDER BY id;
 
 -- bob sees only team 2; nobody (no membership, no role) reaches nothing at all.
