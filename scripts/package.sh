@@ -4,12 +4,12 @@
 # model directory, with an install.sh that needs no Rust; for PostgreSQL 15 (Debian's
 # layout) also a .deb. Then llm-clusters-server (the HTTP capture server, a client of any
 # of them): an archive and a .deb with the binary and its systemd unit. Output in dist/.
-# Usage: scripts/package.sh [15|18 ...]   (PACKAGE_PROFILE=debug for a quick test build)
+# Usage: scripts/package.sh [15|16|18 ...]   (PACKAGE_PROFILE=debug for a quick test build)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 cd "$REPO_ROOT"
 bash scripts/setup.sh >/dev/null
-versions=("$@"); [ ${#versions[@]} -gt 0 ] || versions=(15 18)
+versions=("$@"); [ ${#versions[@]} -gt 0 ] || versions=(15 16 18)
 version=$(grep -oP '^version = "\K[^"]+' Cargo.toml)
 model=${LLM_CLUSTERS_MODEL_CACHE:-/opt/llm_clusters/model/all-MiniLM-L6-v2}
 profile_flag=(); [ "${PACKAGE_PROFILE:-release}" = debug ] && profile_flag=(--debug)

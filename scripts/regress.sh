@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SQL regression tests (tests/sql/*.sql against tests/expected/*.out) with pg_regress,
-# on a throw-away cluster. Usage: scripts/regress.sh 15|18 [test names...]
+# on a throw-away cluster. Usage: scripts/regress.sh 15|16|18 [test names...]
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-ver=${1:?usage: regress.sh 15|18 [tests...]}; shift
+ver=${1:?usage: regress.sh 15|16|18 [tests...]}; shift
 tests=("$@")
 
 install_extension "$ver"

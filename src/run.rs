@@ -77,7 +77,7 @@ pub fn run(
     // One run of a job at a time: its row, locked, which only the job's team may lock (an
     // advisory lock, whose key anyone may take, would let any role stop a team's runs).
     let locked = Spi::get_one_with_args::<bool>(
-        "SELECT true FROM llm_clusters.jobs WHERE team_id = $1 AND id = $2 FOR NO KEY UPDATE SKIP LOCKED",
+        "SELECT count(*) > 0 FROM (SELECT FROM llm_clusters.jobs WHERE team_id = $1 AND id = $2 FOR NO KEY UPDATE SKIP LOCKED) l",
         &[job.team_id.into(), job_id.into()],
     )
     .or_raise();

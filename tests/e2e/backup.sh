@@ -3,7 +3,7 @@
 # -> psql, compare every table's row count and a checksum of its rows; the restored
 # database runs jobs again (ids continue, lineage continues) and row-level security works
 # on it. Also: restoring into a database that already has the extension, and a dump taken
-# while a run is in progress. Usage: backup.sh 15|18
+# while a run is in progress. Usage: backup.sh 15|16|18
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ver=${1:-18}

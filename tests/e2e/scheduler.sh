@@ -4,10 +4,10 @@
 # failing job does not stop the others, a crashed worker is restarted and does not run a
 # job twice in a cycle, a fast shutdown during a run leaves a failed run and nothing
 # half-written, the next cycle retries it, and run_job/run_due_jobs never overlap a run.
-# Usage: tests/e2e/scheduler.sh 15|18
+# Usage: tests/e2e/scheduler.sh 15|16|18
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-ver=${1:?usage: scheduler.sh 15|18}
+ver=${1:?usage: scheduler.sh 15|16|18}
 
 # The daily run time starts 2 hours ahead: the current cycle began 22 hours ago, before
 # any job below exists, so nothing is due until the test moves the time.

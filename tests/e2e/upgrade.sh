@@ -4,14 +4,15 @@
 # schema from sql/, its rows by SQL, tests/e2e/fill_010.sql), then this version's library and
 # ALTER EXTENSION llm_clusters UPDATE: every row is kept, every function of the new version
 # works, and the upgraded schema equals a fresh install of the new version, fact for fact
-# (so a schema change without its upgrade script fails here). Usage: upgrade.sh 15|18
+# (so a schema change without its upgrade script fails here). Usage: upgrade.sh 15|16|18
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ver=${1:-18}
 OLD_COMMIT=${LLM_CLUSTERS_OLD_COMMIT:-2dbe3cc}   # another value tests the shallow-clone path
 old_src=$(mktemp -d /tmp/llm_clusters_010.XXXXXX)
 E2E_CLEANUP='rm -rf "$old_src"'
-if git -C "$REPO_ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null; then
+# 0.1.0 had no PostgreSQL 16 build: there, its schema and rows come from SQL.
+if [ "$ver" != 16 ] && git -C "$REPO_ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>/dev/null; then
   old_library=built
   # Its own target directory: the two builds would overwrite each other's library.
   say "building version 0.1.0 from $OLD_COMMIT"

@@ -6,7 +6,7 @@
 # catches the cancel the limit sends (plpgsql, in a loop) is ended for good, by the worker
 # and by run_due_jobs() as pg_cron calls it, and the next job runs; the worker comes back
 # after pg_terminate_backend; a fast shutdown ends a run that swallows cancels.
-# Usage: tests/e2e/worker_owner.sh 15|18
+# Usage: tests/e2e/worker_owner.sh 15|16|18
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 ver=${1:-18}
