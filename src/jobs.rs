@@ -260,10 +260,11 @@ pub struct Window {
 /// The team of run `run_id` and its job's source (None when the job or the relation is
 /// gone); None when the run does not exist or is not visible to the caller.
 pub fn run_team_and_source(run_id: i64) -> Option<(i32, Option<Source>)> {
-    // Read with a fresh snapshot so that a run written earlier in this statement counts.
-    let runs = Spi::connect(|client| {
+    // A read-write call takes a fresh snapshot, so that a run written earlier in this
+    // statement (run_job labelling its own run) counts.
+    let runs = Spi::connect_mut(|client| {
         client
-            .select(
+            .update(
                 "SELECT r.team_id, (SELECT j.id FROM llm_clusters.jobs j JOIN pg_catalog.pg_class c ON c.oid = j.source
                                     WHERE j.team_id = r.team_id AND j.id = r.job_id)
                  FROM llm_clusters.runs r WHERE r.id = $1 ORDER BY r.team_id LIMIT 2",

@@ -115,4 +115,20 @@ expect "summarize_pending and trace_html (0.4.0)" \
 expect "cluster_items has the summary columns" \
   "SELECT array_agg(attname ORDER BY attname) FILTER (WHERE attname IN ('summary_title', 'flow', 'bullets', 'notes')) FROM (SELECT (pg_catalog.jsonb_each(to_jsonb(i))).key AS attname FROM llm_clusters.cluster_items($run, 0) i LIMIT 20) k" "{bullets,flow,notes,summary_title}"
 expect "a job's owner can be set" "UPDATE llm_clusters.jobs SET owner = 'llm_clusters_admin' WHERE name = 'daily' RETURNING owner" llm_clusters_admin
+say "0.4.0 -> 0.5.0 with an API key two teams registered (a key hash is one team's since 0.5.0)"
+pg -c "CREATE DATABASE keys" >/dev/null
+PGDATABASE=keys pg -o /dev/null <<'SQL'
+CREATE EXTENSION llm_clusters VERSION '0.4.0';
+INSERT INTO llm_clusters.api_keys (team_id, key_hash, key_prefix, label)
+VALUES (1, sha256('shared key'::bytea), 'llmc_shared', 'team 1'),
+       (2, sha256('shared key'::bytea), 'llmc_shared', 'planted by team 2'),
+       (1, sha256('own key'::bytea), 'llmc_own', 'team 1 only');
+SQL
+out=$(PGDATABASE=keys pg -c "ALTER EXTENSION llm_clusters UPDATE" 2>&1)
+[[ $out == *"api key llmc_shared was registered by teams {1,2}"* ]] || fail "no WARNING naming the shared key: $out"
+pass "the upgrade warns: ${out%%$'\n'*}"
+PGDATABASE=keys expect "the shared hash is kept once, in the lowest team, revoked" \
+  "SELECT string_agg(team_id || ':' || (revoked_at IS NOT NULL), ',') FROM llm_clusters.api_keys WHERE key_hash = sha256('shared key'::bytea)" "1:true"
+PGDATABASE=keys expect "a key no other team registered stays valid" \
+  "SELECT revoked_at IS NULL FROM llm_clusters.api_keys WHERE key_hash = sha256('own key'::bytea)" t
 say "upgrade: all checks passed"
