@@ -276,7 +276,7 @@ pub fn define() {
     GucRegistry::define_int_guc(
         c"llm_clusters.max_output_mb",
         c"Largest page or text one call builds: trace_html, report_html, the steps a summary reads.",
-        c"Events' inputs and outputs are read up to a quarter of it and shown up to it (in escaped bytes); what is left out is said on the page (its length, or a note in its place).",
+        c"Events' inputs and outputs are read up to it and shown up to it (in escaped bytes); what is left out is said on the page (its length, or a note in its place).",
         &MAX_OUTPUT_MB,
         1,
         1024,

@@ -172,7 +172,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             }
         }
         let keys: Vec<(i32, String)> = traces.into_iter().map(|t| (team_id, t)).collect();
-        let item_bytes = output_bytes() / 4 / FOCUS_TIMELINES as i64;
+        let item_bytes = output_bytes() / FOCUS_TIMELINES as i64;
         let steps = steps_of(Level::Trace, &keys, TIMELINE_STEPS, item_bytes);
         let timelines = keys
             .into_iter()

@@ -310,8 +310,7 @@ fn memberships(team_id: i32, trace_id: &str, steps: &[Step]) -> Vec<Membership> 
 #[search_path(pg_catalog, pg_temp)]
 pub fn trace_html(trace_id: &str, team_id: i32) -> String {
     let key = (team_id, trace_id.to_string());
-    // A page reads up to a quarter of its budget: parsed values take a few times their text.
-    let steps = steps_of(Level::Trace, std::slice::from_ref(&key), MAX_PAGE_STEPS, output_bytes() / 4)
+    let steps = steps_of(Level::Trace, std::slice::from_ref(&key), MAX_PAGE_STEPS, output_bytes())
         .remove(&key)
         .unwrap_or_default();
     if steps.is_empty() {

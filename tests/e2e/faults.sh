@@ -13,18 +13,28 @@ pg -c "CREATE EXTENSION llm_clusters"
 load_items 1 3000 k
 
 say "kill -9 during a run"
-job=$(q "SELECT llm_clusters.create_job('killed', 'generation', params => '{\"map_epochs\": 2000}')")
+# The run's source waits for a lock this test holds: when the run waits on it, it is in
+# the middle of reading, whatever the machine's speed.
+pg -o /dev/null <<'SQL'
+CREATE FUNCTION public.gate() RETURNS boolean LANGUAGE sql AS $$ SELECT true FROM (SELECT pg_advisory_lock_shared(4242)) l $$;
+CREATE VIEW public.gated_items AS SELECT * FROM llm_clusters.generation_items WHERE public.gate();
+SQL
+pg -c "SELECT pg_advisory_lock(4242)" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 &
+holder=$!
+E2E_CLEANUP="kill $holder 2>/dev/null || true; ${E2E_CLEANUP:-true}"
+wait_until "the test holds the gate" 20 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep')"
+job=$(q "SELECT llm_clusters.create_job('killed', 'generation', source => 'public.gated_items')")
 pg -c "SELECT llm_clusters.run_job($job)" >"$work/killed.out" 2>&1 &
 bg=$!
-active="SELECT pid FROM pg_stat_activity WHERE query = 'SELECT llm_clusters.run_job($job)' AND state = 'active'"
-wait_until "the run is in progress" 30 "SELECT EXISTS ($active)"
-sleep 1
+active="SELECT pid FROM pg_stat_activity WHERE query = 'SELECT llm_clusters.run_job($job)' AND wait_event_type = 'Lock'"
+wait_until "the run waits at the gate, in the middle of reading its source" 30 "SELECT EXISTS ($active)"
 kill -9 "$(q "$active")"
 wait "$bg" || true
 wait_until "the server is back after the crash-restart" 60 "SELECT true"
 expect "no run is left 'running'" "SELECT count(*) FROM llm_clusters.runs WHERE status = 'running'" 0
 expect "no partial results" "SELECT (SELECT count(*) FROM llm_clusters.clusters) + (SELECT count(*) FROM llm_clusters.assignments)" 0
-pg -c "UPDATE llm_clusters.jobs SET params = '{}' WHERE id = $job" -c "SELECT llm_clusters.run_job($job)" >/dev/null
+# The crash ended the session holding the gate: the source reads freely now.
+pg -c "SELECT llm_clusters.run_job($job)" >/dev/null
 expect "the next run succeeds" "SELECT string_agg(status, ',') FROM llm_clusters.runs WHERE job_id = $job" succeeded
 
 say "4 concurrent runs while capturing"

@@ -15,6 +15,21 @@ e2e_setup "$ver" $((55200 + ver)) \
   "shared_preload_libraries = 'llm_clusters'" "llm_clusters.scheduler_naptime = 1" \
   "llm_clusters.daily_run_time = '$(utc_in 7200)'"
 worker="SELECT pid FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler'"
+# A run is caught in its middle by a gate, not by timing: the source of the job 'slow' waits
+# for a lock this test holds while hold_gate has run, until release_gate.
+holder=
+E2E_CLEANUP='[ -z "$holder" ] || kill $holder 2>/dev/null; true'
+hold_gate() {
+  pg -c "SELECT pg_advisory_lock(4242)" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 &
+  holder=$!
+  wait_until "the test holds the gate" 20 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event = 'PgSleep')"
+}
+# The session's end (its backend, not only psql: a backend in pg_sleep notices no client).
+release_gate() {
+  q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE wait_event = 'PgSleep'" >/dev/null
+  wait "$holder" 2>/dev/null || true; holder=
+}
+at_gate="SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND wait_event = 'advisory'"
 scheduled_runs="SELECT count(*) FROM llm_clusters.runs WHERE cycle IS NOT NULL"
 
 say "worker on PostgreSQL $ver"
@@ -52,18 +67,24 @@ expect "the restarted worker does not repeat the cycle's runs" "$scheduled_runs"
 say "SIGTERM during a run"
 # Without summaries from here on (auto_summarize off): the run itself is what is caught.
 pg -c "ALTER SYSTEM SET llm_clusters.auto_summarize = off" -c "SELECT pg_reload_conf()" >/dev/null
-# A run long enough to be caught in the middle: many items and many map epochs.
 load_items 1 4000 s
-pg -c "UPDATE llm_clusters.jobs SET enabled = false" \
-   -c "SELECT llm_clusters.create_job('slow', 'generation', params => '{\"map_epochs\": 2000, \"map_sample\": 4300}')" >/dev/null
+pg -o /dev/null <<'SQL'
+CREATE FUNCTION public.gate() RETURNS boolean LANGUAGE sql AS $$ SELECT true FROM (SELECT pg_advisory_lock_shared(4242)) l $$;
+CREATE VIEW public.gated_items AS SELECT * FROM llm_clusters.generation_items WHERE public.gate();
+UPDATE llm_clusters.jobs SET enabled = false;
+SELECT llm_clusters.create_job('slow', 'generation', source => 'public.gated_items');
+SQL
+hold_gate
 set_run_time "$(utc_in 2)"
-wait_until "the worker reports the slow run in pg_stat_activity" 60 \
-  "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler' AND query LIKE '%running job%')"
-sleep 1
+wait_until "the worker's job process waits at the gate, in the middle of its run" 60 \
+  "SELECT EXISTS ($at_gate AND backend_type = 'llm_clusters job')"
+expect "the worker reports the run" \
+  "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler' AND query LIKE '%running job%'" 1
 start=$(date +%s.%N)
 stop_cluster
 stop_s=$(python3 -c "print(round($(date +%s.%N) - $start, 2))")
 echo "pg_ctl stop -m fast during a run took $stop_s s"
+holder=   # the shutdown ended its session
 resume_cluster
 expect "the interrupted run is recorded as failed" \
   "SELECT status || ':' || (error LIKE '%shutting down%') FROM llm_clusters.runs WHERE job_name = 'slow'" "failed:true"
@@ -91,23 +112,24 @@ say "concurrent run_job calls"
 pg -c "UPDATE llm_clusters.jobs SET params = '{\"map_epochs\": 1500}' WHERE name = 'slow'" >/dev/null
 slow=$(q "SELECT id FROM llm_clusters.jobs WHERE name = 'slow'")
 good=$(q "SELECT id FROM llm_clusters.jobs WHERE name = 'good_b'")
+hold_gate
 pg -c "SELECT llm_clusters.run_job($slow)" >"$work/slow.out" 2>&1 &
 bg=$!
-wait_until "the first run_job is running" 30 \
-  "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE query LIKE 'SELECT llm_clusters.run_job($slow)%' AND state = 'active')"
+wait_until "the first run_job waits at the gate" 30 "SELECT EXISTS ($at_gate AND query LIKE 'SELECT llm_clusters.run_job($slow)%')"
 second=$(pg -c "SELECT llm_clusters.run_job($slow)" 2>&1 || true)
 case "$second" in
   *"job $slow is already running in another session"*) pass "a second run_job of the same job fails at once: $second" ;;
   *) fail "second run_job of the same job: $second" ;;
 esac
 pg -c "SELECT llm_clusters.run_job($good)" >/dev/null
+release_gate
 wait "$bg" || fail "the first run_job failed: $(cat "$work/slow.out")"
 expect "a run of another job proceeded in parallel (their times overlap)" \
   "SELECT a.started_at < b.finished_at AND b.started_at < a.finished_at
    FROM (SELECT * FROM llm_clusters.runs WHERE job_id = $slow ORDER BY id DESC LIMIT 1) a,
         (SELECT * FROM llm_clusters.runs WHERE job_id = $good ORDER BY id DESC LIMIT 1) b" t
 say "statement_timeout and pg_cancel_backend during a run"
-pg -c "UPDATE llm_clusters.jobs SET params = '{\"map_epochs\": 2000, \"map_sample\": 4300}' WHERE name = 'slow'" >/dev/null
+hold_gate
 latest_slow="SELECT * FROM llm_clusters.runs WHERE job_id = $slow ORDER BY id DESC LIMIT 1"
 no_results="SELECT (SELECT count(*) FROM llm_clusters.clusters WHERE run_id = r.id) + (SELECT count(*) FROM llm_clusters.assignments WHERE run_id = r.id) FROM ($latest_slow) r"
 start=$(date +%s.%N)
@@ -118,9 +140,8 @@ expect "a timed-out run is recorded as failed with the reason" \
 expect "a timed-out run leaves no clusters or assignments" "$no_results" 0
 pg -c "SELECT llm_clusters.run_job($slow)" >/dev/null 2>&1 &
 bg=$!
-active="SELECT pid FROM pg_stat_activity WHERE query = 'SELECT llm_clusters.run_job($slow)' AND state = 'active'"
-wait_until "a run to cancel is in progress" 30 "SELECT EXISTS ($active)"
-sleep 1
+active="$at_gate AND query = 'SELECT llm_clusters.run_job($slow)'"
+wait_until "a run to cancel waits at the gate" 30 "SELECT EXISTS ($active)"
 start=$(date +%s.%N)
 q "SELECT pg_cancel_backend(pid) FROM ($active) a" >/dev/null
 wait "$bg" || true
@@ -128,6 +149,7 @@ echo "run_job returned $(python3 -c "print(round($(date +%s.%N) - $start, 2))") 
 expect "a cancelled run is recorded as failed with the reason" \
   "SELECT status || ': ' || error FROM ($latest_slow) r" "failed: canceling statement due to user request"
 expect "a cancelled run leaves no clusters or assignments" "$no_results" 0
+release_gate
 say "new items placed between runs by the worker"
 pg -c "ALTER SYSTEM SET llm_clusters.scheduler_enabled = on" -c "ALTER SYSTEM SET llm_clusters.assign_interval = 1" \
    -c "ALTER SYSTEM SET llm_clusters.daily_run_time = '$(utc_in 7200)'" -c "SELECT pg_reload_conf()" >/dev/null

@@ -90,7 +90,7 @@ as_owner env PGHOST="$PGHOST" PGPORT="$PGPORT" "$PGBIN/psql" -X -q -U carol -d p
   -c "SELECT pg_advisory_lock(hashtext('llm_clusters.run_job'), g) FROM generate_series(1, 100) g" \
   -c "SELECT pg_advisory_lock(hashtext('llm_clusters.jobs'), 1)" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 &
 holder=$!
-E2E_CLEANUP="kill $holder 2>/dev/null; ${E2E_CLEANUP:-true}"
+E2E_CLEANUP="kill $holder 2>/dev/null || true; ${E2E_CLEANUP:-true}"
 wait_until "carol holds the locks" 20 "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE usename = 'carol' AND wait_event = 'PgSleep')"
 expect "create_job does not wait for carol's locks" "SELECT llm_clusters.create_job('h: created beside carol', 'generation', enabled => false) IS NOT NULL" t
 expect "run_due_jobs() returned both runs" "SELECT count(*) FROM llm_clusters.run_due_jobs()" 2
@@ -98,7 +98,8 @@ expect "the job that swallows cancels was ended" \
   "SELECT status || ' ' || (error LIKE '%did not stop at its cancel, and its process was terminated%') FROM llm_clusters.runs WHERE job_name = 'e: swallows cancels, pg_cron'" "failed true"
 expect "the job after it ran" "SELECT status FROM llm_clusters.runs WHERE job_name = 'f: plain, pg_cron'" succeeded
 
-kill $holder 2>/dev/null || true
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'carol'" >/dev/null
+wait $holder 2>/dev/null || true
 
 say "pg_terminate_backend of the idle worker: it is started again"
 old_pid=$(q "$worker")

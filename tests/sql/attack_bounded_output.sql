@@ -1,7 +1,7 @@
 -- Attack: pages, texts and links that grow with what an attacker stores. A trace of 400
 -- steps of 20,000 '<' each (each written \u003c in the page) made a 96 MB trace_html page
 -- and, at 20,000 steps, aborted the server; now a page stays within
--- llm_clusters.max_output_mb (steps read up to a quarter of it, texts shown up to it) and
+-- llm_clusters.max_output_mb (steps read up to it, texts shown up to it) and
 -- keeps the length of what it left out. embed_text reads at most 32 KiB of
 -- a text. report_item_url links only to http(s) or to this site.
 BEGIN;

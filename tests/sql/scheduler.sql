@@ -36,12 +36,220 @@ ROLLBACK;
 -- A daily_run_time that is not a time of day is an error naming the value.
 ALTER SYSTEM SET llm_clusters.daily_run_time = '25:00';
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.5);
+-- Wait until the reload reached this session (between its commands), at most 5 s;
+-- the SHOW below tells if it did not.
+\set ECHO none
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '25:00' AS reloaded \gset
+\endif
+\set ECHO all
 SHOW llm_clusters.daily_run_time;
 SELECT regress.error_of('SELECT llm_clusters.run_due_jobs()');
 ALTER SYSTEM RESET llm_clusters.daily_run_time;
 SELECT pg_reload_conf();
-SELECT pg_sleep(0.5);
+-- Wait until the reload reached this session (between its commands), at most 5 s;
+-- the SHOW below tells if it did not.
+\set ECHO none
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\if :reloaded
+\else
+SELECT pg_sleep(0.25) AS slept \gset
+SELECT current_setting('llm_clusters.daily_run_time') = '00:15' AS reloaded \gset
+\endif
+\set ECHO all
 SHOW llm_clusters.daily_run_time;
 SHOW llm_clusters.scheduler_enabled;
 SHOW llm_clusters.scheduler_naptime;

@@ -85,8 +85,7 @@ SELECT (SELECT count(*) FROM regexp_matches(p, '<script', 'g')) AS script_elemen
        position('\u003cscript\u003ealert(1)' IN p) > 0 AS trace_id_as_data
 FROM (SELECT llm_clusters.trace_html('<script>alert(1)</script>') AS p) x;
 SELECT length(llm_clusters.trace_html('huge')) < 200000 AS huge_page_is_folded,
-       -- 10 MB is past what a page reads (a quarter of llm_clusters.max_output_mb): its size is said instead.
-       position('10000002 bytes left out: llm_clusters.max_output_mb' IN llm_clusters.trace_html('huge')) > 0 AS left_out_size_known;
+       position('"chars":10000000' IN llm_clusters.trace_html('huge')) > 0 AS full_length_known;
 SELECT length(llm_clusters.trace_html('long')) BETWEEN 500000 AND 3000000 AS long_page, position('"depth":2999' IN llm_clusters.trace_html('long')) > 0 AS deepest_step;
 SELECT length(llm_clusters.trace_html('undated')) > 0 AS undated_page, length(llm_clusters.trace_html('tangled')) > 0 AS tangled_page,
        length(llm_clusters.trace_html('private')) > 0 AS private_page;
