@@ -145,9 +145,9 @@ fn wait(timeout: Duration) {
     }
 }
 
-/// Records a run that its process could not record (terminated over the limit or on
-/// request) as failed, unless one was recorded; returns its id.
-pub fn record_ended(team_id: i32, job_id: i32, cycle: TimestampWithTimeZone, why: &str) -> Option<i64> {
+/// Records a run that its process could not record as failed, unless one was recorded;
+/// returns its id.
+fn record_ended(team_id: i32, job_id: i32, cycle: TimestampWithTimeZone, why: &str) -> Option<i64> {
     Spi::get_one_with_args::<i64>(
         "WITH recorded AS (SELECT r.id FROM llm_clusters.runs r WHERE r.team_id = $1 AND r.job_id = $2 AND r.cycle = $3),
               added AS (
@@ -156,14 +156,14 @@ pub fn record_ended(team_id: i32, job_id: i32, cycle: TimestampWithTimeZone, why
                 SELECT j.id, j.team_id, j.name, j.level, $3, $3, $3, j.params, 'failed', $4, clock_timestamp()
                 FROM llm_clusters.jobs j WHERE j.team_id = $1 AND j.id = $2 AND NOT EXISTS (SELECT 1 FROM recorded)
                 RETURNING id)
-         SELECT id FROM added UNION ALL SELECT id FROM recorded",
+         SELECT (SELECT id FROM added UNION ALL SELECT id FROM recorded LIMIT 1)",
         &[team_id.into(), job_id.into(), cycle.into(), why.into()],
     )
     .or_raise()
 }
 
 /// The message of a run ended by its termination.
-pub fn ended_message(ended: &Ended) -> Option<String> {
+fn ended_message(ended: &Ended) -> Option<String> {
     match ended {
         Ended::Finished => None,
         Ended::OverLimit => Some(format!(
@@ -177,13 +177,23 @@ pub fn ended_message(ended: &Ended) -> Option<String> {
     }
 }
 
-/// The run of a job in a cycle, once its process ended.
-pub fn run_of_cycle(team_id: i32, job_id: i32, cycle: TimestampWithTimeZone) -> Option<i64> {
-    Spi::get_one_with_args::<i64>(
-        "SELECT id FROM llm_clusters.runs WHERE team_id = $1 AND job_id = $2 AND cycle = $3",
+/// The run of a job in a cycle once its process ended: the one it recorded, or a failed
+/// one saying why there is none of its own (terminated over the limit or on request; or it
+/// ended without recording one, as when a shutdown's SIGTERM reaches it first).
+pub fn run_of_cycle(team_id: i32, job_id: i32, cycle: TimestampWithTimeZone, ended: &Ended) -> Option<i64> {
+    if let Some(why) = ended_message(ended) {
+        return record_ended(team_id, job_id, cycle, &why);
+    }
+    let recorded = Spi::get_one_with_args::<i64>(
+        // One row whatever happens (NULL: none recorded).
+        "SELECT (SELECT id FROM llm_clusters.runs WHERE team_id = $1 AND job_id = $2 AND cycle = $3)",
         &[team_id.into(), job_id.into(), cycle.into()],
     )
-    .or_raise()
+    .or_raise();
+    recorded.or_else(|| {
+        let why = "run interrupted: its process ended without recording it (the server is shutting down, or the process was terminated or crashed)";
+        record_ended(team_id, job_id, cycle, why)
+    })
 }
 
 /// AI labels for a committed run: requests gathered in one transaction, the service called

@@ -12,7 +12,7 @@ use crate::gucs::{
     daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED,
     SCHEDULER_NAPTIME,
 };
-use crate::isolated::{ended_message, record_ended, run_in_own_process, run_of_cycle};
+use crate::isolated::{run_in_own_process, run_of_cycle};
 use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Required};
 use crate::run::run;
 use crate::summary::summarize_pending;
@@ -79,14 +79,11 @@ pub fn run_due_jobs() -> SetOfIterator<'static, i64> {
         .into_iter()
         .filter_map(|(team_id, job_id)| {
             let outcome = if own_processes {
-                run_in_own_process(team_id, job_id, cycle.epoch, caller, true, &interrupted).map(|ended| {
-                    let run = match ended_message(&ended) {
-                        Some(why) => record_ended(team_id, job_id, cycle.start, &why),
-                        None => run_of_cycle(team_id, job_id, cycle.start),
-                    };
+                run_in_own_process(team_id, job_id, cycle.epoch, caller, true, &interrupted).and_then(|ended| {
+                    let run = in_subtransaction(|| run_of_cycle(team_id, job_id, cycle.start, &ended))?;
                     // A cancel of this session: its own interrupt check raises it now.
                     pg_sys::check_for_interrupts!();
-                    run
+                    Ok(run)
                 })
             } else {
                 with_time_limit(JOB_TIME_LIMIT.get(), || {
@@ -240,17 +237,13 @@ fn run_cycle() {
         report_activity(&format!("llm_clusters: running job {job_id} of team {team_id}"));
         let none = (pg_sys::InvalidOid, pg_sys::InvalidOid);
         match run_in_own_process(team_id, job_id, cycle.epoch, none, true, &shutdown_requested) {
-            Ok(ended) => BackgroundWorker::transaction(|| match ended_message(&ended) {
-                Some(why) => {
-                    pgrx::warning!("llm_clusters scheduler: job {job_id} of team {team_id}: {why}");
-                    if let Err(message) = in_subtransaction(|| record_ended(team_id, job_id, cycle.start, &why)) {
-                        pgrx::warning!("llm_clusters scheduler: cannot record it: {message}");
+            Ok(ended) => BackgroundWorker::transaction(|| {
+                match in_subtransaction(|| run_of_cycle(team_id, job_id, cycle.start, &ended)) {
+                    Ok(Some(run_id)) => {
+                        pgrx::log!("llm_clusters scheduler: job {job_id} of team {team_id} ran as run {run_id}")
                     }
-                }
-                None => {
-                    if let Ok(Some(run_id)) = in_subtransaction(|| run_of_cycle(team_id, job_id, cycle.start)) {
-                        pgrx::log!("llm_clusters scheduler: job {job_id} of team {team_id} ran as run {run_id}");
-                    }
+                    Ok(None) => {}
+                    Err(message) => pgrx::warning!("llm_clusters scheduler: job {job_id} of team {team_id}: {message}"),
                 }
             }),
             Err(message) => {
