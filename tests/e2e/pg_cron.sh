@@ -30,20 +30,8 @@ expect "one run for the cycle, however often pg_cron fires" "SELECT count(*) FRO
 
 say "a job that swallows cancels, under pg_cron"
 q "ALTER SYSTEM SET llm_clusters.job_time_limit = '2s'" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
+pg -o /dev/null -f "$E2E_DIR/swallowing_source.sql"
 pg -o /dev/null <<'SQL'
-CREATE FUNCTION public.swallow(t text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-    LOOP
-        BEGIN
-            PERFORM pg_sleep(0.2);
-        EXCEPTION WHEN query_canceled THEN NULL;
-        END;
-    END LOOP;
-    RETURN t;
-END $f$;
-CREATE VIEW public.swallowing_items AS
-SELECT team_id, item_id, trace_id, ts, embedding, public.swallow(content) AS content,
-       cost_usd, latency_s, tokens, is_error, properties FROM llm_clusters.generation_items;
 INSERT INTO llm_clusters.jobs (name, level, team_id, source, enabled_at)
 VALUES ('swallows cancels', 'generation', 1, 'public.swallowing_items', now() - interval '2 days'),
        ('after it', 'generation', 1, NULL, now() - interval '2 days');

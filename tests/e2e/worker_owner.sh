@@ -42,20 +42,9 @@ SELECT llm_clusters.create_job('a: wrapped secret', 'generation', source => 'mal
 SELECT llm_clusters.create_job('b: escalate', 'generation', source => 'mallory.items');
 RESET ROLE;
 SELECT llm_clusters.create_job('c: slow', 'generation', source => 'public.slow_items');
--- Catches every cancel, forever: only the end of its process stops it.
-CREATE FUNCTION public.swallow(t text) RETURNS text LANGUAGE plpgsql AS $f$
-BEGIN
-    LOOP
-        BEGIN
-            PERFORM pg_sleep(0.2);
-        EXCEPTION WHEN query_canceled THEN NULL;
-        END;
-    END LOOP;
-    RETURN t;
-END $f$;
-CREATE VIEW public.swallowing_items AS
-SELECT team_id, item_id, trace_id, ts, embedding, public.swallow(content) AS content,
-       cost_usd, latency_s, tokens, is_error, properties FROM llm_clusters.generation_items;
+SQL
+pg -o /dev/null -f "$E2E_DIR/swallowing_source.sql"
+pg -o /dev/null <<'SQL'
 SELECT llm_clusters.create_job('c2: swallows cancels', 'generation', source => 'public.swallowing_items');
 SELECT llm_clusters.create_job('d: plain', 'generation');
 SQL
