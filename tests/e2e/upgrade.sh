@@ -113,7 +113,7 @@ expect "create_api_key and capture_with_key (0.4.0)" \
 expect "summarize_pending and trace_html (0.4.0)" \
   "SELECT llm_clusters.summarize_pending('trace', 5) = 5 AND length(llm_clusters.trace_html((SELECT trace_id FROM llm_clusters.events LIMIT 1))) > 1000" t
 expect "cluster_items has the summary columns" \
-  "SELECT array_agg(attname ORDER BY attname) FILTER (WHERE attname IN ('summary_title', 'flow', 'bullets', 'notes')) FROM (SELECT (pg_catalog.jsonb_each(to_jsonb(i))).key AS attname FROM llm_clusters.cluster_items($run, 0) i LIMIT 20) k" "{bullets,flow,notes,summary_title}"
+  "SELECT array_agg(DISTINCT attname ORDER BY attname) FILTER (WHERE attname IN ('summary_title', 'flow', 'bullets', 'notes')) FROM (SELECT (pg_catalog.jsonb_each(to_jsonb(i))).key AS attname FROM llm_clusters.cluster_items($run, 0) i LIMIT 20) k" "{bullets,flow,notes,summary_title}"
 expect "a job's owner can be set" "UPDATE llm_clusters.jobs SET owner = 'llm_clusters_admin' WHERE name = 'daily' RETURNING owner" llm_clusters_admin
 say "0.4.0 -> 0.5.0 with an API key two teams registered (a key hash is one team's since 0.5.0)"
 pg -c "CREATE DATABASE keys" >/dev/null
