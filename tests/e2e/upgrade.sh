@@ -22,7 +22,7 @@ if [ "$ver" != 16 ] && git -C "$REPO_ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>
 else
   # A shallow clone: 0.1.0's schema from sql/llm_clusters--0.1.0.sql, its rows by SQL.
   old_library=none
-  say "commit $OLD_COMMIT is not in this clone: 0.1.0's schema filled with its rows by SQL (tests/e2e/fill_010.sql)"
+  say "0.1.0 is not built here (commit $OLD_COMMIT not in this clone, or PostgreSQL 16): its schema filled with its rows by SQL (tests/e2e/fill_010.sql)"
   install_extension "$ver" >/dev/null 2>&1
 fi
 work=$(mktemp -d /tmp/llm_clusters_e2e.XXXXXX); chmod 755 "$work"
@@ -43,7 +43,10 @@ if [ "$old_library" = none ]; then
 INSERT INTO llm_clusters.team_roles VALUES (1, 'llm_clusters_admin');
 SELECT llm_clusters.create_job('daily', 'generation', team_id => 1);
 SELECT llm_clusters.create_job('team two', 'generation', team_id => 2, params => '{"seed": 7}');
-SELECT llm_clusters.capture('{"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-00000000aa01", "timestamp": "2100-01-01T00:00:00Z", "properties": {"$ai_trace_id": "late", "$ai_input": "reset my password"}}', 1);
+-- As 0.1.0's capture() stored it (this version's library no longer serves 0.1.0's capture).
+INSERT INTO llm_clusters.events (uuid, team_id, event, "timestamp", trace_id, input, content, properties)
+VALUES ('00000000-0000-0000-0000-00000000aa01', 1, '$ai_generation', '2100-01-01T00:00:00Z', 'late', '"reset my password"',
+        'reset my password', '{"$ai_trace_id": "late", "$ai_input": "reset my password"}');
 INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
 SELECT 1, 'generation', '00000000-0000-0000-0000-00000000aa01', embedding FROM llm_clusters.embeddings WHERE team_id = 1 LIMIT 1;
 SQL
