@@ -316,7 +316,7 @@ CREATE FUNCTION "_capture"(
 STRICT VOLATILE PARALLEL UNSAFE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
-AS 'MODULE_PATHNAME', 'capture_text_wrapper';
+AS 'MODULE_PATHNAME', 'capture_events_wrapper';
 CREATE OR REPLACE FUNCTION llm_clusters.capture(payload jsonb, team_id int DEFAULT 1)
 RETURNS bigint
 LANGUAGE sql VOLATILE PARALLEL UNSAFE

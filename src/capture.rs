@@ -85,13 +85,12 @@ impl Columns {
     }
 }
 
-/// Internal: called by the SQL function `llm_clusters.capture` with the payload as text
-/// (a symbol of its own: 0.4.0's SQL, which passed jsonb, finds none rather than misreading),
+/// Internal: called by the SQL function `llm_clusters.capture` with the payload as text,
 /// whose size is checked here, before anything is parsed or allocated for it (whoever
 /// calls: admins may run this function directly).
 #[pg_extern(volatile, parallel_unsafe, name = "_capture")]
 #[search_path(pg_catalog, pg_temp)]
-pub fn capture_text(payload: &str, team_id: i32) -> i64 {
+pub fn capture_events(payload: &str, team_id: i32) -> i64 {
     let limit = usize::try_from(MAX_CAPTURE_MB.get()).unwrap_or(0) << 20;
     if payload.len() > limit {
         raise(EngineError::new(

@@ -31,7 +31,7 @@ extension_sql_file!("../sql/tables.sql", name = "tables", requires = ["teams"]);
 extension_sql_file!(
     "../sql/capture.sql",
     name = "capture",
-    requires = ["tables", capture::capture_text, capture::embedding_accum, capture::embedding_mean_final]
+    requires = ["tables", capture::capture_events, capture::embedding_accum, capture::embedding_mean_final]
 );
 extension_sql_file!("../sql/items.sql", name = "items", requires = ["capture"]);
 extension_sql_file!(
