@@ -6,7 +6,7 @@
 use crate::error::{raise, OrRaise};
 use crate::http::{chat_service, post_within};
 use crate::items::run_items;
-use crate::jobs::run_team_and_source;
+use crate::jobs::{run_team_and_source, Source};
 use crate::pg::Required;
 use llm_clusters_engine::ai::{
     accept_labels, label_inputs, label_request, parse_label, Accepted, LabelCluster, LabelResult, LABEL_ITEMS,
@@ -24,23 +24,16 @@ pub struct LabelRequest {
     body: Value,
 }
 
-/// The team of run `run_id` to label (raises when it does not exist or two teams have the id).
-fn run_team(run_id: i64) -> i32 {
-    run_team_and_source(run_id)
-        .unwrap_or_else(|| {
-            raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist or did not succeed")))
-        })
-        .0
-}
-
-/// The label requests of the clusters (not Outliers) of run `run_id` of `team_id`, or None
+/// The label requests of the clusters (not Outliers) of run `run_id` of `team_id`, whose
+/// items' texts are read from `source` (none: the job or its relation is gone), or None
 /// when AI labels are off.
-pub fn label_requests(team_id: i32, run_id: i64) -> Option<Vec<LabelRequest>> {
+pub fn label_requests(team_id: i32, run_id: i64, source: Option<&Source>) -> Option<Vec<LabelRequest>> {
     let (_, model) = chat_service()?;
-    let source = run_team_and_source(run_id).and_then(|(team, source)| source.filter(|_| team == team_id));
-    let clusters: Vec<(i32, String, Vec<f32>)> = Spi::connect(|client| {
+    // A read-write call: it makes this statement's earlier writes (run_job labelling the
+    // run it has just written) visible to it and to the reads that follow.
+    let clusters: Vec<(i32, String, Vec<f32>)> = Spi::connect_mut(|client| {
         client
-            .select(
+            .update(
                 "SELECT cluster_id, title, centroid FROM llm_clusters.clusters WHERE team_id = $2 AND run_id = $1 AND cluster_id >= 0 ORDER BY cluster_id",
                 None,
                 &[run_id.into(), team_id.into()],
@@ -49,7 +42,7 @@ pub fn label_requests(team_id: i32, run_id: i64) -> Option<Vec<LabelRequest>> {
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    let items = run_items(source.as_ref(), team_id, 400, run_id, |b| {
+    let items = run_items(source, team_id, 400, run_id, |b| {
         format!("a.cluster_id >= 0 AND a.rank < {} ORDER BY a.rank", b.push(LABEL_ITEMS as i32))
     });
     let mut texts: HashMap<i32, Vec<String>> = HashMap::new();
@@ -146,8 +139,8 @@ pub fn apply_labels(team_id: i32, run_id: i64, results: Vec<LabelResult>) -> i64
 
 /// Labels a run's clusters with the AI service when it is enabled, in the caller's
 /// transaction; a no-op otherwise. Never raises for a service failure.
-pub fn label_if_enabled(team_id: i32, run_id: i64) {
-    if let Some(requests) = label_requests(team_id, run_id) {
+pub fn label_if_enabled(team_id: i32, run_id: i64, source: Option<&Source>) {
+    if let Some(requests) = label_requests(team_id, run_id, source) {
         apply_labels(team_id, run_id, call_labels(requests));
     }
 }
@@ -156,7 +149,9 @@ pub fn label_if_enabled(team_id: i32, run_id: i64) {
 #[pg_extern(volatile, parallel_unsafe, name = "_label_run")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn label_run(run_id: i64) -> i64 {
-    let team_id = run_team(run_id);
+    let (team_id, source) = run_team_and_source(run_id).unwrap_or_else(|| {
+        raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist or did not succeed")))
+    });
     let exists = Spi::get_one_with_args::<bool>(
         "SELECT EXISTS (SELECT 1 FROM llm_clusters.runs WHERE team_id = $2 AND id = $1 AND status = 'succeeded')",
         &[run_id.into(), team_id.into()],
@@ -166,7 +161,7 @@ pub fn label_run(run_id: i64) -> i64 {
     if !exists {
         raise(EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist or did not succeed")));
     }
-    let Some(requests) = label_requests(team_id, run_id) else {
+    let Some(requests) = label_requests(team_id, run_id, source.as_ref()) else {
         raise(EngineError::new(
             ErrorKind::NotConfigured,
             "AI labels need llm_clusters.ai_data_processing = on, llm_clusters.ai_base_url and llm_clusters.ai_chat_model",

@@ -9,6 +9,7 @@
 use crate::ai::{apply_labels, call_labels, label_requests};
 use crate::error::OrRaise;
 use crate::gucs::JOB_TIME_LIMIT;
+use crate::jobs::run_team_and_source;
 use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Required};
 use crate::run::run;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BackgroundWorkerStatus};
@@ -199,8 +200,14 @@ pub fn run_of_cycle(team_id: i32, job_id: i32, cycle: TimestampWithTimeZone, end
 /// AI labels for a committed run: requests gathered in one transaction, the service called
 /// outside any, the labels written in another.
 pub fn ai_labels(team_id: i32, run_id: i64) {
-    let requests =
-        BackgroundWorker::transaction(|| in_subtransaction(|| label_requests(team_id, run_id)).ok().flatten());
+    let requests = BackgroundWorker::transaction(|| {
+        in_subtransaction(|| {
+            let source = run_team_and_source(run_id).and_then(|(team, source)| source.filter(|_| team == team_id));
+            label_requests(team_id, run_id, source.as_ref())
+        })
+        .ok()
+        .flatten()
+    });
     let Some(requests) = requests else { return };
     let results = call_labels(requests);
     BackgroundWorker::transaction(|| {

@@ -124,7 +124,9 @@ pub fn run(
     .required("runs.id");
 
     let outcome = prepared
-        .and_then(|(params, window, source)| in_subtransaction(|| execute(&job, &source, &params, run_id, window)));
+        .as_ref()
+        .map_err(Clone::clone)
+        .and_then(|(params, window, source)| in_subtransaction(|| execute(&job, source, params, run_id, *window)));
     let outcome = outcome.unwrap_or_else(|message| {
         pgrx::warning!("run {run_id} of job {job_id} failed: {message}");
         Outcome {
@@ -154,7 +156,9 @@ pub fn run(
     )
     .or_raise();
     if ai_labels && outcome.status == RunStatus::Succeeded {
-        if let Err(message) = in_subtransaction(|| crate::ai::label_if_enabled(job.team_id, run_id)) {
+        if let Err(message) =
+            in_subtransaction(|| crate::ai::label_if_enabled(job.team_id, run_id, prepared.as_ref().ok().map(|p| &p.2)))
+        {
             pgrx::warning!("run {run_id}: AI labels failed, the offline labels stay: {message}");
         }
     }

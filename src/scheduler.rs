@@ -3,7 +3,8 @@
 //!
 //! A daily cycle starts at `llm_clusters.daily_run_time` (UTC). A job is due when it is
 //! enabled, was enabled before the cycle began, and has no run in the cycle; a unique index
-//! on `runs (job_id, cycle)` and the per-job advisory lock make that hold whoever calls.
+//! on `runs (team_id, job_id, cycle)` and the lock on the job's row make that hold whoever
+//! calls.
 
 use crate::assign::assign_job;
 use crate::embed::{embed_pending, embed_summaries};
@@ -27,6 +28,17 @@ const WORKER_TYPE: &str = "llm_clusters scheduler";
 /// A job as the scheduler names it: (team, id).
 type JobKey = (i32, i32);
 
+/// The (team, id) of the jobs a query selects as `team_id, id`, in its order.
+fn job_keys(query: &str, args: &[pgrx::datum::DatumWithOid]) -> Vec<JobKey> {
+    Spi::connect(|client| {
+        client
+            .select(query, None, args)?
+            .map(|row| Ok((row.get::<i32>(1)?.required("jobs.team_id"), row.get::<i32>(2)?.required("jobs.id"))))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise()
+}
+
 /// The current cycle: its start, and the same as Unix seconds.
 #[derive(Clone, Copy)]
 struct Cycle {
@@ -42,20 +54,13 @@ fn due_jobs() -> (Cycle, Vec<JobKey>) {
     let cycle = Spi::get_one_with_args::<TimestampWithTimeZone>("SELECT to_timestamp($1)", &[(start as f64).into()])
         .or_raise()
         .required("the cycle start");
-    let jobs = Spi::connect(|client| {
-        client
-            .select(
-                "SELECT j.team_id, j.id FROM llm_clusters.jobs j
-                 WHERE j.enabled AND j.enabled_at <= $1
-                   AND NOT EXISTS (SELECT 1 FROM llm_clusters.runs r WHERE r.team_id = j.team_id AND r.job_id = j.id AND r.cycle = $1)
-                 ORDER BY j.id, j.team_id",
-                None,
-                &[cycle.into()],
-            )?
-            .map(|row| Ok((row.get::<i32>(1)?.required("jobs.team_id"), row.get::<i32>(2)?.required("jobs.id"))))
-            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-    })
-    .or_raise();
+    let jobs = job_keys(
+        "SELECT j.team_id, j.id FROM llm_clusters.jobs j
+         WHERE j.enabled AND j.enabled_at <= $1
+           AND NOT EXISTS (SELECT 1 FROM llm_clusters.runs r WHERE r.team_id = j.team_id AND r.job_id = j.id AND r.cycle = $1)
+         ORDER BY j.id, j.team_id",
+        &[cycle.into()],
+    );
     (Cycle { start: cycle, epoch: start }, jobs)
 }
 
@@ -135,19 +140,12 @@ fn assign_cycle() {
         if !extension_installed() {
             return Vec::new();
         }
-        Spi::connect(|client| {
-            client
-                .select(
-                    "SELECT j.team_id, j.id FROM llm_clusters.jobs j WHERE j.enabled
-                       AND EXISTS (SELECT 1 FROM llm_clusters.runs r WHERE r.team_id = j.team_id AND r.job_id = j.id AND r.status = 'succeeded')
-                     ORDER BY j.id, j.team_id",
-                    None,
-                    &[],
-                )?
-                .map(|row| Ok((row.get::<i32>(1)?.required("jobs.team_id"), row.get::<i32>(2)?.required("jobs.id"))))
-                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-        })
-        .or_raise()
+        job_keys(
+            "SELECT j.team_id, j.id FROM llm_clusters.jobs j WHERE j.enabled
+               AND EXISTS (SELECT 1 FROM llm_clusters.runs r WHERE r.team_id = j.team_id AND r.job_id = j.id AND r.status = 'succeeded')
+             ORDER BY j.id, j.team_id",
+            &[],
+        )
     });
     for (team_id, job_id) in jobs {
         if shutdown_requested() {
