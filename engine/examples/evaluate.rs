@@ -14,7 +14,7 @@
 
 use linfa::prelude::*;
 use llm_clusters_engine::cluster::labels::{label_clusters, ClusterLabel};
-use llm_clusters_engine::cluster::metrics::{adjusted_rand_index, normalized_mutual_info, trustworthiness};
+use llm_clusters_engine::cluster::quality::{adjusted_rand_index, normalized_mutual_info, trustworthiness};
 use llm_clusters_engine::cluster::{cluster, cluster_sizes, Clustering, Method, Params};
 use llm_clusters_engine::embedder::minilm::MiniLm;
 use ndarray::{Array2, Axis};

@@ -8,7 +8,7 @@
 
 use llm_clusters_engine::cluster::assign::Centroids;
 use llm_clusters_engine::cluster::lineage::{match_clusters, Event, Overlap};
-use llm_clusters_engine::cluster::metrics::adjusted_rand_index;
+use llm_clusters_engine::cluster::quality::adjusted_rand_index;
 use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;

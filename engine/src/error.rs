@@ -56,6 +56,11 @@ impl EngineError {
         Self { kind, message: message.into(), hint: None }
     }
 
+    /// A bug: `e` says which invariant did not hold.
+    pub fn internal(e: impl fmt::Display) -> Self {
+        Self::new(ErrorKind::Internal, e.to_string())
+    }
+
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self

@@ -4,6 +4,23 @@
 //! communities follows from the graph's structure, not from a target; `resolution`
 //! (γ in Q = Σ_c [w_in(c)/m − γ (tot(c)/2m)²]) makes them finer above 1, coarser below.
 //! Deterministic: nodes are visited in index order and ties keep the lowest community.
+//!
+//! The pipeline's default method (`graph_communities`) applies it to the fuzzy
+//! k-nearest-neighbour graph of a sample of the rows (`SampledGraph`, which the 2-D map
+//! reuses): small communities are absorbed, the other rows follow their sampled
+//! neighbours, and items of low local density become outliers.
+
+use super::groups::sample_rows;
+use super::kmeans::nearest_centroid;
+use super::knn::{knn, majority};
+use super::outliers::low_density;
+use super::params::Params;
+use super::previous::{Previous, PreviousReduced};
+use super::quality::Quality;
+use super::umap;
+use crate::error::{EngineError, ErrorKind, Result};
+use ndarray::{Array2, ArrayView2, Axis};
+use rand_xoshiro::Xoshiro256PlusPlus;
 
 /// An undirected weighted graph as adjacency lists (each edge listed at both ends; a
 /// self-loop once, with its full weight).
@@ -191,8 +208,175 @@ fn dense(labels: &[usize]) -> (Vec<usize>, usize) {
     (out, new_id.len())
 }
 
+/// A sample of the rows and their fuzzy k-nearest-neighbour graph (indices into the
+/// sample): made once, read by the clustering, the themes and the map.
+pub(super) struct SampledGraph {
+    pub(super) rows: Vec<usize>,
+    pub(super) edges: Vec<(u32, u32, f32)>,
+    /// The nearest sampled rows of every other row (ascending row order), when the
+    /// clustering step found them: the map places those rows from them.
+    pub(super) rest: Option<Neighbours>,
+}
+
+/// Per row: the indices of its nearest sampled rows and the distances to them.
+pub(super) struct Neighbours {
+    pub(super) idx: Vec<Vec<u32>>,
+    pub(super) dist: Vec<Vec<f32>>,
+}
+
+/// A sample of the rows (`map_sample` of them), the sampled rows, and each one's nearest
+/// others among them: what the graph is built from.
+struct Sample {
+    rows: Vec<usize>,
+    sel: Array2<f32>,
+    neighbours: Neighbours,
+}
+
+fn sample_neighbours(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> Sample {
+    let rows = sample_rows(x.nrows(), params.map_sample, rng);
+    let sel = x.select(Axis(0), &rows);
+    let (idx, dist) = knn(sel.view(), sel.view(), NEIGHBOURS, true);
+    Sample { rows, sel, neighbours: Neighbours { idx, dist } }
+}
+
+pub(super) fn sampled_graph(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> SampledGraph {
+    let Sample { rows, neighbours, .. } = sample_neighbours(x, params, rng);
+    SampledGraph { rows, edges: umap::fuzzy_graph(&neighbours.idx, &neighbours.dist), rest: None }
+}
+
+/// Neighbours per item in the graph, as UMAP's default.
+pub(super) const NEIGHBOURS: usize = 15;
+
+/// No cluster smaller than this many items, whatever the share.
+const MIN_CLUSTER_ITEMS: usize = 5;
+
+/// Communities (Louvain, `params.resolution`) of the fuzzy kNN graph of a sample; small
+/// ones are absorbed by the community they are most connected to; rows outside the sample
+/// take the majority label of their nearest sampled rows. Items of low local density (a
+/// k-th neighbour distance that is a robust outlier over the run) become outliers.
+pub(super) fn graph_communities(
+    x: ArrayView2<f32>,
+    params: &Params,
+    previous: Option<&PreviousReduced>,
+    rng: &mut Xoshiro256PlusPlus,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<(Vec<i32>, Quality, SampledGraph)> {
+    let n = x.nrows();
+    let Sample { rows, sel, neighbours: Neighbours { idx, dist } } = sample_neighbours(x, params, rng);
+    check()?;
+    let (nearest, farthest) =
+        dist.iter().flatten().fold((f32::INFINITY, 0.0f32), |(lo, hi), &d| (lo.min(d), hi.max(d)));
+    if farthest > 0.0 && farthest - nearest <= 1e-4 * farthest {
+        return Err(EngineError::new(
+            ErrorKind::NothingToGroup,
+            "every item is equally far from every other: there is nothing to group",
+        ));
+    }
+    let edges = umap::fuzzy_graph(&idx, &dist);
+    let graph = Graph::from_edges(sel.nrows(), &edges);
+    let min_size = ((sel.nrows() as f64 * params.min_cluster_share).ceil() as usize).max(MIN_CLUSTER_ITEMS);
+    let fresh = louvain(&graph, params.resolution);
+    // Hysteresis, as for k-means: the previous run's clusters are kept (an item that was in
+    // them stays where it was; a new one starts in the nearest cluster and moves to the
+    // community that raises modularity most) unless today's fresh communities are clearly
+    // better (modularity higher by more than `k_tolerance` of it), so clusters keep their
+    // identity from day to day and change when the data does.
+    let found = match previous {
+        Some(prev) => {
+            let nearest = nearest_centroid(sel.view(), &prev.centroids);
+            let known =
+                |i: usize| prev.labels.get(i).copied().filter(|&l| l >= 0 && (l as usize) < prev.centroids.nrows());
+            let start: Vec<usize> =
+                rows.iter().zip(nearest).map(|(&i, near)| known(i).unwrap_or(near) as usize).collect();
+            let movable: Vec<bool> = rows.iter().map(|&i| known(i).is_none()).collect();
+            let warm = complete(&graph, params.resolution, &start, &movable);
+            let (q_warm, q_fresh) =
+                (graph.modularity(&warm, params.resolution), graph.modularity(&fresh, params.resolution));
+            if q_warm >= q_fresh - params.k_tolerance * q_fresh.abs() {
+                warm
+            } else {
+                fresh
+            }
+        }
+        None => fresh,
+    };
+    let sample_labels = absorb_small(&graph, &found, min_size);
+    check()?;
+    let mut labels = vec![-1i32; n];
+    let mut kth_distance = vec![0.0f32; n];
+    let mut share = vec![1.0f64; n];
+    let mut in_sample = vec![false; n];
+    for (p, &i) in rows.iter().enumerate() {
+        labels[i] = sample_labels[p];
+        kth_distance[i] = dist[p].last().copied().unwrap_or(0.0);
+        share[i] = majority(idx[p].iter().map(|&j| sample_labels[j as usize])).1;
+        in_sample[i] = true;
+    }
+    let rest: Vec<usize> = (0..n).filter(|&i| !in_sample[i]).collect();
+    let (mut rest_idx, mut rest_dist) = (Vec::with_capacity(rest.len()), Vec::with_capacity(rest.len()));
+    for chunk in rest.chunks(20_000) {
+        let (nn, nd) = knn(x.select(Axis(0), chunk).view(), sel.view(), NEIGHBOURS, false);
+        for (r, &i) in chunk.iter().enumerate() {
+            (labels[i], share[i]) = majority(nn[r].iter().map(|&j| sample_labels[j as usize]));
+            kth_distance[i] = nd[r].last().copied().unwrap_or(0.0);
+        }
+        rest_idx.extend(nn);
+        rest_dist.extend(nd);
+        check()?;
+    }
+    // An item fits when one cluster holds more than a third of its neighbours. Hysteresis
+    // so that items near that line do not flip from day to day: an outlier of the previous
+    // run stays one until a cluster holds half of them; an item that was in a cluster stays
+    // in one while a cluster holds more than a quarter.
+    let before = |i: usize| previous.and_then(|p| p.labels.get(i).copied()).unwrap_or(Previous::ABSENT);
+    let sparse = low_density(&kth_distance, params.outlier_z);
+    for (i, l) in labels.iter_mut().enumerate() {
+        let needed = match before(i) {
+            -1 => 0.5,
+            Previous::ABSENT => 1.0 / 3.0,
+            _ => 0.25,
+        };
+        if sparse[i] || share[i] <= needed {
+            *l = -1;
+        }
+    }
+    let graph = SampledGraph { rows, edges, rest: Some(Neighbours { idx: rest_idx, dist: rest_dist }) };
+    Ok((labels, Quality { method: "graph".into(), ..Default::default() }, graph))
+}
+
+/// Communities of fewer than `min_size` nodes (or than the largest, if none is that big)
+/// are dissolved: each of their nodes joins the
+/// kept community it has the most edge weight to, or none (-1) when it has no edge to one.
+fn absorb_small(graph: &Graph, found: &[usize], min_size: usize) -> Vec<i32> {
+    let k = found.iter().copied().max().map_or(0, |m| m + 1);
+    let mut sizes = vec![0usize; k];
+    found.iter().for_each(|&c| sizes[c] += 1);
+    // A window of few items still gets its largest community as a cluster.
+    let min_size = min_size.min(sizes.iter().copied().max().unwrap_or(0));
+    let kept = |c: usize| sizes[c] >= min_size;
+    found
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            if kept(c) {
+                return c as i32;
+            }
+            let mut weight = std::collections::BTreeMap::new();
+            for &(j, w) in &graph.adjacency[i] {
+                let other = found[j as usize];
+                if kept(other) {
+                    *weight.entry(other).or_insert(0.0) += w;
+                }
+            }
+            weight.into_iter().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0))).map_or(-1, |(c, _)| c as i32)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    use super::super::fixtures::{planted, run};
+    use super::super::quality;
     use super::*;
 
     /// `k` cliques of `size` nodes, each joined to the next by one light edge.
@@ -252,5 +436,19 @@ mod tests {
     fn empty_and_edgeless_graphs() {
         assert!(louvain(&Graph::from_edges(0, &[]), 1.0).is_empty());
         assert_eq!(louvain(&Graph::from_edges(3, &[]), 1.0), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn graph_finds_groups_whatever_their_number_and_groups_them_into_themes() {
+        let params = Params { map_epochs: 20, ..Params::default() };
+        for k in [3, 12, 25] {
+            let mut data = planted(k, 40, 64, 0.3, 3);
+            let r = run(&mut data, 64, &params).unwrap();
+            let truth: Vec<i32> = (0..k as i32 * 40).map(|i| i % k as i32).collect();
+            assert_eq!(r.n_clusters, k, "k = {k}");
+            assert!(quality::adjusted_rand_index(&truth, &r.labels) > 0.95, "k = {k}");
+            assert_eq!(r.themes.len(), k);
+            assert!(r.n_themes >= 1 && r.n_themes <= k);
+        }
     }
 }

@@ -2,10 +2,18 @@
 //! because the k search runs hundreds of fits: linfa-clustering's KMeans measured ~10x
 //! slower on these shapes (10 restarts at k = 20 on 1,500 x 50: 0.2–0.35 s), which put the
 //! 10k-item run over its 5 s budget. Deterministic for a given random stream.
+//!
+//! `kmeans_auto`, the pipeline's k-means method, chooses k by the silhouette on a sample.
 
+use super::groups::{cluster_sizes, sample_rows};
+use super::knn::knn;
+use super::params::Params;
+use super::quality::{silhouette_by, Candidate, Quality};
+use crate::error::{EngineError, Result};
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 
 /// Squared distances of every row of `x` to every row of `c` (rows x k).
 fn squared_distances(x: ArrayView2<f32>, x_norms: &Array1<f32>, c: &Array2<f32>) -> Array2<f32> {
@@ -110,6 +118,110 @@ pub fn fit(
             .map(|(c, _)| c)
             .unwrap_or_else(|| Array2::zeros((k, x.ncols()))),
     }
+}
+
+/// k-means restarts for each k tried: a poor local optimum at the right k would hide it.
+const SEARCH_RUNS: usize = 10;
+
+/// Iterations of each of them: enough to rank the k, not to polish the centroids.
+const SEARCH_ITERATIONS: usize = 25;
+
+fn fit_kmeans(
+    x: ArrayView2<f32>,
+    k: usize,
+    runs: usize,
+    iterations: usize,
+    start: Option<&Array2<f32>>,
+    rng: &mut Xoshiro256PlusPlus,
+) -> Array2<f32> {
+    let centroids = fit(x, k, runs, iterations, start, &mut rng.clone());
+    rng.jump(); // the next fit draws from a fresh stream
+    centroids
+}
+
+/// Index of the nearest row of `centroids` for each row of `x`.
+pub(super) fn nearest_centroid(x: ArrayView2<f32>, centroids: &Array2<f32>) -> Vec<i32> {
+    let (idx, _) = knn(x, centroids.view(), 1, false);
+    idx.into_iter().map(|v| v[0] as i32).collect()
+}
+
+/// k-means with k chosen by the silhouette on a sample, among the k whose largest cluster
+/// holds at most `max_cluster_share` of the sample (the collapse guard).
+pub(super) fn kmeans_auto(
+    x: ArrayView2<f32>,
+    params: &Params,
+    previous: Option<&Array2<f32>>,
+    rng: &mut Xoshiro256PlusPlus,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<(Vec<i32>, Quality)> {
+    let n = x.nrows();
+    let sel = x.select(Axis(0), &sample_rows(n, params.k_sample, rng));
+    let m = sel.nrows();
+    let norms: Vec<f32> = sel.rows().into_iter().map(|r| r.dot(&r)).collect();
+    let gram = sel.dot(&sel.t());
+    let dist = Array2::from_shape_fn((m, m), |(i, j)| (norms[i] + norms[j] - 2.0 * gram[[i, j]]).max(0.0).sqrt());
+    let max_k = params.max_clusters.min(m / 5).max(2);
+    // Each k gets its own random stream (the one a sequential search would use), so the
+    // k can be tried in parallel and the result does not depend on the threads. `check`
+    // touches PostgreSQL: only between batches, on this thread.
+    crate::threads::init_pool();
+    let ks: Vec<usize> = (2..=max_k).collect();
+    let mut streams: Vec<Xoshiro256PlusPlus> = ks
+        .iter()
+        .map(|_| {
+            let stream = rng.clone();
+            rng.jump();
+            stream
+        })
+        .collect();
+    let try_k = |k: usize, stream: &mut Xoshiro256PlusPlus| -> Result<Candidate> {
+        let centroids = fit_kmeans(sel.view(), k, SEARCH_RUNS, SEARCH_ITERATIONS, None, stream);
+        let labels = nearest_centroid(sel.view(), &centroids);
+        let sizes = cluster_sizes(&labels, k);
+        let share = |s: Option<usize>| s.unwrap_or(0) as f64 / m as f64;
+        let (largest, smallest) = (share(sizes.iter().copied().max()), share(sizes.iter().copied().min()));
+        Ok((k, silhouette_by(&labels, |i, j| dist[[i, j]]), largest, smallest))
+    };
+    let mut candidates = Vec::new();
+    for (batch, batch_streams) in ks.chunks(4).zip(streams.chunks_mut(4)) {
+        let tried: Vec<Result<Candidate>> =
+            batch.par_iter().zip(batch_streams.par_iter_mut()).map(|(&k, s)| try_k(k, s)).collect();
+        for candidate in tried {
+            candidates.push(candidate?);
+        }
+        check()?;
+    }
+    // Silhouettes of neighbouring k differ by less than their sampling noise in high
+    // dimensions, so the smallest k within `k_tolerance` of the best one wins. Guards: no
+    // cluster over `max_cluster_share` (collapse), none under `min_cluster_share` (many
+    // tiny clusters lift the silhouette of structureless data).
+    let guarded: Vec<_> = candidates
+        .iter()
+        .filter(|c| c.2 <= params.max_cluster_share && c.3 >= params.min_cluster_share)
+        .copied()
+        .collect();
+    let top = guarded.iter().map(|c| c.1).fold(f64::NEG_INFINITY, f64::max);
+    let near_top = |c: &&Candidate| c.1 >= top - params.k_tolerance * top.abs();
+    // Hysteresis: the previous run's k is kept unless another k is clearly better (by more
+    // than twice the tolerance), so clusters keep their identity from day to day instead
+    // of flickering between nearly equal silhouettes.
+    let kept = |c: &&Candidate| c.1 >= top - 2.0 * params.k_tolerance * top.abs();
+    let previous_k = previous.map(|c| c.nrows());
+    let best = previous_k
+        .and_then(|k| guarded.iter().filter(kept).find(|c| c.0 == k))
+        .or_else(|| guarded.iter().find(near_top))
+        .or_else(|| candidates.iter().min_by(|a, b| a.2.total_cmp(&b.2)))
+        .copied()
+        .ok_or_else(|| EngineError::internal("no k was tried"))?;
+    let fit_rows = x.select(Axis(0), &sample_rows(n, params.fit_sample, rng));
+    let start = previous.filter(|c| c.nrows() == best.0);
+    let centroids = fit_kmeans(fit_rows.view(), best.0, params.kmeans_runs, 100, start, rng);
+    check()?;
+    let labels = nearest_centroid(x, &centroids);
+    Ok((
+        labels,
+        Quality { method: "kmeans".into(), silhouette: best.1, k_candidates: candidates, ..Default::default() },
+    ))
 }
 
 #[cfg(test)]

@@ -52,6 +52,19 @@ pub fn knn(
     results.into_iter().flatten().unzip()
 }
 
+/// The most frequent label among an item's neighbours (ties: the smallest; outliers, -1,
+/// vote like any label), and the share of them it holds.
+pub(super) fn majority(votes: impl Iterator<Item = i32>) -> (i32, f64) {
+    let mut counts = std::collections::BTreeMap::new();
+    let mut total = 0usize;
+    votes.for_each(|v| {
+        *counts.entry(v).or_insert(0usize) += 1;
+        total += 1;
+    });
+    let (label, count) = counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).unwrap_or((-1, 0));
+    (label, count as f64 / total.max(1) as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

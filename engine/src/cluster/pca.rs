@@ -6,6 +6,9 @@
 //! row is one more product. Replaces linfa-reduction's LOBPCG, which took 10.5 s of a
 //! 22.6 s run at 100k x 1,536 (f64 only, one vector at a time).
 
+use super::groups::sample_rows;
+use super::params::Params;
+use crate::error::Result;
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -142,6 +145,36 @@ fn symmetric_eigen(mut a: Array2<f64>) -> (Vec<f64>, Array2<f64>) {
         }
     }
     ((0..n).map(|i| a[[i, i]]).collect(), v)
+}
+
+/// A fitted PCA, or the identity when no reduction is needed.
+pub(super) struct Projection(Option<Pca>);
+
+impl Projection {
+    pub(super) fn apply(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        match &self.0 {
+            Some(p) => p.apply(x),
+            None => x.to_owned(),
+        }
+    }
+}
+
+/// PCA to `params.pca_dims`, fitted on a sample, applied to every row in f32.
+pub(super) fn reduce(
+    x: ArrayView2<f32>,
+    params: &Params,
+    rng: &mut Xoshiro256PlusPlus,
+) -> Result<(Array2<f32>, Projection, f64)> {
+    let dims = params.pca_dims.min(x.ncols()).min(x.nrows() - 1);
+    if dims >= x.ncols() {
+        return Ok((x.to_owned(), Projection(None), 1.0));
+    }
+    let idx = sample_rows(x.nrows(), params.pca_sample, rng);
+    // Low-rank data may give fewer components than asked for: use what there is.
+    let fitted = fit(x.select(Axis(0), &idx).view(), dims, rng);
+    let explained = fitted.explained_variance_ratio;
+    let projection = Projection(Some(fitted));
+    Ok((projection.apply(x), projection, explained))
 }
 
 #[cfg(test)]

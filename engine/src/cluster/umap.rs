@@ -206,7 +206,7 @@ fn initial_layout(x: ArrayView2<f32>, dim: usize) -> Array2<f32> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::metrics::trustworthiness;
+    use crate::cluster::quality::trustworthiness;
 
     fn blobs(n_per: usize, centers: &[[f32; 5]], seed: u64) -> Array2<f32> {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);

@@ -118,6 +118,22 @@ pub fn trustworthiness(high: ArrayView2<f32>, low: ArrayView2<f32>, k: usize) ->
     1.0 - 2.0 / (n * k * (2.0 * n - 3.0 * k - 1.0)) * penalty
 }
 
+/// A k tried by k-means: (k, silhouette, largest cluster's share, smallest cluster's share).
+pub type Candidate = (usize, f64, f64, f64);
+
+#[derive(Debug, Clone, Default)]
+pub struct Quality {
+    pub method: String,
+    /// Mean silhouette of the chosen clustering on a sample, in the reduced space.
+    pub silhouette: f64,
+    pub outlier_share: f64,
+    pub largest_cluster_share: f64,
+    /// k-means: each k tried.
+    pub k_candidates: Vec<Candidate>,
+    pub pca_dims: usize,
+    pub pca_explained_variance: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
