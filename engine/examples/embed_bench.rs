@@ -1,6 +1,6 @@
 //! Speed of the built-in model: texts/s over the lines of a file, with 1..N threads, and
 //! the process's peak resident memory. The same texts go through onnxruntime in
-//! scripts/bench/bench_embed.py (scripts/bench_embed.sh runs both).
+//! scripts/bench/embed.py (scripts/bench/embed.sh runs both).
 //!
 //! cargo run --release -p llm_clusters_engine --example embed_bench -- MODEL_DIR TEXTS_FILE THREADS
 

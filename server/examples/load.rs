@@ -1,4 +1,4 @@
-//! Load for the benchmark (scripts/bench_server.sh): C concurrent clients, each sending
+//! Load for the benchmark (scripts/bench/server.sh): C concurrent clients, each sending
 //! requests of B `$ai_generation` events for S seconds, either to llm-clusters-server over
 //! HTTP/1.1 keep-alive (`--url`, `--key`) or straight to `llm_clusters.capture()` over a
 //! database connection each (`--database-url`). Prints one line: events/s and the p50 and

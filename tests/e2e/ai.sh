@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # End-to-end test of AI labels and embeddings against a local OpenAI-compatible stub
-# (tests/e2e/ai_stub.py on 127.0.0.1): consent off sends nothing; labels applied; every
+# (tests/fixtures/ai_stub.py on 127.0.0.1): consent off sends nothing; labels applied; every
 # failure (HTTP 500, 429, malformed JSON, refusal, a hung server) falls back to the offline
 # labels within the timeout; embeddings stored in input order with the service's
 # dimension, or offline without consent; the key never shows in logs, tables or settings.
@@ -16,7 +16,7 @@ key=sk-test-SECRET-4242
 E2E_CLEANUP='[ -z "${stub:-}" ] || kill $stub 2>/dev/null'
 e2e_setup "$ver" 55718 "llm_clusters.ai_api_key = '$key'" \
   "shared_preload_libraries = 'llm_clusters'" "llm_clusters.scheduler_enabled = off"
-python3 "$E2E_DIR/ai_stub.py" "$port" "$work/requests.jsonl" "$work/mode" &
+python3 "$FIXTURES/ai_stub.py" "$port" "$work/requests.jsonl" "$work/mode" &
 stub=$!
 sent() { [ -f "$work/requests.jsonl" ] && wc -l <"$work/requests.jsonl" || echo 0; }
 set_mode() { echo "$1" >"$work/mode"; }

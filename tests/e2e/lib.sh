@@ -1,6 +1,8 @@
 # Helpers for the end-to-end scripts: queries, bounded waits, assertions.
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lib.sh"
 E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# What the scripts load: data, a stub AI service, SDK and HTTP clients (tests/README.md).
+FIXTURES=$(cd "$E2E_DIR/../fixtures" && pwd)
 
 # q SQL: one value, unaligned; errors (e.g. while the server restarts) print nothing.
 q() { pg -At -c "$1" 2>/dev/null || true; }
@@ -25,8 +27,8 @@ wait_until() {
   fail "$desc: not true after $limit s: $sql"
 }
 
-# load_items TEAM N PREFIX: N generation items in three groups (see items.sql).
-load_items() { pg -v team="$1" -v n="$2" -v prefix="$3" -f "$E2E_DIR/items.sql"; }
+# load_items TEAM N PREFIX: N generation items in three groups (see tests/fixtures/items.sql).
+load_items() { pg -v team="$1" -v n="$2" -v prefix="$3" -f "$FIXTURES/items.sql"; }
 
 # A UTC time of day SECONDS from now, for llm_clusters.daily_run_time.
 utc_in() { date -u -d "+$1 seconds" +%H:%M:%S; }

@@ -30,7 +30,7 @@ expect "one run for the cycle, however often pg_cron fires" "SELECT count(*) FRO
 
 say "a job that swallows cancels, under pg_cron"
 q "ALTER SYSTEM SET llm_clusters.job_time_limit = '2s'" >/dev/null; q "SELECT pg_reload_conf()" >/dev/null
-pg -o /dev/null -f "$E2E_DIR/swallowing_source.sql"
+pg -o /dev/null -f "$FIXTURES/swallowing_source.sql"
 pg -o /dev/null <<'SQL'
 INSERT INTO llm_clusters.jobs (name, level, team_id, source, enabled_at)
 VALUES ('swallows cancels', 'generation', 1, 'public.swallowing_items', now() - interval '2 days'),

@@ -44,7 +44,7 @@ post() { local path=$1 file=$2; shift 2; curl -s -o "$work/answer" -w '%{http_co
 rows() { q "SELECT count(*) FROM llm_clusters.events WHERE $1"; }
 
 start_server --read-timeout-s 3 --idle-timeout-s 3 --access-log on
-python3 "$E2E_DIR/ai_stub.py" "$stub_port" "$work/stub.jsonl" "$work/stub_mode" &
+python3 "$FIXTURES/ai_stub.py" "$stub_port" "$work/stub.jsonl" "$work/stub_mode" &
 stub_pid=$!
 stub=http://127.0.0.1:$stub_port
 sleep 0.5
@@ -70,7 +70,7 @@ check_sent() {
 
 say "Python SDK (posthog + its OpenAI wrapper): /batch/, plain JSON"
 SDK=$SDK_HOME/venv/bin/python
-"$SDK" "$E2E_DIR/sdk_python.py" "$url" "$key7" "$stub" "$work/py1.jsonl" py1
+"$SDK" "$FIXTURES/sdk_python.py" "$url" "$key7" "$stub" "$work/py1.jsonl" py1
 check_sent "$work/py1.jsonl" 7 "python /batch/"
 grep -q "POST /batch/ 200 plain" "$work/http.log" || fail "no plain request to /batch/ in the access log"
 expect "the chat generation: model, tokens, input and output" \
@@ -85,16 +85,16 @@ expect "the \$pageview was acknowledged, not stored; no key stored" \
   "SELECT count(*) FILTER (WHERE event NOT LIKE '\$ai_%') + count(*) FILTER (WHERE properties::text LIKE '%$key7%') FROM llm_clusters.events" 0
 
 say "Python SDK: gzip to the AI lane (/i/v0/ai/batch/), team 8's key"
-"$SDK" "$E2E_DIR/sdk_python.py" "$url" "$key8" "$stub" "$work/py2.jsonl" py2 --gzip --ai-lane
+"$SDK" "$FIXTURES/sdk_python.py" "$url" "$key8" "$stub" "$work/py2.jsonl" py2 --gzip --ai-lane
 check_sent "$work/py2.jsonl" 8 "python gzip /i/v0/ai/batch/"
 grep -q "POST /i/v0/ai/batch/ 200 gzip" "$work/http.log" || fail "no gzip request to /i/v0/ai/batch/ in the access log"
 say "Python SDK: capture v1 (/i/v1/analytics/events, Bearer key, per-event results)"
-"$SDK" "$E2E_DIR/sdk_python.py" "$url" "$key7" "$stub" "$work/py3.jsonl" py3 --v1
+"$SDK" "$FIXTURES/sdk_python.py" "$url" "$key7" "$stub" "$work/py3.jsonl" py3 --v1
 check_sent "$work/py3.jsonl" 7 "python capture v1"
 grep -q "POST /i/v1/analytics/events 200" "$work/http.log" || fail "no capture v1 request in the access log: $(grep v1 "$work/http.log")"
 
 say "Node.js SDK (posthog-node + @posthog/ai): /batch/, gzip"
-SDK_NODE_MODULES=$SDK_HOME/node/node_modules node "$E2E_DIR/sdk_node.mjs" "$url" "$key8" "$stub" "$work/node.jsonl" node1
+SDK_NODE_MODULES=$SDK_HOME/node/node_modules node "$FIXTURES/sdk_node.mjs" "$url" "$key8" "$stub" "$work/node.jsonl" node1
 check_sent "$work/node.jsonl" 8 "node /batch/"
 grep -q "POST /batch/ 200 gzip" "$work/http.log" || fail "no gzip request from posthog-node in the access log"
 expect "the node stream and tool calls" \
@@ -194,17 +194,17 @@ pass "10,000 events in one request: 200 after $(( ($(date +%s%N) - started) / 10
 expect "10,000 rows" "SELECT count(*) FROM llm_clusters.events WHERE trace_id LIKE 'tenk-%'" 10000
 
 say "slow clients (read and idle timeouts 3 s)"
-read -r status secs < <(python3 "$E2E_DIR/server_client.py" slow-body "$http_port")
+read -r status secs < <(python3 "$FIXTURES/server_client.py" slow-body "$http_port")
 [ "$status" = 408 ] || fail "slow body: $status after $secs s"
 pass "a body that stops arriving: 408 after $secs s"
-read -r status secs < <(python3 "$E2E_DIR/server_client.py" slow-headers "$http_port")
+read -r status secs < <(python3 "$FIXTURES/server_client.py" slow-headers "$http_port")
 # The server closing it is the check (the client's own timeout is only a hang guard, and
 # it reports that as "timeout"); the time is printed, not asserted.
 [ "$status" = closed ] || [[ $status == *408* ]] || fail "slow headers: $status after $secs s"
 pass "headers that stop arriving: connection closed by the server after $secs s"
 
 say "the database restarted under steady traffic"
-python3 "$E2E_DIR/server_client.py" steady "$http_port" "$key7" 12 "$work/steady.txt" >"$work/steady.out" &
+python3 "$FIXTURES/server_client.py" steady "$http_port" "$key7" 12 "$work/steady.txt" >"$work/steady.out" &
 steady=$!
 sleep 3
 stop_cluster
@@ -222,7 +222,7 @@ kill -0 "$server_pid" || fail "the server died with the database"
 pass "answers during the restart: $counts; the same server serves again"
 
 say "SIGTERM with a request in flight: it finishes, then the server exits"
-python3 "$E2E_DIR/server_client.py" inflight "$http_port" "$key7" 00000000-0000-0000-0000-0000000f1a01 2 >"$work/inflight.out" &
+python3 "$FIXTURES/server_client.py" inflight "$http_port" "$key7" 00000000-0000-0000-0000-0000000f1a01 2 >"$work/inflight.out" &
 inflight=$!
 sleep 0.7
 kill -TERM "$server_pid"

@@ -14,7 +14,7 @@ shots=${1:-$work}
 
 say "agent traces, summaries, a trace-level run"
 pg -c "CREATE EXTENSION llm_clusters"
-pg -v n=90 -f "$E2E_DIR/traces.sql" >/dev/null
+pg -v n=90 -f "$FIXTURES/traces.sql" >/dev/null
 expect "every trace summarised" "SELECT llm_clusters.summarize_pending('trace')" 93
 expect "an agent trace's flow: the trace, its spans, the tool call under its generation" \
   "SELECT flow ~ 'trace assistant.*\n   ├─ span retrieve context.*\n   ├─ generation \[gpt-4o-mini\].*\n   │  └─ tool call run_sql' FROM llm_clusters.item_summaries WHERE item_id = 'agent-4'" t

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Upgrading in place: the library and schema of version 0.1.0 (commit 2dbe3cc, built from
 # git), a database filled by real runs of it (in a clone without that commit: 0.1.0's
-# schema from sql/, its rows by SQL, tests/e2e/fill_010.sql), then this version's library and
+# schema from sql/, its rows by SQL, tests/fixtures/fill_010.sql), then this version's library and
 # ALTER EXTENSION llm_clusters UPDATE: every row is kept, every function of the new version
 # works, and the upgraded schema equals a fresh install of the new version, fact for fact
 # (so a schema change without its upgrade script fails here). Usage: upgrade.sh 15|16|18
@@ -22,7 +22,7 @@ if [ "$ver" != 16 ] && git -C "$REPO_ROOT" cat-file -e "$OLD_COMMIT^{commit}" 2>
 else
   # A shallow clone: 0.1.0's schema from sql/llm_clusters--0.1.0.sql, its rows by SQL.
   old_library=none
-  say "0.1.0 is not built here (commit $OLD_COMMIT not in this clone, or PostgreSQL 16): its schema filled with its rows by SQL (tests/e2e/fill_010.sql)"
+  say "0.1.0 is not built here (commit $OLD_COMMIT not in this clone, or PostgreSQL 16): its schema filled with its rows by SQL (tests/fixtures/fill_010.sql)"
   install_extension "$ver" >/dev/null 2>&1
 fi
 work=$(mktemp -d /tmp/llm_clusters_e2e.XXXXXX); chmod 755 "$work"
@@ -50,7 +50,7 @@ VALUES ('00000000-0000-0000-0000-00000000aa01', 1, '$ai_generation', '2100-01-01
 INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
 SELECT 1, 'generation', '00000000-0000-0000-0000-00000000aa01', embedding FROM llm_clusters.embeddings WHERE team_id = 1 LIMIT 1;
 SQL
-  pgu -o /dev/null -f "$E2E_DIR/fill_010.sql"
+  pgu -o /dev/null -f "$FIXTURES/fill_010.sql"
 else
 pgu -o /dev/null <<'SQL'
 INSERT INTO llm_clusters.team_roles VALUES (1, 'llm_clusters_admin');
@@ -85,8 +85,8 @@ expect "existing jobs belong to the extension's owner" \
 
 say "the upgraded schema equals a fresh install"
 PGDATABASE=fresh pg -c "CREATE EXTENSION llm_clusters"
-PGDATABASE=fresh pg -At -f "$E2E_DIR/catalog.sql" >"$work/fresh.txt"
-pgu -At -f "$E2E_DIR/catalog.sql" >"$work/upgraded.txt"
+PGDATABASE=fresh pg -At -f "$FIXTURES/catalog.sql" >"$work/fresh.txt"
+pgu -At -f "$FIXTURES/catalog.sql" >"$work/upgraded.txt"
 # Two empty listings would be equal too: the fresh install has over a thousand facts.
 [ "$(wc -l <"$work/fresh.txt")" -gt 1000 ] || fail "the catalog listing of a fresh install has only $(wc -l <"$work/fresh.txt") facts"
 if ! diff -u "$work/fresh.txt" "$work/upgraded.txt" >"$work/catalog.diff"; then

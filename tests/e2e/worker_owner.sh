@@ -43,7 +43,7 @@ SELECT llm_clusters.create_job('b: escalate', 'generation', source => 'mallory.i
 RESET ROLE;
 SELECT llm_clusters.create_job('c: slow', 'generation', source => 'public.slow_items');
 SQL
-pg -o /dev/null -f "$E2E_DIR/swallowing_source.sql"
+pg -o /dev/null -f "$FIXTURES/swallowing_source.sql"
 pg -o /dev/null <<'SQL'
 SELECT llm_clusters.create_job('c2: swallows cancels', 'generation', source => 'public.swallowing_items');
 SELECT llm_clusters.create_job('d: plain', 'generation');

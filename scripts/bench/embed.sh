@@ -2,9 +2,9 @@
 # Speed of the built-in model against onnxruntime (int8 ONNX export of the same model) on
 # the same generated texts: short (~12 tokens) and long (~200 tokens), 1 and 2 threads,
 # texts/s and peak resident memory. Prints numbers; asserts nothing about time.
-# Usage: scripts/bench_embed.sh [short_count] [long_count]
+# Usage: scripts/bench/embed.sh [short_count] [long_count]
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 cd "$REPO_ROOT"
 bash scripts/setup.sh >/dev/null
 short_n=${1:-2000}
@@ -36,6 +36,6 @@ cargo build -q --release -p llm_clusters_engine --example embed_bench
 for set in short long; do
   for threads in 1 2; do
     ./target/release/examples/embed_bench "$model_dir" "$work/$set.txt" "$threads"
-    OMP_NUM_THREADS=$threads "$venv/bin/python" scripts/bench/bench_embed.py "$model_dir" "$work/$set.txt" "$threads"
+    OMP_NUM_THREADS=$threads "$venv/bin/python" scripts/bench/embed.py "$model_dir" "$work/$set.txt" "$threads"
   done
 done

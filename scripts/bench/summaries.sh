@@ -2,9 +2,9 @@
 # Offline summaries: summarize_pending on N traces of 2-6 events (a trace event, spans, a
 # generation calling a tool, the answer) on a throw-away PostgreSQL 18, release build;
 # then trace_html of a 1,000-step trace. Prints items/s and the page size; asserts nothing.
-# Usage: scripts/bench_summaries.sh [N traces, default 10000]
+# Usage: scripts/bench/summaries.sh [N traces, default 10000]
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 cd "$REPO_ROOT"
 n=${1:-10000}
 bash scripts/setup.sh >/dev/null
@@ -32,7 +32,7 @@ start=$(date +%s%N)
 done_n=$(pg -At -c "SELECT llm_clusters.summarize_pending('trace', $n)")
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 awk -v n="$done_n" -v ms="$ms" 'BEGIN { printf "summarize_pending: %d traces in %.2f s = %.0f traces/s\n", n, ms / 1000, n / (ms / 1000) }'
-pg -o /dev/null -f "$REPO_ROOT/tests/e2e/traces.sql" -v n=1
+pg -o /dev/null -f "$REPO_ROOT/tests/fixtures/traces.sql" -v n=1
 start=$(date +%s%N)
 size=$(pg -At -c "SELECT length(llm_clusters.trace_html('long-trace'))")
 ms=$(( ($(date +%s%N) - start) / 1000000 ))

@@ -2,12 +2,12 @@
 # End-to-end run_job benchmark on a throw-away PostgreSQL 18, side by side with a Python
 # pipeline (psycopg + scikit-learn + umap-learn, installed in a venv here) doing the same
 # work on the same rows. Prints numbers; asserts nothing.
-#   bash scripts/bench_run.sh            # 10k x 384 and 100k x 1536 (with Python), 1M x 384 (Rust only)
-#   bash scripts/bench_run.sh 50000 768  # one size, with Python
-#   bash scripts/bench_run.sh 50000 768 --no-python
-#   ASSIGN=100000 bash scripts/bench_run.sh 100000 384 --no-python   # then assign_pending
+#   bash scripts/bench/run.sh            # 10k x 384 and 100k x 1536 (with Python), 1M x 384 (Rust only)
+#   bash scripts/bench/run.sh 50000 768  # one size, with Python
+#   bash scripts/bench/run.sh 50000 768 --no-python
+#   ASSIGN=100000 bash scripts/bench/run.sh 100000 384 --no-python   # then assign_pending
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 cd "$REPO_ROOT"
 bash scripts/setup.sh >/dev/null
 install_extension 18 --release >/dev/null 2>&1
@@ -25,7 +25,7 @@ PGPORT=55119 start_cluster 18 "$work" "shared_buffers = '256MB'" "max_wal_size =
 export PGHOST PGPORT PGUSER PGDATABASE
 # Idle OpenMP threads in scikit-learn spin by default and would steal a core from the server.
 export OMP_WAIT_POLICY=PASSIVE
-bench() { "$venv/bin/python" scripts/bench/bench_run.py "$@"; }
+bench() { "$venv/bin/python" scripts/bench/run.py "$@"; }
 if [ $# -ge 2 ]; then
   python=--python
   [ "${3:-}" = --no-python ] && python=

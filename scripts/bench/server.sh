@@ -3,9 +3,9 @@
 # build, a pool of 8 connections as an ingest role) with 1, 8 and 32 concurrent clients
 # sending batches of 1 and 100 events, beside capture() called directly (a connection per
 # client) in the same run, on a throw-away PostgreSQL 18. Prints numbers; asserts nothing.
-# Usage: scripts/bench_server.sh [SECONDS per cell, default 10]
+# Usage: scripts/bench/server.sh [SECONDS per cell, default 10]
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 cd "$REPO_ROOT"
 seconds=${1:-10}
 bash scripts/setup.sh >/dev/null

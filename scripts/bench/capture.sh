@@ -2,7 +2,7 @@
 # Capture throughput on a throw-away PostgreSQL 18: 10,000 events in one capture() call,
 # then 10,000 single-event calls from one psql session. Prints events/s; asserts nothing.
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/../lib.sh"
 cd "$REPO_ROOT"
 bash scripts/setup.sh >/dev/null
 install_extension 18 --release >/dev/null 2>&1

@@ -2,7 +2,7 @@
 same texts as engine/examples/embed_bench.rs, with the same batching (sorted by length, a
 token budget per batch), mean pooling and L2 normalisation.
 
-python bench_embed.py MODEL_DIR TEXTS_FILE THREADS
+python embed.py MODEL_DIR TEXTS_FILE THREADS
 """
 import os
 import resource
