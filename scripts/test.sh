@@ -39,6 +39,8 @@ for ver in 15 16 18; do
   say "SQL regression tests on PostgreSQL $ver"
   bash scripts/regress.sh "$ver"
 done
+say "the README's facts: its quick start runs, its versions and names match Cargo and the catalog"
+bash tests/e2e/readme.sh 18
 for ver in 15 16 18; do
   say "end-to-end: the background worker on PostgreSQL $ver"
   bash tests/e2e/scheduler.sh "$ver"
