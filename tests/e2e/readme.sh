@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # The README's facts against the code and an installed catalog, on a throw-away cluster:
-#  1. its quick start runs as written and clusters the three kinds of request apart;
+#  1. its quick start runs as written and gives what it says: three clusters of 20, one
+#     per kind of request;
 #  2. every version it names is Cargo's (package names: exactly Cargo's) or an older
 #     version this repository has SQL scripts of;
 #  3. every llm_clusters.NAME it names is a function, view, table or setting that exists,
 #     and every `llm_clusters.f(args) → result` heading matches the catalog's signature;
 #  4. the other way round: every public function has a reference heading, every view and
-#     table is named, every setting has a row in Configuration, and every role the
-#     extension creates is named and dropped under Uninstalling.
+#     table is named, every setting has a row in Configuration, every job param a row
+#     in the params table, and every role the extension creates is dropped under
+#     Uninstalling.
 # A function, view, table or setting added without its README text fails here, listed.
 # Usage: tests/e2e/readme.sh [15|16|18]   (default 18)
 set -euo pipefail
@@ -15,7 +17,9 @@ source "$(dirname "$0")/lib.sh"
 ver=${1:-18}
 readme=$REPO_ROOT/README.md
 
-e2e_setup "$ver" $((55970 + ver))
+# Preloaded, so that every setting exists (some are defined only at server start); the
+# worker is off: nothing but the quick start runs.
+e2e_setup "$ver" $((55970 + ver)) "shared_preload_libraries = 'llm_clusters'" "llm_clusters.scheduler_enabled = off"
 say "the README's quick start and names on PostgreSQL $ver"
 
 # 1. The quick start: the first ```sql block after "## Quick start", run as it is.
@@ -26,6 +30,9 @@ grep -q 'llm_clusters.run_job' "$quick" || fail "no quick start block found in R
 pg -f "$quick"
 expect "the quick start's run succeeded" \
   "SELECT status FROM llm_clusters.run_list WHERE job_name = 'quick start'" succeeded
+expect "the quick start gives what the README says: three clusters of 20 items" \
+  "SELECT string_agg(c.size::text, ' ' ORDER BY c.position) FROM llm_clusters.cluster_cards c
+   JOIN llm_clusters.latest_runs r ON r.run_id = c.run_id AND r.job_name = 'quick start'" "20 20 20"
 # The three request templates must not share a cluster (Outliers aside), and each must
 # have one: a run that lumped two kinds together, or found nothing, would fail here.
 expect "the quick start clusters its three kinds of request apart" \
@@ -41,7 +48,7 @@ expect "the quick start clusters its three kinds of request apart" \
       AND (SELECT count(DISTINCT kind) FROM placed WHERE kind IS NOT NULL) = 3" t
 
 # 2-4. The catalog as the checker reads it: public functions with their signatures,
-# relations, settings (the library loaded in that session) and roles.
+# relations, settings and roles.
 pg -At -F $'\t' -c "SELECT 'function', p.proname, pg_get_function_identity_arguments(p.oid),
                             CASE p.prokind WHEN 'a' THEN format_type(p.prorettype, NULL) ELSE pg_get_function_result(p.oid) END
                      FROM pg_proc p WHERE p.pronamespace = 'llm_clusters'::regnamespace AND p.proname !~ '^_'
@@ -50,7 +57,10 @@ pg -At -F $'\t' -c "SELECT 'function', p.proname, pg_get_function_identity_argum
                      FROM pg_class c WHERE c.relnamespace = 'llm_clusters'::regnamespace AND c.relkind IN ('r', 'v', 'p')
                      UNION ALL
                      SELECT 'role', rolname, '', '' FROM pg_roles WHERE rolname LIKE 'llm\_clusters\_%'" >"$work/catalog.tsv"
-pg -At -F $'\t' -c "LOAD 'llm_clusters'" -c "SELECT 'setting', name, '', '' FROM pg_settings WHERE name LIKE 'llm\_clusters.%'" \
+pg -At -F $'\t' -c "SELECT 'setting', name, '', '' FROM pg_settings WHERE name LIKE 'llm\_clusters.%'" >>"$work/catalog.tsv"
+# Settings hidden from pg_settings (the AI key) exist for current_setting() all the same.
+names=$(grep -o 'llm_clusters\.[a-z_][a-z0-9_]*' "$readme" | sort -u | sed "s/.*/'&'/" | paste -sd,)
+pg -At -F $'\t' -c "SELECT 'setting', n, '', '' FROM unnest(ARRAY[$names]::text[]) n WHERE current_setting(n, true) IS NOT NULL" \
   >>"$work/catalog.tsv"
 grep -q $'^setting\tllm_clusters.embedder' "$work/catalog.tsv" || fail "the extension's settings were not listed"
 
@@ -101,7 +111,7 @@ ALIASES = [(r"\bint\b", "integer"), (r"\bfloat8\b", "double precision"), (r"\bbo
            (r"\btimestamptz\b", "timestamp with time zone"), (r"\bint8\b", "bigint"), (r"\bint4\b", "integer")]
 
 def normalise(signature):
-    signature = re.sub(r"\s+DEFAULT\s+('[^']*'|[^,)]+)", "", signature)
+    signature = re.sub(r"\s+DEFAULT\s+('[^']*'|\w+\(\)|[^,)]+)", "", signature)
     for alias, name in ALIASES:
         signature = re.sub(alias, name, signature)
     signature = re.sub(r"\s*\(\s*", "(", signature)
@@ -138,6 +148,19 @@ for role in sorted(roles - dropped):
 for role in sorted(set(re.findall(r"(?<![/\w])(llm_clusters_(?:admin|reader|ingest|[a-z]+))\b", text))
                    - roles - {"llm_clusters_engine", "llm_clusters_server"}):
     problems.append(f"role {role} is named in the README but the extension does not create it")
+
+# Job params: every key the engine accepts (its `KEYS` list) has a row in the params table.
+keys = None
+for source in glob.glob(os.path.join(root, "engine", "src", "**", "*.rs"), recursive=True):
+    found = re.search(r"pub const KEYS: &\[&str\] = &\[(.*?)\];", open(source).read(), re.S)
+    if found:
+        keys = re.findall(r'"([a-z_]+)"', found.group(1))
+if keys is None:
+    problems.append("the engine's list of job params (pub const KEYS) was not found")
+params_rows = " ".join(re.findall(r"^\| (`[a-z_]+`(?:, `[a-z_]+`)*) \|", text, re.M))
+for key in keys or []:
+    if f"`{key}`" not in params_rows:
+        problems.append(f"job param {key} has no row in the README's params table")
 
 if problems:
     print("README.md does not match the code:", *problems, sep="\n  - ")
