@@ -113,15 +113,6 @@ AS $$
     ORDER BY r.job_id, r.window_end DESC, r.id DESC
 $$;
 
-CREATE FUNCTION llm_clusters.report_html(run_id bigint, cluster_id int DEFAULT NULL)
-RETURNS text
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT llm_clusters._report_html(run_id, cluster_id) $$;
-
-COMMENT ON FUNCTION llm_clusters.report_html(bigint, int) IS
-    'A self-contained HTML page of a run (distribution bar, map, cluster cards) or, with cluster_id, of one cluster (its map and its items in rank order). Dots link through llm_clusters.report_item_url.';
-COMMENT ON FUNCTION llm_clusters._report_html(bigint, int) IS 'Internal: use llm_clusters.report_html().';
 COMMENT ON FUNCTION llm_clusters._item_previews(bigint, text[], int) IS
     'Internal: the first characters of the content of items of a run, read from its job''s source as the job''s owner (used by cluster_items).';
 COMMENT ON VIEW llm_clusters.run_list IS
@@ -144,15 +135,11 @@ COMMENT ON FUNCTION llm_clusters.cluster_items(bigint, int, int, int) IS
 -- Reading functions: readers, not PUBLIC (the ingest role runs capture_with_key only).
 -- _item_previews is bounded to what cluster_items promises: items of the run, 300 characters.
 REVOKE EXECUTE ON FUNCTION
-    llm_clusters.report_html(bigint, int),
-    llm_clusters._report_html(bigint, int),
     llm_clusters._item_previews(bigint, text[], int),
     llm_clusters.cluster_items(bigint, int, int, int),
     llm_clusters.item_clusters(text, int)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
-    llm_clusters.report_html(bigint, int),
-    llm_clusters._report_html(bigint, int),
     llm_clusters._item_previews(bigint, text[], int),
     llm_clusters.cluster_items(bigint, int, int, int),
     llm_clusters.item_clusters(text, int)

@@ -1,7 +1,8 @@
 //! Embeddings made inside the database: `embed_text`, `embed_pending`, `embed_summaries`
-//! and the worker's auto-embed, with the embedder `llm_clusters.embedder` names: the built-in model
-//! (loaded lazily, once per backend, never in the postmaster), the AI service (only with
-//! consent), or the hashed bag-of-words.
+//! and the worker's auto-embed, with the embedder `llm_clusters.embedder` names: the
+//! built-in model (loaded lazily, once per backend, never in the postmaster), the AI
+//! service (only with consent), or the hashed bag-of-words. Also the `embedding_mean`
+//! aggregate of stored embeddings (a trace's mean over its generations).
 
 use crate::datum::json_of_text;
 use crate::error::{raise, OrRaise};
@@ -285,4 +286,20 @@ fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
     })
     .or_raise();
     (written, usable.min(written as i64))
+}
+
+/// Internal state function of the `llm_clusters.embedding_mean` aggregate.
+#[pg_extern(immutable, parallel_safe, name = "_embedding_accum")]
+pub fn embedding_accum(state: Option<Vec<f64>>, embedding: Option<Vec<Option<f32>>>) -> Option<Vec<f64>> {
+    let mut state = state.unwrap_or_default();
+    if let Some(values) = embedding.and_then(|v| v.into_iter().collect::<Option<Vec<f32>>>()) {
+        llm_clusters_engine::embedding::accumulate(&mut state, &values);
+    }
+    Some(state)
+}
+
+/// Internal final function of the `llm_clusters.embedding_mean` aggregate.
+#[pg_extern(immutable, parallel_safe, strict, name = "_embedding_mean_final")]
+pub fn embedding_mean_final(state: Vec<f64>) -> Option<Vec<f32>> {
+    llm_clusters_engine::embedding::normalised_mean(&state)
 }

@@ -16,9 +16,9 @@ mod isolated;
 mod items;
 mod jobs;
 mod lineage;
+mod pages;
 mod pg;
 mod query;
-mod report;
 mod results;
 mod run;
 mod scheduler;
@@ -26,40 +26,39 @@ mod summary;
 
 ::pgrx::pg_module_magic!(name, version);
 
+// Install order: roles first, then each concern's file after the tables and functions it
+// names (a view or SQL function is checked when created; plpgsql bodies are not).
 extension_sql_file!("../sql/teams.sql", name = "teams", bootstrap);
-extension_sql_file!("../sql/tables.sql", name = "tables", requires = ["teams"]);
+extension_sql_file!("../sql/capture.sql", name = "capture", requires = ["teams", capture::capture_events]);
 extension_sql_file!(
-    "../sql/capture.sql",
-    name = "capture",
-    requires = ["tables", capture::capture_events, capture::embedding_accum, capture::embedding_mean_final]
+    "../sql/embed.sql",
+    name = "embed",
+    requires = [
+        "teams",
+        embed::embedding_accum,
+        embed::embedding_mean_final,
+        embed::embed_text,
+        embed::embed_pending,
+        embed::embed_summaries
+    ]
 );
-extension_sql_file!("../sql/items.sql", name = "items", requires = ["capture"]);
-extension_sql_file!(
-    "../sql/summaries.sql",
-    name = "summaries",
-    requires = ["items", summary::summarize_pending, summary::trace_html, embed::embed_summaries]
-);
+extension_sql_file!("../sql/items.sql", name = "items", requires = ["capture", "embed"]);
+extension_sql_file!("../sql/summary.sql", name = "summary", requires = ["items", summary::summarize_pending]);
 extension_sql_file!("../sql/jobs.sql", name = "jobs", requires = ["items"]);
 extension_sql_file!(
     "../sql/jobs_api.sql",
     name = "jobs_api",
     requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job, scheduler::run_due_jobs]
 );
-extension_sql_file!(
-    "../sql/lineage.sql",
-    name = "lineage",
-    requires = ["jobs_api", assign::assign, assign::assign_pending]
-);
+extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["jobs"]);
+extension_sql_file!("../sql/assign.sql", name = "assign", requires = ["jobs", assign::assign, assign::assign_pending]);
 extension_sql_file!(
     "../sql/reading.sql",
     name = "reading",
-    requires = ["lineage", "summaries", report::report_html, items::item_previews]
+    requires = ["lineage", "assign", "summary", items::item_previews]
 );
-extension_sql_file!(
-    "../sql/ai.sql",
-    name = "ai",
-    requires = ["reading", ai::label_run, embed::embed_text, embed::embed_pending]
-);
+extension_sql_file!("../sql/pages.sql", name = "pages", requires = ["teams", pages::report_html, pages::trace_html]);
+extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["teams", ai::label_run]);
 extension_sql_file!("../sql/api_keys.sql", name = "api_keys", requires = ["capture"]);
 
 #[allow(non_snake_case)]

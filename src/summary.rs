@@ -1,21 +1,19 @@
-//! `llm_clusters.summarize_pending` and `llm_clusters.trace_html`: a trace's events read
-//! from `llm_clusters.events` (with the caller's rights: row-level security shows only
-//! their teams), summarised or laid out by the engine (`trace`, `timeline`), written to
-//! `llm_clusters.item_summaries` or returned as a page. With consent and a chat model
-//! (`ai.rs`), the service rewrites each offline summary's title, bullets and notes; when
-//! it fails the offline summary is kept.
+//! `llm_clusters.summarize_pending`: a trace's events read from `llm_clusters.events`
+//! (with the caller's rights: row-level security shows only their teams), summarised by
+//! the engine (`trace`) and written to `llm_clusters.item_summaries`; the events as steps
+//! and the stored summaries are read here for the pages too (`pages.rs`). With consent and
+//! a chat model (`ai.rs`), the service rewrites each offline summary's title, bullets and
+//! notes; when it fails the offline summary is kept.
 
 use crate::datum::json_of_text;
-use crate::error::{raise, OrRaise};
-use crate::gucs::{output_bytes, page_text_chars, AI_BATCH_SIZE};
+use crate::error::OrRaise;
+use crate::gucs::AI_BATCH_SIZE;
 use crate::http::{chat_service, post_within};
 use crate::pg::{in_batches, Required};
 use llm_clusters_engine::ai::{parse_summary, summary_request, SUMMARY_CHARS};
 use llm_clusters_engine::service::Budget;
 use llm_clusters_engine::source::Level;
-use llm_clusters_engine::timeline::{render_trace_page, Membership, TracePage};
-use llm_clusters_engine::trace::{compact_rendering, summarize, timeline_json, Step, Summary, TIMELINE_TEXT_CHARS};
-use llm_clusters_engine::{EngineError, ErrorKind};
+use llm_clusters_engine::trace::{compact_rendering, summarize, Step, Summary};
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use std::collections::HashMap;
@@ -26,8 +24,6 @@ const PENDING_BATCH: i64 = 200;
 const MAX_SUMMARY_STEPS: i64 = 5_000;
 /// Text of an item's inputs and outputs a summary reads (it shows a few hundred characters).
 const SUMMARY_ITEM_BYTES: i64 = 256 * 1024;
-/// Steps of one trace drawn by `trace_html`.
-const MAX_PAGE_STEPS: i64 = 20_000;
 
 // A trace is pending when it has no summary or its number of events changed since (events
 // arrived; a count, unlike a time, also catches events whose transaction committed late).
@@ -274,73 +270,6 @@ pub fn summaries_of(team_id: i32, level: Level, ids: Vec<String>) -> HashMap<Str
                 Ok((row.get::<String>(1)?.required("item_summaries.item_id"), summary))
             })
             .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
-    })
-    .or_raise()
-}
-
-/// The clusters a trace is in (trace-level jobs) and those of its generations.
-fn memberships(team_id: i32, trace_id: &str, steps: &[Step]) -> Vec<Membership> {
-    let mut ids = vec![trace_id.to_string()];
-    ids.extend(steps.iter().filter(|s| s.event == "$ai_generation").take(100).map(|s| s.uuid.clone()));
-    Spi::connect(|client| {
-        client
-            .select(
-                "SELECT DISTINCT m.job_name, m.level, m.run_id, m.cluster_id, m.title
-                 FROM unnest($1::text[]) AS i(id), LATERAL llm_clusters.item_clusters(i.id, $2) m
-                 ORDER BY m.job_name, m.run_id, m.cluster_id",
-                None,
-                &[ids.into(), team_id.into()],
-            )?
-            .map(|row| {
-                Ok(Membership {
-                    job_name: row.get::<String>(1)?.required("item_clusters.job_name"),
-                    level: row.get::<String>(2)?.required("item_clusters.level"),
-                    run_id: row.get::<i64>(3)?.required("item_clusters.run_id"),
-                    cluster_id: row.get::<i32>(4)?.required("item_clusters.cluster_id"),
-                    title: row.get::<String>(5)?.required("item_clusters.title"),
-                })
-            })
-            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-    })
-    .or_raise()
-}
-
-/// Internal: called by `llm_clusters.trace_html`.
-#[pg_extern(stable, parallel_safe, name = "_trace_html")]
-#[search_path(pg_catalog, pg_temp)]
-pub fn trace_html(trace_id: &str, team_id: i32) -> String {
-    let key = (team_id, trace_id.to_string());
-    let steps = steps_of(Level::Trace, std::slice::from_ref(&key), MAX_PAGE_STEPS, output_bytes())
-        .remove(&key)
-        .unwrap_or_default();
-    if steps.is_empty() {
-        raise(
-            EngineError::new(ErrorKind::NotFound, format!("trace \"{trace_id}\" of team {team_id} does not exist"))
-                .with_hint("trace ids are llm_clusters.events.trace_id; you see only the teams of your roles (llm_clusters.team_roles)"),
-        );
-    }
-    let summary = summaries_of(team_id, Level::Trace, vec![trace_id.to_string()])
-        .remove(trace_id)
-        .unwrap_or_else(|| summarize(&steps, trace_id));
-    let clusters = memberships(team_id, trace_id, &steps);
-    // Only a trace that filled the page has steps left out.
-    let total = if steps.len() as i64 == MAX_PAGE_STEPS {
-        Spi::get_one_with_args::<i64>(
-            "SELECT count(*) FROM llm_clusters.events e WHERE e.team_id = $1 AND e.trace_id = $2",
-            &[team_id.into(), trace_id.into()],
-        )
-        .or_raise()
-        .unwrap_or(MAX_PAGE_STEPS)
-    } else {
-        steps.len() as i64
-    };
-    render_trace_page(&TracePage {
-        trace_id,
-        team_id,
-        summary: Some(&summary),
-        timeline: timeline_json(&steps, trace_id, TIMELINE_TEXT_CHARS, page_text_chars()),
-        steps_left_out: total - steps.len() as i64,
-        clusters: &clusters,
     })
     .or_raise()
 }

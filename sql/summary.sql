@@ -1,6 +1,7 @@
--- Item summaries and the trace timeline: what happened in a trace, told from its events
--- (offline, always) — a title, a flow diagram of its steps, bullets and notes — and the
--- full timeline page of one trace.
+-- Item summaries: what happened in a trace, told from its events (offline, always) — a
+-- title, a flow diagram of its steps, bullets and notes (src/summary.rs) — and the item
+-- views that cluster items by their summaries. Their embeddings: embed_summaries (embed.sql);
+-- a trace's full timeline page: trace_html (pages.sql).
 
 CREATE TABLE llm_clusters.item_summaries (
     team_id     int          NOT NULL,
@@ -41,12 +42,6 @@ LANGUAGE sql VOLATILE PARALLEL UNSAFE
 SET search_path = pg_catalog, pg_temp
 AS $$ SELECT llm_clusters._summarize_pending(level, max_items)::int $$;
 
-CREATE FUNCTION llm_clusters.trace_html(trace_id text, team_id int DEFAULT 1)
-RETURNS text
-LANGUAGE sql STABLE STRICT
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT llm_clusters._trace_html(trace_id, team_id) $$;
-
 -- Items embedded from their summaries (jobs with params.embed = "summary" read these):
 -- the item views' columns, the summary's embedding and its text as the content.
 CREATE VIEW llm_clusters.generation_summary_items WITH (security_invoker = true) AS
@@ -63,41 +58,22 @@ SELECT i.team_id, i.item_id, i.trace_id, i.ts, s.embedding,
 FROM llm_clusters.trace_items i
 JOIN llm_clusters.item_summaries s ON s.team_id = i.team_id AND s.level = 'trace' AND s.item_id = i.item_id;
 
-CREATE FUNCTION llm_clusters.embed_summaries(level text DEFAULT 'trace', max_items int DEFAULT 1000)
-RETURNS int
-LANGUAGE sql VOLATILE PARALLEL UNSAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT llm_clusters._embed_summaries(level, max_items)::int $$;
-
 COMMENT ON FUNCTION llm_clusters.summarize_pending(text, int) IS
     'Summarises up to max_items items of the level (trace or generation) that have no summary, or whose trace received events since; returns how many. Offline, from the events; batches of 200 in subtransactions (a cancel keeps the batches before it).';
-COMMENT ON FUNCTION llm_clusters.trace_html(text, int) IS
-    'A self-contained HTML page with the trace''s full timeline: each step on a time axis with its duration, nested spans, inputs and outputs (escaped, long ones folded), model, tokens, cost, errors highlighted, its summary and the clusters it is in. Error P0002 when the team has no such trace.';
 COMMENT ON VIEW llm_clusters.generation_summary_items IS
     'generation_items with the summary''s embedding and text (title and bullets) as content: the source of generation jobs with params.embed = "summary".';
 GRANT SELECT ON llm_clusters.generation_summary_items TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.trace_summary_items IS
     'trace_items with the summary''s embedding and text (title and bullets) as content: the source of trace jobs with params.embed = "summary".';
 GRANT SELECT ON llm_clusters.trace_summary_items TO llm_clusters_reader;
-COMMENT ON FUNCTION llm_clusters.embed_summaries(text, int) IS
-    'Embeds up to max_items summaries of the level that have no embedding (their title and bullets), with llm_clusters.embedder; returns how many got a usable vector.';
-COMMENT ON FUNCTION llm_clusters._embed_summaries(text, int) IS 'Internal: use llm_clusters.embed_summaries().';
 COMMENT ON FUNCTION llm_clusters._summarize_pending(text, int) IS 'Internal: use llm_clusters.summarize_pending().';
-COMMENT ON FUNCTION llm_clusters._trace_html(text, int) IS 'Internal: use llm_clusters.trace_html().';
 
 -- What writes is for admins only (EXECUTE is PUBLIC by default).
 REVOKE EXECUTE ON FUNCTION
     llm_clusters.summarize_pending(text, int),
-    llm_clusters._summarize_pending(text, int),
-    llm_clusters.embed_summaries(text, int),
-    llm_clusters._embed_summaries(text, int)
+    llm_clusters._summarize_pending(text, int)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     llm_clusters.summarize_pending(text, int),
-    llm_clusters._summarize_pending(text, int),
-    llm_clusters.embed_summaries(text, int),
-    llm_clusters._embed_summaries(text, int)
+    llm_clusters._summarize_pending(text, int)
     TO llm_clusters_admin;
--- Pages are for readers, not PUBLIC (the ingest role runs capture_with_key only).
-REVOKE EXECUTE ON FUNCTION llm_clusters.trace_html(text, int), llm_clusters._trace_html(text, int) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION llm_clusters.trace_html(text, int), llm_clusters._trace_html(text, int) TO llm_clusters_reader;
