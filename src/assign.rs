@@ -109,7 +109,7 @@ pub fn assign_pending(job_id: i32) -> i64 {
 /// Places the new items of job `job_id` (of `team_id`, when the caller knows it).
 pub fn assign_job(team_id: Option<i32>, job_id: i32) -> i64 {
     let job = load_job(team_id, job_id);
-    let source = Source::of_job(job_id, job.source, job.owner);
+    let source = Source::of_job(&job);
     let params = checked_params(&job.params);
     let latest = latest_run(&job);
     let window = Window { start: latest.window_end, end: TimestampWithTimeZone::positive_infinity() };

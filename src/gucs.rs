@@ -1,5 +1,6 @@
 //! Configuration settings (GUCs). Every setting of the extension is defined here.
 
+use crate::pg::TimeLimit;
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::PostgresGucEnum;
 use std::ffi::CString;
@@ -62,6 +63,11 @@ pub static EMBED_THREADS: GucSetting<i32> = GucSetting::<i32>::new(1);
 
 /// Longest one job's scheduled work (a run, or placing new items) may take, in ms (0: no limit).
 pub static JOB_TIME_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(3_600_000);
+
+/// `llm_clusters.job_time_limit`, as the time limit a job's work runs under.
+pub fn job_time_limit() -> TimeLimit {
+    TimeLimit { setting: "llm_clusters.job_time_limit", ms: JOB_TIME_LIMIT.get() }
+}
 /// Whether the worker embeds items that have no embedding before each run.
 pub static AUTO_EMBED: GucSetting<bool> = GucSetting::<bool>::new(true);
 

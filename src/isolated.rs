@@ -8,9 +8,9 @@
 
 use crate::ai::{apply_labels, call_labels, label_requests};
 use crate::error::OrRaise;
-use crate::gucs::JOB_TIME_LIMIT;
+use crate::gucs::{job_time_limit, JOB_TIME_LIMIT};
 use crate::jobs::run_team_and_source;
-use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Required};
+use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Required, TimeLimit};
 use crate::run::run;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BackgroundWorkerStatus};
 use pgrx::datum::TimestampWithTimeZone;
@@ -259,7 +259,9 @@ pub extern "C-unwind" fn llm_clusters_job_main(arg: pg_sys::Datum) {
         )
         .or_raise()
         .required("the cycle start");
-        match with_time_limit(a.limit_ms, || run(Some(a.team_id), a.job_id, cycle, Some(cycle), false)) {
+        match with_time_limit(TimeLimit { ms: a.limit_ms, ..job_time_limit() }, || {
+            run(Some(a.team_id), a.job_id, cycle, Some(cycle), false)
+        }) {
             Ok(run_id) => run_id,
             Err(message) => {
                 pgrx::warning!("llm_clusters: job {} of team {} could not run: {message}", a.job_id, a.team_id);

@@ -22,11 +22,18 @@ pub struct Source {
 }
 
 impl Source {
-    /// The source of job `job_id`, checked now: the relation exists, the owner exists and
-    /// may read it (42501 naming both otherwise, so the run fails with that reason).
-    pub fn of_job(job_id: i32, source: pg_sys::Oid, owner: pg_sys::Oid) -> Source {
+    /// The source of `job`, checked now: the relation exists, the owner exists and may
+    /// read it (42501 naming both otherwise, so the run fails with that reason).
+    pub fn of_job(job: &Job) -> Source {
+        let (job_id, source) = (job.id, job.source);
         let name = source_name(source);
-        let owner = Owner::existing(owner, job_id);
+        let owner = Owner::existing(job.owner, || {
+            EngineError::new(
+                ErrorKind::InsufficientPrivilege,
+                format!("the owner of job {job_id} (role oid {}) no longer exists", job.owner.to_u32()),
+            )
+            .with_hint("Give the job a new owner: UPDATE llm_clusters.jobs SET owner = '<role>' WHERE id = <job id>.")
+        });
         // The same rule as the jobs trigger: a grant revoked since then fails the run here.
         let (allowed, role) = Spi::get_two_with_args::<bool, String>(
             "SELECT llm_clusters._owner_may_read($1::regrole, $2::regclass), pg_catalog.pg_get_userbyid($1)::text",
@@ -280,9 +287,6 @@ pub fn run_team_and_source(run_id: i64) -> Option<(i32, Option<Source>)> {
         [one] => *one,
         [a, b, ..] => raise(ambiguous("run", run_id, a.0, b.0)),
     };
-    let source = job.map(|job_id| {
-        let job = load_job(Some(team_id), job_id);
-        Source::of_job(job_id, job.source, job.owner)
-    });
+    let source = job.map(|job_id| Source::of_job(&load_job(Some(team_id), job_id)));
     Some((team_id, source))
 }

@@ -1,12 +1,14 @@
 //! PostgreSQL primitives the rest of the adapter builds on: subtransactions, interrupts,
-//! a per-job time limit, and doing work as another role in a security-restricted
-//! operation. Imports nothing else of the crate but `error`.
+//! a time limit, and doing work as another role in a security-restricted operation.
+//! Imports nothing else of the crate but `error`, and knows nothing of jobs or runs: what
+//! a message should name comes from the caller.
 
 use crate::error::{raise, raise_again, OrRaise};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::pg_sys::panic::CaughtError;
 use pgrx::prelude::*;
 use pgrx::PgSqlErrorCode;
+use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 /// Pins this session's search_path to `pg_catalog, pg_temp`: for the background worker and
@@ -102,13 +104,10 @@ pub fn try_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, (PgSqlErrorCode
             CaughtError::RustPanic { ereport, .. } => (ereport.sql_error_code(), ereport.message().to_string()),
         };
         Err(match TIME_LIMIT_FIRED.load(Ordering::SeqCst) {
-            true => (
-                code,
-                format!(
-                    "stopped by llm_clusters.job_time_limit ({} ms): {message}",
-                    TIME_LIMIT_MS.load(Ordering::SeqCst)
-                ),
-            ),
+            true => (code, {
+                let limit = LIMIT_IN_FORCE.get();
+                format!("stopped by {} ({} ms): {message}", limit.setting, limit.ms)
+            }),
             false => (code, message),
         })
     })
@@ -128,12 +127,23 @@ unsafe extern "C-unwind" {
     fn disable_timeout(id: TimeoutId, keep_indicator: bool);
 }
 
-/// The user-defined timeout slot of the job time limit (registered once per backend).
+/// A time limit on work: how long, and the setting that chose it (the errors of work it
+/// stops name the setting).
+#[derive(Clone, Copy)]
+pub struct TimeLimit {
+    pub setting: &'static str,
+    /// 0: none.
+    pub ms: i32,
+}
+
+/// The user-defined timeout slot of the time limit (registered once per backend).
 static TIME_LIMIT_TIMEOUT: AtomicI32 = AtomicI32::new(-1);
 /// Set by the timeout handler, so that the cancel it causes can be told apart from others.
 static TIME_LIMIT_FIRED: AtomicBool = AtomicBool::new(false);
-/// The limit in force, for the error message.
-static TIME_LIMIT_MS: AtomicI32 = AtomicI32::new(0);
+thread_local! {
+    /// The limit in force, for the error message.
+    static LIMIT_IN_FORCE: Cell<TimeLimit> = const { Cell::new(TimeLimit { setting: "", ms: 0 }) };
+}
 
 /// Runs in the SIGALRM handler: only async-signal-safe work (flags and the latch).
 unsafe extern "C" fn time_limit_reached() {
@@ -147,16 +157,16 @@ unsafe extern "C" fn time_limit_reached() {
     }
 }
 
-/// Runs `f` (a job's scheduled work) in a subtransaction with a time limit of `limit_ms`
-/// (0: none). When the limit passes, the work is cancelled at its next interrupt check,
-/// as a statement timeout would; errors caught meanwhile say which limit it was.
-pub fn with_time_limit<T>(limit_ms: i32, f: impl FnOnce() -> T) -> Result<T, String> {
-    with_time_limit_coded(limit_ms, f).map_err(|(_, message)| message)
+/// Runs `f` in a subtransaction with a time limit. When the limit passes, the work is
+/// cancelled at its next interrupt check, as a statement timeout would; errors caught
+/// meanwhile say which limit it was.
+pub fn with_time_limit<T>(limit: TimeLimit, f: impl FnOnce() -> T) -> Result<T, String> {
+    with_time_limit_coded(limit, f).map_err(|(_, message)| message)
 }
 
 /// `with_time_limit`, with the SQLSTATE of the error it caught.
-pub fn with_time_limit_coded<T>(limit_ms: i32, f: impl FnOnce() -> T) -> Result<T, (PgSqlErrorCode, String)> {
-    if limit_ms <= 0 {
+pub fn with_time_limit_coded<T>(limit: TimeLimit, f: impl FnOnce() -> T) -> Result<T, (PgSqlErrorCode, String)> {
+    if limit.ms <= 0 {
         return try_subtransaction(f);
     }
     let mut id = TIME_LIMIT_TIMEOUT.load(Ordering::SeqCst);
@@ -166,8 +176,8 @@ pub fn with_time_limit_coded<T>(limit_ms: i32, f: impl FnOnce() -> T) -> Result<
         TIME_LIMIT_TIMEOUT.store(id, Ordering::SeqCst);
     }
     TIME_LIMIT_FIRED.store(false, Ordering::SeqCst);
-    TIME_LIMIT_MS.store(limit_ms, Ordering::SeqCst);
-    unsafe { enable_timeout_after(id, limit_ms) };
+    LIMIT_IN_FORCE.set(limit);
+    unsafe { enable_timeout_after(id, limit.ms) };
     let result = try_subtransaction(f);
     unsafe { disable_timeout(id, false) };
     if TIME_LIMIT_FIRED.swap(false, Ordering::SeqCst) && result.is_ok() {
@@ -178,15 +188,16 @@ pub fn with_time_limit_coded<T>(limit_ms: i32, f: impl FnOnce() -> T) -> Result<
     result
 }
 
-/// A role to read a job's source as: its owner, checked to exist.
+/// A role to do work as, checked to exist.
 #[derive(Clone, Copy)]
 pub struct Owner {
     pub oid: pg_sys::Oid,
 }
 
 impl Owner {
-    /// The role `oid`, or an error naming the job when the role was dropped.
-    pub fn existing(oid: pg_sys::Oid, job_id: i32) -> Owner {
+    /// The role `oid`, or the error `missing` builds (the caller knows what the role owns)
+    /// when the role was dropped.
+    pub fn existing(oid: pg_sys::Oid, missing: impl FnOnce() -> EngineError) -> Owner {
         let exists = Spi::get_one_with_args::<bool>(
             "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE oid = $1)",
             &[oid.into()],
@@ -194,15 +205,7 @@ impl Owner {
         .or_raise()
         .required("EXISTS");
         if !exists {
-            raise(
-                EngineError::new(
-                    ErrorKind::InsufficientPrivilege,
-                    format!("the owner of job {job_id} (role oid {}) no longer exists", oid.to_u32()),
-                )
-                .with_hint(
-                    "Give the job a new owner: UPDATE llm_clusters.jobs SET owner = '<role>' WHERE id = <job id>.",
-                ),
-            );
+            raise(missing());
         }
         Owner { oid }
     }

@@ -3,7 +3,7 @@
 //! on any error (or cancel) its writes are rolled back and the run is recorded as failed.
 
 use crate::error::{raise, raise_again, OrRaise};
-use crate::gucs::JOB_TIME_LIMIT;
+use crate::gucs::job_time_limit;
 use crate::items::{item_texts, read_items, Items, ReadOptions};
 use crate::jobs::{checked_params, load_job, Job, Source, Window};
 use crate::lineage;
@@ -54,7 +54,7 @@ impl Outcome {
 #[search_path(pg_catalog, pg_temp)]
 pub fn run_job(job_id: i32, window_end: TimestampWithTimeZone) -> i64 {
     // The same limit as scheduled runs, as a cancel (this session runs the job itself).
-    with_time_limit_coded(JOB_TIME_LIMIT.get(), || run(None, job_id, window_end, None, true))
+    with_time_limit_coded(job_time_limit(), || run(None, job_id, window_end, None, true))
         .unwrap_or_else(|(code, message)| raise_again(code, message))
         .unwrap_or_else(|| {
             raise(EngineError::new(ErrorKind::Busy, format!("job {job_id} is already running in another session")))
@@ -103,7 +103,7 @@ pub fn run(
         )
         .or_raise()
         .unwrap_or(window_end);
-        (params, Window { start, end: window_end }, Source::of_job(job_id, job.source, job.owner))
+        (params, Window { start, end: window_end }, Source::of_job(&job))
     });
     let window = prepared.as_ref().map_or(Window { start: window_end, end: window_end }, |p| p.1);
     let run_id = Spi::get_one_with_args::<i64>(

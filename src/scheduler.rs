@@ -10,7 +10,7 @@ use crate::assign::assign_job;
 use crate::embed::{embed_pending, embed_summaries};
 use crate::error::OrRaise;
 use crate::gucs::{
-    daily_run_time, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, JOB_TIME_LIMIT, SCHEDULER_ENABLED,
+    daily_run_time, job_time_limit, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, SCHEDULER_ENABLED,
     SCHEDULER_NAPTIME,
 };
 use crate::isolated::{run_in_own_process, run_of_cycle};
@@ -91,9 +91,7 @@ pub fn run_due_jobs() -> SetOfIterator<'static, i64> {
                     Ok(run)
                 })
             } else {
-                with_time_limit(JOB_TIME_LIMIT.get(), || {
-                    run(Some(team_id), job_id, cycle.start, Some(cycle.start), true)
-                })
+                with_time_limit(job_time_limit(), || run(Some(team_id), job_id, cycle.start, Some(cycle.start), true))
             };
             outcome.unwrap_or_else(|message| {
                 pgrx::warning!("job {job_id} of team {team_id} could not run: {message}");
@@ -153,7 +151,7 @@ fn assign_cycle() {
         }
         BackgroundWorker::transaction(|| {
             report_activity(&format!("llm_clusters: assigning new items of job {job_id}"));
-            match with_time_limit(JOB_TIME_LIMIT.get(), || assign_job(Some(team_id), job_id)) {
+            match with_time_limit(job_time_limit(), || assign_job(Some(team_id), job_id)) {
                 Ok(0) => {}
                 Ok(n) => pgrx::log!("llm_clusters scheduler: placed {n} new items of job {job_id}"),
                 Err(message) => pgrx::warning!("llm_clusters scheduler: assign_pending({job_id}) failed: {message}"),
