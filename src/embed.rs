@@ -181,17 +181,30 @@ fn stored_arrays(vectors: &[Vec<f32>]) -> Vec<String> {
     vectors.iter().map(|v| if v.iter().any(|x| *x != 0.0) { real_array_literal(v) } else { "{}".to_string() }).collect()
 }
 
+/// A batch of (team, item id, text) embedded, as the columns an `unnest` stores: teams,
+/// item ids, the vectors as `real[]` text (`stored_arrays`), and the model that made them.
+struct Embedded {
+    teams: Vec<i32>,
+    ids: Vec<String>,
+    arrays: Vec<String>,
+    model: String,
+}
+
+fn embed_items(batch: Vec<(i32, String, String)>) -> Embedded {
+    let texts: Vec<&str> = batch.iter().map(|b| b.2.as_str()).collect();
+    let (vectors, model) = embed_texts(&texts);
+    let arrays = stored_arrays(&vectors);
+    let (teams, ids) = batch.into_iter().map(|b| (b.0, b.1)).unzip();
+    Embedded { teams, ids, arrays, model }
+}
+
 /// Embeds and stores one batch; returns (rows inserted, of which with a usable vector).
 fn embed_batch(level: Level, limit: i64) -> (usize, i64) {
     let batch = pending(level, limit);
     if batch.is_empty() {
         return (0, 0);
     }
-    let texts: Vec<&str> = batch.iter().map(|p| p.2.as_str()).collect();
-    let (vectors, model) = embed_texts(&texts);
-    let arrays = stored_arrays(&vectors);
-    let teams: Vec<i32> = batch.iter().map(|p| p.0).collect();
-    let ids: Vec<String> = batch.iter().map(|p| p.1.clone()).collect();
+    let Embedded { teams, ids, arrays, model } = embed_items(batch);
     Spi::connect_mut(|client| {
         let stored = client.update(
             "INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding, model)
@@ -268,12 +281,8 @@ fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
     if batch.is_empty() {
         return (0, 0);
     }
-    let texts: Vec<&str> = batch.iter().map(|b| b.2.as_str()).collect();
-    let (vectors, model) = embed_texts(&texts);
-    let arrays = stored_arrays(&vectors);
+    let Embedded { teams, ids, arrays, model } = embed_items(batch);
     let usable = arrays.iter().filter(|a| a.as_str() != "{}").count() as i64;
-    let teams: Vec<i32> = batch.iter().map(|b| b.0).collect();
-    let ids: Vec<String> = batch.iter().map(|b| b.1.clone()).collect();
     let written = Spi::connect_mut(|client| {
         let updated = client.update(
             "UPDATE llm_clusters.item_summaries s SET embedding = u.e::real[], embedding_model = $5
