@@ -13,13 +13,13 @@
 //! `PARAMS='{"resolution": 1.5}'` sets job parameters.
 
 use linfa::prelude::*;
-use llm_clusters_engine::cluster::labels::{label_clusters, ClusterLabel};
+use llm_clusters_engine::cluster::labels::{label_run, ClusterLabel};
 use llm_clusters_engine::cluster::quality::{adjusted_rand_index, normalized_mutual_info, trustworthiness};
-use llm_clusters_engine::cluster::{cluster, cluster_sizes, Clustering, Method, Params};
+use llm_clusters_engine::cluster::{cluster, Clustering, Method, Params};
 use llm_clusters_engine::embedder::minilm::MiniLm;
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 struct Set {
     name: String,
@@ -27,6 +27,8 @@ struct Set {
     dim: usize,
     data: Vec<f32>,
     truth: Option<Vec<i32>>,
+    /// The label names, by their number in `truth`.
+    names: Option<Vec<String>>,
     /// A coarser truth (the domain) for the themes, where there is one.
     domain: Option<Vec<i32>>,
 }
@@ -59,6 +61,17 @@ fn numbered(labels: &[String]) -> Vec<i32> {
             *names.entry(s.as_str()).or_insert(next)
         })
         .collect()
+}
+
+/// The label names in the order [`numbered`] numbers them, as words ("bbc5/sports" → "sports").
+fn label_names(labels: &[String]) -> Vec<String> {
+    let mut names: Vec<&str> = Vec::new();
+    for l in labels {
+        if !names.contains(&l.as_str()) {
+            names.push(l);
+        }
+    }
+    names.iter().map(|n| n.rsplit('/').next().unwrap_or(n).replace('_', " ")).collect()
 }
 
 /// Rows of `(data, labels, texts)` whose group keeps `keep(group index)` of its items (the first ones).
@@ -96,84 +109,134 @@ fn sets(dir: &str, offline: bool) -> Result<Vec<Set>, Box<dyn std::error::Error>
     let dim = bbc.len() / bbc_labels.len();
     let known = |l: &[Option<String>]| l.iter().map(|x| x.clone().unwrap_or_default()).collect::<Vec<_>>();
     let (bbc_labels, dna_labels) = (known(&bbc_labels), known(&dna_labels));
-    let set = |name: &str, texts: &[String], data: Vec<f32>, truth, domain| Set {
+    let set = |name: &str, texts: &[String], data: Vec<f32>, labels: Option<&[String]>, domain| Set {
         name: name.into(),
         texts: texts.to_vec(),
         dim,
         data,
-        truth,
+        truth: labels.map(numbered),
+        names: labels.map(label_names),
         domain,
     };
-    out.push(set("bbc5", &bbc_texts, bbc.clone(), Some(numbered(&bbc_labels)), None));
-    out.push(set("donotanswer5", &dna_texts, dna.clone(), Some(numbered(&dna_labels)), None));
+    out.push(set("bbc5", &bbc_texts, bbc.clone(), Some(&bbc_labels), None));
+    out.push(set("donotanswer5", &dna_texts, dna.clone(), Some(&dna_labels), None));
     out.push(set("sharegpt_prompts", &share_texts, share, None, None));
     let mix: Vec<f32> = bbc.iter().chain(&dna).copied().collect();
     let mix_labels: Vec<String> = bbc_labels.iter().chain(&dna_labels).cloned().collect();
     let mix_texts: Vec<String> = bbc_texts.iter().chain(&dna_texts).cloned().collect();
     let domain =
         |l: &[String]| numbered(&l.iter().map(|s| s.split('/').next().unwrap_or("").to_string()).collect::<Vec<_>>());
-    out.push(set("mix10", &mix_texts, mix.clone(), Some(numbered(&mix_labels)), Some(domain(&mix_labels))));
+    out.push(set("mix10", &mix_texts, mix.clone(), Some(&mix_labels), Some(domain(&mix_labels))));
     let (d, l, t) = subset(dim, &mix, &mix_labels, &mix_texts, |g| 1.0 / (g as f64 + 1.0));
-    out.push(set("mix10_unequal", &t, d, Some(numbered(&l)), Some(domain(&l))));
+    out.push(set("mix10_unequal", &t, d, Some(&l), Some(domain(&l))));
     let (d, l, t) = subset(dim, &mix, &mix_labels, &mix_texts, |g| match g {
         1 => 1.0,
         6 => 1.0 / 3.0,
         8 => 1.0 / 9.0,
         _ => 0.0,
     });
-    out.push(set("mix3", &t, d, Some(numbered(&l)), None));
+    out.push(set("mix3", &t, d, Some(&l), None));
     Ok(out)
 }
 
-/// Offline titles with and without re-ranking by the built-in model: how many are
-/// distinct, and how many titles' embeddings are nearest to their own cluster's centroid
-/// among all centroids; and the largest clusters' titles.
+/// The offline labels of a run (clusters and themes, as `run_job` makes them, titles chosen
+/// with the built-in model): how many titles are distinct, how many titles' embeddings are
+/// nearest their own cluster's (theme's) centroid among all, how many are "X and Y" pairs,
+/// and, where the set has label names, the rank of the cluster's true label name (its
+/// items' commonest) among the set's label names by similarity to the title (1 = the
+/// title is closest to its own label's name), beside the same rank for the centroid itself.
+/// `TITLES=N` prints each set's first N cluster titles (default 10) and its theme titles.
 fn titles(set: &Set, result: &Clustering, model: &MiniLm) -> Result<String, Box<dyn std::error::Error>> {
-    let docs: Vec<(i32, &str)> = (0..result.labels.len())
+    let docs: Vec<(i32, u32, &str)> = (0..result.labels.len())
         .filter(|&i| result.rank[i] < 200)
-        .map(|i| (result.labels[i], set.texts[i].as_str()))
+        .map(|i| (result.labels[i], result.rank[i], set.texts[i].as_str()))
         .collect();
-    let mut best: Vec<(u32, usize)> = Vec::new();
-    let mut snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_clusters];
-    for (i, &l) in result.labels.iter().enumerate() {
-        if l >= 0 && result.rank[i] < 3 {
-            best.push((result.rank[i], i));
-        }
-    }
-    best.sort();
-    for (_, i) in best {
-        snippets[result.labels[i] as usize].push(&set.texts[i]);
-    }
-    let sizes = cluster_sizes(&result.labels, result.n_clusters);
     let embed = |texts: &[String]| {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         model.embed(&refs, 2, &|| Ok(()))
     };
-    let plain = label_clusters(&docs, result.n_clusters, &sizes, &snippets, None);
-    let reranked = label_clusters(&docs, result.n_clusters, &sizes, &snippets, Some((&result.centroids, &embed)));
-    let own_nearest = |labels: &[ClusterLabel]| -> Result<usize, Box<dyn std::error::Error>> {
-        let titles: Vec<String> = labels.iter().map(|l| l.title.clone()).collect();
-        let v = embed(&titles)?;
+    let run = label_run(&docs, result, Some(&embed));
+    let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f32>();
+    let own_nearest = |labels: &[ClusterLabel], centroids: &[Vec<f32>]| -> Result<usize, Box<dyn std::error::Error>> {
+        let v = embed(&labels.iter().map(|l| l.title.clone()).collect::<Vec<_>>())?;
         Ok(v.iter()
             .enumerate()
             .filter(|(c, t)| {
-                let cos = |o: usize| result.centroids[o].iter().zip(t.iter()).map(|(p, q)| p * q).sum::<f32>();
-                (0..result.centroids.len()).all(|o| o == *c || cos(o) < cos(*c))
+                (0..centroids.len()).all(|o| o == *c || cosine(&centroids[o], t) < cosine(&centroids[*c], t))
             })
             .count())
     };
     let distinct =
-        |labels: &[ClusterLabel]| labels.iter().map(|l| &l.title).collect::<std::collections::HashSet<_>>().len();
-    Ok(format!(
-        "{:<17} titles: distinct {}/{k} (re-ranked {}/{k}); nearest their own centroid {}/{k} (re-ranked {}/{k})\n    {}",
+        |labels: &[ClusterLabel]| labels.iter().map(|l| l.title.to_lowercase()).collect::<HashSet<_>>().len();
+    let pairs = |labels: &[ClusterLabel]| labels.iter().filter(|l| is_and_pair(&l.title)).count();
+    let (k, t) = (result.n_clusters, result.n_themes);
+    let mut out = format!(
+        "{:<17} titles: distinct {}/{k}, nearest their own centroid {}/{k}, \"X and Y\" pairs {}/{k} (any \" and \": {}); \
+         themes: distinct {}/{t}, nearest their own centroid {}/{t}, pairs {}/{t}",
         set.name,
-        distinct(&plain),
-        distinct(&reranked),
-        own_nearest(&plain)?,
-        own_nearest(&reranked)?,
-        reranked.iter().take(10).map(|l| format!("\"{}\"", l.title)).collect::<Vec<_>>().join(", "),
-        k = result.n_clusters,
-    ))
+        distinct(&run.clusters),
+        own_nearest(&run.clusters, &result.centroids)?,
+        pairs(&run.clusters),
+        run.clusters.iter().filter(|l| l.title.contains(" and ")).count(),
+        distinct(&run.themes),
+        own_nearest(&run.themes, &result.theme_centroids)?,
+        pairs(&run.themes),
+    );
+    if let (Some(truth), Some(names)) = (&set.truth, &set.names) {
+        let name_vectors = embed(names)?;
+        let title_vectors = embed(&run.clusters.iter().map(|l| l.title.clone()).collect::<Vec<_>>())?;
+        // The rank of name `own` among all names by similarity to `v` (1 = nearest).
+        let rank = |v: &[f32], own: usize| {
+            let own_cos = cosine(v, &name_vectors[own]);
+            1 + name_vectors.iter().filter(|n| cosine(v, n) > own_cos).count()
+        };
+        let (mut title_ranks, mut centroid_ranks) = (Vec::new(), Vec::new());
+        for c in 0..k {
+            let mut counts: HashMap<i32, usize> = HashMap::new();
+            for (i, &l) in result.labels.iter().enumerate() {
+                if l == c as i32 {
+                    *counts.entry(truth[i]).or_default() += 1;
+                }
+            }
+            let Some((&own, _)) = counts.iter().max_by_key(|(l, n)| (**n, -**l)) else { continue };
+            title_ranks.push(rank(&title_vectors[c], own as usize));
+            centroid_ranks.push(rank(&result.centroids[c], own as usize));
+        }
+        let summary = |ranks: &[usize]| {
+            format!(
+                "mean rank {:.2}, first {}/{}",
+                ranks.iter().sum::<usize>() as f64 / ranks.len().max(1) as f64,
+                ranks.iter().filter(|&&r| r == 1).count(),
+                ranks.len()
+            )
+        };
+        out += &format!(
+            "\n    true label name among {} names: by title {}; by centroid {}",
+            names.len(),
+            summary(&title_ranks),
+            summary(&centroid_ranks)
+        );
+    }
+    let shown: usize = std::env::var("TITLES").ok().and_then(|n| n.parse().ok()).unwrap_or(10);
+    let quoted = |labels: &[ClusterLabel], n: usize| {
+        labels.iter().take(n).map(|l| format!("\"{}\"", l.title)).collect::<Vec<_>>().join(", ")
+    };
+    out += &format!("\n    clusters: {}\n    themes: {}", quoted(&run.clusters, shown), quoted(&run.themes, t));
+    if std::env::var("DESCRIPTIONS").is_ok() {
+        for l in run.clusters.iter().take(shown) {
+            out += &format!("\n    [{}] {}", l.title, l.description.replace('\n', " / "));
+        }
+    }
+    Ok(out)
+}
+
+/// A title of two short phrases joined by "and" ("Poem and story", "Stock and firm"): the
+/// keyword glue the titles must avoid unless the cluster is both.
+fn is_and_pair(title: &str) -> bool {
+    match title.split_once(" and ") {
+        Some((a, b)) => a.split_whitespace().count() <= 2 && b.split_whitespace().count() <= 2,
+        None => false,
+    }
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {

@@ -1,15 +1,23 @@
-//! Offline cluster labels. The title is a short phrase taken from the cluster's own texts:
-//! word sequences (1 to 5 words, not starting or ending with a stop word, except that a
-//! request may start with its verb: "write a cover letter") scored by c-TF-IDF (used by
-//! many items of the cluster, few elsewhere), preferring the longer phrase that contains
-//! a short one when nearly as many items use it. When the caller can embed text in the
-//! clusters' space (the built-in model), the best candidates are re-ranked KeyBERT-style:
-//! the phrase closest to its own centroid and farthest from the others wins. The
-//! description is 2 to 4 bullets: the distinctive terms and the items closest to the centre.
+//! Offline cluster labels, named as a person names a cluster: by what its users ask for.
+//!
+//! Each item's request (the user's part of its text, never the answer) is read for its
+//! form, its request verb and its object ([`requests`]: "write" + "short story"). A
+//! cluster's title candidates are activities built from them ("Writing short stories",
+//! "Writing short stories and poems" when the cluster really is both, "Explaining quantum
+//! computing", "Questions about tax returns"), short requests near the centre turned
+//! into activities, and its most distinctive phrases (c-TF-IDF: used by many of its
+//! items, few elsewhere) for clusters that are not requests (news, pasted text). With an
+//! embedder of the clusters' space (the built-in model) the title is chosen
+//! contrastively: the candidate whose embedding is closest to its own centroid and
+//! farthest from the others, among those closer to their own than to any other; without
+//! one, the most distinctive. Titles are distinct within a run. The description says in
+//! one or two sentences what the users ask for and how, then quotes the requests nearest
+//! the centre. Keywords (single distinctive words) are kept apart, in their own column.
 
 use crate::clean::{clean, Field};
+use crate::cluster::requests::{self, gerund, is_request_verb, plural, request_of, Form, Request};
 use crate::cluster::titles::Titles;
-use crate::cluster::{cluster_sizes, Clustering};
+use crate::cluster::Clustering;
 use crate::error::Result;
 use crate::text::STOP_WORDS;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -29,33 +37,13 @@ const SNIPPET_CHARS: usize = 140;
 /// Phrases are read from the start of each text, where a request says what it wants.
 const PHRASE_WORDS_PER_TEXT: usize = 80;
 const MAX_PHRASE_WORDS: usize = 5;
-/// Candidates per cluster handed to the re-ranking embedder.
-const RERANK_CANDIDATES: usize = 12;
-/// Verbs a request starts with: a phrase may begin with one although it is a stop word.
-const LEADING_VERBS: &[&str] = &[
-    "write",
-    "create",
-    "explain",
-    "translate",
-    "summarize",
-    "summarise",
-    "generate",
-    "fix",
-    "debug",
-    "convert",
-    "rewrite",
-    "list",
-    "make",
-    "build",
-    "design",
-    "compare",
-    "describe",
-    "give",
-    "find",
-    "plan",
-    "draft",
-    "improve",
-];
+/// Candidates per cluster handed to the embedder, the best by the offline score.
+const EMBEDDED_CANDIDATES: usize = 16;
+/// A part of a title joined by "and" must be asked for by at least this share of the
+/// cluster's requests: "Writing poems and short stories" only when both are common.
+const MIN_PART_SHARE: f64 = 0.12;
+/// Words a title has at most.
+const MAX_TITLE_WORDS: usize = 8;
 
 /// Words that are not stop words for keywords but cannot end a phrase a person would write.
 const NOT_LAST: &[&str] = &[
@@ -94,97 +82,546 @@ const NOT_LAST: &[&str] = &[
     "thx",
 ];
 
-/// Embeds texts in the clusters' space (unit vectors), for the KeyBERT-style re-ranking.
+/// Embeds texts in the clusters' space (unit vectors), for the contrastive choice of titles.
 pub type Embed<'a> = &'a dyn Fn(&[String]) -> Result<Vec<Vec<f32>>>;
 
-/// Labels clusters `0..n_clusters` from their items' texts. `docs` are `(cluster, text)`
-/// pairs (a sample is fine; outliers, cluster -1, only count as "elsewhere");
-/// `snippets[c]` are the texts of cluster c's items closest to its centre, nearest first.
-/// `rerank`: the clusters' unit centroids and an embedder of the same space, when there is one.
-pub fn label_clusters(
+/// One group's texts read as requests.
+struct Doc {
+    group: Option<usize>,
+    request: Request,
+    phrases: HashSet<String>,
+}
+
+/// A title candidate: its text, the share of its group's requests that ask for it, a
+/// c-TF-IDF-like distinctiveness (that share, weighted by how rare it is elsewhere), and
+/// whether it names an activity (the form people name clusters in).
+#[derive(Debug, Clone)]
+struct Candidate {
+    title: String,
+    share: f64,
+    distinct: f64,
+    activity: bool,
+}
+
+impl Candidate {
+    /// The order without an embedder: activities first when about as distinctive, a
+    /// single word last.
+    fn offline_score(&self) -> f64 {
+        let words = self.title.split_whitespace().count();
+        let length = if words >= 2 { 1.0 } else { 0.5 };
+        self.distinct * length * if self.activity { 1.3 } else { 1.0 }
+    }
+}
+
+/// Labels groups `0..n` (clusters or themes) from their items' texts. `docs` are
+/// `(group, text)` pairs, nearest the centre first within a group (a sample is fine;
+/// outliers, group -1, only count as "elsewhere"); `snippets[g]` the texts to quote;
+/// `members[g]` extra title candidates with the share of the group's items they cover (a
+/// theme's cluster titles; empty for clusters) and the sentence naming them.
+/// `embedder`: the groups' unit centroids and an embedder of the same space, when there is one.
+pub fn label_groups(
     docs: &[(i32, &str)],
-    n_clusters: usize,
-    sizes: &[usize],
+    n: usize,
     snippets: &[Vec<&str>],
-    rerank: Option<(&[Vec<f32>], Embed)>,
+    members: &[Vec<(String, f64)>],
+    embedder: Option<(&[Vec<f32>], Embed)>,
 ) -> Vec<ClusterLabel> {
     let stop: HashSet<&str> = STOP_WORDS.iter().copied().collect();
-    // Items of cluster c that use phrase p, and items anywhere that use it.
-    let mut in_cluster: Vec<HashMap<String, usize>> = vec![HashMap::new(); n_clusters];
-    let mut docs_per_cluster = vec![0usize; n_clusters];
-    let mut everywhere: HashMap<String, usize> = HashMap::new();
-    // How each word is written: titles take its most common form ("Python", "SQL").
     let mut written: HashMap<String, BTreeMap<String, usize>> = HashMap::new();
-    for (cluster, text) in docs {
-        let words = tokens(text);
-        count_written_forms(text, &mut written);
-        let unique = phrases(&words, &stop);
-        for p in &unique {
-            *everywhere.entry(p.clone()).or_default() += 1;
-        }
-        if let Some(c) = usize::try_from(*cluster).ok().filter(|c| *c < n_clusters) {
-            docs_per_cluster[c] += 1;
-            for p in unique {
-                *in_cluster[c].entry(p).or_default() += 1;
+    let docs: Vec<Doc> = docs
+        .iter()
+        .filter_map(|(group, text)| {
+            let request = request_of(text);
+            if request.is_empty() {
+                return None;
             }
-        }
-    }
-    let avg_docs = docs.len() as f64 / n_clusters.max(1) as f64;
-    let scored: Vec<Vec<Scored>> = (0..n_clusters)
-        .map(|c| {
-            let n_c = docs_per_cluster[c].max(1) as f64;
-            // BTreeMap iteration keeps ties in a fixed (alphabetical) order.
-            let ordered: BTreeMap<&String, &usize> = in_cluster[c].iter().collect();
-            let mut scored: Vec<Scored> = ordered
-                .into_iter()
-                .filter(|(_, &count)| count >= 2 || n_c < 4.0)
-                .map(|(p, &count)| Scored {
-                    phrase: p.clone(),
-                    count,
-                    score: count as f64 / n_c * (1.0 + avg_docs / everywhere[p] as f64).ln(),
-                })
-                .collect();
-            scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.phrase.cmp(&b.phrase)));
-            scored
+            count_written_forms(&request, &mut written);
+            Some(Doc {
+                group: usize::try_from(*group).ok().filter(|g| *g < n),
+                phrases: phrases(&tokens(&request), &stop),
+                request: Request::read(&request),
+            })
         })
         .collect();
-    let candidates: Vec<Vec<String>> = scored.iter().map(|s| title_candidates(s)).collect();
-    let reranked = rerank.and_then(|(centroids, embed)| rerank_candidates(&candidates, centroids, embed));
+    let corpus = Corpus::new(&docs, n, written);
     let mut titles = Titles::new();
-    (0..n_clusters)
-        .map(|c| {
-            let keywords: Vec<String> = scored[c]
-                .iter()
-                .filter(|s| !s.phrase.contains([' ', '\'']) && !stop.contains(s.phrase.as_str()))
-                .take(KEYWORDS)
-                .map(|s| s.phrase.clone())
-                .collect();
-            let ranked = reranked.as_ref().map_or(&candidates[c], |r| &r[c]);
-            let title = distinct_title(ranked, &keywords, c, &written, &mut titles);
-            let size = sizes.get(c).copied().unwrap_or(0);
-            let mut bullets = vec![if keywords.is_empty() {
-                format!("{size} item{} with no distinctive terms", if size == 1 { "" } else { "s" })
-            } else {
-                format!("{size} item{}; distinctive terms: {}", if size == 1 { "" } else { "s" }, keywords.join(", "))
-            }];
-            let examples: Vec<String> =
-                snippets.get(c).into_iter().flatten().take(SNIPPETS).map(|s| snippet(s)).collect();
-            bullets.extend(examples.iter().map(|e| format!("e.g. \"{e}\"")));
-            if bullets.len() < 2 {
-                bullets.push("No item text to quote".into());
+    let candidates: Vec<Vec<Candidate>> = (0..n)
+        .map(|g| {
+            let mut c = corpus.candidates(g);
+            for (title, share) in members.get(g).into_iter().flatten() {
+                c.push(Candidate { title: title.clone(), share: *share, distinct: share * 0.5, activity: false });
             }
+            c.retain(|c| !c.title.is_empty() && c.title.split_whitespace().count() <= MAX_TITLE_WORDS);
+            c.sort_by(|a, b| b.offline_score().total_cmp(&a.offline_score()).then(a.title.cmp(&b.title)));
+            let mut seen = Titles::new();
+            c.retain(|c| seen.claim(&c.title));
+            c
+        })
+        .collect();
+    let ranked = embedder.and_then(|(centroids, embed)| contrastive_order(&candidates, centroids, embed));
+    (0..n)
+        .map(|g| {
+            let keywords = corpus.keywords(g);
+            let ordered = ranked.as_ref().map_or(&candidates[g], |r| &r[g]);
+            let fallback = if keywords.is_empty() {
+                format!("Cluster {g}")
+            } else {
+                capitalised(&keywords.iter().map(|k| corpus.form(k)).collect::<Vec<_>>().join(", "))
+            };
+            let title = titles.claim_first(ordered.iter().map(|c| c.title.as_str()), &fallback);
+            let mut lines = vec![corpus.sentences(g)];
+            if let Some(names) = members.get(g).filter(|m| m.len() > 1) {
+                let listed: Vec<&str> = names.iter().take(5).map(|(t, _)| t.as_str()).collect();
+                lines[0] += &format!(" Its clusters: {}.", listed.join("; "));
+            }
+            let examples: Vec<String> = snippets
+                .get(g)
+                .into_iter()
+                .flatten()
+                .map(|s| snippet(&request_of(s)))
+                .filter(|s| !s.is_empty())
+                .take(SNIPPETS)
+                .collect();
+            lines.extend(examples.iter().map(|e| format!("• e.g. \"{e}\"")));
             // Quoted items may hold control and bidi characters: cleaned as AI labels are.
-            let description =
-                bullets.iter().map(|b| format!("• {}", clean(b, Field::Line))).collect::<Vec<_>>().join("\n");
+            let description = lines.iter().map(|l| clean(l, Field::Line)).collect::<Vec<_>>().join("\n");
             ClusterLabel { title: clean(&title, Field::Title), description: clean(&description, Field::Text), keywords }
         })
         .collect()
 }
 
-struct Scored {
-    phrase: String,
-    count: usize,
-    score: f64,
+/// Counts over all groups' requests.
+struct Corpus<'a> {
+    docs: &'a [Doc],
+    n: usize,
+    /// The indices of each group's docs.
+    members: Vec<Vec<usize>>,
+    /// Docs anywhere using each phrase, and in each group.
+    everywhere: HashMap<&'a str, usize>,
+    in_group: Vec<HashMap<&'a str, usize>>,
+    /// How each word is written: titles take its most common form ("Python", "SQL").
+    written: HashMap<String, BTreeMap<String, usize>>,
+}
+
+impl<'a> Corpus<'a> {
+    fn new(docs: &'a [Doc], n: usize, written: HashMap<String, BTreeMap<String, usize>>) -> Self {
+        let mut members = vec![Vec::new(); n];
+        let mut everywhere: HashMap<&str, usize> = HashMap::new();
+        let mut in_group: Vec<HashMap<&str, usize>> = vec![HashMap::new(); n];
+        for (i, d) in docs.iter().enumerate() {
+            for p in &d.phrases {
+                *everywhere.entry(p.as_str()).or_default() += 1;
+            }
+            if let Some(g) = d.group {
+                members[g].push(i);
+                for p in &d.phrases {
+                    *in_group[g].entry(p.as_str()).or_default() += 1;
+                }
+            }
+        }
+        Corpus { docs, n, members, everywhere, in_group, written }
+    }
+
+    /// Share of group g's requests that `ask`, and that share weighted by its rarity
+    /// elsewhere (as c-TF-IDF weighs a phrase).
+    fn measure(&self, g: usize, ask: impl Fn(&Doc) -> bool) -> (f64, f64) {
+        let own = self.members[g].iter().filter(|&&i| ask(&self.docs[i])).count();
+        let all = self.docs.iter().filter(|d| ask(d)).count();
+        let n_g = self.members[g].len().max(1) as f64;
+        let avg = self.docs.len() as f64 / self.n.max(1) as f64;
+        let share = own as f64 / n_g;
+        (share, share * (1.0 + avg / all.max(1) as f64).ln())
+    }
+
+    /// Group g's phrases by c-TF-IDF, best first, used by at least 2 of its items (when it has 4 or more).
+    fn scored_phrases(&self, g: usize) -> Vec<(&'a str, usize, f64)> {
+        let n_g = self.members[g].len().max(1) as f64;
+        let avg = self.docs.len() as f64 / self.n.max(1) as f64;
+        // BTreeMap iteration keeps ties in a fixed (alphabetical) order.
+        let ordered: BTreeMap<&str, usize> = self.in_group[g].iter().map(|(p, c)| (*p, *c)).collect();
+        let mut scored: Vec<(&str, usize, f64)> = ordered
+            .into_iter()
+            .filter(|(_, count)| *count >= 2 || n_g < 4.0)
+            .map(|(p, count)| (p, count, count as f64 / n_g * (1.0 + avg / self.everywhere[p] as f64).ln()))
+            .collect();
+        scored.sort_by(|a, b| b.2.total_cmp(&a.2).then(a.0.cmp(b.0)));
+        scored
+    }
+
+    /// Group g's distinctive single words, lower case.
+    fn keywords(&self, g: usize) -> Vec<String> {
+        self.scored_phrases(g)
+            .iter()
+            .filter(|(p, _, _)| !p.contains([' ', '\'']) && !STOP_WORDS.contains(p))
+            .take(KEYWORDS)
+            .map(|(p, _, _)| p.to_string())
+            .collect()
+    }
+
+    /// The most common written form of a word; ties go to the lower-case one (the later key).
+    fn form(&self, w: &str) -> String {
+        self.written
+            .get(w)
+            .and_then(|forms| forms.iter().max_by_key(|(_, n)| **n))
+            .map_or(w.to_string(), |(f, _)| f.clone())
+    }
+
+    /// A phrase with each word as the texts write it.
+    fn cased(&self, phrase: &str) -> String {
+        phrase.split(' ').map(|w| self.form(w)).collect::<Vec<_>>().join(" ")
+    }
+
+    /// Group g's topics: its most distinctive phrases that do not start with a request
+    /// verb, each replaced by the longest phrase containing it that nearly as many use.
+    fn topics(&self, g: usize, max: usize) -> Vec<(&'a str, usize)> {
+        let scored = self.scored_phrases(g);
+        let mut out: Vec<(&str, usize)> = Vec::new();
+        for &(p, count, _) in scored.iter().take(40) {
+            let mut best = (p, count);
+            for &(longer, c, _) in scored.iter().take(400) {
+                let contains = longer.len() > best.0.len() && format!(" {longer} ").contains(&format!(" {} ", best.0));
+                if contains && c * 10 >= best.1 * 7 {
+                    best = (longer, c);
+                }
+            }
+            let first = best.0.split(' ').next().unwrap_or("");
+            if !is_request_verb(first) && !out.iter().any(|(o, _)| *o == best.0) {
+                out.push(best);
+            }
+            if out.len() == max {
+                break;
+            }
+        }
+        out
+    }
+
+    /// The language most of group g's requests are in, when it is not English.
+    fn language(&self, g: usize) -> Option<&'static str> {
+        let mut counts: BTreeMap<Option<&str>, usize> = BTreeMap::new();
+        for &i in &self.members[g] {
+            *counts.entry(self.docs[i].request.language).or_default() += 1;
+        }
+        let (lang, count) = counts.into_iter().max_by_key(|(_, c)| *c)?;
+        (count * 2 > self.members[g].len()).then_some(lang).flatten()
+    }
+
+    /// Group g's request verbs and, for each, its objects: `(verb, share, [(object key, share)])`,
+    /// commonest first.
+    fn activities(&self, g: usize) -> Vec<(&'static str, f64, Vec<(String, f64)>)> {
+        let n_g = self.members[g].len().max(1) as f64;
+        let mut verbs: BTreeMap<&'static str, (usize, BTreeMap<String, usize>)> = BTreeMap::new();
+        for &i in &self.members[g] {
+            let r = &self.docs[i].request;
+            if let Some(v) = r.verb() {
+                let entry = verbs.entry(v).or_default();
+                entry.0 += 1;
+                if let Some(o) = r.object_key() {
+                    *entry.1.entry(o).or_default() += 1;
+                }
+            }
+        }
+        let mut out: Vec<(&str, f64, Vec<(String, f64)>)> = verbs
+            .into_iter()
+            .map(|(v, (count, objects))| {
+                let mut objects: Vec<(String, f64)> = objects.into_iter().map(|(o, c)| (o, c as f64 / n_g)).collect();
+                objects.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+                (v, count as f64 / n_g, objects)
+            })
+            .collect();
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        out
+    }
+
+    /// How group g's requests write an object (key "short story"): "short stories" when
+    /// they name it as one of many ("a short story", "5 short stories") and it is counted,
+    /// each word as the texts write it.
+    fn object_display(&self, g: usize, verb: &str, key: &str) -> String {
+        let mut counted = 0;
+        let mut forms: BTreeMap<String, usize> = BTreeMap::new();
+        for &i in &self.members[g] {
+            let r = &self.docs[i].request;
+            if r.verb() == Some(verb) && r.object_key().as_deref() == Some(key) {
+                counted += usize::from(r.counted);
+                *forms.entry(r.object_written().unwrap_or_default().to_lowercase()).or_default() += 1;
+            }
+        }
+        let cased = self.cased(key);
+        if verb == "act" {
+            let article =
+                if cased.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
+            return format!("{article} {cased}");
+        }
+        let plural_written =
+            forms.keys().any(|f| *f != key && requests::singular(f.rsplit(' ').next().unwrap_or("")) != *f);
+        if counted > 0 || plural_written {
+            plural(&cased)
+        } else {
+            cased
+        }
+    }
+
+    /// Group g's title candidates.
+    fn candidates(&self, g: usize) -> Vec<Candidate> {
+        let mut out = Vec::new();
+        let doc_has = |d: &Doc, phrase: &str| d.phrases.contains(phrase);
+        if let Some(language) = self.language(g) {
+            let (share, distinct) = self.measure(g, |d| d.request.language == Some(language));
+            out.push(Candidate { title: format!("Requests in {language}"), share, distinct, activity: false });
+            let own_words = |t: &str| !t.split(' ').all(requests::is_common_word);
+            for (topic, _) in self.topics(g, 8).into_iter().filter(|(t, _)| own_words(t)).take(4) {
+                let (share, distinct) = self.measure(g, |d| d.request.language == Some(language) && doc_has(d, topic));
+                let words: String = topic.chars().take(30).collect();
+                let title = format!("Requests in {language}: {}", self.cased(&words));
+                out.push(Candidate { title, share, distinct: distinct + 0.01, activity: false });
+            }
+            return out;
+        }
+        let activities = self.activities(g);
+        let topics = self.topics(g, 6);
+        // Verb + object: "Writing short stories".
+        for (verb, _, objects) in activities.iter().take(5) {
+            let Some(ing) = gerund(verb) else { continue };
+            for (object, _) in objects.iter().take(4) {
+                let (share, distinct) = self
+                    .measure(g, |d| d.request.verb() == Some(verb) && d.request.object_key().as_ref() == Some(object));
+                let title = format!("{ing} {}", self.object_display(g, verb, object));
+                out.push(Candidate { title, share, distinct, activity: true });
+            }
+            // "Writing short stories and poems", when each is common in the group.
+            let parts: Vec<&String> =
+                objects.iter().filter(|(_, s)| *s >= MIN_PART_SHARE).take(3).map(|(o, _)| o).collect();
+            if parts.len() >= 2 && *verb != "act" {
+                let (share, distinct) = self.measure(g, |d| {
+                    d.request.verb() == Some(verb) && d.request.object_key().is_some_and(|o| parts.contains(&&o))
+                });
+                let shown: Vec<String> = parts.iter().map(|o| self.object_display(g, verb, o)).collect();
+                let title = format!("{ing} {}", join_and(&shown));
+                out.push(Candidate { title, share, distinct, activity: true });
+            }
+            // Verb + topic: "Explaining quantum computing".
+            for (topic, _) in topics.iter().take(4) {
+                // A topic holding one of the verb's objects ("poem about the sea") is that
+                // activity again, and reads badly after the gerund.
+                let holds = |o: &str| format!(" {topic} ").contains(&format!(" {o} ")) || o.contains(topic);
+                if objects.iter().any(|(o, _)| holds(o)) || *verb == "act" {
+                    continue;
+                }
+                let (share, distinct) = self.measure(g, |d| d.request.verb() == Some(verb) && doc_has(d, topic));
+                if share >= MIN_PART_SHARE {
+                    let shown = if self.in_group[g].contains_key(plural(topic).as_str()) {
+                        plural(&self.cased(topic))
+                    } else {
+                        self.cased(topic)
+                    };
+                    out.push(Candidate { title: format!("{ing} {shown}"), share, distinct, activity: true });
+                }
+            }
+        }
+        // Questions about a topic.
+        let (questions, _) = self.measure(g, |d| d.request.form == Form::Question);
+        if questions >= 0.3 {
+            for (topic, _) in topics.iter().take(4) {
+                let (share, distinct) = self.measure(g, |d| d.request.form == Form::Question && doc_has(d, topic));
+                let title = format!("Questions about {}", self.cased(topic));
+                out.push(Candidate { title, share, distinct, activity: true });
+            }
+        }
+        // Short requests near the centre, as activities: "Explaining quantum computing in simple terms".
+        let short = self.members[g].iter().map(|&i| &self.docs[i].request).filter(|r| {
+            (3..=MAX_TITLE_WORDS).contains(&r.words.len())
+                && r.verb().is_some_and(|v| r.words[0].lower == v && v != "act")
+                && r.words.iter().skip(1).all(|w| !w.after_break)
+        });
+        for r in short.take(3) {
+            let (Some(verb), Some(ing)) = (r.verb(), r.verb().and_then(gerund)) else { continue };
+            let key = r.object_key();
+            let (share, distinct) =
+                self.measure(g, |d| d.request.verb() == Some(verb) && d.request.object_key() == key);
+            let rest = r.words[1..].iter().skip_while(|w| ["me", "us"].contains(&w.lower.as_str()));
+            let title = format!("{ing} {}", rest.map(|w| w.written.as_str()).collect::<Vec<_>>().join(" "));
+            // Behind the general activity it is one instance of.
+            out.push(Candidate { title, share, distinct: distinct * 0.8, activity: true });
+        }
+        // The group's own phrases, for groups that are not requests (news, pasted text).
+        for (topic, _) in topics {
+            let (share, distinct) = self.measure(g, |d| doc_has(d, topic));
+            out.push(Candidate { title: capitalised(&self.cased(topic)), share, distinct, activity: false });
+        }
+        out
+    }
+
+    /// One or two sentences: what group g's users ask for, and how they ask it.
+    fn sentences(&self, g: usize) -> String {
+        let n_g = self.members[g].len();
+        if n_g == 0 {
+            return "No item text to describe.".into();
+        }
+        let topics: Vec<String> = self.topics(g, 3).iter().map(|(t, _)| self.cased(t)).collect();
+        if let Some(language) = self.language(g) {
+            let quoted: Vec<String> = topics.iter().map(|t| format!("\"{t}\"")).collect();
+            let with = if quoted.is_empty() { String::new() } else { format!(", often with {}", join_and(&quoted)) };
+            return format!("Requests written in {language}{with}.");
+        }
+        let activities = self.activities(g);
+        let asked = |(verb, _, objects): &(&str, f64, Vec<(String, f64)>)| {
+            let shown: Vec<String> = objects.iter().take(3).map(|(o, _)| self.object_display(g, verb, o)).collect();
+            let verb = match *verb {
+                "act" => "act as",
+                "set" | "setup" => "set up",
+                "give" | "provide" => "be given",
+                v => v,
+            };
+            let object = if shown.is_empty() { topics.first().cloned().unwrap_or_default() } else { join_or(&shown) };
+            format!("{verb} {object}").trim_end().to_string()
+        };
+        let what = match activities.first() {
+            Some(first) if first.1 >= 0.25 => {
+                let mut what = format!("{} ask to {}", users(first.1), asked(first));
+                if let Some(second) = activities.get(1).filter(|a| a.1 >= 0.15) {
+                    what += &format!("; {} ask to {}", users(second.1).to_lowercase(), asked(second));
+                }
+                what + "."
+            }
+            _ if !topics.is_empty() => {
+                let (questions, _) = self.measure(g, |d| d.request.form == Form::Question);
+                if questions >= 0.3 {
+                    format!("Users ask about {}.", join_and(&topics))
+                } else {
+                    format!("The items are about {}.", join_and(&topics))
+                }
+            }
+            _ => "The items share no request or phrase.".to_string(),
+        };
+        let mut forms: BTreeMap<Form, BTreeMap<String, usize>> = BTreeMap::new();
+        for &i in &self.members[g] {
+            let r = &self.docs[i].request;
+            *forms.entry(r.form).or_default().entry(r.opening()).or_default() += 1;
+        }
+        let mut forms: Vec<(Form, usize, BTreeMap<String, usize>)> =
+            forms.into_iter().map(|(f, openings)| (f, openings.values().sum(), openings)).collect();
+        forms.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let how: Vec<String> = forms
+            .iter()
+            .filter(|(_, count, _)| count * 5 >= n_g)
+            .take(2)
+            .map(|(form, count, openings)| {
+                let mut common: Vec<(&String, &usize)> = openings.iter().filter(|(_, c)| **c >= 2).collect();
+                common.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+                let quoted: Vec<String> =
+                    common.iter().take(2).map(|(o, _)| format!("\"{} …\"", capitalised(o))).collect();
+                let kind = match form {
+                    Form::Instruction => "direct instructions",
+                    Form::Question => "questions",
+                    Form::RolePlay => "role-play set-ups",
+                    Form::Other => "pasted text, code or statements",
+                };
+                let example = if quoted.is_empty() { String::new() } else { format!(" ({})", quoted.join(", ")) };
+                format!("{} are {kind}{example}", share_of(*count as f64 / n_g as f64))
+            })
+            .collect();
+        if how.is_empty() {
+            what
+        } else {
+            format!("{what} {}.", capitalised(&how.join("; ")))
+        }
+    }
+}
+
+/// "Most users", "About half of the users", ... for a share of a group's requests.
+fn users(share: f64) -> String {
+    match share_of(share) {
+        "most" | "almost all" | "some" => capitalised(&format!("{} users", share_of(share))),
+        other => capitalised(&format!("{other} of the users")),
+    }
+}
+
+/// A share of a group's requests in words.
+fn share_of(share: f64) -> &'static str {
+    match share {
+        s if s >= 0.85 => "almost all",
+        s if s > 0.6 => "most",
+        s if s >= 0.4 => "about half",
+        s if s >= 0.25 => "about a third",
+        _ => "some",
+    }
+}
+
+/// "a", "a and b", "a, b and c".
+fn join_and(parts: &[String]) -> String {
+    join_with(parts, "and")
+}
+
+/// "a", "a or b", "a, b or c".
+fn join_or(parts: &[String]) -> String {
+    join_with(parts, "or")
+}
+
+fn join_with(parts: &[String], word: &str) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} {word} {last}", init.join(", ")),
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut cs = text.chars();
+    cs.next().map(|f| f.to_uppercase().collect::<String>() + cs.as_str()).unwrap_or_default()
+}
+
+/// Each group's candidates in the contrastive order: by how much closer the title's
+/// embedding is to its own centroid than to the nearest other (those closer to their own
+/// than to any other first), then by the share of the group's requests it covers; the
+/// candidates not embedded (past the first 16) follow in their offline order. `None` when
+/// the embedder fails or disagrees on sizes (the offline order stays).
+fn contrastive_order(
+    candidates: &[Vec<Candidate>],
+    centroids: &[Vec<f32>],
+    embed: Embed,
+) -> Option<Vec<Vec<Candidate>>> {
+    if centroids.len() != candidates.len() {
+        return None;
+    }
+    let heads: Vec<&[Candidate]> = candidates.iter().map(|c| &c[..c.len().min(EMBEDDED_CANDIDATES)]).collect();
+    let flat: Vec<String> = heads.iter().flat_map(|h| h.iter().map(|c| c.title.clone())).collect();
+    if flat.is_empty() {
+        return None;
+    }
+    let vectors = embed(&flat).ok()?;
+    if vectors.len() != flat.len() || vectors.iter().zip(centroids.iter().cycle()).any(|(v, c)| v.len() != c.len()) {
+        return None;
+    }
+    let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f32>();
+    let mut next = vectors.iter();
+    let out = heads
+        .iter()
+        .enumerate()
+        .map(|(g, head)| {
+            let mut ranked: Vec<(bool, f64, usize)> = head
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| {
+                    let v = next.next()?;
+                    let own = cosine(v, &centroids[g]);
+                    let other = (0..centroids.len())
+                        .filter(|&o| o != g)
+                        .map(|o| cosine(v, &centroids[o]))
+                        .fold(f32::NEG_INFINITY, f32::max)
+                        .max(-1.0);
+                    let margin = f64::from(own - other);
+                    // The margin decides; among titles about as contrastive, the one more of
+                    // the group's requests ask for, and an activity, win.
+                    let score = margin + 0.1 * c.share.min(1.0) + if c.activity { 0.02 } else { 0.0 };
+                    Some((margin > 0.0, score, i))
+                })
+                .collect();
+            ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
+            let mut order: Vec<Candidate> = ranked.iter().map(|&(_, _, i)| head[i].clone()).collect();
+            order.extend(candidates[g].iter().skip(head.len()).cloned());
+            order
+        })
+        .collect();
+    Some(out)
 }
 
 /// Counts how the text's first words are written. A capital that only starts a sentence
@@ -202,21 +639,16 @@ fn count_written_forms(text: &str, written: &mut HashMap<String, BTreeMap<String
         let w = word.trim_matches(['\'', '-']).to_string();
         word.clear();
         if !w.is_empty() {
-            let lower = w.to_lowercase();
-            if lower == "user" || lower == "assistant" {
-                // A role prefix: the sentence starts after it.
-            } else {
-                let mut chars = w.chars();
-                let only_initial =
-                    chars.next().is_some_and(char::is_uppercase) && chars.as_str() == chars.as_str().to_lowercase();
-                if !(sentence_start && only_initial) {
-                    *written.entry(lower).or_default().entry(w).or_default() += 1;
-                }
-                sentence_start = false;
-                counted += 1;
-                if counted == PHRASE_WORDS_PER_TEXT {
-                    return;
-                }
+            let mut chars = w.chars();
+            let only_initial =
+                chars.next().is_some_and(char::is_uppercase) && chars.as_str() == chars.as_str().to_lowercase();
+            if !(sentence_start && only_initial) {
+                *written.entry(w.to_lowercase()).or_default().entry(w).or_default() += 1;
+            }
+            sentence_start = false;
+            counted += 1;
+            if counted == PHRASE_WORDS_PER_TEXT {
+                return;
             }
         }
         if matches!(c, '.' | '?' | '!' | ':' | '\n') {
@@ -225,12 +657,12 @@ fn count_written_forms(text: &str, written: &mut HashMap<String, BTreeMap<String
     }
 }
 
-/// A text's first words: lower-cased, with the form they were written in.
-fn tokens(text: &str) -> Vec<(String, String)> {
+/// A text's first words, lower-cased.
+fn tokens(text: &str) -> Vec<String> {
     text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
         .map(|w| w.trim_matches(['\'', '-']))
-        .map(|w| (w.to_lowercase(), w.to_string()))
-        .filter(|(w, _)| !w.is_empty() && w != "user" && w != "assistant")
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
         .take(PHRASE_WORDS_PER_TEXT)
         .collect()
 }
@@ -243,8 +675,9 @@ pub struct RunLabels {
 
 /// Labels a run's clusters and themes. `docs` are `(cluster, rank, text)` of items near
 /// their cluster's centre (rank 0 the nearest), in any order; `embed`, when given, embeds
-/// in the space of the run's centroids, to re-rank titles. A cluster's examples are its 3
-/// nearest items with text; a theme's, the nearest item of each of its first clusters.
+/// in the space of the run's centroids, to choose titles contrastively. A cluster's
+/// examples are its 3 nearest items' requests; a theme's, the nearest request of each of
+/// its first clusters, and its title candidates include its clusters' titles.
 pub fn label_run(docs: &[(i32, u32, &str)], result: &Clustering, embed: Option<Embed>) -> RunLabels {
     let mut by_rank: Vec<(i32, u32, &str)> = docs.to_vec();
     by_rank.sort_by_key(|(c, r, _)| (*c, *r));
@@ -252,53 +685,52 @@ pub fn label_run(docs: &[(i32, u32, &str)], result: &Clustering, embed: Option<E
     let mut snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_clusters];
     for (c, _, t) in &by_rank {
         if let Some(own) = usize::try_from(*c).ok().and_then(|c| snippets.get_mut(c)) {
-            if own.len() < SNIPPETS && !t.is_empty() {
+            if own.len() < SNIPPETS && !request_of(t).is_empty() {
                 own.push(t);
             }
         }
     }
-    let sizes = cluster_sizes(&result.labels, result.n_clusters);
+    let no_members = vec![Vec::new(); result.n_clusters];
     let clusters =
-        label_clusters(&docs, result.n_clusters, &sizes, &snippets, embed.map(|e| (&result.centroids[..], e)));
+        label_groups(&docs, result.n_clusters, &snippets, &no_members, embed.map(|e| (&result.centroids[..], e)));
 
     let theme_docs: Vec<(i32, &str)> = docs.iter().map(|(c, t)| (result.theme_of(*c), *t)).collect();
     let mut theme_snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_themes];
+    let mut members: Vec<Vec<(String, f64)>> = vec![Vec::new(); result.n_themes];
+    let sizes = crate::cluster::cluster_sizes(&result.labels, result.n_clusters);
+    let theme_sizes = crate::cluster::cluster_sizes(&result.item_themes(), result.n_themes);
     for (c, cluster_snippets) in snippets.iter().enumerate() {
-        if let Some(theme) = result.themes.get(c).and_then(|&t| theme_snippets.get_mut(t)) {
-            if theme.len() < SNIPPETS {
-                theme.extend(cluster_snippets.first().copied());
+        if let Some(&t) = result.themes.get(c).filter(|&&t| t < result.n_themes) {
+            if theme_snippets[t].len() < SNIPPETS {
+                theme_snippets[t].extend(cluster_snippets.first().copied());
             }
+            let share = sizes.get(c).copied().unwrap_or(0) as f64 / theme_sizes[t].max(1) as f64;
+            members[t].push((clusters[c].title.clone(), share));
         }
     }
-    let theme_sizes = cluster_sizes(&result.item_themes(), result.n_themes);
-    let themes = label_clusters(
+    let themes = label_groups(
         &theme_docs,
         result.n_themes,
-        &theme_sizes,
         &theme_snippets,
+        &members,
         embed.map(|e| (&result.theme_centroids[..], e)),
     );
     RunLabels { clusters, themes }
 }
 
-/// The distinct phrases of a text's first words that may be titles or keywords.
-fn phrases(words: &[(String, String)], stop: &HashSet<&str>) -> HashSet<String> {
-    let tokens: Vec<&str> = words.iter().map(|(w, _)| w.as_str()).collect();
+/// The distinct phrases of a text's first words that may be topics or keywords: 1 to 5
+/// words, at most 3 of them content words, not starting or ending with a stop word.
+fn phrases(tokens: &[String], stop: &HashSet<&str>) -> HashSet<String> {
     let content = |w: &str| w.chars().count() >= 3 && !w.chars().all(|c| c.is_numeric()) && !stop.contains(w);
     let mut out = HashSet::new();
     for i in 0..tokens.len() {
-        let first = tokens[i];
-        if !(content(first) || LEADING_VERBS.contains(&first)) {
+        if !content(&tokens[i]) {
             continue;
         }
         for n in 1..=MAX_PHRASE_WORDS.min(tokens.len() - i) {
-            let last = tokens[i + n - 1];
             let words = &tokens[i..i + n];
-            if content(last)
-                && !NOT_LAST.contains(&last)
-                && words.iter().filter(|w| content(w)).count() <= 3
-                && words.iter().any(|w| content(w))
-            {
+            let last = words[n - 1].as_str();
+            if content(last) && !NOT_LAST.contains(&last) && words.iter().filter(|w| content(w)).count() <= 3 {
                 out.insert(words.join(" "));
             }
         }
@@ -306,114 +738,9 @@ fn phrases(words: &[(String, String)], stop: &HashSet<&str>) -> HashSet<String> 
     out
 }
 
-/// A cluster's title candidates, best first: its top phrases, each replaced by the longest
-/// phrase containing it that nearly as many of the cluster's items use (more specific,
-/// reads like what a person would write); a single word comes after every longer phrase
-/// that at least a fifth as many items use.
-fn title_candidates(scored: &[Scored]) -> Vec<String> {
-    let top = scored.first().map_or(0, |s| s.count);
-    let mut out: Vec<String> = Vec::new();
-    for s in scored.iter().take(40) {
-        let mut best = s;
-        for longer in scored.iter().take(400) {
-            let contains = longer.phrase.len() > best.phrase.len()
-                && format!(" {} ", longer.phrase).contains(&format!(" {} ", best.phrase));
-            if contains && longer.count * 10 >= best.count * 7 {
-                best = longer;
-            }
-        }
-        if !out.contains(&best.phrase) {
-            out.push(best.phrase.clone());
-        }
-    }
-    let multi = |p: &str, count: usize| p.contains(' ') && count * 5 >= top;
-    let counts: HashMap<&str, usize> = scored.iter().map(|s| (s.phrase.as_str(), s.count)).collect();
-    let (mut phrases, words): (Vec<String>, Vec<String>) =
-        out.into_iter().partition(|p| multi(p, counts.get(p.as_str()).copied().unwrap_or(0)));
-    phrases.extend(words);
-    phrases
-}
-
-/// Re-ranks each cluster's first candidates by cosine to its own centroid minus the
-/// highest cosine to another centroid. `None` when the embedder fails or disagrees on sizes.
-fn rerank_candidates(candidates: &[Vec<String>], centroids: &[Vec<f32>], embed: Embed) -> Option<Vec<Vec<String>>> {
-    if centroids.len() != candidates.len() {
-        return None;
-    }
-    let heads: Vec<&[String]> = candidates.iter().map(|c| &c[..c.len().min(RERANK_CANDIDATES)]).collect();
-    let flat: Vec<String> = heads.iter().flat_map(|h| h.iter().cloned()).collect();
-    let vectors = embed(&flat).ok()?;
-    if vectors.len() != flat.len() || vectors.iter().zip(centroids.iter().cycle()).any(|(v, c)| v.len() != c.len()) {
-        return None;
-    }
-    let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f32>();
-    let mut next = vectors.iter();
-    let out = heads
-        .iter()
-        .enumerate()
-        .map(|(c, head)| {
-            let mut ranked: Vec<(f32, usize)> = head
-                .iter()
-                .enumerate()
-                .filter_map(|(i, _)| {
-                    let v = next.next()?;
-                    let own = cosine(v, &centroids[c]);
-                    let other = (0..centroids.len())
-                        .filter(|&o| o != c)
-                        .map(|o| cosine(v, &centroids[o]))
-                        .fold(f32::NEG_INFINITY, f32::max);
-                    Some((own - other.max(-1.0), i))
-                })
-                .collect();
-            ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
-            let mut order: Vec<String> = ranked.iter().map(|&(_, i)| head[i].clone()).collect();
-            order.extend(candidates[c].iter().skip(head.len()).cloned());
-            order
-        })
-        .collect();
-    Some(out)
-}
-
-/// The first candidate no other cluster has taken, each word as the texts most often write
-/// it and the first capitalised (a single word joined by the next keyword: "Shares and
-/// markets"); failing that, the keywords, then "Cluster N" (numbered by [`Titles`] when
-/// even that is taken).
-fn distinct_title(
-    candidates: &[String],
-    keywords: &[String],
-    cluster: usize,
-    written: &HashMap<String, BTreeMap<String, usize>>,
-    titles: &mut Titles,
-) -> String {
-    // The most common form of a word; ties go to the lower-case one (the later key).
-    let form = |w: &str| {
-        written.get(w).and_then(|forms| forms.iter().max_by_key(|(_, n)| **n)).map_or(w.to_string(), |(f, _)| f.clone())
-    };
-    let capitalised = |text: String| {
-        let mut cs = text.chars();
-        cs.next().map(|f| f.to_uppercase().collect::<String>() + cs.as_str()).unwrap_or_default()
-    };
-    let cased = |phrase: &str| capitalised(phrase.split(' ').map(form).collect::<Vec<_>>().join(" "));
-    let fallback = if keywords.is_empty() {
-        format!("Cluster {cluster}")
-    } else {
-        capitalised(keywords.iter().map(|k| form(k)).collect::<Vec<_>>().join(", "))
-    };
-    let phrase = |c: &String| match keywords.iter().find(|k| *k != c) {
-        Some(next) if !c.contains(' ') => format!("{} and {}", cased(c), form(next)),
-        _ => cased(c),
-    };
-    titles.claim_first(candidates.iter().map(phrase), &fallback)
-}
-
-/// One line of at most `SNIPPET_CHARS` characters, role prefixes dropped.
+/// One line of at most `SNIPPET_CHARS` characters.
 fn snippet(text: &str) -> String {
-    let flat: String = text
-        .lines()
-        .map(|l| l.strip_prefix("user: ").or_else(|| l.strip_prefix("assistant: ")).unwrap_or(l))
-        .collect::<Vec<_>>()
-        .join(" ");
-    let flat = flat.split_whitespace().collect::<Vec<_>>().join(" ");
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     match flat.char_indices().nth(SNIPPET_CHARS) {
         Some((i, _)) => format!("{}...", &flat[..i]),
         None => flat,
@@ -424,109 +751,188 @@ fn snippet(text: &str) -> String {
 mod tests {
     use super::*;
 
-    #[test]
-    fn titles_are_phrases_of_the_cluster_and_distinct() {
-        let docs = vec![
-            (0, "user: How do I reset my password?"),
-            (0, "user: password reset link expired"),
-            (0, "user: I need to reset my password for my account"),
-            (1, "user: translate this product description into French"),
-            (1, "user: translate the product description to French please"),
-            (1, "user: French translation of a product description"),
-            (-1, "user: the weather on Mars"),
-        ];
-        let labels = label_clusters(&docs, 2, &[3, 3], &[vec!["user: How do I reset my password?"], vec![]], None);
-        assert!(labels[0].keywords.contains(&"password".to_string()));
-        assert!(labels[0].title.to_lowercase().contains("password"), "{}", labels[0].title);
-        assert!(labels[0].title.contains(' '), "a phrase, not a word: {}", labels[0].title);
-        assert!(labels[1].title.to_lowercase().contains("product description"), "{}", labels[1].title);
-        assert!(!labels[1].title.contains("french"), "written as the texts write it: {}", labels[1].title);
-        assert!(labels[0].description.starts_with("• 3 items; distinctive terms: "), "{}", labels[0].description);
-        assert!(labels[0].description.contains("\n• e.g. \"How do I reset my password?\""));
-        assert!(!labels[1].keywords.iter().any(|k| k == "the" || k == "user"));
-        assert!(!labels[0].title.contains(','));
+    fn titles(labels: &[ClusterLabel]) -> Vec<&str> {
+        labels.iter().map(|l| l.title.as_str()).collect()
     }
 
     #[test]
-    fn quoted_items_are_cleaned() {
-        let docs = [(0, "user: refund \u{202E}my order\u{202C} now\u{0007}"), (0, "user: refund my order today")];
-        let labels = label_clusters(&docs, 1, &[2], &[vec![docs[0].1]], None);
-        assert!(!labels[0].description.contains(['\u{202E}', '\u{202C}', '\u{0007}']), "{}", labels[0].description);
-        assert!(labels[0].description.contains("e.g. \"refund my order now"), "{}", labels[0].description);
+    fn titles_name_what_users_ask_for() {
+        let docs = vec![
+            (0, "user: Write a short story about a dragon"),
+            (0, "user: please write a short story for my son"),
+            (0, "user: can you write me a short story set in Paris?"),
+            (0, "user: Write a short story with a twist"),
+            (1, "user: how do I fix this Python error: KeyError"),
+            (1, "user: fix the Python error in my script"),
+            (1, "user: Can you fix a Python error? TypeError: x"),
+            (1, "user: help me fix this Python error please"),
+            (-1, "user: the weather on Mars"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_eq!(titles(&labels), ["Writing short stories", "Fixing Python errors"]);
+        assert!(labels[0].keywords.contains(&"story".to_string()), "{:?}", labels[0].keywords);
+    }
+
+    #[test]
+    fn and_joins_two_things_only_when_the_cluster_is_both() {
+        let both = [
+            "write a poem about the sea",
+            "write a poem about love",
+            "write a poem for my wife",
+            "write a short story about a cat",
+            "write a short story about a robot",
+            "write a short story for kids",
+        ];
+        let mostly_songs = [
+            "write a song about the sea",
+            "write a song about love",
+            "write a song for my wife",
+            "write a song about autumn",
+            "write a song about a river",
+            "write a song about rain",
+            "write a song about snow",
+            "write a song about fire",
+            "write a song about stars",
+            "write a short story about a dog",
+        ];
+        let docs: Vec<(i32, &str)> = both.iter().map(|t| (0, *t)).chain(mostly_songs.iter().map(|t| (1, *t))).collect();
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        let both_title = labels[0].title.to_lowercase();
+        assert!(
+            both_title.contains("poems and short stories") || both_title.contains("short stories and poems"),
+            "{both_title}"
+        );
+        assert!(!labels[1].title.contains(" and "), "one story among nine songs: {}", labels[1].title);
+        for l in &labels {
+            let glue = l.title.split_once(" and ").is_some_and(|(a, b)| !a.contains(' ') && !b.contains(' '));
+            assert!(!glue, "keyword glue: {}", l.title);
+        }
+    }
+
+    #[test]
+    fn the_title_is_chosen_contrastively() {
+        let docs = vec![
+            (0, "write a poem about the sea"),
+            (0, "write a poem about the sea"),
+            (0, "translate a poem into French"),
+            (1, "write a song about the sea"),
+            (1, "write a song about love"),
+        ];
+        // A fake embedder: titles about translating point at centroid 0, everything else
+        // at centroid 1, so "Writing poems" (the offline first) is nearer the other cluster.
+        let embed = |texts: &[String]| -> Result<Vec<Vec<f32>>> {
+            Ok(texts
+                .iter()
+                .map(|t| if t.starts_with("Translating") { vec![1.0, 0.0] } else { vec![0.0, 1.0] })
+                .collect())
+        };
+        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        let offline = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_eq!(offline[0].title, "Writing poems");
+        let chosen = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
+        assert!(chosen[0].title.starts_with("Translating"), "{}", chosen[0].title);
+        // An embedder that fails leaves the offline order.
+        let failing = |_: &[String]| -> Result<Vec<Vec<f32>>> {
+            Err(crate::error::EngineError::new(crate::error::ErrorKind::Internal, "no model"))
+        };
+        let plain = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &failing)));
+        assert_eq!(titles(&plain), titles(&offline));
     }
 
     #[test]
     fn identical_texts_still_give_distinct_titles() {
         let docs = vec![(0, "alpha beta"), (0, "alpha beta"), (1, "alpha beta"), (1, "alpha beta")];
-        let labels = label_clusters(&docs, 2, &[2, 2], &[vec![], vec![]], None);
-        assert_ne!(labels[0].title, labels[1].title);
-        assert!(labels.iter().all(|l| l.description.lines().count() >= 2));
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_ne!(labels[0].title.to_lowercase(), labels[1].title.to_lowercase());
+    }
+
+    #[test]
+    fn descriptions_are_sentences_quoting_requests_never_answers() {
+        let texts = [
+            "user: can you write a short story?\nassistant: ok\nOnce upon a time a dragon",
+            "user: write a short story about a cat\nassistant: Sure! A cat named Tom",
+            "user: Write me a short story.\nassistant: ok",
+        ];
+        let docs: Vec<(i32, &str)> = texts.iter().map(|t| (0, *t)).collect();
+        let labels = label_groups(&docs, 1, &[texts.to_vec()], &[], None);
+        let d = &labels[0].description;
+        let first = d.lines().next().unwrap_or("");
+        assert!(first.starts_with("Almost all users ask to write short stories."), "{d}");
+        assert!(first.contains("direct instructions"), "{d}");
+        assert!(!d.contains("distinctive terms"), "{d}");
+        assert!(d.contains("\n• e.g. \"can you write a short story?\""), "{d}");
+        for answer in ["ok", "Once upon", "Sure", "Tom", "dragon"] {
+            assert!(!d.contains(answer), "the answer {answer:?} is quoted: {d}");
+            assert!(!labels[0].title.contains(answer));
+        }
+    }
+
+    #[test]
+    fn quoted_items_are_cleaned() {
+        let docs = [(0, "user: refund \u{202E}my order\u{202C} now\u{0007}"), (0, "user: refund my order today")];
+        let labels = label_groups(&docs, 1, &[vec![docs[0].1]], &[], None);
+        assert!(!labels[0].description.contains(['\u{202E}', '\u{202C}', '\u{0007}']), "{}", labels[0].description);
+        assert!(labels[0].description.contains("e.g. \"refund my order now"), "{}", labels[0].description);
+    }
+
+    #[test]
+    fn other_languages_are_named_by_their_language() {
+        let docs = vec![
+            (0, "请帮我写一篇关于人工智能的文章"),
+            (0, "请帮我翻译这段话"),
+            (1, "¿Cómo puedo hacer una tortilla de patatas para la cena?"),
+            (1, "¿Qué es la tortilla de patatas y cómo se hace en casa?"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert!(labels[0].title.starts_with("Requests in Chinese"), "{}", labels[0].title);
+        assert!(labels[1].title.starts_with("Requests in Spanish"), "{}", labels[1].title);
+        assert!(labels[1].title.to_lowercase().contains("tortilla"), "{}", labels[1].title);
+        assert!(labels[0].description.starts_with("Requests written in Chinese"), "{}", labels[0].description);
     }
 
     #[test]
     fn titles_keep_the_texts_own_capitals() {
         let docs = vec![
-            (0, "a Python script to parse SQL"),
-            (0, "Python script for SQL dumps"),
-            (0, "my python script and SQL"),
+            (0, "write a Python script to parse SQL"),
+            (0, "write a Python script for SQL dumps"),
+            (0, "write my python script and SQL"),
         ];
-        let labels = label_clusters(&docs, 1, &[3], &[vec![]], None);
-        assert!(labels[0].title.starts_with("Python script"), "{}", labels[0].title);
+        let labels = label_groups(&docs, 1, &[vec![]], &[], None);
+        assert_eq!(labels[0].title, "Writing Python scripts");
         assert_eq!(labels[0].keywords.first().map(String::as_str), Some("python"), "keywords stay lower case");
     }
 
     #[test]
     fn a_capital_that_only_starts_a_sentence_is_not_the_words_form() {
-        let docs = vec![
-            (0, "user: My password expired. My account is locked, reset my password"),
-            (0, "My password reset email never came"),
-            (0, "please reset my password"),
-        ];
-        let labels = label_clusters(&docs, 1, &[3], &[vec![]], None);
-        assert!(!labels[0].title.contains(" My"), "{}", labels[0].title);
         let mut written = HashMap::new();
-        count_written_forms("SQL is slow. Sql again: SQL", &mut written);
+        count_written_forms("SQL is slow. Sql again: SQL. My password", &mut written);
         assert_eq!(written["sql"].get("SQL"), Some(&2), "an acronym counts even at a sentence start");
         assert_eq!(written["sql"].get("Sql"), None);
+        assert_eq!(written.get("my"), None);
     }
 
     #[test]
-    fn a_leading_verb_may_start_a_phrase() {
-        let stop: HashSet<&str> = STOP_WORDS.iter().copied().collect();
-        let p = phrases(&tokens("Write a cover letter for a nurse"), &stop);
-        assert!(p.contains("write a cover letter"));
-        assert!(p.contains("cover letter"));
-        assert!(!p.contains("a cover letter"));
+    fn news_is_named_by_its_phrases() {
+        let docs = vec![
+            (0, "The Prime Minister said on Tuesday that the general election would be in May"),
+            (0, "Labour and the Prime Minister face a general election this spring"),
+            (0, "Voters in the general election will decide"),
+            (1, "Chelsea beat Arsenal in the Premiership on Saturday"),
+            (1, "Arsenal lost to Chelsea in a Premiership game"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert!(labels[0].title.to_lowercase().contains("general election"), "{}", labels[0].title);
+        assert!(labels[0].description.starts_with("The items are about "), "{}", labels[0].description);
     }
 
     #[test]
-    fn reranking_prefers_the_phrase_nearest_its_own_centroid() {
-        let docs = vec![(0, "alpha beta gamma"), (0, "alpha beta gamma"), (1, "delta epsilon"), (1, "delta epsilon")];
-        // A fake embedder: "gamma" phrases point at centroid 0, everything else at 1.
-        let embed = |texts: &[String]| -> Result<Vec<Vec<f32>>> {
-            Ok(texts.iter().map(|t| if t.ends_with("gamma") { vec![1.0, 0.0] } else { vec![0.0, 1.0] }).collect())
-        };
-        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
-        let labels = label_clusters(&docs, 2, &[2, 2], &[vec![], vec![]], Some((&centroids, &embed)));
-        assert!(labels[0].title.ends_with("gamma"), "{}", labels[0].title);
-        // An embedder that fails leaves the offline order.
-        let failing = |_: &[String]| -> Result<Vec<Vec<f32>>> {
-            Err(crate::error::EngineError::new(crate::error::ErrorKind::Internal, "no model"))
-        };
-        let plain = label_clusters(&docs, 2, &[2, 2], &[vec![], vec![]], Some((&centroids, &failing)));
-        let offline = label_clusters(&docs, 2, &[2, 2], &[vec![], vec![]], None);
-        let titles = |ls: &[ClusterLabel]| ls.iter().map(|l| l.title.clone()).collect::<Vec<_>>();
-        assert_eq!(titles(&plain), titles(&offline));
-    }
-
-    #[test]
-    fn a_run_labels_its_clusters_and_themes_with_the_nearest_examples() {
+    fn a_run_labels_its_clusters_and_themes_with_the_nearest_requests() {
         // Clusters 0 and 1 (theme 0) are about accounts, cluster 2 (theme 1) about cooking.
         let texts = [
             (0, "reset my password now"),
             (0, "reset my password please"),
             (0, "reset my password today"),
-            (0, "reset my password again"),
+            (0, "user: reset my password again\nassistant: Done."),
             (1, "change my email address"),
             (1, "change my email please"),
             (2, "bake sourdough bread"),
@@ -556,18 +962,16 @@ mod tests {
             texts.iter().enumerate().map(|(i, (c, t))| (*c, (texts.len() - i) as u32, *t)).collect();
         let run = label_run(&docs, &result, None);
         assert_eq!((run.clusters.len(), run.themes.len()), (3, 2));
-        assert!(run.clusters[0].title.starts_with("Reset my password"), "{}", run.clusters[0].title);
-        assert!(
-            run.clusters[0].description.contains("e.g. \"reset my password again\""),
-            "{}",
-            run.clusters[0].description
-        );
-        assert!(!run.clusters[0].description.contains("reset my password now"), "only the 3 nearest");
+        assert!(run.clusters[0].title.to_lowercase().contains("password"), "{}", run.clusters[0].title);
+        let d = &run.clusters[0].description;
+        assert!(d.contains("e.g. \"reset my password again\""), "{d}");
+        assert!(!d.contains("Done"), "no answer: {d}");
+        assert!(!d.contains("reset my password now"), "only the 3 nearest");
         assert!(run.clusters[2].title.to_lowercase().contains("bread"), "{}", run.clusters[2].title);
-        // Theme 0 shows the nearest example of each of its clusters.
-        assert!(run.themes[0].description.contains("reset my password again"), "{}", run.themes[0].description);
-        assert!(run.themes[0].description.contains("change my email please"), "{}", run.themes[0].description);
-        let titles: Vec<&str> = run.clusters.iter().map(|l| l.title.as_str()).collect();
-        assert!(!titles.iter().any(|t| t.contains("something")), "outliers name nothing");
+        // Theme 0 shows the nearest request of each of its clusters and names them.
+        let t = &run.themes[0].description;
+        assert!(t.contains("reset my password again") && t.contains("change my email please"), "{t}");
+        assert!(t.contains(&format!("Its clusters: {}; {}.", run.clusters[0].title, run.clusters[1].title)), "{t}");
+        assert!(!titles(&run.clusters).iter().any(|t| t.contains("something")), "outliers name nothing");
     }
 }

@@ -24,6 +24,7 @@ pub mod params;
 pub mod pca;
 mod previous;
 pub mod quality;
+pub mod requests;
 mod themes;
 pub mod titles;
 pub mod umap;

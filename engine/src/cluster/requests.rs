@@ -1,0 +1,580 @@
+//! What a user's request asks for, read from its words: the user's part of an item's text
+//! (never the answer), its form (an instruction, a question, a role-play set-up, pasted
+//! text), and its request verb and object ("write" + "short story"), from a small English
+//! lexicon of request verbs and their gerunds. Offline titles and descriptions are built
+//! from these ("Writing short stories"); a request in another language gets no verb and
+//! is named by its script or language instead.
+
+use crate::text::STOP_WORDS;
+
+/// A request verb as users write it, and its gerund as a cluster name starts with it.
+/// Bounded on purpose: the verbs people start requests to an assistant with.
+const VERBS: &[(&str, &str)] = &[
+    ("act", "Role-playing as"),
+    ("add", "Adding"),
+    ("analyse", "Analysing"),
+    ("analyze", "Analyzing"),
+    ("answer", "Answering"),
+    ("brainstorm", "Brainstorming"),
+    ("build", "Building"),
+    ("calculate", "Calculating"),
+    ("change", "Changing"),
+    ("check", "Checking"),
+    ("choose", "Choosing"),
+    ("classify", "Classifying"),
+    ("compare", "Comparing"),
+    ("complete", "Completing"),
+    ("compose", "Composing"),
+    ("configure", "Configuring"),
+    ("continue", "Continuing"),
+    ("convert", "Converting"),
+    ("correct", "Correcting"),
+    ("create", "Creating"),
+    ("debug", "Debugging"),
+    ("define", "Defining"),
+    ("deploy", "Deploying"),
+    ("describe", "Describing"),
+    ("design", "Designing"),
+    ("develop", "Developing"),
+    ("draft", "Drafting"),
+    ("edit", "Editing"),
+    ("evaluate", "Evaluating"),
+    ("expand", "Expanding"),
+    ("explain", "Explaining"),
+    ("extract", "Extracting"),
+    ("find", "Finding"),
+    ("fix", "Fixing"),
+    ("format", "Formatting"),
+    ("generate", "Generating"),
+    ("give", "Asking for"),
+    ("identify", "Identifying"),
+    ("implement", "Implementing"),
+    ("improve", "Improving"),
+    ("install", "Installing"),
+    ("list", "Listing"),
+    ("make", "Making"),
+    ("optimize", "Optimizing"),
+    ("outline", "Outlining"),
+    ("paraphrase", "Paraphrasing"),
+    ("parse", "Parsing"),
+    ("plan", "Planning"),
+    ("play", "Playing"),
+    ("predict", "Predicting"),
+    ("prepare", "Preparing"),
+    ("proofread", "Proofreading"),
+    ("provide", "Asking for"),
+    ("recommend", "Recommending"),
+    ("refactor", "Refactoring"),
+    ("rephrase", "Rephrasing"),
+    ("reply", "Replying to"),
+    ("review", "Reviewing"),
+    ("rewrite", "Rewriting"),
+    ("run", "Running"),
+    ("set", "Setting up"),
+    ("setup", "Setting up"),
+    ("simulate", "Simulating"),
+    ("solve", "Solving"),
+    ("suggest", "Suggesting"),
+    ("summarise", "Summarising"),
+    ("summarize", "Summarizing"),
+    ("teach", "Teaching"),
+    ("tell", "Telling"),
+    ("test", "Testing"),
+    ("translate", "Translating"),
+    ("update", "Updating"),
+    ("use", "Using"),
+    ("write", "Writing"),
+];
+
+/// Words after which a lexicon word is the request's verb: the request's start, a
+/// politeness or a frame ("can you write", "I want you to write", "let's play").
+const VERB_FRAMES: &[&str] = &[
+    "please", "pls", "kindly", "you", "to", "i", "we", "me", "us", "and", "then", "also", "now", "just", "let's",
+    "lets", "can", "could", "would",
+];
+
+/// Words skipped between a verb and its object: pronouns, articles, quantities.
+const OBJECT_LEAD: &[&str] = &[
+    "me",
+    "us",
+    "him",
+    "her",
+    "them",
+    "a",
+    "an",
+    "the",
+    "my",
+    "our",
+    "your",
+    "his",
+    "their",
+    "this",
+    "that",
+    "these",
+    "those",
+    "some",
+    "any",
+    "few",
+    "several",
+    "couple",
+    "list",
+    "lists",
+    "set",
+    "series",
+    "of",
+    "more",
+    "up",
+    "as",
+    "out",
+    "brief",
+    "short-list",
+];
+
+/// Words a question starts with.
+const QUESTION_STARTS: &[&str] = &[
+    "how", "what", "why", "when", "where", "who", "whom", "which", "is", "are", "was", "were", "do", "does", "did",
+    "can", "could", "should", "would", "will", "am", "may", "whats", "what's", "hows", "how's",
+];
+
+/// Nouns that take no plural in a title ("Writing Python code", not "codes").
+const UNCOUNTED: &[&str] = &[
+    "advice",
+    "code",
+    "content",
+    "data",
+    "english",
+    "equipment",
+    "evidence",
+    "feedback",
+    "grammar",
+    "help",
+    "homework",
+    "information",
+    "knowledge",
+    "music",
+    "news",
+    "research",
+    "series",
+    "software",
+    "species",
+    "stuff",
+    "text",
+    "traffic",
+    "work",
+];
+
+/// The part of an item's text that the user wrote: the `user:` lines of a rendered
+/// conversation (the answers, `assistant:` and any other role, left out), each message
+/// with its continuation lines; a text with no role prefix is all the user's.
+pub fn request_of(text: &str) -> String {
+    let has_roles = text.lines().any(|l| role_of(l).is_some());
+    if !has_roles {
+        return text.trim().to_string();
+    }
+    let mut out: Vec<&str> = Vec::new();
+    let mut in_user = false;
+    for line in text.lines() {
+        match role_of(line) {
+            Some(("user", rest)) => {
+                in_user = true;
+                out.push(rest);
+            }
+            Some(_) => in_user = false,
+            None if in_user => out.push(line),
+            None => {}
+        }
+    }
+    out.join("\n").trim().to_string()
+}
+
+/// `(role, rest)` of a line that starts a message ("user: hi").
+fn role_of(line: &str) -> Option<(&str, &str)> {
+    ["user", "assistant", "tool", "system", "function", "developer"]
+        .iter()
+        .find_map(|role| line.strip_prefix(role).and_then(|r| r.strip_prefix(": ")).map(|rest| (*role, rest)))
+}
+
+/// How a request is put.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Form {
+    /// "Write a poem", "Can you explain ...".
+    Instruction,
+    /// "How do I ...", "What is ...".
+    Question,
+    /// "I want you to act as ...".
+    RolePlay,
+    /// Pasted text or code, a statement.
+    Other,
+}
+
+/// A word of a request: lower-cased, as written, and whether a clause break precedes it.
+#[derive(Debug, Clone)]
+pub struct Word {
+    pub lower: String,
+    pub written: String,
+    pub after_break: bool,
+}
+
+/// A request read for what it asks.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub words: Vec<Word>,
+    pub form: Form,
+    /// Index into the lexicon of the request's verb.
+    verb: Option<usize>,
+    /// The object's words (as indices into `words`), up to 3, after the verb.
+    object: Option<(usize, usize)>,
+    /// Whether the object was written as one of many ("a poem", "5 poems").
+    pub counted: bool,
+    /// Whether the request is mostly in a script other than Latin, or not in English.
+    pub language: Option<&'static str>,
+}
+
+/// Words read from a request's start: its verb and object are there.
+const WORDS_READ: usize = 60;
+/// Words of an object at most.
+const OBJECT_WORDS: usize = 3;
+
+impl Request {
+    pub fn read(text: &str) -> Request {
+        let words = words(text, WORDS_READ);
+        let language = language_of(text, &words);
+        let (verb, at) = if language.is_some() { (None, 0) } else { find_verb(&words) };
+        let (object, counted) = match verb {
+            Some(v) => object_after(&words, at, VERBS[v].0),
+            None => (None, false),
+        };
+        let form = form_of(&words, verb.map(|v| (v, at)));
+        Request { words, form, verb, object, counted, language }
+    }
+
+    /// The request verb's base form ("write").
+    pub fn verb(&self) -> Option<&'static str> {
+        self.verb.map(|v| VERBS[v].0)
+    }
+
+    /// The object, lower case, its last word singular: the key requests are grouped by.
+    pub fn object_key(&self) -> Option<String> {
+        let (from, to) = self.object?;
+        let mut ws: Vec<String> = self.words[from..to].iter().map(|w| w.lower.clone()).collect();
+        if let Some(last) = ws.last_mut() {
+            *last = singular(last);
+        }
+        Some(ws.join(" "))
+    }
+
+    /// The object as written ("Python scripts").
+    pub fn object_written(&self) -> Option<String> {
+        let (from, to) = self.object?;
+        Some(self.words[from..to].iter().map(|w| w.written.as_str()).collect::<Vec<_>>().join(" "))
+    }
+
+    /// The first two words, lower case ("write a", "how do").
+    pub fn opening(&self) -> String {
+        self.words.iter().take(2).map(|w| w.lower.as_str()).collect::<Vec<_>>().join(" ")
+    }
+}
+
+/// A lexicon verb's gerund ("write" → "Writing").
+pub fn gerund(verb: &str) -> Option<&'static str> {
+    VERBS.iter().find(|(v, _)| *v == verb).map(|(_, g)| *g)
+}
+
+/// Whether a word is one of the lexicon's verbs.
+pub fn is_request_verb(word: &str) -> bool {
+    VERBS.iter().any(|(v, _)| *v == word)
+}
+
+/// The words of a text's start, with the clause breaks between them.
+pub fn words(text: &str, max: usize) -> Vec<Word> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let mut pending_break = true;
+    for c in text.chars().chain(std::iter::once('\n')) {
+        if c.is_alphanumeric() || matches!(c, '\'' | '-' | '+' | '#' | '’') {
+            word.push(if c == '’' { '\'' } else { c });
+            continue;
+        }
+        let w = word.trim_matches(['\'', '-']).to_string();
+        word.clear();
+        if !w.is_empty() {
+            out.push(Word { lower: w.to_lowercase(), written: w, after_break: pending_break });
+            pending_break = false;
+            if out.len() == max {
+                break;
+            }
+        }
+        if matches!(c, '.' | '?' | '!' | ':' | ';' | ',' | '\n' | '(' | ')' | '"' | '[' | ']' | '{' | '}') {
+            pending_break = true;
+        }
+    }
+    out
+}
+
+/// The first lexicon verb standing where a request's verb stands, and its index.
+fn find_verb(words: &[Word]) -> (Option<usize>, usize) {
+    for (i, w) in words.iter().enumerate().take(30) {
+        let Some(v) = VERBS.iter().position(|(verb, _)| *verb == w.lower) else { continue };
+        let framed = i == 0 || w.after_break || VERB_FRAMES.contains(&words[i - 1].lower.as_str());
+        let next = words.get(i + 1).map(|n| n.lower.as_str());
+        let particle_ok = match VERBS[v].0 {
+            "act" => next == Some("as"),
+            "set" => next == Some("up"),
+            _ => true,
+        };
+        if framed && particle_ok {
+            return (Some(v), i);
+        }
+    }
+    (None, 0)
+}
+
+/// The object after the verb at `at`: leading pronouns, articles and numbers skipped,
+/// then up to 3 content words of the same clause. Also whether it was counted ("a", a number).
+fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<(usize, usize)>, bool) {
+    let stop = |w: &str| STOP_WORDS.contains(&w) || is_request_verb(w);
+    let mut i = at + 1;
+    let mut counted = false;
+    while let Some(w) = words.get(i) {
+        if w.after_break {
+            return (None, false);
+        }
+        let number = w.lower.chars().all(|c| c.is_ascii_digit());
+        if number || w.lower == "a" || w.lower == "an" {
+            counted = true;
+        }
+        if !(number || OBJECT_LEAD.contains(&w.lower.as_str())) {
+            break;
+        }
+        i += 1;
+    }
+    let from = i;
+    while let Some(w) = words.get(i) {
+        let content = w.lower.chars().count() >= 2 && w.lower.chars().any(char::is_alphabetic) && !stop(&w.lower);
+        if (i > from && w.after_break) || !content || i - from == OBJECT_WORDS {
+            break;
+        }
+        i += 1;
+    }
+    // "act as" keeps its article in the title ("Role-playing as a travel guide").
+    let counted = counted || verb == "act";
+    ((i > from).then_some((from, i)), counted)
+}
+
+fn form_of(words: &[Word], verb: Option<(usize, usize)>) -> Form {
+    let lowers: Vec<&str> = words.iter().take(25).map(|w| w.lower.as_str()).collect();
+    let role_play = lowers.windows(2).any(|p| p == ["act", "as"] || p == ["pretend", "to"] || p == ["roleplay", "as"])
+        || lowers.starts_with(&["you", "are"]);
+    if role_play {
+        return Form::RolePlay;
+    }
+    let first = lowers.first().copied().unwrap_or("");
+    // "Can you write ..." is an instruction put politely.
+    let polite = matches!(first, "can" | "could" | "would" | "will")
+        && lowers.get(1) == Some(&"you")
+        && verb.is_some_and(|(_, at)| at <= 3);
+    if QUESTION_STARTS.contains(&first) && !polite {
+        return Form::Question;
+    }
+    match verb {
+        Some((_, at)) if at <= 6 => Form::Instruction,
+        _ if words.iter().take(40).any(|w| w.lower.ends_with('?')) => Form::Question,
+        _ => Form::Other,
+    }
+}
+
+/// The language of a text not written in English, by its script or, in Latin script,
+/// by its commonest words; None for English (and for text too short to tell).
+fn language_of(text: &str, words: &[Word]) -> Option<&'static str> {
+    let mut scripts: [(usize, &'static str); 9] = [
+        (0, "Latin"),
+        (0, "Chinese"),
+        (0, "Japanese"),
+        (0, "Korean"),
+        (0, "Cyrillic"),
+        (0, "Arabic"),
+        (0, "Hebrew"),
+        (0, "Devanagari"),
+        (0, "Greek"),
+    ];
+    for c in text.chars().take(400).filter(|c| c.is_alphabetic()) {
+        let slot = match c as u32 {
+            0x3040..=0x30FF => 2,
+            0x4E00..=0x9FFF | 0x3400..=0x4DBF => 1,
+            0xAC00..=0xD7AF | 0x1100..=0x11FF => 3,
+            0x0400..=0x04FF => 4,
+            0x0600..=0x06FF => 5,
+            0x0590..=0x05FF => 6,
+            0x0900..=0x097F => 7,
+            0x0370..=0x03FF => 8,
+            _ => 0,
+        };
+        scripts[slot].0 += 1;
+    }
+    // Japanese text is mostly Han characters with some kana: any kana makes it Japanese.
+    if scripts[2].0 > 0 && scripts[1].0 + scripts[2].0 > scripts[0].0 {
+        return Some("Japanese");
+    }
+    let (count, script) = scripts.iter().skip(1).max_by_key(|(n, _)| *n).copied().unwrap_or((0, "Latin"));
+    if count > scripts[0].0 {
+        return Some(script);
+    }
+    // Latin script: English unless another language's common words outnumber English ones.
+    let score = |common: &[&str]| words.iter().filter(|w| common.contains(&w.lower.as_str())).count();
+    let english = score(COMMON[0].1);
+    let (best, name) = COMMON[1..].iter().map(|(name, common)| (score(common), *name)).max()?;
+    (best >= 2 && best > english).then_some(name)
+}
+
+/// Whether a word is one of the commonest of a language [`Request::read`] tells apart.
+pub fn is_common_word(word: &str) -> bool {
+    COMMON.iter().any(|(_, common)| common.contains(&word))
+}
+
+/// The commonest words of English and of the Latin-script languages told apart from it.
+const COMMON: &[(&str, &[&str])] = &[
+    ("English", &["the", "and", "to", "of", "is", "in", "for", "you", "a", "with", "how", "what", "this", "my"]),
+    (
+        "Spanish",
+        &[
+            "el", "la", "los", "las", "de", "del", "que", "qué", "y", "en", "por", "para", "una", "es", "con", "como",
+            "cómo", "se", "lo", "más",
+        ],
+    ),
+    (
+        "Portuguese",
+        &["o", "os", "da", "do", "que", "e", "em", "para", "uma", "um", "com", "não", "como", "é", "se", "mais"],
+    ),
+    (
+        "French",
+        &[
+            "le", "la", "les", "des", "du", "est", "et", "en", "pour", "une", "un", "avec", "je", "vous", "qui",
+            "comment",
+        ],
+    ),
+    ("German", &["der", "die", "das", "und", "ist", "ich", "nicht", "mit", "ein", "eine", "zu", "für", "sie", "wie"]),
+];
+
+/// A noun's singular, for grouping ("stories" → "story", "scripts" → "script").
+pub fn singular(word: &str) -> String {
+    if UNCOUNTED.contains(&word) || word.chars().count() <= 3 {
+        return word.to_string();
+    }
+    for (plural, one) in [("people", "person"), ("children", "child"), ("women", "woman"), ("men", "man")] {
+        if let Some(stem) = word.strip_suffix(plural) {
+            return format!("{stem}{one}");
+        }
+    }
+    if let Some(stem) = word.strip_suffix("ies") {
+        return format!("{stem}y");
+    }
+    for ending in ["sses", "shes", "ches", "xes", "zes"] {
+        if word.ends_with(ending) {
+            return word[..word.len() - 2].to_string();
+        }
+    }
+    if word.ends_with('s') && !word.ends_with("ss") && !word.ends_with("us") && !word.ends_with("is") {
+        return word[..word.len() - 1].to_string();
+    }
+    word.to_string()
+}
+
+/// A noun's plural, for a title ("story" → "stories"); uncounted nouns stay as they are.
+pub fn plural(word: &str) -> String {
+    let lower = word.to_lowercase();
+    if UNCOUNTED.contains(&lower.as_str()) || !lower.chars().last().is_some_and(char::is_alphabetic) {
+        return word.to_string();
+    }
+    if word.chars().all(|c| !c.is_lowercase()) {
+        return format!("{word}s"); // an acronym: "APIs"
+    }
+    for (one, many) in [("person", "people"), ("child", "children"), ("woman", "women"), ("man", "men")] {
+        if lower.ends_with(one) {
+            return format!("{}{many}", &word[..word.len() - one.len()]);
+        }
+    }
+    let before_y = lower.chars().rev().nth(1);
+    if lower.ends_with('y') && before_y.is_some_and(|c| !"aeiou".contains(c)) {
+        return format!("{}ies", &word[..word.len() - 1]);
+    }
+    if lower.ends_with("sis") {
+        return format!("{}es", &word[..word.len() - 2]);
+    }
+    if ["s", "x", "z", "ch", "sh"].iter().any(|e| lower.ends_with(e)) {
+        return format!("{word}es");
+    }
+    format!("{word}s")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_request_is_the_users_part_only() {
+        let text = "user: can you write a short story?\nabout a dragon\nassistant: ok\nOnce upon a time\nuser: shorter";
+        assert_eq!(request_of(text), "can you write a short story?\nabout a dragon\nshorter");
+        assert_eq!(request_of("assistant: only an answer"), "");
+        assert_eq!(request_of("plain text from a custom source"), "plain text from a custom source");
+    }
+
+    #[test]
+    fn verbs_objects_and_forms() {
+        let r = Request::read("Please write me a short story about a dragon");
+        assert_eq!(
+            (r.verb(), r.object_key().as_deref(), r.form),
+            (Some("write"), Some("short story"), Form::Instruction)
+        );
+        assert!(r.counted);
+        let r = Request::read("how do I fix this Python error?");
+        assert_eq!(
+            (r.verb(), r.object_written().as_deref(), r.form),
+            (Some("fix"), Some("Python error"), Form::Question)
+        );
+        let r = Request::read("Can you explain quantum computing in simple terms");
+        assert_eq!(
+            (r.verb(), r.object_key().as_deref(), r.form),
+            (Some("explain"), Some("quantum computing"), Form::Instruction)
+        );
+        let r = Request::read("I want you to act as a travel guide. I will tell you my location");
+        assert_eq!((r.verb(), r.object_key().as_deref(), r.form), (Some("act"), Some("travel guide"), Form::RolePlay));
+        let r = Request::read("give me a list of 10 names for a bakery");
+        assert_eq!((r.verb(), r.object_key().as_deref()), (Some("give"), Some("name")));
+        // A lexicon word that is not where a verb stands is not the request's verb.
+        let r = Request::read("The list of my tasks is too long");
+        assert_eq!(r.verb(), None);
+        assert_eq!(r.form, Form::Other);
+        let r = Request::read("What is the capital of France?");
+        assert_eq!((r.verb(), r.form), (None, Form::Question));
+    }
+
+    #[test]
+    fn languages_are_told_by_script_and_common_words() {
+        assert_eq!(Request::read("请帮我写一篇关于人工智能的文章").language, Some("Chinese"));
+        assert_eq!(Request::read("日本語で自己紹介を書いてください").language, Some("Japanese"));
+        assert_eq!(Request::read("Напиши мне стихотворение про осень").language, Some("Cyrillic"));
+        assert_eq!(Request::read("¿Cómo puedo hacer una tortilla de patatas para la cena?").language, Some("Spanish"));
+        assert_eq!(Request::read("Write a poem about the sea and the sky").language, None);
+        assert_eq!(
+            Request::read("Write in Spanish: el perro").verb(),
+            Some("write"),
+            "English with a few foreign words"
+        );
+    }
+
+    #[test]
+    fn plurals_and_singulars() {
+        for (one, many) in
+            [("story", "stories"), ("Python script", "Python scripts"), ("API", "APIs"), ("essay", "essays")]
+        {
+            assert_eq!(plural(one), many);
+        }
+        assert_eq!(plural("analysis"), "analyses");
+        assert_eq!(plural("code"), "code");
+        assert_eq!(plural("match"), "matches");
+        assert_eq!(singular("stories"), "story");
+        assert_eq!(singular("matches"), "match");
+        assert_eq!(singular("class"), "class");
+        assert_eq!(singular("status"), "status");
+    }
+}
