@@ -41,7 +41,9 @@ const MAX_PHRASE_WORDS: usize = 5;
 const EMBEDDED_CANDIDATES: usize = 16;
 /// A part of a title joined by "and" must be asked for by at least this share of the
 /// cluster's requests: "Writing poems and short stories" only when both are common.
-const MIN_PART_SHARE: f64 = 0.12;
+const MIN_PART_SHARE: f64 = 0.08;
+/// A title should be asked for by at least this share of its group's requests.
+const MIN_SHARE: f64 = 0.03;
 /// Words a title has at most.
 const MAX_TITLE_WORDS: usize = 8;
 
@@ -285,7 +287,10 @@ impl<'a> Corpus<'a> {
                 }
             }
             let first = best.0.split(' ').next().unwrap_or("");
-            if !is_request_verb(first) && !out.iter().any(|(o, _)| *o == best.0) {
+            // A topic inside an earlier one ("share" in "share details") adds nothing; a
+            // contraction ("aren't") names nothing.
+            let inside = |o: &str| format!(" {o} ").contains(&format!(" {} ", best.0));
+            if !is_request_verb(first) && !best.0.contains('\'') && !out.iter().any(|(o, _)| inside(o)) {
                 out.push(best);
             }
             if out.len() == max {
@@ -315,7 +320,7 @@ impl<'a> Corpus<'a> {
             if let Some(v) = r.verb() {
                 let entry = verbs.entry(v).or_default();
                 entry.0 += 1;
-                if let Some(o) = r.object_key() {
+                if let Some(o) = r.object_head() {
                     *entry.1.entry(o).or_default() += 1;
                 }
             }
@@ -332,28 +337,30 @@ impl<'a> Corpus<'a> {
         out
     }
 
-    /// How group g's requests write an object (key "short story"): "short stories" when
-    /// they name it as one of many ("a short story", "5 short stories") and it is counted,
-    /// each word as the texts write it.
-    fn object_display(&self, g: usize, verb: &str, key: &str) -> String {
+    /// How group g's requests write the object with head noun `head` after `verb`: its
+    /// commonest full form when most use it ("short story"), else the head alone; plural
+    /// ("short stories") when they name it as one of many ("a short story", "5 stories")
+    /// and it is counted; each word as the texts write it.
+    fn object_display(&self, g: usize, verb: &str, head: &str) -> String {
         let mut counted = 0;
-        let mut forms: BTreeMap<String, usize> = BTreeMap::new();
+        let mut total = 0;
+        let mut keys: BTreeMap<String, usize> = BTreeMap::new();
         for &i in &self.members[g] {
             let r = &self.docs[i].request;
-            if r.verb() == Some(verb) && r.object_key().as_deref() == Some(key) {
+            if r.verb() == Some(verb) && r.object_head().as_deref() == Some(head) {
                 counted += usize::from(r.counted);
-                *forms.entry(r.object_written().unwrap_or_default().to_lowercase()).or_default() += 1;
+                total += 1;
+                *keys.entry(r.object_key().unwrap_or_default()).or_default() += 1;
             }
         }
-        let cased = self.cased(key);
+        let common = keys.iter().max_by_key(|(_, n)| **n).filter(|(_, n)| **n * 2 > total).map(|(k, _)| k.as_str());
+        let cased = self.cased(common.unwrap_or(head));
         if verb == "act" {
             let article =
                 if cased.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
             return format!("{article} {cased}");
         }
-        let plural_written =
-            forms.keys().any(|f| *f != key && requests::singular(f.rsplit(' ').next().unwrap_or("")) != *f);
-        if counted > 0 || plural_written {
+        if counted > 0 {
             plural(&cased)
         } else {
             cased
@@ -376,30 +383,47 @@ impl<'a> Corpus<'a> {
             }
             return out;
         }
-        let activities = self.activities(g);
         let topics = self.topics(g, 6);
+        // Activities only for groups of requests: in prose (news, pasted text) a verb at a
+        // sentence's start is not something the user asks for.
+        let (requests, _) = self.measure(g, |d| d.request.form != Form::Other);
+        let activities = if requests >= 0.3 { self.activities(g) } else { Vec::new() };
+        // A topic a title can be about: a phrase, or a common word that is not an adverb
+        // or participle ("illegally", "classified").
+        let nameable = |topic: &str, count: usize| {
+            topic.contains(' ')
+                || (count as f64 >= 0.1 * self.members[g].len() as f64
+                    && !topic.ends_with("ly")
+                    && !topic.ends_with("ed"))
+        };
         // Verb + object: "Writing short stories".
         for (verb, _, objects) in activities.iter().take(5) {
             let Some(ing) = gerund(verb) else { continue };
             for (object, _) in objects.iter().take(4) {
                 let (share, distinct) = self
-                    .measure(g, |d| d.request.verb() == Some(verb) && d.request.object_key().as_ref() == Some(object));
+                    .measure(g, |d| d.request.verb() == Some(verb) && d.request.object_head().as_ref() == Some(object));
                 let title = format!("{ing} {}", self.object_display(g, verb, object));
                 out.push(Candidate { title, share, distinct, activity: true });
             }
-            // "Writing short stories and poems", when each is common in the group.
-            let parts: Vec<&String> =
-                objects.iter().filter(|(_, s)| *s >= MIN_PART_SHARE).take(3).map(|(o, _)| o).collect();
+            // "Writing short stories and poems", when each is common in the group and
+            // none is far rarer than the commonest.
+            let top = objects.first().map_or(0.0, |(_, s)| *s);
+            let parts: Vec<&String> = objects
+                .iter()
+                .filter(|(_, s)| *s >= MIN_PART_SHARE && *s * 3.0 >= top)
+                .take(3)
+                .map(|(o, _)| o)
+                .collect();
             if parts.len() >= 2 && *verb != "act" {
                 let (share, distinct) = self.measure(g, |d| {
-                    d.request.verb() == Some(verb) && d.request.object_key().is_some_and(|o| parts.contains(&&o))
+                    d.request.verb() == Some(verb) && d.request.object_head().is_some_and(|o| parts.contains(&&o))
                 });
                 let shown: Vec<String> = parts.iter().map(|o| self.object_display(g, verb, o)).collect();
                 let title = format!("{ing} {}", join_and(&shown));
                 out.push(Candidate { title, share, distinct, activity: true });
             }
             // Verb + topic: "Explaining quantum computing".
-            for (topic, _) in topics.iter().take(4) {
+            for (topic, _) in topics.iter().filter(|(t, c)| nameable(t, *c)).take(4) {
                 // A topic holding one of the verb's objects ("poem about the sea") is that
                 // activity again, and reads badly after the gerund.
                 let holds = |o: &str| format!(" {topic} ").contains(&format!(" {o} ")) || o.contains(topic);
@@ -420,7 +444,7 @@ impl<'a> Corpus<'a> {
         // Questions about a topic.
         let (questions, _) = self.measure(g, |d| d.request.form == Form::Question);
         if questions >= 0.3 {
-            for (topic, _) in topics.iter().take(4) {
+            for (topic, _) in topics.iter().filter(|(t, c)| nameable(t, *c)).take(4) {
                 let (share, distinct) = self.measure(g, |d| d.request.form == Form::Question && doc_has(d, topic));
                 let title = format!("Questions about {}", self.cased(topic));
                 out.push(Candidate { title, share, distinct, activity: true });
@@ -429,18 +453,22 @@ impl<'a> Corpus<'a> {
         // Short requests near the centre, as activities: "Explaining quantum computing in simple terms".
         let short = self.members[g].iter().map(|&i| &self.docs[i].request).filter(|r| {
             (3..=MAX_TITLE_WORDS).contains(&r.words.len())
+                && !activities.is_empty()
                 && r.verb().is_some_and(|v| r.words[0].lower == v && v != "act")
                 && r.words.iter().skip(1).all(|w| !w.after_break)
         });
         for r in short.take(3) {
-            let (Some(verb), Some(ing)) = (r.verb(), r.verb().and_then(gerund)) else { continue };
-            let key = r.object_key();
-            let (share, distinct) =
-                self.measure(g, |d| d.request.verb() == Some(verb) && d.request.object_key() == key);
+            let Some(ing) = r.verb().and_then(gerund) else { continue };
+            // Its share: the requests that are this one ("Explain quantum computing in simple terms").
+            let same = |d: &Doc| {
+                d.request.words.len() == r.words.len()
+                    && d.request.words.iter().zip(&r.words).all(|(a, b)| a.lower == b.lower)
+            };
+            let (share, distinct) = self.measure(g, same);
             let rest = r.words[1..].iter().skip_while(|w| ["me", "us"].contains(&w.lower.as_str()));
             let title = format!("{ing} {}", rest.map(|w| w.written.as_str()).collect::<Vec<_>>().join(" "));
-            // Behind the general activity it is one instance of.
-            out.push(Candidate { title, share, distinct: distinct * 0.8, activity: true });
+            // On a tie, the general activity it is one instance of goes first.
+            out.push(Candidate { title, share, distinct: distinct * 0.95, activity: true });
         }
         // The group's own phrases, for groups that are not requests (news, pasted text).
         for (topic, _) in topics {
@@ -456,7 +484,15 @@ impl<'a> Corpus<'a> {
         if n_g == 0 {
             return "No item text to describe.".into();
         }
-        let topics: Vec<String> = self.topics(g, 3).iter().map(|(t, _)| self.cased(t)).collect();
+        // Three topics, none inside another ("share details", not also "share").
+        let mut topics: Vec<&str> = Vec::new();
+        for (t, _) in self.topics(g, 8) {
+            let inside = |a: &str, b: &str| format!(" {a} ").contains(&format!(" {b} "));
+            if topics.len() < 3 && !topics.iter().any(|o| inside(o, t) || inside(t, o)) {
+                topics.push(t);
+            }
+        }
+        let topics: Vec<String> = topics.iter().map(|t| self.cased(t)).collect();
         if let Some(language) = self.language(g) {
             let quoted: Vec<String> = topics.iter().map(|t| format!("\"{t}\"")).collect();
             let with = if quoted.is_empty() { String::new() } else { format!(", often with {}", join_and(&quoted)) };
@@ -464,7 +500,14 @@ impl<'a> Corpus<'a> {
         }
         let activities = self.activities(g);
         let asked = |(verb, _, objects): &(&str, f64, Vec<(String, f64)>)| {
-            let shown: Vec<String> = objects.iter().take(3).map(|(o, _)| self.object_display(g, verb, o)).collect();
+            let mut distinct: Vec<&String> = Vec::new();
+            for (o, _) in objects {
+                let overlaps = |d: &&String| o.ends_with(d.as_str()) || d.ends_with(o.as_str());
+                if distinct.len() < 3 && !distinct.iter().any(overlaps) {
+                    distinct.push(o);
+                }
+            }
+            let shown: Vec<String> = distinct.iter().map(|o| self.object_display(g, verb, o)).collect();
             let verb = match *verb {
                 "act" => "act as",
                 "set" | "setup" => "set up",
@@ -513,9 +556,14 @@ impl<'a> Corpus<'a> {
                     Form::Instruction => "direct instructions",
                     Form::Question => "questions",
                     Form::RolePlay => "role-play set-ups",
-                    Form::Other => "pasted text, code or statements",
+                    Form::Other => "statements or pasted text rather than requests",
                 };
-                let example = if quoted.is_empty() { String::new() } else { format!(" ({})", quoted.join(", ")) };
+                // Pasted text opens with anything: its openings tell nothing.
+                let example = if quoted.is_empty() || *form == Form::Other {
+                    String::new()
+                } else {
+                    format!(" ({})", quoted.join(", "))
+                };
                 format!("{} are {kind}{example}", share_of(*count as f64 / n_g as f64))
             })
             .collect();
@@ -597,7 +645,14 @@ fn contrastive_order(
         .iter()
         .enumerate()
         .map(|(g, head)| {
-            let mut ranked: Vec<(bool, f64, usize)> = head
+            // A title must stand for a fair part of its group, not one odd request, and be
+            // a phrase, not a word.
+            let tier = |c: &Candidate| match (c.title.contains(' '), c.share >= MIN_SHARE) {
+                (true, true) => 2,
+                (true, false) => 1,
+                (false, _) => 0,
+            };
+            let mut ranked: Vec<(bool, u8, f64, usize)> = head
                 .iter()
                 .enumerate()
                 .filter_map(|(i, c)| {
@@ -610,13 +665,16 @@ fn contrastive_order(
                         .max(-1.0);
                     let margin = f64::from(own - other);
                     // The margin decides; among titles about as contrastive, the one more of
-                    // the group's requests ask for, and an activity, win.
-                    let score = margin + 0.1 * c.share.min(1.0) + if c.activity { 0.02 } else { 0.0 };
-                    Some((margin > 0.0, score, i))
+                    // the group's requests ask for, an activity, a phrase of 3 to 8 words win.
+                    let score = margin + 0.5 * c.share.min(1.0) + if c.activity { 0.03 } else { 0.0 };
+                    if std::env::var("TITLE_DEBUG").is_ok() {
+                        eprintln!("{g}\t{margin:.3}\t{:.2}\t{score:.3}\t{}\t{}", c.share, tier(c), c.title);
+                    }
+                    Some((margin > 0.0, tier(c), score, i))
                 })
                 .collect();
-            ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(&b.2)));
-            let mut order: Vec<Candidate> = ranked.iter().map(|&(_, _, i)| head[i].clone()).collect();
+            ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.total_cmp(&a.2)).then(a.3.cmp(&b.3)));
+            let mut order: Vec<Candidate> = ranked.iter().map(|&(_, _, _, i)| head[i].clone()).collect();
             order.extend(candidates[g].iter().skip(head.len()).cloned());
             order
         })

@@ -93,6 +93,9 @@ const VERB_FRAMES: &[&str] = &[
     "lets", "can", "could", "would",
 ];
 
+/// Words that show a sentence addresses the assistant or asks it something.
+const PERSON_WORDS: &[&str] = &["you", "i", "me", "we", "us", "please", "pls", "how", "let's", "lets", "can", "could"];
+
 /// Words skipped between a verb and its object: pronouns, articles, quantities.
 const OBJECT_LEAD: &[&str] = &[
     "me",
@@ -263,6 +266,13 @@ impl Request {
         Some(ws.join(" "))
     }
 
+    /// The object's last word, singular: requests for a "short story" and a "story" are
+    /// requests for a story.
+    pub fn object_head(&self) -> Option<String> {
+        let (_, to) = self.object?;
+        Some(singular(&self.words[to - 1].lower))
+    }
+
     /// The object as written ("Python scripts").
     pub fn object_written(&self) -> Option<String> {
         let (from, to) = self.object?;
@@ -315,7 +325,11 @@ pub fn words(text: &str, max: usize) -> Vec<Word> {
 fn find_verb(words: &[Word]) -> (Option<usize>, usize) {
     for (i, w) in words.iter().enumerate().take(30) {
         let Some(v) = VERBS.iter().position(|(verb, _)| *verb == w.lower) else { continue };
-        let framed = i == 0 || w.after_break || VERB_FRAMES.contains(&words[i - 1].lower.as_str());
+        // After a frame word, only in a sentence that addresses the assistant or asks
+        // ("I want you to write", "how to fix"), not in prose ("has sought to give").
+        let sentence = words[..i].iter().rposition(|w| w.after_break).unwrap_or(0);
+        let addressed = words[sentence..i].iter().any(|w| PERSON_WORDS.contains(&w.lower.as_str()));
+        let framed = i == 0 || w.after_break || (VERB_FRAMES.contains(&words[i - 1].lower.as_str()) && addressed);
         let next = words.get(i + 1).map(|n| n.lower.as_str());
         let particle_ok = match VERBS[v].0 {
             "act" => next == Some("as"),
@@ -482,7 +496,8 @@ pub fn singular(word: &str) -> String {
 /// A noun's plural, for a title ("story" → "stories"); uncounted nouns stay as they are.
 pub fn plural(word: &str) -> String {
     let lower = word.to_lowercase();
-    if UNCOUNTED.contains(&lower.as_str()) || !lower.chars().last().is_some_and(char::is_alphabetic) {
+    let last = lower.rsplit(' ').next().unwrap_or("");
+    if UNCOUNTED.contains(&last) || !lower.chars().last().is_some_and(char::is_alphabetic) {
         return word.to_string();
     }
     if word.chars().all(|c| !c.is_lowercase()) {
@@ -571,6 +586,7 @@ mod tests {
         }
         assert_eq!(plural("analysis"), "analyses");
         assert_eq!(plural("code"), "code");
+        assert_eq!(plural("Python code"), "Python code");
         assert_eq!(plural("match"), "matches");
         assert_eq!(singular("stories"), "story");
         assert_eq!(singular("matches"), "match");
