@@ -34,7 +34,7 @@ pub static ASSIGN_INTERVAL: GucSetting<i32> = GucSetting::<i32>::new(3600);
 /// Link of a dot in report_html(), with {item_id}, {trace_id} and {run_id} placeholders.
 pub static REPORT_ITEM_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 
-/// Consent: nothing leaves the database for an AI service unless this is on.
+/// Consent: nothing leaves the database for an AI service (a local one included) unless this is on.
 pub static AI_DATA_PROCESSING: GucSetting<bool> = GucSetting::<bool>::new(false);
 pub static AI_BASE_URL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 pub static AI_CHAT_MODEL: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
@@ -111,8 +111,8 @@ pub fn define_postmaster() {
 fn define_ai() {
     GucRegistry::define_bool_guc(
         c"llm_clusters.ai_data_processing",
-        c"Consent to send item content to the configured AI service (labels, embeddings).",
-        c"Off: no byte of item content leaves the database. Superusers only.",
+        c"Consent to send item content (requests and answers) to the service at llm_clusters.ai_base_url, for AI titles, descriptions and embeddings.",
+        c"Off: no byte of item content leaves the database server process; titles stay offline. A local server (Ollama, llama.cpp, vLLM on 127.0.0.1) is still such a service and still needs this consent: the database cannot tell where that server sends or logs what it receives. Superusers only.",
         &AI_DATA_PROCESSING,
         GucContext::Suset,
         GucFlags::default(),

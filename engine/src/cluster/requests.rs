@@ -93,6 +93,26 @@ const VERB_FRAMES: &[&str] = &[
     "lets", "can", "could", "would",
 ];
 
+/// Words that are not stop words but never name what is asked for.
+const NOT_OBJECT: &[&str] = &[
+    "without",
+    "within",
+    "into",
+    "onto",
+    "upon",
+    "via",
+    "per",
+    "whether",
+    "using",
+    "based",
+    "following",
+    "regarding",
+    "including",
+    "below",
+    "above",
+    "etc",
+];
+
 /// Words that show a sentence addresses the assistant or asks it something.
 const PERSON_WORDS: &[&str] = &["you", "i", "me", "we", "us", "please", "pls", "how", "let's", "lets", "can", "could"];
 
@@ -346,7 +366,7 @@ fn find_verb(words: &[Word]) -> (Option<usize>, usize) {
 /// The object after the verb at `at`: leading pronouns, articles and numbers skipped,
 /// then up to 3 content words of the same clause. Also whether it was counted ("a", a number).
 fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<(usize, usize)>, bool) {
-    let stop = |w: &str| STOP_WORDS.contains(&w) || is_request_verb(w);
+    let stop = |w: &str| STOP_WORDS.contains(&w) || is_request_verb(w) || NOT_OBJECT.contains(&w);
     let mut i = at + 1;
     let mut counted = false;
     while let Some(w) = words.get(i) {
@@ -559,6 +579,8 @@ mod tests {
         let r = Request::read("The list of my tasks is too long");
         assert_eq!(r.verb(), None);
         assert_eq!(r.form, Form::Other);
+        let r = Request::read("reply to this without emojis");
+        assert_eq!((r.verb(), r.object_key()), (Some("reply"), None));
         let r = Request::read("What is the capital of France?");
         assert_eq!((r.verb(), r.form), (None, Form::Question));
     }
