@@ -42,6 +42,8 @@ const EMBEDDED_CANDIDATES: usize = 16;
 /// A part of a title joined by "and" must be asked for by at least this share of the
 /// cluster's requests: "Writing poems and short stories" only when both are common.
 const MIN_PART_SHARE: f64 = 0.08;
+/// Words after which a gerund drops its own particle ("Replying with one word").
+const PREPOSITIONS: &[&str] = &["with", "to", "for", "about", "in", "on", "at", "from", "by", "as"];
 /// A title should be asked for by at least this share of its group's requests.
 const MIN_SHARE: f64 = 0.03;
 /// Words a title has at most.
@@ -466,7 +468,15 @@ impl<'a> Corpus<'a> {
             };
             let (share, distinct) = self.measure(g, same);
             let rest = r.words[1..].iter().skip_while(|w| ["me", "us"].contains(&w.lower.as_str()));
-            let title = format!("{ing} {}", rest.map(|w| w.written.as_str()).collect::<Vec<_>>().join(" "));
+            let rest: Vec<&str> = rest.map(|w| w.written.as_str()).collect();
+            // "Replying to" + "with one word": the gerund's particle goes before a preposition.
+            let ing = match ing.rsplit_once(' ') {
+                Some((bare, _)) if rest.first().is_some_and(|w| PREPOSITIONS.contains(&w.to_lowercase().as_str())) => {
+                    bare
+                }
+                _ => ing,
+            };
+            let title = format!("{ing} {}", rest.join(" "));
             // On a tie, the general activity it is one instance of goes first.
             out.push(Candidate { title, share, distinct: distinct * 0.95, activity: true });
         }
