@@ -34,14 +34,14 @@ FROM llm_clusters.themes t
 JOIN (SELECT theme_id, sum(size)::int AS size, sum(total_cost_usd) AS total FROM llm_clusters.clusters
       WHERE run_id = :run AND theme_id IS NOT NULL GROUP BY theme_id) s ON s.theme_id = t.theme_id
 WHERE t.run_id = :run;
--- Titles are phrases of the items' own words, distinct; descriptions are 2 to 4 bullets.
+-- Titles name what the items ask for, distinct; a description is a sentence, then up to 3 quoted requests.
 SELECT title FROM llm_clusters.clusters WHERE run_id = :run AND cluster_id >= 0 ORDER BY title;
 SELECT count(DISTINCT title) = count(*) AS distinct_titles,
        bool_and(title NOT LIKE '%,%') AS no_comma_lists,
        bool_and(array_length(string_to_array(description, E'\n'), 1) BETWEEN 2 AND 4
-                AND description LIKE '• %') AS bulleted
+                AND description NOT LIKE '• %' AND description LIKE E'%\n• e.g. "%') AS sentence_then_examples
 FROM llm_clusters.clusters WHERE run_id = :run;
-SELECT bool_and(title <> '' AND description LIKE '• %' AND centroid IS NOT NULL AND x IS NOT NULL) AS themes_complete
+SELECT bool_and(title <> '' AND description LIKE E'%\n• e.g. "%' AND centroid IS NOT NULL AND x IS NOT NULL) AS themes_complete
 FROM llm_clusters.themes WHERE run_id = :run;
 
 -- The views: cluster_cards carries the theme, theme_cards counts and names its clusters.

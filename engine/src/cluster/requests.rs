@@ -15,9 +15,13 @@ const VERBS: &[(&str, &str)] = &[
     ("analyse", "Analysing"),
     ("analyze", "Analyzing"),
     ("answer", "Answering"),
+    ("bake", "Baking"),
+    ("book", "Booking"),
     ("brainstorm", "Brainstorming"),
     ("build", "Building"),
+    ("buy", "Buying"),
     ("calculate", "Calculating"),
+    ("cancel", "Cancelling"),
     ("change", "Changing"),
     ("check", "Checking"),
     ("choose", "Choosing"),
@@ -28,10 +32,12 @@ const VERBS: &[(&str, &str)] = &[
     ("configure", "Configuring"),
     ("continue", "Continuing"),
     ("convert", "Converting"),
+    ("cook", "Cooking"),
     ("correct", "Correcting"),
     ("create", "Creating"),
     ("debug", "Debugging"),
     ("define", "Defining"),
+    ("delete", "Deleting"),
     ("deploy", "Deploying"),
     ("describe", "Describing"),
     ("design", "Designing"),
@@ -51,9 +57,11 @@ const VERBS: &[(&str, &str)] = &[
     ("implement", "Implementing"),
     ("improve", "Improving"),
     ("install", "Installing"),
+    ("learn", "Learning"),
     ("list", "Listing"),
     ("make", "Making"),
     ("optimize", "Optimizing"),
+    ("order", "Ordering"),
     ("outline", "Outlining"),
     ("paraphrase", "Paraphrasing"),
     ("parse", "Parsing"),
@@ -65,8 +73,10 @@ const VERBS: &[(&str, &str)] = &[
     ("provide", "Asking for"),
     ("recommend", "Recommending"),
     ("refactor", "Refactoring"),
+    ("remove", "Removing"),
     ("rephrase", "Rephrasing"),
     ("reply", "Replying to"),
+    ("reset", "Resetting"),
     ("review", "Reviewing"),
     ("rewrite", "Rewriting"),
     ("run", "Running"),
@@ -374,7 +384,8 @@ fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<(usize, usize)
             return (None, false);
         }
         let number = w.lower.chars().all(|c| c.is_ascii_digit());
-        if number || w.lower == "a" || w.lower == "an" {
+        // One of many: "a poem", "5 poems", "this menu", "my account" (not "the": "the code").
+        if number || ["a", "an", "this", "that", "these", "those", "my", "your", "our"].contains(&w.lower.as_str()) {
             counted = true;
         }
         if !(number || OBJECT_LEAD.contains(&w.lower.as_str())) {
