@@ -10,6 +10,7 @@ pub mod embedder;
 pub mod embedding;
 pub mod error;
 pub mod filters;
+pub mod html;
 pub mod report;
 pub mod runs;
 pub mod schedule;
