@@ -116,7 +116,9 @@ INTENTS = {
         slots={"order": ORDERS, "days": ["5", "8", "10", "12", "two weeks of"]},
         follow_ups=["Can you give me the tracking link?", "Why is it taking so long?",
                     "Can it be delivered to my neighbour instead?", "ok and what if it doesn't come by Friday?"],
-        answers=["Your order {order} shipped with DHL and should arrive in 2 days."]),
+        answers=["Your order {order} shipped with DHL and should arrive in 2 days.",
+                 "{order} left our warehouse yesterday; DHL expects to deliver it on Thursday.",
+                 "I can see {order} is with the courier. Here is the tracking page: https://northwind.example/t/{order}"]),
     "password reset": Intent(
         "shop", "gpt-4o-mini", retrieves=True,
         templates=["How do I reset my password?", "I forgot my password and cannot log in",
@@ -125,7 +127,8 @@ INTENTS = {
                    "how to change my password on the {device}", "Login not working since yesterday"],
         slots={"device": ["app", "website", "iPhone app", "Android app"]},
         follow_ups=["I checked spam, nothing there", "It still says invalid link", "ok that worked, thanks"],
-        answers=["Use 'Forgot password' on the sign-in page; the link is valid for 30 minutes."]),
+        answers=["Use 'Forgot password' on the sign-in page; the link is valid for 30 minutes.",
+                 "I've sent a new reset link to your email address. If it doesn't show up, check the spam folder."]),
     "return and refund": Intent(
         "shop", "gpt-4o-mini", tool="create_return", fails=0.02,
         templates=["I want to return {product}", "How do I send back {product}? It doesn't fit",
@@ -135,7 +138,8 @@ INTENTS = {
         slots={"product": PRODUCTS},
         follow_ups=["Do I have to pay for the return shipping?", "How long until the money is back on my card?",
                     "Can I drop it off at a store instead?"],
-        answers=["I opened return R-20931 for {product}; the label is in your inbox."]),
+        answers=["I opened return R-20931 for {product}; the label is in your inbox.",
+                 "You can send {product} back within 30 days. I've emailed you a prepaid label."]),
     "product descriptions": Intent(
         "staff", "gpt-4o", output_tokens=(150, 420),
         templates=["Write a product description for {item}", "Draft a short, catchy description of {item} for the shop",
@@ -185,7 +189,8 @@ INTENTS = {
         templates=["Can I change the delivery address of order {order}?", "I moved, please update the address for {order}",
                    "wrong address on my order {order}!!", "Ship {order} to my office instead"],
         slots={"order": ORDERS},
-        answers=["Done: order {order} will go to the new address."]),
+        answers=["Done: order {order} will go to the new address.",
+                 "I've updated the delivery address. {order} hasn't shipped yet, so it will go to the new one."]),
     "size advice": Intent(
         "shop", "gpt-4o-mini",
         templates=["What size {kind} should I get if I'm {height}?", "Does the {kind} run small or large?",
@@ -193,7 +198,8 @@ INTENTS = {
         slots={"kind": ["linen shirt", "wool coat", "running shoes", "denim jacket", "rain jacket"],
                "height": ["1.80 m and 75 kg", "5'6\"", "tall and slim", "185 cm"]},
         follow_ups=["And for my partner who is 1.65 m?", "What if I'm between sizes?"],
-        answers=["The {kind} runs true to size: at {height}, take an M."]),
+        answers=["The {kind} runs true to size: at {height}, take an M.",
+                 "Most customers your size pick an M in the {kind}; if you like it loose, go one up."]),
     "python errors": Intent(
         "staff", "o1", fails=0.08, output_tokens=(300, 1500),
         templates=["Explain this Python stack trace: {error}", "Why does my script fail with {error}?",
@@ -229,7 +235,8 @@ INTENTS = {
                    "¿Cuándo llega el pedido {order}?", "Hola, quería saber el estado de mi pedido {order}"],
         slots={"order": ORDERS},
         follow_ups=["¿Me puedes dar el número de seguimiento?", "Gracias, ¿y si no llega el viernes?"],
-        answers=["Tu pedido {order} ya salió y llegará en 2 días."]),
+        answers=["Tu pedido {order} ya salió y llegará en 2 días.",
+                 "El pedido {order} está en camino con DHL; la entrega está prevista para el jueves."]),
     "invoices": Intent(
         "shop", "gpt-4o-mini", tool="get_invoice",
         templates=["I need an invoice for order {order}", "Can you send me the receipt of {order}?",
@@ -247,7 +254,8 @@ INTENTS = {
         templates=["Ich möchte {product} zurückschicken", "Wie kann ich {product} umtauschen?",
                    "{product} ist kaputt angekommen, ich will mein Geld zurück"],
         slots={"product": ["die Leinenbluse", "den Wollmantel", "meine Laufschuhe", "die Tischlampe"]},
-        answers=["Ich habe die Rücksendung angelegt, das Etikett ist in Ihrem Postfach."]),
+        answers=["Ich habe die Rücksendung angelegt, das Etikett ist in Ihrem Postfach.",
+                 "Sie können den Artikel 30 Tage lang zurückgeben; der Rücksendeschein kommt per E-Mail."]),
     "newsletter drafts": Intent(
         "staff", "claude-3-5-sonnet", output_tokens=(250, 600),
         templates=["Draft a newsletter for {occasion}", "Write the email for our {occasion} sale",
@@ -277,7 +285,8 @@ INTENTS = {
         "shop", "gpt-4o",
         templates=["Gift ideas for my {who} who likes {hobby}?", "What should I buy my {who} for her birthday, under 50€?"],
         slots={"who": ["mum", "sister", "boss", "grandmother"], "hobby": ["gardening", "yoga", "cooking", "reading"]},
-        answers=["For a {who} who loves {hobby}: a linen apron, a scented candle or our ceramic mug set."]),
+        answers=["For a {who} who loves {hobby}: a linen apron, a scented candle or our ceramic mug set.",
+                 "A few ideas under 50€: the merino beanie, a set of ceramic mugs, or a gift card."]),
     "passwort (de)": Intent(
         "shop", "gpt-4o-mini", retrieves=True,
         templates=["Ich habe mein Passwort vergessen", "Wie setze ich mein Passwort zurück?",
@@ -302,7 +311,8 @@ INTENTS = {
         "shop", "gpt-4o-mini", tool="create_return",
         templates=["Quiero devolver {product}", "¿Cómo pido un reembolso?"],
         slots={"product": ["la chaqueta", "las zapatillas", "el jersey"]},
-        answers=["He creado la devolución; la etiqueta está en tu correo."]),
+        answers=["He creado la devolución; la etiqueta está en tu correo.",
+                 "Tienes 30 días para devolverlo. Te envío la etiqueta por email."]),
     "delete my data": Intent(
         "shop", "claude-3-5-haiku",
         templates=["Delete my account and all my data", "GDPR request: what data do you have about me?",
