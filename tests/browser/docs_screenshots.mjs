@@ -26,7 +26,8 @@ try {
   await first.locator("summary").click();
   await first.locator("button.open-timeline").click();
   await first.locator(".tl-row").first().waitFor();
-  await cluster.screenshot({ path: `${out}/cluster.png`, clip: { x: 0, y: 0, width: 1280, height: 1400 } });
+  await cluster.evaluate(() => window.scrollTo(0, 0));
+  await cluster.screenshot({ path: `${out}/cluster.png`, fullPage: true, clip: { x: 0, y: 0, width: 1280, height: 1500 } });
 
   const trace = await open(tracePage);
   await trace.screenshot({ path: `${out}/timeline.png`, fullPage: true });
