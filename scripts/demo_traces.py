@@ -21,6 +21,7 @@ tables below, deterministically from SEED (only the timestamps follow the clock)
 
 python3 demo_traces.py SERVER_URL API_KEY
 """
+import json
 import random
 import sys
 import uuid
@@ -488,84 +489,109 @@ class Sender:
         return at if at < self.now else at - timedelta(days=DAYS)
 
     def trace(self, number, name, turns, chosen):
+        """One conversation: its turns in order, then the `$ai_trace` event."""
         intent = INTENTS[name] if name else Intent("shop", "gpt-4o-mini", [], ["I'm not sure I can help with that."])
-        trace = f"trace-{number}"
         user = f"user-{int(self.rng.paretovariate(1.2)) % 400}"
-        app_name, system = APPS[intent.app]
-        at = start = self.start()
-        session = f"session-{user}-{start:%Y%m%d}"
-        common = {"$ai_trace_id": trace, "$ai_session_id": session}
-        tools = [{"type": "function", "function": {"name": intent.tool, "description": TOOLS[intent.tool][0],
-                                                   "parameters": {"type": "object", "properties": {}}}}] if intent.tool else None
-        messages = [{"role": "system", "content": system}]
-        n = 0
+        start = self.start()
+        c = Conversation(f"trace-{number}", user, f"session-{user}-{start:%Y%m%d}", intent, chosen, start)
+        c.messages.append({"role": "system", "content": APPS[intent.app][1]})
         for turn, request in enumerate(turns):
-            messages.append({"role": "user", "content": request})
-            at += timedelta(seconds=self.rng.uniform(2, 40) if turn else 0.05)
-            if intent.retrieves and turn == 0:
-                n += 1
-                at += timedelta(seconds=0.25)
-                self.send("$ai_span", trace, n, at, user, {**common, "$ai_span_id": f"{trace}-search", "$ai_parent_id": trace,
-                                                           "$ai_span_name": "search help centre", "$ai_latency": 0.25,
-                                                           "$ai_input_state": {"query": request[:200]},
-                                                           "$ai_output_state": {"articles": 3}})
-            if intent.tool and turn == 0:
-                call_id = f"call-{number}"
-                call = {"role": "assistant", "content": None, "tool_calls": [
-                    {"type": "function", "id": call_id, "function": {"name": intent.tool, "arguments": "{}"}}]}
-                usage = self.usage(intent.model, messages, self.rng.randint(15, 30), slow=False)
-                n += 1
-                at += timedelta(seconds=usage["$ai_latency"])
-                self.send("$ai_generation", trace, n, at, user, {**common, **usage, "$ai_span_id": f"{trace}-call",
-                                                                 "$ai_parent_id": trace, "$ai_input": messages,
-                                                                 "$ai_tools": tools, "$ai_output_choices": [call],
-                                                                 "$ai_stop_reason": "tool_calls"})
-                description, result, failure = TOOLS[intent.tool]
-                tool_failed = self.rng.random() < 0.06
-                tool_s = round(self.rng.lognormvariate(-0.7, 0.6) * (8 if self.rng.random() < 0.03 else 1), 3)
-                n += 1
-                at += timedelta(seconds=tool_s)
-                self.send("$ai_span", trace, n, at, user, {
-                    **common, "$ai_span_id": f"{trace}-tool", "$ai_parent_id": trace, "$ai_span_name": intent.tool,
-                    "$ai_latency": tool_s, "$ai_input_state": {"arguments": chosen},
-                    **({"$ai_is_error": True, "$ai_error": failure} if tool_failed else {"$ai_output_state": result})})
-                messages = messages + [call, {"role": "tool", "tool_call_id": call_id,
-                                              "content": f'{{"error": "{failure}"}}' if tool_failed else result}]
-            answered = self.answer(trace, n, at, user, common, intent, messages, tools, chosen)
-            if answered is None:  # the call failed and the user left
-                break
-            n, at, reply = answered
-            messages.append({"role": "assistant", "content": reply})
-        self.send("$ai_trace", trace, 0, at, user, {**common, "$ai_span_id": trace, "$ai_span_name": app_name,
-                                                    "$ai_latency": round((at - start).total_seconds(), 3)})
+            c.messages.append({"role": "user", "content": request})
+            c.at += timedelta(seconds=self.rng.uniform(2, 40) if turn else 0.05)
+            if turn == 0 and intent.retrieves:
+                self.search(c, request)
+            if turn == 0 and intent.tool:
+                self.call_tool(c)
+            if not self.answer(c):
+                break  # the call failed and the user left
+        self.event(c, "$ai_trace", {"$ai_span_id": c.trace, "$ai_span_name": APPS[intent.app][0],
+                                    "$ai_latency": round((c.at - start).total_seconds(), 3)}, number=0)
 
-    def answer(self, trace, n, at, user, common, intent, messages, tools, chosen):
-        """The generation that answers the latest request, a rate limit retried once: (the
-        number of its event, when it ended, the answer), or None when it failed for good."""
-        failed = self.rng.random() < intent.fails
+    def event(self, c, kind, properties, number=None):
+        """Sends one event of the conversation at its current time."""
+        if number is None:
+            c.events += 1
+            number = c.events
+        common = {"$ai_trace_id": c.trace, "$ai_session_id": c.session}
+        if kind != "$ai_trace":
+            common["$ai_parent_id"] = c.trace
+        self.send(kind, c.trace, number, c.at, c.user, {**common, **properties})
+
+    def search(self, c, request):
+        """The help-centre search before the first answer."""
+        c.at += timedelta(seconds=0.25)
+        self.event(c, "$ai_span", {"$ai_span_id": f"{c.trace}-search", "$ai_span_name": "search help centre",
+                                   "$ai_latency": 0.25, "$ai_input_state": {"query": request[:200]},
+                                   "$ai_output_state": {"articles": 3}})
+
+    def call_tool(self, c):
+        """A generation that calls the intent's tool, the tool's span (which may fail), and
+        the tool's result appended to the conversation."""
+        tool = c.intent.tool
+        description, result, failure = TOOLS[tool]
+        call_id = f"call-{c.trace}"
+        call = {"role": "assistant", "content": None, "tool_calls": [
+            {"type": "function", "id": call_id, "function": {"name": tool, "arguments": json.dumps(c.chosen)}}]}
+        usage = self.usage(c.intent.model, c.messages, self.rng.randint(15, 30), slow=False)
+        c.at += timedelta(seconds=usage["$ai_latency"])
+        self.event(c, "$ai_generation", {**usage, "$ai_span_id": f"{c.trace}-call", "$ai_input": list(c.messages),
+                                         "$ai_tools": c.tools(description), "$ai_output_choices": [call],
+                                         "$ai_stop_reason": "tool_calls", "$ai_http_status": 200})
+        failed = self.rng.random() < 0.06
+        seconds = round(self.rng.lognormvariate(-0.7, 0.6) * (8 if self.rng.random() < 0.03 else 1), 3)
+        c.at += timedelta(seconds=seconds)
+        self.event(c, "$ai_span", {"$ai_span_id": f"{c.trace}-tool", "$ai_span_name": tool, "$ai_latency": seconds,
+                                   "$ai_input_state": c.chosen,
+                                   **({"$ai_is_error": True, "$ai_error": failure} if failed
+                                      else {"$ai_output_state": json.loads(result)})})
+        c.messages += [call, {"role": "tool", "tool_call_id": call_id,
+                              "content": json.dumps({"error": failure}) if failed else result}]
+
+    def answer(self, c):
+        """The generation that answers the latest request, a rate limit retried once; False
+        when it failed for good."""
+        failed = self.rng.random() < c.intent.fails
         slow = self.rng.random() < 0.03
         while True:
-            usage = self.usage(intent.model, messages, self.rng.randint(*intent.output_tokens), slow)
-            n += 1
-            properties = {**common, **usage, "$ai_span_id": f"{trace}-gen-{n}", "$ai_parent_id": trace,
-                          "$ai_input": messages, **({"$ai_tools": tools} if tools else {})}
+            usage = self.usage(c.intent.model, c.messages, self.rng.randint(*c.intent.output_tokens), slow)
+            properties = {**usage, "$ai_span_id": f"{c.trace}-gen-{c.events + 1}", "$ai_input": list(c.messages)}
+            if c.intent.tool:
+                properties["$ai_tools"] = c.tools(TOOLS[c.intent.tool][0])
             if not failed:
-                reply = self.rng.choice(intent.answers).format_map(Default(chosen))
-                properties.update({"$ai_output_choices": [{"role": "assistant", "content": reply}],
-                                   "$ai_stop_reason": "stop", "$ai_http_status": 200})
-                at += timedelta(seconds=usage["$ai_latency"])
-                self.send("$ai_generation", trace, n, at, user, properties)
-                return n, at, reply
+                reply = self.rng.choice(c.intent.answers).format_map(Default(c.chosen))
+                c.at += timedelta(seconds=usage["$ai_latency"])
+                self.event(c, "$ai_generation", {**properties, "$ai_stop_reason": "stop", "$ai_http_status": 200,
+                                                 "$ai_output_choices": [{"role": "assistant", "content": reply}]})
+                c.messages.append({"role": "assistant", "content": reply})
+                return True
             _, status, message = self.rng.choices(ERRORS, weights=[e[0] for e in ERRORS])[0]
             latency = min(usage["$ai_latency"], 1.5) if status == 429 else usage["$ai_latency"]
-            properties.update({"$ai_is_error": True, "$ai_error": message, "$ai_http_status": status,
-                               "$ai_output_tokens": 0, "$ai_total_cost_usd": 0, "$ai_latency": latency})
-            at += timedelta(seconds=latency)
-            self.send("$ai_generation", trace, n, at, user, properties)
+            c.at += timedelta(seconds=latency)
+            self.event(c, "$ai_generation", {**properties, "$ai_is_error": True, "$ai_error": message,
+                                             "$ai_http_status": status, "$ai_output_tokens": 0,
+                                             "$ai_total_cost_usd": 0, "$ai_latency": latency})
             if status != 429:
-                return None
-            at += timedelta(seconds=2.1)
+                return False
+            c.at += timedelta(seconds=2.1)
             failed = False
+
+
+@dataclass
+class Conversation:
+    """One trace being sent: who, which intent, its messages so far, its clock."""
+    trace: str
+    user: str
+    session: str
+    intent: Intent
+    chosen: dict
+    at: datetime
+    messages: list = field(default_factory=list)
+    events: int = 0  # events sent so far, which numbers the next one
+
+    def tools(self, description):
+        """`$ai_tools` as PostHog's SDK records the tools a call offers (OpenAI's form)."""
+        return [{"type": "function", "function": {"name": self.intent.tool, "description": description,
+                                                  "parameters": {"type": "object", "properties": {}}}}]
 
 
 class Default(dict):

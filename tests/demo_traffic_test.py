@@ -78,9 +78,12 @@ class DemoTraffic(unittest.TestCase):
         for n in range(1, 6):
             self.assertGreater(turns[n], 10, f"traces with {n} generations: {turns}")
         for events in self.by_trace.values():
-            inputs = [e["properties"]["$ai_input"] for e in events if e["event"] == "$ai_generation"]
-            for earlier, later in zip(inputs, inputs[1:]):
-                self.assertEqual(later[:len(earlier)], earlier, "a turn's input carries the conversation so far")
+            calls = [e["properties"] for e in events if e["event"] == "$ai_generation"]
+            for earlier, later in zip(calls, calls[1:]):
+                before, after = earlier["$ai_input"], later["$ai_input"]
+                self.assertEqual(after[:len(before)], before, "a call's input carries the conversation so far")
+                retry = earlier.get("$ai_http_status") == 429
+                self.assertEqual(len(after) > len(before), not retry, "the next turn, or the same call retried")
 
     def test_tool_calls(self):
         calls = [e for e in self.generations if e["properties"].get("$ai_stop_reason") == "tool_calls"]
