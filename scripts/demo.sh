@@ -12,7 +12,7 @@ say "building llm-clusters-server"
 cargo build -q --release -p llm_clusters_server
 server_bin=${CARGO_TARGET_DIR:-$REPO_ROOT/target}/release/llm-clusters-server
 
-demo_dir=${LLM_CLUSTERS_DEMO_DIR:-/tmp/llm_clusters_demo}
+demo_dir=$DEMO_DIR
 if [ -f "$demo_dir/server.pid" ]; then
   kill "$(cat "$demo_dir/server.pid")" 2>/dev/null || true
 fi
@@ -30,8 +30,13 @@ pg -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'llm_
          CREATE ROLE llm_clusters_demo_ingest LOGIN IN ROLE llm_clusters_ingest; END IF; END \$\$"
 api_key=$(pg -At -c "SELECT llm_clusters.create_api_key(1, 'demo')")
 say "starting llm-clusters-server on http://$http"
-"$server_bin" --listen "$http" --access-log on \
-  --database-url "host=$PGHOST port=$PGPORT user=llm_clusters_demo_ingest dbname=postgres" >"$demo_dir/http.log" 2>&1 &
+# The server outlives this script: it must not keep the files our caller left open (flock's
+# lock file: the lock would be held until the server stops).
+(
+  for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -gt 2 ] && eval "exec $fd>&-"; done
+  exec "$server_bin" --listen "$http" --access-log on \
+    --database-url "host=$PGHOST port=$PGPORT user=llm_clusters_demo_ingest dbname=postgres"
+) >"$demo_dir/http.log" 2>&1 &
 echo $! >"$demo_dir/server.pid"
 for _ in $(seq 50); do curl -sf "http://$http/healthz" >/dev/null && break; sleep 0.1; done
 curl -sf "http://$http/healthz" >/dev/null || { cat "$demo_dir/http.log"; echo "the server did not start" >&2; exit 1; }

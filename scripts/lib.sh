@@ -7,6 +7,8 @@ PG18_HOME=${LLM_CLUSTERS_PG18_HOME:-/opt/llm_clusters/pg18}
 PG16_HOME=${LLM_CLUSTERS_PG16_HOME:-/opt/llm_clusters/pg16}
 # PostHog's SDKs for the HTTP server's tests and the demo (scripts/setup.sh).
 SDK_HOME=${LLM_CLUSTERS_SDK_HOME:-/opt/llm_clusters/sdk}
+# Where scripts/demo.sh keeps its PostgreSQL, server log and HTML pages.
+DEMO_DIR=${LLM_CLUSTERS_DEMO_DIR:-/tmp/llm_clusters_demo}
 
 say() { printf '==> %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }

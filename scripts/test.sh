@@ -11,10 +11,13 @@ cd "$REPO_ROOT"
 bash scripts/setup.sh
 export USER=${USER:-$(id -un)}
 
-say "rustfmt, clippy, and no import cycle among the adapter's modules"
-python3 scripts/check_imports.py
+say "rustfmt, clippy, no import cycle in any crate, and the pages' scripts parse"
+python3 scripts/check_imports.py --self-test
+for script in engine/assets/*.js; do node --check "$script"; done
 # Both are required (rustup's default profile has them; scripts/setup.sh checks).
 cargo fmt --all -- --check
+say "the demo's traffic generator: its shape, and the same events on every run"
+"$SDK_HOME/venv/bin/python" tests/demo_traffic_test.py
 for ver in 15 16 18; do
   cargo clippy --workspace --all-targets --no-default-features --features "pg$ver" -- -D warnings
 done

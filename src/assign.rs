@@ -8,7 +8,7 @@ use crate::jobs::{checked_params, load_job, Job, Source, Window};
 use crate::pg::{check_interrupts, Required};
 use llm_clusters_engine::cluster::assign::Centroids;
 use llm_clusters_engine::cluster::labels::OUTLIERS_TITLE;
-use llm_clusters_engine::embedding::normalise_rows;
+use llm_clusters_engine::vectors::normalise_rows;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;

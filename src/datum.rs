@@ -1,9 +1,9 @@
 //! Decoding the datums of embedding columns (real[], float8[], pgvector's vector and
 //! halfvec) straight from their storage; the layout knowledge of pgvector's types is the
-//! engine's (`embedding::decode_pgvector`).
+//! engine's (`vectors::decode_pgvector`).
 
-use llm_clusters_engine::embedding::decode_pgvector;
 use llm_clusters_engine::source::EmbeddingKind;
+use llm_clusters_engine::vectors::decode_pgvector;
 use pgrx::prelude::*;
 
 /// Reads an embedding datum without copying it through a Rust array type: detoast, read

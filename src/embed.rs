@@ -12,8 +12,8 @@ use crate::pg::{self, check_interrupts, Required};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
 use llm_clusters_engine::content::{request_text, trace_request_text};
 use llm_clusters_engine::embedder::{bounded_input, hash, minilm::MiniLm};
-use llm_clusters_engine::embedding::real_array_literal;
 use llm_clusters_engine::source::Level;
+use llm_clusters_engine::vectors::real_array_literal;
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
 use serde_json::Value;
@@ -302,7 +302,7 @@ fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
 pub fn embedding_accum(state: Option<Vec<f64>>, embedding: Option<Vec<Option<f32>>>) -> Option<Vec<f64>> {
     let mut state = state.unwrap_or_default();
     if let Some(values) = embedding.and_then(|v| v.into_iter().collect::<Option<Vec<f32>>>()) {
-        llm_clusters_engine::embedding::accumulate(&mut state, &values);
+        llm_clusters_engine::vectors::accumulate(&mut state, &values);
     }
     Some(state)
 }
@@ -310,5 +310,5 @@ pub fn embedding_accum(state: Option<Vec<f64>>, embedding: Option<Vec<Option<f32
 /// Internal final function of the `llm_clusters.embedding_mean` aggregate.
 #[pg_extern(immutable, parallel_safe, strict, name = "_embedding_mean_final")]
 pub fn embedding_mean_final(state: Vec<f64>) -> Option<Vec<f32>> {
-    llm_clusters_engine::embedding::normalised_mean(&state)
+    llm_clusters_engine::vectors::normalised_mean(&state)
 }

@@ -6,7 +6,7 @@ use crate::jobs::{Job, Source};
 use crate::pg::check_interrupts;
 use llm_clusters_engine::cluster::labels::{RunLabels, OUTLIERS_TITLE};
 use llm_clusters_engine::cluster::Clustering;
-use llm_clusters_engine::embedding::real_array_literal;
+use llm_clusters_engine::vectors::real_array_literal;
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 

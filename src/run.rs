@@ -9,7 +9,7 @@ use crate::jobs::{checked_params, load_job, Job, Source, Window};
 use crate::lineage;
 use crate::pg::{check_interrupts, in_subtransaction, with_time_limit_coded, Required};
 use crate::results::{update_metrics, write_results, Grouping};
-use llm_clusters_engine::cluster::labels::{label_run, Embed, RunLabels};
+use llm_clusters_engine::cluster::labels::{offline_labels, Embed, RunLabels};
 use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
 use llm_clusters_engine::embedder::minilm;
 use llm_clusters_engine::runs::{ClusteredQuality, RunQuality, RunStatus};
@@ -250,5 +250,5 @@ fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Run
     };
     let embedder: Option<Embed> = model.as_ref().map(|_| &embed as Embed);
 
-    label_run(&docs, result, embedder)
+    offline_labels(&docs, result, embedder)
 }

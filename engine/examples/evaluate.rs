@@ -13,7 +13,7 @@
 //! `PARAMS='{"resolution": 1.5}'` sets job parameters.
 
 use linfa::prelude::*;
-use llm_clusters_engine::cluster::labels::{label_run, ClusterLabel};
+use llm_clusters_engine::cluster::labels::{offline_labels, ClusterLabel};
 use llm_clusters_engine::cluster::quality::{adjusted_rand_index, normalized_mutual_info, trustworthiness};
 use llm_clusters_engine::cluster::{cluster, Clustering, Method, Params};
 use llm_clusters_engine::embedder::minilm::MiniLm;
@@ -155,7 +155,7 @@ fn titles(set: &Set, result: &Clustering, model: &MiniLm) -> Result<String, Box<
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         model.embed(&refs, 2, &|| Ok(()))
     };
-    let run = label_run(&docs, result, Some(&embed));
+    let run = offline_labels(&docs, result, Some(&embed));
     let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f32>();
     let own_nearest = |labels: &[ClusterLabel], centroids: &[Vec<f32>]| -> Result<usize, Box<dyn std::error::Error>> {
         let v = embed(&labels.iter().map(|l| l.title.clone()).collect::<Vec<_>>())?;

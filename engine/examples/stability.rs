@@ -55,7 +55,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         // The new day's items placed into run A's clusters (as assign_pending would).
         let mut new_day: Vec<f32> =
             (0..n).filter(|&i| day[i] == 7).flat_map(|i| data[i * dim..(i + 1) * dim].to_vec()).collect();
-        llm_clusters_engine::embedding::normalise_rows(&mut new_day, dim);
+        llm_clusters_engine::vectors::normalise_rows(&mut new_day, dim);
         let placed = Centroids::new(a.centroids.clone(), a.radius.clone())?.place(&new_day)?;
         println!(
             "{name:<18} outliers: run A {:.1}%, the new day's items placed by A's clusters {:.1}%",

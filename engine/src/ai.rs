@@ -142,7 +142,8 @@ pub fn label_request(model: &str, input: &LabelInput) -> Value {
     })
 }
 
-fn bad(message: impl Into<String>) -> EngineError {
+/// An answer of the AI service that cannot be used (22P02): `message` says why.
+fn unusable_answer(message: impl Into<String>) -> EngineError {
     EngineError::new(ErrorKind::InvalidText, message)
 }
 
@@ -153,10 +154,10 @@ pub fn parse_label(body: &str) -> Result<AiLabel> {
     let title = answer_title(&label)?;
     let words = title.split_whitespace().count();
     if !(3..=10).contains(&words) || too_long(&title, &[]) {
-        return Err(bad(format!("the title must have 3 to 10 words, got \"{title}\"")));
+        return Err(unusable_answer(format!("the title must have 3 to 10 words, got \"{title}\"")));
     }
     if is_generic(&title) {
-        return Err(bad(format!("the title is generic: \"{title}\"")));
+        return Err(unusable_answer(format!("the title is generic: \"{title}\"")));
     }
     // Local models in JSON mode often say "description" (a list, or one text of lines).
     let bullet_lines = |text: &str| -> Vec<String> { text.lines().map(str::to_string).collect() };
@@ -165,11 +166,11 @@ pub fn parse_label(body: &str) -> Result<AiLabel> {
             items.iter().filter_map(|b| b.as_str().map(str::to_string)).collect()
         }
         (Value::String(text), _) | (_, Value::String(text)) => bullet_lines(text),
-        _ => return Err(bad("the answer has no \"bullets\" array")),
+        _ => return Err(unusable_answer("the answer has no \"bullets\" array")),
     };
     let bullets: Vec<String> = raw.iter().map(|s| bullet(s)).filter(|b| !b.is_empty()).collect();
     if !(2..=5).contains(&bullets.len()) || too_long("", &bullets) {
-        return Err(bad(format!(
+        return Err(unusable_answer(format!(
             "the answer must have 2 to 5 bullets of at most {LINE_CHARS} characters, got {}",
             bullets.len()
         )));
@@ -197,15 +198,16 @@ struct ChatMessage {
 }
 
 fn chat_answer(body: &str) -> Result<Value> {
-    let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("the response is not JSON: {e}")))?;
+    let v: Value = serde_json::from_str(body).map_err(|e| unusable_answer(format!("the response is not JSON: {e}")))?;
     let completion: ChatCompletion = serde_json::from_value(v)
-        .map_err(|e| bad(format!("the response is not a chat completion (choices[].message): {e}")))?;
+        .map_err(|e| unusable_answer(format!("the response is not a chat completion (choices[].message): {e}")))?;
     let message = completion.choices.into_iter().next().map(|c| c.message);
     if let Some(refusal) = message.as_ref().and_then(|m| m.refusal.as_deref()) {
-        return Err(bad(format!("the model refused: {}", refusal.chars().take(200).collect::<String>())));
+        return Err(unusable_answer(format!("the model refused: {}", refusal.chars().take(200).collect::<String>())));
     }
-    let content =
-        message.and_then(|m| m.content).ok_or_else(|| bad("the response has no choices[0].message.content"))?;
+    let content = message
+        .and_then(|m| m.content)
+        .ok_or_else(|| unusable_answer("the response has no choices[0].message.content"))?;
     answer_object(&content)
 }
 
@@ -218,7 +220,7 @@ fn one_line(text: &str) -> String {
 
 /// The answer's title, one line, without quotes around it.
 fn answer_title(answer: &Value) -> Result<String> {
-    let raw = answer["title"].as_str().ok_or_else(|| bad("the answer has no \"title\" string"))?;
+    let raw = answer["title"].as_str().ok_or_else(|| unusable_answer("the answer has no \"title\" string"))?;
     Ok(one_line(raw).trim_matches('"').trim().to_string())
 }
 
@@ -254,7 +256,10 @@ fn answer_object(content: &str) -> Result<Value> {
             return Ok(v);
         }
     }
-    Err(bad(format!("the model's answer is not a JSON object: {}", text.chars().take(200).collect::<String>())))
+    Err(unusable_answer(format!(
+        "the model's answer is not a JSON object: {}",
+        text.chars().take(200).collect::<String>()
+    )))
 }
 
 /// Characters of the compact rendering of a trace sent for its AI summary.
@@ -298,10 +303,10 @@ pub fn parse_summary(body: &str) -> Result<AiSummary> {
     let title = title.as_str();
     let words = title.split_whitespace().count();
     if !(2..=12).contains(&words) || too_long(title, &[]) {
-        return Err(bad(format!("the title must have 2 to 12 words, got \"{title}\"")));
+        return Err(unusable_answer(format!("the title must have 2 to 12 words, got \"{title}\"")));
     }
     if is_generic(title) {
-        return Err(bad(format!("the title is generic: \"{title}\"")));
+        return Err(unusable_answer(format!("the title is generic: \"{title}\"")));
     }
     let list = |key: &str, range: std::ops::RangeInclusive<usize>| -> Result<Vec<String>> {
         let items: Vec<String> = match &answer[key] {
@@ -309,10 +314,10 @@ pub fn parse_summary(body: &str) -> Result<AiSummary> {
                 items.iter().filter_map(Value::as_str).map(bullet).filter(|b| !b.is_empty()).collect()
             }
             Value::Null => Vec::new(),
-            _ => return Err(bad(format!("\"{key}\" must be an array of strings"))),
+            _ => return Err(unusable_answer(format!("\"{key}\" must be an array of strings"))),
         };
         if !range.contains(&items.len()) || too_long("", &items) {
-            return Err(bad(format!(
+            return Err(unusable_answer(format!(
                 "the answer must have {} to {} {key} of at most {LINE_CHARS} characters, got {}",
                 range.start(),
                 range.end(),
@@ -345,27 +350,29 @@ struct EmbeddingItem {
 }
 
 pub fn parse_embeddings(body: &str, expected: usize) -> Result<Vec<Vec<f32>>> {
-    let v: Value = serde_json::from_str(body).map_err(|e| bad(format!("the embeddings response is not JSON: {e}")))?;
-    let response: EmbeddingsResponse = serde_json::from_value(v)
-        .map_err(|e| bad(format!("the response is not an embeddings answer (data[].embedding numbers): {e}")))?;
+    let v: Value =
+        serde_json::from_str(body).map_err(|e| unusable_answer(format!("the embeddings response is not JSON: {e}")))?;
+    let response: EmbeddingsResponse = serde_json::from_value(v).map_err(|e| {
+        unusable_answer(format!("the response is not an embeddings answer (data[].embedding numbers): {e}"))
+    })?;
     let mut out: Vec<Option<Vec<f32>>> = vec![None; expected];
     for (position, item) in response.data.into_iter().enumerate() {
         let index = item.index.unwrap_or(position);
-        let slot = out
-            .get_mut(index)
-            .ok_or_else(|| bad(format!("embedding index {index} is out of range (sent {expected} inputs)")))?;
+        let slot = out.get_mut(index).ok_or_else(|| {
+            unusable_answer(format!("embedding index {index} is out of range (sent {expected} inputs)"))
+        })?;
         if item.embedding.is_empty() || item.embedding.iter().any(|x| !x.is_finite()) {
-            return Err(bad(format!("embedding {index} is empty or not finite")));
+            return Err(unusable_answer(format!("embedding {index} is empty or not finite")));
         }
         *slot = Some(item.embedding);
     }
     let vectors: Vec<Vec<f32>> = out
         .into_iter()
         .enumerate()
-        .map(|(i, v)| v.ok_or_else(|| bad(format!("no embedding for input {i}"))))
+        .map(|(i, v)| v.ok_or_else(|| unusable_answer(format!("no embedding for input {i}"))))
         .collect::<Result<_>>()?;
     if vectors.windows(2).any(|w| w[0].len() != w[1].len()) {
-        return Err(bad("the embeddings have different dimensions"));
+        return Err(unusable_answer("the embeddings have different dimensions"));
     }
     Ok(vectors)
 }

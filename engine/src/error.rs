@@ -56,6 +56,11 @@ impl EngineError {
         Self { kind, message: message.into(), hint: None }
     }
 
+    /// A value the caller gave is not allowed (22023): `message` says which and why.
+    pub fn invalid_parameter(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::InvalidParameter, message)
+    }
+
     /// A bug: `e` says which invariant did not hold.
     pub fn internal(e: impl fmt::Display) -> Self {
         Self::new(ErrorKind::Internal, e.to_string())

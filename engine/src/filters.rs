@@ -3,7 +3,7 @@
 //! Keys are either a source-contract column (from a fixed list) or a key of `properties`.
 
 use crate::capture::{json_type, truncate};
-use crate::error::{EngineError, ErrorKind, Result};
+use crate::error::{EngineError, Result};
 use serde_json::Value;
 
 /// A filter's operator, as PostHog names it.
@@ -104,7 +104,7 @@ pub fn parse_filters(value: &Value) -> Result<Vec<Filter>> {
         Value::Null => return Ok(Vec::new()),
         Value::Array(items) => items,
         other => {
-            return Err(bad(format!(
+            return Err(EngineError::invalid_parameter(format!(
                 "filters must be a JSON array of {{\"key\", \"value\", \"operator\"}} objects, got {}",
                 json_type(other)
             )))
@@ -114,14 +114,16 @@ pub fn parse_filters(value: &Value) -> Result<Vec<Filter>> {
 }
 
 fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
-    let obj = f.as_object().ok_or_else(|| bad(format!("filter {i} must be an object, got {}", json_type(f))))?;
+    let obj = f
+        .as_object()
+        .ok_or_else(|| EngineError::invalid_parameter(format!("filter {i} must be an object, got {}", json_type(f))))?;
     if let Some(k) = obj.keys().find(|k| !["key", "value", "operator", "type"].contains(&k.as_str())) {
-        return Err(bad(format!("filter {i}: unknown field \"{}\"", truncate(k, 60))));
+        return Err(EngineError::invalid_parameter(format!("filter {i}: unknown field \"{}\"", truncate(k, 60))));
     }
     let key = match obj.get("key") {
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
         other => {
-            return Err(bad(format!(
+            return Err(EngineError::invalid_parameter(format!(
                 "filter {i}: \"key\" must be a non-empty string, got {}",
                 other.map_or("nothing", json_type)
             )))
@@ -132,7 +134,7 @@ fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
         Some(v) => match v.as_str().and_then(Operator::parse) {
             Some(operator) => operator,
             None => {
-                return Err(bad(format!(
+                return Err(EngineError::invalid_parameter(format!(
                     "filter {i}: unknown operator {}; expected one of {}",
                     truncate(&v.to_string(), 60),
                     Operator::ALL.map(Operator::as_str).join(", ")
@@ -150,7 +152,7 @@ fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
         }
     };
     let wrong = |what: &str| {
-        bad(format!(
+        EngineError::invalid_parameter(format!(
             "filter {i} (\"{}\", {}): value must be {what}, got {}",
             truncate(&key, 60),
             operator.as_str(),
@@ -182,7 +184,7 @@ fn parse_filter(i: usize, f: &Value) -> Result<Filter> {
             };
             filter.number = Some(x.filter(|x| x.is_finite()).ok_or_else(|| wrong("a number"))?);
             if TEXT_COLUMNS.contains(&key.as_str()) || BOOL_COLUMNS.contains(&key.as_str()) {
-                return Err(bad(format!(
+                return Err(EngineError::invalid_parameter(format!(
                     "filter {i}: {} compares numbers, and column \"{key}\" is not a number",
                     operator.as_str()
                 )));
@@ -257,10 +259,6 @@ pub fn to_sql(filters: &[Filter], bind: &mut dyn FnMut(SqlParam) -> String) -> S
 fn like_pattern(v: &str) -> String {
     let escaped = v.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
     format!("%{escaped}%")
-}
-
-fn bad(message: String) -> EngineError {
-    EngineError::new(ErrorKind::InvalidParameter, message)
 }
 
 #[cfg(test)]

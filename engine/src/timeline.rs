@@ -4,7 +4,7 @@
 //! `textContent` only: nothing a trace carries can become markup.
 
 use crate::error::Result;
-use crate::report::{escape_html, script_json};
+use crate::html::{escape_html, script_json};
 use crate::trace::{Summary, Timeline};
 use serde::Serialize;
 
@@ -69,109 +69,17 @@ pub fn render_trace_page(p: &TracePage<'_>) -> Result<String> {
     ))
 }
 
-const PAGE_CSS: &str = r#"
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0;color:#1d2333;background:#f6f7fb}
-header{padding:16px 24px;background:#fff;border-bottom:1px solid #e3e6ef}
-h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:18px 0 8px}
-main{padding:0 24px 24px;max-width:1200px}.note{color:#69708a;margin:0}
-section{background:#fff;border:1px solid #e3e6ef;border-radius:8px;padding:4px 16px 12px;margin-top:16px}
-"#;
+// The pages' styles and scripts live in engine/assets/ (scripts/test.sh runs `node --check`
+// on the scripts); the page inlines them, so it needs no other request.
+const PAGE_CSS: &str = include_str!("../assets/trace_page.css");
 
-const PAGE_JS: &str = r#"
-(function () {
-  var data = JSON.parse(document.getElementById("data").textContent);
-  document.getElementById("title").textContent = data.summary ? data.summary.title : data.trace;
-  document.getElementById("trace-id").textContent = data.trace;
-  var summary = document.getElementById("summary");
-  if (data.summary) { llmcSummary(summary, data.summary); } else { summary.hidden = true; }
-  var list = document.getElementById("cluster-list");
-  if (!data.clusters.length) { var none = document.createElement("li"); none.textContent = "In no cluster yet (no succeeded run placed it)."; list.appendChild(none); }
-  data.clusters.forEach(function (c) {
-    var li = document.createElement("li");
-    li.textContent = c.job + " (" + c.level + ", run " + c.run + "): " + c.title + (c.cluster === -1 ? "" : " — cluster " + c.cluster);
-    list.appendChild(li);
-  });
-  llmcTimeline(document.getElementById("timeline"), data.timeline, data.leftOut);
-})();
-"#;
+const PAGE_JS: &str = include_str!("../assets/trace_page.js");
 
 /// Styles of the timeline and of an item's summary (the report uses them too).
-pub const TIMELINE_CSS: &str = r#"
-.tl-head{color:#69708a;margin:4px 0 8px}
-.tl-row{display:grid;grid-template-columns:minmax(260px,40%) 1fr;gap:8px;align-items:center;padding:3px 4px;border-radius:4px;cursor:pointer}
-.tl-row:hover{background:#f0f2f8}.tl-row.error .tl-label{color:#b3261e;font-weight:600}
-.tl-label{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}
-.tl-kind{display:inline-block;min-width:74px;font-size:11px;text-transform:uppercase;color:#69708a}
-.tl-meta{color:#69708a;font-size:12px;margin-left:6px}
-.tl-track{position:relative;height:14px;background:#f0f2f8;border-radius:3px}
-.tl-bar{position:absolute;top:2px;height:10px;border-radius:2px;background:#5b7bd5;min-width:2px}
-.tl-bar.span{background:#8a9ab8}.tl-bar.trace{background:#c3cadb}.tl-bar.embedding{background:#4aa39a}.tl-row.error .tl-bar{background:#d9534f}
-.tl-detail{margin:2px 0 8px 24px;padding:8px;border-left:3px solid #e3e6ef;background:#fafbfe}
-.tl-detail pre{white-space:pre-wrap;word-break:break-word;max-height:240px;overflow:auto;background:#fff;border:1px solid #e3e6ef;padding:6px;margin:4px 0}
-.tl-detail pre.open{max-height:none}.tl-error{color:#b3261e;font-weight:600}
-.sum-flow{white-space:pre;overflow-x:auto;font:12px/1.4 ui-monospace,Menlo,Consolas,monospace;background:#fafbfe;border:1px solid #e3e6ef;padding:6px}
-.sum-notes li{color:#8a5300}
-"#;
+pub const TIMELINE_CSS: &str = include_str!("../assets/timeline.css");
 
 /// `llmcTimeline(element, timeline, leftOut)` and `llmcSummary(element, summary)`.
-pub const TIMELINE_JS: &str = r#"
-function llmcEl(tag, cls, text) { var e = document.createElement(tag); if (cls) e.className = cls; if (text != null) e.textContent = text; return e; }
-function llmcMs(ms) { return ms == null ? "" : ms < 1000 ? Math.round(ms) + " ms" : (ms / 1000).toFixed(2) + " s"; }
-function llmcSummary(box, s) {
-  box.appendChild(llmcEl("h3", "sum-title", s.title));
-  if (s.bullets.length) { var ul = llmcEl("ul", "sum-bullets"); s.bullets.forEach(function (b) { ul.appendChild(llmcEl("li", null, b)); }); box.appendChild(ul); }
-  if (s.flow) box.appendChild(llmcEl("pre", "sum-flow", s.flow));
-  if (s.notes.length) { var nl = llmcEl("ul", "sum-notes"); s.notes.forEach(function (n) { nl.appendChild(llmcEl("li", null, n)); }); box.appendChild(nl); }
-}
-function llmcText(box, label, t) {
-  if (!t) return;
-  box.appendChild(llmcEl("div", null, label + (t.chars > t.text.length ? " (first " + t.text.length + " of " + t.chars + " characters)" : "")));
-  var pre = llmcEl("pre", null, t.text);
-  box.appendChild(pre);
-  if (t.text.length > 1500) {
-    var more = llmcEl("button", null, "show all");
-    more.addEventListener("click", function (e) { e.stopPropagation(); pre.classList.toggle("open"); more.textContent = pre.classList.contains("open") ? "fold" : "show all"; });
-    box.appendChild(more);
-  }
-}
-function llmcTimeline(box, t, leftOut) {
-  var total = t.span || 0;
-  box.appendChild(llmcEl("p", "tl-head", t.steps.length + " steps" + (total ? ", " + llmcMs(total) + " from first start to last end" : "") +
-    (leftOut ? "; " + leftOut + " more steps not shown" : "") + ". Click a step for its input and output."));
-  t.steps.forEach(function (s) {
-    var row = llmcEl("div", "tl-row" + (s.error ? " error" : ""));
-    row.setAttribute("data-step", s.id);
-    var label = llmcEl("div", "tl-label");
-    label.style.paddingLeft = Math.min(s.depth, 30) * 14 + "px";
-    label.appendChild(llmcEl("span", "tl-kind", s.kind));
-    label.appendChild(document.createTextNode((s.name || s.model || "") + (s.name && s.model ? " · " + s.model : "")));
-    var meta = [llmcMs(s.duration)];
-    if (s.inTokens != null || s.outTokens != null) meta.push((s.inTokens || 0) + "→" + (s.outTokens || 0) + " tok");
-    if (s.cost != null) meta.push("$" + s.cost.toFixed(4));
-    label.appendChild(llmcEl("span", "tl-meta", meta.filter(Boolean).join(" · ")));
-    var track = llmcEl("div", "tl-track");
-    if (s.start != null && total > 0) {
-      var bar = llmcEl("div", "tl-bar " + s.kind);
-      bar.style.left = (100 * s.start / total) + "%";
-      bar.style.width = Math.max(0.3, 100 * (s.duration || 0) / total) + "%";
-      bar.title = llmcMs(s.duration);
-      track.appendChild(bar);
-    }
-    row.appendChild(label); row.appendChild(track);
-    var detail = null;
-    row.addEventListener("click", function () {
-      if (detail) { detail.remove(); detail = null; return; }
-      detail = llmcEl("div", "tl-detail");
-      if (s.error) detail.appendChild(llmcEl("div", "tl-error", "Error: " + s.error));
-      if (s.tools.length) detail.appendChild(llmcEl("div", null, "Tool calls: " + s.tools.join(", ")));
-      llmcText(detail, "Input", s.input); llmcText(detail, "Output", s.output);
-      if (!s.input && !s.output && !s.error) detail.appendChild(llmcEl("div", "tl-meta", "No input or output captured."));
-      row.after(detail);
-    });
-    box.appendChild(row);
-  });
-}
-"#;
+pub const TIMELINE_JS: &str = include_str!("../assets/timeline.js");
 
 #[cfg(test)]
 mod tests {

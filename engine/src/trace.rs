@@ -7,6 +7,7 @@
 
 use crate::clean::{clean, Field};
 use crate::content::{latest_request, tool_call_names, MAX_DEPTH};
+use crate::stats::median;
 use serde_json::Value;
 
 /// One event of a trace, as the timeline and the summary need it.
@@ -361,8 +362,9 @@ fn notes(steps: &[Step], tree: &Tree) -> Vec<String> {
         .collect();
     let latencies: Vec<f64> = leaves.iter().filter_map(|s| s.latency()).collect();
     let costs: Vec<f64> = leaves.iter().filter_map(|s| s.cost()).collect();
-    let median_latency = median(&latencies);
-    let median_cost = median(&costs);
+    // Both are finite (`Step::latency`, `Step::cost`).
+    let median_latency = median(&mut latencies.clone()).unwrap_or(0.0);
+    let median_cost = median(&mut costs.clone()).unwrap_or(0.0);
     for s in leaves {
         if let Some(l) = s.latency() {
             let relative = latencies.len() >= 3 && l >= 2.0 && l >= 3.0 * median_latency;
@@ -473,15 +475,6 @@ fn duration_s(steps: &[Step]) -> Option<f64> {
         let summed: f64 = steps.iter().filter(|s| s.event != "$ai_trace").filter_map(Step::latency).sum();
         (summed > 0.0 && summed.is_finite()).then_some(summed)
     })
-}
-
-fn median(values: &[f64]) -> f64 {
-    let mut v: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
-    if v.is_empty() {
-        return 0.0;
-    }
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn dedup(mut items: Vec<String>) -> Vec<String> {

@@ -1,8 +1,8 @@
 //! Placing new items into an existing run's clusters: the nearest centroid by cosine
 //! distance, or Outliers (-1) when farther than that cluster's radius.
 
-use crate::embedding::normalise_rows;
 use crate::error::{EngineError, ErrorKind, Result};
+use crate::vectors::normalise_rows;
 use ndarray::{s, Array2, ArrayView2};
 
 /// A run's clusters as needed to place items: unit centroids (one row per cluster) and

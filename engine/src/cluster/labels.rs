@@ -746,7 +746,7 @@ pub struct RunLabels {
 /// in the space of the run's centroids, to choose titles contrastively. A cluster's
 /// examples are its 3 nearest items' requests; a theme's, the nearest request of each of
 /// its first clusters, and its title candidates include its clusters' titles.
-pub fn label_run(docs: &[(i32, u32, &str)], result: &Clustering, embed: Option<Embed>) -> RunLabels {
+pub fn offline_labels(docs: &[(i32, u32, &str)], result: &Clustering, embed: Option<Embed>) -> RunLabels {
     let mut by_rank: Vec<(i32, u32, &str)> = docs.to_vec();
     by_rank.sort_by_key(|(c, r, _)| (*c, *r));
     let docs: Vec<(i32, &str)> = by_rank.iter().map(|(c, _, t)| (*c, *t)).collect();
@@ -1028,7 +1028,7 @@ mod tests {
         // Ranks given out of order: the examples follow the ranks, not the input order.
         let docs: Vec<(i32, u32, &str)> =
             texts.iter().enumerate().map(|(i, (c, t))| (*c, (texts.len() - i) as u32, *t)).collect();
-        let run = label_run(&docs, &result, None);
+        let run = offline_labels(&docs, &result, None);
         assert_eq!((run.clusters.len(), run.themes.len()), (3, 2));
         assert!(run.clusters[0].title.to_lowercase().contains("password"), "{}", run.clusters[0].title);
         let d = &run.clusters[0].description;

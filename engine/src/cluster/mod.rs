@@ -92,7 +92,7 @@ pub fn cluster(
             format!("need at least 3 items to cluster, got {n}"),
         ));
     }
-    crate::embedding::normalise_rows(data, dim);
+    crate::vectors::normalise_rows(data, dim);
     let x = ArrayView2::from_shape((n, dim), data).map_err(EngineError::internal)?;
     let mut timings = Vec::new();
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(params.seed);

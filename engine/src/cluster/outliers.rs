@@ -1,6 +1,7 @@
 //! Outliers and radii: which items lie too far from their cluster, each cluster's radius for
 //! placing new items, and each item's distance and rank within its cluster.
 
+use crate::stats::median;
 use ndarray::{ArrayView1, ArrayView2};
 
 /// Flags as outliers (label -1) the items farther from their centroid than the cluster's
@@ -21,9 +22,9 @@ pub(super) fn outliers(
             radius.push(f32::INFINITY);
             continue;
         }
-        let med = median(&mut d);
+        let med = median(&mut d).unwrap_or_default();
         let mut dev: Vec<f32> = d.iter().map(|v| (v - med).abs()).collect();
-        let mad = median(&mut dev);
+        let mad = median(&mut dev).unwrap_or_default();
         let max = d.iter().copied().fold(0.0f32, f32::max);
         let r = if flag { med + (z as f32) * 1.4826 * mad } else { max };
         radius.push(r.max(med));
@@ -76,15 +77,15 @@ pub(super) fn calibrated_radii(x: ArrayView2<f32>, labels: &[i32], centroids: &[
 /// near-copies does not make every small difference an outlier.
 pub(super) fn low_density(kth_distance: &[f32], z: f64) -> Vec<bool> {
     let mut sorted = kth_distance.to_vec();
-    let typical = median(&mut sorted);
+    let typical = median(&mut sorted).unwrap_or_default();
     if typical <= 1e-6 {
         return vec![false; kth_distance.len()];
     }
     let logs: Vec<f32> = kth_distance.iter().map(|d| d.max(1e-3 * typical).ln()).collect();
     let mut sorted = logs.clone();
-    let med = median(&mut sorted);
+    let med = median(&mut sorted).unwrap_or_default();
     let mut dev: Vec<f32> = logs.iter().map(|v| (v - med).abs()).collect();
-    let mad = median(&mut dev).max(0.05);
+    let mad = median(&mut dev).unwrap_or_default().max(0.05);
     logs.iter().map(|v| f64::from((v - med) / (1.4826 * mad)) > z).collect()
 }
 
@@ -127,11 +128,6 @@ pub(super) fn ranks(labels: &[i32], distance: &[f32]) -> Vec<u32> {
         r += 1;
     }
     rank
-}
-
-fn median(v: &mut [f32]) -> f32 {
-    v.sort_unstable_by(f32::total_cmp);
-    v[v.len() / 2]
 }
 
 #[cfg(test)]
@@ -197,7 +193,7 @@ mod tests {
         let r = run(&mut topics_and_strays(11), 32, &params).unwrap();
         // Tomorrow's items of the same kind, placed by the run's centroids and radii.
         let mut fresh = topics_and_strays(12);
-        crate::embedding::normalise_rows(&mut fresh, 32);
+        crate::vectors::normalise_rows(&mut fresh, 32);
         let placed = assign::Centroids::new(r.centroids.clone(), r.radius.clone()).unwrap().place(&fresh).unwrap();
         let new_share = placed.iter().filter(|(c, _)| *c < 0).count() as f64 / placed.len() as f64;
         assert!(r.quality.outlier_share > 0.03, "the run flagged {}", r.quality.outlier_share);

@@ -1,7 +1,7 @@
 //! Job parameters (`llm_clusters.jobs.params`): parsed and validated in one place.
 
 use crate::capture::json_type;
-use crate::error::{EngineError, ErrorKind, Result};
+use crate::error::{EngineError, Result};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,34 +100,45 @@ impl Params {
         let obj = match value {
             Value::Null => &empty,
             Value::Object(o) => o,
-            other => return Err(bad(format!("params must be a JSON object, got {}", json_type(other)))),
+            other => {
+                return Err(EngineError::invalid_parameter(format!(
+                    "params must be a JSON object, got {}",
+                    json_type(other)
+                )))
+            }
         };
         if let Some(key) = obj.keys().find(|k| !KEYS.contains(&k.as_str())) {
-            return Err(bad(format!("unknown key \"{key}\" in params; known keys: {}", KEYS.join(", "))));
+            return Err(EngineError::invalid_parameter(format!(
+                "unknown key \"{key}\" in params; known keys: {}",
+                KEYS.join(", ")
+            )));
         }
         let mut p = Params::default();
         if let Some(v) = obj.get("window") {
-            p.window = v
-                .as_str()
-                .map(str::to_string)
-                .ok_or_else(|| bad(format!("params.window must be an interval string such as \"7 days\", got {v}")))?;
+            p.window = v.as_str().map(str::to_string).ok_or_else(|| {
+                EngineError::invalid_parameter(format!(
+                    "params.window must be an interval string such as \"7 days\", got {v}"
+                ))
+            })?;
         }
-        let int =
-            |key: &str, min: u64, max: u64, default: usize| -> Result<usize> {
-                match obj.get(key) {
-                    None => Ok(default),
-                    Some(v) => v.as_u64().filter(|n| (min..=max).contains(n)).map(|n| n as usize).ok_or_else(|| {
-                        bad(format!("params.{key} must be a whole number from {min} to {max}, got {v}"))
-                    }),
-                }
-            };
+        let int = |key: &str, min: u64, max: u64, default: usize| -> Result<usize> {
+            match obj.get(key) {
+                None => Ok(default),
+                Some(v) => v.as_u64().filter(|n| (min..=max).contains(n)).map(|n| n as usize).ok_or_else(|| {
+                    EngineError::invalid_parameter(format!(
+                        "params.{key} must be a whole number from {min} to {max}, got {v}"
+                    ))
+                }),
+            }
+        };
         let real = |key: &str, min: f64, max: f64, default: f64| -> Result<f64> {
             match obj.get(key) {
                 None => Ok(default),
-                Some(v) => v
-                    .as_f64()
-                    .filter(|x| (min..=max).contains(x))
-                    .ok_or_else(|| bad(format!("params.{key} must be a number from {min} to {max}, got {v}"))),
+                Some(v) => v.as_f64().filter(|x| (min..=max).contains(x)).ok_or_else(|| {
+                    EngineError::invalid_parameter(format!(
+                        "params.{key} must be a number from {min} to {max}, got {v}"
+                    ))
+                }),
             }
         };
         p.max_items = int("max_items", 3, 100_000_000, p.max_items)?;
@@ -151,16 +162,24 @@ impl Params {
             Some(Value::String(s)) if s == "kmeans" => Method::KMeans,
             Some(Value::String(s)) if s == "hdbscan" => Method::Hdbscan,
             Some(Value::String(s)) if s == "graph" => Method::Graph,
-            Some(v) => return Err(bad(format!("params.method must be \"graph\", \"kmeans\" or \"hdbscan\", got {v}"))),
+            Some(v) => {
+                return Err(EngineError::invalid_parameter(format!(
+                    "params.method must be \"graph\", \"kmeans\" or \"hdbscan\", got {v}"
+                )))
+            }
         };
         p.embed_summaries = match obj.get("embed") {
             None => false,
             Some(Value::String(s)) if s == "content" => false,
             Some(Value::String(s)) if s == "summary" => true,
-            Some(v) => return Err(bad(format!("params.embed must be \"content\" or \"summary\", got {v}"))),
+            Some(v) => {
+                return Err(EngineError::invalid_parameter(format!(
+                    "params.embed must be \"content\" or \"summary\", got {v}"
+                )))
+            }
         };
         if p.min_items > p.max_items {
-            return Err(bad(format!(
+            return Err(EngineError::invalid_parameter(format!(
                 "params.min_items ({}) is larger than params.max_items ({})",
                 p.min_items, p.max_items
             )));
@@ -169,13 +188,10 @@ impl Params {
     }
 }
 
-fn bad(message: String) -> EngineError {
-    EngineError::new(ErrorKind::InvalidParameter, message)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::ErrorKind;
     use serde_json::json;
 
     #[test]

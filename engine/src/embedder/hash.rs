@@ -6,8 +6,8 @@
 //! There is no IDF: document frequencies would tie an embedding to the corpus it was
 //! computed with, and embeddings made on different days would not be comparable.
 
-use crate::embedding::normalise_rows;
 use crate::text::{words, STOP_WORDS};
+use crate::vectors::normalise_rows;
 use std::collections::HashMap;
 
 pub const DIMENSIONS: usize = 512;

@@ -8,7 +8,7 @@
 //! lets texts be batched by a token budget. The weights stay memory-mapped (shared by
 //! every backend through the page cache); nothing is copied but the tokens' activations.
 
-use crate::embedding::normalise_rows;
+use crate::vectors::normalise_rows;
 use crate::{EngineError, ErrorKind, Result};
 use memmap2::Mmap;
 use ndarray::linalg::general_mat_mul;

@@ -1,4 +1,5 @@
-//! Small vector helpers shared by SQL aggregates and the pipeline.
+//! Vector helpers shared by SQL aggregates and the pipeline: unit length, running means,
+//! pgvector decoding, array literals. (Embedding models are in `embedder/`.)
 
 /// Scales each row of `dim` floats to unit length; a zero row stays zero.
 pub fn normalise_rows(data: &mut [f32], dim: usize) {

@@ -1,4 +1,6 @@
 //! `#[pg_test]`s: what touches PostgreSQL. Each runs in a transaction that is rolled back.
+//! pgrx runs each as `tests.<name>()`, so they sit in a `#[pg_schema] mod tests`; that module
+//! is inline because an attribute macro cannot take a module kept in its own file.
 
 use pgrx::prelude::*;
 
