@@ -191,7 +191,7 @@ fn titles(set: &Set, result: &Clustering, model: &MiniLm) -> Result<String, Box<
             1 + name_vectors.iter().filter(|n| cosine(v, n) > own_cos).count()
         };
         let (mut title_ranks, mut centroid_ranks) = (Vec::new(), Vec::new());
-        for c in 0..k {
+        for (c, (title, centroid)) in title_vectors.iter().zip(&result.centroids).enumerate() {
             let mut counts: HashMap<i32, usize> = HashMap::new();
             for (i, &l) in result.labels.iter().enumerate() {
                 if l == c as i32 {
@@ -199,8 +199,8 @@ fn titles(set: &Set, result: &Clustering, model: &MiniLm) -> Result<String, Box<
                 }
             }
             let Some((&own, _)) = counts.iter().max_by_key(|(l, n)| (**n, -**l)) else { continue };
-            title_ranks.push(rank(&title_vectors[c], own as usize));
-            centroid_ranks.push(rank(&result.centroids[c], own as usize));
+            title_ranks.push(rank(title, own as usize));
+            centroid_ranks.push(rank(centroid, own as usize));
         }
         let summary = |ranks: &[usize]| {
             format!(

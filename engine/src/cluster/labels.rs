@@ -89,6 +89,10 @@ const NOT_LAST: &[&str] = &[
 /// Embeds texts in the clusters' space (unit vectors), for the contrastive choice of titles.
 pub type Embed<'a> = &'a dyn Fn(&[String]) -> Result<Vec<Vec<f32>>>;
 
+/// A request verb, the share of a group's requests that use it, and the head nouns of its
+/// objects with their shares, commonest first.
+type Activity = (&'static str, f64, Vec<(String, f64)>);
+
 /// One group's texts read as requests.
 struct Doc {
     group: Option<usize>,
@@ -314,7 +318,7 @@ impl<'a> Corpus<'a> {
 
     /// Group g's request verbs and, for each, its objects: `(verb, share, [(object key, share)])`,
     /// commonest first.
-    fn activities(&self, g: usize) -> Vec<(&'static str, f64, Vec<(String, f64)>)> {
+    fn activities(&self, g: usize) -> Vec<Activity> {
         let n_g = self.members[g].len().max(1) as f64;
         let mut verbs: BTreeMap<&'static str, (usize, BTreeMap<String, usize>)> = BTreeMap::new();
         for &i in &self.members[g] {
@@ -327,7 +331,7 @@ impl<'a> Corpus<'a> {
                 }
             }
         }
-        let mut out: Vec<(&str, f64, Vec<(String, f64)>)> = verbs
+        let mut out: Vec<Activity> = verbs
             .into_iter()
             .map(|(v, (count, objects))| {
                 let mut objects: Vec<(String, f64)> = objects.into_iter().map(|(o, c)| (o, c as f64 / n_g)).collect();
@@ -509,7 +513,7 @@ impl<'a> Corpus<'a> {
             return format!("Requests written in {language}{with}.");
         }
         let activities = self.activities(g);
-        let asked = |(verb, _, objects): &(&str, f64, Vec<(String, f64)>)| {
+        let asked = |(verb, _, objects): &Activity| {
             let mut distinct: Vec<&String> = Vec::new();
             for (o, _) in objects {
                 let overlaps = |d: &&String| o.ends_with(d.as_str()) || d.ends_with(o.as_str());
