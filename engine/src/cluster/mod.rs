@@ -24,6 +24,7 @@ pub mod params;
 pub mod pca;
 mod previous;
 pub mod quality;
+pub mod steering;
 mod themes;
 pub mod titles;
 pub mod umap;
