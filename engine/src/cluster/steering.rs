@@ -15,11 +15,16 @@
 //! not claimed again (a pin also claims a cluster that already is its topic). A steer that claims nothing (its topic is gone from the window) is idle
 //! this run and applies again when its clusters come back.
 
-use super::{centroids_of, cluster_sizes, kmeans};
+use super::{
+    calibrated_radii, centroids_of, cluster, cluster_sizes, item_themes, kmeans, mean_coords, ranks, themes_of,
+    Clustering, Params, Previous,
+};
+use crate::error::{EngineError, ErrorKind, Result};
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
+use std::time::Instant;
 
 /// Least cosine similarity of an anchor and the cluster it claims: the same topic from one
 /// window to the next stays well above it; distinct topics of one job mostly fall below.
@@ -92,6 +97,13 @@ pub struct SteeringSummary {
     pub idle: Vec<i32>,
 }
 
+impl SteeringSummary {
+    /// No steering at all (the job has none).
+    pub fn is_empty(&self) -> bool {
+        self.applied.is_empty() && self.idle.is_empty()
+    }
+}
+
 /// A run's clusters after steering: labels dense 0.. by decreasing size (-1 outliers), and
 /// per cluster the steer that made it and, for a pin, its fixed centroid.
 #[derive(Debug, Clone)]
@@ -101,6 +113,73 @@ pub struct Steered {
     pub marks: Vec<Option<Mark>>,
     pub fixed: Vec<Option<Vec<f32>>>,
     pub summary: SteeringSummary,
+}
+
+/// A run's clustering with the job's steering applied, and which steer made each cluster.
+pub struct SteeredClustering {
+    pub clustering: Clustering,
+    pub marks: Vec<Option<Mark>>,
+    pub summary: SteeringSummary,
+}
+
+/// [`cluster`], then `steers` (oldest first): the clusters, their centroids (a pin's is its
+/// own), radii, ranks and themes are those of the steered clusters. A run no steer acted on
+/// is exactly the clustering's.
+pub fn cluster_steered(
+    data: &mut [f32],
+    dim: usize,
+    params: &Params,
+    previous: Option<Previous>,
+    steers: &[Steer],
+    check: &dyn Fn() -> Result<()>,
+) -> Result<SteeredClustering> {
+    let mut clustering = cluster(data, dim, params, previous, check)?;
+    let unsteered = |clustering: Clustering, summary| SteeredClustering {
+        marks: vec![None; clustering.n_clusters],
+        clustering,
+        summary,
+    };
+    if steers.is_empty() {
+        return Ok(unsteered(clustering, SteeringSummary::default()));
+    }
+    let t = Instant::now();
+    // `cluster` left the rows at unit length.
+    let x = ArrayView2::from_shape((data.len() / dim, dim), &*data)
+        .map_err(|e| EngineError::new(ErrorKind::Internal, e.to_string()))?;
+    let steered = apply(x, &clustering.labels, steers, params.seed);
+    if steered.summary.applied.is_empty() {
+        return Ok(unsteered(clustering, steered.summary));
+    }
+    restate(&mut clustering, x, &steered);
+    clustering.timings.push(("steer", t.elapsed().as_secs_f64()));
+    check()?;
+    Ok(SteeredClustering { clustering, marks: steered.marks, summary: steered.summary })
+}
+
+/// Everything of `r` that follows from its labels, for the steered labels.
+fn restate(r: &mut Clustering, x: ArrayView2<f32>, steered: &Steered) {
+    let k = steered.n_clusters;
+    r.labels = steered.labels.clone();
+    r.n_clusters = k;
+    let mut centroids = centroids_of(x, &r.labels, k);
+    for (c, fixed) in steered.fixed.iter().enumerate() {
+        if let Some(f) = fixed {
+            centroids[c] = f.clone();
+        }
+    }
+    (r.distance, r.radius) = calibrated_radii(x, &r.labels, &centroids);
+    r.rank = ranks(&r.labels, &r.distance);
+    let sizes = cluster_sizes(&r.labels, k);
+    r.themes = themes_of(&centroids, &sizes);
+    r.n_themes = r.themes.iter().copied().max().map_or(0, |m| m + 1);
+    r.centroid_coords = mean_coords(&r.coords, &r.labels, k);
+    let item_themes = item_themes(&r.labels, &r.themes);
+    r.theme_coords = mean_coords(&r.coords, &item_themes, r.n_themes);
+    r.theme_centroids = centroids_of(x, &item_themes, r.n_themes);
+    r.centroids = centroids;
+    let n = r.labels.len().max(1) as f64;
+    r.quality.outlier_share = r.labels.iter().filter(|&&l| l < 0).count() as f64 / n;
+    r.quality.largest_cluster_share = sizes.iter().copied().max().unwrap_or(0) as f64 / n;
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -375,5 +454,31 @@ mod tests {
         let s = apply(x.view(), &labels, &[pin, merge(2, vec![vec![1.0; 3], vec![0.0, 1.0, 0.0]])], 0);
         assert_eq!(s.labels, labels);
         assert_eq!(s.summary, SteeringSummary { applied: vec![], idle: vec![1, 2] });
+    }
+
+    #[test]
+    fn a_steered_run_is_restated_from_its_steered_clusters() {
+        let (x, _) = items(4, 30, 6);
+        let data: Vec<f32> = x.iter().copied().collect();
+        let params = Params { map_epochs: 10, ..Params::default() };
+        let plain = cluster_steered(&mut data.clone(), 8, &params, None, &[], &|| Ok(())).unwrap();
+        assert_eq!(plain.clustering.n_clusters, 4);
+        assert!(plain.marks.iter().all(Option::is_none));
+        let far_pin = Steer { id: 2, action: Action::Pin { centroid: axis(6) }, anchors: vec![], previous: vec![] };
+        let steers = [merge(1, vec![axis(0), axis(1)]), far_pin];
+        let s = cluster_steered(&mut data.clone(), 8, &params, None, &steers, &|| Ok(())).unwrap();
+        let c = &s.clustering;
+        assert_eq!(c.n_clusters, 3);
+        assert_eq!(
+            (c.centroids.len(), c.radius.len(), c.themes.len(), c.centroid_coords.len(), s.marks.len()),
+            (3, 3, 3, 3, 3)
+        );
+        assert_eq!(s.marks[0], Some(Mark { steering_id: 1, kind: Kind::Merge }));
+        assert_eq!(s.summary, SteeringSummary { applied: vec![1], idle: vec![2] });
+        assert!(c.quality.largest_cluster_share >= 0.45, "{}", c.quality.largest_cluster_share);
+        assert!(c.timings.iter().any(|(phase, _)| *phase == "steer"));
+        // Steers that act on nothing leave the run as the clustering made it.
+        let idle = cluster_steered(&mut data.clone(), 8, &params, None, &steers[1..], &|| Ok(())).unwrap();
+        assert_eq!((idle.clustering.labels, idle.clustering.radius), (plain.clustering.labels, plain.clustering.radius));
     }
 }
