@@ -10,9 +10,9 @@ use crate::lineage;
 use crate::pg::{check_interrupts, in_subtransaction, with_time_limit_coded, Required};
 use crate::results::{update_metrics, write_results, Grouping};
 use crate::steering;
+use crate::steering;
 use llm_clusters_engine::cluster::labels::{offline_labels, Embed, RunLabels};
-use llm_clusters_engine::cluster::steering::{cluster_steered, SteeredClustering};
-use llm_clusters_engine::cluster::{Clustering, Params, Previous};
+use llm_clusters_engine::cluster::{cluster_steered, Clustering, Params, Previous};
 use llm_clusters_engine::embedder::minilm;
 use llm_clusters_engine::runs::{ClusteredQuality, RunQuality, RunStatus};
 use llm_clusters_engine::{to_json, EngineError, ErrorKind};
@@ -200,8 +200,7 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         .zip(previous_labels.as_deref())
         .map(|(centroids, labels)| Previous { centroids, labels });
     let steers = steering::of_job(job, previous.as_ref().map(|p| p.id()));
-    let clustered = cluster_steered(&mut data, read.dim, params, previous_clusters, &steers, &check_interrupts);
-    let SteeredClustering { clustering: result, marks, summary: steered } = match clustered {
+    let result = match cluster_steered(&mut data, read.dim, params, previous_clusters, &steers, &check_interrupts) {
         Ok(result) => result,
         Err(e) if e.kind == ErrorKind::NothingToGroup => return Outcome::skipped(e.message, n, quality, timings),
         Err(e) => raise(e),
@@ -215,12 +214,12 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     let t = Instant::now();
     write_results(job, run_id, &ids, &trace_ids, &ts, &result, &labels);
     let lineage = lineage::record(job, run_id, previous.as_ref(), &result, &labels.clusters);
-    steering::mark_clusters(job, run_id, &marks);
+    steering::mark_clusters(job, run_id, &result.steering);
     update_metrics(job, source, run_id, &ids, &result.labels, n, Grouping::Clusters);
     update_metrics(job, source, run_id, &ids, &result.item_themes(), n, Grouping::Themes);
     timings.insert("write".into(), json!(t.elapsed().as_secs_f64()));
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
-    quality.clustered = Some(ClusteredQuality::of(&result, lineage, steered));
+    quality.clustered = Some(ClusteredQuality::of(&result, lineage));
     Outcome {
         status: RunStatus::Succeeded,
         error: None,

@@ -73,7 +73,7 @@ pub struct ClusteredQuality {
 }
 
 impl ClusteredQuality {
-    pub fn of(result: &Clustering, lineage: LineageSummary, steering: SteeringSummary) -> Self {
+    pub fn of(result: &Clustering, lineage: LineageSummary) -> Self {
         let q: &Quality = &result.quality;
         ClusteredQuality {
             method: q.method.clone(),
@@ -84,7 +84,7 @@ impl ClusteredQuality {
             pca_dims: q.pca_dims,
             pca_explained_variance: q.pca_explained_variance,
             lineage,
-            steering,
+            steering: result.steering_summary.clone(),
             k_candidates: q
                 .k_candidates
                 .iter()

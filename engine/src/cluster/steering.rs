@@ -15,16 +15,12 @@
 //! not claimed again (a pin also claims a cluster that already is its topic). A steer that claims nothing (its topic is gone from the window) is idle
 //! this run and applies again when its clusters come back.
 
-use super::{
-    calibrated_radii, centroids_of, cluster, cluster_sizes, item_themes, kmeans, mean_coords, ranks, themes_of,
-    Clustering, Params, Previous,
-};
-use crate::error::{EngineError, ErrorKind, Result};
+use super::groups::{centroids_of, cluster_sizes};
+use super::kmeans::{self, nearest_centroid};
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use serde::Serialize;
-use std::time::Instant;
 
 /// Least cosine similarity of an anchor and the cluster it claims: the same topic from one
 /// window to the next stays well above it; distinct topics of one job mostly fall below.
@@ -39,9 +35,13 @@ const SPLIT_ITERATIONS: usize = 50;
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Merge,
-    Split { parts: usize },
+    Split {
+        parts: usize,
+    },
     /// The topic's unit centroid, in the items' space.
-    Pin { centroid: Vec<f32> },
+    Pin {
+        centroid: Vec<f32>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,71 +115,17 @@ pub struct Steered {
     pub summary: SteeringSummary,
 }
 
-/// A run's clustering with the job's steering applied, and which steer made each cluster.
-pub struct SteeredClustering {
-    pub clustering: Clustering,
-    pub marks: Vec<Option<Mark>>,
-    pub summary: SteeringSummary,
-}
-
-/// [`cluster`], then `steers` (oldest first): the clusters, their centroids (a pin's is its
-/// own), radii, ranks and themes are those of the steered clusters. A run no steer acted on
-/// is exactly the clustering's.
-pub fn cluster_steered(
-    data: &mut [f32],
-    dim: usize,
-    params: &Params,
-    previous: Option<Previous>,
-    steers: &[Steer],
-    check: &dyn Fn() -> Result<()>,
-) -> Result<SteeredClustering> {
-    let mut clustering = cluster(data, dim, params, previous, check)?;
-    let unsteered = |clustering: Clustering, summary| SteeredClustering {
-        marks: vec![None; clustering.n_clusters],
-        clustering,
-        summary,
-    };
-    if steers.is_empty() {
-        return Ok(unsteered(clustering, SteeringSummary::default()));
-    }
-    let t = Instant::now();
-    // `cluster` left the rows at unit length.
-    let x = ArrayView2::from_shape((data.len() / dim, dim), &*data)
-        .map_err(|e| EngineError::new(ErrorKind::Internal, e.to_string()))?;
-    let steered = apply(x, &clustering.labels, steers, params.seed);
-    if steered.summary.applied.is_empty() {
-        return Ok(unsteered(clustering, steered.summary));
-    }
-    restate(&mut clustering, x, &steered);
-    clustering.timings.push(("steer", t.elapsed().as_secs_f64()));
-    check()?;
-    Ok(SteeredClustering { clustering, marks: steered.marks, summary: steered.summary })
-}
-
-/// Everything of `r` that follows from its labels, for the steered labels.
-fn restate(r: &mut Clustering, x: ArrayView2<f32>, steered: &Steered) {
-    let k = steered.n_clusters;
-    r.labels = steered.labels.clone();
-    r.n_clusters = k;
-    let mut centroids = centroids_of(x, &r.labels, k);
-    for (c, fixed) in steered.fixed.iter().enumerate() {
-        if let Some(f) = fixed {
-            centroids[c] = f.clone();
+impl Steered {
+    /// Unit centroids of the steered clusters: a pin's is its own, the others their items'.
+    pub(super) fn centroids(&self, x: ArrayView2<f32>) -> Vec<Vec<f32>> {
+        let mut centroids = centroids_of(x, &self.labels, self.n_clusters);
+        for (c, fixed) in self.fixed.iter().enumerate() {
+            if let Some(f) = fixed {
+                centroids[c] = f.clone();
+            }
         }
+        centroids
     }
-    (r.distance, r.radius) = calibrated_radii(x, &r.labels, &centroids);
-    r.rank = ranks(&r.labels, &r.distance);
-    let sizes = cluster_sizes(&r.labels, k);
-    r.themes = themes_of(&centroids, &sizes);
-    r.n_themes = r.themes.iter().copied().max().map_or(0, |m| m + 1);
-    r.centroid_coords = mean_coords(&r.coords, &r.labels, k);
-    let item_themes = item_themes(&r.labels, &r.themes);
-    r.theme_coords = mean_coords(&r.coords, &item_themes, r.n_themes);
-    r.theme_centroids = centroids_of(x, &item_themes, r.n_themes);
-    r.centroids = centroids;
-    let n = r.labels.len().max(1) as f64;
-    r.quality.outlier_share = r.labels.iter().filter(|&&l| l < 0).count() as f64 / n;
-    r.quality.largest_cluster_share = sizes.iter().copied().max().unwrap_or(0) as f64 / n;
 }
 
 fn cosine(a: &[f32], b: &[f32]) -> f32 {
@@ -237,9 +183,8 @@ pub fn apply(x: ArrayView2<f32>, labels: &[i32], steers: &[Steer], seed: u64) ->
                 made.push((into, s));
             }
             Action::Split { parts } if !clusters.is_empty() => {
-                let region: Vec<usize> = (0..labels.len())
-                    .filter(|&i| labels[i] >= 0 && clusters.contains(&(labels[i] as usize)))
-                    .collect();
+                let region: Vec<usize> =
+                    (0..labels.len()).filter(|&i| labels[i] >= 0 && clusters.contains(&(labels[i] as usize))).collect();
                 if region.len() < 2 * parts {
                     // Too few items to split: the region stays one cluster, still the split's.
                     let into = clusters[0] as i32;
@@ -252,7 +197,7 @@ pub fn apply(x: ArrayView2<f32>, labels: &[i32], steers: &[Steer], seed: u64) ->
                     .then(|| Array2::from_shape_fn((*parts, dim), |(p, j)| steer.previous[p][j]));
                 let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ steer.id as u64);
                 let centres = kmeans::fit(rows.view(), *parts, SPLIT_RUNS, SPLIT_ITERATIONS, start.as_ref(), &mut rng);
-                let part_of = super::nearest_centroid(rows.view(), &centres);
+                let part_of = nearest_centroid(rows.view(), &centres);
                 for p in 0..centres.nrows() as i32 {
                     made.push((next + p, s));
                 }
@@ -408,11 +353,16 @@ mod tests {
         let (x, labels) = items(3, 30, 3);
         let joined: Vec<i32> = labels.iter().map(|&l| if l == 2 { 1 } else { 0 }).collect();
         let joined_centroid = centroids_of(x.view(), &joined, 2)[0].clone();
-        let split = |previous| Steer { id: 4, action: Action::Split { parts: 2 }, anchors: vec![joined_centroid.clone()], previous };
+        let split = |previous| Steer {
+            id: 4,
+            action: Action::Split { parts: 2 },
+            anchors: vec![joined_centroid.clone()],
+            previous,
+        };
         let s = apply(x.view(), &joined, &[split(vec![])], 9);
         assert_eq!(s.n_clusters, 3);
         let truth: Vec<i32> = (0..90).map(|i| (i % 3) as i32).collect();
-        assert!(super::super::metrics::adjusted_rand_index(&truth, &s.labels) > 0.99);
+        assert!(super::super::quality::adjusted_rand_index(&truth, &s.labels) > 0.99);
         let parts: Vec<usize> = (0..3).filter(|&c| s.marks[c].is_some()).collect();
         assert_eq!(parts.len(), 2);
         assert!(s.marks.iter().flatten().all(|m| *m == Mark { steering_id: 4, kind: Kind::Split }));
@@ -421,12 +371,12 @@ mod tests {
         let previous: Vec<Vec<f32>> = vec![axis(1), axis(0)];
         let again = apply(x.view(), &joined, &[split(previous)], 10);
         assert_eq!(again.n_clusters, 3);
-        assert!(super::super::metrics::adjusted_rand_index(&truth, &again.labels) > 0.99);
+        assert!(super::super::quality::adjusted_rand_index(&truth, &again.labels) > 0.99);
         // Parts found separately by the run (the warm start kept them) are claimed by the
         // previous parts' centroids and split again into two, not four.
         let kept = apply(x.view(), &labels, &[split(vec![axis(0), axis(1)])], 11);
         assert_eq!(kept.n_clusters, 3);
-        assert!(super::super::metrics::adjusted_rand_index(&truth, &kept.labels) > 0.99);
+        assert!(super::super::quality::adjusted_rand_index(&truth, &kept.labels) > 0.99);
     }
 
     #[test]
@@ -457,28 +407,28 @@ mod tests {
     }
 
     #[test]
-    fn a_steered_run_is_restated_from_its_steered_clusters() {
+    fn a_steered_run_has_the_steered_clusters_their_centroids_and_themes() {
+        use super::super::{cluster, cluster_steered, Params};
         let (x, _) = items(4, 30, 6);
         let data: Vec<f32> = x.iter().copied().collect();
         let params = Params { map_epochs: 10, ..Params::default() };
-        let plain = cluster_steered(&mut data.clone(), 8, &params, None, &[], &|| Ok(())).unwrap();
-        assert_eq!(plain.clustering.n_clusters, 4);
-        assert!(plain.marks.iter().all(Option::is_none));
+        let plain = cluster(&mut data.clone(), 8, &params, None, &|| Ok(())).unwrap();
+        assert_eq!(plain.n_clusters, 4);
+        assert!(plain.steering.iter().all(Option::is_none) && plain.steering_summary.is_empty());
         let far_pin = Steer { id: 2, action: Action::Pin { centroid: axis(6) }, anchors: vec![], previous: vec![] };
         let steers = [merge(1, vec![axis(0), axis(1)]), far_pin];
-        let s = cluster_steered(&mut data.clone(), 8, &params, None, &steers, &|| Ok(())).unwrap();
-        let c = &s.clustering;
+        let c = cluster_steered(&mut data.clone(), 8, &params, None, &steers, &|| Ok(())).unwrap();
         assert_eq!(c.n_clusters, 3);
         assert_eq!(
-            (c.centroids.len(), c.radius.len(), c.themes.len(), c.centroid_coords.len(), s.marks.len()),
+            (c.centroids.len(), c.radius.len(), c.themes.len(), c.centroid_coords.len(), c.steering.len()),
             (3, 3, 3, 3, 3)
         );
-        assert_eq!(s.marks[0], Some(Mark { steering_id: 1, kind: Kind::Merge }));
-        assert_eq!(s.summary, SteeringSummary { applied: vec![1], idle: vec![2] });
+        assert_eq!(c.steering[0], Some(Mark { steering_id: 1, kind: Kind::Merge }));
+        assert_eq!(c.steering_summary, SteeringSummary { applied: vec![1], idle: vec![2] });
         assert!(c.quality.largest_cluster_share >= 0.45, "{}", c.quality.largest_cluster_share);
         assert!(c.timings.iter().any(|(phase, _)| *phase == "steer"));
         // Steers that act on nothing leave the run as the clustering made it.
         let idle = cluster_steered(&mut data.clone(), 8, &params, None, &steers[1..], &|| Ok(())).unwrap();
-        assert_eq!((idle.clustering.labels, idle.clustering.radius), (plain.clustering.labels, plain.clustering.radius));
+        assert_eq!((idle.labels, idle.radius), (plain.labels, plain.radius));
     }
 }
