@@ -10,7 +10,6 @@ use crate::lineage;
 use crate::pg::{check_interrupts, in_subtransaction, with_time_limit_coded, Required};
 use crate::results::{update_metrics, write_results, Grouping};
 use crate::steering;
-use crate::steering;
 use llm_clusters_engine::cluster::labels::{offline_labels, Embed, RunLabels};
 use llm_clusters_engine::cluster::{cluster_steered, Clustering, Params, Previous};
 use llm_clusters_engine::embedder::minilm;
