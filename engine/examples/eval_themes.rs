@@ -16,8 +16,11 @@ use std::collections::HashMap;
 
 const DIM: usize = 384;
 
-/// Rows, and each row's label (`None`: unlabelled), of DIR/NAME.
-fn load(dir: &str, name: &str) -> Result<(Vec<f32>, Vec<Option<String>>), Box<dyn std::error::Error>> {
+/// Rows, and each row's label (`None`: unlabelled).
+type Labelled = (Vec<f32>, Vec<Option<String>>);
+
+/// The rows and labels of DIR/NAME.
+fn load(dir: &str, name: &str) -> Result<Labelled, Box<dyn std::error::Error>> {
     let lines: Vec<serde_json::Value> = std::fs::read_to_string(format!("{dir}/{name}.jsonl"))?
         .lines()
         .map(serde_json::from_str)

@@ -361,7 +361,7 @@ mod tests {
         };
         let s = apply(x.view(), &joined, &[split(vec![])], 9);
         assert_eq!(s.n_clusters, 3);
-        let truth: Vec<i32> = (0..90).map(|i| (i % 3) as i32).collect();
+        let truth: Vec<i32> = (0..90).map(|i| i % 3).collect();
         assert!(super::super::quality::adjusted_rand_index(&truth, &s.labels) > 0.99);
         let parts: Vec<usize> = (0..3).filter(|&c| s.marks[c].is_some()).collect();
         assert_eq!(parts.len(), 2);
