@@ -22,6 +22,7 @@ mod query;
 mod results;
 mod run;
 mod scheduler;
+mod steering;
 mod summary;
 
 ::pgrx::pg_module_magic!(name, version);
@@ -59,6 +60,7 @@ extension_sql_file!(
 );
 extension_sql_file!("../sql/pages.sql", name = "pages", requires = ["teams", pages::report_html, pages::trace_html]);
 extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["teams", ai::label_run]);
+extension_sql_file!("../sql/steering.sql", name = "steering", requires = ["reading", steering::topic_centroid]);
 extension_sql_file!("../sql/api_keys.sql", name = "api_keys", requires = ["capture"]);
 
 #[allow(non_snake_case)]

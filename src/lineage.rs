@@ -29,6 +29,10 @@ pub struct PreviousRun {
 }
 
 impl PreviousRun {
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
     /// Centroids of its clusters (not Outliers), in cluster order.
     pub fn centroids(&self) -> Vec<Vec<f32>> {
         self.clusters.iter().map(|c| c.centroid.clone()).collect()

@@ -113,7 +113,7 @@ fn run_clusters(team_id: i32, run_id: i64) -> Vec<Cluster> {
         client
             .select(
                 "SELECT cluster_id, title, description, size, share, (coalesce(stable_id, cluster_id) % 20)::int, x, y,
-                        avg_cost_usd, avg_latency_s, avg_tokens, error_rate, total_cost_usd, theme_id
+                        avg_cost_usd, avg_latency_s, avg_tokens, error_rate, total_cost_usd, theme_id, steering
                  FROM llm_clusters.clusters WHERE team_id = $2 AND run_id = $1 ORDER BY cluster_id = -1, size DESC, cluster_id",
                 None,
                 &[run_id.into(), team_id.into()],
@@ -134,6 +134,7 @@ fn run_clusters(team_id: i32, run_id: i64) -> Vec<Cluster> {
                     error_rate: row.get::<f64>(12)?,
                     total_cost_usd: row.get::<f64>(13)?,
                     theme_id: row.get::<i32>(14)?,
+                    steering: row.get::<String>(15)?,
                     nearest: Vec::new(),
                 })
             })

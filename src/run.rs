@@ -9,8 +9,9 @@ use crate::jobs::{checked_params, load_job, Job, Source, Window};
 use crate::lineage;
 use crate::pg::{check_interrupts, in_subtransaction, with_time_limit_coded, Required};
 use crate::results::{update_metrics, write_results, Grouping};
+use crate::steering;
 use llm_clusters_engine::cluster::labels::{offline_labels, Embed, RunLabels};
-use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
+use llm_clusters_engine::cluster::{cluster_steered, Clustering, Params, Previous};
 use llm_clusters_engine::embedder::minilm;
 use llm_clusters_engine::runs::{ClusteredQuality, RunQuality, RunStatus};
 use llm_clusters_engine::{to_json, EngineError, ErrorKind};
@@ -197,7 +198,8 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         .as_deref()
         .zip(previous_labels.as_deref())
         .map(|(centroids, labels)| Previous { centroids, labels });
-    let result = match cluster(&mut data, read.dim, params, previous_clusters, &check_interrupts) {
+    let steers = steering::of_job(job, previous.as_ref().map(|p| p.id()));
+    let result = match cluster_steered(&mut data, read.dim, params, previous_clusters, &steers, &check_interrupts) {
         Ok(result) => result,
         Err(e) if e.kind == ErrorKind::NothingToGroup => return Outcome::skipped(e.message, n, quality, timings),
         Err(e) => raise(e),
@@ -211,6 +213,7 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     let t = Instant::now();
     write_results(job, run_id, &ids, &trace_ids, &ts, &result, &labels);
     let lineage = lineage::record(job, run_id, previous.as_ref(), &result, &labels.clusters);
+    steering::mark_clusters(job, run_id, &result.steering);
     update_metrics(job, source, run_id, &ids, &result.labels, n, Grouping::Clusters);
     update_metrics(job, source, run_id, &ids, &result.item_themes(), n, Grouping::Themes);
     timings.insert("write".into(), json!(t.elapsed().as_secs_f64()));

@@ -4,6 +4,8 @@
   var PALETTE = ["#4e79a7","#f28e2b","#e15759","#76b7b2","#59a14f","#edc948","#b07aa1","#ff9da7","#9c755f","#5b8def",
                  "#8cd17d","#d37295","#86bcb6","#f1ce63","#a0cbe8","#ffbe7d","#499894","#d4a6c8","#b6992d","#79706e"];
   var OUTLIER = "#9aa1ad";
+  // What a person's steering (llm_clusters.steering) made of a cluster, on its card.
+  var STEERED = { merge: "merged by hand", split: "split by hand", pin: "pinned topic" };
   var byId = {};
   data.clusters.forEach(function (c) { byId[c.id] = c; });
   function colour(id) { var c = byId[id]; return id < 0 || !c ? OUTLIER : PALETTE[((c.colour % 20) + 20) % 20]; }
@@ -143,6 +145,7 @@
   function addCard(c) {
     var card = el("div", c.id < 0 ? "card outliers" : "card"); card.id = "cluster-" + c.id;
     var h = el("h3"); var sw = el("span", "swatch"); sw.style.background = colour(c.id); h.appendChild(sw); h.appendChild(el("span", null, c.title));
+    if (STEERED[c.steering]) h.appendChild(el("span", "steered", STEERED[c.steering]));
     card.appendChild(h);
     card.appendChild(el("p", "description", c.description));
     var stats = el("div", "stats");

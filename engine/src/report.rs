@@ -50,6 +50,10 @@ pub struct Cluster {
     /// Its theme; `None` for Outliers (and for runs made before themes existed).
     #[serde(rename = "theme")]
     pub theme_id: Option<i32>,
+    /// `merge`, `split` or `pin` when a person's steering made the cluster
+    /// (`llm_clusters.steering`); the card says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub steering: Option<String>,
     /// The items nearest the centre, in rank order.
     pub nearest: Vec<Item>,
 }
@@ -294,6 +298,7 @@ mod tests {
                 error_rate: None,
                 total_cost_usd: None,
                 theme_id: Some(0),
+                steering: Some("pin".into()),
                 nearest: vec![Item { preview: text.into(), ..item_clone(&item) }],
             }],
             points: vec![item],
@@ -340,6 +345,7 @@ mod tests {
         assert_eq!(data["clusters"][0]["title"], "<b>bold</b> & \"quoted\"");
         assert_eq!(data["themes"][0]["title"], "<b>bold</b> & \"quoted\"");
         assert_eq!(data["clusters"][0]["theme"], 0);
+        assert_eq!(data["clusters"][0]["steering"], "pin", "a steered cluster says so");
         assert_eq!(data["points"][0]["trace"], "t1");
     }
 

@@ -2,6 +2,7 @@
 //! constraint lists the same four) and the `quality` document, written through serde so
 //! that its keys are declared once, here.
 
+use crate::cluster::steering::SteeringSummary;
 use crate::cluster::{Clustering, Quality};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -65,6 +66,9 @@ pub struct ClusteredQuality {
     pub pca_dims: usize,
     pub pca_explained_variance: f64,
     pub lineage: LineageSummary,
+    /// Absent when the job has no steering.
+    #[serde(skip_serializing_if = "SteeringSummary::is_empty")]
+    pub steering: SteeringSummary,
     pub k_candidates: Vec<KCandidate>,
 }
 
@@ -80,6 +84,7 @@ impl ClusteredQuality {
             pca_dims: q.pca_dims,
             pca_explained_variance: q.pca_explained_variance,
             lineage,
+            steering: result.steering_summary.clone(),
             k_candidates: q
                 .k_candidates
                 .iter()

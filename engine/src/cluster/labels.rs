@@ -1027,6 +1027,8 @@ mod tests {
             coords: vec![[0.0, 0.0]; n],
             centroid_coords: vec![[0.0, 0.0]; 3],
             quality: Default::default(),
+            steering: vec![None; 3],
+            steering_summary: Default::default(),
             timings: Vec::new(),
         };
         // Ranks given out of order: the examples follow the ranks, not the input order.

@@ -25,6 +25,7 @@ pub mod pca;
 mod previous;
 pub mod quality;
 pub mod requests;
+pub mod steering;
 mod themes;
 pub mod titles;
 pub mod umap;
@@ -42,6 +43,7 @@ pub use quality::{Candidate, Quality};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
 use std::time::Instant;
+use steering::{Mark, Steer, SteeringSummary};
 
 /// What a run of the pipeline produces. Clusters are numbered 0.. by decreasing size;
 /// label -1 marks an outlier.
@@ -66,7 +68,11 @@ pub struct Clustering {
     pub coords: Vec<[f32; 2]>,
     pub centroid_coords: Vec<[f32; 2]>,
     pub quality: Quality,
-    /// Seconds per phase: reduce, cluster, project.
+    /// Per cluster: the steer (`steering`) that made it, if one did.
+    pub steering: Vec<Option<Mark>>,
+    /// Which of the job's steers shaped the run, and which found nothing to act on.
+    pub steering_summary: SteeringSummary,
+    /// Seconds per phase: reduce, cluster, steer (when the job has steering), project.
     pub timings: Vec<(&'static str, f64)>,
 }
 
@@ -80,6 +86,19 @@ pub fn cluster(
     dim: usize,
     params: &Params,
     previous: Option<Previous>,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<Clustering> {
+    cluster_steered(data, dim, params, previous, &[], check)
+}
+
+/// [`cluster`], with the job's steering (`steers`, oldest first) applied to the clusters
+/// found before their themes and map are made (see `steering`).
+pub fn cluster_steered(
+    data: &mut [f32],
+    dim: usize,
+    params: &Params,
+    previous: Option<Previous>,
+    steers: &[Steer],
     check: &dyn Fn() -> Result<()>,
 ) -> Result<Clustering> {
     if dim == 0 || !data.len().is_multiple_of(dim) {
@@ -132,17 +151,33 @@ pub fn cluster(
         method => outliers::outliers(x, &mut labels, &centroids, params.outlier_z, method == Method::KMeans),
     };
     // Outlier removal can empty a cluster only in degenerate data; keep numbering dense.
-    let n_clusters = renumber_by_size(&mut labels);
+    let mut n_clusters = renumber_by_size(&mut labels);
     if n_clusters != centroids.len() {
         centroids = centroids_of(x, &labels, n_clusters);
         distance = nearest_distances(x, &labels, &centroids);
     }
-    let radius = if radius.len() == n_clusters { radius } else { vec![f32::INFINITY; n_clusters] };
+    let mut radius = if radius.len() == n_clusters { radius } else { vec![f32::INFINITY; n_clusters] };
+    timings.push(("cluster", t.elapsed().as_secs_f64()));
+    check()?;
+
+    let t = Instant::now();
+    let mut marks = vec![None; n_clusters];
+    let mut steering_summary = SteeringSummary::default();
+    if !steers.is_empty() {
+        let steered = steering::apply(x, &labels, steers, params.seed);
+        // A run no steer acted on stays exactly the clustering's.
+        if !steered.summary.applied.is_empty() {
+            centroids = steered.centroids(x);
+            (labels, n_clusters, marks) = (steered.labels, steered.n_clusters, steered.marks);
+            (distance, radius) = calibrated_radii(x, &labels, &centroids);
+        }
+        steering_summary = steered.summary;
+        timings.push(("steer", t.elapsed().as_secs_f64()));
+        check()?;
+    }
     let rank = ranks(&labels, &distance);
     quality.outlier_share = labels.iter().filter(|&&l| l < 0).count() as f64 / n as f64;
     quality.largest_cluster_share = cluster_sizes(&labels, n_clusters).into_iter().max().unwrap_or(0) as f64 / n as f64;
-    timings.push(("cluster", t.elapsed().as_secs_f64()));
-    check()?;
 
     let graph = match graph {
         Some(g) => g,
@@ -175,6 +210,8 @@ pub fn cluster(
         coords,
         centroid_coords,
         quality,
+        steering: marks,
+        steering_summary,
         timings,
     })
 }

@@ -1,9 +1,21 @@
-//! Themes: the parent groups of a run's clusters.
+//! Themes: the parent groups of a run's clusters, from the data's own hierarchy: the
+//! average-linkage tree of their centroids, cut where its merge heights jump most (by
+//! ratio, so that a jump low in the tree, between siblings and cousins, counts as much as
+//! one near the top), whatever number of themes that gives. A cut with a theme over
+//! [`MAX_THEME_SHARE`] of the items is passed over, unless one cluster alone is that large
+//! (the data is that lopsided).
+
+/// Largest share of a run's items one theme may hold (unless one cluster holds more).
+pub const MAX_THEME_SHARE: f64 = 0.35;
+/// Merge heights (cosine distances) below this count as this when comparing jumps, so
+/// that near-duplicate clusters merging at ~0 make no jump of their own.
+const HEIGHT_FLOOR: f64 = 0.02;
 
 /// Groups clusters into themes by average-linkage agglomeration of their centroids
-/// (cosine distance, pairs weighted by cluster size) and cuts the tree where it is most
-/// natural: at the widest gap between successive merge heights, among cuts that leave 2
-/// to k/2 themes (a theme must group). Fewer than 4 clusters: each is its own theme.
+/// (cosine distance, pairs weighted by cluster size) and cuts the tree at the largest
+/// ratio between successive merge heights, among cuts that leave 2 to k/2 themes (a theme
+/// must group) and no theme over the share cap (if there is such a cut; else the cut whose
+/// largest theme is smallest). Fewer than 4 clusters: each is its own theme.
 /// Themes are numbered by their largest cluster (clusters are numbered by size).
 pub(super) fn themes_of(centroids: &[Vec<f32>], sizes: &[usize]) -> Vec<usize> {
     let k = centroids.len();
@@ -43,19 +55,23 @@ pub(super) fn themes_of(centroids: &[Vec<f32>], sizes: &[usize]) -> Vec<usize> {
         members[best.0].extend(merged);
     }
     // partitions[i] has k - i groups and was split by a merge at heights[i]; cutting
-    // before merge i keeps the groups it would join apart: its gap is heights[i] - heights[i-1].
-    let mut cut = (k - 1, f64::NEG_INFINITY);
-    for i in 1..heights.len() {
-        let groups = k - i;
-        if groups >= 2 && groups <= k / 2 {
-            let gap = heights[i] - heights[i - 1];
-            if gap > cut.1 {
-                cut = (i, gap);
-            }
-        }
-    }
+    // before merge i keeps the groups it would join apart: its jump is heights[i] / heights[i-1].
+    let n = sizes.iter().sum::<usize>().max(1) as f64;
+    let cap = MAX_THEME_SHARE.max(sizes.iter().copied().max().unwrap_or(0) as f64 / n);
+    let largest = |groups: &[Vec<usize>]| {
+        groups.iter().map(|g| g.iter().map(|&c| sizes[c]).sum::<usize>()).max().unwrap_or(0) as f64 / n
+    };
+    let cuts: Vec<usize> = (1..heights.len()).filter(|&i| k - i >= 2 && k - i <= k / 2).collect();
+    let jump = |i: usize| heights[i].max(HEIGHT_FLOOR) / heights[i - 1].max(HEIGHT_FLOOR);
+    let cut = cuts
+        .iter()
+        .copied()
+        .filter(|&i| largest(&partitions[i]) <= cap + 1e-9)
+        .max_by(|&a, &b| jump(a).total_cmp(&jump(b)).then(b.cmp(&a)))
+        .or_else(|| cuts.iter().copied().min_by(|&a, &b| largest(&partitions[a]).total_cmp(&largest(&partitions[b]))))
+        .unwrap_or(k - 1);
     let mut theme = vec![0usize; k];
-    let mut groups = partitions[cut.0].clone();
+    let mut groups = partitions[cut].clone();
     groups.iter_mut().for_each(|g| g.sort_unstable());
     groups.sort_by_key(|g| g[0]);
     for (t, g) in groups.iter().enumerate() {
@@ -106,5 +122,54 @@ mod tests {
             r.labels.iter().map(|&l| if l < 0 { -1 } else { r.themes[l as usize] as i32 }).collect();
         let parents: Vec<i32> = (0..480).map(|i| (i % 16) / 4).collect();
         assert!(quality::adjusted_rand_index(&parents, &theme_of_item) > 0.95);
+    }
+
+    /// `children` groups of 30 items under each parent (sizes by `per_parent`), in `dim`-d:
+    /// a parent's direction plus, less, its child's own. The items, each item's parent.
+    fn nested(per_parent: &[usize], seed: u64) -> (Vec<f32>, usize, Vec<i32>) {
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+        let parents = per_parent.len();
+        let dim = parents + per_parent.iter().sum::<usize>();
+        let (mut data, mut truth) = (Vec::new(), Vec::new());
+        let mut child_axis = parents;
+        for (p, &children) in per_parent.iter().enumerate() {
+            for _ in 0..children {
+                for _ in 0..30 {
+                    data.extend((0..dim).map(|d| {
+                        f32::from(u8::from(d == p))
+                            + 0.55 * f32::from(u8::from(d == child_axis))
+                            + 0.08 * rng.gen_range(-1.0f32..1.0)
+                    }));
+                    truth.push(p as i32);
+                }
+                child_axis += 1;
+            }
+        }
+        (data, dim, truth)
+    }
+
+    fn item_themes(r: &super::super::Clustering) -> Vec<i32> {
+        r.item_themes()
+    }
+
+    #[test]
+    fn themes_recover_the_parents_whatever_their_number() {
+        // 7 parents with 2 to 4 children each (unequal sizes): 7 themes, not 2 or 3.
+        let (mut data, dim, parents) = nested(&[4, 3, 2, 3, 2, 4, 2], 3);
+        let r = run(&mut data, dim, &Params { map_epochs: 10, ..Params::default() }).unwrap();
+        assert_eq!(r.n_clusters, 20);
+        assert_eq!(r.n_themes, 7);
+        assert!(quality::normalized_mutual_info(&parents, &item_themes(&r)) > 0.95);
+    }
+
+    #[test]
+    fn a_parent_of_most_items_is_not_one_theme() {
+        // One parent holds 60% of the items (6 of 10 children): it is not one theme.
+        let (mut data, dim, _) = nested(&[6, 2, 2], 4);
+        let r = run(&mut data, dim, &Params { map_epochs: 10, ..Params::default() }).unwrap();
+        let themes = item_themes(&r);
+        let largest = (0..r.n_themes as i32).map(|t| themes.iter().filter(|&&x| x == t).count()).max().unwrap();
+        let share = largest as f64 / themes.len() as f64;
+        assert!(r.n_themes >= 3 && share < 0.5, "{} themes, the largest {share}", r.n_themes);
     }
 }
