@@ -277,19 +277,30 @@ mod tests {
         let x: Vec<f32> = (0..m * k).map(|_| rng.gen_range(-3.0..3.0)).collect();
         let w: Vec<f32> = (0..n * k).map(|_| rng.gen_range(-0.5..0.5)).collect();
         let b: Vec<f32> = (0..n).map(|_| rng.gen_range(-1.0..1.0)).collect();
-        let mut worst = [0.0f32; 2];
+        // Error against the exact product, and against the product with the quantised
+        // weights (what is left once the input's own rounding is removed).
+        let (mut to_exact, mut to_weights) = ([0.0f32; 2], [0.0f32; 2]);
         for passes in [1, 2] {
             let layer = QuantizedLinear::new(&w, &b, passes);
             let mut out = vec![0.0; m * n];
             layer.apply(&x, &mut Scratch::default(), &mut out);
+            let stride = layer.weights.stride;
             for i in 0..m {
                 for j in 0..n {
                     let exact: f32 = (0..k).map(|t| x[i * k + t] * w[j * k + t]).sum::<f32>() + b[j];
-                    worst[passes - 1] = worst[passes - 1].max((out[i * n + j] - exact).abs());
+                    let quantised_weights: f32 = (0..k)
+                        .map(|t| {
+                            x[i * k + t] * f32::from(layer.weights.values[j * stride + t]) * layer.weights.scales[j]
+                        })
+                        .sum::<f32>()
+                        + b[j];
+                    to_exact[passes - 1] = to_exact[passes - 1].max((out[i * n + j] - exact).abs());
+                    to_weights[passes - 1] = to_weights[passes - 1].max((out[i * n + j] - quantised_weights).abs());
                 }
             }
         }
-        assert!(worst[0] < 0.05 && worst[1] < worst[0] / 2.0, "{worst:?}");
+        assert!(to_exact[0] < 0.05 && to_exact[1] < 0.05, "{to_exact:?}");
+        assert!(to_weights[1] < 1e-3 && to_weights[1] < to_weights[0] / 20.0, "{to_weights:?}");
     }
 
     #[test]
