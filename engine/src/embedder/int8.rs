@@ -28,7 +28,7 @@ impl QuantizedRows {
     /// Quantises each row of the row-major `rows × cols` matrix `x` to [-127, 127] with
     /// the scale max|row| / 127, reusing this value's buffers.
     pub fn quantize(&mut self, x: &[f32], cols: usize) {
-        let rows = if cols == 0 { 0 } else { x.len() / cols };
+        let rows = x.len().checked_div(cols).unwrap_or(0);
         self.stride = padded(cols);
         self.values.clear();
         self.values.resize(rows * self.stride, 0);

@@ -246,7 +246,7 @@ impl MiniLm {
         check: &dyn Fn() -> Result<()>,
     ) -> Result<Vec<Vec<f32>>> {
         let tokens: Vec<Vec<u32>> = texts.iter().map(|t| self.tokens(t)).collect::<Result<_>>()?;
-        let batches = length_batches(&tokens, threads);
+        let batches = length_batches(&tokens, threads, BATCH_TOKENS);
         let mut out: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
         let run = |batch: &Vec<usize>| -> Vec<(usize, Vec<f32>)> {
             let seqs: Vec<&[u32]> = batch.iter().map(|&i| tokens[i].as_slice()).collect();
@@ -390,14 +390,14 @@ impl MiniLm {
 }
 
 /// Texts (by index) in batches of similar length, longest first: sorted by length, so that
-/// a batch pads little, and bounded by a budget of padded tokens (texts × longest). With
+/// a batch pads little, and bounded by `max_budget` padded tokens (texts × longest). With
 /// several threads the budget is also at most a 2·threads-th of all the tokens, so that
-/// every thread gets work (down to MIN_BATCH_TOKENS, below which the integer kernels'
-/// weight reads stop paying for themselves).
-fn length_batches(tokens: &[Vec<u32>], threads: usize) -> Vec<Vec<usize>> {
+/// every thread gets work (down to MIN_BATCH_TOKENS, below which the weight reads stop
+/// paying for themselves).
+fn length_batches(tokens: &[Vec<u32>], threads: usize, max_budget: usize) -> Vec<Vec<usize>> {
     let total: usize = tokens.iter().map(Vec::len).sum();
-    let budget =
-        if threads <= 1 { BATCH_TOKENS } else { total.div_ceil(2 * threads).clamp(MIN_BATCH_TOKENS, BATCH_TOKENS) };
+    let smallest = MIN_BATCH_TOKENS.min(max_budget);
+    let budget = if threads <= 1 { max_budget } else { total.div_ceil(2 * threads).clamp(smallest, max_budget) };
     let mut order: Vec<usize> = (0..tokens.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(tokens[i].len()));
     let mut batches: Vec<Vec<usize>> = Vec::new();
@@ -573,7 +573,7 @@ mod tests {
     fn batches_are_by_length_within_the_budget() {
         let tokens: Vec<Vec<u32>> = [5, 300, 7, 6, 256, 40, 5, 1, 0].iter().map(|&n| vec![0; n]).collect();
         for threads in [1, 2, 8] {
-            let batches = length_batches(&tokens, threads);
+            let batches = length_batches(&tokens, threads, BATCH_TOKENS);
             let mut seen: Vec<usize> = batches.concat();
             seen.sort();
             assert_eq!(seen, (0..tokens.len()).collect::<Vec<_>>(), "every text once");
@@ -584,13 +584,14 @@ mod tests {
             }
         }
         assert_eq!(
-            length_batches(&tokens, 1),
+            length_batches(&tokens, 1, BATCH_TOKENS),
             vec![vec![1, 4, 5, 2, 3, 0], vec![6, 7, 8]],
             "6 × 300 <= 2048 < 7 × 300"
         );
         let many: Vec<Vec<u32>> = (0..100).map(|_| vec![0; 20]).collect();
-        assert_eq!(length_batches(&many, 1).len(), 1);
-        assert_eq!(length_batches(&many, 2).len(), 4, "2000 tokens: four batches of 500 for two threads");
+        assert_eq!(length_batches(&many, 1, BATCH_TOKENS).len(), 1);
+        assert_eq!(length_batches(&many, 1, 512).len(), 4, "25 × 20 tokens <= 512");
+        assert_eq!(length_batches(&many, 2, BATCH_TOKENS).len(), 4, "2000 tokens: four batches of 500 for two threads");
     }
 
     #[test]
