@@ -6,12 +6,13 @@
 
 use crate::datum::json_of_text;
 use crate::error::{raise, OrRaise};
-use crate::gucs::{self, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_THREADS, MODEL_DIR};
+use crate::gucs::{self, EmbedPrecision, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_PRECISION, EMBED_THREADS, MODEL_DIR};
 use crate::http::{embedding_service, post};
 use crate::pg::{self, check_interrupts, Required};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
 use llm_clusters_engine::content::{request_text, trace_request_text};
-use llm_clusters_engine::embedder::{bounded_input, hash, minilm::MiniLm};
+use llm_clusters_engine::embedder::minilm::{MiniLm, Precision};
+use llm_clusters_engine::embedder::{bounded_input, hash};
 use llm_clusters_engine::source::Level;
 use llm_clusters_engine::vectors::real_array_literal;
 use llm_clusters_engine::{EngineError, ErrorKind};
@@ -73,9 +74,14 @@ fn cached_model(dir: &std::path::Path) -> llm_clusters_engine::Result<Arc<MiniLm
     Ok(model)
 }
 
-/// The configured number of threads for the built-in model.
-pub fn embed_threads() -> usize {
-    usize::try_from(EMBED_THREADS.get()).unwrap_or(1).max(1)
+/// Embeddings of `texts` by the built-in model with the configured threads and precision.
+pub fn embed_builtin(model: &MiniLm, texts: &[&str]) -> llm_clusters_engine::Result<Vec<Vec<f32>>> {
+    let threads = usize::try_from(EMBED_THREADS.get()).unwrap_or(1).max(1);
+    let precision = match EMBED_PRECISION.get() {
+        EmbedPrecision::Int8 => Precision::Int8,
+        EmbedPrecision::F32 => Precision::F32,
+    };
+    model.embed(texts, threads, precision, &check_interrupts)
 }
 
 /// Embeddings of `texts` in order, and the model name to record, with the configured
@@ -86,7 +92,7 @@ pub fn embed_texts(texts: &[&str]) -> (Vec<Vec<f32>>, String) {
     match EMBEDDER.get() {
         Embedder::Builtin => {
             let model = builtin_model();
-            let vectors = model.embed(texts, embed_threads(), &check_interrupts).or_raise();
+            let vectors = embed_builtin(&model, texts).or_raise();
             (vectors, llm_clusters_engine::embedder::minilm::MODEL.to_string())
         }
         Embedder::Hash => {

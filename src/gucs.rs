@@ -60,6 +60,18 @@ pub static EMBEDDER: GucSetting<Embedder> = GucSetting::<Embedder>::new(Embedder
 pub static MODEL_DIR: GucSetting<Option<CString>> = GucSetting::<Option<CString>>::new(None);
 /// Threads one backend may use for the built-in model.
 pub static EMBED_THREADS: GucSetting<i32> = GucSetting::<i32>::new(1);
+/// How the built-in model computes its linear maps.
+#[derive(PostgresGucEnum, Clone, Copy, PartialEq, Eq, Debug)]
+pub enum EmbedPrecision {
+    /// Integer products (weights per output channel, activations per row).
+    #[name = c"int8"]
+    Int8,
+    /// The published f32 weights: sentence-transformers' vectors to 1e-6. The default:
+    /// int8 was not faster on the AVX2 machine measured (docs/benchmarks.md).
+    #[name = c"f32"]
+    F32,
+}
+pub static EMBED_PRECISION: GucSetting<EmbedPrecision> = GucSetting::<EmbedPrecision>::new(EmbedPrecision::F32);
 
 /// Longest one job's scheduled work (a run, or placing new items) may take, in ms (0: no limit).
 pub static JOB_TIME_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(3_600_000);
@@ -212,6 +224,14 @@ pub fn define() {
         &EMBED_THREADS,
         1,
         64,
+        GucContext::Suset,
+        GucFlags::default(),
+    );
+    GucRegistry::define_enum_guc(
+        c"llm_clusters.embed_precision",
+        c"How the built-in model computes its matrix products: f32 (the published weights, the default) or int8 (integer products).",
+        c"int8 vectors are within cosine 0.99 of the f32 ones on texts of 8 or more tokens (0.985 on the shortest); embeddings.model is all-MiniLM-L6-v2 either way.",
+        &EMBED_PRECISION,
         GucContext::Suset,
         GucFlags::default(),
     );

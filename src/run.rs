@@ -247,7 +247,7 @@ fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> Run
     let embed = |texts: &[String]| {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         match &model {
-            Some(m) => m.embed(&refs, crate::embed::embed_threads(), &check_interrupts),
+            Some(m) => crate::embed::embed_builtin(m, &refs),
             None => Err(EngineError::new(ErrorKind::NotConfigured, "no built-in model")),
         }
     };

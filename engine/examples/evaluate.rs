@@ -16,7 +16,7 @@ use linfa::prelude::*;
 use llm_clusters_engine::cluster::labels::{offline_labels, ClusterLabel};
 use llm_clusters_engine::cluster::quality::{adjusted_rand_index, normalized_mutual_info, trustworthiness};
 use llm_clusters_engine::cluster::{cluster, Clustering, Method, Params};
-use llm_clusters_engine::embedder::minilm::MiniLm;
+use llm_clusters_engine::embedder::minilm::{MiniLm, Precision};
 use ndarray::{Array2, Axis};
 use rand::SeedableRng;
 use std::collections::{HashMap, HashSet};
@@ -153,7 +153,7 @@ fn titles(set: &Set, result: &Clustering, model: &MiniLm) -> Result<String, Box<
         .collect();
     let embed = |texts: &[String]| {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        model.embed(&refs, 2, &|| Ok(()))
+        model.embed(&refs, 2, Precision::F32, &|| Ok(()))
     };
     let run = offline_labels(&docs, result, Some(&embed));
     let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f32>();

@@ -29,11 +29,13 @@ for case in unreadable damaged; do
   pass "$case model: 58030, ${err%%$'\n'*}"
 done
 
-say "two threads give the same vectors as one"
-vec() { pg -At -c "SET llm_clusters.embed_threads = $1" -c "SELECT array_agg(round(x::numeric, 5)) FROM unnest(llm_clusters.embed_text('How do I reset my password? ' || repeat('More words here. ', 40))) x"; }
-one=$(vec 1); two=$(vec 2)
-[ -n "$one" ] && [ "$one" = "$two" ] || fail "embed_threads 1 and 2 differ"
-pass "embed_threads = 2 gives the vector of embed_threads = 1"
+say "two threads give the same vectors as one, in both precisions"
+vec() { pg -At -c "SET llm_clusters.embed_threads = $1" -c "SET llm_clusters.embed_precision = $2" -c "SELECT array_agg(round(x::numeric, 5)) FROM unnest(llm_clusters.embed_text('How do I reset my password? ' || repeat('More words here. ', 40))) x"; }
+for precision in f32 int8; do
+  one=$(vec 1 $precision); two=$(vec 2 $precision)
+  [ -n "$one" ] && [ "$one" = "$two" ] || fail "$precision: embed_threads 1 and 2 differ"
+  pass "$precision: embed_threads = 2 gives the vector of embed_threads = 1"
+done
 
 # hold_item: another session writes, and keeps uncommitted, the embedding of the 257th item
 # embed_pending would take next: its second batch (of 256) waits for that row, whatever the

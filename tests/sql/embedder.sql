@@ -6,6 +6,13 @@ SELECT array_length(e, 1) AS dims,
 FROM (SELECT llm_clusters.embed_text('This is an example sentence') AS e) t;
 SHOW llm_clusters.embedder;
 SHOW llm_clusters.embed_threads;
+SHOW llm_clusters.embed_precision;
+-- int8: the same model with integer products, close to f32 but not the same vector.
+SET llm_clusters.embed_precision = 'int8';
+CREATE TEMP TABLE int8_vector AS SELECT llm_clusters.embed_text('How do I reset my password?') AS e;
+RESET llm_clusters.embed_precision;
+SELECT regress.cosine(i.e, f.e) > 0.99 AS int8_close_to_f32, i.e <> f.e AS int8_computed, array_length(i.e, 1) AS dims
+FROM int8_vector i, (SELECT llm_clusters.embed_text('How do I reset my password?') AS e) f;
 SELECT regress.cosine(llm_clusters.embed_text('How do I reset my password?'), llm_clusters.embed_text('I forgot my password, help me log in'))
      > regress.cosine(llm_clusters.embed_text('How do I reset my password?'), llm_clusters.embed_text('Translate this menu into French')) + 0.3
        AS paraphrase_much_closer;
@@ -40,6 +47,7 @@ GRANT USAGE ON SCHEMA regress TO regress_embedder_user;
 SET ROLE regress_embedder_user;
 SELECT regress.error_of($$SET llm_clusters.model_dir = '/tmp'$$);
 SELECT regress.error_of($$SET llm_clusters.embedder = 'hash'$$);
+SELECT regress.error_of($$SET llm_clusters.embed_precision = 'int8'$$);
 RESET ROLE;
 DROP OWNED BY regress_embedder_user;
 DROP ROLE regress_embedder_user;

@@ -2,6 +2,7 @@
 //! default) and the hashed bag-of-words (`hash`, no model files).
 
 pub mod hash;
+pub mod int8;
 pub mod minilm;
 
 /// The most of a text any embedder reads, in bytes: the built-in model reads its first 256
