@@ -11,6 +11,9 @@
 
 /// Values per SIMD step: rows are stored padded with zeros to a multiple of this.
 const LANES: usize = 32;
+// The AVX2 kernel steps through a row one register at a time.
+#[cfg(target_arch = "x86_64")]
+const _: () = assert!(LANES.is_multiple_of(avx2::REGISTER_BYTES));
 
 fn padded(len: usize) -> usize {
     len.div_ceil(LANES) * LANES
@@ -141,8 +144,10 @@ fn scalar_dot_products(a: &[i8], w: &[i8], stride: usize, out: &mut [i32]) {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::LANES;
     use std::arch::x86_64::*;
+
+    /// i8 values in one __m256i: the step of the inner loop (rows are padded to a multiple).
+    pub(super) const REGISTER_BYTES: usize = 32;
 
     /// Columns of W per block: their rows (up to 64 × 1536 bytes) stay in L2 while every
     /// row of `a` passes by.
@@ -199,7 +204,7 @@ mod avx2 {
     unsafe fn tile(a: [*const i8; 4], w: [*const i8; 2], stride: usize) -> [i32; 8] {
         let ones = _mm256_set1_epi16(1);
         let mut acc = [_mm256_setzero_si256(); 8];
-        for k in (0..stride).step_by(LANES) {
+        for k in (0..stride).step_by(REGISTER_BYTES) {
             // SAFETY: k + 32 <= stride, within each row (the caller's contract).
             let (w0, w1) = unsafe { (_mm256_loadu_si256(w[0].add(k).cast()), _mm256_loadu_si256(w[1].add(k).cast())) };
             for r in 0..4 {
