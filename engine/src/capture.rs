@@ -7,11 +7,12 @@
 
 use crate::content::readable_text;
 use crate::error::{EngineError, ErrorKind, Result};
+use crate::evaluation::{evaluation_text, EVALUATION_EVENT};
 use crate::timestamp::validate_timestamp;
 use serde_json::{Map, Value};
 
 /// Event names that `capture` accepts.
-pub const AI_EVENTS: [&str; 4] = ["$ai_generation", "$ai_span", "$ai_trace", "$ai_embedding"];
+pub const AI_EVENTS: [&str; 5] = ["$ai_generation", "$ai_span", "$ai_trace", "$ai_embedding", EVALUATION_EVENT];
 
 /// Most events one call may carry; larger batches are refused before anything is stored.
 pub const MAX_EVENTS_PER_CALL: usize = 100_000;
@@ -176,16 +177,22 @@ pub fn parse_event(index: usize, event: &Value) -> Result<CapturedEvent> {
     };
 
     let text = |key: &str| -> Result<Option<String>> { optional_text(&at, key, props.get(key)) };
-    let trace_id = match props.get("$ai_trace_id") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(identifier(&at, "$ai_trace_id", v)?),
+    let is_evaluation = name == EVALUATION_EVENT;
+    // An evaluation belongs to the trace it judged; without one, to the event it judged.
+    let trace_id = match id_text(&at, "$ai_trace_id", props)?.filter(|s| !s.is_empty()) {
+        None if is_evaluation => id_text(&at, "$ai_target_event_id", props)?.filter(|s| !s.is_empty()),
+        found => found,
     }
-    .filter(|s| !s.is_empty())
     .ok_or_else(|| at.error(ErrorKind::NullNotAllowed, "$ai_trace_id", "is missing"))?;
 
     let input = first_present(props, &["$ai_input", "$ai_input_state"]);
     let output = first_present(props, &["$ai_output_choices", "$ai_output", "$ai_output_state"]);
-    let content = Some(readable_text(input, output)).filter(|s| !s.is_empty());
+    let content = if is_evaluation {
+        check_evaluation(&at, props)?;
+        Some(evaluation_text(props))
+    } else {
+        Some(readable_text(input, output)).filter(|s| !s.is_empty())
+    };
 
     let input_tokens = count(&at, "$ai_input_tokens", props.get("$ai_input_tokens"))?;
     let output_tokens = count(&at, "$ai_output_tokens", props.get("$ai_output_tokens"))?;
@@ -222,6 +229,34 @@ pub fn parse_event(index: usize, event: &Value) -> Result<CapturedEvent> {
         error,
         properties: Value::Object(props.clone()),
     })
+}
+
+/// The properties of an `$ai_evaluation` that its text and its cluster's pass rate read
+/// have the types PostHog sends: texts are strings, the result of a boolean evaluation and
+/// `$ai_evaluation_applicable` are booleans (or the text "true" / "false").
+fn check_evaluation(at: &EventContext, props: &Map<String, Value>) -> Result<()> {
+    for key in ["$ai_evaluation_name", "$ai_evaluation_reasoning", "$ai_evaluation_model", "$ai_evaluation_result_type"] {
+        optional_text(at, key, props.get(key))?;
+    }
+    id_text(at, "$ai_target_event_id", props)?;
+    let boolean_result =
+        matches!(props.get("$ai_evaluation_result_type"), None | Some(Value::Null)) || props["$ai_evaluation_result_type"] == "boolean";
+    let keys: &[&str] =
+        if boolean_result { &["$ai_evaluation_result", "$ai_evaluation_applicable"] } else { &["$ai_evaluation_applicable"] };
+    for key in keys {
+        match props.get(*key) {
+            None | Some(Value::Null) | Some(Value::Bool(_)) => {}
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("false") => {}
+            Some(other) => {
+                return Err(at.error(
+                    ErrorKind::InvalidText,
+                    key,
+                    format!("must be a boolean, got {}", truncate(&other.to_string(), 100)),
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 struct EventContext {
@@ -568,6 +603,54 @@ mod tests {
             let err = error_of(payload.clone());
             assert_eq!(err.kind, kind, "{payload} -> {err}");
             assert!(err.message.contains(needle), "{payload}: message {:?} lacks {:?}", err.message, needle);
+        }
+    }
+
+    fn evaluation(props: Value) -> Value {
+        json!({"event": "$ai_evaluation", "distinct_id": "judge", "timestamp": "2026-11-20T10:00:00Z", "properties": props})
+    }
+
+    #[test]
+    fn evaluations_are_stored_with_their_text() {
+        // As PostHog's evaluation workflow emits them.
+        let ev = parse_event(
+            0,
+            &evaluation(json!({
+                "$ai_evaluation_id": "e-1", "$ai_evaluation_name": "helpfulness", "$ai_evaluation_result": false,
+                "$ai_evaluation_reasoning": "It did not answer.", "$ai_evaluation_model": "gpt-4o-mini",
+                "$ai_target_event_id": "0190a1b2-0000-7000-8000-000000000001", "$ai_target_event_type": "$ai_generation",
+                "$ai_trace_id": "t-9", "$ai_evaluation_allows_na": false, "$ai_total_cost_usd": 0.0001
+            })),
+        )
+        .unwrap();
+        assert_eq!(ev.event, "$ai_evaluation");
+        assert_eq!(ev.trace_id, "t-9");
+        assert_eq!(ev.content.as_deref(), Some("helpfulness: fail. It did not answer."));
+        // Without a trace id, the evaluated event is its trace.
+        let ev = parse_event(0, &evaluation(json!({"$ai_target_event_id": "g-1", "$ai_evaluation_applicable": "false"}))).unwrap();
+        assert_eq!((ev.trace_id.as_str(), ev.content.as_deref()), ("g-1", Some("evaluation: n/a")));
+        // A categorical result is any JSON; its verdict is unknown.
+        let ev = parse_event(
+            0,
+            &evaluation(json!({"$ai_trace_id": "t", "$ai_evaluation_result_type": "categorical", "$ai_evaluation_result": ["tone"]})),
+        )
+        .unwrap();
+        assert_eq!(ev.content.as_deref(), Some("evaluation: unknown"));
+    }
+
+    #[test]
+    fn evaluation_properties_are_type_checked() {
+        for (props, needle) in [
+            (json!({"$ai_trace_id": "t", "$ai_evaluation_result": "maybe"}), "\"$ai_evaluation_result\" must be a boolean"),
+            (json!({"$ai_trace_id": "t", "$ai_evaluation_result": 1}), "\"$ai_evaluation_result\" must be a boolean"),
+            (json!({"$ai_trace_id": "t", "$ai_evaluation_applicable": {"x": 1}}), "\"$ai_evaluation_applicable\" must be a boolean"),
+            (json!({"$ai_trace_id": "t", "$ai_evaluation_name": ["a"]}), "\"$ai_evaluation_name\" must be a string"),
+            (json!({"$ai_trace_id": "t", "$ai_evaluation_reasoning": 5}), "\"$ai_evaluation_reasoning\" must be a string"),
+            (json!({"$ai_trace_id": "t", "$ai_target_event_id": [1]}), "\"$ai_target_event_id\" must be a string or a number"),
+            (json!({"$ai_evaluation_result": true}), "\"$ai_trace_id\" is missing"),
+        ] {
+            let err = parse_event(0, &evaluation(props.clone())).unwrap_err();
+            assert!(err.message.contains(needle), "{props}: {}", err.message);
         }
     }
 

@@ -26,7 +26,8 @@ pub fn readable_text(input: Option<&Value>, output: Option<&Value>) -> String {
     capped(lines.join("\n"))
 }
 
-fn capped(text: String) -> String {
+/// At most `MAX_CONTENT_CHARS` characters of `text`.
+pub fn capped(text: String) -> String {
     match text.char_indices().nth(MAX_CONTENT_CHARS) {
         Some((cut, _)) => text[..cut].to_string(),
         None => text,
@@ -38,6 +39,13 @@ fn user_messages(input: &Value) -> Vec<String> {
     let mut messages = Vec::new();
     collect_messages(input, "user", &mut messages, 0);
     messages.into_iter().filter(|(role, _)| role == "user").map(|(_, text)| text).collect()
+}
+
+/// The model's messages of one call's output (assistant text and its tool calls).
+pub fn answer_messages(output: &Value) -> Vec<String> {
+    let mut messages = Vec::new();
+    collect_messages(output, "assistant", &mut messages, 0);
+    messages.into_iter().filter(|(role, _)| role == "assistant").map(|(_, text)| text).collect()
 }
 
 /// What a generation is embedded from: what the user asked in it. Its latest user

@@ -1,14 +1,16 @@
 //! The source contract: the columns every job source provides, checked against the
 //! (name, type) list PostgreSQL reports for a relation.
 
+use crate::capture::truncate;
 use crate::error::{EngineError, ErrorKind, Result};
 
-/// What an item is: one generation (`item_id` = the event's uuid) or one trace (`item_id`
-/// = the trace id).
+/// What an item is: one generation (`item_id` = the event's uuid), one trace (`item_id`
+/// = the trace id) or one evaluation (`item_id` = the `$ai_evaluation` event's uuid).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
     Generation,
     Trace,
+    Evaluation,
 }
 
 impl Level {
@@ -16,9 +18,10 @@ impl Level {
         match text {
             "generation" => Ok(Level::Generation),
             "trace" => Ok(Level::Trace),
+            "evaluation" => Ok(Level::Evaluation),
             _ => Err(EngineError::new(
                 ErrorKind::InvalidParameter,
-                format!("level must be 'trace' or 'generation', got \"{text}\""),
+                format!("level must be 'trace', 'generation' or 'evaluation', got \"{}\"", truncate(text, 100)),
             )),
         }
     }
@@ -28,7 +31,14 @@ impl Level {
         match self {
             Level::Generation => "generation",
             Level::Trace => "trace",
+            Level::Evaluation => "evaluation",
         }
+    }
+
+    /// Whether items of this level have summaries (`summarize_pending`, `embed_summaries`):
+    /// traces and generations; an evaluation is its own short text.
+    pub fn has_summaries(self) -> bool {
+        self != Level::Evaluation
     }
 }
 
@@ -156,13 +166,13 @@ mod tests {
 
     #[test]
     fn levels_parse_and_print() {
-        for level in [Level::Generation, Level::Trace] {
+        for level in [Level::Generation, Level::Trace, Level::Evaluation] {
             assert_eq!(Level::parse(level.as_str()).unwrap(), level);
         }
         let e = Level::parse("span").unwrap_err();
         assert_eq!(
             (e.kind, e.message.as_str()),
-            (ErrorKind::InvalidParameter, "level must be 'trace' or 'generation', got \"span\"")
+            (ErrorKind::InvalidParameter, "level must be 'trace', 'generation' or 'evaluation', got \"span\"")
         );
     }
 

@@ -1,7 +1,8 @@
 //! Job parameters (`llm_clusters.jobs.params`): parsed and validated in one place.
 
-use crate::capture::json_type;
+use crate::capture::{json_type, truncate};
 use crate::error::{EngineError, Result};
+use crate::lens::{self, Lens};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,9 +40,9 @@ pub struct Params {
     pub map_epochs: usize,
     /// Graph: Louvain's resolution; above 1 finer clusters, below 1 coarser.
     pub resolution: f64,
-    /// What the items are embedded from: their content (default) or their summaries
-    /// (`"embed": "summary"`: the job's default source is then the summary view).
-    pub embed_summaries: bool,
+    /// What the items are embedded from (`"lens"`, see `lens::Lens`; `"embed": "summary"`
+    /// is the summary lens): the job's default source is the lens's item view.
+    pub lens: Lens,
 }
 
 impl Default for Params {
@@ -65,7 +66,7 @@ impl Default for Params {
             map_sample: 10_000,
             map_epochs: 200,
             resolution: 1.0,
-            embed_summaries: false,
+            lens: Lens::Request,
         }
     }
 }
@@ -91,6 +92,7 @@ pub const KEYS: &[&str] = &[
     "map_epochs",
     "resolution",
     "embed",
+    "lens",
 ];
 
 impl Params {
@@ -168,15 +170,35 @@ impl Params {
                 )))
             }
         };
-        p.embed_summaries = match obj.get("embed") {
-            None => false,
-            Some(Value::String(s)) if s == "content" => false,
-            Some(Value::String(s)) if s == "summary" => true,
+        let embed_summaries = match obj.get("embed") {
+            None => None,
+            Some(Value::String(s)) if s == "content" => Some(false),
+            Some(Value::String(s)) if s == "summary" => Some(true),
             Some(v) => {
                 return Err(EngineError::invalid_parameter(format!(
-                    "params.embed must be \"content\" or \"summary\", got {v}"
+                    "params.embed must be \"content\" or \"summary\", got {}",
+                    truncate(&v.to_string(), 100)
                 )))
             }
+        };
+        let lens = match obj.get("lens") {
+            None => None,
+            Some(Value::String(s)) => Some(Lens::parse(s)?),
+            Some(v) => {
+                return Err(EngineError::invalid_parameter(format!(
+                    "params.lens must be a string, got {}",
+                    json_type(v)
+                ))
+                .with_hint(lens::hint()))
+            }
+        };
+        // params.embed = "summary" is the summary lens; "content" any other.
+        p.lens = match (embed_summaries, lens) {
+            (Some(true), None) => Lens::Summary,
+            (_, None) => Lens::Request,
+            (Some(true), Some(l)) if l != Lens::Summary => return Err(conflict(l)),
+            (Some(false), Some(Lens::Summary)) => return Err(conflict(Lens::Summary)),
+            (_, Some(l)) => l,
         };
         if p.min_items > p.max_items {
             return Err(EngineError::invalid_parameter(format!(
@@ -186,6 +208,15 @@ impl Params {
         }
         Ok(p)
     }
+}
+
+fn conflict(lens: Lens) -> EngineError {
+    EngineError::invalid_parameter(format!(
+        "params.embed and params.lens disagree: lens \"{}\" with embed \"{}\"",
+        lens.as_str(),
+        if lens == Lens::Summary { "content" } else { "summary" }
+    ))
+    .with_hint("params.embed = \"summary\" is params.lens = \"summary\": give one of them.")
 }
 
 #[cfg(test)]
@@ -202,6 +233,18 @@ mod tests {
     }
 
     #[test]
+    fn lens_and_its_embed_synonym() {
+        let lens = |v: Value| Params::from_json(&v).unwrap().lens;
+        assert_eq!(lens(json!({})), Lens::Request);
+        assert_eq!(lens(json!({"embed": "summary"})), Lens::Summary);
+        assert_eq!(lens(json!({"embed": "summary", "lens": "summary"})), Lens::Summary);
+        assert_eq!(lens(json!({"embed": "content", "lens": "flow"})), Lens::Flow);
+        assert_eq!(lens(json!({"lens": "error"})), Lens::Error);
+        let e = Params::from_json(&json!({"lens": "mood"})).unwrap_err();
+        assert!(e.hint.unwrap().contains("request"), "the error hints the lenses");
+    }
+
+    #[test]
     fn rejects_bad_params() {
         for (v, needle) in [
             (json!([]), "params must be a JSON object"),
@@ -212,6 +255,10 @@ mod tests {
             (json!({"window": 7}), "params.window must be an interval string"),
             (json!({"outlier_z": "high"}), "params.outlier_z must be a number"),
             (json!({"min_items": 50, "max_items": 10}), "is larger than"),
+            (json!({"lens": "mood"}), "unknown lens \"mood\""),
+            (json!({"lens": 3}), "params.lens must be a string"),
+            (json!({"lens": "error", "embed": "summary"}), "disagree"),
+            (json!({"lens": "summary", "embed": "content"}), "disagree"),
         ] {
             let e = Params::from_json(&v).unwrap_err();
             assert_eq!(e.kind, ErrorKind::InvalidParameter);
