@@ -4,7 +4,7 @@
 CREATE TABLE llm_clusters.events (
     uuid            uuid        NOT NULL,
     team_id         int         NOT NULL,
-    event           text        NOT NULL CHECK (event IN ('$ai_generation', '$ai_span', '$ai_trace', '$ai_embedding')),
+    event           text        NOT NULL CHECK (event IN ('$ai_generation', '$ai_span', '$ai_trace', '$ai_embedding', '$ai_evaluation')),
     "timestamp"     timestamptz NOT NULL,
     distinct_id     text,
     trace_id        text        NOT NULL,
@@ -36,7 +36,7 @@ GRANT INSERT ON llm_clusters.events TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.events IS
     'One row per $ai_* event (PostHog capture format): typed columns for clustering and metrics, all properties in "properties". Key: (team_id, uuid).';
 COMMENT ON COLUMN llm_clusters.events.content IS
-    'Readable text of the call: user and assistant messages of input and output, system prompts left out, at most 8,000 characters.';
+    'Readable text of the call: user and assistant messages of input and output, system prompts left out, at most 8,000 characters; of an $ai_evaluation, its evaluator, verdict and reasoning ("helpfulness: fail. …").';
 COMMENT ON COLUMN llm_clusters.events.is_error IS
     '$ai_is_error; true when only $ai_error was given; NULL when neither was.';
 COMMENT ON COLUMN llm_clusters.events.captured_at IS 'When capture() stored the row.';

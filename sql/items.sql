@@ -17,7 +17,7 @@ SELECT e.team_id,
        e.properties
 FROM llm_clusters.events e
 LEFT JOIN llm_clusters.embeddings emb
-       ON emb.team_id = e.team_id AND emb.level = 'generation' AND emb.item_id = e.uuid::text
+       ON emb.team_id = e.team_id AND emb.level = 'generation' AND emb.lens = 'request' AND emb.item_id = e.uuid::text
 WHERE e.event = '$ai_generation';
 
 CREATE VIEW llm_clusters.trace_items WITH (security_invoker = true) AS
@@ -50,15 +50,102 @@ FROM (
     FROM llm_clusters.events e
     LEFT JOIN llm_clusters.embeddings g
            ON e.event = '$ai_generation' AND g.team_id = e.team_id
-          AND g.level = 'generation' AND g.item_id = e.uuid::text
+          AND g.level = 'generation' AND g.lens = 'request' AND g.item_id = e.uuid::text
+    -- Evaluations judge a trace after the fact; they are items of their own level.
+    WHERE e.event <> '$ai_evaluation'
     GROUP BY e.team_id, e.trace_id
 ) t
 LEFT JOIN llm_clusters.embeddings own
-       ON own.team_id = t.team_id AND own.level = 'trace' AND own.item_id = t.trace_id;
+       ON own.team_id = t.team_id AND own.level = 'trace' AND own.lens = 'request' AND own.item_id = t.trace_id;
+
+-- Items at level evaluation: one per $ai_evaluation event; the metrics are those of the
+-- event it evaluated ($ai_target_event_id, when it is a stored event's uuid).
+CREATE VIEW llm_clusters.evaluation_items WITH (security_invoker = true) AS
+SELECT e.team_id,
+       e.uuid::text                       AS item_id,
+       e.trace_id,
+       e."timestamp"                      AS ts,
+       emb.embedding,
+       e.content,
+       g.total_cost_usd                   AS cost_usd,
+       g.latency_s,
+       CASE WHEN g.input_tokens IS NOT NULL OR g.output_tokens IS NOT NULL
+            THEN coalesce(g.input_tokens, 0) + coalesce(g.output_tokens, 0) END AS tokens,
+       coalesce(g.is_error, false)        AS is_error,
+       e.properties
+FROM llm_clusters.events e
+LEFT JOIN llm_clusters.events g
+       ON g.team_id = e.team_id AND g.event <> '$ai_evaluation'
+      AND g.uuid = CASE WHEN e.properties->>'$ai_target_event_id' ~* '^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$'
+                        THEN (e.properties->>'$ai_target_event_id')::uuid END
+LEFT JOIN llm_clusters.embeddings emb
+       ON emb.team_id = e.team_id AND emb.level = 'evaluation' AND emb.lens = 'request' AND emb.item_id = e.uuid::text
+WHERE e.event = '$ai_evaluation';
+
+-- The lenses' items (params.lens answer, error, flow): the item views with the lens's
+-- embedding and text (embed_pending(level, lens => ...)); the error lens's only items with an error.
+CREATE VIEW llm_clusters.generation_answer_items WITH (security_invoker = true) AS
+SELECT i.team_id, i.item_id, i.trace_id, i.ts, emb.embedding, emb.content, i.cost_usd, i.latency_s, i.tokens, i.is_error, i.properties
+FROM llm_clusters.generation_items i
+LEFT JOIN llm_clusters.embeddings emb
+       ON emb.team_id = i.team_id AND emb.level = 'generation' AND emb.lens = 'answer' AND emb.item_id = i.item_id;
+
+CREATE VIEW llm_clusters.trace_answer_items WITH (security_invoker = true) AS
+SELECT i.team_id, i.item_id, i.trace_id, i.ts, emb.embedding, emb.content, i.cost_usd, i.latency_s, i.tokens, i.is_error, i.properties
+FROM llm_clusters.trace_items i
+LEFT JOIN llm_clusters.embeddings emb
+       ON emb.team_id = i.team_id AND emb.level = 'trace' AND emb.lens = 'answer' AND emb.item_id = i.item_id;
+
+CREATE VIEW llm_clusters.generation_error_items WITH (security_invoker = true) AS
+SELECT i.team_id, i.item_id, i.trace_id, i.ts, emb.embedding, emb.content, i.cost_usd, i.latency_s, i.tokens, i.is_error, i.properties
+FROM llm_clusters.generation_items i
+LEFT JOIN llm_clusters.embeddings emb
+       ON emb.team_id = i.team_id AND emb.level = 'generation' AND emb.lens = 'error' AND emb.item_id = i.item_id
+WHERE i.is_error;
+
+CREATE VIEW llm_clusters.trace_error_items WITH (security_invoker = true) AS
+SELECT i.team_id, i.item_id, i.trace_id, i.ts, emb.embedding, emb.content, i.cost_usd, i.latency_s, i.tokens, i.is_error, i.properties
+FROM llm_clusters.trace_items i
+LEFT JOIN llm_clusters.embeddings emb
+       ON emb.team_id = i.team_id AND emb.level = 'trace' AND emb.lens = 'error' AND emb.item_id = i.item_id
+WHERE i.is_error;
+
+CREATE VIEW llm_clusters.generation_flow_items WITH (security_invoker = true) AS
+SELECT i.team_id, i.item_id, i.trace_id, i.ts, emb.embedding, emb.content, i.cost_usd, i.latency_s, i.tokens, i.is_error, i.properties
+FROM llm_clusters.generation_items i
+LEFT JOIN llm_clusters.embeddings emb
+       ON emb.team_id = i.team_id AND emb.level = 'generation' AND emb.lens = 'flow' AND emb.item_id = i.item_id;
+
+CREATE VIEW llm_clusters.trace_flow_items WITH (security_invoker = true) AS
+SELECT i.team_id, i.item_id, i.trace_id, i.ts, emb.embedding, emb.content, i.cost_usd, i.latency_s, i.tokens, i.is_error, i.properties
+FROM llm_clusters.trace_items i
+LEFT JOIN llm_clusters.embeddings emb
+       ON emb.team_id = i.team_id AND emb.level = 'trace' AND emb.lens = 'flow' AND emb.item_id = i.item_id;
 
 COMMENT ON VIEW llm_clusters.generation_items IS
     'Items at level generation: one per $ai_generation event (item_id = event uuid), in the source-contract columns. tokens = input + output tokens (NULL when neither was reported); is_error false unless reported.';
 GRANT SELECT ON llm_clusters.generation_items TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.trace_items IS
-    'Items at level trace: one per trace id. ts = first event; cost and tokens summed over generations and embedding events, latency over generations; is_error if any event erred; embedding = the trace''s own, else the normalised mean of its generations''; content = its generations'' text in time order (8,000 characters); properties = those of the $ai_trace event, else of the first event.';
+    'Items at level trace: one per trace id ($ai_evaluation events left out). ts = first event; cost and tokens summed over generations and embedding events, latency over generations; is_error if any event erred; embedding = the trace''s own, else the normalised mean of its generations''; content = its generations'' text in time order (8,000 characters); properties = those of the $ai_trace event, else of the first event.';
 GRANT SELECT ON llm_clusters.trace_items TO llm_clusters_reader;
+COMMENT ON VIEW llm_clusters.evaluation_items IS
+    'Items at level evaluation: one per $ai_evaluation event (item_id = event uuid); content = evaluator, verdict and reasoning; cost_usd, latency_s, tokens and is_error are those of the evaluated event ($ai_target_event_id), NULL (is_error false) when it is not stored.';
+GRANT SELECT ON llm_clusters.evaluation_items TO llm_clusters_reader;
+COMMENT ON VIEW llm_clusters.generation_answer_items IS
+    'generation_items embedded through the answer lens: embedding and content are the model''s outputs (params.lens = "answer"); the source of generation jobs with that lens.';
+GRANT SELECT ON llm_clusters.generation_answer_items TO llm_clusters_reader;
+COMMENT ON VIEW llm_clusters.generation_error_items IS
+    'generation_items embedded through the error lens: embedding and content are the failing steps and their messages, only items with an error (params.lens = "error"); the source of generation jobs with that lens.';
+GRANT SELECT ON llm_clusters.generation_error_items TO llm_clusters_reader;
+COMMENT ON VIEW llm_clusters.generation_flow_items IS
+    'generation_items embedded through the flow lens: embedding and content are the steps, tools and models in order (params.lens = "flow"); the source of generation jobs with that lens.';
+GRANT SELECT ON llm_clusters.generation_flow_items TO llm_clusters_reader;
+COMMENT ON VIEW llm_clusters.trace_answer_items IS
+    'trace_items embedded through the answer lens: embedding and content are the model''s outputs (params.lens = "answer"); the source of trace jobs with that lens.';
+GRANT SELECT ON llm_clusters.trace_answer_items TO llm_clusters_reader;
+COMMENT ON VIEW llm_clusters.trace_error_items IS
+    'trace_items embedded through the error lens: embedding and content are the failing steps and their messages, only items with an error (params.lens = "error"); the source of trace jobs with that lens.';
+GRANT SELECT ON llm_clusters.trace_error_items TO llm_clusters_reader;
+COMMENT ON VIEW llm_clusters.trace_flow_items IS
+    'trace_items embedded through the flow lens: embedding and content are the steps, tools and models in order (params.lens = "flow"); the source of trace jobs with that lens.';
+GRANT SELECT ON llm_clusters.trace_flow_items TO llm_clusters_reader;

@@ -4,7 +4,7 @@ CREATE TABLE llm_clusters.jobs (
     id          int         GENERATED ALWAYS AS IDENTITY,
     team_id     int         NOT NULL DEFAULT 1,
     name        text        NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
-    level       text        NOT NULL DEFAULT 'trace' CHECK (level IN ('trace', 'generation')),
+    level       text        NOT NULL DEFAULT 'trace' CHECK (level IN ('trace', 'generation', 'evaluation')),
     source      regclass,
     filters     jsonb       NOT NULL DEFAULT '[]',
     enabled     boolean     NOT NULL DEFAULT true,
@@ -35,7 +35,7 @@ COMMENT ON COLUMN llm_clusters.jobs.owner IS
 COMMENT ON COLUMN llm_clusters.jobs.enabled_at IS
     'When the job was last enabled (kept by a trigger); it is due from the first daily cycle that starts after this.';
 COMMENT ON COLUMN llm_clusters.jobs.params IS
-    'Optional: window (interval text, default 7 days), max_items, min_items (default 20), seed, method (graph | kmeans | hdbscan) and algorithm knobs; see the README.';
+    'Optional: window (interval text, default 7 days), max_items, min_items (default 20), seed, method (graph | kmeans | hdbscan), lens (request | answer | error | flow | summary) and algorithm knobs; see the README.';
 CREATE INDEX jobs_id_idx ON llm_clusters.jobs (id);
 
 CREATE TABLE llm_clusters.runs (
@@ -59,6 +59,8 @@ CREATE TABLE llm_clusters.runs (
     params        jsonb       NOT NULL DEFAULT '{}',
     quality       jsonb       NOT NULL DEFAULT '{}',
     timings       jsonb       NOT NULL DEFAULT '{}',
+    -- What the run's items were embedded from (the job's params.lens when it ran).
+    lens          text        NOT NULL DEFAULT 'request' CHECK (lens IN ('request', 'answer', 'error', 'flow', 'summary')),
     PRIMARY KEY (team_id, id),
     FOREIGN KEY (team_id, job_id) REFERENCES llm_clusters.jobs (team_id, id) ON DELETE SET NULL (job_id)
 );
@@ -69,12 +71,14 @@ CREATE POLICY team_rows ON llm_clusters.runs
 GRANT SELECT ON llm_clusters.runs TO llm_clusters_reader;
 -- Every column but id, as for jobs: run ids are the identity's.
 GRANT INSERT (job_id, team_id, job_name, level, window_start, window_end, cycle, started_at, finished_at, status,
-              error, n_items, n_clusters, n_outliers, params, quality, timings),
+              error, n_items, n_clusters, n_outliers, params, quality, timings, lens),
       UPDATE, DELETE ON llm_clusters.runs TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.runs IS
     'One row per execution of a job over a window: status running | succeeded | skipped | failed, counts, quality and per-phase timings.';
 COMMENT ON COLUMN llm_clusters.runs.cycle IS
     'Start of the daily cycle a scheduled run belongs to; NULL for runs started with run_job(). At most one run per job and cycle.';
+COMMENT ON COLUMN llm_clusters.runs.lens IS
+    'The lens the run clustered its items through (params.lens, or summary for params.embed = "summary"): request, answer, error, flow or summary.';
 CREATE INDEX runs_id_idx ON llm_clusters.runs (id);
 CREATE INDEX runs_job_idx ON llm_clusters.runs (job_id, window_end DESC);
 -- A job runs at most once per daily cycle, whoever schedules it.

@@ -14,6 +14,10 @@ CREATE FUNCTION llm_clusters._jobs_check() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    -- The lens the default source follows (params.embed = "summary" is the summary lens);
+    -- _validate_job checks it.
+    lens text := CASE WHEN NEW.params->>'embed' = 'summary' THEN 'summary' ELSE coalesce(NEW.params->>'lens', 'request') END;
 BEGIN
     IF TG_OP = 'INSERT' OR NEW.team_id IS DISTINCT FROM OLD.team_id THEN
         -- create_job serialises inserts (LOCK TABLE, which readers cannot take; an
@@ -46,21 +50,39 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Make the job yours first (SET owner = current_user), or ask its owner.';
     END IF;
-    -- The default source follows the level and params.embed (content or summary).
-    IF NEW.source IS NULL OR NEW.source IN ('llm_clusters.trace_items'::regclass, 'llm_clusters.generation_items'::regclass,
-                                            'llm_clusters.trace_summary_items'::regclass, 'llm_clusters.generation_summary_items'::regclass) THEN
-        NEW.source := CASE WHEN NEW.level = 'trace' AND NEW.params->>'embed' = 'summary' THEN 'llm_clusters.trace_summary_items'::regclass
-                           WHEN NEW.params->>'embed' = 'summary' THEN 'llm_clusters.generation_summary_items'::regclass
-                           WHEN NEW.level = 'trace' THEN 'llm_clusters.trace_items'::regclass
-                           ELSE 'llm_clusters.generation_items'::regclass END;
+    -- The default source follows the level and the lens (params.lens, params.embed).
+    IF NEW.source IS NULL OR NEW.source IN (
+           'llm_clusters.trace_items'::regclass, 'llm_clusters.generation_items'::regclass,
+           'llm_clusters.trace_summary_items'::regclass, 'llm_clusters.generation_summary_items'::regclass,
+           'llm_clusters.trace_answer_items'::regclass, 'llm_clusters.generation_answer_items'::regclass,
+           'llm_clusters.trace_error_items'::regclass, 'llm_clusters.generation_error_items'::regclass,
+           'llm_clusters.trace_flow_items'::regclass, 'llm_clusters.generation_flow_items'::regclass,
+           'llm_clusters.evaluation_items'::regclass) THEN
+        NEW.source := CASE WHEN NEW.level = 'evaluation' THEN 'llm_clusters.evaluation_items'::regclass
+                           WHEN NEW.level = 'trace' THEN
+                               CASE lens WHEN 'summary' THEN 'llm_clusters.trace_summary_items'::regclass
+                                         WHEN 'answer' THEN 'llm_clusters.trace_answer_items'::regclass
+                                         WHEN 'error' THEN 'llm_clusters.trace_error_items'::regclass
+                                         WHEN 'flow' THEN 'llm_clusters.trace_flow_items'::regclass
+                                         ELSE 'llm_clusters.trace_items'::regclass END
+                           ELSE
+                               CASE lens WHEN 'summary' THEN 'llm_clusters.generation_summary_items'::regclass
+                                         WHEN 'answer' THEN 'llm_clusters.generation_answer_items'::regclass
+                                         WHEN 'error' THEN 'llm_clusters.generation_error_items'::regclass
+                                         WHEN 'flow' THEN 'llm_clusters.generation_flow_items'::regclass
+                                         ELSE 'llm_clusters.generation_items'::regclass END END;
     ELSIF NEW.params->>'embed' = 'summary' THEN
         RAISE EXCEPTION 'params.embed = "summary" chooses the default source; job "%" reads its own source %', NEW.name, NEW.source
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Leave source out, or give your source an embedding column of the summaries.';
+    ELSIF lens <> 'request' THEN
+        RAISE EXCEPTION 'params.lens "%" chooses the default source; job "%" reads its own source %', lens, NEW.name, NEW.source
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave source out, or leave params.lens (and params.embed) out and give your source the embeddings you want clustered.';
     END IF;
     -- Only what changed is checked: a job whose source was dropped can still be disabled.
-    IF TG_OP = 'INSERT' OR (NEW.source, NEW.filters, NEW.params) IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params) THEN
-        PERFORM llm_clusters._validate_job(NEW.source, NEW.filters, NEW.params);
+    IF TG_OP = 'INSERT' OR (NEW.source, NEW.filters, NEW.params, NEW.level) IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params, OLD.level) THEN
+        PERFORM llm_clusters._validate_job(NEW.source, NEW.filters, NEW.params, NEW.level);
     END IF;
     -- Runs read the source as the owner: the owner must be allowed to read it.
     IF (TG_OP = 'INSERT' OR (NEW.source, NEW.owner) IS DISTINCT FROM (OLD.source, OLD.owner))
@@ -125,7 +147,7 @@ COMMENT ON FUNCTION llm_clusters.run_job(int, timestamptz) IS
 COMMENT ON FUNCTION llm_clusters._owner_may_read(regrole, regclass) IS
     'Internal: whether a role may read a relation as a job''s source (USAGE on its schema, SELECT on it).';
 COMMENT ON FUNCTION llm_clusters._jobs_check() IS 'Internal: validates writes to llm_clusters.jobs.';
-COMMENT ON FUNCTION llm_clusters._validate_job(oid, jsonb, jsonb) IS 'Internal: checks a job''s source columns, filters and params.';
+COMMENT ON FUNCTION llm_clusters._validate_job(oid, jsonb, jsonb, text) IS 'Internal: checks a job''s source columns, filters and params, and that its lens suits its level.';
 COMMENT ON FUNCTION llm_clusters._max_jobs_per_team() IS 'Internal: the llm_clusters.max_jobs_per_team setting.';
 COMMENT ON FUNCTION llm_clusters._run_job(int, timestamptz) IS 'Internal: use llm_clusters.run_job().';
 
@@ -149,13 +171,13 @@ GRANT EXECUTE ON FUNCTION
 REVOKE EXECUTE ON FUNCTION
     llm_clusters._owner_may_read(regrole, regclass),
     llm_clusters._jobs_check(),
-    llm_clusters._validate_job(oid, jsonb, jsonb),
+    llm_clusters._validate_job(oid, jsonb, jsonb, text),
     llm_clusters._max_jobs_per_team()
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     llm_clusters._owner_may_read(regrole, regclass),
     llm_clusters._jobs_check(),
-    llm_clusters._validate_job(oid, jsonb, jsonb),
+    llm_clusters._validate_job(oid, jsonb, jsonb, text),
     llm_clusters._max_jobs_per_team()
     TO llm_clusters_admin;
 GRANT EXECUTE ON FUNCTION llm_clusters._owner_may_read(regrole, regclass) TO llm_clusters_reader;

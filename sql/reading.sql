@@ -3,7 +3,7 @@
 CREATE VIEW llm_clusters.run_list WITH (security_invoker = true) AS
 SELECT r.id AS run_id, r.team_id, r.job_id, r.job_name, r.level, r.window_start, r.window_end, r.cycle,
        r.status, r.error, r.n_items, r.n_clusters, r.n_outliers, r.started_at, r.finished_at,
-       extract(epoch FROM r.finished_at - r.started_at)::float8 AS duration_s
+       extract(epoch FROM r.finished_at - r.started_at)::float8 AS duration_s, r.lens
 FROM llm_clusters.runs r;
 
 CREATE VIEW llm_clusters.latest_runs WITH (security_invoker = true) AS
@@ -17,7 +17,7 @@ SELECT c.team_id, c.run_id, r.job_id, r.level, c.cluster_id, c.stable_id, c.titl
        c.size, c.share, c.avg_cost_usd, c.avg_latency_s, c.avg_tokens, c.error_rate, c.total_cost_usd, c.p95_latency_s,
        c.cluster_id = -1 AS is_outliers,
        row_number() OVER (PARTITION BY c.team_id, c.run_id ORDER BY c.cluster_id = -1, c.size DESC, c.cluster_id) AS position,
-       c.theme_id, t.title AS theme_title
+       c.theme_id, t.title AS theme_title, c.pass_rate, c.na_rate, c.main_evaluator
 FROM llm_clusters.clusters c
 JOIN llm_clusters.runs r ON r.team_id = c.team_id AND r.id = c.run_id
 LEFT JOIN llm_clusters.themes t ON t.team_id = c.team_id AND t.run_id = c.run_id AND t.theme_id = c.theme_id;
@@ -29,7 +29,8 @@ SELECT t.team_id, t.run_id, r.job_id, r.level, t.theme_id, t.title, t.descriptio
         WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id)::int AS n_clusters,
        (SELECT array_agg(c.title ORDER BY c.size DESC, c.cluster_id) FROM llm_clusters.clusters c
         WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id) AS cluster_titles,
-       row_number() OVER (PARTITION BY t.team_id, t.run_id ORDER BY t.size DESC, t.theme_id) AS position
+       row_number() OVER (PARTITION BY t.team_id, t.run_id ORDER BY t.size DESC, t.theme_id) AS position,
+       t.pass_rate, t.na_rate, t.main_evaluator
 FROM llm_clusters.themes t
 JOIN llm_clusters.runs r ON r.team_id = t.team_id AND r.id = t.run_id;
 
@@ -116,16 +117,16 @@ $$;
 COMMENT ON FUNCTION llm_clusters._item_previews(bigint, text[], int) IS
     'Internal: the first characters of the content of items of a run, read from its job''s source as the job''s owner (used by cluster_items).';
 COMMENT ON VIEW llm_clusters.run_list IS
-    'Every run, for a run selector: job, level, window, status, counts and duration. Filter by level or job_id; order by run_id DESC.';
+    'Every run, for a run selector: job, level, window, status, counts, duration and lens. Filter by level or job_id; order by run_id DESC.';
 GRANT SELECT ON llm_clusters.run_list TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.latest_runs IS
     'The latest succeeded run of each job (by window end).';
 GRANT SELECT ON llm_clusters.latest_runs TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.cluster_cards IS
-    'Per cluster of a run: title, description, size, share and metrics, its theme (theme_id, theme_title; NULL for Outliers); position orders the cards by size with Outliers last.';
+    'Per cluster of a run: title, description, size, share and metrics, its theme (theme_id, theme_title; NULL for Outliers); position orders the cards by size with Outliers last; evaluation runs: pass_rate, na_rate, main_evaluator.';
 GRANT SELECT ON llm_clusters.cluster_cards TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.theme_cards IS
-    'Per theme of a run: title, description, size, share, metrics, how many clusters it groups and their titles (largest first); position orders the cards by size.';
+    'Per theme of a run: title, description, size, share, metrics, how many clusters it groups and their titles (largest first); position orders the cards by size; evaluation runs: pass_rate, na_rate, main_evaluator.';
 GRANT SELECT ON llm_clusters.theme_cards TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.scatter_points IS
     'The 2-D map of a run: every item and every centroid with x, y, cluster, title, a colour index that follows the stable id (-1 for Outliers), is_centroid and is_outlier.';

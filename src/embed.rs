@@ -9,10 +9,12 @@ use crate::error::{raise, OrRaise};
 use crate::gucs::{self, EmbedPrecision, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_PRECISION, EMBED_THREADS, MODEL_DIR};
 use crate::http::{embedding_service, post};
 use crate::pg::{self, check_interrupts, Required};
+use crate::summary::{steps_of, summarized_level};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
 use llm_clusters_engine::content::{request_text, trace_request_text};
 use llm_clusters_engine::embedder::minilm::{MiniLm, Precision};
 use llm_clusters_engine::embedder::{bounded_input, hash};
+use llm_clusters_engine::lens::Lens;
 use llm_clusters_engine::source::Level;
 use llm_clusters_engine::vectors::real_array_literal;
 use llm_clusters_engine::{EngineError, ErrorKind};
@@ -23,6 +25,13 @@ use std::sync::{Arc, Mutex};
 
 /// Items per subtransaction of embed_pending: what a cancel can cost at most.
 const PENDING_BATCH: i64 = 256;
+/// Steps of one trace, and bytes of its inputs and outputs, that the answer, error and
+/// flow lenses read (their texts are capped far below).
+const LENS_STEPS: i64 = 2_000;
+const LENS_ITEM_BYTES: i64 = 256 * 1024;
+/// Characters of a lens's text kept in `embeddings.content` (the previews and titles of
+/// its jobs).
+const LENS_CONTENT_CHARS: usize = 2_000;
 /// Where the set-up installs the model, under PostgreSQL's share directory.
 const MODEL_SUBDIR: &str = "extension/llm_clusters/all-MiniLM-L6-v2";
 
@@ -135,15 +144,33 @@ pub fn embed_text(text: &str) -> Vec<f32> {
     embed_texts(&[text]).0.pop().unwrap_or_default()
 }
 
-/// Up to `limit` items of the level that have no embedding: (team, item id, text to embed).
-fn pending(level: Level, limit: i64) -> Vec<(i32, String, String)> {
+/// Up to `limit` items of the level that have no embedding of the lens: (team, item id,
+/// text to embed).
+fn pending(level: Level, lens: Lens, limit: i64) -> Vec<(i32, String, String)> {
+    match lens {
+        Lens::Request => pending_requests(level, limit),
+        _ => pending_by_steps(level, lens, limit),
+    }
+}
+
+/// The request lens: what the user asked (an evaluation: its evaluator, verdict and
+/// reasoning, its content).
+fn pending_requests(level: Level, limit: i64) -> Vec<(i32, String, String)> {
     let query = if level == Level::Generation {
         "SELECT e.team_id, e.uuid::text,
                 CASE WHEN pg_catalog.octet_length(e.input::text) <= 262144 THEN e.input::text END,
                 pg_catalog.left(e.content, 32768)
          FROM llm_clusters.events e
          WHERE e.event = '$ai_generation' AND coalesce(e.content, '') <> ''
-           AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'generation' AND m.item_id = e.uuid::text)
+           AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'generation'
+                             AND m.lens = 'request' AND m.item_id = e.uuid::text)
+         ORDER BY e.\"timestamp\" DESC, e.uuid LIMIT $1"
+    } else if level == Level::Evaluation {
+        "SELECT e.team_id, e.uuid::text, NULL::text, pg_catalog.left(e.content, 32768)
+         FROM llm_clusters.events e
+         WHERE e.event = '$ai_evaluation' AND coalesce(e.content, '') <> ''
+           AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'evaluation'
+                             AND m.lens = 'request' AND m.item_id = e.uuid::text)
          ORDER BY e.\"timestamp\" DESC, e.uuid LIMIT $1"
     } else {
         "SELECT t.team_id, t.item_id,
@@ -168,6 +195,7 @@ fn pending(level: Level, limit: i64) -> Vec<(i32, String, String)> {
                     String::new()
                 }
                 (Level::Generation, _, None) => request_text(input.as_ref()),
+                (Level::Evaluation, _, None) => String::new(),
                 (_, Some(Value::Array(inputs)), None) => trace_request_text(inputs),
                 _ => String::new(),
             };
@@ -180,6 +208,42 @@ fn pending(level: Level, limit: i64) -> Vec<(i32, String, String)> {
     .or_raise()
 }
 
+/// The answer, error and flow lenses: their texts from the items' steps (`steps_of`, the
+/// engine's `Lens::text_of_steps`). The error lens takes only items with an error.
+fn pending_by_steps(level: Level, lens: Lens, limit: i64) -> Vec<(i32, String, String)> {
+    let query = if level == Level::Trace {
+        "SELECT t.team_id, t.trace_id FROM (
+             SELECT e.team_id, e.trace_id, max(e.\"timestamp\") AS ts FROM llm_clusters.events e
+             WHERE e.event <> '$ai_evaluation' GROUP BY e.team_id, e.trace_id
+             HAVING $2 <> 'error' OR bool_or(coalesce(e.is_error, false))) t
+         WHERE NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = t.team_id AND m.level = 'trace'
+                             AND m.lens = $2 AND m.item_id = t.trace_id)
+         ORDER BY t.ts DESC, t.trace_id LIMIT $1"
+    } else {
+        "SELECT e.team_id, e.uuid::text FROM llm_clusters.events e
+         WHERE e.event = '$ai_generation' AND ($2 <> 'error' OR coalesce(e.is_error, false))
+           AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'generation'
+                             AND m.lens = $2 AND m.item_id = e.uuid::text)
+         ORDER BY e.\"timestamp\" DESC, e.uuid LIMIT $1"
+    };
+    // Read-write: a new snapshot that sees the batch stored just before.
+    let items: Vec<(i32, String)> = Spi::connect_mut(|client| {
+        client
+            .update(query, None, &[limit.into(), lens.as_str().into()])?
+            .map(|r| Ok((r.get::<i32>(1)?.required("the item's team"), r.get::<String>(2)?.required("the item's id"))))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    let mut steps = steps_of(level, &items, LENS_STEPS, LENS_ITEM_BYTES);
+    items
+        .into_iter()
+        .map(|(team, id)| {
+            let text = lens.text_of_steps(&steps.remove(&(team, id.clone())).unwrap_or_default(), &id);
+            (team, id, text)
+        })
+        .collect()
+}
+
 /// The vectors as `real[]` text. A vector without direction (the hash embedder on a text
 /// without words) is stored empty, which runs count as skipped, so that it is not picked
 /// again ahead of the rest.
@@ -188,36 +252,60 @@ fn stored_arrays(vectors: &[Vec<f32>]) -> Vec<String> {
 }
 
 /// A batch of (team, item id, text) embedded, as the columns an `unnest` stores: teams,
-/// item ids, the vectors as `real[]` text (`stored_arrays`), and the model that made them.
+/// item ids, the vectors as `real[]` text (`stored_arrays`; an empty text is stored
+/// without a vector, unembedded), the model that made them, and the texts.
 struct Embedded {
     teams: Vec<i32>,
     ids: Vec<String>,
     arrays: Vec<String>,
     model: String,
+    texts: Vec<String>,
 }
 
 fn embed_items(batch: Vec<(i32, String, String)>) -> Embedded {
-    let texts: Vec<&str> = batch.iter().map(|b| b.2.as_str()).collect();
-    let (vectors, model) = embed_texts(&texts);
-    let arrays = stored_arrays(&vectors);
-    let (teams, ids) = batch.into_iter().map(|b| (b.0, b.1)).unzip();
-    Embedded { teams, ids, arrays, model }
+    let wanted: Vec<&str> = batch.iter().map(|b| b.2.as_str()).filter(|t| !t.trim().is_empty()).collect();
+    let (vectors, model) = if wanted.is_empty() { (Vec::new(), String::new()) } else { embed_texts(&wanted) };
+    let mut made = stored_arrays(&vectors).into_iter();
+    let arrays = batch
+        .iter()
+        .map(|b| if b.2.trim().is_empty() { "{}".to_string() } else { made.next().unwrap_or_else(|| "{}".into()) })
+        .collect();
+    let (mut teams, mut ids, mut texts) = (Vec::new(), Vec::new(), Vec::new());
+    for (team, id, text) in batch {
+        teams.push(team);
+        ids.push(id);
+        texts.push(text);
+    }
+    Embedded { teams, ids, arrays, model, texts }
 }
 
 /// Embeds and stores one batch; returns (rows inserted, of which with a usable vector).
-fn embed_batch(level: Level, limit: i64) -> (usize, i64) {
-    let batch = pending(level, limit);
+/// A lens other than request keeps the start of its text (`embeddings.content`).
+fn embed_batch(level: Level, lens: Lens, limit: i64) -> (usize, i64) {
+    let batch = pending(level, lens, limit);
     if batch.is_empty() {
         return (0, 0);
     }
-    let Embedded { teams, ids, arrays, model } = embed_items(batch);
+    let Embedded { teams, ids, arrays, model, texts } = embed_items(batch);
+    let contents: Vec<Option<String>> = texts
+        .into_iter()
+        .map(|t| (lens != Lens::Request).then(|| t.chars().take(LENS_CONTENT_CHARS).collect()))
+        .collect();
     Spi::connect_mut(|client| {
         let stored = client.update(
-            "INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding, model)
-             SELECT t, $1, i, e::real[], $5 FROM unnest($2::int[], $3::text[], $4::text[]) AS u(t, i, e)
-             ON CONFLICT (team_id, level, item_id) DO NOTHING RETURNING cardinality(embedding) > 0",
+            "INSERT INTO llm_clusters.embeddings (team_id, level, lens, item_id, embedding, model, content)
+             SELECT t, $1, $6, i, e::real[], $5, c FROM unnest($2::int[], $3::text[], $4::text[], $7::text[]) AS u(t, i, e, c)
+             ON CONFLICT (team_id, level, lens, item_id) DO NOTHING RETURNING cardinality(embedding) > 0",
             None,
-            &[level.as_str().into(), teams.into(), ids.into(), arrays.into(), model.as_str().into()],
+            &[
+                level.as_str().into(),
+                teams.into(),
+                ids.into(),
+                arrays.into(),
+                model.as_str().into(),
+                lens.as_str().into(),
+                contents.into(),
+            ],
         )?;
         let inserted = stored.len();
         let mut usable = 0i64;
@@ -234,9 +322,17 @@ fn embed_batch(level: Level, limit: i64) -> (usize, i64) {
 /// the batches before are kept (a WARNING says so); any other error stores nothing.
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_pending")]
 #[search_path(pg_catalog, pg_temp)]
-pub fn embed_pending(level: &str, max_items: i32) -> i64 {
+pub fn embed_pending(level: &str, max_items: i32, lens: &str) -> i64 {
     let level = Level::parse(level).or_raise();
-    in_batches("embed_pending", max_items, |limit| embed_batch(level, limit))
+    let lens = Lens::parse(lens).or_raise();
+    lens.check_level(level).or_raise();
+    if lens == Lens::Summary {
+        raise(
+            EngineError::invalid_parameter("the summary lens embeds summaries: use embed_summaries()")
+                .with_hint("SELECT llm_clusters.summarize_pending(level), then llm_clusters.embed_summaries(level)."),
+        );
+    }
+    in_batches("embed_pending", max_items, |limit| embed_batch(level, lens, limit))
 }
 
 /// Internal: called by `llm_clusters.embed_summaries`: the same for the items' summaries
@@ -244,7 +340,7 @@ pub fn embed_pending(level: &str, max_items: i32) -> i64 {
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_summaries")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn embed_summaries(level: &str, max_items: i32) -> i64 {
-    let level = Level::parse(level).or_raise();
+    let level = summarized_level(level);
     in_batches("embed_summaries", max_items, |limit| embed_summary_batch(level, limit))
 }
 
@@ -287,7 +383,7 @@ fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
     if batch.is_empty() {
         return (0, 0);
     }
-    let Embedded { teams, ids, arrays, model } = embed_items(batch);
+    let Embedded { teams, ids, arrays, model, .. } = embed_items(batch);
     let usable = arrays.iter().filter(|a| a.as_str() != "{}").count() as i64;
     let written = Spi::connect_mut(|client| {
         let updated = client.update(

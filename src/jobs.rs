@@ -184,14 +184,15 @@ pub fn checked_params(params: &Value) -> Params {
 /// Internal: called by the trigger on `llm_clusters.jobs`.
 #[pg_extern(volatile, name = "_validate_job")]
 #[search_path(pg_catalog, pg_temp)]
-pub fn validate_job(source: pg_sys::Oid, filters: JsonB, params: JsonB) -> bool {
+pub fn validate_job(source: pg_sys::Oid, filters: JsonB, params: JsonB, level: &str) -> bool {
+    let level = Level::parse(level).or_raise();
     source_embedding_type(source);
     let filters = parse_filters(&filters.0).or_raise();
     // A regex that PostgreSQL cannot compile fails now rather than at the first run.
     for f in filters.iter().filter(|f| f.operator.is_regex()) {
         Spi::get_one_with_args::<bool>("SELECT '' ~ $1", &[f.values[0].as_str().into()]).or_raise();
     }
-    checked_params(&params.0);
+    checked_params(&params.0).lens.check_level(level).or_raise();
     true
 }
 

@@ -56,11 +56,12 @@ extension_sql_file!("../sql/assign.sql", name = "assign", requires = ["jobs", as
 extension_sql_file!(
     "../sql/reading.sql",
     name = "reading",
-    requires = ["lineage", "assign", "summary", items::item_previews]
+    requires = ["lineage", "assign", "summary", "evaluations", items::item_previews]
 );
 extension_sql_file!("../sql/pages.sql", name = "pages", requires = ["teams", pages::report_html, pages::trace_html]);
 extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["teams", ai::label_run]);
-extension_sql_file!("../sql/steering.sql", name = "steering", requires = ["reading", steering::topic_centroid]);
+extension_sql_file!("../sql/steering.sql", name = "steering", requires = ["jobs", steering::topic_centroid]);
+extension_sql_file!("../sql/evaluations.sql", name = "evaluations", requires = ["steering", results::evaluation_verdict]);
 extension_sql_file!("../sql/api_keys.sql", name = "api_keys", requires = ["capture"]);
 
 #[allow(non_snake_case)]

@@ -75,7 +75,7 @@ fn succeeded_run(team_id: i32, run_id: i64) -> RunInfo {
             "SELECT r.job_name, r.level, to_char(r.window_start AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'),
                     to_char(r.window_end AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), coalesce(r.n_items, 0),
                     coalesce(to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), ''),
-                    coalesce(extract(epoch FROM r.finished_at - r.started_at)::float8, 0), r.status
+                    coalesce(extract(epoch FROM r.finished_at - r.started_at)::float8, 0), r.status, r.lens
              FROM llm_clusters.runs r WHERE r.team_id = $2 AND r.id = $1",
             None,
             &[run_id.into(), team_id.into()],
@@ -88,6 +88,7 @@ fn succeeded_run(team_id: i32, run_id: i64) -> RunInfo {
             run_id,
             job_name: row.get::<String>(1)?.required("runs.job_name"),
             level: row.get::<String>(2)?.required("runs.level"),
+            lens: row.get::<String>(9)?.required("runs.lens"),
             window_start: row.get::<String>(3)?.required("runs.window_start"),
             window_end: row.get::<String>(4)?.required("runs.window_end"),
             n_items: i64::from(row.get::<i32>(5)?.required("runs.n_items")),
@@ -113,7 +114,8 @@ fn run_clusters(team_id: i32, run_id: i64) -> Vec<Cluster> {
         client
             .select(
                 "SELECT cluster_id, title, description, size, share, (coalesce(stable_id, cluster_id) % 20)::int, x, y,
-                        avg_cost_usd, avg_latency_s, avg_tokens, error_rate, total_cost_usd, theme_id, steering
+                        avg_cost_usd, avg_latency_s, avg_tokens, error_rate, total_cost_usd, theme_id, steering,
+                        pass_rate, na_rate, main_evaluator
                  FROM llm_clusters.clusters WHERE team_id = $2 AND run_id = $1 ORDER BY cluster_id = -1, size DESC, cluster_id",
                 None,
                 &[run_id.into(), team_id.into()],
@@ -135,6 +137,9 @@ fn run_clusters(team_id: i32, run_id: i64) -> Vec<Cluster> {
                     total_cost_usd: row.get::<f64>(13)?,
                     theme_id: row.get::<i32>(14)?,
                     steering: row.get::<String>(15)?,
+                    pass_rate: row.get::<f64>(16)?,
+                    na_rate: row.get::<f64>(17)?,
+                    main_evaluator: row.get::<String>(18)?,
                     nearest: Vec::new(),
                 })
             })

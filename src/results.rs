@@ -6,9 +6,12 @@ use crate::jobs::{Job, Source};
 use crate::pg::check_interrupts;
 use llm_clusters_engine::cluster::labels::{RunLabels, OUTLIERS_TITLE};
 use llm_clusters_engine::cluster::Clustering;
+use llm_clusters_engine::evaluation::Verdict;
+use llm_clusters_engine::source::Level;
 use llm_clusters_engine::vectors::real_array_literal;
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
+use pgrx::JsonB;
 
 const WRITE_BATCH: usize = 10_000;
 
@@ -137,12 +140,25 @@ pub fn update_metrics(
     n: usize,
     grouping: Grouping,
 ) {
+    // An evaluation run's pass rate (passes among the applicable verdicts), N/A rate and
+    // most frequent evaluator, read from the PostHog properties of its items; NULL at other levels.
+    let (evaluation, verdicts) = if job.level == Level::Evaluation {
+        (
+            "count(*) FILTER (WHERE v.verdict = 'pass')::float8 / nullif(count(*) FILTER (WHERE v.verdict IN ('pass', 'fail')), 0),
+             avg((v.verdict = 'n/a')::int)::float8,
+             mode() WITHIN GROUP (ORDER BY pg_catalog.left(s.properties->>'$ai_evaluation_name', 200))",
+            "CROSS JOIN LATERAL (SELECT llm_clusters._evaluation_verdict(s.properties->'$ai_evaluation_result',
+                                                                          s.properties->'$ai_evaluation_applicable') AS verdict) v",
+        )
+    } else {
+        ("NULL::float8, NULL::float8, NULL::text", "")
+    };
     let query = format!(
         "SELECT u.group_id, count(*)::int, avg(s.cost_usd), avg(s.latency_s), avg(s.tokens)::float8,
                 avg(coalesce(s.is_error, false)::int)::float8, sum(s.cost_usd),
-                percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_s)
+                percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_s), {evaluation}
          FROM unnest($2::text[], $3::int[]) AS u(item_id, group_id)
-         JOIN {} s ON s.team_id = $1 AND s.item_id = u.item_id
+         JOIN {} s ON s.team_id = $1 AND s.item_id = u.item_id {verdicts}
          WHERE u.group_id >= $4
          GROUP BY u.group_id",
         source.name
@@ -153,7 +169,17 @@ pub fn update_metrics(
         Grouping::Clusters => ("clusters", "cluster_id", -1),
         Grouping::Themes => ("themes", "theme_id", 0),
     };
-    type Row = (Option<i32>, Option<i32>, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>, Option<f64>);
+    type Row = (
+        Option<i32>,
+        Option<i32>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        (Option<f64>, Option<f64>, Option<String>),
+    );
     let rows: Vec<Row> = source
         .read(|| {
             Spi::connect(|client| {
@@ -164,7 +190,17 @@ pub fn update_metrics(
                         &[job.team_id.into(), ids.to_vec().into(), groups.to_vec().into(), lowest.into()],
                     )?
                     .map(|r| {
-                        Ok((r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+                        Ok((
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                            r.get(8)?,
+                            (r.get(9)?, r.get(10)?, r.get(11)?),
+                        ))
                     })
                     .collect::<Result<Vec<Row>, pgrx::spi::Error>>()
             })
@@ -175,9 +211,12 @@ pub fn update_metrics(
         &format!(
             "UPDATE llm_clusters.{table} g SET size = m.size, share = m.size::float8 / $2,
                     avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
-                    error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency
-             FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[])
-                  AS m(group_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency)
+                    error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency,
+                    pass_rate = m.pass_rate, na_rate = m.na_rate, main_evaluator = m.main_evaluator
+             FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[],
+                         $12::float8[], $13::float8[], $14::text[])
+                  AS m(group_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency,
+                       pass_rate, na_rate, main_evaluator)
              WHERE g.team_id = $11 AND g.run_id = $1 AND g.{id} = m.group_id"
         ),
         &[
@@ -192,7 +231,19 @@ pub fn update_metrics(
             column(|r| r.6).into(),
             column(|r| r.7).into(),
             job.team_id.into(),
+            column(|r| r.8 .0).into(),
+            column(|r| r.8 .1).into(),
+            rows.iter().map(|r| r.8 .2.clone()).collect::<Vec<_>>().into(),
         ],
     )
     .or_raise();
+}
+
+/// Internal: the verdict of an `$ai_evaluation` from its result and applicability
+/// properties (pass, fail, n/a or unknown; the engine's `evaluation::Verdict`), which the
+/// pass and N/A rates of an evaluation run's clusters count.
+#[pg_extern(immutable, parallel_safe, name = "_evaluation_verdict")]
+#[search_path(pg_catalog, pg_temp)]
+pub fn evaluation_verdict(result: Option<JsonB>, applicable: Option<JsonB>) -> &'static str {
+    Verdict::of(result.as_ref().map(|j| &j.0), applicable.as_ref().map(|j| &j.0)).as_str()
 }

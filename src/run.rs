@@ -13,6 +13,7 @@ use crate::steering;
 use llm_clusters_engine::cluster::labels::{offline_labels, Embed, RunLabels};
 use llm_clusters_engine::cluster::{cluster_steered, Clustering, Params, Previous};
 use llm_clusters_engine::embedder::minilm;
+use llm_clusters_engine::lens::Lens;
 use llm_clusters_engine::runs::{ClusteredQuality, RunQuality, RunStatus};
 use llm_clusters_engine::{to_json, EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
@@ -108,8 +109,8 @@ pub fn run(
     });
     let window = prepared.as_ref().map_or(Window { start: window_end, end: window_end }, |p| p.1);
     let run_id = Spi::get_one_with_args::<i64>(
-        "INSERT INTO llm_clusters.runs (job_id, team_id, job_name, level, window_start, window_end, cycle, params)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+        "INSERT INTO llm_clusters.runs (job_id, team_id, job_name, level, window_start, window_end, cycle, params, lens)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
         &[
             job_id.into(),
             job.team_id.into(),
@@ -119,6 +120,8 @@ pub fn run(
             window.end.into(),
             cycle.into(),
             JsonB(job.params.clone()).into(),
+            // A job whose params no longer parse fails its run; its lens is then the default.
+            prepared.as_ref().map_or(Lens::Request, |p| p.0.lens).as_str().into(),
         ],
     )
     .or_raise()

@@ -17,10 +17,14 @@ use crate::isolated::{run_in_own_process, run_of_cycle};
 use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Required};
 use crate::run::run;
 use crate::summary::summarize_pending;
+use llm_clusters_engine::cluster::Params;
+use llm_clusters_engine::lens::Lens;
 use llm_clusters_engine::schedule::{cycle_start, parse_time_of_day};
+use llm_clusters_engine::source::Level;
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BgWorkerStartTime, SignalWakeFlags};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
+use pgrx::JsonB;
 use std::time::{Duration, Instant};
 
 const WORKER_TYPE: &str = "llm_clusters scheduler";
@@ -167,22 +171,22 @@ fn assign_cycle() {
 const PREPARE_BATCH: i32 = 256;
 const PREPARE_MAX: i64 = 200_000;
 
-/// A job's level and whether it embeds its items' summaries (`params.embed = "summary"`).
-fn job_inputs((team_id, job_id): JobKey) -> Option<(String, bool)> {
+/// A job's level and lens (`params.lens`, or the summary lens of `params.embed = "summary"`).
+fn job_inputs((team_id, job_id): JobKey) -> Option<(String, Lens)> {
     BackgroundWorker::transaction(|| {
-        Spi::get_two_with_args::<String, bool>(
-            "SELECT level, coalesce(params->>'embed' = 'summary', false) FROM llm_clusters.jobs WHERE team_id = $2 AND id = $1",
+        Spi::get_two_with_args::<String, JsonB>(
+            "SELECT level, params FROM llm_clusters.jobs WHERE team_id = $2 AND id = $1",
             &[job_id.into(), team_id.into()],
         )
         .ok()
-        .and_then(|(level, summary)| Some((level?, summary.unwrap_or(false))))
+        .and_then(|(level, params)| Some((level?, Params::from_json(&params?.0).ok()?.lens)))
     })
 }
 
 /// Before a job's run: `work` (summarize_pending, embed_pending or embed_summaries) over
 /// the job's level, a transaction per batch, so that a failure or a shutdown keeps what
 /// was done.
-fn prepare(level: &str, what: &str, work: fn(&str, i32) -> i64) {
+fn prepare(level: &str, what: &str, work: &(dyn Fn(&str, i32) -> i64 + std::panic::RefUnwindSafe)) {
     let mut total = 0i64;
     while total < PREPARE_MAX && !shutdown_requested() {
         report_activity(&format!("llm_clusters: {what} {level} items"));
@@ -220,13 +224,16 @@ fn run_cycle() {
         if shutdown_requested() {
             return;
         }
-        if let Some((level, embeds_summaries)) = job_inputs((team_id, job_id)) {
-            if AUTO_SUMMARIZE.get() {
-                prepare(&level, "summarising", summarize_pending);
+        if let Some((level, lens)) = job_inputs((team_id, job_id)) {
+            let summarized = Level::parse(&level).is_ok_and(Level::has_summaries);
+            if AUTO_SUMMARIZE.get() && summarized {
+                prepare(&level, "summarising", &summarize_pending);
             }
-            match (AUTO_EMBED.get(), embeds_summaries) {
-                (true, true) => prepare(&level, "embedding the summaries of", embed_summaries),
-                (true, false) => prepare(&level, "embedding", embed_pending),
+            match (AUTO_EMBED.get(), lens) {
+                (true, Lens::Summary) => prepare(&level, "embedding the summaries of", &embed_summaries),
+                (true, lens) => prepare(&level, &format!("embedding ({} lens)", lens.as_str()), &|level, n| {
+                    embed_pending(level, n, lens.as_str())
+                }),
                 (false, _) => {}
             }
         }

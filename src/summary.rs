@@ -6,7 +6,7 @@
 //! notes; when it fails the offline summary is kept.
 
 use crate::datum::json_of_text;
-use crate::error::OrRaise;
+use crate::error::{raise, OrRaise};
 use crate::gucs::AI_BATCH_SIZE;
 use crate::http::{chat_service, post_within};
 use crate::pg::{in_batches, Required};
@@ -14,6 +14,7 @@ use llm_clusters_engine::ai::{parse_summary, summary_request, SUMMARY_CHARS};
 use llm_clusters_engine::service::Budget;
 use llm_clusters_engine::source::Level;
 use llm_clusters_engine::trace::{compact_rendering, summarize, Step, Summary};
+use llm_clusters_engine::EngineError;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use std::collections::HashMap;
@@ -54,7 +55,7 @@ const STEP_COLUMNS: &str =
 #[pg_extern(volatile, parallel_unsafe, name = "_summarize_pending")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
-    let level = Level::parse(level).or_raise();
+    let level = summarized_level(level);
     // With the service, smaller batches: each item is one request, each bounded by
     // llm_clusters.ai_timeout_ms.
     // One time budget (2 × ai_timeout_ms) for all the call's requests: the items left when it
@@ -74,6 +75,17 @@ pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
         );
     }
     stored
+}
+
+/// The level named `level`, when its items have summaries (22023 otherwise).
+pub fn summarized_level(level: &str) -> Level {
+    let parsed = Level::parse(level).or_raise();
+    if !parsed.has_summaries() {
+        raise(EngineError::invalid_parameter(format!(
+            "items of level {level} have no summaries: an evaluation is its own short text"
+        )));
+    }
+    parsed
 }
 
 /// One batch: how many items were written, and the AI service's failures.

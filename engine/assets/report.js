@@ -153,6 +153,12 @@
     addStat(stats, "avg cost", fmt(c.avgCost, 5, " $")); addStat(stats, "total cost", fmt(c.totalCost, 4, " $"));
     addStat(stats, "avg latency", fmt(c.avgLatency, 2, " s")); addStat(stats, "avg tokens", fmt(c.avgTokens, 0));
     addStat(stats, "error rate", c.errorRate == null ? "–" : (100 * c.errorRate).toFixed(1) + "%");
+    // Evaluation runs: how the judges ruled on the cluster's items.
+    if ("passRate" in c || "naRate" in c) {
+      addStat(stats, "pass rate", c.passRate == null ? "–" : (100 * c.passRate).toFixed(1) + "%");
+      addStat(stats, "N/A rate", c.naRate == null ? "–" : (100 * c.naRate).toFixed(1) + "%");
+      if (c.mainEvaluator) addStat(stats, "evaluator", c.mainEvaluator);
+    }
     card.appendChild(stats);
     var det = el("details"); det.appendChild(el("summary", null, "Items closest to the centre"));
     var ol = el("ol", "previews"); c.nearest.forEach(function (i) { ol.appendChild(el("li", null, i.text || i.id)); });

@@ -19,6 +19,8 @@ pub struct RunInfo {
     pub run_id: i64,
     pub job_name: String,
     pub level: String,
+    /// What the items were embedded from (`runs.lens`).
+    pub lens: String,
     pub window_start: String,
     pub window_end: String,
     pub n_items: i64,
@@ -54,6 +56,14 @@ pub struct Cluster {
     /// (`llm_clusters.steering`); the card says so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub steering: Option<String>,
+    /// Evaluation runs: passes among the applicable verdicts, the share of N/A verdicts,
+    /// and the evaluator most of its items come from (absent at other levels).
+    #[serde(rename = "passRate", skip_serializing_if = "Option::is_none")]
+    pub pass_rate: Option<f64>,
+    #[serde(rename = "naRate", skip_serializing_if = "Option::is_none")]
+    pub na_rate: Option<f64>,
+    #[serde(rename = "mainEvaluator", skip_serializing_if = "Option::is_none")]
+    pub main_evaluator: Option<String>,
     /// The items nearest the centre, in rank order.
     pub nearest: Vec<Item>,
 }
@@ -168,6 +178,7 @@ fn header(r: &Report) -> String {
     };
     let mut facts = vec![
         format!("<span>level <b>{}</b></span>", escape_html(&run.level)),
+        format!("<span>lens <b id=\"lens\">{}</b></span>", escape_html(&run.lens)),
         format!(
             "<span>window <b>{}</b> – <b>{}</b></span>",
             escape_html(&run.window_start),
@@ -276,6 +287,7 @@ mod tests {
                 run_id: 7,
                 job_name: format!("job {text}"),
                 level: "trace".into(),
+                lens: text.into(),
                 window_start: "2026-11-20".into(),
                 window_end: "2026-11-27".into(),
                 n_items: 1,
@@ -299,6 +311,9 @@ mod tests {
                 total_cost_usd: None,
                 theme_id: Some(0),
                 steering: Some("pin".into()),
+                pass_rate: Some(0.5),
+                na_rate: Some(0.25),
+                main_evaluator: Some(text.into()),
                 nearest: vec![Item { preview: text.into(), ..item_clone(&item) }],
             }],
             points: vec![item],
