@@ -72,6 +72,8 @@ for ver in 15 16 18; do
 done
 say "end-to-end: llm-clusters-server with PostHog's Python, Node.js and browser SDKs, bad input and faults"
 bash tests/e2e/server.sh
+say "end-to-end: PostHog's Python SDK sends evaluations to llm-clusters-server; clustered at level evaluation"
+bash tests/e2e/evaluations.sh
 say "attacks: llm-clusters-server under gzip bombs and 1,100 idle connections"
 bash tests/security/server_bounds.sh
 say "end-to-end: llm-clusters-server to PostgreSQL over TLS"
