@@ -2,12 +2,14 @@
 // page's own events: the DOM (segments, dots, cards, the dashed Outliers card), hover
 // tooltips, click-to-jump, drag-to-zoom and reset, a dot's link, the cluster page's
 // pager, and that hostile item text never runs. Saves a screenshot.
-// Usage: node report.test.mjs RUN.html CLUSTER.html SCREENSHOT.png
+// With EVALUATION.html, an evaluation run's report: its lens, and on every card the pass
+// rate, N/A rate and main evaluator its data says.
+// Usage: node report.test.mjs RUN.html CLUSTER.html SCREENSHOT.png [EVALUATION.html]
 import { chromium } from "playwright-core";
 import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 
-const [runPage, clusterPage, screenshot] = process.argv.slice(2);
+const [runPage, clusterPage, screenshot, evaluationPage] = process.argv.slice(2);
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -176,6 +178,35 @@ try {
   assert.ok((await detail.locator("header").textContent()).includes("first"), "the date range is shown");
   assert.equal(dialogs.length, 0);
   ok(`the cluster page lists its ${cdata.items.length} items in ${pages} pages`);
+
+  // The plain run's cards have no pass rate; its header says its lens.
+  assert.equal(await page.locator("#cards .card", { hasText: "pass rate" }).count(), 0, "no pass rate on a generation run");
+  assert.equal(await page.locator("#lens").textContent(), "request");
+  if (evaluationPage) {
+    const judged = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    judged.on("dialog", async (d) => { dialogs.push(d.message()); await d.dismiss(); });
+    await judged.goto(pathToFileURL(evaluationPage).href);
+    await judged.waitForSelector("#cards .card");
+    const edata = await judged.evaluate(() => JSON.parse(document.getElementById("data").textContent));
+    const pct = (x) => (x == null ? "–" : (100 * x).toFixed(1) + "%");
+    assert.ok(edata.clusters.some((c) => c.passRate != null), "the run has pass rates");
+    for (const c of edata.clusters) {
+      // Each stat is a label span followed by its value.
+      const stats = await judged.locator(`#cluster-${c.id} .stats`).evaluate((box) => {
+        const out = {};
+        for (const label of box.querySelectorAll("span")) out[label.textContent] = label.nextElementSibling.textContent;
+        return out;
+      });
+      assert.equal(stats["pass rate"], pct(c.passRate), `cluster ${c.id}'s pass rate`);
+      assert.equal(stats["N/A rate"], pct(c.naRate), `cluster ${c.id}'s N/A rate`);
+      if (c.mainEvaluator) assert.equal(stats["evaluator"], c.mainEvaluator, `cluster ${c.id}'s evaluator`);
+    }
+    assert.equal(await judged.locator("#lens").textContent(), "request");
+    assert.ok((await judged.locator("header").textContent()).includes("level evaluation"), "the header says the level");
+    assert.equal(dialogs.length, 0);
+    ok(`the evaluation run's ${edata.clusters.length} cards show their pass rate, N/A rate and evaluator`);
+    await judged.screenshot({ path: screenshot.replace(/\.png$/, "") + "-evaluation.png", fullPage: true });
+  }
 } finally {
   await browser.close();
 }

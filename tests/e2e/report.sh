@@ -30,6 +30,25 @@ url="SET llm_clusters.report_item_url = 'http://127.0.0.1:9/trace/{trace_id}?ite
 pg -At -c "$url" -c "SELECT llm_clusters.report_html($run)" -o "$work/report.html"
 pg -At -c "$url" -c "SELECT llm_clusters.report_html($run, 0)" -o "$work/cluster.html"
 echo "report: $(stat -c %s "$work/report.html") bytes; cluster page: $(stat -c %s "$work/cluster.html") bytes"
+# An evaluation run: 60 judgements by three evaluators (planted apart), each with its own
+# verdicts, the report of which shows a pass rate on each card.
+pg -c "SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object('event', '\$ai_evaluation', 'uuid', md5('ev' || i)::uuid,
+         'timestamp', now() - interval '5 minutes', 'properties', jsonb_build_object('\$ai_trace_id', 'r' || i,
+         '\$ai_evaluation_name', (ARRAY['helpfulness', 'tone', 'json format'])[1 + i % 3],
+         '\$ai_evaluation_reasoning', 'judged ' || i)
+         || CASE WHEN i % 7 = 0 THEN '{\"\$ai_evaluation_applicable\": false}'::jsonb
+                 ELSE jsonb_build_object('\$ai_evaluation_result', i % (2 + i % 3) = 0) END)), 1)
+       FROM generate_series(1, 60) i" \
+   -c "INSERT INTO llm_clusters.embeddings (team_id, level, item_id, embedding)
+       SELECT 1, 'evaluation', md5('ev' || i)::uuid::text,
+              (SELECT array_agg((CASE WHEN d % 3 = i % 3 THEN 1.0 ELSE 0.0 END) + 0.1 * (('x' || substr(md5(i || ':e' || d), 1, 8))::bit(32)::int / 2147483648.0) ORDER BY d)
+               FROM generate_series(1, 16) d)::real[]
+       FROM generate_series(1, 60) i" >/dev/null
+ejob=$(q "SELECT llm_clusters.create_job('judges', 'evaluation', params => '{\"min_items\": 5}')")
+erun=$(q "SELECT llm_clusters.run_job($ejob)")
+expect "the evaluation run succeeded with pass rates" \
+  "SELECT status = 'succeeded' AND (SELECT count(pass_rate) > 0 FROM llm_clusters.clusters WHERE run_id = $erun) FROM llm_clusters.runs WHERE id = $erun" t
+pg -At -c "SELECT llm_clusters.report_html($erun)" -o "$work/evaluation.html"
 chmod 644 "$work"/*.html
-node "$E2E_DIR/../browser/report.test.mjs" "$work/report.html" "$work/cluster.html" "$shot"
+node "$E2E_DIR/../browser/report.test.mjs" "$work/report.html" "$work/cluster.html" "$shot" "$work/evaluation.html"
 say "report end-to-end passed"
