@@ -235,14 +235,18 @@ pub fn parse_event(index: usize, event: &Value) -> Result<CapturedEvent> {
 /// have the types PostHog sends: texts are strings, the result of a boolean evaluation and
 /// `$ai_evaluation_applicable` are booleans (or the text "true" / "false").
 fn check_evaluation(at: &EventContext, props: &Map<String, Value>) -> Result<()> {
-    for key in ["$ai_evaluation_name", "$ai_evaluation_reasoning", "$ai_evaluation_model", "$ai_evaluation_result_type"] {
+    for key in ["$ai_evaluation_name", "$ai_evaluation_reasoning", "$ai_evaluation_model", "$ai_evaluation_result_type"]
+    {
         optional_text(at, key, props.get(key))?;
     }
     id_text(at, "$ai_target_event_id", props)?;
-    let boolean_result =
-        matches!(props.get("$ai_evaluation_result_type"), None | Some(Value::Null)) || props["$ai_evaluation_result_type"] == "boolean";
-    let keys: &[&str] =
-        if boolean_result { &["$ai_evaluation_result", "$ai_evaluation_applicable"] } else { &["$ai_evaluation_applicable"] };
+    let boolean_result = matches!(props.get("$ai_evaluation_result_type"), None | Some(Value::Null))
+        || props["$ai_evaluation_result_type"] == "boolean";
+    let keys: &[&str] = if boolean_result {
+        &["$ai_evaluation_result", "$ai_evaluation_applicable"]
+    } else {
+        &["$ai_evaluation_applicable"]
+    };
     for key in keys {
         match props.get(*key) {
             None | Some(Value::Null) | Some(Value::Bool(_)) => {}
@@ -627,7 +631,9 @@ mod tests {
         assert_eq!(ev.trace_id, "t-9");
         assert_eq!(ev.content.as_deref(), Some("helpfulness: fail. It did not answer."));
         // Without a trace id, the evaluated event is its trace.
-        let ev = parse_event(0, &evaluation(json!({"$ai_target_event_id": "g-1", "$ai_evaluation_applicable": "false"}))).unwrap();
+        let ev =
+            parse_event(0, &evaluation(json!({"$ai_target_event_id": "g-1", "$ai_evaluation_applicable": "false"})))
+                .unwrap();
         assert_eq!((ev.trace_id.as_str(), ev.content.as_deref()), ("g-1", Some("evaluation: n/a")));
         // A categorical result is any JSON; its verdict is unknown.
         let ev = parse_event(
@@ -641,12 +647,24 @@ mod tests {
     #[test]
     fn evaluation_properties_are_type_checked() {
         for (props, needle) in [
-            (json!({"$ai_trace_id": "t", "$ai_evaluation_result": "maybe"}), "\"$ai_evaluation_result\" must be a boolean"),
+            (
+                json!({"$ai_trace_id": "t", "$ai_evaluation_result": "maybe"}),
+                "\"$ai_evaluation_result\" must be a boolean",
+            ),
             (json!({"$ai_trace_id": "t", "$ai_evaluation_result": 1}), "\"$ai_evaluation_result\" must be a boolean"),
-            (json!({"$ai_trace_id": "t", "$ai_evaluation_applicable": {"x": 1}}), "\"$ai_evaluation_applicable\" must be a boolean"),
+            (
+                json!({"$ai_trace_id": "t", "$ai_evaluation_applicable": {"x": 1}}),
+                "\"$ai_evaluation_applicable\" must be a boolean",
+            ),
             (json!({"$ai_trace_id": "t", "$ai_evaluation_name": ["a"]}), "\"$ai_evaluation_name\" must be a string"),
-            (json!({"$ai_trace_id": "t", "$ai_evaluation_reasoning": 5}), "\"$ai_evaluation_reasoning\" must be a string"),
-            (json!({"$ai_trace_id": "t", "$ai_target_event_id": [1]}), "\"$ai_target_event_id\" must be a string or a number"),
+            (
+                json!({"$ai_trace_id": "t", "$ai_evaluation_reasoning": 5}),
+                "\"$ai_evaluation_reasoning\" must be a string",
+            ),
+            (
+                json!({"$ai_trace_id": "t", "$ai_target_event_id": [1]}),
+                "\"$ai_target_event_id\" must be a string or a number",
+            ),
             (json!({"$ai_evaluation_result": true}), "\"$ai_trace_id\" is missing"),
         ] {
             let err = parse_event(0, &evaluation(props.clone())).unwrap_err();

@@ -112,7 +112,9 @@ mod tests {
     #[test]
     fn huge_values_are_bounded() {
         let huge = "word ".repeat(1_000_000);
-        let p = props(json!({"$ai_evaluation_name": huge, "$ai_evaluation_reasoning": huge, "$ai_evaluation_result": true}));
+        let p = props(
+            json!({"$ai_evaluation_name": huge, "$ai_evaluation_reasoning": huge, "$ai_evaluation_result": true}),
+        );
         let text = evaluation_text(&p);
         assert!(text.chars().count() <= NAME_CHARS + REASONING_CHARS + 10, "{}", text.len());
         assert!(text.contains(": pass. "));

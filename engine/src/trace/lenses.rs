@@ -139,11 +139,18 @@ mod tests {
             ..step(uuid, "$ai_span", ts)
         };
         vec![
-            Step { span_id: Some("agent".into()), name: Some("support agent".into()), ..step("s0", "$ai_span", 9_000.0) },
+            Step {
+                span_id: Some("agent".into()),
+                name: Some("support agent".into()),
+                ..step("s0", "$ai_span", 9_000.0)
+            },
             call,
             tool("t1", 3_000.0),
             tool("t2", 4_000.0),
-            Step { parent_id: Some("agent".into()), ..generation("g2", 5_000.0, "I'm sorry, I can't find that order.") },
+            Step {
+                parent_id: Some("agent".into()),
+                ..generation("g2", 5_000.0, "I'm sorry, I can't find that order.")
+            },
             Step {
                 name: Some("helpfulness".into()),
                 error: Some("judge says no".into()),
