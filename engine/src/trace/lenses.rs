@@ -216,9 +216,9 @@ mod tests {
             })
             .collect();
         // A parent chain as long as the trace: the error path and the flow depth stay short.
-        for i in 1..steps.len() {
-            steps[i].span_id = Some(format!("u{i}"));
-            steps[i].parent_id = Some(format!("u{}", i - 1));
+        for (i, step) in steps.iter_mut().enumerate().skip(1) {
+            step.span_id = Some(format!("u{i}"));
+            step.parent_id = Some(format!("u{}", i - 1));
         }
         for text in [answer_text(&steps), error_text(&steps, "t"), flow_text(&steps, "t")] {
             assert!(text.chars().count() <= MAX_CONTENT_CHARS, "{} characters", text.chars().count());
