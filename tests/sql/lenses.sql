@@ -175,7 +175,8 @@ SELECT count(*) FILTER (WHERE pass_rate IS NOT NULL OR na_rate IS NOT NULL OR ma
 FROM llm_clusters.cluster_cards WHERE team_id = 5 AND run_id IN (:failures_run, :flow_run, :answers_run);
 
 -- The evaluation run: pass and N/A rates per cluster recomputed from the events (PostHog's
--- rule written out here), and the totals the data was made with (20 passes, 5 N/A).
+-- rule written out here), and the totals the data was made with (20 passes, 5 N/A, and
+-- the hostile evaluation's pass: 21 of 37).
 WITH verdicts AS (
     SELECT a.cluster_id, e.properties->>'$ai_evaluation_name' AS name,
            CASE WHEN e.properties->'$ai_evaluation_applicable' IN ('false', '"false"') THEN 'na'
@@ -202,7 +203,7 @@ FROM llm_clusters.cluster_cards WHERE team_id = 5 AND run_id = :judges_run;
 SELECT round(sum(total_cost_usd)::numeric, 6) AS evaluated_cost FROM llm_clusters.clusters WHERE team_id = 5 AND run_id = :judges_run;
 SELECT round(sum(g.total_cost_usd)::numeric * 3, 6) AS three_evaluations_per_generation
 FROM llm_clusters.events g WHERE g.team_id = 5 AND g.event = '$ai_generation' AND g.trace_id LIKE 'ok-%' AND g.total_cost_usd IS NOT NULL;
-SELECT count(*) = count(pass_rate) AS themes_have_rates FROM llm_clusters.theme_cards WHERE team_id = 5 AND run_id = :judges_run;
+SELECT count(*) > 0 AND count(*) = count(na_rate) AND count(pass_rate) > 0 AS themes_have_rates FROM llm_clusters.theme_cards WHERE team_id = 5 AND run_id = :judges_run;
 
 -- The report says the lens, and shows pass rates on an evaluation run's cards.
 SELECT position('lens <b id="lens">error</b>' IN llm_clusters.report_html(:failures_run)) > 0 AS report_says_error_lens;
