@@ -68,7 +68,7 @@ SELECT t.team_id,
        t.tokens,
        t.is_error,
        (SELECT p.properties FROM llm_clusters.events p
-         WHERE p.team_id = t.team_id AND p.trace_id = t.trace_id
+         WHERE p.team_id = t.team_id AND p.trace_id = t.trace_id AND p.event <> '$ai_evaluation'
          ORDER BY p.event <> '$ai_trace', p."timestamp" LIMIT 1) AS properties
 FROM (
     SELECT e.team_id,
