@@ -87,8 +87,12 @@ mod avx2 {
                     // output rows hold columns j..j + 4 (checked by the caller).
                     unsafe {
                         let taken = match left {
-                            1 => store(tile::<1>(row_pointers(x, r, inputs), columns, inputs), b, out, r, j, out_stride),
-                            2 => store(tile::<2>(row_pointers(x, r, inputs), columns, inputs), b, out, r, j, out_stride),
+                            1 => {
+                                store(tile::<1>(row_pointers(x, r, inputs), columns, inputs), b, out, r, j, out_stride)
+                            }
+                            2 => {
+                                store(tile::<2>(row_pointers(x, r, inputs), columns, inputs), b, out, r, j, out_stride)
+                            }
                             _ => store(
                                 tile::<TILE_ROWS>(row_pointers(x, r, inputs), columns, inputs),
                                 b,
@@ -188,9 +192,13 @@ mod tests {
                         assert!(got.is_nan(), "case {case}: wrote past the outputs at {i}, {j}");
                         continue;
                     }
-                    let want: f64 = (0..inputs).map(|k| f64::from(x[i * inputs + k]) * f64::from(w[j * inputs + k])).sum::<f64>()
-                        + f64::from(b[j]);
-                    assert!((f64::from(got) - want).abs() < 1e-4, "case {case}: {rows}×{inputs}×{outputs} at {i}, {j}: {got} vs {want}");
+                    let want: f64 =
+                        (0..inputs).map(|k| f64::from(x[i * inputs + k]) * f64::from(w[j * inputs + k])).sum::<f64>()
+                            + f64::from(b[j]);
+                    assert!(
+                        (f64::from(got) - want).abs() < 1e-4,
+                        "case {case}: {rows}×{inputs}×{outputs} at {i}, {j}: {got} vs {want}"
+                    );
                 }
             }
             assert!(out[..offset].iter().all(|v| v.is_nan()));

@@ -673,6 +673,33 @@ mod tests {
         assert!(fast.iter().all(|v| (cosine(v, v) - 1.0).abs() < 1e-4));
     }
 
+    /// The f32 linear maps on the stored weights give what a general GEMM gives
+    /// (ndarray's, which computed them before): every map of every layer, on rows of one
+    /// short text and of a batch, to float rounding.
+    #[test]
+    fn linear_maps_match_a_general_matrix_product() {
+        use rand::{Rng, SeedableRng};
+        let model = installed_model();
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+        for layer in &model.layers {
+            for (weight, bias) in
+                [layer.query, layer.key, layer.value, layer.attention_out, layer.intermediate, layer.output]
+            {
+                let (w, b) = (model.floats(weight), model.floats(bias));
+                let inputs = w.len() / b.len();
+                for rows in [13, 70] {
+                    let x = Array2::from_shape_fn((rows, inputs), |_| rng.gen_range(-2.0f32..2.0));
+                    let mut want = Array2::from_shape_fn((rows, b.len()), |(_, j)| b[j]);
+                    general_mat_mul(1.0, &x, &model.matrix(weight, b.len()).t(), 1.0, &mut want);
+                    let mut got = vec![f32::NAN; rows * b.len()];
+                    linear(x.as_slice().unwrap(), w, b, inputs, &mut got, b.len());
+                    let worst = got.iter().zip(want.iter()).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
+                    assert!(worst < 1e-4, "{rows} rows × {inputs} → {}: differs by {worst}", b.len());
+                }
+            }
+        }
+    }
+
     /// A text gets the same vector alone (embed_text) as in a batch of others, whatever
     /// the padding of its batch.
     #[test]
