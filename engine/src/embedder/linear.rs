@@ -8,10 +8,6 @@
 //! Every output is summed in the same order whatever the rows around it (8 lanes along k,
 //! then the lanes in a fixed order), so a text gets the same vector alone as in a batch.
 
-/// Rows of x per block: their values (up to 64 × 1536 floats, 384 KiB) stay in L2 while
-/// the weights stream past once per block.
-const BLOCK_ROWS: usize = 64;
-
 /// `out[i · out_stride + j] = Σ_k x[i · inputs + k] · w[j · inputs + k] + bias[j]` for the
 /// rows i of `x` and the `bias.len()` rows j of `w` (row-major, `inputs` values per row).
 /// `out_stride` lets the outputs land in columns of a wider matrix (query, key and value
@@ -55,8 +51,11 @@ fn scalar_linear(x: &[f32], w: &[f32], bias: &[f32], inputs: usize, out: &mut [f
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::BLOCK_ROWS;
     use std::arch::x86_64::*;
+
+    /// Rows of x per block: their values (up to 64 × 1536 floats, 384 KiB) stay in L2
+    /// while the weights stream past once per block.
+    const BLOCK_ROWS: usize = 64;
 
     /// f32 values in one __m256: the step along k.
     pub(super) const LANES: usize = 8;
@@ -168,6 +167,9 @@ mod tests {
     use super::*;
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Past the AVX2 kernel's blocks of rows.
+    const BLOCK_ROWS: usize = 64;
 
     /// Property: for random shapes (edge rows, past a row block, outputs into a wider
     /// matrix) the dispatched kernel (AVX2 here when the CPU has it) gives the exact
