@@ -10,11 +10,12 @@ use crate::gucs::{self, EmbedPrecision, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED
 use crate::http::{embedding_service, post};
 use crate::pg::{self, check_interrupts, Required};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
-use llm_clusters_engine::content::{request_text, trace_request_text};
+use llm_clusters_engine::content::request_text;
 use llm_clusters_engine::embedder::minilm::{MiniLm, Precision};
 use llm_clusters_engine::embedder::{bounded_input, hash};
 use llm_clusters_engine::source::Level;
-use llm_clusters_engine::vectors::real_array_literal;
+use llm_clusters_engine::trace::{trace_requests, Request};
+use llm_clusters_engine::vectors::{real_array_literal, weighted_unit_mean};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
 use serde_json::Value;
@@ -135,8 +136,12 @@ pub fn embed_text(text: &str) -> Vec<f32> {
     embed_texts(&[text]).0.pop().unwrap_or_default()
 }
 
-/// Up to `limit` items of the level that have no embedding: (team, item id, text to embed).
-fn pending(level: Level, limit: i64) -> Vec<(i32, String, String)> {
+/// An item to embed: its team, its id, and the weighted texts its vector is the mean of
+/// (a generation: its request; a trace: its distinct requests, `trace_requests`).
+type PendingItem = (i32, String, Vec<Request>);
+
+/// Up to `limit` items of the level that have no embedding.
+fn pending(level: Level, limit: i64) -> Vec<PendingItem> {
     let query = if level == Level::Generation {
         "SELECT e.team_id, e.uuid::text,
                 CASE WHEN pg_catalog.octet_length(e.input::text) <= 262144 THEN e.input::text END,
@@ -162,18 +167,23 @@ fn pending(level: Level, limit: i64) -> Vec<(i32, String, String)> {
         for r in client.update(query, None, &[limit.into()])? {
             let (Some(team), Some(id)) = (r.get::<i32>(1)?, r.get::<String>(2)?) else { continue };
             let (input, unreadable) = json_of_text(r.get::<String>(3)?);
-            let request = match (level, &input, unreadable) {
+            let one = |text: String| vec![Request { text, weight: 1.0 }];
+            let requests = match (level, &input, unreadable) {
                 (_, _, Some(why)) => {
                     pgrx::warning!("team {team}, {} {id}: its input is not JSON this version reads ({why}); its content is embedded instead", level.as_str());
-                    String::new()
+                    Vec::new()
                 }
-                (Level::Generation, _, None) => request_text(input.as_ref()),
-                (_, Some(Value::Array(inputs)), None) => trace_request_text(inputs),
-                _ => String::new(),
+                (Level::Generation, _, None) => one(request_text(input.as_ref())),
+                (_, Some(Value::Array(inputs)), None) => trace_requests(inputs),
+                _ => Vec::new(),
             };
             // Without user messages (privacy mode, a custom shape), the readable content.
-            let text = if request.trim().is_empty() { r.get::<String>(4)?.unwrap_or_default() } else { request };
-            rows.push((team, id, text));
+            let requests = if requests.iter().all(|r| r.text.trim().is_empty()) {
+                one(r.get::<String>(4)?.unwrap_or_default())
+            } else {
+                requests
+            };
+            rows.push((team, id, requests));
         }
         Ok::<_, pgrx::spi::Error>(rows)
     })
@@ -196,10 +206,23 @@ struct Embedded {
     model: String,
 }
 
-fn embed_items(batch: Vec<(i32, String, String)>) -> Embedded {
-    let texts: Vec<&str> = batch.iter().map(|b| b.2.as_str()).collect();
-    let (vectors, model) = embed_texts(&texts);
-    let arrays = stored_arrays(&vectors);
+/// Embeds every item's texts in one call; an item of several texts gets their weighted
+/// mean (`weighted_unit_mean`).
+fn embed_items(batch: Vec<PendingItem>) -> Embedded {
+    let texts: Vec<&str> = batch.iter().flat_map(|b| b.2.iter().map(|r| r.text.as_str())).collect();
+    let (mut vectors, model) = embed_texts(&texts);
+    let mut item_vectors = Vec::with_capacity(batch.len());
+    for (_, _, requests) in batch.iter().rev() {
+        let own = vectors.split_off(vectors.len().saturating_sub(requests.len()));
+        let weights: Vec<f32> = requests.iter().map(|r| r.weight).collect();
+        item_vectors.push(if own.len() == 1 {
+            own.into_iter().next().unwrap_or_default()
+        } else {
+            weighted_unit_mean(&own, &weights)
+        });
+    }
+    item_vectors.reverse();
+    let arrays = stored_arrays(&item_vectors);
     let (teams, ids) = batch.into_iter().map(|b| (b.0, b.1)).unzip();
     Embedded { teams, ids, arrays, model }
 }
@@ -264,7 +287,7 @@ const SUMMARY_TEXT: &str = "s.title || coalesce('. ' || array_to_string(s.bullet
 
 /// Embeds one batch of summaries without an embedding; returns (rows written, usable).
 fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
-    let batch: Vec<(i32, String, String)> = Spi::connect_mut(|client| {
+    let batch: Vec<PendingItem> = Spi::connect_mut(|client| {
         client
             .update(
                 &format!(
@@ -278,7 +301,7 @@ fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
                 Ok((
                     r.get::<i32>(1)?.required("item_summaries.team_id"),
                     r.get::<String>(2)?.required("item_summaries.item_id"),
-                    r.get::<String>(3)?.unwrap_or_default(),
+                    vec![Request { text: r.get::<String>(3)?.unwrap_or_default(), weight: 1.0 }],
                 ))
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()

@@ -9,13 +9,13 @@ use llm_clusters_engine::ai::{parse_embeddings, parse_label, parse_summary};
 use llm_clusters_engine::capture::{parse_payload, sent_at, MAX_COST_USD, MAX_LATENCY_S, MAX_TOKENS};
 use llm_clusters_engine::clean::{clean, Field};
 use llm_clusters_engine::cluster::params::Params;
-use llm_clusters_engine::content::{
-    latest_request, readable_text, request_text, tool_call_names, trace_request_text, MAX_CONTENT_CHARS,
-};
+use llm_clusters_engine::content::{latest_request, readable_text, request_text, tool_call_names, MAX_CONTENT_CHARS};
 use llm_clusters_engine::filters::{parse_filters, to_sql, Operator};
 use llm_clusters_engine::service::{redact_url, retry_after, MAX_RETRY_AFTER};
 use llm_clusters_engine::timestamp::validate_timestamp;
-use llm_clusters_engine::trace::{compact_rendering, summarize, timeline_json, Step, Tree};
+use llm_clusters_engine::trace::{
+    compact_rendering, summarize, timeline_json, trace_requests, Step, Tree, MAX_TRACE_REQUESTS,
+};
 use rand::Rng;
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -280,7 +280,9 @@ fn fuzz_content() {
         |v| {
             assert!(readable_text(Some(v), Some(v)).chars().count() <= MAX_CONTENT_CHARS);
             assert!(request_text(Some(v)).chars().count() <= MAX_CONTENT_CHARS);
-            assert!(trace_request_text(std::slice::from_ref(v)).chars().count() <= MAX_CONTENT_CHARS);
+            let requests = trace_requests(std::slice::from_ref(v));
+            assert!(requests.len() <= MAX_TRACE_REQUESTS);
+            assert!(requests.iter().all(|r| r.text.chars().count() <= MAX_CONTENT_CHARS && r.weight >= 1.0));
             let _ = latest_request(Some(v));
             !tool_call_names(v).is_empty()
         },
