@@ -118,7 +118,7 @@ mod tests {
 
     /// Unit vector along `axis` tilted by `tilt` towards axis 7 (a direction they share).
     fn towards(axis: usize, tilt: f32) -> Vec<f32> {
-        let mut v = vec![0.0f32; 8];
+        let mut v = [0.0f32; 8];
         v[axis] = 1.0;
         v[7] = tilt;
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
