@@ -12,11 +12,11 @@
 //!     words (up to about the model's window): `trace::trace_requests` and
 //!     `vectors::weighted_unit_mean`, what the extension stores.
 //!
-//! Sets: `donotanswer5` (939 prompts), `bbc5` (every third article: 742), `mix10` (both).
+//! Sets: `donotanswer5` (939 prompts), `bbc5/6` (every sixth article: 371), `mix10` (both).
 //! Texts that are a set's own text take its stored vector; the rest are embedded with the
 //! built-in model (f32, 2 threads).
 //!
-//! cargo run --release -p llm_clusters_engine --example eval_traces -- DIR MODEL_DIR [seeds]
+//! cargo run --release -p llm_clusters_engine --example eval_traces -- DIR MODEL_DIR [seeds] [set]
 
 use llm_clusters_engine::cluster::quality::{adjusted_rand_index, normalized_mutual_info};
 use llm_clusters_engine::cluster::{cluster, Params};
@@ -172,7 +172,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seeds: u64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(3);
     let only = args.get(4).map(String::as_str);
     let dna = load(dir, "donotanswer5", 1)?;
-    let bbc = load(dir, "bbc5", 3)?;
+    let bbc = load(dir, "bbc5", 6)?;
     let mut mix = Source { texts: Vec::new(), vectors: Vec::new(), labels: Vec::new() };
     for s in [&dna, &bbc] {
         mix.texts.extend(s.texts.iter().cloned());
@@ -186,7 +186,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     println!("set | level | seed | items | ARI | NMI | clusters | largest cluster | outliers | themes");
-    for (name, source) in [("donotanswer5", &dna), ("bbc5/3", &bbc), ("mix10", &mix)] {
+    for (name, source) in [("donotanswer5", &dna), ("bbc5/6", &bbc), ("mix10", &mix)] {
         if only.is_some_and(|o| o != name) {
             continue;
         }
