@@ -280,14 +280,20 @@ fn regrouped(x: ArrayView2<f32>, mut parts: Vec<i32>) -> Regrouped {
     Regrouped { parts, n_parts, centroids, radius, distance, rank }
 }
 
-/// The unit rows `x` (the items of the clusters a merge names) as one cluster.
-pub fn merge_now(x: ArrayView2<f32>) -> Regrouped {
-    regrouped(x, vec![0; x.nrows()])
+/// `data`, unit rows of `dim` floats (the items of the clusters a merge names), as one cluster.
+pub fn merge_now(data: &[f32], dim: usize) -> Result<Regrouped> {
+    let x = rows(data, dim)?;
+    Ok(regrouped(x, vec![0; x.nrows()]))
 }
 
-/// The unit rows `x` (the items of the cluster a split names) in `parts` parts by k-means
-/// (the same as later runs' splits, seeded by `seed` and the steer's id).
-pub fn split_now(x: ArrayView2<f32>, parts: usize, steering_id: i32, seed: u64) -> Result<Regrouped> {
+fn rows(data: &[f32], dim: usize) -> Result<ArrayView2<'_, f32>> {
+    ArrayView2::from_shape((data.len() / dim.max(1), dim), data).map_err(EngineError::internal)
+}
+
+/// `data`, unit rows of `dim` floats (the items of the cluster a split names), in `parts`
+/// parts by k-means (the same as later runs' splits, seeded by `seed` and the steer's id).
+pub fn split_now(data: &[f32], dim: usize, parts: usize, steering_id: i32, seed: u64) -> Result<Regrouped> {
+    let x = rows(data, dim)?;
     if parts < 2 || x.nrows() < 2 * parts {
         return Err(EngineError::new(
             ErrorKind::InvalidParameter,
@@ -443,7 +449,7 @@ mod tests {
     #[test]
     fn a_merge_now_is_one_cluster_of_every_item_with_its_centroid_and_ranks() {
         let (x, _) = items(2, 10, 7);
-        let m = merge_now(x.view());
+        let m = merge_now(x.as_slice().unwrap(), 8).unwrap();
         assert_eq!((m.n_parts, m.parts.iter().all(|&p| p == 0)), (1, true));
         let mean = centroids_of(x.view(), &vec![0; 20], 1);
         assert_eq!(m.centroids, mean);
@@ -460,15 +466,15 @@ mod tests {
     fn a_split_now_finds_the_groups_inside_a_cluster_the_same_way_each_time() {
         let (x, _) = items(3, 12, 8);
         let truth: Vec<i32> = (0..36).map(|i| i % 3).collect();
-        let s = split_now(x.view(), 3, 5, 42).unwrap();
+        let s = split_now(x.as_slice().unwrap(), 8, 3, 5, 42).unwrap();
         assert_eq!(s.n_parts, 3);
         assert!(super::super::quality::adjusted_rand_index(&truth, &s.parts) > 0.99);
         assert_eq!((s.centroids.len(), s.radius.len(), s.distance.len(), s.rank.len()), (3, 3, 36, 36));
         let sizes = cluster_sizes(&s.parts, 3);
         assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "parts numbered by size: {sizes:?}");
-        assert_eq!(split_now(x.view(), 3, 5, 42).unwrap(), s, "deterministic");
+        assert_eq!(split_now(x.as_slice().unwrap(), 8, 3, 5, 42).unwrap(), s, "deterministic");
         // Two parts of three groups: two of them go together, none is cut in half.
-        let two = split_now(x.view(), 2, 5, 42).unwrap();
+        let two = split_now(x.as_slice().unwrap(), 8, 2, 5, 42).unwrap();
         assert_eq!(two.n_parts, 2);
         assert!((0..3).all(|g| (0..36).filter(|i| i % 3 == g).map(|i| two.parts[i]).collect::<HashSet<_>>().len() == 1));
     }
@@ -476,11 +482,11 @@ mod tests {
     #[test]
     fn a_split_now_refuses_too_few_items_and_items_all_alike() {
         let (x, _) = items(2, 3, 9);
-        let e = split_now(x.view(), 4, 1, 0).unwrap_err();
+        let e = split_now(x.as_slice().unwrap(), 8, 4, 1, 0).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidParameter);
         assert!(e.message.contains("6 items"), "{}", e.message);
         let same = Array2::from_elem((10, 8), 0.5f32);
-        assert_eq!(split_now(same.view(), 2, 1, 0).unwrap_err().kind, ErrorKind::InvalidParameter);
+        assert_eq!(split_now(same.as_slice().unwrap(), 8, 2, 1, 0).unwrap_err().kind, ErrorKind::InvalidParameter);
     }
 
     #[test]
