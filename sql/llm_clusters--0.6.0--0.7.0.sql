@@ -150,7 +150,7 @@ BEGIN
         END IF;
     END IF;
     DELETE FROM llm_clusters.steering s WHERE s.team_id = team AND s.job_id = undo_steering.job_id AND s.id = steering_id;
-    RETURN true;
+    RETURN FOUND;
 END $$;
 
 COMMENT ON FUNCTION llm_clusters.merge_clusters(bigint, int[]) IS

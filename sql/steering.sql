@@ -277,7 +277,7 @@ BEGIN
         END IF;
     END IF;
     DELETE FROM llm_clusters.steering s WHERE s.team_id = team AND s.job_id = undo_steering.job_id AND s.id = steering_id;
-    RETURN true;
+    RETURN FOUND;
 END $$;
 
 CREATE FUNCTION llm_clusters.unpin_topic(job_id int, topic_id int) RETURNS boolean
