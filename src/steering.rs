@@ -540,7 +540,10 @@ pub fn recompute_run(job: &Job, source: &Source, run_id: i64) {
 #[search_path(pg_catalog, pg_temp)]
 pub fn steered_job(job_id: Option<i32>) -> i32 {
     let Some(job_id) = job_id else {
-        raise(EngineError::new(ErrorKind::NullNotAllowed, "job_id must not be NULL").with_hint("Name a job of your team."))
+        raise(
+            EngineError::new(ErrorKind::NullNotAllowed, "job_id must not be NULL")
+                .with_hint("Name a job of your team."),
+        )
     };
     load_job(None, job_id).team_id
 }
