@@ -451,7 +451,7 @@ mod tests {
         let (x, _) = items(2, 10, 7);
         let m = merge_now(x.as_slice().unwrap(), 8).unwrap();
         assert_eq!((m.n_parts, m.parts.iter().all(|&p| p == 0)), (1, true));
-        let mean = centroids_of(x.view(), &vec![0; 20], 1);
+        let mean = centroids_of(x.view(), &[0; 20], 1);
         assert_eq!(m.centroids, mean);
         // Every item is a member: the radius reaches the farthest, and ranks order by distance.
         let farthest = m.distance.iter().copied().fold(0.0f32, f32::max);
