@@ -7,6 +7,8 @@
 -- plpgsql copy of them.
 ALTER TABLE llm_clusters.steering ADD COLUMN restore jsonb CHECK (jsonb_typeof(restore) = 'object');
 
+COMMENT ON TABLE llm_clusters.steering IS
+    'Steering of a job, applied by every later run until deleted (undo_steering, unpin_topic, or DELETE): merge (cluster_ids of run_id become one cluster), split (a cluster is re-clustered into parts), pin (a topic with a fixed centroid that runs keep as a cluster and items near it join). A merge or split also changes run_id, the job''s latest run when it was made, at once. Later runs find the clusters named by their centroids (anchors); see the README.';
 COMMENT ON COLUMN llm_clusters.steering.restore IS
     'merge and split: the rows of run_id the steer changed, as they were (its clusters named, its themes, their lineage, their items'' clusters, distances and ranks), which undo_steering puts back while run_id is the job''s latest run.';
 

@@ -45,7 +45,7 @@ CREATE UNIQUE INDEX steering_pin_title_idx ON llm_clusters.steering (team_id, jo
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.steering', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.steering_id_seq', '');
 COMMENT ON TABLE llm_clusters.steering IS
-    'Steering of a job, applied by every later run until deleted (undo_steering, unpin_topic, or DELETE): merge (cluster_ids of run_id become one cluster), split (a cluster is re-clustered into parts), pin (a topic with a fixed centroid that runs keep as a cluster and items near it join). Later runs find the clusters named by their centroids (anchors); see the README.';
+    'Steering of a job, applied by every later run until deleted (undo_steering, unpin_topic, or DELETE): merge (cluster_ids of run_id become one cluster), split (a cluster is re-clustered into parts), pin (a topic with a fixed centroid that runs keep as a cluster and items near it join). A merge or split also changes run_id, the job''s latest run when it was made, at once. Later runs find the clusters named by their centroids (anchors); see the README.';
 COMMENT ON COLUMN llm_clusters.steering.anchors IS
     'merge and split: the centroids of the clusters named (one row each), by which later runs find them.';
 COMMENT ON COLUMN llm_clusters.steering.restore IS
