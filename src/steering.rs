@@ -6,7 +6,7 @@
 use crate::embed::embed_texts;
 use crate::error::{raise, OrRaise};
 use crate::items::{read_items, ReadOptions};
-use crate::jobs::{ambiguous, checked_params, load_job, Job, Source, Window};
+use crate::jobs::{checked_params, load_job, run_team_and_job, Job, Source, Window};
 use crate::labelling::{near_centre_texts, with_title_embedder};
 use crate::pg::Required;
 use crate::results::{update_metrics, Grouping};
@@ -156,37 +156,27 @@ const MAX_STEERED_ITEMS: i64 = 200_000;
 /// succeeded run: the only run a merge or split changes at once (an older run is a record
 /// of what was; a steer made on it would leave the clusters shown now as they are).
 fn job_of_latest_run(run_id: i64) -> Job {
-    let runs: Vec<(i32, Option<i32>, String)> = Spi::connect(|client| {
-        client
-            .select(
-                "SELECT team_id, job_id, status FROM llm_clusters.runs WHERE id = $1 ORDER BY team_id LIMIT 2",
-                None,
-                &[run_id.into()],
-            )?
-            .map(|row| {
-                Ok((
-                    row.get::<i32>(1)?.required("runs.team_id"),
-                    row.get::<i32>(2)?,
-                    row.get::<String>(3)?.required("runs.status"),
-                ))
-            })
-            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-    })
-    .or_raise();
-    let (team_id, job_id, status) = match runs.as_slice() {
-        [] => raise(
+    let Some((team_id, job_id)) = run_team_and_job(run_id) else {
+        raise(
             EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))
                 .with_hint("Steer the clusters of a run of your team's job."),
-        ),
-        [one] => one.clone(),
-        [a, b, ..] => raise(ambiguous("run", run_id, a.0, b.0)),
+        )
     };
     let Some(job_id) = job_id else {
         raise(
-            EngineError::new(ErrorKind::InvalidParameter, format!("run {run_id} belongs to no job any more"))
-                .with_hint("Steer a run of an existing job."),
+            EngineError::new(
+                ErrorKind::InvalidParameter,
+                format!("run {run_id}'s job, or the job's source relation, no longer exists"),
+            )
+            .with_hint("Steer a run of an existing job."),
         )
     };
+    let status = Spi::get_one_with_args::<String>(
+        "SELECT status FROM llm_clusters.runs WHERE team_id = $1 AND id = $2",
+        &[team_id.into(), run_id.into()],
+    )
+    .or_raise()
+    .required("runs.status");
     if status != "succeeded" {
         raise(
             EngineError::new(
