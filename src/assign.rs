@@ -125,7 +125,8 @@ pub fn assign_job(team_id: Option<i32>, job_id: i32) -> i64 {
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    let options = ReadOptions { except: placed_already, dim: Some(latest.centroids.dim()), all: true };
+    let options =
+        ReadOptions { except: placed_already, dim: Some(latest.centroids.dim()), all: true, ..Default::default() };
     let read = read_items(&job, &source, &params, window, &options);
     let items = read.items;
     let n = items.ids.len();

@@ -15,6 +15,7 @@ mod http;
 mod isolated;
 mod items;
 mod jobs;
+mod labelling;
 mod lineage;
 mod pages;
 mod pg;
@@ -60,7 +61,11 @@ extension_sql_file!(
 );
 extension_sql_file!("../sql/pages.sql", name = "pages", requires = ["teams", pages::report_html, pages::trace_html]);
 extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["teams", ai::label_run]);
-extension_sql_file!("../sql/steering.sql", name = "steering", requires = ["reading", steering::topic_centroid]);
+extension_sql_file!(
+    "../sql/steering.sql",
+    name = "steering",
+    requires = ["reading", steering::topic_centroid, steering::steer_run, steering::steered_job]
+);
 extension_sql_file!("../sql/api_keys.sql", name = "api_keys", requires = ["capture"]);
 
 #[allow(non_snake_case)]

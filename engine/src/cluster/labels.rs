@@ -745,16 +745,11 @@ pub struct RunLabels {
     pub themes: Vec<ClusterLabel>,
 }
 
-/// Labels a run's clusters and themes. `docs` are `(cluster, rank, text)` of items near
-/// their cluster's centre (rank 0 the nearest), in any order; `embed`, when given, embeds
-/// in the space of the run's centroids, to choose titles contrastively. A cluster's
-/// examples are its 3 nearest items' requests; a theme's, the nearest request of each of
-/// its first clusters, and its title candidates include its clusters' titles.
-pub fn offline_labels(docs: &[(i32, u32, &str)], result: &Clustering, embed: Option<Embed>) -> RunLabels {
+/// `docs` sorted by cluster and rank, and each cluster's first requests to quote.
+fn by_rank<'a>(docs: &[(i32, u32, &'a str)], n: usize) -> (Vec<(i32, &'a str)>, Vec<Vec<&'a str>>) {
     let mut by_rank: Vec<(i32, u32, &str)> = docs.to_vec();
     by_rank.sort_by_key(|(c, r, _)| (*c, *r));
-    let docs: Vec<(i32, &str)> = by_rank.iter().map(|(c, _, t)| (*c, *t)).collect();
-    let mut snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_clusters];
+    let mut snippets: Vec<Vec<&str>> = vec![Vec::new(); n];
     for (c, _, t) in &by_rank {
         if let Some(own) = usize::try_from(*c).ok().and_then(|c| snippets.get_mut(c)) {
             if own.len() < SNIPPETS && !request_of(t).is_empty() {
@@ -762,9 +757,31 @@ pub fn offline_labels(docs: &[(i32, u32, &str)], result: &Clustering, embed: Opt
             }
         }
     }
-    let no_members = vec![Vec::new(); result.n_clusters];
-    let clusters =
-        label_groups(&docs, result.n_clusters, &snippets, &no_members, embed.map(|e| (&result.centroids[..], e)));
+    (by_rank.iter().map(|(c, _, t)| (*c, *t)).collect(), snippets)
+}
+
+/// Labels clusters `0..n` from `docs`, `(cluster, rank, text)` of items near their
+/// cluster's centre (rank 0 the nearest), in any order; items of other groups (cluster -1)
+/// count as elsewhere. `centroids` and `embed` as for [`offline_labels`]. A cluster's
+/// examples are its 3 nearest items' requests.
+pub fn label_clusters(
+    docs: &[(i32, u32, &str)],
+    n: usize,
+    centroids: &[Vec<f32>],
+    embed: Option<Embed>,
+) -> Vec<ClusterLabel> {
+    let (docs, snippets) = by_rank(docs, n);
+    label_groups(&docs, n, &snippets, &vec![Vec::new(); n], embed.map(|e| (centroids, e)))
+}
+
+/// Labels a run's clusters and themes. `docs` are `(cluster, rank, text)` of items near
+/// their cluster's centre (rank 0 the nearest), in any order; `embed`, when given, embeds
+/// in the space of the run's centroids, to choose titles contrastively. Clusters are
+/// labelled by [`label_clusters`]; a theme's examples are the nearest request of each of
+/// its first clusters, and its title candidates include its clusters' titles.
+pub fn offline_labels(docs: &[(i32, u32, &str)], result: &Clustering, embed: Option<Embed>) -> RunLabels {
+    let clusters = label_clusters(docs, result.n_clusters, &result.centroids, embed);
+    let (docs, snippets) = by_rank(docs, result.n_clusters);
 
     let theme_docs: Vec<(i32, &str)> = docs.iter().map(|(c, t)| (result.theme_of(*c), *t)).collect();
     let mut theme_snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_themes];
