@@ -186,3 +186,335 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters._run_snapshot(int, bigint, int[]),
     llm_clusters._restore_run(int, int)
     TO llm_clusters_admin;
+-- Privacy floor and item labels (issue 30 items 3-4; sql/privacy.sql, sql/reading.sql,
+-- sql/lineage.sql): the floor's internal function, privacy.sql as it is, then the reading
+-- views and functions that now go through the floor; item_clusters gains lens (a new result
+-- type: dropped and created again); item_labels is new.
+CREATE FUNCTION llm_clusters."_min_distinct_users"() RETURNS INT
+STABLE PARALLEL SAFE
+SET search_path TO pg_catalog, pg_temp
+LANGUAGE c
+AS 'MODULE_PATHNAME', 'min_distinct_users_wrapper';
+
+-- The privacy floor (src/privacy.rs): llm_clusters.min_distinct_users. A run counts the
+-- distinct users of each of its clusters and themes (llm_clusters.distinct_users); every
+-- reading view, function and page compares that count with the setting when it is read and
+-- shows a group below it as "Small cluster" ("Small theme") with its size and metrics but
+-- no text drawn from its items: no title, description, keywords, previews or summaries.
+-- The setting is for superusers only (PGC_SUSET): neither a reader nor a team admin can
+-- lower it. What the floor does not cover: the raw tables a reader may read (events, the
+-- item views, item_summaries, and the text columns of clusters and themes, which runs,
+-- steering and AI labels write): a role meant to see only floored results must not be
+-- granted llm_clusters_reader (see the README's security model).
+
+CREATE TABLE llm_clusters.distinct_users (
+    team_id   int     NOT NULL,
+    run_id    bigint  NOT NULL,
+    grouping  text    NOT NULL CHECK (grouping IN ('cluster', 'theme')),
+    -- cluster_id (-1: Outliers) or theme_id.
+    group_id  int     NOT NULL,
+    users     int     NOT NULL CHECK (users >= 0),
+    PRIMARY KEY (team_id, run_id, grouping, group_id),
+    FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
+);
+ALTER TABLE llm_clusters.distinct_users ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.distinct_users
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.distinct_users TO llm_clusters_reader;
+GRANT INSERT ON llm_clusters.distinct_users TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.distinct_users IS
+    'How many distinct users (events.distinct_id of the items'' traces) each cluster (grouping = cluster, group_id = cluster_id, -1 for Outliers) and theme (grouping = theme) of a run holds, counted by the run; compared with llm_clusters.min_distinct_users when results are read.';
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.distinct_users', '');
+
+COMMENT ON FUNCTION llm_clusters._min_distinct_users() IS
+    'Internal: the llm_clusters.min_distinct_users in force, read through the library (so that the setting is defined before a view compares with it).';
+
+CREATE FUNCTION llm_clusters._below_floor(users int)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+-- A group without a count (a run from before 0.7.0) is below any floor that is on.
+AS $$ SELECT llm_clusters._min_distinct_users() > 1 AND coalesce(users, 0) < llm_clusters._min_distinct_users() $$;
+COMMENT ON FUNCTION llm_clusters._below_floor(int) IS
+    'Internal: whether a group with this many distinct users (NULL: not counted) is below llm_clusters.min_distinct_users, so that its texts are hidden.';
+
+CREATE FUNCTION llm_clusters._floored_cluster_title(cluster_id int, title text, users int)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN NOT llm_clusters._below_floor(users) THEN title
+                WHEN cluster_id = -1 THEN 'Outliers' ELSE 'Small cluster' END
+$$;
+COMMENT ON FUNCTION llm_clusters._floored_cluster_title(int, text, int) IS
+    'Internal: a cluster''s title as readers see it: Small cluster (Outliers for cluster -1) below the privacy floor.';
+
+CREATE FUNCTION llm_clusters._floored_theme_title(title text, users int)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN llm_clusters._below_floor(users) THEN 'Small theme' ELSE title END $$;
+COMMENT ON FUNCTION llm_clusters._floored_theme_title(text, int) IS
+    'Internal: a theme''s title as readers see it: Small theme below the privacy floor.';
+
+CREATE FUNCTION llm_clusters._floored_description(description text, users int)
+RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN llm_clusters._below_floor(users)
+                THEN format('Items of fewer than %s distinct users: their texts are not shown (llm_clusters.min_distinct_users).',
+                            llm_clusters._min_distinct_users())
+                ELSE description END
+$$;
+COMMENT ON FUNCTION llm_clusters._floored_description(text, int) IS
+    'Internal: a cluster''s or theme''s description as readers see it: a note without its items'' text below the privacy floor.';
+
+CREATE FUNCTION llm_clusters._floored_keywords(keywords text[], users int)
+RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT CASE WHEN llm_clusters._below_floor(users) THEN '{}'::text[] ELSE keywords END $$;
+COMMENT ON FUNCTION llm_clusters._floored_keywords(text[], int) IS
+    'Internal: a cluster''s or theme''s keywords as readers see them: none below the privacy floor.';
+
+-- The lens a run clustered by, from its params (one rule, for item_labels and item_clusters).
+CREATE FUNCTION llm_clusters._job_lens(params jsonb)
+RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT coalesce(params ->> 'lens', CASE WHEN params ->> 'embed' = 'summary' THEN 'summary' END, 'request')
+$$;
+COMMENT ON FUNCTION llm_clusters._job_lens(jsonb) IS
+    'Internal: the lens of a job''s or run''s params: params.lens, else summary when params.embed = summary, else request.';
+
+REVOKE EXECUTE ON FUNCTION
+    llm_clusters._min_distinct_users(),
+    llm_clusters._below_floor(int),
+    llm_clusters._floored_cluster_title(int, text, int),
+    llm_clusters._floored_theme_title(text, int),
+    llm_clusters._floored_description(text, int),
+    llm_clusters._floored_keywords(text[], int),
+    llm_clusters._job_lens(jsonb)
+    FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION
+    llm_clusters._min_distinct_users(),
+    llm_clusters._below_floor(int),
+    llm_clusters._floored_cluster_title(int, text, int),
+    llm_clusters._floored_theme_title(text, int),
+    llm_clusters._floored_description(text, int),
+    llm_clusters._floored_keywords(text[], int),
+    llm_clusters._job_lens(jsonb)
+    TO llm_clusters_reader;
+
+CREATE OR REPLACE VIEW llm_clusters.cluster_trends WITH (security_invoker = true) AS
+WITH daily AS (
+    SELECT DISTINCT ON (r.team_id, r.job_id, day) r.*, day
+    FROM llm_clusters.runs r,
+         LATERAL (SELECT (coalesce(r.cycle, r.window_end) AT TIME ZONE 'UTC')::date AS day) d
+    WHERE r.status = 'succeeded' AND r.job_id IS NOT NULL
+    ORDER BY r.team_id, r.job_id, day, r.id DESC
+)
+SELECT d.team_id,
+       d.job_id,
+       d.job_name,
+       d.level,
+       c.stable_id,
+       first_value(llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users))
+           OVER (PARTITION BY d.team_id, c.stable_id ORDER BY d.day DESC) AS latest_title,
+       llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) AS title,
+       d.day,
+       dense_rank() OVER (PARTITION BY d.team_id, d.job_id ORDER BY d.day DESC) - 1 AS runs_ago,
+       d.id AS run_id,
+       c.cluster_id,
+       c.size,
+       c.share,
+       c.avg_cost_usd,
+       c.avg_latency_s,
+       c.avg_tokens,
+       c.error_rate,
+       c.total_cost_usd,
+       c.p95_latency_s
+FROM daily d
+JOIN llm_clusters.clusters c ON c.team_id = d.team_id AND c.run_id = d.id
+LEFT JOIN llm_clusters.distinct_users u
+       ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
+WHERE c.stable_id IS NOT NULL;
+COMMENT ON VIEW llm_clusters.cluster_trends IS
+    'Per job, stable cluster and day (the last succeeded run of the day): size, share and metrics; runs_ago = 0 for the latest day; latest_title is the cluster''s newest title, for stable legends. Titles below llm_clusters.min_distinct_users read Small cluster.';
+
+CREATE OR REPLACE VIEW llm_clusters.cluster_cards WITH (security_invoker = true) AS
+SELECT c.team_id, c.run_id, r.job_id, r.level, c.cluster_id, c.stable_id,
+       llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) AS title,
+       llm_clusters._floored_description(c.description, u.users) AS description,
+       llm_clusters._floored_keywords(c.keywords, u.users) AS keywords,
+       c.size, c.share, c.avg_cost_usd, c.avg_latency_s, c.avg_tokens, c.error_rate, c.total_cost_usd, c.p95_latency_s,
+       c.cluster_id = -1 AS is_outliers,
+       row_number() OVER (PARTITION BY c.team_id, c.run_id ORDER BY c.cluster_id = -1, c.size DESC, c.cluster_id) AS position,
+       c.theme_id, llm_clusters._floored_theme_title(t.title, tu.users) AS theme_title,
+       u.users AS distinct_users, llm_clusters._below_floor(u.users) AS below_floor
+FROM llm_clusters.clusters c
+JOIN llm_clusters.runs r ON r.team_id = c.team_id AND r.id = c.run_id
+LEFT JOIN llm_clusters.distinct_users u
+       ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
+LEFT JOIN llm_clusters.themes t ON t.team_id = c.team_id AND t.run_id = c.run_id AND t.theme_id = c.theme_id
+LEFT JOIN llm_clusters.distinct_users tu
+       ON tu.team_id = c.team_id AND tu.run_id = c.run_id AND tu.grouping = 'theme' AND tu.group_id = c.theme_id;
+
+CREATE OR REPLACE VIEW llm_clusters.theme_cards WITH (security_invoker = true) AS
+SELECT t.team_id, t.run_id, r.job_id, r.level, t.theme_id,
+       llm_clusters._floored_theme_title(t.title, tu.users) AS title,
+       llm_clusters._floored_description(t.description, tu.users) AS description,
+       llm_clusters._floored_keywords(t.keywords, tu.users) AS keywords,
+       t.size, t.share, t.avg_cost_usd, t.avg_latency_s, t.avg_tokens, t.error_rate, t.total_cost_usd, t.p95_latency_s,
+       (SELECT count(*) FROM llm_clusters.clusters c
+        WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id)::int AS n_clusters,
+       (SELECT array_agg(llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) ORDER BY c.size DESC, c.cluster_id)
+        FROM llm_clusters.clusters c
+        LEFT JOIN llm_clusters.distinct_users u
+               ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
+        WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id) AS cluster_titles,
+       row_number() OVER (PARTITION BY t.team_id, t.run_id ORDER BY t.size DESC, t.theme_id) AS position,
+       tu.users AS distinct_users, llm_clusters._below_floor(tu.users) AS below_floor
+FROM llm_clusters.themes t
+JOIN llm_clusters.runs r ON r.team_id = t.team_id AND r.id = t.run_id
+LEFT JOIN llm_clusters.distinct_users tu
+       ON tu.team_id = t.team_id AND tu.run_id = t.run_id AND tu.grouping = 'theme' AND tu.group_id = t.theme_id;
+
+CREATE OR REPLACE VIEW llm_clusters.scatter_points WITH (security_invoker = true) AS
+SELECT a.team_id, a.run_id, a.item_id, a.cluster_id, llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) AS title,
+       a.x, a.y,
+       CASE WHEN a.cluster_id = -1 THEN -1 ELSE (coalesce(c.stable_id, a.cluster_id) % 20)::int END AS colour_index,
+       false AS is_centroid, a.cluster_id = -1 AS is_outlier
+FROM llm_clusters.assignments a
+JOIN llm_clusters.clusters c ON c.team_id = a.team_id AND c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+LEFT JOIN llm_clusters.distinct_users u
+       ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
+UNION ALL
+SELECT c.team_id, c.run_id, NULL, c.cluster_id, llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users), c.x, c.y,
+       (coalesce(c.stable_id, c.cluster_id) % 20)::int, true, false
+FROM llm_clusters.clusters c
+LEFT JOIN llm_clusters.distinct_users u
+       ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
+WHERE c.cluster_id <> -1;
+
+CREATE OR REPLACE FUNCTION llm_clusters.cluster_items(run_id bigint, cluster_id int, max_items int DEFAULT 50, after_rank int DEFAULT -1)
+RETURNS TABLE (item_id text, trace_id text, rank int, distance float8, ts timestamptz, preview text,
+               summary_title text, flow text, bullets text[], notes text[])
+LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    source regclass;
+    run_team int;
+    run_level text;
+    hidden boolean;
+BEGIN
+    -- The run's team: ids are the identity's alone since 0.5.0, but rows planted before may
+    -- share one, and then the caller must read the run it means by its team.
+    IF (SELECT count(DISTINCT r.team_id) FROM llm_clusters.runs r WHERE r.id = cluster_items.run_id) > 1 THEN
+        RAISE EXCEPTION 'run % exists in more than one team', cluster_items.run_id
+            USING ERRCODE = 'cardinality_violation',
+                  HINT = 'Rows with chosen ids were planted before 0.5.0: delete the run of the team that did not create it.';
+    END IF;
+    SELECT j.source, r.team_id, r.level INTO source, run_team, run_level
+    FROM llm_clusters.runs r JOIN llm_clusters.jobs j ON j.team_id = r.team_id AND j.id = r.job_id
+    WHERE r.id = cluster_items.run_id;
+    IF source IS NULL THEN
+        RAISE EXCEPTION 'run % does not exist or its job was deleted', cluster_items.run_id
+            USING ERRCODE = 'no_data_found';
+    END IF;
+    IF max_items < 1 OR max_items > 10000 THEN
+        RAISE EXCEPTION 'max_items must be between 1 and 10000, got %', max_items
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Below the privacy floor: the items without their texts (no preview, no summary).
+    SELECT llm_clusters._below_floor(u.users) INTO hidden
+    FROM (SELECT 1) one
+    LEFT JOIN llm_clusters.distinct_users u
+           ON u.team_id = run_team AND u.run_id = cluster_items.run_id AND u.grouping = 'cluster'
+          AND u.group_id = cluster_items.cluster_id;
+    IF hidden THEN
+        RETURN QUERY
+        SELECT a.item_id, a.trace_id, a.rank, a.distance, a.ts, NULL::text, NULL::text, NULL::text, NULL::text[], NULL::text[]
+        FROM llm_clusters.assignments a
+        WHERE a.team_id = run_team AND a.run_id = cluster_items.run_id AND a.cluster_id = cluster_items.cluster_id
+          AND a.rank > after_rank
+        ORDER BY a.rank, a.item_id LIMIT max_items;
+        RETURN;
+    END IF;
+    -- The previews are read from the source as the job's owner (_item_previews).
+    RETURN QUERY
+    WITH page AS (
+        SELECT a.item_id, a.trace_id, a.rank, a.distance, a.ts
+        FROM llm_clusters.assignments a
+        WHERE a.team_id = run_team AND a.run_id = cluster_items.run_id AND a.cluster_id = cluster_items.cluster_id
+          AND a.rank > after_rank
+        ORDER BY a.rank, a.item_id LIMIT max_items)
+    SELECT page.item_id, page.trace_id, page.rank, page.distance, page.ts, p.preview,
+           s.title, s.flow, s.bullets, s.notes
+    FROM page
+    LEFT JOIN llm_clusters._item_previews(cluster_items.run_id, ARRAY(SELECT page.item_id FROM page), 300) p
+           ON p.item_id = page.item_id
+    LEFT JOIN llm_clusters.item_summaries s
+           ON s.team_id = run_team AND s.level = run_level AND s.item_id = page.item_id
+    ORDER BY page.rank, page.item_id;
+END $$;
+
+DROP FUNCTION llm_clusters.item_clusters(text, int);
+CREATE FUNCTION llm_clusters.item_clusters(item_id text, team_id int DEFAULT 1)
+RETURNS TABLE (job_id int, job_name text, level text, lens text, run_id bigint, window_end timestamptz,
+               cluster_id int, stable_id bigint, title text, distance float8, incremental boolean)
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT DISTINCT ON (r.job_id) r.job_id, r.job_name, r.level, llm_clusters._job_lens(r.params), r.id, r.window_end,
+           a.cluster_id, c.stable_id, coalesce(llm_clusters._floored_cluster_title(a.cluster_id, c.title, u.users), 'Outliers'),
+           a.distance, a.incremental
+    FROM (SELECT x.run_id, x.cluster_id, x.distance, false AS incremental FROM llm_clusters.assignments x
+          WHERE x.team_id = item_clusters.team_id AND x.item_id = item_clusters.item_id
+          UNION ALL
+          SELECT x.run_id, x.cluster_id, x.distance, true FROM llm_clusters.incremental_assignments x
+          WHERE x.team_id = item_clusters.team_id AND x.item_id = item_clusters.item_id) a
+    JOIN llm_clusters.runs r ON r.team_id = item_clusters.team_id AND r.id = a.run_id
+                             AND r.status = 'succeeded' AND r.job_id IS NOT NULL
+    LEFT JOIN llm_clusters.clusters c ON c.team_id = item_clusters.team_id AND c.run_id = a.run_id
+                                     AND c.cluster_id = a.cluster_id
+    LEFT JOIN llm_clusters.distinct_users u ON u.team_id = item_clusters.team_id AND u.run_id = a.run_id
+                                           AND u.grouping = 'cluster' AND u.group_id = a.cluster_id
+    ORDER BY r.job_id, r.window_end DESC, r.id DESC
+$$;
+
+-- One row per item of the latest succeeded run of each job: "all items of cluster X" is a
+-- WHERE clause (assignments_cluster_idx serves it).
+CREATE VIEW llm_clusters.item_labels WITH (security_invoker = true) AS
+SELECT a.team_id, r.level, a.item_id, r.job_id, a.run_id, llm_clusters._job_lens(r.params) AS lens,
+       a.cluster_id, c.stable_id, llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) AS title,
+       c.theme_id, llm_clusters._floored_theme_title(t.title, tu.users) AS theme_title
+FROM (SELECT DISTINCT ON (lr.team_id, lr.job_id) lr.team_id, lr.id, lr.job_id, lr.level, lr.params
+      FROM llm_clusters.runs lr
+      WHERE lr.status = 'succeeded' AND lr.job_id IS NOT NULL
+      ORDER BY lr.team_id, lr.job_id, lr.window_end DESC, lr.id DESC) r
+JOIN llm_clusters.assignments a ON a.team_id = r.team_id AND a.run_id = r.id
+JOIN llm_clusters.clusters c ON c.team_id = a.team_id AND c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+LEFT JOIN llm_clusters.distinct_users u
+       ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
+LEFT JOIN llm_clusters.themes t ON t.team_id = c.team_id AND t.run_id = c.run_id AND t.theme_id = c.theme_id
+LEFT JOIN llm_clusters.distinct_users tu
+       ON tu.team_id = c.team_id AND tu.run_id = c.run_id AND tu.grouping = 'theme' AND tu.group_id = c.theme_id;
+
+COMMENT ON VIEW llm_clusters.cluster_cards IS
+    'Per cluster of a run: title, description, size, share and metrics, its theme (theme_id, theme_title; NULL for Outliers); position orders the cards by size with Outliers last. distinct_users: how many users its items come from; below llm_clusters.min_distinct_users (below_floor) the title is Small cluster and no text of its items is shown.';
+COMMENT ON VIEW llm_clusters.theme_cards IS
+    'Per theme of a run: title, description, size, share, metrics, how many clusters it groups and their titles (largest first); position orders the cards by size. distinct_users and below_floor as in cluster_cards (Small theme).';
+COMMENT ON FUNCTION llm_clusters.cluster_items(bigint, int, int, int) IS
+    'The items of one cluster of a run in rank order (0 = closest to the centre) with a 300-character preview and the item''s summary (summary_title, flow, bullets, notes; NULL until summarize_pending wrote one); page with after_rank = the last rank seen. Below llm_clusters.min_distinct_users, the items without preview or summary.';
+COMMENT ON FUNCTION llm_clusters.item_clusters(text, int) IS
+    'The clusters an item belongs to: for every job (and so every lens), its most recent succeeded run that assigned the item (by the run itself or by assign_pending, then incremental = true). Titles of clusters below llm_clusters.min_distinct_users read Small cluster.';
+COMMENT ON VIEW llm_clusters.item_labels IS
+    'A label per item: every item of the latest succeeded run of each job with its lens, cluster (cluster_id -1: Outliers), stable id, title, theme and theme title; filter by job_id and cluster_id or stable_id for the items of a cluster. Titles below llm_clusters.min_distinct_users read Small cluster (Small theme).';
+GRANT SELECT ON llm_clusters.item_labels TO llm_clusters_reader;
+REVOKE EXECUTE ON FUNCTION llm_clusters.item_clusters(text, int) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION llm_clusters.item_clusters(text, int) TO llm_clusters_reader;

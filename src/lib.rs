@@ -19,6 +19,7 @@ mod labelling;
 mod lineage;
 mod pages;
 mod pg;
+mod privacy;
 mod query;
 mod results;
 mod run;
@@ -52,12 +53,13 @@ extension_sql_file!(
     name = "jobs_api",
     requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job, scheduler::run_due_jobs]
 );
-extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["jobs"]);
+extension_sql_file!("../sql/privacy.sql", name = "privacy", requires = ["jobs", privacy::min_distinct_users]);
+extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["privacy"]);
 extension_sql_file!("../sql/assign.sql", name = "assign", requires = ["jobs", assign::assign, assign::assign_pending]);
 extension_sql_file!(
     "../sql/reading.sql",
     name = "reading",
-    requires = ["lineage", "assign", "summary", items::item_previews]
+    requires = ["lineage", "privacy", "assign", "summary", items::item_previews]
 );
 extension_sql_file!("../sql/pages.sql", name = "pages", requires = ["teams", pages::report_html, pages::trace_html]);
 extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["teams", ai::label_run]);

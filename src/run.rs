@@ -9,6 +9,7 @@ use crate::jobs::{checked_params, load_job, Job, Source, Window};
 use crate::labelling::run_labels;
 use crate::lineage;
 use crate::pg::{check_interrupts, in_subtransaction, with_time_limit_coded, Required};
+use crate::privacy::record_distinct_users;
 use crate::results::{update_metrics, write_results, Grouping};
 use crate::steering;
 use llm_clusters_engine::cluster::{cluster_steered, Params, Previous};
@@ -212,6 +213,7 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     steering::mark_clusters(job, run_id, &result.steering);
     update_metrics(job, source, run_id, &ids, &result.labels, n, Grouping::Clusters);
     update_metrics(job, source, run_id, &ids, &result.item_themes(), n, Grouping::Themes);
+    record_distinct_users(job.team_id, run_id);
     timings.insert("write".into(), json!(t.elapsed().as_secs_f64()));
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
     quality.clustered = Some(ClusteredQuality::of(&result, lineage));
