@@ -191,7 +191,7 @@ GRANT EXECUTE ON FUNCTION
 -- views and functions that now go through the floor; item_clusters gains lens (a new result
 -- type: dropped and created again); item_labels is new.
 CREATE FUNCTION llm_clusters."_min_distinct_users"() RETURNS INT
-STABLE PARALLEL SAFE
+STABLE PARALLEL SAFE STRICT
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
 AS 'MODULE_PATHNAME', 'min_distinct_users_wrapper';
