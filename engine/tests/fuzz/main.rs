@@ -471,7 +471,7 @@ fn fuzz_offline_labels() {
                 match kind {
                     1 => Ok(texts
                         .iter()
-                        .map(|s| (0..4).map(|d| s.bytes().nth(d).map_or(0.0, f32::from)).collect())
+                        .map(|s| (0..4).map(|d| s.as_bytes().get(d).copied().map_or(0.0, f32::from)).collect())
                         .collect()),
                     2 => Ok(texts.iter().map(|_| vec![1.0; 3]).collect()),
                     3 => Ok(texts.iter().map(|_| vec![f32::NAN; 4]).collect()),
