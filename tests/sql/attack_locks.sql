@@ -67,9 +67,10 @@ ROLLBACK;
 BEGIN;
 SET LOCAL client_min_messages = error;
 SET LOCAL TimeZone = 'UTC';
-CREATE ROLE regress_lock_worker NOLOGIN IN ROLE llm_clusters_admin;
+CREATE ROLE regress_lock_worker NOLOGIN IN ROLE llm_clusters_admin, llm_clusters_ingest;
 INSERT INTO llm_clusters.team_roles VALUES (3, 'regress_lock_worker');
-SELECT regress.planted(3, 'locks', 40, 2, now() - interval '1 day') IS NOT NULL AS planted;
+SELECT regress.planted(3, 'locks', 40, 2, now() - interval '1 day');
+SELECT regress.planted_id(3, 'locks', 1) AS item \gset
 SET LOCAL ROLE regress_lock_worker;
 SELECT llm_clusters.capture('{"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-00000000bead", "timestamp": "2026-11-22T00:00:00Z",
                               "properties": {"$ai_trace_id": "locks", "$ai_input": "where is my order"}}', 3) AS captured;
@@ -84,7 +85,7 @@ SELECT llm_clusters.assign_pending(:job) >= 0 AS assigned;
 SELECT count(*) > 0 AS cards FROM llm_clusters.cluster_cards WHERE run_id = :run;
 SELECT count(*) > 0 AS points FROM llm_clusters.scatter_points WHERE run_id = :run;
 SELECT count(*) >= 0 AS items FROM llm_clusters.cluster_items(:run, 0);
-SELECT count(*) >= 0 AS item_clusters FROM llm_clusters.item_clusters(regress.planted_id(3, 'locks', 1), 3);
+SELECT count(*) >= 0 AS item_clusters FROM llm_clusters.item_clusters(:'item', 3);
 SELECT length(llm_clusters.report_html(:run)) > 0 AS report;
 SELECT llm_clusters.merge_clusters(:run, ARRAY[0, 1]) AS merge \gset
 SELECT llm_clusters.pin_topic(:job, 'orders', ARRAY['where is my order'], '{1,0,0,0,0,0,0,0}') AS pin \gset
