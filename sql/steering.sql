@@ -31,10 +31,10 @@ CREATE POLICY team_rows ON llm_clusters.steering
     USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
     WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
 GRANT SELECT ON llm_clusters.steering TO llm_clusters_reader;
--- Every column but id: steering ids are the identity's. DELETE is undoing.
+-- Every column but id: steering ids are the identity's. No DELETE (it would let LOCK TABLE
+-- take any mode): undoing marks the row and a trigger deletes it (deletions.sql).
 GRANT INSERT (team_id, job_id, kind, run_id, cluster_ids, stable_ids, anchors, parts, title, examples, centroid,
-              created_at, created_by),
-      DELETE ON llm_clusters.steering TO llm_clusters_admin;
+              created_at, created_by) ON llm_clusters.steering TO llm_clusters_admin;
 GRANT USAGE ON SEQUENCE llm_clusters.steering_id_seq TO llm_clusters_admin;
 CREATE INDEX steering_job_idx ON llm_clusters.steering (team_id, job_id, id);
 -- One pinned topic of a title per job.
@@ -56,6 +56,8 @@ COMMENT ON COLUMN llm_clusters.clusters.steering_id IS
     'The llm_clusters.steering row that made this cluster (merged, split off or pinned); NULL for the clustering''s own.';
 COMMENT ON COLUMN llm_clusters.clusters.steering IS
     'merge, split or pin when a person''s steering made this cluster (see steering_id); NULL otherwise.';
+-- Written by a run (src/steering.rs); per column, as every UPDATE grant (jobs.sql).
+GRANT UPDATE (steering_id, steering) ON llm_clusters.clusters TO llm_clusters_admin;
 
 -- Bounds every insert, whoever writes it: at most 100 steers per job.
 CREATE FUNCTION llm_clusters._steering_check() RETURNS trigger
@@ -247,7 +249,8 @@ AS $$
 DECLARE
     team int := llm_clusters._steered_job(job_id);
 BEGIN
-    DELETE FROM llm_clusters.steering s WHERE s.team_id = team AND s.job_id = undo_steering.job_id AND s.id = steering_id;
+    UPDATE llm_clusters.steering s SET delete_requested = true
+    WHERE s.team_id = team AND s.job_id = undo_steering.job_id AND s.id = steering_id;
     RETURN FOUND;
 END $$;
 
@@ -258,7 +261,7 @@ AS $$
 DECLARE
     team int := llm_clusters._steered_job(job_id);
 BEGIN
-    DELETE FROM llm_clusters.steering s
+    UPDATE llm_clusters.steering s SET delete_requested = true
     WHERE s.team_id = team AND s.job_id = unpin_topic.job_id AND s.id = topic_id AND s.kind = 'pin';
     RETURN FOUND;
 END $$;

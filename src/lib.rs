@@ -62,6 +62,7 @@ extension_sql_file!("../sql/pages.sql", name = "pages", requires = ["teams", pag
 extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["teams", ai::label_run]);
 extension_sql_file!("../sql/steering.sql", name = "steering", requires = ["reading", steering::topic_centroid]);
 extension_sql_file!("../sql/api_keys.sql", name = "api_keys", requires = ["capture"]);
+extension_sql_file!("../sql/deletions.sql", name = "deletions", requires = ["jobs_api", "steering"]);
 
 #[allow(non_snake_case)]
 #[pg_guard]

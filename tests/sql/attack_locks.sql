@@ -105,3 +105,35 @@ SELECT count(*) > 5 AS held_some_locks
 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
 WHERE l.pid = pg_backend_pid() AND c.relnamespace = 'llm_clusters'::regnamespace;
 ROLLBACK;
+
+-- Deleting without DELETE: delete_job, undo_steering and unpin_topic mark the row (a
+-- column-level UPDATE that row-level security checks) and a trigger deletes it. A job of
+-- another team is not found; marking another team's row matches nothing; DELETE itself
+-- is refused; nobody may call the trigger's function.
+BEGIN;
+GRANT USAGE ON SCHEMA regress TO PUBLIC;
+SET LOCAL client_min_messages = error;
+CREATE ROLE regress_deleter NOLOGIN IN ROLE llm_clusters_admin;
+CREATE ROLE regress_deleter_reader NOLOGIN IN ROLE llm_clusters_reader;
+INSERT INTO llm_clusters.team_roles VALUES (4, 'regress_deleter'), (4, 'regress_deleter_reader');
+SELECT regress.planted(4, 'del', 40, 2, now() - interval '1 day');
+SELECT llm_clusters.create_job('other team''s', level => 'generation', team_id => 5) AS foreign_job \gset
+SET LOCAL ROLE regress_deleter;
+SELECT llm_clusters.create_job('to delete', level => 'generation', team_id => 4) AS job \gset
+SELECT llm_clusters.run_job(:job) AS run \gset
+SELECT llm_clusters.pin_topic(:job, 'kept until deleted', ARRAY['x'], '{1,0,0,0,0,0,0,0}') IS NOT NULL AS pinned;
+SELECT regress.error_of(format('DELETE FROM llm_clusters.jobs WHERE id = %s', :job)) AS plain_delete;
+SELECT regress.error_of(format('DELETE FROM llm_clusters.runs WHERE id = %s', :run)) AS delete_run;
+SELECT llm_clusters.delete_job(:foreign_job) AS foreign_deleted;
+UPDATE llm_clusters.jobs SET delete_requested = true WHERE id = :foreign_job;
+SELECT regress.error_of('SELECT llm_clusters._delete_requested()') AS call_trigger_function;
+SET LOCAL ROLE regress_deleter_reader;
+SELECT regress.error_of(format('SELECT llm_clusters.delete_job(%s)', :job)) AS reader_deletes;
+SET LOCAL ROLE regress_deleter;
+SELECT llm_clusters.delete_job(:job) AS deleted, llm_clusters.delete_job(:job) AS deleted_again;
+SELECT count(*) AS jobs_left FROM llm_clusters.jobs WHERE id = :job;
+SELECT count(*) AS steering_left FROM llm_clusters.steering WHERE job_id = :job;
+SELECT job_id IS NULL AS run_kept_without_job FROM llm_clusters.runs WHERE id = :run;
+RESET ROLE;
+SELECT count(*) AS foreign_job_kept FROM llm_clusters.jobs WHERE id = :foreign_job;
+ROLLBACK;

@@ -157,7 +157,7 @@ SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.merge_cluster
 SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.split_cluster(%s, 0)', :r10)), 'run \d+', 'run N');
 SELECT regexp_replace(regress.error_of(format($$SELECT llm_clusters.pin_topic(%s, 'x', ARRAY['x'], '{1,0,0,0,0,0,0,0}')$$, :job)), 'job \d+', 'job N');
 SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.undo_steering(%s, %s)', :job, :team1_merge)), 'job \d+', 'job N');
-DELETE FROM llm_clusters.steering WHERE id = :team1_merge;
+UPDATE llm_clusters.steering SET delete_requested = true WHERE id = :team1_merge;
 SELECT regress.error_of(format($$INSERT INTO llm_clusters.steering (team_id, job_id, kind, title, examples, centroid)
                                  VALUES (1, %s, 'pin', 'planted', ARRAY['x'], '{1,0,0,0,0,0,0,0}')$$, :job));
 SELECT regress.error_of($$INSERT INTO llm_clusters.steering (id, team_id, job_id, kind, title, examples, centroid)
