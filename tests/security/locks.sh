@@ -14,7 +14,7 @@ E2E_CLEANUP='[ -z "$holder_pid" ] || kill $holder_pid 2>/dev/null; true'
 e2e_setup 18 55931
 
 # as ROLE [psql args...]: psql as that role (trust on the socket), waiting on no lock over 5 s.
-as() { local role=$1; shift; PGOPTIONS='-c lock_timeout=5s' pg -U "$role" "$@"; }
+as() { local role=$1; shift; pg -U "$role" -d "dbname=postgres options=-clock_timeout=5s" "$@"; }
 
 pg -c "CREATE EXTENSION llm_clusters"
 pg <<'SQL'
