@@ -93,7 +93,7 @@ SELECT llm_clusters.run_job(:job) IS NOT NULL AS steered_run;
 SELECT llm_clusters.undo_steering(:job, :merge) AS undone, llm_clusters.unpin_topic(:job, :pin) AS unpinned;
 SELECT llm_clusters.delete_job(:second) AS deleted;
 SELECT llm_clusters.create_api_key(3) AS key \gset
-SELECT llm_clusters.capture_with_key(:'key', '{"event": "$ai_generation", "properties": {"$ai_input": "hi"}}') AS captured_with_key;
+SELECT llm_clusters.capture_with_key(:'key', '{"event": "$ai_generation", "properties": {"$ai_trace_id": "keyed", "$ai_input": "hi"}}') AS captured_with_key;
 SELECT llm_clusters.revoke_api_key(:'key') AS revoked;
 RESET ROLE;
 SELECT c.relname, l.mode AS strong_lock
