@@ -24,7 +24,8 @@ CREATE POLICY team_rows ON llm_clusters.distinct_users
     USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
     WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
 GRANT SELECT ON llm_clusters.distinct_users TO llm_clusters_reader;
-GRANT INSERT ON llm_clusters.distinct_users TO llm_clusters_admin;
+-- UPDATE of users: steering counts a run's changed groups again (per column: no LOCK TABLE mode).
+GRANT INSERT, UPDATE (users) ON llm_clusters.distinct_users TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.distinct_users IS
     'How many distinct users (events.distinct_id of the items'' traces) each cluster (grouping = cluster, group_id = cluster_id, -1 for Outliers) and theme (grouping = theme) of a run holds, counted by the run; compared with llm_clusters.min_distinct_users when results are read.';
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.distinct_users', '');

@@ -33,11 +33,10 @@ CREATE POLICY team_rows ON llm_clusters.steering
     USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
     WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
 GRANT SELECT ON llm_clusters.steering TO llm_clusters_reader;
--- Every column but id: steering ids are the identity's. DELETE stops later runs applying a steer
--- (undo_steering also puts back the run it changed).
+-- Every column but id: steering ids are the identity's. No DELETE (it would let LOCK TABLE
+-- take any mode): undoing marks the row and a trigger deletes it (deletions.sql).
 GRANT INSERT (team_id, job_id, kind, run_id, cluster_ids, stable_ids, anchors, parts, title, examples, centroid,
-              created_at, created_by, restore),
-      DELETE ON llm_clusters.steering TO llm_clusters_admin;
+              created_at, created_by, restore) ON llm_clusters.steering TO llm_clusters_admin;
 GRANT USAGE ON SEQUENCE llm_clusters.steering_id_seq TO llm_clusters_admin;
 CREATE INDEX steering_job_idx ON llm_clusters.steering (team_id, job_id, id);
 -- One pinned topic of a title per job.
@@ -45,7 +44,7 @@ CREATE UNIQUE INDEX steering_pin_title_idx ON llm_clusters.steering (team_id, jo
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.steering', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.steering_id_seq', '');
 COMMENT ON TABLE llm_clusters.steering IS
-    'Steering of a job, applied by every later run until deleted (undo_steering, unpin_topic, or DELETE): merge (cluster_ids of run_id become one cluster), split (a cluster is re-clustered into parts), pin (a topic with a fixed centroid that runs keep as a cluster and items near it join). A merge or split also changes run_id, the job''s latest run when it was made, at once. Later runs find the clusters named by their centroids (anchors); see the README.';
+    'Steering of a job, applied by every later run until undone (undo_steering, unpin_topic): merge (cluster_ids of run_id become one cluster), split (a cluster is re-clustered into parts), pin (a topic with a fixed centroid that runs keep as a cluster and items near it join). A merge or split also changes run_id, the job''s latest run when it was made, at once. Later runs find the clusters named by their centroids (anchors); see the README.';
 COMMENT ON COLUMN llm_clusters.steering.anchors IS
     'merge and split: the centroids of the clusters named (one row each), by which later runs find them.';
 COMMENT ON COLUMN llm_clusters.steering.restore IS
@@ -61,6 +60,8 @@ COMMENT ON COLUMN llm_clusters.clusters.steering_id IS
     'The llm_clusters.steering row that made this cluster (merged, split off or pinned); NULL for the clustering''s own.';
 COMMENT ON COLUMN llm_clusters.clusters.steering IS
     'merge, split or pin when a person''s steering made this cluster (see steering_id); NULL otherwise.';
+-- Written by a run (src/steering.rs); per column, as every UPDATE grant (jobs.sql).
+GRANT UPDATE (steering_id, steering) ON llm_clusters.clusters TO llm_clusters_admin;
 
 -- Bounds every insert, whoever writes it: at most 100 steers per job.
 CREATE FUNCTION llm_clusters._steering_check() RETURNS trigger
@@ -81,8 +82,9 @@ CREATE TRIGGER steering_check BEFORE INSERT ON llm_clusters.steering
 -- A merge or split acts on its run at once (src/steering.rs, _steer_run), as the caller:
 -- admins rewrite their team's runs' assignments and clusters, and undo puts them back.
 GRANT UPDATE (cluster_id, distance, rank) ON llm_clusters.assignments TO llm_clusters_admin;
-GRANT DELETE ON llm_clusters.clusters, llm_clusters.themes, llm_clusters.incremental_assignments TO llm_clusters_admin;
-GRANT UPDATE (event, cluster_id, related_stable_id, similarity), DELETE ON llm_clusters.cluster_lineage TO llm_clusters_admin;
+-- Rows a steer removes are marked (delete_requested) and deleted by a trigger (deletions.sql):
+-- no DELETE grant, which would let LOCK TABLE take any mode.
+GRANT UPDATE (event, cluster_id, related_stable_id, similarity) ON llm_clusters.cluster_lineage TO llm_clusters_admin;
 
 -- The clusters of a run a merge or split names, in the order given: ids, stable ids and
 -- centroids (one row each), or an error naming what is wrong.
@@ -159,24 +161,26 @@ BEGIN
     own := jsonb_build_object('team_id', team_id, 'run_id', steer.run_id);
     SELECT array_agg(c.cluster_id), array_agg(c.stable_id) INTO made, made_stable FROM llm_clusters.clusters c
     WHERE c.team_id = _restore_run.team_id AND c.run_id = steer.run_id AND c.steering_id = _restore_run.steering_id;
-    DELETE FROM llm_clusters.clusters c WHERE c.team_id = _restore_run.team_id AND c.run_id = steer.run_id
+    UPDATE llm_clusters.clusters c SET delete_requested = true WHERE c.team_id = _restore_run.team_id AND c.run_id = steer.run_id
         AND (c.cluster_id = ANY (made) OR c.cluster_id = ANY (steer.cluster_ids));
     INSERT INTO llm_clusters.clusters
     SELECT (jsonb_populate_record(NULL::llm_clusters.clusters, e || own)).* FROM jsonb_array_elements(steer.restore->'clusters') e;
-    DELETE FROM llm_clusters.themes t WHERE t.team_id = _restore_run.team_id AND t.run_id = steer.run_id;
+    UPDATE llm_clusters.themes t SET delete_requested = true WHERE t.team_id = _restore_run.team_id AND t.run_id = steer.run_id;
     INSERT INTO llm_clusters.themes
     SELECT (jsonb_populate_record(NULL::llm_clusters.themes, e || own)).* FROM jsonb_array_elements(steer.restore->'themes') e;
-    DELETE FROM llm_clusters.cluster_lineage l WHERE l.team_id = _restore_run.team_id AND l.run_id = steer.run_id
+    UPDATE llm_clusters.cluster_lineage l SET delete_requested = true WHERE l.team_id = _restore_run.team_id AND l.run_id = steer.run_id
         AND (l.stable_id = ANY (made_stable) OR l.stable_id = ANY (steer.stable_ids));
     INSERT INTO llm_clusters.cluster_lineage
     SELECT (jsonb_populate_record(NULL::llm_clusters.cluster_lineage, e || own)).* FROM jsonb_array_elements(steer.restore->'lineage') e;
     UPDATE llm_clusters.assignments a SET cluster_id = u.cluster_id, distance = u.distance, rank = u.rank
     FROM jsonb_to_recordset(steer.restore->'items') AS u(item_id text, cluster_id int, distance float8, rank int)
     WHERE a.team_id = _restore_run.team_id AND a.run_id = steer.run_id AND a.item_id = u.item_id;
-    DELETE FROM llm_clusters.incremental_assignments i WHERE i.team_id = _restore_run.team_id AND i.run_id = steer.run_id
+    UPDATE llm_clusters.incremental_assignments i SET delete_requested = true WHERE i.team_id = _restore_run.team_id AND i.run_id = steer.run_id
         AND i.cluster_id = ANY (made);
     UPDATE llm_clusters.runs r SET n_clusters = (steer.restore->>'n_clusters')::int
     WHERE r.team_id = _restore_run.team_id AND r.id = steer.run_id;
+    -- The privacy floor compares each group's users: the groups are back.
+    PERFORM llm_clusters._count_distinct_users(_restore_run.team_id, steer.run_id);
 END $$;
 
 CREATE FUNCTION llm_clusters.merge_clusters(run_id bigint, cluster_ids int[]) RETURNS int
@@ -276,7 +280,8 @@ BEGIN
             PERFORM llm_clusters._restore_run(team, steering_id);
         END IF;
     END IF;
-    DELETE FROM llm_clusters.steering s WHERE s.team_id = team AND s.job_id = undo_steering.job_id AND s.id = steering_id;
+    UPDATE llm_clusters.steering s SET delete_requested = true
+    WHERE s.team_id = team AND s.job_id = undo_steering.job_id AND s.id = steering_id;
     RETURN FOUND;
 END $$;
 
@@ -287,7 +292,7 @@ AS $$
 DECLARE
     team int := llm_clusters._steered_job(job_id);
 BEGIN
-    DELETE FROM llm_clusters.steering s
+    UPDATE llm_clusters.steering s SET delete_requested = true
     WHERE s.team_id = team AND s.job_id = unpin_topic.job_id AND s.id = topic_id AND s.kind = 'pin';
     RETURN FOUND;
 END $$;
@@ -306,6 +311,7 @@ COMMENT ON FUNCTION llm_clusters._steering_check() IS 'Internal: bounds writes t
 COMMENT ON FUNCTION llm_clusters._steer_run(bigint, text, int[], int) IS 'Internal: a merge or split made on a run at once.';
 COMMENT ON FUNCTION llm_clusters._run_snapshot(int, bigint, int[]) IS 'Internal: what a merge or split changes in a run, as it was.';
 COMMENT ON FUNCTION llm_clusters._restore_run(int, int) IS 'Internal: puts back the run a merge or split changed.';
+COMMENT ON FUNCTION llm_clusters._count_distinct_users(int, bigint) IS 'Internal: counts the distinct users of a run''s clusters and themes again (after undo_steering put them back).';
 COMMENT ON FUNCTION llm_clusters._steered_job(int) IS 'Internal: the team of a job to steer.';
 COMMENT ON FUNCTION llm_clusters._steered_clusters(int, bigint, int[]) IS 'Internal: the stable ids and centroids of the clusters a steer names.';
 COMMENT ON FUNCTION llm_clusters._topic_centroid(text[], real[]) IS 'Internal: the centroid of a pinned topic.';
@@ -321,6 +327,7 @@ REVOKE EXECUTE ON FUNCTION
     llm_clusters._steer_run(bigint, text, int[], int),
     llm_clusters._run_snapshot(int, bigint, int[]),
     llm_clusters._restore_run(int, int),
+    llm_clusters._count_distinct_users(int, bigint),
     llm_clusters._steered_job(int),
     llm_clusters._steered_clusters(int, bigint, int[]),
     llm_clusters._topic_centroid(text[], real[])
@@ -335,6 +342,7 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters._steer_run(bigint, text, int[], int),
     llm_clusters._run_snapshot(int, bigint, int[]),
     llm_clusters._restore_run(int, int),
+    llm_clusters._count_distinct_users(int, bigint),
     llm_clusters._steered_job(int),
     llm_clusters._steered_clusters(int, bigint, int[]),
     llm_clusters._topic_centroid(text[], real[])

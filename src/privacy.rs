@@ -19,7 +19,8 @@ pub fn min_distinct_users() -> i32 {
 /// Counts the distinct users (`events.distinct_id` of the items' traces) of every cluster
 /// and theme of a run, as the caller (the team's events are the caller's to read). Items
 /// whose trace has no event with a `distinct_id` count for nobody: a group of anonymous
-/// items is below any floor above 1.
+/// items is below any floor above 1. Counted again after steering changes a run's groups
+/// (a count of a group that no longer exists is never read).
 pub fn record_distinct_users(team_id: i32, run_id: i64) {
     Spi::run_with_args(
         "WITH users AS (
@@ -31,8 +32,16 @@ pub fn record_distinct_users(team_id: i32, run_id: i64) {
          INSERT INTO llm_clusters.distinct_users (team_id, run_id, grouping, group_id, users)
          SELECT $1, $2, 'cluster', cluster_id, count(DISTINCT distinct_id) FROM users GROUP BY cluster_id
          UNION ALL
-         SELECT $1, $2, 'theme', theme_id, count(DISTINCT distinct_id) FROM users WHERE theme_id IS NOT NULL GROUP BY theme_id",
+         SELECT $1, $2, 'theme', theme_id, count(DISTINCT distinct_id) FROM users WHERE theme_id IS NOT NULL GROUP BY theme_id
+         ON CONFLICT (team_id, run_id, grouping, group_id) DO UPDATE SET users = EXCLUDED.users",
         &[team_id.into(), run_id.into()],
     )
     .or_raise();
+}
+
+/// Internal: `record_distinct_users` for `undo_steering`, which puts a run's groups back.
+#[pg_extern(volatile, parallel_unsafe, name = "_count_distinct_users")]
+#[search_path(pg_catalog, pg_temp)]
+pub fn count_distinct_users(team_id: i32, run_id: i64) {
+    record_distinct_users(team_id, run_id);
 }

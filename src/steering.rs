@@ -9,6 +9,7 @@ use crate::items::{read_items, ReadOptions};
 use crate::jobs::{checked_params, load_job, run_team_and_job, Job, Source, Window};
 use crate::labelling::{near_centre_texts, with_title_embedder};
 use crate::pg::Required;
+use crate::privacy::record_distinct_users;
 use crate::results::{update_metrics, Grouping};
 use llm_clusters_engine::cluster::labels::label_clusters;
 use llm_clusters_engine::cluster::steering::{merge_now, split_now, Action, Kind, Mark, Regrouped, Steer};
@@ -368,7 +369,8 @@ fn write_regrouped(
             &[team.into(), run_id.into(), item_ids.into(), clusters.into(), distance.into(), rank.into()],
         )?;
         client.update(
-            "DELETE FROM llm_clusters.clusters WHERE team_id = $1 AND run_id = $2 AND cluster_id = ANY($3)",
+            // Marked, and deleted by deletions.sql's trigger: admins hold no DELETE.
+            "UPDATE llm_clusters.clusters SET delete_requested = true WHERE team_id = $1 AND run_id = $2 AND cluster_id = ANY($3)",
             None,
             &[team.into(), run_id.into(), absorbed.clone().into()],
         )?;
@@ -421,7 +423,8 @@ fn write_regrouped(
             &[team.into(), run_id.into(), job.id.into(), made[0].into(), made[1..].to_vec().into()],
         )?;
         client.update(
-            "DELETE FROM llm_clusters.incremental_assignments WHERE team_id = $1 AND run_id = $2 AND cluster_id = ANY($3)",
+            "UPDATE llm_clusters.incremental_assignments SET delete_requested = true
+             WHERE team_id = $1 AND run_id = $2 AND cluster_id = ANY($3)",
             None,
             &[team.into(), run_id.into(), named.to_vec().into()],
         )?;
@@ -510,7 +513,7 @@ pub fn recompute_run(job: &Job, source: &Source, run_id: i64) {
     update_metrics(job, source, run_id, &ids, &clusters, n, Grouping::Clusters);
     update_metrics(job, source, run_id, &ids, &item_themes, n, Grouping::Themes);
     Spi::run_with_args(
-        "DELETE FROM llm_clusters.themes t WHERE t.team_id = $1 AND t.run_id = $2
+        "UPDATE llm_clusters.themes t SET delete_requested = true WHERE t.team_id = $1 AND t.run_id = $2
             AND NOT EXISTS (SELECT 1 FROM llm_clusters.clusters c WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id)",
         &[team.into(), run_id.into()],
     )
@@ -522,6 +525,8 @@ pub fn recompute_run(job: &Job, source: &Source, run_id: i64) {
         &[team.into(), run_id.into()],
     )
     .or_raise();
+    // The privacy floor compares each group's users: the groups changed.
+    record_distinct_users(team, run_id);
 }
 
 /// Internal: the team of job `job_id` to steer (`pin_topic`, `unpin_topic`,

@@ -268,7 +268,7 @@ SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.merge_cluster
 SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.split_cluster(%s, 0)', :r10)), 'run \d+', 'run N');
 SELECT regexp_replace(regress.error_of(format($$SELECT llm_clusters.pin_topic(%s, 'x', ARRAY['x'], '{1,0,0,0,0,0,0,0}')$$, :job)), 'job \d+', 'job N');
 SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.undo_steering(%s, %s)', :job, :team1_merge)), 'job \d+', 'job N');
-DELETE FROM llm_clusters.steering WHERE id = :team1_merge;
+UPDATE llm_clusters.steering SET delete_requested = true WHERE id = :team1_merge;
 SELECT regexp_replace(regress.error_of(format($$SELECT llm_clusters._steer_run(%s, 'split', ARRAY[0], 2)$$, :r10)), 'run \d+', 'run N');
 SELECT llm_clusters._restore_run(1, :team1_merge);
 SELECT count(*) AS team1_rows_team2_can_change FROM llm_clusters.clusters WHERE run_id = :r10;
