@@ -66,7 +66,13 @@ extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["teams", ai::label
 extension_sql_file!(
     "../sql/steering.sql",
     name = "steering",
-    requires = ["reading", steering::topic_centroid, steering::steer_run, steering::steered_job, privacy::count_distinct_users]
+    requires = [
+        "reading",
+        steering::topic_centroid,
+        steering::steer_run,
+        steering::steered_job,
+        privacy::count_distinct_users
+    ]
 );
 extension_sql_file!("../sql/api_keys.sql", name = "api_keys", requires = ["capture"]);
 extension_sql_file!("../sql/deletions.sql", name = "deletions", requires = ["jobs_api", "steering"]);
