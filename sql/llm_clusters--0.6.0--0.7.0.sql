@@ -761,3 +761,7 @@ AS 'MODULE_PATHNAME', 'count_distinct_users_wrapper';
 REVOKE EXECUTE ON FUNCTION llm_clusters._count_distinct_users(int, bigint) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llm_clusters._count_distinct_users(int, bigint) TO llm_clusters_admin;
 COMMENT ON FUNCTION llm_clusters._count_distinct_users(int, bigint) IS 'Internal: counts the distinct users of a run''s clusters and themes again (after undo_steering put them back).';
+
+-- A merge or split of a run gives the clusters it makes a centroid, radius, map point and
+-- keywords (src/steering.rs), as the caller: those columns join the per-column UPDATE grant.
+GRANT UPDATE (centroid, radius, x, y, keywords) ON llm_clusters.clusters TO llm_clusters_admin;

@@ -60,8 +60,9 @@ COMMENT ON COLUMN llm_clusters.clusters.steering_id IS
     'The llm_clusters.steering row that made this cluster (merged, split off or pinned); NULL for the clustering''s own.';
 COMMENT ON COLUMN llm_clusters.clusters.steering IS
     'merge, split or pin when a person''s steering made this cluster (see steering_id); NULL otherwise.';
--- Written by a run (src/steering.rs); per column, as every UPDATE grant (jobs.sql).
-GRANT UPDATE (steering_id, steering) ON llm_clusters.clusters TO llm_clusters_admin;
+-- Written by a run and by a merge or split of a run (src/steering.rs: the clusters it makes
+-- get a centroid, radius, map point and keywords); per column, as every UPDATE grant (jobs.sql).
+GRANT UPDATE (steering_id, steering, centroid, radius, x, y, keywords) ON llm_clusters.clusters TO llm_clusters_admin;
 
 -- Bounds every insert, whoever writes it: at most 100 steers per job.
 CREATE FUNCTION llm_clusters._steering_check() RETURNS trigger

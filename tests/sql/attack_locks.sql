@@ -87,7 +87,9 @@ SELECT count(*) > 0 AS points FROM llm_clusters.scatter_points WHERE run_id = :r
 SELECT count(*) >= 0 AS items FROM llm_clusters.cluster_items(:run, 0);
 SELECT count(*) >= 0 AS item_clusters FROM llm_clusters.item_clusters(:'item', 3);
 SELECT length(llm_clusters.report_html(:run)) > 0 AS report;
-SELECT llm_clusters.merge_clusters(:run, ARRAY[0, 1]) AS merge \gset
+SELECT llm_clusters.merge_clusters(:run, ARRAY[0, 1]) AS merged \gset
+-- merge_clusters returns the merged cluster; undo_steering takes the steer's id.
+SELECT max(id) AS merge FROM llm_clusters.steering WHERE job_id = :job AND kind = 'merge' \gset
 SELECT llm_clusters.pin_topic(:job, 'orders', ARRAY['where is my order'], '{1,0,0,0,0,0,0,0}') AS pin \gset
 SELECT llm_clusters.run_job(:job) IS NOT NULL AS steered_run;
 SELECT llm_clusters.undo_steering(:job, :merge) AS undone, llm_clusters.unpin_topic(:job, :pin) AS unpinned;
