@@ -76,6 +76,8 @@ say "end-to-end: PostHog's Python SDK sends evaluations to llm-clusters-server; 
 bash tests/e2e/evaluations.sh
 say "attacks: llm-clusters-server under gzip bombs and 1,100 idle connections"
 bash tests/security/server_bounds.sh
+say "attacks: one team's idle transaction with every lock it may take stalls no other team"
+bash tests/security/locks.sh
 say "end-to-end: llm-clusters-server to PostgreSQL over TLS"
 bash tests/e2e/server_tls.sh
 say "end-to-end: the PostgreSQL 15 package (.deb and archive) on a clean data directory"

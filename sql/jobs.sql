@@ -26,8 +26,11 @@ CREATE POLICY team_rows ON llm_clusters.jobs
 GRANT SELECT ON llm_clusters.jobs TO llm_clusters_reader;
 -- Every column but id: ids come from the identity alone (OVERRIDING SYSTEM VALUE needs the
 -- column), so no team can plant a row with an id another team's next job will get.
+-- UPDATE and DELETE only per column: PostgreSQL lets a table-level UPDATE, DELETE or
+-- TRUNCATE take any LOCK TABLE mode, and one team's idle ACCESS EXCLUSIVE lock would stall
+-- every team. A job is deleted by delete_job (deletions.sql).
 GRANT INSERT (team_id, name, level, source, filters, enabled, params, enabled_at, created_at, updated_at, owner),
-      UPDATE, DELETE ON llm_clusters.jobs TO llm_clusters_admin;
+      UPDATE (team_id, name, level, source, filters, enabled, params, owner) ON llm_clusters.jobs TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.jobs IS
     'Clustering jobs: level, source relation (default: the item view of the level), PostHog-style filters, params. At most llm_clusters.max_jobs_per_team per team.';
 COMMENT ON COLUMN llm_clusters.jobs.owner IS
@@ -37,6 +40,25 @@ COMMENT ON COLUMN llm_clusters.jobs.enabled_at IS
 COMMENT ON COLUMN llm_clusters.jobs.params IS
     'Optional: window (interval text, default 7 days), max_items, min_items (default 20), seed, method (graph | kmeans | hdbscan), lens (request | answer | error | flow | summary) and algorithm knobs; see the README.';
 CREATE INDEX jobs_id_idx ON llm_clusters.jobs (id);
+
+-- One row per team, locked FOR UPDATE by the jobs trigger before it counts the team's jobs:
+-- two writers of one team cannot both pass llm_clusters.max_jobs_per_team, and no team
+-- waits for another (a LOCK TABLE on jobs would make every team wait; an advisory lock
+-- any role can take would let any role stall the inserts). Privileges per column only,
+-- so no LOCK TABLE mode above ACCESS SHARE is granted on it.
+CREATE TABLE llm_clusters.job_cap_locks (
+    team_id int PRIMARY KEY
+);
+ALTER TABLE llm_clusters.job_cap_locks ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.job_cap_locks
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.job_cap_locks TO llm_clusters_reader;
+-- UPDATE is what SELECT ... FOR UPDATE needs.
+GRANT INSERT (team_id), UPDATE (team_id) ON llm_clusters.job_cap_locks TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.job_cap_locks IS
+    'Internal: one row per team with jobs, locked while a job of the team is created so that llm_clusters.max_jobs_per_team holds; no team waits for another.';
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.job_cap_locks', '');
 
 CREATE TABLE llm_clusters.runs (
     id            bigint      GENERATED ALWAYS AS IDENTITY,
@@ -70,9 +92,10 @@ CREATE POLICY team_rows ON llm_clusters.runs
     WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
 GRANT SELECT ON llm_clusters.runs TO llm_clusters_reader;
 -- Every column but id, as for jobs: run ids are the identity's.
+-- UPDATE only of what a run records when it ends (src/run.rs) and label_run adds to quality.
 GRANT INSERT (job_id, team_id, job_name, level, window_start, window_end, cycle, started_at, finished_at, status,
               error, n_items, n_clusters, n_outliers, params, quality, timings, lens),
-      UPDATE, DELETE ON llm_clusters.runs TO llm_clusters_admin;
+      UPDATE (finished_at, status, error, n_items, n_clusters, n_outliers, quality, timings) ON llm_clusters.runs TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.runs IS
     'One row per execution of a job over a window: status running | succeeded | skipped | failed, counts, quality and per-phase timings.';
 COMMENT ON COLUMN llm_clusters.runs.cycle IS
@@ -116,7 +139,10 @@ CREATE POLICY team_rows ON llm_clusters.clusters
     USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
     WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
 GRANT SELECT ON llm_clusters.clusters TO llm_clusters_reader;
-GRANT INSERT, UPDATE ON llm_clusters.clusters TO llm_clusters_admin;
+-- UPDATE only of what a run writes after inserting the rows: the metrics (src/results.rs),
+-- stable ids and titles (src/lineage.rs), AI titles (src/ai.rs); steering.sql adds its columns.
+GRANT INSERT, UPDATE (title, description, size, share, avg_cost_usd, avg_latency_s, avg_tokens, error_rate,
+                      total_cost_usd, p95_latency_s, stable_id) ON llm_clusters.clusters TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.clusters IS
     'Clusters of a run. cluster_id -1 is Outliers. Metrics are aggregates over the run''s assignments joined to the job''s source (see the README).';
 COMMENT ON COLUMN llm_clusters.clusters.theme_id IS
@@ -151,7 +177,9 @@ CREATE POLICY team_rows ON llm_clusters.themes
     USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
     WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
 GRANT SELECT ON llm_clusters.themes TO llm_clusters_reader;
-GRANT INSERT, UPDATE ON llm_clusters.themes TO llm_clusters_admin;
+-- UPDATE only of the metrics a run writes after inserting the rows (src/results.rs).
+GRANT INSERT, UPDATE (size, share, avg_cost_usd, avg_latency_s, avg_tokens, error_rate, total_cost_usd, p95_latency_s)
+    ON llm_clusters.themes TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.themes IS
     'Themes of a run: the parent groups of its clusters, each with a title, description, keywords, size, share, centroid, map position and the same metrics as clusters (aggregates over its clusters'' items).';
 CREATE INDEX themes_run_idx ON llm_clusters.themes (run_id, theme_id);

@@ -20,14 +20,21 @@ DECLARE
     lens text := CASE WHEN NEW.params->>'embed' = 'summary' THEN 'summary' ELSE coalesce(NEW.params->>'lens', 'request') END;
 BEGIN
     IF TG_OP = 'INSERT' OR NEW.team_id IS DISTINCT FROM OLD.team_id THEN
-        -- create_job serialises inserts (LOCK TABLE, which readers cannot take; an
-        -- advisory lock anyone can hold would let any role stall every team's inserts).
+        -- Writers of the team's jobs take turns here (the team's row of job_cap_locks, held
+        -- to the end of the transaction), so that two cannot both pass the count below.
+        BEGIN
+            INSERT INTO llm_clusters.job_cap_locks (team_id) VALUES (NEW.team_id) ON CONFLICT DO NOTHING;
+            PERFORM FROM llm_clusters.job_cap_locks l WHERE l.team_id = NEW.team_id FOR UPDATE;
+        EXCEPTION WHEN insufficient_privilege THEN
+            -- Not a team of the writer: the jobs policy refuses the row after this trigger.
+            NULL;
+        END;
         IF (SELECT count(*) FROM llm_clusters.jobs WHERE team_id = NEW.team_id)
            >= llm_clusters._max_jobs_per_team() THEN
             RAISE EXCEPTION 'team % already has % jobs, the most llm_clusters.max_jobs_per_team allows',
                 NEW.team_id, llm_clusters._max_jobs_per_team()
                 USING ERRCODE = 'program_limit_exceeded',
-                      HINT = 'Delete or reuse a job, or raise llm_clusters.max_jobs_per_team.';
+                      HINT = 'Delete a job (llm_clusters.delete_job) or reuse one, or raise llm_clusters.max_jobs_per_team.';
         END IF;
     END IF;
     -- The owner: the creator unless named, and only a role the writer is a member of.
@@ -117,8 +124,6 @@ CREATE FUNCTION llm_clusters.create_job(
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
-    -- Two sessions cannot both pass the per-team cap (the jobs trigger counts).
-    LOCK TABLE llm_clusters.jobs IN SHARE ROW EXCLUSIVE MODE;
     INSERT INTO llm_clusters.jobs (team_id, name, level, source, filters, enabled, params)
     VALUES (create_job.team_id, create_job.name, create_job.level, create_job.source,
             coalesce(create_job.filters, '[]'), create_job.enabled, coalesce(create_job.params, '{}'))

@@ -47,8 +47,9 @@ SELECT d.team_id,
        d.job_name,
        d.level,
        c.stable_id,
-       first_value(c.title) OVER (PARTITION BY d.team_id, c.stable_id ORDER BY d.day DESC) AS latest_title,
-       c.title,
+       first_value(llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users))
+           OVER (PARTITION BY d.team_id, c.stable_id ORDER BY d.day DESC) AS latest_title,
+       llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) AS title,
        d.day,
        dense_rank() OVER (PARTITION BY d.team_id, d.job_id ORDER BY d.day DESC) - 1 AS runs_ago,
        d.id AS run_id,
@@ -63,11 +64,13 @@ SELECT d.team_id,
        c.p95_latency_s
 FROM daily d
 JOIN llm_clusters.clusters c ON c.team_id = d.team_id AND c.run_id = d.id
+LEFT JOIN llm_clusters.distinct_users u
+       ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
 WHERE c.stable_id IS NOT NULL;
 
 COMMENT ON SEQUENCE llm_clusters.cluster_stable_id_seq IS 'Stable cluster ids.';
 COMMENT ON COLUMN llm_clusters.clusters.stable_id IS
     'Identity of the cluster across runs of its job: kept while matched to the previous run''s cluster (see the README), NULL for Outliers.';
 COMMENT ON VIEW llm_clusters.cluster_trends IS
-    'Per job, stable cluster and day (the last succeeded run of the day): size, share and metrics; runs_ago = 0 for the latest day; latest_title is the cluster''s newest title, for stable legends.';
+    'Per job, stable cluster and day (the last succeeded run of the day): size, share and metrics; runs_ago = 0 for the latest day; latest_title is the cluster''s newest title, for stable legends. Titles below llm_clusters.min_distinct_users read Small cluster.';
 GRANT SELECT ON llm_clusters.cluster_trends TO llm_clusters_reader;

@@ -12,39 +12,22 @@ FROM llm_clusters.run_list l
 WHERE l.status = 'succeeded' AND l.job_id IS NOT NULL
 ORDER BY l.team_id, l.job_id, l.window_end DESC, l.run_id DESC;
 
-CREATE VIEW llm_clusters.cluster_cards WITH (security_invoker = true) AS
-SELECT c.team_id, c.run_id, r.job_id, r.level, c.cluster_id, c.stable_id, c.title, c.description, c.keywords,
-       c.size, c.share, c.avg_cost_usd, c.avg_latency_s, c.avg_tokens, c.error_rate, c.total_cost_usd, c.p95_latency_s,
-       c.cluster_id = -1 AS is_outliers,
-       row_number() OVER (PARTITION BY c.team_id, c.run_id ORDER BY c.cluster_id = -1, c.size DESC, c.cluster_id) AS position,
-       c.theme_id, t.title AS theme_title, c.pass_rate, c.na_rate, c.main_evaluator
-FROM llm_clusters.clusters c
-JOIN llm_clusters.runs r ON r.team_id = c.team_id AND r.id = c.run_id
-LEFT JOIN llm_clusters.themes t ON t.team_id = c.team_id AND t.run_id = c.run_id AND t.theme_id = c.theme_id;
-
-CREATE VIEW llm_clusters.theme_cards WITH (security_invoker = true) AS
-SELECT t.team_id, t.run_id, r.job_id, r.level, t.theme_id, t.title, t.description, t.keywords,
-       t.size, t.share, t.avg_cost_usd, t.avg_latency_s, t.avg_tokens, t.error_rate, t.total_cost_usd, t.p95_latency_s,
-       (SELECT count(*) FROM llm_clusters.clusters c
-        WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id)::int AS n_clusters,
-       (SELECT array_agg(c.title ORDER BY c.size DESC, c.cluster_id) FROM llm_clusters.clusters c
-        WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id) AS cluster_titles,
-       row_number() OVER (PARTITION BY t.team_id, t.run_id ORDER BY t.size DESC, t.theme_id) AS position,
-       t.pass_rate, t.na_rate, t.main_evaluator
-FROM llm_clusters.themes t
-JOIN llm_clusters.runs r ON r.team_id = t.team_id AND r.id = t.run_id;
-
 -- Colours follow the stable id, so a cluster keeps its colour from run to run.
 CREATE VIEW llm_clusters.scatter_points WITH (security_invoker = true) AS
-SELECT a.team_id, a.run_id, a.item_id, a.cluster_id, c.title, a.x, a.y,
+SELECT a.team_id, a.run_id, a.item_id, a.cluster_id, llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) AS title,
+       a.x, a.y,
        CASE WHEN a.cluster_id = -1 THEN -1 ELSE (coalesce(c.stable_id, a.cluster_id) % 20)::int END AS colour_index,
        false AS is_centroid, a.cluster_id = -1 AS is_outlier
 FROM llm_clusters.assignments a
 JOIN llm_clusters.clusters c ON c.team_id = a.team_id AND c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+LEFT JOIN llm_clusters.distinct_users u
+       ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
 UNION ALL
-SELECT c.team_id, c.run_id, NULL, c.cluster_id, c.title, c.x, c.y,
+SELECT c.team_id, c.run_id, NULL, c.cluster_id, llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users), c.x, c.y,
        (coalesce(c.stable_id, c.cluster_id) % 20)::int, true, false
 FROM llm_clusters.clusters c
+LEFT JOIN llm_clusters.distinct_users u
+       ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
 WHERE c.cluster_id <> -1;
 
 CREATE FUNCTION llm_clusters.cluster_items(run_id bigint, cluster_id int, max_items int DEFAULT 50, after_rank int DEFAULT -1)
@@ -57,6 +40,7 @@ DECLARE
     source regclass;
     run_team int;
     run_level text;
+    hidden boolean;
 BEGIN
     -- The run's team: ids are the identity's alone since 0.5.0, but rows planted before may
     -- share one, and then the caller must read the run it means by its team.
@@ -75,6 +59,21 @@ BEGIN
     IF max_items < 1 OR max_items > 10000 THEN
         RAISE EXCEPTION 'max_items must be between 1 and 10000, got %', max_items
             USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    -- Below the privacy floor: the items without their texts (no preview, no summary).
+    SELECT llm_clusters._below_floor(u.users) INTO hidden
+    FROM (SELECT 1) one
+    LEFT JOIN llm_clusters.distinct_users u
+           ON u.team_id = run_team AND u.run_id = cluster_items.run_id AND u.grouping = 'cluster'
+          AND u.group_id = cluster_items.cluster_id;
+    IF hidden THEN
+        RETURN QUERY
+        SELECT a.item_id, a.trace_id, a.rank, a.distance, a.ts, NULL::text, NULL::text, NULL::text, NULL::text[], NULL::text[]
+        FROM llm_clusters.assignments a
+        WHERE a.team_id = run_team AND a.run_id = cluster_items.run_id AND a.cluster_id = cluster_items.cluster_id
+          AND a.rank > after_rank
+        ORDER BY a.rank, a.item_id LIMIT max_items;
+        RETURN;
     END IF;
     -- The previews are read from the source as the job's owner (_item_previews).
     RETURN QUERY
@@ -95,13 +94,14 @@ BEGIN
 END $$;
 
 CREATE FUNCTION llm_clusters.item_clusters(item_id text, team_id int DEFAULT 1)
-RETURNS TABLE (job_id int, job_name text, level text, run_id bigint, window_end timestamptz,
+RETURNS TABLE (job_id int, job_name text, level text, lens text, run_id bigint, window_end timestamptz,
                cluster_id int, stable_id bigint, title text, distance float8, incremental boolean)
 LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT DISTINCT ON (r.job_id) r.job_id, r.job_name, r.level, r.id, r.window_end,
-           a.cluster_id, c.stable_id, coalesce(c.title, 'Outliers'), a.distance, a.incremental
+    SELECT DISTINCT ON (r.job_id) r.job_id, r.job_name, r.level, llm_clusters._job_lens(r.params), r.id, r.window_end,
+           a.cluster_id, c.stable_id, coalesce(llm_clusters._floored_cluster_title(a.cluster_id, c.title, u.users), 'Outliers'),
+           a.distance, a.incremental
     FROM (SELECT x.run_id, x.cluster_id, x.distance, false AS incremental FROM llm_clusters.assignments x
           WHERE x.team_id = item_clusters.team_id AND x.item_id = item_clusters.item_id
           UNION ALL
@@ -111,8 +111,28 @@ AS $$
                              AND r.status = 'succeeded' AND r.job_id IS NOT NULL
     LEFT JOIN llm_clusters.clusters c ON c.team_id = item_clusters.team_id AND c.run_id = a.run_id
                                      AND c.cluster_id = a.cluster_id
+    LEFT JOIN llm_clusters.distinct_users u ON u.team_id = item_clusters.team_id AND u.run_id = a.run_id
+                                           AND u.grouping = 'cluster' AND u.group_id = a.cluster_id
     ORDER BY r.job_id, r.window_end DESC, r.id DESC
 $$;
+
+-- One row per item of the latest succeeded run of each job: "all items of cluster X" is a
+-- WHERE clause (assignments_cluster_idx serves it).
+CREATE VIEW llm_clusters.item_labels WITH (security_invoker = true) AS
+SELECT a.team_id, r.level, a.item_id, r.job_id, a.run_id, llm_clusters._job_lens(r.params) AS lens,
+       a.cluster_id, c.stable_id, llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) AS title,
+       c.theme_id, llm_clusters._floored_theme_title(t.title, tu.users) AS theme_title
+FROM (SELECT DISTINCT ON (lr.team_id, lr.job_id) lr.team_id, lr.id, lr.job_id, lr.level, lr.params
+      FROM llm_clusters.runs lr
+      WHERE lr.status = 'succeeded' AND lr.job_id IS NOT NULL
+      ORDER BY lr.team_id, lr.job_id, lr.window_end DESC, lr.id DESC) r
+JOIN llm_clusters.assignments a ON a.team_id = r.team_id AND a.run_id = r.id
+JOIN llm_clusters.clusters c ON c.team_id = a.team_id AND c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+LEFT JOIN llm_clusters.distinct_users u
+       ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
+LEFT JOIN llm_clusters.themes t ON t.team_id = c.team_id AND t.run_id = c.run_id AND t.theme_id = c.theme_id
+LEFT JOIN llm_clusters.distinct_users tu
+       ON tu.team_id = c.team_id AND tu.run_id = c.run_id AND tu.grouping = 'theme' AND tu.group_id = c.theme_id;
 
 COMMENT ON FUNCTION llm_clusters._item_previews(bigint, text[], int) IS
     'Internal: the first characters of the content of items of a run, read from its job''s source as the job''s owner (used by cluster_items).';
@@ -122,17 +142,11 @@ GRANT SELECT ON llm_clusters.run_list TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.latest_runs IS
     'The latest succeeded run of each job (by window end).';
 GRANT SELECT ON llm_clusters.latest_runs TO llm_clusters_reader;
-COMMENT ON VIEW llm_clusters.cluster_cards IS
-    'Per cluster of a run: title, description, size, share and metrics, its theme (theme_id, theme_title; NULL for Outliers); position orders the cards by size with Outliers last; evaluation runs: pass_rate, na_rate, main_evaluator.';
-GRANT SELECT ON llm_clusters.cluster_cards TO llm_clusters_reader;
-COMMENT ON VIEW llm_clusters.theme_cards IS
-    'Per theme of a run: title, description, size, share, metrics, how many clusters it groups and their titles (largest first); position orders the cards by size; evaluation runs: pass_rate, na_rate, main_evaluator.';
-GRANT SELECT ON llm_clusters.theme_cards TO llm_clusters_reader;
 COMMENT ON VIEW llm_clusters.scatter_points IS
     'The 2-D map of a run: every item and every centroid with x, y, cluster, title, a colour index that follows the stable id (-1 for Outliers), is_centroid and is_outlier.';
 GRANT SELECT ON llm_clusters.scatter_points TO llm_clusters_reader;
 COMMENT ON FUNCTION llm_clusters.cluster_items(bigint, int, int, int) IS
-    'The items of one cluster of a run in rank order (0 = closest to the centre) with a 300-character preview and the item''s summary (summary_title, flow, bullets, notes; NULL until summarize_pending wrote one); page with after_rank = the last rank seen.';
+    'The items of one cluster of a run in rank order (0 = closest to the centre) with a 300-character preview and the item''s summary (summary_title, flow, bullets, notes; NULL until summarize_pending wrote one); page with after_rank = the last rank seen. Below llm_clusters.min_distinct_users, the items without preview or summary.';
 -- Reading functions: readers, not PUBLIC (the ingest role runs capture_with_key only).
 -- _item_previews is bounded to what cluster_items promises: items of the run, 300 characters.
 REVOKE EXECUTE ON FUNCTION
@@ -146,4 +160,7 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters.item_clusters(text, int)
     TO llm_clusters_reader;
 COMMENT ON FUNCTION llm_clusters.item_clusters(text, int) IS
-    'The clusters an item belongs to: for every job, its most recent succeeded run that assigned the item (by the run itself or by assign_pending, then incremental = true).';
+    'The clusters an item belongs to: for every job (and so every lens), its most recent succeeded run that assigned the item (by the run itself or by assign_pending, then incremental = true). Titles of clusters below llm_clusters.min_distinct_users read Small cluster.';
+COMMENT ON VIEW llm_clusters.item_labels IS
+    'A label per item: every item of the latest succeeded run of each job with its lens, cluster (cluster_id -1: Outliers), stable id, title, theme and theme title; filter by job_id and cluster_id or stable_id for the items of a cluster. Titles below llm_clusters.min_distinct_users read Small cluster (Small theme).';
+GRANT SELECT ON llm_clusters.item_labels TO llm_clusters_reader;

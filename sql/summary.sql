@@ -24,7 +24,10 @@ CREATE POLICY team_rows ON llm_clusters.item_summaries
     USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
     WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
 GRANT SELECT ON llm_clusters.item_summaries TO llm_clusters_reader;
-GRANT INSERT, UPDATE ON llm_clusters.item_summaries TO llm_clusters_admin;
+-- UPDATE per column (a table-level grant would let LOCK TABLE take any mode): what
+-- summarize_pending rewrites and embed_summaries fills in.
+GRANT INSERT, UPDATE (title, flow, bullets, notes, source, model, n_events, embedding, embedding_model, updated_at)
+    ON llm_clusters.item_summaries TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.item_summaries IS
     'One summary per item and level: title (the request), flow (a plain-text diagram of the trace''s spans, generations and tool calls in time order, nested by $ai_parent_id), bullets (what was asked, what ran, how it ended), notes (errors, slow or costly steps, empty or refused answers). source is offline (from the events) or ai.';
 COMMENT ON COLUMN llm_clusters.item_summaries.flow IS

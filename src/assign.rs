@@ -42,8 +42,12 @@ fn latest_run(job: &Job) -> LatestRun {
         let (id, window_end) = (row.get::<i64>(1)?.required("runs.id"), row.get::<TimestampWithTimeZone>(2)?);
         let mut latest = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for row in client.select(
-            "SELECT cluster_id, stable_id, title, centroid, radius FROM llm_clusters.clusters
-             WHERE team_id = $2 AND run_id = $1 AND cluster_id >= 0 AND centroid IS NOT NULL ORDER BY cluster_id",
+            // Titles as readers see them: the privacy floor applies (sql/privacy.sql).
+            "SELECT c.cluster_id, c.stable_id, llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users), c.centroid, c.radius
+             FROM llm_clusters.clusters c
+             LEFT JOIN llm_clusters.distinct_users u
+                    ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
+             WHERE c.team_id = $2 AND c.run_id = $1 AND c.cluster_id >= 0 AND c.centroid IS NOT NULL ORDER BY c.cluster_id",
             None,
             &[id.into(), team_id.into()],
         )? {
@@ -125,7 +129,8 @@ pub fn assign_job(team_id: Option<i32>, job_id: i32) -> i64 {
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    let options = ReadOptions { except: placed_already, dim: Some(latest.centroids.dim()), all: true };
+    let options =
+        ReadOptions { except: placed_already, dim: Some(latest.centroids.dim()), all: true, ..Default::default() };
     let read = read_items(&job, &source, &params, window, &options);
     let items = read.items;
     let n = items.ids.len();

@@ -11,12 +11,13 @@ use crate::http::{embedding_service, post};
 use crate::pg::{self, check_interrupts, Required};
 use crate::summary::{steps_of, summarized_level};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
-use llm_clusters_engine::content::{request_text, trace_request_text};
+use llm_clusters_engine::content::request_text;
 use llm_clusters_engine::embedder::minilm::{MiniLm, Precision};
 use llm_clusters_engine::embedder::{bounded_input, hash};
 use llm_clusters_engine::lens::Lens;
 use llm_clusters_engine::source::Level;
-use llm_clusters_engine::vectors::real_array_literal;
+use llm_clusters_engine::trace::{trace_requests, Request};
+use llm_clusters_engine::vectors::{real_array_literal, weighted_unit_mean};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
 use serde_json::Value;
@@ -144,9 +145,13 @@ pub fn embed_text(text: &str) -> Vec<f32> {
     embed_texts(&[text]).0.pop().unwrap_or_default()
 }
 
-/// Up to `limit` items of the level that have no embedding of the lens: (team, item id,
-/// text to embed).
-fn pending(level: Level, lens: Lens, limit: i64) -> Vec<(i32, String, String)> {
+/// An item to embed: its team, its id, and the weighted texts its vector is the mean of
+/// (a generation: its request; a trace: its distinct requests, `trace_requests`; another
+/// lens: its one text).
+type PendingItem = (i32, String, Vec<Request>);
+
+/// Up to `limit` items of the level that have no embedding of the lens.
+fn pending(level: Level, lens: Lens, limit: i64) -> Vec<PendingItem> {
     match lens {
         Lens::Request => pending_requests(level, limit),
         _ => pending_by_steps(level, lens, limit),
@@ -155,7 +160,7 @@ fn pending(level: Level, lens: Lens, limit: i64) -> Vec<(i32, String, String)> {
 
 /// The request lens: what the user asked (an evaluation: its evaluator, verdict and
 /// reasoning, its content).
-fn pending_requests(level: Level, limit: i64) -> Vec<(i32, String, String)> {
+fn pending_requests(level: Level, limit: i64) -> Vec<PendingItem> {
     let query = if level == Level::Generation {
         "SELECT e.team_id, e.uuid::text,
                 CASE WHEN pg_catalog.octet_length(e.input::text) <= 262144 THEN e.input::text END,
@@ -189,19 +194,24 @@ fn pending_requests(level: Level, limit: i64) -> Vec<(i32, String, String)> {
         for r in client.update(query, None, &[limit.into()])? {
             let (Some(team), Some(id)) = (r.get::<i32>(1)?, r.get::<String>(2)?) else { continue };
             let (input, unreadable) = json_of_text(r.get::<String>(3)?);
-            let request = match (level, &input, unreadable) {
+            let one = |text: String| vec![Request { text, weight: 1.0 }];
+            let requests = match (level, &input, unreadable) {
                 (_, _, Some(why)) => {
                     pgrx::warning!("team {team}, {} {id}: its input is not JSON this version reads ({why}); its content is embedded instead", level.as_str());
-                    String::new()
+                    Vec::new()
                 }
-                (Level::Generation, _, None) => request_text(input.as_ref()),
-                (Level::Evaluation, _, None) => String::new(),
-                (_, Some(Value::Array(inputs)), None) => trace_request_text(inputs),
-                _ => String::new(),
+                (Level::Generation, _, None) => one(request_text(input.as_ref())),
+                (Level::Evaluation, _, None) => Vec::new(),
+                (_, Some(Value::Array(inputs)), None) => trace_requests(inputs),
+                _ => Vec::new(),
             };
             // Without user messages (privacy mode, a custom shape), the readable content.
-            let text = if request.trim().is_empty() { r.get::<String>(4)?.unwrap_or_default() } else { request };
-            rows.push((team, id, text));
+            let requests = if requests.iter().all(|r| r.text.trim().is_empty()) {
+                one(r.get::<String>(4)?.unwrap_or_default())
+            } else {
+                requests
+            };
+            rows.push((team, id, requests));
         }
         Ok::<_, pgrx::spi::Error>(rows)
     })
@@ -210,7 +220,7 @@ fn pending_requests(level: Level, limit: i64) -> Vec<(i32, String, String)> {
 
 /// The answer, error and flow lenses: their texts from the items' steps (`steps_of`, the
 /// engine's `Lens::text_of_steps`). The error lens takes only items with an error.
-fn pending_by_steps(level: Level, lens: Lens, limit: i64) -> Vec<(i32, String, String)> {
+fn pending_by_steps(level: Level, lens: Lens, limit: i64) -> Vec<PendingItem> {
     let query = if level == Level::Trace {
         "SELECT t.team_id, t.trace_id FROM (
              SELECT e.team_id, e.trace_id, max(e.\"timestamp\") AS ts FROM llm_clusters.events e
@@ -239,7 +249,7 @@ fn pending_by_steps(level: Level, lens: Lens, limit: i64) -> Vec<(i32, String, S
         .into_iter()
         .map(|(team, id)| {
             let text = lens.text_of_steps(&steps.remove(&(team, id.clone())).unwrap_or_default(), &id);
-            (team, id, text)
+            (team, id, vec![Request { text, weight: 1.0 }])
         })
         .collect()
 }
@@ -262,19 +272,30 @@ struct Embedded {
     texts: Vec<String>,
 }
 
-fn embed_items(batch: Vec<(i32, String, String)>) -> Embedded {
-    let wanted: Vec<&str> = batch.iter().map(|b| b.2.as_str()).filter(|t| !t.trim().is_empty()).collect();
-    let (vectors, model) = if wanted.is_empty() { (Vec::new(), String::new()) } else { embed_texts(&wanted) };
-    let mut made = stored_arrays(&vectors).into_iter();
-    let arrays = batch
-        .iter()
-        .map(|b| if b.2.trim().is_empty() { "{}".to_string() } else { made.next().unwrap_or_else(|| "{}".into()) })
-        .collect();
+/// Embeds every item's non-empty texts in one call; an item of several texts gets their
+/// weighted mean (`weighted_unit_mean`), an item without text is stored without a vector.
+fn embed_items(batch: Vec<PendingItem>) -> Embedded {
+    let wanted = |b: &PendingItem| b.2.iter().filter(|r| !r.text.trim().is_empty()).cloned().collect::<Vec<Request>>();
+    let batch: Vec<(i32, String, Vec<Request>)> = batch.iter().map(|b| (b.0, b.1.clone(), wanted(b))).collect();
+    let texts: Vec<&str> = batch.iter().flat_map(|b| b.2.iter().map(|r| r.text.as_str())).collect();
+    let (mut vectors, model) = if texts.is_empty() { (Vec::new(), String::new()) } else { embed_texts(&texts) };
+    let mut item_vectors = Vec::with_capacity(batch.len());
+    for (_, _, requests) in batch.iter().rev() {
+        let own = vectors.split_off(vectors.len().saturating_sub(requests.len()));
+        let weights: Vec<f32> = requests.iter().map(|r| r.weight).collect();
+        item_vectors.push(match own.len() {
+            0 => Vec::new(),
+            1 => own.into_iter().next().unwrap_or_default(),
+            _ => weighted_unit_mean(&own, &weights),
+        });
+    }
+    item_vectors.reverse();
+    let arrays = stored_arrays(&item_vectors);
     let (mut teams, mut ids, mut texts) = (Vec::new(), Vec::new(), Vec::new());
-    for (team, id, text) in batch {
+    for (team, id, requests) in batch {
         teams.push(team);
         ids.push(id);
-        texts.push(text);
+        texts.push(requests.into_iter().map(|r| r.text).collect::<Vec<_>>().join("\n"));
     }
     Embedded { teams, ids, arrays, model, texts }
 }
@@ -360,7 +381,7 @@ const SUMMARY_TEXT: &str = "s.title || coalesce('. ' || array_to_string(s.bullet
 
 /// Embeds one batch of summaries without an embedding; returns (rows written, usable).
 fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
-    let batch: Vec<(i32, String, String)> = Spi::connect_mut(|client| {
+    let batch: Vec<PendingItem> = Spi::connect_mut(|client| {
         client
             .update(
                 &format!(
@@ -374,7 +395,7 @@ fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
                 Ok((
                     r.get::<i32>(1)?.required("item_summaries.team_id"),
                     r.get::<String>(2)?.required("item_summaries.item_id"),
-                    r.get::<String>(3)?.unwrap_or_default(),
+                    vec![Request { text: r.get::<String>(3)?.unwrap_or_default(), weight: 1.0 }],
                 ))
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()

@@ -80,6 +80,10 @@ pub static JOB_TIME_LIMIT: GucSetting<i32> = GucSetting::<i32>::new(3_600_000);
 pub fn job_time_limit() -> TimeLimit {
     TimeLimit { setting: "llm_clusters.job_time_limit", ms: JOB_TIME_LIMIT.get() }
 }
+/// The privacy floor: a cluster, theme or Outliers group whose items come from fewer distinct
+/// users (`distinct_id`) shows no text drawn from its items (1: off).
+pub static MIN_DISTINCT_USERS: GucSetting<i32> = GucSetting::<i32>::new(1);
+
 /// Whether the worker embeds items that have no embedding before each run.
 pub static AUTO_EMBED: GucSetting<bool> = GucSetting::<bool>::new(true);
 
@@ -288,6 +292,18 @@ pub fn define() {
         3600,
         GucContext::Sighup,
         GucFlags::UNIT_S,
+    );
+    // Superusers only (like ALTER SYSTEM, ALTER DATABASE/ROLE ... SET): a team's admin is the
+    // one the floor protects users from, so neither a reader nor an admin may lower it.
+    GucRegistry::define_int_guc(
+        c"llm_clusters.min_distinct_users",
+        c"Privacy floor: a cluster, theme or Outliers group with items from fewer distinct users shows no text drawn from its items.",
+        c"Such a group is shown as Small cluster (Small theme) with its size and metrics, without examples, previews, keywords or description. 1 turns it off. Read at every read: no run is needed.",
+        &MIN_DISTINCT_USERS,
+        1,
+        1_000_000,
+        GucContext::Suset,
+        GucFlags::default(),
     );
     GucRegistry::define_int_guc(
         c"llm_clusters.max_jobs_per_team",

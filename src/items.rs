@@ -104,6 +104,8 @@ pub fn item_condition(job: &Job, window: Window, binds: &mut Binds) -> String {
 pub struct ReadOptions {
     /// Leave out these items (already placed by assign_pending()).
     pub except: Vec<String>,
+    /// Read only these items (those of the clusters a steer names).
+    pub only: Option<Vec<String>>,
     /// Keep the items of this dimension (default: the most common one).
     pub dim: Option<usize>,
     /// Read every item, never a sample.
@@ -119,6 +121,9 @@ pub fn read_items(job: &Job, source: &Source, params: &Params, window: Window, o
     let mut condition = item_condition(job, window, &mut binds);
     if !options.except.is_empty() {
         condition.push_str(&format!(" AND NOT (s.item_id = ANY({}))", binds.push(options.except.clone())));
+    }
+    if let Some(only) = &options.only {
+        condition.push_str(&format!(" AND s.item_id = ANY({})", binds.push(only.clone())));
     }
     source.read(|| read_source(source, &embedding, condition, binds, params, options))
 }

@@ -268,6 +268,15 @@ pub struct Window {
 /// The team of run `run_id` and its job's source (None when the job or the relation is
 /// gone); None when the run does not exist or is not visible to the caller.
 pub fn run_team_and_source(run_id: i64) -> Option<(i32, Option<Source>)> {
+    let (team_id, job) = run_team_and_job(run_id)?;
+    let source = job.map(|job_id| Source::of_job(&load_job(Some(team_id), job_id)));
+    Some((team_id, source))
+}
+
+/// The team of run `run_id` and its job (None when the job or its source relation is
+/// gone); None when the run does not exist or is not visible to the caller. Raises when
+/// two teams' runs share the id.
+pub fn run_team_and_job(run_id: i64) -> Option<(i32, Option<i32>)> {
     // A read-write call takes a fresh snapshot, so that a run written earlier in this
     // statement (run_job labelling its own run) counts.
     let runs = Spi::connect_mut(|client| {
@@ -283,11 +292,9 @@ pub fn run_team_and_source(run_id: i64) -> Option<(i32, Option<Source>)> {
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    let (team_id, job) = match runs.as_slice() {
-        [] => return None,
-        [one] => *one,
+    match runs.as_slice() {
+        [] => None,
+        [one] => Some(*one),
         [a, b, ..] => raise(ambiguous("run", run_id, a.0, b.0)),
-    };
-    let source = job.map(|job_id| Source::of_job(&load_job(Some(team_id), job_id)));
-    Some((team_id, source))
+    }
 }

@@ -15,9 +15,11 @@ mod http;
 mod isolated;
 mod items;
 mod jobs;
+mod labelling;
 mod lineage;
 mod pages;
 mod pg;
+mod privacy;
 mod query;
 mod results;
 mod run;
@@ -51,22 +53,36 @@ extension_sql_file!(
     name = "jobs_api",
     requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job, scheduler::run_due_jobs]
 );
-extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["jobs"]);
+extension_sql_file!("../sql/privacy.sql", name = "privacy", requires = ["jobs", privacy::min_distinct_users]);
+extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["privacy"]);
 extension_sql_file!("../sql/assign.sql", name = "assign", requires = ["jobs", assign::assign, assign::assign_pending]);
 extension_sql_file!(
     "../sql/reading.sql",
     name = "reading",
-    requires = ["lineage", "assign", "summary", "evaluations", items::item_previews]
+    requires = ["lineage", "privacy", "assign", "summary", items::item_previews]
 );
 extension_sql_file!("../sql/pages.sql", name = "pages", requires = ["teams", pages::report_html, pages::trace_html]);
 extension_sql_file!("../sql/ai.sql", name = "ai", requires = ["teams", ai::label_run]);
-extension_sql_file!("../sql/steering.sql", name = "steering", requires = ["jobs", steering::topic_centroid]);
+extension_sql_file!(
+    "../sql/steering.sql",
+    name = "steering",
+    requires = [
+        "reading",
+        steering::topic_centroid,
+        steering::steer_run,
+        steering::steered_job,
+        privacy::count_distinct_users
+    ]
+);
+extension_sql_file!("../sql/api_keys.sql", name = "api_keys", requires = ["capture"]);
+extension_sql_file!("../sql/deletions.sql", name = "deletions", requires = ["jobs_api", "steering"]);
+// After deletions.sql: the columns it adds to clusters and themes come after steering's and
+// deletions', in the order the 0.7.0 upgrade adds them.
 extension_sql_file!(
     "../sql/evaluations.sql",
     name = "evaluations",
-    requires = ["steering", results::evaluation_verdict]
+    requires = ["deletions", results::evaluation_verdict]
 );
-extension_sql_file!("../sql/api_keys.sql", name = "api_keys", requires = ["capture"]);
 
 #[allow(non_snake_case)]
 #[pg_guard]

@@ -43,7 +43,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         run_team_and_source(run_id).unwrap_or_else(|| not_found(format!("run {run_id} does not exist")));
     let source = source.as_ref();
     let run = succeeded_run(team_id, run_id);
-    let mut clusters = run_clusters(team_id, run_id);
+    let (mut clusters, hidden) = run_clusters(team_id, run_id);
     let themes = run_themes(team_id, run_id);
     if let Some(c) = cluster_id {
         if !clusters.iter().any(|k| k.cluster_id == c) {
@@ -52,16 +52,18 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
     }
     let nearest =
         run_items(source, team_id, PREVIEW_CHARS as i32, run_id, |b| format!("a.rank < {}", b.push(CARD_ITEMS)));
-    for item in nearest {
+    // Below the privacy floor a cluster shows no examples, and its dots no text.
+    for item in nearest.into_iter().filter(|i| !hidden.contains(&i.cluster_id)) {
         if let Some(c) = clusters.iter_mut().find(|c| c.cluster_id == item.cluster_id) {
             c.nearest.push(item);
         }
     }
     clusters.iter_mut().for_each(|c| c.nearest.sort_by_key(|i| i.rank));
     let points_of = count_points(team_id, run_id, cluster_id);
-    let points = sampled_points(source, team_id, run_id, cluster_id);
+    let mut points = sampled_points(source, team_id, run_id, cluster_id);
+    points.iter_mut().filter(|p| hidden.contains(&p.cluster_id)).for_each(|p| p.preview.clear());
     let level = Level::parse(&run.level).or_raise();
-    let focus = cluster_id.map(|c| focus(source, team_id, run_id, level, c));
+    let focus = cluster_id.map(|c| focus(source, team_id, run_id, level, c, hidden.contains(&c)));
     let item_url = REPORT_ITEM_URL.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
     let item_url = checked_item_url(&item_url).or_raise().to_string();
     Some(render(&Report { run, themes, clusters, points, points_of, item_url, focus }).or_raise())
@@ -108,20 +110,27 @@ fn succeeded_run(team_id: i32, run_id: i64) -> RunInfo {
     run
 }
 
-/// The run's clusters as cards, largest first and Outliers last (no items yet).
-fn run_clusters(team_id: i32, run_id: i64) -> Vec<Cluster> {
-    Spi::connect(|client| {
+/// The run's clusters as cards, largest first and Outliers last (no items yet), their texts
+/// as readers see them (sql/privacy.sql), and the ids of those below the privacy floor.
+fn run_clusters(team_id: i32, run_id: i64) -> (Vec<Cluster>, Vec<i32>) {
+    let rows = Spi::connect(|client| {
         client
             .select(
-                "SELECT cluster_id, title, description, size, share, (coalesce(stable_id, cluster_id) % 20)::int, x, y,
-                        avg_cost_usd, avg_latency_s, avg_tokens, error_rate, total_cost_usd, theme_id, steering,
-                        pass_rate, na_rate, main_evaluator
-                 FROM llm_clusters.clusters WHERE team_id = $2 AND run_id = $1 ORDER BY cluster_id = -1, size DESC, cluster_id",
+                "SELECT c.cluster_id, llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users),
+                        llm_clusters._floored_description(c.description, u.users), c.size, c.share,
+                        (coalesce(c.stable_id, c.cluster_id) % 20)::int, c.x, c.y, c.avg_cost_usd, c.avg_latency_s,
+                        c.avg_tokens, c.error_rate, c.total_cost_usd, c.theme_id, c.steering, llm_clusters._below_floor(u.users),
+                        c.pass_rate, c.na_rate, c.main_evaluator
+                 FROM llm_clusters.clusters c
+                 LEFT JOIN llm_clusters.distinct_users u
+                        ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
+                 WHERE c.team_id = $2 AND c.run_id = $1 ORDER BY c.cluster_id = -1, c.size DESC, c.cluster_id",
                 None,
                 &[run_id.into(), team_id.into()],
             )?
             .map(|row| {
-                Ok(Cluster {
+                let hidden = row.get::<bool>(16)?.required("the cluster's floor");
+                Ok((hidden, Cluster {
                     cluster_id: row.get::<i32>(1)?.required("clusters.cluster_id"),
                     title: row.get::<String>(2)?.required("clusters.title"),
                     description: row.get::<String>(3)?.required("clusters.description"),
@@ -137,24 +146,30 @@ fn run_clusters(team_id: i32, run_id: i64) -> Vec<Cluster> {
                     total_cost_usd: row.get::<f64>(13)?,
                     theme_id: row.get::<i32>(14)?,
                     steering: row.get::<String>(15)?,
-                    pass_rate: row.get::<f64>(16)?,
-                    na_rate: row.get::<f64>(17)?,
-                    main_evaluator: row.get::<String>(18)?,
+                    pass_rate: row.get::<f64>(17)?,
+                    na_rate: row.get::<f64>(18)?,
+                    main_evaluator: row.get::<String>(19)?,
                     nearest: Vec::new(),
-                })
+                }))
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
-    .or_raise()
+    .or_raise();
+    let hidden = rows.iter().filter(|(h, _)| *h).map(|(_, c)| c.cluster_id).collect();
+    (rows.into_iter().map(|(_, c)| c).collect(), hidden)
 }
 
-/// The run's themes, largest first.
+/// The run's themes, largest first, their texts as readers see them.
 fn run_themes(team_id: i32, run_id: i64) -> Vec<Theme> {
     Spi::connect(|client| {
         client
             .select(
-                "SELECT theme_id, title, description, size, share FROM llm_clusters.themes
-                 WHERE team_id = $2 AND run_id = $1 ORDER BY size DESC, theme_id",
+                "SELECT t.theme_id, llm_clusters._floored_theme_title(t.title, u.users),
+                        llm_clusters._floored_description(t.description, u.users), t.size, t.share
+                 FROM llm_clusters.themes t
+                 LEFT JOIN llm_clusters.distinct_users u
+                        ON u.team_id = t.team_id AND u.run_id = t.run_id AND u.grouping = 'theme' AND u.group_id = t.theme_id
+                 WHERE t.team_id = $2 AND t.run_id = $1 ORDER BY t.size DESC, t.theme_id",
                 None,
                 &[run_id.into(), team_id.into()],
             )?
@@ -194,17 +209,22 @@ fn sampled_points(source: Option<&Source>, team_id: i32, run_id: i64, cluster_id
 }
 
 /// The cluster page's part: its time span, its items in rank order with their summaries,
-/// and the timelines of the first `FOCUS_TIMELINES` traces among them.
-fn focus(source: Option<&Source>, team_id: i32, run_id: i64, level: Level, cluster_id: i32) -> Focus {
+/// and the timelines of the first `FOCUS_TIMELINES` traces among them; below the privacy
+/// floor (`hidden`), its items without their texts, summaries or timelines.
+fn focus(source: Option<&Source>, team_id: i32, run_id: i64, level: Level, cluster_id: i32, hidden: bool) -> Focus {
     let (first_ts, last_ts) = Spi::get_two_with_args::<String, String>(
         "SELECT to_char(min(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC'), to_char(max(ts) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI UTC')
          FROM llm_clusters.assignments WHERE team_id = $3 AND run_id = $1 AND cluster_id = $2",
         &[run_id.into(), cluster_id.into(), team_id.into()],
     )
     .or_raise();
+    let source = if hidden { None } else { source };
     let mut items = run_items(source, team_id, PREVIEW_CHARS as i32, run_id, |b| {
         format!("a.cluster_id = {} ORDER BY a.rank LIMIT {}", b.push(cluster_id), b.push(FOCUS_ITEMS))
     });
+    if hidden {
+        return Focus { cluster_id, first_ts, last_ts, items, timelines: Vec::new() };
+    }
     let mut summaries = summaries_of(team_id, level, items.iter().map(|i| i.item_id.clone()).collect());
     items.iter_mut().for_each(|i| i.summary = summaries.remove(&i.item_id));
     let mut traces: Vec<String> = Vec::new();

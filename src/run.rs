@@ -4,15 +4,15 @@
 
 use crate::error::{raise, raise_again, OrRaise};
 use crate::gucs::job_time_limit;
-use crate::items::{item_texts, read_items, Items, ReadOptions};
+use crate::items::{read_items, Items, ReadOptions};
 use crate::jobs::{checked_params, load_job, Job, Source, Window};
+use crate::labelling::run_labels;
 use crate::lineage;
 use crate::pg::{check_interrupts, in_subtransaction, with_time_limit_coded, Required};
+use crate::privacy::record_distinct_users;
 use crate::results::{update_metrics, write_results, Grouping};
 use crate::steering;
-use llm_clusters_engine::cluster::labels::{offline_labels, Embed, RunLabels};
-use llm_clusters_engine::cluster::{cluster_steered, Clustering, Params, Previous};
-use llm_clusters_engine::embedder::minilm;
+use llm_clusters_engine::cluster::{cluster_steered, Params, Previous};
 use llm_clusters_engine::lens::Lens;
 use llm_clusters_engine::runs::{ClusteredQuality, RunQuality, RunStatus};
 use llm_clusters_engine::{to_json, EngineError, ErrorKind};
@@ -20,10 +20,7 @@ use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::JsonB;
 use serde_json::{json, Value};
-use std::collections::HashMap;
 use std::time::Instant;
-/// Items per cluster whose text feeds its keywords (the closest to the centre).
-const LABEL_ITEMS_PER_CLUSTER: u32 = 200;
 
 /// What a finished (not failed) run records.
 struct Outcome {
@@ -211,7 +208,7 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         timings.insert((*phase).into(), json!(secs));
     }
     let t = Instant::now();
-    let labels = label(job, source, &ids, &result);
+    let labels = run_labels(job, source, &ids, &result);
     timings.insert("label".into(), json!(t.elapsed().as_secs_f64()));
     let t = Instant::now();
     write_results(job, run_id, &ids, &trace_ids, &ts, &result, &labels);
@@ -219,6 +216,7 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     steering::mark_clusters(job, run_id, &result.steering);
     update_metrics(job, source, run_id, &ids, &result.labels, n, Grouping::Clusters);
     update_metrics(job, source, run_id, &ids, &result.item_themes(), n, Grouping::Themes);
+    record_distinct_users(job.team_id, run_id);
     timings.insert("write".into(), json!(t.elapsed().as_secs_f64()));
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
     quality.clustered = Some(ClusteredQuality::of(&result, lineage));
@@ -231,30 +229,4 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         quality: to_json(&quality).or_raise(),
         timings: Value::Object(timings),
     }
-}
-
-/// Offline labels of the clusters and of the themes, from the text of each cluster's items
-/// nearest its centre; titles re-ranked by the built-in model when the run's embeddings
-/// have its dimensions and it is the configured embedder.
-fn label(job: &Job, source: &Source, ids: &[String], result: &Clustering) -> RunLabels {
-    let chosen: Vec<usize> = (0..ids.len()).filter(|&i| result.rank[i] < LABEL_ITEMS_PER_CLUSTER).collect();
-    let wanted: Vec<String> = chosen.iter().map(|&i| ids[i].clone()).collect();
-    let texts: HashMap<String, String> = item_texts(source, job.team_id, wanted, i32::MAX);
-    let docs: Vec<(i32, u32, &str)> = chosen
-        .iter()
-        .filter_map(|&i| texts.get(&ids[i]).map(|t| (result.labels[i], result.rank[i], t.as_str())))
-        .collect();
-    let model = (result.centroids.first().map(Vec::len) == Some(minilm::DIMENSIONS))
-        .then(crate::embed::builtin_model_if_used)
-        .flatten();
-    let embed = |texts: &[String]| {
-        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        match &model {
-            Some(m) => crate::embed::embed_builtin(m, &refs),
-            None => Err(EngineError::new(ErrorKind::NotConfigured, "no built-in model")),
-        }
-    };
-    let embedder: Option<Embed> = model.as_ref().map(|_| &embed as Embed);
-
-    offline_labels(&docs, result, embedder)
 }

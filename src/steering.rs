@@ -1,17 +1,24 @@
 //! Steering (`llm_clusters.steering`, sql/steering.sql): a job's merges, splits and pinned
 //! topics as a run gives them to the engine, the marks a run writes on the clusters they
-//! made, and the centroid of a pinned topic.
+//! made, a merge or split made at once on the job's latest run, and the centroid of a
+//! pinned topic.
 
 use crate::embed::embed_texts;
 use crate::error::{raise, OrRaise};
-use crate::jobs::Job;
+use crate::items::{read_items, ReadOptions};
+use crate::jobs::{checked_params, load_job, run_team_and_job, Job, Source, Window};
+use crate::labelling::{near_centre_texts, with_title_embedder};
 use crate::pg::Required;
-use llm_clusters_engine::cluster::steering::{Action, Kind, Mark, Steer};
-use llm_clusters_engine::vectors::normalise_rows;
+use crate::privacy::record_distinct_users;
+use crate::results::{update_metrics, Grouping};
+use llm_clusters_engine::cluster::labels::label_clusters;
+use llm_clusters_engine::cluster::steering::{merge_now, split_now, Action, Kind, Mark, Regrouped, Steer};
+use llm_clusters_engine::vectors::{normalise_rows, real_array_literal};
 use llm_clusters_engine::{EngineError, ErrorKind};
+use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::Array;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The job's steering, oldest first, with the centroids of the clusters each steer made in
 /// `previous_run_id` (the job's previous run).
@@ -140,4 +147,398 @@ pub fn topic_centroid(examples: Vec<Option<String>>, embedding: Option<Array<f32
     }
     normalise_rows(&mut mean, dim);
     mean
+}
+
+/// Most items a merge or split acts on at once: what undo_steering keeps of them to restore
+/// the run is bounded by it.
+const MAX_STEERED_ITEMS: i64 = 200_000;
+
+/// The job of run `run_id`, locked against its runs, when the run is the job's latest
+/// succeeded run: the only run a merge or split changes at once (an older run is a record
+/// of what was; a steer made on it would leave the clusters shown now as they are).
+fn job_of_latest_run(run_id: i64) -> Job {
+    let Some((team_id, job_id)) = run_team_and_job(run_id) else {
+        raise(
+            EngineError::new(ErrorKind::NotFound, format!("run {run_id} does not exist"))
+                .with_hint("Steer the clusters of a run of your team's job."),
+        )
+    };
+    let Some(job_id) = job_id else {
+        raise(
+            EngineError::new(
+                ErrorKind::InvalidParameter,
+                format!("run {run_id}'s job, or the job's source relation, no longer exists"),
+            )
+            .with_hint("Steer a run of an existing job."),
+        )
+    };
+    let status = Spi::get_one_with_args::<String>(
+        "SELECT status FROM llm_clusters.runs WHERE team_id = $1 AND id = $2",
+        &[team_id.into(), run_id.into()],
+    )
+    .or_raise()
+    .required("runs.status");
+    if status != "succeeded" {
+        raise(
+            EngineError::new(
+                ErrorKind::InvalidParameter,
+                format!("run {run_id} has status {status}: it has no clusters to steer"),
+            )
+            .with_hint("Steer a succeeded run, e.g. the job's latest."),
+        );
+    }
+    let job = load_job(Some(team_id), job_id);
+    // A run of the job waits for the steer to commit (and the steer for a run under way),
+    // so that the run steered is still the latest when the steer is written.
+    let latest = Spi::get_one_with_args::<i64>(
+        "SELECT (SELECT r.id FROM llm_clusters.runs r WHERE r.team_id = j.team_id AND r.job_id = j.id AND r.status = 'succeeded'
+                 ORDER BY r.window_end DESC, r.id DESC LIMIT 1)
+         FROM llm_clusters.jobs j WHERE j.team_id = $1 AND j.id = $2 FOR NO KEY UPDATE OF j",
+        &[team_id.into(), job_id.into()],
+    )
+    .or_raise();
+    if latest != Some(run_id) {
+        let latest = latest.map_or_else(|| "none".to_string(), |id| id.to_string());
+        raise(
+            EngineError::new(
+                ErrorKind::NotConfigured,
+                format!("run {run_id} is not the latest succeeded run of job {job_id} (that is run {latest})"),
+            )
+            .with_hint(format!(
+                "Steer run {latest}: a merge or split changes the job's latest run at once, and every later run after it."
+            )),
+        );
+    }
+    job
+}
+
+/// Internal: the work of `merge_clusters` and `split_cluster` (`kind` merge or split) on
+/// run `run_id`, the job's latest succeeded run: stores the steer (with what undo needs to
+/// restore the run) and regroups the named clusters' items in the run now. Returns the ids
+/// of the clusters it made: the merged one (the smallest of the ids named), or the parts of
+/// the split, largest first (the largest keeps the split cluster's id and stable id).
+#[pg_extern(volatile, parallel_unsafe, name = "_steer_run")]
+#[search_path(pg_catalog, pg_temp)]
+pub fn steer_run(run_id: Option<i64>, kind: &str, cluster_ids: Vec<Option<i32>>, parts: Option<i32>) -> Vec<i32> {
+    let Some(run_id) = run_id else {
+        raise(
+            EngineError::new(ErrorKind::NullNotAllowed, "run_id must not be NULL")
+                .with_hint("Name a run of your team's job."),
+        )
+    };
+    let kind = match kind {
+        "merge" => Kind::Merge,
+        "split" => Kind::Split,
+        other => raise(EngineError::new(ErrorKind::InvalidParameter, format!("no steer \"{other}\" acts on a run"))),
+    };
+    let job = job_of_latest_run(run_id);
+    let team = job.team_id;
+    let named: Vec<i32> = cluster_ids.iter().flatten().copied().collect();
+    let n_items = Spi::get_one_with_args::<i64>(
+        "SELECT count(*) FROM llm_clusters.assignments WHERE team_id = $1 AND run_id = $2 AND cluster_id = ANY($3)",
+        &[team.into(), run_id.into(), named.clone().into()],
+    )
+    .or_raise()
+    .unwrap_or(0);
+    if n_items > MAX_STEERED_ITEMS {
+        raise(
+            EngineError::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "the clusters named hold {n_items} items; a steer regroups at most {MAX_STEERED_ITEMS} at once"
+                ),
+            )
+            .with_hint("Steer smaller clusters, or lower the job's params.max_items."),
+        );
+    }
+    // _steered_clusters checks the ids (and raises naming what is wrong); the snapshot is
+    // the run's rows the steer changes, as they are before it.
+    let steering_id = Spi::get_one_with_args::<i32>(
+        "INSERT INTO llm_clusters.steering (team_id, job_id, kind, run_id, cluster_ids, stable_ids, anchors, parts, restore)
+         SELECT $1, $2, $3, $4, $5, n.stable_ids, n.anchors, $6, llm_clusters._run_snapshot($1, $4, $5)
+         FROM llm_clusters._steered_clusters($1, $4, $5) n RETURNING id",
+        &[team.into(), job.id.into(), kind.as_str().into(), run_id.into(), cluster_ids.into(), parts.into()],
+    )
+    .or_raise()
+    .required("steering.id");
+
+    let source = Source::of_job(&job);
+    let params = checked_params(&job.params);
+    let (start, end, dim) = Spi::get_three_with_args::<TimestampWithTimeZone, TimestampWithTimeZone, i32>(
+        "SELECT r.window_start, r.window_end,
+                (SELECT cardinality(c.centroid) FROM llm_clusters.clusters c
+                 WHERE c.team_id = r.team_id AND c.run_id = r.id AND c.cluster_id = $3)
+         FROM llm_clusters.runs r WHERE r.team_id = $1 AND r.id = $2",
+        &[team.into(), run_id.into(), named[0].into()],
+    )
+    .or_raise();
+    let window = Window { start: start.required("runs.window_start"), end: end.required("runs.window_end") };
+    let dim = dim.required("clusters.centroid") as usize;
+    // The named clusters' items, read as the run read them (the job's source and filters,
+    // the run's window); items the source no longer gives are placed after the others.
+    let region: Vec<String> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT item_id FROM llm_clusters.assignments WHERE team_id = $1 AND run_id = $2 AND cluster_id = ANY($3) ORDER BY item_id",
+                None,
+                &[team.into(), run_id.into(), named.clone().into()],
+            )?
+            .map(|row| row.get::<String>(1).map(|id| id.required("assignments.item_id")))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    let options = ReadOptions { only: Some(region.clone()), dim: Some(dim), all: true, ..Default::default() };
+    let read = read_items(&job, &source, &params, window, &options);
+    let (ids, mut data) = (read.items.ids, read.items.data);
+    normalise_rows(&mut data, dim);
+    let regrouped = match kind {
+        Kind::Split => split_now(&data, dim, parts.unwrap_or(2).max(2) as usize, steering_id, params.seed),
+        _ => merge_now(&data, dim),
+    }
+    .or_raise();
+    let made = made_ids(team, run_id, kind, &named, regrouped.n_parts);
+    write_regrouped(&job, &source, run_id, steering_id, kind, &named, &made, &region, &ids, &regrouped);
+    made
+}
+
+/// The ids of the clusters a steer makes: a merge keeps the smallest id named; a split's
+/// largest part keeps the split cluster's id, the others take the run's next ids.
+fn made_ids(team: i32, run_id: i64, kind: Kind, named: &[i32], n_parts: usize) -> Vec<i32> {
+    let first = named.iter().copied().min().required("cluster id");
+    if kind == Kind::Merge {
+        return vec![first];
+    }
+    let next = Spi::get_one_with_args::<i32>(
+        "SELECT max(cluster_id) + 1 FROM llm_clusters.clusters WHERE team_id = $1 AND run_id = $2",
+        &[team.into(), run_id.into()],
+    )
+    .or_raise()
+    .required("max(cluster_id)");
+    std::iter::once(first).chain(next..next + n_parts as i32 - 1).collect()
+}
+
+/// Writes a merge or split into its run: the items' clusters, distances and ranks; the
+/// clusters made (centroid, radius, map point, offline labels, stable ids, the steer's
+/// mark) and those merged away; every cluster's and theme's size, share and metrics (the
+/// run's own aggregates); lineage; and the run's cluster count. Items assign_pending placed
+/// in the named clusters are dropped, to be placed again by its next call.
+#[allow(clippy::too_many_arguments)]
+fn write_regrouped(
+    job: &Job,
+    source: &Source,
+    run_id: i64,
+    steering_id: i32,
+    kind: Kind,
+    named: &[i32],
+    made: &[i32],
+    region: &[String],
+    ids: &[String],
+    regrouped: &Regrouped,
+) {
+    let team = job.team_id;
+    // Items read: their part; the others (gone from the source) join the largest part, last.
+    let read: HashMap<&str, usize> = ids.iter().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let (mut item_ids, mut clusters, mut distance, mut rank) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut unread = 0u32;
+    let largest = regrouped.parts.iter().filter(|&&p| p == 0).count() as u32;
+    for id in region {
+        item_ids.push(id.clone());
+        match read.get(id.as_str()) {
+            Some(&i) => {
+                clusters.push(made[regrouped.parts[i] as usize]);
+                distance.push(Some(f64::from(regrouped.distance[i])));
+                rank.push(regrouped.rank[i] as i32);
+            }
+            None => {
+                clusters.push(made[0]);
+                distance.push(None);
+                rank.push((largest + unread) as i32);
+                unread += 1;
+            }
+        }
+    }
+    let centroids: Vec<String> = regrouped.centroids.iter().map(|c| real_array_literal(c)).collect();
+    let radius: Vec<Option<f64>> = regrouped.radius.iter().map(|r| r.is_finite().then_some(f64::from(*r))).collect();
+    let absorbed: Vec<i32> = named.iter().copied().filter(|c| !made.contains(c)).collect();
+    Spi::connect_mut(|client| {
+        client.update(
+            "UPDATE llm_clusters.assignments a SET cluster_id = u.c, distance = coalesce(u.d, a.distance), rank = u.r
+             FROM unnest($3::text[], $4::int[], $5::float8[], $6::int[]) AS u(i, c, d, r)
+             WHERE a.team_id = $1 AND a.run_id = $2 AND a.item_id = u.i",
+            None,
+            &[team.into(), run_id.into(), item_ids.into(), clusters.into(), distance.into(), rank.into()],
+        )?;
+        client.update(
+            // Marked, and deleted by deletions.sql's trigger: admins hold no DELETE.
+            "UPDATE llm_clusters.clusters SET delete_requested = true WHERE team_id = $1 AND run_id = $2 AND cluster_id = ANY($3)",
+            None,
+            &[team.into(), run_id.into(), absorbed.clone().into()],
+        )?;
+        // A split's other parts: new clusters of the split one's theme, with new stable ids.
+        client.update(
+            "INSERT INTO llm_clusters.clusters (team_id, run_id, cluster_id, title, description, keywords, size, share, theme_id, stable_id)
+             SELECT o.team_id, o.run_id, u.c, '', '', '{}', 0, 0, o.theme_id, nextval('llm_clusters.cluster_stable_id_seq')
+             FROM llm_clusters.clusters o, unnest($4::int[]) AS u(c)
+             WHERE o.team_id = $1 AND o.run_id = $2 AND o.cluster_id = $3",
+            None,
+            &[team.into(), run_id.into(), made[0].into(), made[1..].to_vec().into()],
+        )?;
+        client.update(
+            "UPDATE llm_clusters.clusters c SET centroid = u.cen::real[], radius = u.r, steering_id = $5, steering = $6,
+                    x = p.x, y = p.y
+             FROM unnest($3::int[], $4::text[], $7::float8[]) AS u(c, cen, r),
+                  LATERAL (SELECT avg(a.x) AS x, avg(a.y) AS y FROM llm_clusters.assignments a
+                           WHERE a.team_id = $1 AND a.run_id = $2 AND a.cluster_id = u.c) p
+             WHERE c.team_id = $1 AND c.run_id = $2 AND c.cluster_id = u.c",
+            None,
+            &[
+                team.into(),
+                run_id.into(),
+                made.to_vec().into(),
+                centroids.into(),
+                steering_id.into(),
+                kind.as_str().into(),
+                radius.into(),
+            ],
+        )?;
+        // Lineage in the run: the clusters merged away merged into the one kept; the split's
+        // other parts split from it.
+        client.update(
+            "UPDATE llm_clusters.cluster_lineage l SET event = 'merged', cluster_id = $4, similarity = NULL,
+                    related_stable_id = (SELECT k.stable_id FROM llm_clusters.clusters k WHERE k.team_id = $1 AND k.run_id = $2 AND k.cluster_id = $4)
+             FROM jsonb_to_recordset(
+                      (SELECT s.restore->'clusters' FROM llm_clusters.steering s WHERE s.team_id = $1 AND s.id = $5)) AS o(cluster_id int, stable_id bigint)
+             WHERE l.team_id = $1 AND l.run_id = $2 AND o.cluster_id = ANY($3) AND l.stable_id = o.stable_id",
+            None,
+            &[team.into(), run_id.into(), absorbed.into(), made[0].into(), steering_id.into()],
+        )?;
+        client.update(
+            "INSERT INTO llm_clusters.cluster_lineage (team_id, job_id, run_id, previous_run_id, stable_id, event, cluster_id, related_stable_id)
+             SELECT c.team_id, $3, c.run_id, l.previous_run_id, c.stable_id, 'split', c.cluster_id, o.stable_id
+             FROM llm_clusters.clusters c
+             JOIN llm_clusters.clusters o ON o.team_id = c.team_id AND o.run_id = c.run_id AND o.cluster_id = $4
+             LEFT JOIN llm_clusters.cluster_lineage l ON l.team_id = o.team_id AND l.run_id = o.run_id AND l.stable_id = o.stable_id
+             WHERE c.team_id = $1 AND c.run_id = $2 AND c.cluster_id = ANY($5)",
+            None,
+            &[team.into(), run_id.into(), job.id.into(), made[0].into(), made[1..].to_vec().into()],
+        )?;
+        client.update(
+            "UPDATE llm_clusters.incremental_assignments SET delete_requested = true
+             WHERE team_id = $1 AND run_id = $2 AND cluster_id = ANY($3)",
+            None,
+            &[team.into(), run_id.into(), named.to_vec().into()],
+        )?;
+        Ok::<_, pgrx::spi::Error>(())
+    })
+    .or_raise();
+    relabel(job, source, run_id, made, regrouped);
+    recompute_run(job, source, run_id);
+}
+
+/// Offline labels of the clusters a steer made, from their items' texts against the rest
+/// of the run's (the run's own labelling; an AI title, if any, is for the next run).
+fn relabel(job: &Job, source: &Source, run_id: i64, made: &[i32], regrouped: &Regrouped) {
+    let (ids, clusters, ranks) = run_assignments(job.team_id, run_id);
+    let groups: Vec<i32> = clusters.iter().map(|c| made.iter().position(|m| m == c).map_or(-1, |p| p as i32)).collect();
+    let docs = near_centre_texts(job, source, &ids, &groups, &ranks);
+    let docs: Vec<(i32, u32, &str)> = docs.iter().map(|(g, r, t)| (*g, *r, t.as_str())).collect();
+    let dim = regrouped.centroids.first().map_or(0, Vec::len);
+    let labels =
+        with_title_embedder(dim, |embed| label_clusters(&docs, regrouped.n_parts, &regrouped.centroids, embed));
+    Spi::run_with_args(
+        "UPDATE llm_clusters.clusters c SET title = u.t, description = u.d,
+                keywords = CASE WHEN u.k = '' THEN '{}'::text[] ELSE string_to_array(u.k, E'\\x1f') END
+         FROM unnest($3::int[], $4::text[], $5::text[], $6::text[]) AS u(c, t, d, k)
+         WHERE c.team_id = $1 AND c.run_id = $2 AND c.cluster_id = u.c",
+        &[
+            job.team_id.into(),
+            run_id.into(),
+            made.to_vec().into(),
+            labels.iter().map(|l| l.title.clone()).collect::<Vec<_>>().into(),
+            labels.iter().map(|l| l.description.clone()).collect::<Vec<_>>().into(),
+            labels.iter().map(|l| l.keywords.join("\u{1f}")).collect::<Vec<_>>().into(),
+        ],
+    )
+    .or_raise();
+}
+
+/// Every item of the run: its id, cluster and rank in it.
+fn run_assignments(team: i32, run_id: i64) -> (Vec<String>, Vec<i32>, Vec<u32>) {
+    let rows: Vec<(String, i32, u32)> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT item_id, cluster_id, rank FROM llm_clusters.assignments WHERE team_id = $1 AND run_id = $2 ORDER BY item_id",
+                None,
+                &[team.into(), run_id.into()],
+            )?
+            .map(|row| {
+                Ok((
+                    row.get::<String>(1)?.required("assignments.item_id"),
+                    row.get::<i32>(2)?.required("assignments.cluster_id"),
+                    row.get::<i32>(3)?.required("assignments.rank").max(0) as u32,
+                ))
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for (id, cluster, rank) in rows {
+        out.0.push(id);
+        out.1.push(cluster);
+        out.2.push(rank);
+    }
+    out
+}
+
+/// Size, share and metrics of every cluster and theme of the run, as the run computes
+/// them; themes left without a cluster are removed; the run's cluster count.
+pub fn recompute_run(job: &Job, source: &Source, run_id: i64) {
+    let team = job.team_id;
+    let (ids, clusters, _) = run_assignments(team, run_id);
+    let themes: HashMap<i32, i32> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT cluster_id, theme_id FROM llm_clusters.clusters WHERE team_id = $1 AND run_id = $2 AND theme_id IS NOT NULL",
+                None,
+                &[team.into(), run_id.into()],
+            )?
+            .map(|row| {
+                Ok((row.get::<i32>(1)?.required("clusters.cluster_id"), row.get::<i32>(2)?.required("clusters.theme_id")))
+            })
+            .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    let item_themes: Vec<i32> = clusters.iter().map(|c| themes.get(c).copied().unwrap_or(-1)).collect();
+    let n = ids.len();
+    update_metrics(job, source, run_id, &ids, &clusters, n, Grouping::Clusters);
+    update_metrics(job, source, run_id, &ids, &item_themes, n, Grouping::Themes);
+    Spi::run_with_args(
+        "UPDATE llm_clusters.themes t SET delete_requested = true WHERE t.team_id = $1 AND t.run_id = $2
+            AND NOT EXISTS (SELECT 1 FROM llm_clusters.clusters c WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id)",
+        &[team.into(), run_id.into()],
+    )
+    .or_raise();
+    Spi::run_with_args(
+        "UPDATE llm_clusters.runs r SET n_clusters = (SELECT count(*) FROM llm_clusters.clusters c
+                                                        WHERE c.team_id = r.team_id AND c.run_id = r.id AND c.cluster_id >= 0)
+         WHERE r.team_id = $1 AND r.id = $2",
+        &[team.into(), run_id.into()],
+    )
+    .or_raise();
+    // The privacy floor compares each group's users: the groups changed.
+    record_distinct_users(team, run_id);
+}
+
+/// Internal: the team of job `job_id` to steer (`pin_topic`, `unpin_topic`,
+/// `undo_steering`): `load_job`'s answer, whose checks (visible, one team's) are the runs'.
+#[pg_extern(stable, parallel_safe, name = "_steered_job")]
+#[search_path(pg_catalog, pg_temp)]
+pub fn steered_job(job_id: Option<i32>) -> i32 {
+    let Some(job_id) = job_id else {
+        raise(
+            EngineError::new(ErrorKind::NullNotAllowed, "job_id must not be NULL")
+                .with_hint("Name a job of your team."),
+        )
+    };
+    load_job(None, job_id).team_id
 }

@@ -11,6 +11,9 @@
 //! DIR holds NAME.jsonl ({"text", "label"} per line) and NAME.emb.f32 (float32 rows).
 //! With `offline`, the texts are embedded by the hashed bag-of-words embedder instead.
 //! `PARAMS='{"resolution": 1.5}'` sets job parameters.
+//! `SETS=NAME,...` runs only the sets named. `EXTRA=DIR2` adds every NAME.jsonl of DIR2 as a set of its own (its label null for items
+//! of no group), embedded by the built-in model (`MODEL_DIR`) when it has no NAME.emb.f32:
+//! `python3 scripts/demo_requests.py > DIR2/demo.jsonl` is the demo's traffic.
 
 use linfa::prelude::*;
 use llm_clusters_engine::cluster::labels::{offline_labels, ClusterLabel};
@@ -101,6 +104,41 @@ fn subset(
     (d, l, t)
 }
 
+/// The sets of `EXTRA`'s directory, in name order: vectors stored beside them or made by `model`.
+fn extra_sets(dir: &str, model: Option<&MiniLm>) -> Result<Vec<Set>, Box<dyn std::error::Error>> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok()?.file_name().to_str()?.strip_suffix(".jsonl").map(str::to_string))
+        .collect();
+    names.sort();
+    let mut out = Vec::new();
+    for name in names {
+        let texts = std::fs::read_to_string(format!("{dir}/{name}.jsonl"))?;
+        let lines: Vec<serde_json::Value> = texts.lines().map(serde_json::from_str).collect::<Result<_, _>>()?;
+        let texts: Vec<String> = lines.iter().map(|v| v["text"].as_str().unwrap_or("").to_string()).collect();
+        let data: Vec<f32> = match std::fs::read(format!("{dir}/{name}.emb.f32")) {
+            Ok(raw) => raw.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect(),
+            Err(_) => {
+                let model = model.ok_or("MODEL_DIR is needed to embed the EXTRA sets")?;
+                let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+                model.embed(&refs, 2, Precision::F32, &|| Ok(()))?.concat()
+            }
+        };
+        let labels: Vec<String> =
+            lines.iter().map(|v| v["label"].as_str().map_or("-".to_string(), |l| format!("{name}/{l}"))).collect();
+        let labelled = lines.iter().any(|v| v["label"].is_string());
+        out.push(Set {
+            name,
+            dim: data.len() / texts.len().max(1),
+            data,
+            truth: labelled.then(|| numbered(&labels)),
+            names: labelled.then(|| label_names(&labels)),
+            domain: None,
+            texts,
+        });
+    }
+    Ok(out)
+}
+
 fn sets(dir: &str, offline: bool) -> Result<Vec<Set>, Box<dyn std::error::Error>> {
     let mut out = Vec::new();
     let (bbc, bbc_labels, bbc_texts) = load(dir, "bbc5", offline)?;
@@ -169,19 +207,37 @@ fn titles(set: &Set, result: &Clustering, model: &MiniLm) -> Result<String, Box<
     let distinct =
         |labels: &[ClusterLabel]| labels.iter().map(|l| l.title.to_lowercase()).collect::<HashSet<_>>().len();
     let pairs = |labels: &[ClusterLabel]| labels.iter().filter(|l| is_and_pair(&l.title)).count();
+    let ungrammatical = |labels: &[ClusterLabel]| labels.iter().filter(|l| !reads_as_a_title(&l.title)).count();
+    let words = |labels: &[ClusterLabel]| {
+        labels.iter().filter(|l| (3..=8).contains(&l.title.split_whitespace().count())).count()
+    };
     let (k, t) = (result.n_clusters, result.n_themes);
     let mut out = format!(
-        "{:<17} titles: distinct {}/{k}, nearest their own centroid {}/{k}, \"X and Y\" pairs {}/{k} (any \" and \": {}); \
-         themes: distinct {}/{t}, nearest their own centroid {}/{t}, pairs {}/{t}",
+        "{:<17} titles: distinct {}/{k}, nearest their own centroid {}/{k}, \"X and Y\" pairs {}/{k} (any \" and \": {}), \
+         fragments {}/{k}, 3-8 words {}/{k}; themes: distinct {}/{t}, nearest their own centroid {}/{t}, pairs {}/{t}, \
+         fragments {}/{t}",
         set.name,
         distinct(&run.clusters),
         own_nearest(&run.clusters, &result.centroids)?,
         pairs(&run.clusters),
         run.clusters.iter().filter(|l| l.title.contains(" and ")).count(),
+        ungrammatical(&run.clusters),
+        words(&run.clusters),
         distinct(&run.themes),
         own_nearest(&run.themes, &result.theme_centroids)?,
         pairs(&run.themes),
+        ungrammatical(&run.themes),
     );
+    if std::env::var("FRAGMENTS").is_ok() {
+        let shown: Vec<String> = run
+            .clusters
+            .iter()
+            .chain(&run.themes)
+            .filter(|l| !reads_as_a_title(&l.title))
+            .map(|l| format!("\"{}\"", l.title))
+            .collect();
+        out += &format!("\n    fragments: {}", shown.join(", "));
+    }
     if let (Some(truth), Some(names)) = (&set.truth, &set.names) {
         let name_vectors = embed(names)?;
         let title_vectors = embed(&run.clusters.iter().map(|l| l.title.clone()).collect::<Vec<_>>())?;
@@ -239,6 +295,161 @@ fn is_and_pair(title: &str) -> bool {
     }
 }
 
+/// A grammar check of a title, kept apart from the labeller's own rules (its own word
+/// lists): a fragment starts with a pronoun, possessive, conjunction or adverb ("My
+/// package", "Usually an m"), holds a contraction or a finite verb ("link doesn't",
+/// "Password is wrong"), ends in a function word, an auxiliary, a pronoun, an adverb, a
+/// common adjective or a participle ("Shipped yet", "Formula to calculate", "Questions
+/// about legal", "Stereotypes associated"), or is a list of keywords ("Forgotten, password, reset").
+fn reads_as_a_title(title: &str) -> bool {
+    const BAD_FIRST: &[&str] = &[
+        "i", "my", "me", "you", "your", "it", "its", "we", "our", "they", "their", "he", "she", "his", "her", "this",
+        "that", "these", "those", "and", "or", "but", "of", "to", "yet", "so", "if", "then", "because", "is", "are",
+    ];
+    const BAD_ANYWHERE: &[&str] = &["is", "are", "was", "were", "am", "has", "have", "had", "does", "did", "don't"];
+    const BAD_LAST: &[&str] = &[
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "in",
+        "on",
+        "at",
+        "for",
+        "with",
+        "by",
+        "from",
+        "about",
+        "as",
+        "into",
+        "and",
+        "or",
+        "but",
+        "be",
+        "been",
+        "do",
+        "can",
+        "could",
+        "will",
+        "would",
+        "should",
+        "may",
+        "might",
+        "must",
+        "not",
+        "yet",
+        "now",
+        "again",
+        "still",
+        "already",
+        "just",
+        "too",
+        "also",
+        "very",
+        "i",
+        "me",
+        "my",
+        "you",
+        "your",
+        "it",
+        "its",
+        "we",
+        "our",
+        "they",
+        "them",
+        "their",
+        "this",
+        "that",
+        "these",
+        "those",
+        "how",
+        "what",
+        "why",
+        "when",
+        "where",
+        "which",
+        "who",
+        "like",
+        "some",
+        "any",
+        "all",
+        "more",
+        "most",
+        "other",
+        "nothing",
+        "something",
+        "please",
+        "thanks",
+        "here",
+        "there",
+        "simple",
+        "new",
+        "old",
+        "good",
+        "bad",
+        "best",
+        "wrong",
+        "right",
+        "different",
+        "free",
+        "easy",
+        "hard",
+        "specific",
+        "general",
+        "private",
+        "public",
+        "local",
+        "global",
+        "legal",
+        "illegal",
+        "online",
+        "sexual",
+        "personal",
+        "financial",
+        "medical",
+        "political",
+        "social",
+        "mental",
+        "physical",
+        "racial",
+        "ethnic",
+        "emotional",
+        "negative",
+        "positive",
+        "offensive",
+        "harmful",
+        "dangerous",
+        "possible",
+        "available",
+        "able",
+        "sure",
+        "back",
+        "one",
+        "two",
+        "three",
+    ];
+    let words: Vec<String> = title
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'').to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let (Some(first), Some(last)) = (words.first(), words.last()) else { return false };
+    let contraction =
+        words.iter().any(|w| w.contains("n't") || ["it's", "that's", "what's", "i'm"].contains(&w.as_str()));
+    let participle = last.len() > 4 && last.ends_with("ed") && !last.ends_with("eed");
+    let adverb_first =
+        first.ends_with("ly") && title.split_whitespace().nth(1).is_some_and(|w| w.starts_with(char::is_lowercase));
+    !(BAD_FIRST.contains(&first.as_str())
+        || BAD_LAST.contains(&last.as_str())
+        || words.iter().any(|w| BAD_ANYWHERE.contains(&w.as_str()))
+        || contraction
+        || participle
+        || adverb_first
+        || last.ends_with("ous")
+        || title.contains(", "))
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let dir = args.get(1).ok_or("usage: evaluate DIR [graph|kmeans|hdbscan] [seed] [offline]")?;
@@ -261,7 +472,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let model = std::env::var("MODEL_DIR").ok().map(|d| MiniLm::load(std::path::Path::new(&d))).transpose()?;
     let mut title_lines = Vec::new();
-    for set in sets(dir, offline)? {
+    let mut all = sets(dir, offline)?;
+    if let Ok(extra) = std::env::var("EXTRA") {
+        all.extend(extra_sets(&extra, model.as_ref())?);
+    }
+    // `SETS=demo,sharegpt_prompts` runs only those.
+    if let Ok(only) = std::env::var("SETS") {
+        all.retain(|s| only.split(',').any(|n| n == s.name));
+    }
+    for set in all {
         let n = set.data.len() / set.dim;
         let original = Array2::from_shape_vec((n, set.dim), set.data.clone())?;
         let mut data = set.data.clone();

@@ -2,12 +2,14 @@
 //! one of 8 days; run A clusters days 0-6, run B days 1-7 (windows overlapping by 6 of 7
 //! days). Prints the ARI of the two runs on their common items, and the lineage of B's
 //! clusters against A's: how many continued, and whether each continued cluster was
-//! matched to itself (the previous cluster it shares the most items with).
+//! matched to itself (the previous cluster it shares the most items with). The same for
+//! themes (their items' ARI, their lineage by the same matcher as clusters'), and the
+//! themes' ARI between seeds on one window (run A with seeds 1, 2, 3, fresh).
 //!
 //! cargo run --release -p llm_clusters_engine --example stability -- DIR [seed]
 
 use llm_clusters_engine::cluster::assign::Centroids;
-use llm_clusters_engine::cluster::lineage::{match_clusters, Event, Overlap};
+use llm_clusters_engine::cluster::lineage::{match_clusters, Event, Link, Overlap};
 use llm_clusters_engine::cluster::quality::adjusted_rand_index;
 use llm_clusters_engine::cluster::{cluster, Clustering, Params, Previous};
 use rand::seq::SliceRandom;
@@ -74,37 +76,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let (ca, cb): (Vec<i32>, Vec<i32>) = both.into_iter().unzip();
         println!("{name:<18} clustered in both runs {} ARI {:.3}", ca.len(), adjusted_rand_index(&ca, &cb));
 
-        let mut shared = vec![vec![0u64; a.n_clusters]; b.n_clusters];
-        let mut shared_new = vec![0u64; b.n_clusters];
-        let mut shared_previous = vec![0u64; a.n_clusters];
-        for (&x, &y) in la.iter().zip(&lb) {
-            if y >= 0 {
-                shared_new[y as usize] += 1;
-            }
-            if x >= 0 {
-                shared_previous[x as usize] += 1;
-            }
-            if x >= 0 && y >= 0 {
-                shared[y as usize][x as usize] += 1;
-            }
-        }
-        let cosine = b
-            .centroids
-            .iter()
-            .map(|cb| a.centroids.iter().map(|ca| cb.iter().zip(ca).map(|(p, q)| f64::from(p * q)).sum()).collect())
-            .collect();
-        let overlap = Overlap { shared, shared_new, shared_previous, cosine };
-        let links = match_clusters(&overlap);
+        let (links, themselves) = lineage(&la, &lb, &a.centroids, &b.centroids);
         let count = |e: Event| links.iter().filter(|l| l.event == e).count();
-        let themselves = links
-            .iter()
-            .filter(|l| l.event == Event::Continued)
-            .filter(|l| {
-                let i = l.new.unwrap_or(0);
-                let best = (0..a.n_clusters).max_by_key(|&j| overlap.shared[i][j]);
-                best == l.previous
-            })
-            .count();
         let sims: Vec<String> =
             links.iter().filter(|l| l.event == Event::Continued).map(|l| format!("{:.2}", l.similarity)).collect();
         println!(
@@ -120,6 +93,66 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             count(Event::Merged),
             sims.join(" ")
         );
+        // Themes: of the common items in both runs, and their lineage.
+        let ta: Vec<i32> = common.iter().map(|&(pa, _)| a.theme_of(a.labels[pa])).collect();
+        let tb: Vec<i32> = common.iter().map(|&(_, pb)| b.theme_of(b.labels[pb])).collect();
+        let (theme_links, theme_themselves) = lineage(&ta, &tb, &a.theme_centroids, &b.theme_centroids);
+        let count = |e: Event| theme_links.iter().filter(|l| l.event == e).count();
+        // Themes across seeds: the same window, fresh runs.
+        let mut across_seeds = Vec::new();
+        for other in [seed + 1, seed + 2] {
+            let c = run(&data, dim, &rows_a, &Params { seed: other, ..params.clone() }, None)?;
+            across_seeds.push(format!("{:.3}", adjusted_rand_index(&a.item_themes(), &c.item_themes())));
+        }
+        println!(
+            "{name:<18} themes A {} B {}  theme ARI on common items {:.3}  continued {} (matched to themselves {}), new {}, gone {}, split {}, merged {}  theme ARI between seeds {seed} and the next two (fresh, days 0-6) {}",
+            a.n_themes,
+            b.n_themes,
+            adjusted_rand_index(&ta, &tb),
+            count(Event::Continued),
+            theme_themselves,
+            count(Event::New),
+            count(Event::Gone),
+            count(Event::Split),
+            count(Event::Merged),
+            across_seeds.join(" ")
+        );
     }
     Ok(())
+}
+
+/// The lineage of groups `lb` (the new run's, with `centroids_b`) against `la` (the
+/// previous run's) on the same items (-1: none), and how many continued groups were matched
+/// to the previous group they share the most items with.
+fn lineage(la: &[i32], lb: &[i32], centroids_a: &[Vec<f32>], centroids_b: &[Vec<f32>]) -> (Vec<Link>, usize) {
+    let (na, nb) = (centroids_a.len(), centroids_b.len());
+    let mut shared = vec![vec![0u64; na]; nb];
+    let mut shared_new = vec![0u64; nb];
+    let mut shared_previous = vec![0u64; na];
+    for (&x, &y) in la.iter().zip(lb) {
+        if y >= 0 {
+            shared_new[y as usize] += 1;
+        }
+        if x >= 0 {
+            shared_previous[x as usize] += 1;
+        }
+        if x >= 0 && y >= 0 {
+            shared[y as usize][x as usize] += 1;
+        }
+    }
+    let cosine = centroids_b
+        .iter()
+        .map(|cb| centroids_a.iter().map(|ca| cb.iter().zip(ca).map(|(p, q)| f64::from(p * q)).sum()).collect())
+        .collect();
+    let overlap = Overlap { shared, shared_new, shared_previous, cosine };
+    let links = match_clusters(&overlap);
+    let themselves = links
+        .iter()
+        .filter(|l| l.event == Event::Continued)
+        .filter(|l| {
+            let i = l.new.unwrap_or(0);
+            (0..na).max_by_key(|&j| overlap.shared[i][j]) == l.previous
+        })
+        .count();
+    (links, themselves)
 }

@@ -35,7 +35,7 @@ pub fn capped(text: String) -> String {
 }
 
 /// The user's messages of one LLM call's input.
-fn user_messages(input: &Value) -> Vec<String> {
+pub(crate) fn user_messages(input: &Value) -> Vec<String> {
     let mut messages = Vec::new();
     collect_messages(input, "user", &mut messages, 0);
     messages.into_iter().filter(|(role, _)| role == "user").map(|(_, text)| text).collect()
@@ -97,18 +97,6 @@ fn collect_tool_calls(value: &Value, names: &mut Vec<String>, depth: usize) {
         }
         _ => {}
     }
-}
-
-/// What a trace is embedded from: the conversation's requests, the distinct user messages
-/// of its calls (`inputs`, in time order) in the order they were first asked.
-pub fn trace_request_text(inputs: &[Value]) -> String {
-    let mut seen: Vec<String> = Vec::new();
-    for message in inputs.iter().flat_map(user_messages) {
-        if !seen.contains(&message) {
-            seen.push(message);
-        }
-    }
-    capped(seen.join("\n"))
 }
 
 fn collect_messages(value: &Value, default_role: &str, lines: &mut Vec<(String, String)>, depth: usize) {
@@ -228,18 +216,6 @@ mod tests {
         assert_eq!(request_text(Some(&json!("plain prompt"))), "plain prompt");
         assert_eq!(request_text(Some(&Value::Null)), "");
         assert_eq!(request_text(None), "");
-    }
-
-    #[test]
-    fn trace_request_text_keeps_each_request_once_in_order() {
-        let first = json!([{"role": "user", "content": "Book a flight to Oslo"}]);
-        let second = json!([
-            {"role": "user", "content": "Book a flight to Oslo"},
-            {"role": "assistant", "content": "Which date?"},
-            {"role": "user", "content": "Friday"},
-        ]);
-        assert_eq!(trace_request_text(&[first, second, Value::Null]), "Book a flight to Oslo\nFriday");
-        assert_eq!(trace_request_text(&[]), "");
     }
 
     #[test]

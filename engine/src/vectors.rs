@@ -41,6 +41,31 @@ pub fn normalised_mean(state: &[f64]) -> Option<Vec<f32>> {
     (norm > 0.0 && norm.is_finite()).then(|| sum.iter().map(|x| (x / norm) as f32).collect())
 }
 
+/// The unit-length mean of `vectors` (each scaled to unit length first) weighted by
+/// `weights`; vectors without direction or of another dimension than the first usable one
+/// are left out. Empty when nothing is left or the mean is the zero vector.
+pub fn weighted_unit_mean(vectors: &[Vec<f32>], weights: &[f32]) -> Vec<f32> {
+    let mut sum: Vec<f64> = Vec::new();
+    for (v, &w) in vectors.iter().zip(weights) {
+        let norm = v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+        if v.is_empty() || !norm.is_finite() || norm == 0.0 || !w.is_finite() || w <= 0.0 {
+            continue;
+        }
+        if sum.is_empty() {
+            sum.resize(v.len(), 0.0);
+        } else if sum.len() != v.len() {
+            continue;
+        }
+        sum.iter_mut().zip(v).for_each(|(s, x)| *s += f64::from(w) * f64::from(*x) / norm);
+    }
+    let norm = sum.iter().map(|x| x * x).sum::<f64>().sqrt();
+    if norm > 0.0 && norm.is_finite() {
+        sum.iter().map(|x| (x / norm) as f32).collect()
+    } else {
+        Vec::new()
+    }
+}
+
 /// The `{a,b,c}` text of a vector, cast to real[] in SQL: a batch of vectors goes to the
 /// database as one text[] parameter. Rust prints the shortest text that reads back to the
 /// same f32, so nothing is lost.
@@ -81,6 +106,16 @@ pub fn half_to_f32(h: u16) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weighted_mean_leans_to_the_heavier_vector_and_skips_empty_ones() {
+        let vectors = [vec![2.0, 0.0], vec![0.0, 1.0], vec![0.0, 0.0], vec![1.0, 1.0, 1.0]];
+        let mean = weighted_unit_mean(&vectors, &[3.0, 1.0, 5.0, 5.0]);
+        let expected = [3.0 / 10f32.sqrt(), 1.0 / 10f32.sqrt()];
+        assert!(mean.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-6), "{mean:?}");
+        assert!(weighted_unit_mean(&[vec![0.0, 0.0]], &[1.0]).is_empty());
+        assert!(weighted_unit_mean(&[], &[]).is_empty());
+    }
 
     #[test]
     fn mean_of_two_vectors_is_normalised() {

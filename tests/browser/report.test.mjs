@@ -1,15 +1,18 @@
 // Loads report_html() pages in Debian's headless Chromium and checks them through the
 // page's own events: the DOM (segments, dots, cards, the dashed Outliers card), hover
 // tooltips, click-to-jump, drag-to-zoom and reset, a dot's link, the cluster page's
-// pager, and that hostile item text never runs. Saves a screenshot.
+// pager, that hostile item text never runs, and the marks of the clusters steered by hand.
+// Saves a screenshot.
 // With EVALUATION.html, an evaluation run's report: its lens, and on every card the pass
 // rate, N/A rate and main evaluator its data says.
-// Usage: node report.test.mjs RUN.html CLUSTER.html SCREENSHOT.png [EVALUATION.html]
+// Usage: node report.test.mjs RUN.html CLUSTER.html SCREENSHOT.png STEERED [EVALUATION.html]
+// (STEERED: {"merged": id, "parts": [ids]}, the run's merged cluster and a split's parts)
 import { chromium } from "playwright-core";
 import { pathToFileURL } from "node:url";
 import assert from "node:assert/strict";
 
-const [runPage, clusterPage, screenshot, evaluationPage] = process.argv.slice(2);
+const [runPage, clusterPage, screenshot, steeredArg, evaluationPage] = process.argv.slice(2);
+const steered = JSON.parse(steeredArg);
 const browser = await chromium.launch({
   executablePath: "/usr/bin/chromium",
   args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -70,6 +73,15 @@ try {
   await page.locator("#theme-bar .segment").first().click();
   assert.equal(await page.evaluate(() => location.hash), `#theme-${data.themes[0].id}`);
   ok(`${data.themes.length} themes: a bar segment, a heading and their clusters' cards each; the bar jumps to them`);
+
+  // Steering: the merged cluster's card and each part's say what a person did, no other does.
+  const marks = await page.locator("#cards .card h3 .steered").evaluateAll((spans) =>
+    spans.map((s) => [s.closest(".card").id, s.textContent]));
+  const expectedMarks = [[`cluster-${steered.merged}`, "merged by hand"],
+                         ...steered.parts.map((id) => [`cluster-${id}`, "split by hand"])];
+  assert.deepEqual(marks.sort(), expectedMarks.sort(), "the steered clusters' cards are marked");
+  assert.equal(await page.locator(`#cluster-${steered.merged} .steered`).isVisible(), true);
+  ok(`steered by hand: cluster ${steered.merged} merged, ${steered.parts.length} parts split, each card marked`);
 
   // Hover a segment: its title and size.
   const firstId = Number(await page.locator("#bar .segment").first().getAttribute("data-cluster"));

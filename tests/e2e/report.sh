@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end test of report_html() in a real browser (Debian's headless Chromium driven by
 # playwright-core): a run with hostile item texts and outliers is rendered, the pages are
-# checked through their own events, and a screenshot is saved.
+# checked through their own events (and the steered clusters' marks: the run's two last
+# clusters merged, its first split, by hand), and a screenshot is saved.
 # Usage: tests/e2e/report.sh [ITEMS] [SCREENSHOT]   (defaults: 300, $work/report.png)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -26,6 +27,14 @@ pg -c "INSERT INTO llm_clusters.events (uuid, team_id, event, \"timestamp\", tra
 job=$(q "SELECT llm_clusters.create_job('report <demo> & \"co\"', 'generation')")
 run=$(q "SELECT llm_clusters.run_job($job)")
 expect "the run succeeded with outliers" "SELECT status = 'succeeded' AND n_outliers > 0 FROM llm_clusters.runs WHERE id = $run" t
+expect "the run has three clusters or more to steer" "SELECT n_clusters >= 3 FROM llm_clusters.runs WHERE id = $run" t
+merged=$(q "SELECT llm_clusters.merge_clusters($run, ARRAY(SELECT cluster_id FROM llm_clusters.clusters
+                                                           WHERE run_id = $run AND cluster_id >= 0 ORDER BY cluster_id DESC LIMIT 2))")
+parts=$(q "SELECT array_to_json(llm_clusters.split_cluster($run, 0))")
+expect "the merge and the split are the run's" \
+  "SELECT count(*) FROM llm_clusters.clusters WHERE run_id = $run AND (cluster_id = $merged AND steering = 'merge'
+                                                                      OR cluster_id IN (SELECT json_array_elements_text('$parts')::int) AND steering = 'split')" \
+  "$(( 1 + $(echo "$parts" | tr -cd ',' | wc -c) + 1 ))"
 url="SET llm_clusters.report_item_url = 'http://127.0.0.1:9/trace/{trace_id}?item={item_id}'"
 pg -At -c "$url" -c "SELECT llm_clusters.report_html($run)" -o "$work/report.html"
 pg -At -c "$url" -c "SELECT llm_clusters.report_html($run, 0)" -o "$work/cluster.html"
@@ -50,5 +59,6 @@ expect "the evaluation run succeeded with pass rates" \
   "SELECT status = 'succeeded' AND (SELECT count(pass_rate) > 0 FROM llm_clusters.clusters WHERE run_id = $erun) FROM llm_clusters.runs WHERE id = $erun" t
 pg -At -c "SELECT llm_clusters.report_html($erun)" -o "$work/evaluation.html"
 chmod 644 "$work"/*.html
-node "$E2E_DIR/../browser/report.test.mjs" "$work/report.html" "$work/cluster.html" "$shot" "$work/evaluation.html"
+node "$E2E_DIR/../browser/report.test.mjs" "$work/report.html" "$work/cluster.html" "$shot" "{\"merged\": $merged, \"parts\": $parts}" \
+  "$work/evaluation.html"
 say "report end-to-end passed"

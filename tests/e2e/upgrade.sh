@@ -65,7 +65,7 @@ SELECT llm_clusters.assign_pending(id) FROM llm_clusters.jobs ORDER BY id;
 SQL
 fi
 # Each table's rows: count and a checksum of the columns 0.1.0 has (not jobs.owner).
-checksums() { table_checksums owner theme_id steering steering_id; }   # columns added since 0.1.0
+checksums() { table_checksums owner theme_id steering steering_id delete_requested; }   # columns added since 0.1.0
 checksums >"$work/before.txt"
 grep -q "^runs 4 " "$work/before.txt" || fail "0.1.0 did not make 4 runs: $(cat "$work/before.txt")"
 pass "0.1.0 database: $(tr '\n' ';' <"$work/before.txt" | sed 's/ [0-9a-f]\{32\}//g')"
@@ -77,7 +77,7 @@ pgu -c "ALTER EXTENSION llm_clusters UPDATE" 2>&1 | grep -v '^NOTICE' || true
 new_version=$(grep -oP '^version = "\K[^"]+' "$REPO_ROOT/Cargo.toml")
 [ "$(qu "SELECT extversion FROM pg_extension WHERE extname = 'llm_clusters'")" = "$new_version" ] || fail "not updated to $new_version"
 pass "updated to $new_version"
-checksums | grep -v -E '^(themes|api_keys|item_summaries|steering) ' >"$work/after.txt"   # tables 0.3.0, 0.4.0 and 0.6.0 added
+checksums | grep -v -E '^(themes|api_keys|item_summaries|steering|distinct_users|job_cap_locks) ' >"$work/after.txt"   # tables 0.3.0, 0.4.0, 0.6.0 and 0.7.0 added
 diff "$work/before.txt" "$work/after.txt" || fail "rows changed in the upgrade"
 pass "every row of every table kept (counts and checksums equal)"
 expect "existing jobs belong to the extension's owner" \

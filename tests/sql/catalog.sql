@@ -71,8 +71,9 @@ SELECT c.oid::regclass AS view_without_security_invoker FROM pg_class c
 JOIN pg_depend d ON d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
 JOIN pg_extension e ON e.oid = d.refobjid AND e.extname = 'llm_clusters'
 WHERE c.relkind = 'v' AND NOT coalesce('security_invoker=true' = ANY (c.reloptions), false);
--- SECURITY DEFINER: capture_with_key only, with a fixed search_path, run by the ingest role
--- (and superusers) only.
+-- SECURITY DEFINER: capture_with_key, run by the ingest role (and superusers) only, and the
+-- trigger that deletes a row an admin marked (deletions.sql), which no role may call;
+-- both with a fixed search_path.
 SELECT p.oid::regprocedure AS security_definer, p.proconfig,
        has_function_privilege('public', p.oid, 'EXECUTE') AS public_may_run,
        has_function_privilege('llm_clusters_ingest', p.oid, 'EXECUTE') AS ingest_may_run

@@ -58,7 +58,8 @@ SELECT regress.error_of($$SELECT llm_clusters.embed_text('hello')$$);
 RESET llm_clusters.embedder;
 
 -- What an item is embedded from: a generation's user request (latest first), not the
--- system prompt or the answer; a trace's distinct requests in order.
+-- system prompt or the answer; a trace: the mean of its distinct requests' vectors, each
+-- counted once though the second call repeats the first, weighted by their words (5, 2).
 BEGIN;
 SELECT llm_clusters.capture('[
   {"event": "$ai_generation", "uuid": "00000000-0000-0000-0000-0000000000f2", "timestamp": "2026-11-20T10:00:00Z",
@@ -77,9 +78,12 @@ SELECT e.item_id, e.model,
        round(regress.cosine(e.embedding, llm_clusters.embed_text(t.expected))::numeric, 5) AS cosine_to_expected
 FROM llm_clusters.embeddings e
 JOIN (VALUES ('00000000-0000-0000-0000-0000000000f2', 'Book a flight to Oslo'),
-             ('00000000-0000-0000-0000-0000000000f3', E'Next Friday\nBook a flight to Oslo'),
-             ('conv', E'Book a flight to Oslo\nNext Friday')) AS t(item_id, expected) ON t.item_id = e.item_id
+             ('00000000-0000-0000-0000-0000000000f3', E'Next Friday\nBook a flight to Oslo')) AS t(item_id, expected) ON t.item_id = e.item_id
 ORDER BY e.item_id;
+WITH parts AS (SELECT llm_clusters.embed_text('Book a flight to Oslo') AS a, llm_clusters.embed_text('Next Friday') AS b),
+     mix AS (SELECT array_agg(5 * x + 2 * y ORDER BY i)::real[] AS m FROM parts, unnest(a, b) WITH ORDINALITY AS u(x, y, i))
+SELECT e.item_id, e.model, round((regress.cosine(e.embedding, m) / sqrt(regress.cosine(m, m)))::numeric, 5) AS cosine_to_weighted_mean
+FROM llm_clusters.embeddings e, mix WHERE e.item_id = 'conv';
 -- Privacy mode (no text at all) is not embedded.
 SELECT count(*) AS private_embedded FROM llm_clusters.embeddings WHERE item_id IN ('00000000-0000-0000-0000-0000000000f4', 'private');
 ROLLBACK;

@@ -18,7 +18,7 @@ SELECT llm_clusters.run_job(:job, '2026-11-21') AS run \gset
 SELECT status, n_items, n_clusters, n_outliers, quality->>'method' AS method, quality->>'n_themes' AS n_themes
 FROM llm_clusters.runs WHERE id = :run;
 -- Every cluster but Outliers is in a theme; each theme holds topics of one family (a family
--- of half the items is more than one theme holds: one is split).
+-- of half the items is more than the 35% one theme may hold: both are split, 2 + 1 topics).
 SELECT count(*) FILTER (WHERE theme_id IS NULL AND cluster_id >= 0) AS clusters_without_theme,
        count(*) FILTER (WHERE theme_id IS NOT NULL AND cluster_id = -1) AS outliers_with_theme
 FROM llm_clusters.clusters WHERE run_id = :run;

@@ -15,7 +15,9 @@
 //! the centre. Keywords (single distinctive words) are kept apart, in their own column.
 
 use crate::clean::{clean, Field};
-use crate::cluster::requests::{self, gerund, is_request_verb, plural, request_of, Form, Request};
+use crate::cluster::requests::{
+    self, gerund, is_contraction, is_identifier, is_request_verb, plural, request_of, singular, Form, Request,
+};
 use crate::cluster::titles::Titles;
 use crate::cluster::Clustering;
 use crate::error::Result;
@@ -84,7 +86,36 @@ const NOT_LAST: &[&str] = &[
     "thanks",
     "thank",
     "thx",
+    "please",
+    "pls",
+    "yet",
+    "already",
+    "anymore",
+    "ever",
+    "never",
+    "soon",
+    "instead",
+    "though",
+    "nothing",
+    "back",
+    "away",
+    "off",
+    "down",
+    "out",
+    "anyone",
+    "somebody",
+    "anybody",
 ];
+
+/// Words that may stand inside a phrase between its content words ("tracking of orders",
+/// "tower of Hanoi"); any other function word ("and", "my", "the", "is") ends it, so that
+/// no phrase glues two clauses ("days and my package") or keeps an article ("share a copy").
+const LINKS: &[&str] =
+    &["of", "for", "in", "on", "to", "with", "from", "at", "by", "about", "into", "between", "against", "without"];
+
+/// Nouns ending in "-ed", which a title may end with (other such words are participles:
+/// "Order shipped", "Tracking says delivered").
+const NOUNS_IN_ED: &[&str] = &["hundred", "seabed", "embed", "flatbed", "hotbed", "sacred", "kindred"];
 
 /// Embeds texts in the clusters' space (unit vectors), for the contrastive choice of titles.
 pub type Embed<'a> = &'a dyn Fn(&[String]) -> Result<Vec<Vec<f32>>>;
@@ -98,6 +129,9 @@ struct Doc {
     group: Option<usize>,
     request: Request,
     phrases: HashSet<String>,
+    /// Words that end a noun group somewhere in the request (not followed by another
+    /// content word): "number" in "my phone number", not "legal" in "legal advice".
+    heads: HashSet<String>,
 }
 
 /// A title candidate: its text, the share of its group's requests that ask for it, a
@@ -144,9 +178,11 @@ pub fn label_groups(
                 return None;
             }
             count_written_forms(&request, &mut written);
+            let tokens = tokens(&request);
             Some(Doc {
                 group: usize::try_from(*group).ok().filter(|g| *g < n),
-                phrases: phrases(&tokens(&request), &stop),
+                phrases: phrases(&tokens, &stop),
+                heads: heads(&tokens, &stop),
                 request: Request::read(&request),
             })
         })
@@ -159,7 +195,7 @@ pub fn label_groups(
             for (title, share) in members.get(g).into_iter().flatten() {
                 c.push(Candidate { title: title.clone(), share: *share, distinct: share * 0.5, activity: false });
             }
-            c.retain(|c| !c.title.is_empty() && c.title.split_whitespace().count() <= MAX_TITLE_WORDS);
+            c.retain(|c| c.title.split_whitespace().count() <= MAX_TITLE_WORDS && reads_as_title(&c.title));
             c.sort_by(|a, b| b.offline_score().total_cmp(&a.offline_score()).then(a.title.cmp(&b.title)));
             let mut seen = Titles::new();
             c.retain(|c| seen.claim(&c.title));
@@ -171,10 +207,10 @@ pub fn label_groups(
         .map(|g| {
             let keywords = corpus.keywords(g);
             let ordered = ranked.as_ref().map_or(&candidates[g], |r| &r[g]);
-            let fallback = if keywords.is_empty() {
-                format!("Cluster {g}")
-            } else {
-                capitalised(&keywords.iter().map(|k| corpus.form(k)).collect::<Vec<_>>().join(", "))
+            // No candidate reads as a title (or all are taken): the group's main word.
+            let fallback = match keywords.first() {
+                Some(k) => format!("Requests about {}", corpus.form(k)),
+                None => format!("Cluster {g}"),
             };
             let title = titles.claim_first(ordered.iter().map(|c| c.title.as_str()), &fallback);
             let mut lines = vec![corpus.sentences(g)];
@@ -348,6 +384,17 @@ impl<'a> Corpus<'a> {
     /// ("short stories") when they name it as one of many ("a short story", "5 stories")
     /// and it is counted; each word as the texts write it.
     fn object_display(&self, g: usize, verb: &str, head: &str) -> String {
+        let (shown, many) = self.object_form(g, verb, head);
+        if many {
+            plural(&shown)
+        } else {
+            shown
+        }
+    }
+
+    /// The object's words as [`Self::object_display`] shows them, singular, and whether the
+    /// requests name it as one of many.
+    fn object_form(&self, g: usize, verb: &str, head: &str) -> (String, bool) {
         let mut counted = 0;
         let mut total = 0;
         let mut keys: BTreeMap<String, usize> = BTreeMap::new();
@@ -364,13 +411,9 @@ impl<'a> Corpus<'a> {
         if verb == "act" {
             let article =
                 if cased.starts_with(['a', 'e', 'i', 'o', 'u', 'A', 'E', 'I', 'O', 'U']) { "an" } else { "a" };
-            return format!("{article} {cased}");
+            return (format!("{article} {cased}"), false);
         }
-        if counted > 0 {
-            plural(&cased)
-        } else {
-            cased
-        }
+        (cased, counted > 0)
     }
 
     /// Group g's title candidates.
@@ -396,11 +439,15 @@ impl<'a> Corpus<'a> {
         let activities = if requests >= 0.3 { self.activities(g) } else { Vec::new() };
         // A topic a title can be about: a phrase, or a common word that is not an adverb
         // or participle ("illegally", "classified").
+        // A single word must be a noun group's head in most requests using it, not a
+        // modifier ("legal" in "legal advice", "online" in "online gambling").
+        let head_count = |w: &str| self.members[g].iter().filter(|&&i| self.docs[i].heads.contains(w)).count();
         let nameable = |topic: &str, count: usize| {
             topic.contains(' ')
                 || (count as f64 >= 0.1 * self.members[g].len() as f64
                     && !topic.ends_with("ly")
-                    && !topic.ends_with("ed"))
+                    && !topic.ends_with("ed")
+                    && head_count(topic) * 2 >= count)
         };
         // Verb + object: "Writing short stories".
         for (verb, _, objects) in activities.iter().take(5) {
@@ -413,18 +460,25 @@ impl<'a> Corpus<'a> {
             }
             // "Writing short stories and poems", when each is common in the group and
             // none is far rarer than the commonest.
+            // Parts sharing a word ("password links" and "passwords") are one thing.
             let top = objects.first().map_or(0.0, |(_, s)| *s);
-            let parts: Vec<&String> = objects
-                .iter()
-                .filter(|(_, s)| *s >= MIN_PART_SHARE && *s * 3.0 >= top)
-                .take(3)
-                .map(|(o, _)| o)
-                .collect();
+            let mut parts: Vec<(&String, String, bool)> = Vec::new();
+            for (o, _) in objects.iter().filter(|(_, s)| *s >= MIN_PART_SHARE && *s * 3.0 >= top) {
+                let (shown, many) = self.object_form(g, verb, o);
+                let words = |t: &str| t.split(' ').map(|w| singular(&w.to_lowercase())).collect::<HashSet<_>>();
+                if parts.len() < 3 && parts.iter().all(|(_, p, _)| words(p).is_disjoint(&words(&shown))) {
+                    parts.push((o, shown, many));
+                }
+            }
             if parts.len() >= 2 && *verb != "act" {
+                let heads: Vec<&String> = parts.iter().map(|(o, _, _)| *o).collect();
                 let (share, distinct) = self.measure(g, |d| {
-                    d.request.verb() == Some(verb) && d.request.object_head().is_some_and(|o| parts.contains(&&o))
+                    d.request.verb() == Some(verb) && d.request.object_head().is_some_and(|o| heads.contains(&&o))
                 });
-                let shown: Vec<String> = parts.iter().map(|o| self.object_display(g, verb, o)).collect();
+                // One number for all parts: "product descriptions and labels", not "and label".
+                let many = parts.iter().any(|(_, _, many)| *many);
+                let shown: Vec<String> =
+                    parts.iter().map(|(_, p, _)| if many { plural(p) } else { p.clone() }).collect();
                 let title = format!("{ing} {}", join_and(&shown));
                 out.push(Candidate { title, share, distinct, activity: true });
             }
@@ -453,7 +507,8 @@ impl<'a> Corpus<'a> {
             for (topic, _) in topics.iter().filter(|(t, c)| nameable(t, *c)).take(4) {
                 let (share, distinct) = self.measure(g, |d| d.request.form == Form::Question && doc_has(d, topic));
                 let title = format!("Questions about {}", self.cased(topic));
-                out.push(Candidate { title, share, distinct, activity: true });
+                // What they ask to do, when a verb says it, names them better than "Questions".
+                out.push(Candidate { title, share, distinct: distinct * 0.9, activity: true });
             }
         }
         // Short requests near the centre, as activities: "Explaining quantum computing in simple terms".
@@ -729,14 +784,27 @@ fn count_written_forms(text: &str, written: &mut HashMap<String, BTreeMap<String
     }
 }
 
-/// A text's first words, lower-cased.
+/// A text's first words, lower-cased, with an empty token where a clause breaks (".", ",",
+/// a line end, ...): no phrase reaches across one ("80 words, friendly tone").
 fn tokens(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'))
-        .map(|w| w.trim_matches(['\'', '-']))
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .take(PHRASE_WORDS_PER_TEXT)
-        .collect()
+    let mut out: Vec<String> = Vec::new();
+    let mut words = 0;
+    for piece in text.split_inclusive(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-')) {
+        let word = piece.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'));
+        let word = word.trim_matches(['\'', '-']);
+        if !word.is_empty() {
+            out.push(word.to_lowercase());
+            words += 1;
+            if words == PHRASE_WORDS_PER_TEXT {
+                break;
+            }
+        }
+        let breaks = piece.ends_with(['.', ',', ';', ':', '!', '?', '\n', '(', ')', '"', '[', ']', '{', '}']);
+        if breaks && out.last().is_some_and(|w| !w.is_empty()) {
+            out.push(String::new());
+        }
+    }
+    out
 }
 
 /// A run's offline labels: one per cluster (in cluster order) and one per theme.
@@ -745,16 +813,11 @@ pub struct RunLabels {
     pub themes: Vec<ClusterLabel>,
 }
 
-/// Labels a run's clusters and themes. `docs` are `(cluster, rank, text)` of items near
-/// their cluster's centre (rank 0 the nearest), in any order; `embed`, when given, embeds
-/// in the space of the run's centroids, to choose titles contrastively. A cluster's
-/// examples are its 3 nearest items' requests; a theme's, the nearest request of each of
-/// its first clusters, and its title candidates include its clusters' titles.
-pub fn offline_labels(docs: &[(i32, u32, &str)], result: &Clustering, embed: Option<Embed>) -> RunLabels {
+/// `docs` sorted by cluster and rank, and each cluster's first requests to quote.
+fn by_rank<'a>(docs: &[(i32, u32, &'a str)], n: usize) -> (Vec<(i32, &'a str)>, Vec<Vec<&'a str>>) {
     let mut by_rank: Vec<(i32, u32, &str)> = docs.to_vec();
     by_rank.sort_by_key(|(c, r, _)| (*c, *r));
-    let docs: Vec<(i32, &str)> = by_rank.iter().map(|(c, _, t)| (*c, *t)).collect();
-    let mut snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_clusters];
+    let mut snippets: Vec<Vec<&str>> = vec![Vec::new(); n];
     for (c, _, t) in &by_rank {
         if let Some(own) = usize::try_from(*c).ok().and_then(|c| snippets.get_mut(c)) {
             if own.len() < SNIPPETS && !request_of(t).is_empty() {
@@ -762,9 +825,31 @@ pub fn offline_labels(docs: &[(i32, u32, &str)], result: &Clustering, embed: Opt
             }
         }
     }
-    let no_members = vec![Vec::new(); result.n_clusters];
-    let clusters =
-        label_groups(&docs, result.n_clusters, &snippets, &no_members, embed.map(|e| (&result.centroids[..], e)));
+    (by_rank.iter().map(|(c, _, t)| (*c, *t)).collect(), snippets)
+}
+
+/// Labels clusters `0..n` from `docs`, `(cluster, rank, text)` of items near their
+/// cluster's centre (rank 0 the nearest), in any order; items of other groups (cluster -1)
+/// count as elsewhere. `centroids` and `embed` as for [`offline_labels`]. A cluster's
+/// examples are its 3 nearest items' requests.
+pub fn label_clusters(
+    docs: &[(i32, u32, &str)],
+    n: usize,
+    centroids: &[Vec<f32>],
+    embed: Option<Embed>,
+) -> Vec<ClusterLabel> {
+    let (docs, snippets) = by_rank(docs, n);
+    label_groups(&docs, n, &snippets, &vec![Vec::new(); n], embed.map(|e| (centroids, e)))
+}
+
+/// Labels a run's clusters and themes. `docs` are `(cluster, rank, text)` of items near
+/// their cluster's centre (rank 0 the nearest), in any order; `embed`, when given, embeds
+/// in the space of the run's centroids, to choose titles contrastively. Clusters are
+/// labelled by [`label_clusters`]; a theme's examples are the nearest request of each of
+/// its first clusters, and its title candidates include its clusters' titles.
+pub fn offline_labels(docs: &[(i32, u32, &str)], result: &Clustering, embed: Option<Embed>) -> RunLabels {
+    let clusters = label_clusters(docs, result.n_clusters, &result.centroids, embed);
+    let (docs, snippets) = by_rank(docs, result.n_clusters);
 
     let theme_docs: Vec<(i32, &str)> = docs.iter().map(|(c, t)| (result.theme_of(*c), *t)).collect();
     let mut theme_snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_themes];
@@ -793,7 +878,13 @@ pub fn offline_labels(docs: &[(i32, u32, &str)], result: &Clustering, embed: Opt
 /// The distinct phrases of a text's first words that may be topics or keywords: 1 to 5
 /// words, at most 3 of them content words, not starting or ending with a stop word.
 fn phrases(tokens: &[String], stop: &HashSet<&str>) -> HashSet<String> {
-    let content = |w: &str| w.chars().count() >= 3 && !w.chars().all(|c| c.is_numeric()) && !stop.contains(w);
+    let content = |w: &str| {
+        w.chars().count() >= 3
+            && !w.chars().all(|c| c.is_numeric())
+            && !stop.contains(w)
+            && !is_contraction(w)
+            && !is_identifier(w)
+    };
     let mut out = HashSet::new();
     for i in 0..tokens.len() {
         if !content(&tokens[i]) {
@@ -802,12 +893,56 @@ fn phrases(tokens: &[String], stop: &HashSet<&str>) -> HashSet<String> {
         for n in 1..=MAX_PHRASE_WORDS.min(tokens.len() - i) {
             let words = &tokens[i..i + n];
             let last = words[n - 1].as_str();
-            if content(last) && !NOT_LAST.contains(&last) && words.iter().filter(|w| content(w)).count() <= 3 {
+            // A short word no English stop word links too: "tortilla de patatas".
+            let link = |w: &str| LINKS.contains(&w) || (w.chars().count() < 3 && !w.is_empty() && !stop.contains(w));
+            if !content(last) && !link(last) {
+                break;
+            }
+            // A phrase with a link inside names a whole noun group: "in simple" goes on to "terms".
+            let linked = words.iter().any(|w| LINKS.contains(&w.as_str()));
+            let cut = linked && tokens.get(i + n).is_some_and(|next| content(next));
+            if content(last) && !NOT_LAST.contains(&last) && words.iter().filter(|w| content(w)).count() <= 3 && !cut {
                 out.insert(words.join(" "));
             }
         }
     }
     out
+}
+
+/// The content words of a text that end a noun group: followed by a clause break, a
+/// function word or the end, not by another content word.
+fn heads(tokens: &[String], stop: &HashSet<&str>) -> HashSet<String> {
+    let content = |w: &str| w.chars().count() >= 3 && !stop.contains(w) && !is_contraction(w);
+    tokens
+        .iter()
+        .enumerate()
+        .filter(|(i, w)| content(w) && !tokens.get(i + 1).is_some_and(|next| content(next)))
+        .map(|(_, w)| w.clone())
+        .collect()
+}
+
+/// Whether a title reads as a name a person writes, not a fragment cut from a sentence: it
+/// starts and ends with a word that can (not a pronoun, article, auxiliary or adverb:
+/// "My package", "Shipped yet", "Quantum computing in simple"), holds no contraction
+/// ("link doesn't"), and does not end in an infinitive ("Formula to calculate") or a
+/// participle ("Order shipped").
+fn reads_as_title(title: &str) -> bool {
+    let words: Vec<String> = title
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'').to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect();
+    let (Some(first), Some(last)) = (words.first(), words.last()) else { return false };
+    let before_last = words.len().checked_sub(2).map(|i| words[i].as_str());
+    let infinitive = before_last == Some("to") && is_request_verb(last);
+    let participle = last.chars().count() >= 5
+        && last.ends_with("ed")
+        && !last.ends_with("eed")
+        && !NOUNS_IN_ED.contains(&last.as_str());
+    let stop = |w: &str| STOP_WORDS.contains(&w) || NOT_LAST.contains(&w);
+    // "Usually an M": an adverb opening a clause.
+    let adverb_first = first.ends_with("ly") && words.get(1).is_some_and(|w| STOP_WORDS.contains(&w.as_str()));
+    !(stop(first) || stop(last) || adverb_first || words.iter().any(|w| is_contraction(w)) || infinitive || participle)
 }
 
 /// One line of at most `SNIPPET_CHARS` characters.
@@ -879,6 +1014,80 @@ mod tests {
             let glue = l.title.split_once(" and ").is_some_and(|(a, b)| !a.contains(' ') && !b.contains(' '));
             assert!(!glue, "keyword glue: {}", l.title);
         }
+    }
+
+    #[test]
+    fn fragments_of_sentences_are_not_titles() {
+        for fragment in [
+            "Shipped yet",
+            "My package",
+            "Password link doesn't",
+            "Formula to calculate",
+            "Order shipped",
+            "Usually an m",
+            "Checked spam nothing",
+            "Sending back",
+        ] {
+            assert!(!reads_as_title(fragment), "{fragment}");
+        }
+        for title in [
+            "Writing short stories",
+            "Resetting forgotten passwords",
+            "Questions about tax returns",
+            "Tower of Hanoi",
+            "Requests in Spanish: tortilla",
+            "Role-playing as a travel guide",
+            "Mother's Day newsletters",
+            "Kelly Holmes",
+        ] {
+            assert!(reads_as_title(title), "{title}");
+        }
+    }
+
+    #[test]
+    fn phrases_stay_inside_a_clause_and_name_whole_groups() {
+        let stop: HashSet<&str> = STOP_WORDS.iter().copied().collect();
+        let of = |t: &str| phrases(&tokens(t), &stop);
+        let glued = of("It's been 5 days and my package is not here. 80 words, friendly tone");
+        assert!(glued.iter().all(|p| !p.contains(" and ") && !p.contains(" my ")), "{glued:?}");
+        assert!(!glued.contains("words friendly tone") && glued.contains("friendly tone"), "{glued:?}");
+        let terms = of("explain quantum computing in simple terms");
+        assert!(
+            terms.contains("computing in simple terms") && !terms.contains("quantum computing in simple"),
+            "{terms:?}"
+        );
+        assert!(!of("has order NW-80145 shipped").iter().any(|p| p.contains("nw-80145")));
+    }
+
+    #[test]
+    fn requests_put_as_questions_are_activities() {
+        let names = ["Anna", "Ben", "Chloe", "David", "Emma", "Farid"];
+        let password: Vec<String> = names.iter().map(|n| format!("How can {n} reset a forgotten password?")).collect();
+        let recipe: Vec<String> =
+            names.iter().map(|n| format!("Suggest a vegetarian dinner recipe {n} will like")).collect();
+        let docs: Vec<(i32, &str)> =
+            password.iter().map(|t| (0, t.as_str())).chain(recipe.iter().map(|t| (1, t.as_str()))).collect();
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_eq!(titles(&labels), ["Resetting forgotten passwords", "Suggesting vegetarian dinner recipes"]);
+    }
+
+    #[test]
+    fn parts_joined_by_and_agree_and_do_not_overlap() {
+        let docs = vec![
+            (0, "Translate this product description into French"),
+            (0, "translate this product description into German"),
+            (0, "Translate this product description into Dutch"),
+            (0, "Translate the label \"hand-wash only\" to French"),
+            (0, "translate the label \"free returns\" to Spanish"),
+            (0, "Translate the label \"organic cotton\" to Italian"),
+            (1, "reset password link doesn't work"),
+            (1, "reset password link doesn't work today"),
+            (1, "reset my password"),
+            (1, "reset my password please"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_eq!(labels[0].title, "Translating product descriptions and labels");
+        assert!(!labels[1].title.contains(" and ") && reads_as_title(&labels[1].title), "{}", labels[1].title);
     }
 
     #[test]

@@ -16,6 +16,7 @@ const VERBS: &[(&str, &str)] = &[
     ("analyze", "Analyzing"),
     ("answer", "Answering"),
     ("bake", "Baking"),
+    ("boil", "Boiling"),
     ("book", "Booking"),
     ("brainstorm", "Brainstorming"),
     ("build", "Building"),
@@ -30,6 +31,7 @@ const VERBS: &[(&str, &str)] = &[
     ("complete", "Completing"),
     ("compose", "Composing"),
     ("configure", "Configuring"),
+    ("contact", "Contacting"),
     ("continue", "Continuing"),
     ("convert", "Converting"),
     ("cook", "Cooking"),
@@ -42,17 +44,21 @@ const VERBS: &[(&str, &str)] = &[
     ("describe", "Describing"),
     ("design", "Designing"),
     ("develop", "Developing"),
+    ("download", "Downloading"),
     ("draft", "Drafting"),
     ("edit", "Editing"),
     ("evaluate", "Evaluating"),
+    ("exchange", "Exchanging"),
     ("expand", "Expanding"),
     ("explain", "Explaining"),
     ("extract", "Extracting"),
     ("find", "Finding"),
     ("fix", "Fixing"),
     ("format", "Formatting"),
+    ("fry", "Frying"),
     ("generate", "Generating"),
     ("give", "Asking for"),
+    ("grill", "Grilling"),
     ("identify", "Identifying"),
     ("implement", "Implementing"),
     ("improve", "Improving"),
@@ -79,19 +85,27 @@ const VERBS: &[(&str, &str)] = &[
     ("reset", "Resetting"),
     ("review", "Reviewing"),
     ("rewrite", "Rewriting"),
+    ("roast", "Roasting"),
     ("run", "Running"),
+    ("send", "Sending"),
     ("set", "Setting up"),
     ("setup", "Setting up"),
+    ("ship", "Shipping"),
+    ("show", "Showing"),
     ("simulate", "Simulating"),
     ("solve", "Solving"),
+    ("subscribe", "Subscribing to"),
     ("suggest", "Suggesting"),
     ("summarise", "Summarising"),
     ("summarize", "Summarizing"),
     ("teach", "Teaching"),
     ("tell", "Telling"),
     ("test", "Testing"),
+    ("track", "Tracking"),
     ("translate", "Translating"),
+    ("unsubscribe", "Unsubscribing from"),
     ("update", "Updating"),
+    ("upload", "Uploading"),
     ("use", "Using"),
     ("write", "Writing"),
 ];
@@ -161,6 +175,9 @@ const OBJECT_LEAD: &[&str] = &[
     "out",
     "brief",
     "short-list",
+    "back",
+    "down",
+    "off",
 ];
 
 /// Words a question starts with.
@@ -351,6 +368,13 @@ pub fn words(text: &str, max: usize) -> Vec<Word> {
     out
 }
 
+/// Pronouns that are a question's subject ("how do I", "can we").
+const SUBJECTS: &[&str] = &["i", "you", "we", "they", "he", "she", "u"];
+
+/// Modal and auxiliary words a question puts before its verb ("how can Anna reset", "how do
+/// I fix", "what is the best way to list").
+const MODALS: &[&str] = &["can", "could", "do", "does", "did", "should", "would", "will", "may", "might", "must", "to"];
+
 /// The first lexicon verb standing where a request's verb stands, and its index.
 fn find_verb(words: &[Word]) -> (Option<usize>, usize) {
     for (i, w) in words.iter().enumerate().take(30) {
@@ -358,8 +382,16 @@ fn find_verb(words: &[Word]) -> (Option<usize>, usize) {
         // After a frame word, only in a sentence that addresses the assistant or asks
         // ("I want you to write", "how to fix"), not in prose ("has sought to give").
         let sentence = words[..i].iter().rposition(|w| w.after_break).unwrap_or(0);
-        let addressed = words[sentence..i].iter().any(|w| PERSON_WORDS.contains(&w.lower.as_str()));
-        let framed = i == 0 || w.after_break || (VERB_FRAMES.contains(&words[i - 1].lower.as_str()) && addressed);
+        let question = QUESTION_STARTS.contains(&words[sentence].lower.as_str());
+        let addressed = question || words[sentence..i].iter().any(|w| PERSON_WORDS.contains(&w.lower.as_str()));
+        // In a question, after a modal and a one-word subject, a pronoun or a name: "How can
+        // Anna reset a password?", "how do I fix"; not "When will order 12 arrive?" nor
+        // "What does the list show?".
+        let subject = |w: &Word| SUBJECTS.contains(&w.lower.as_str()) || w.written.starts_with(char::is_uppercase);
+        let after_modal =
+            question && i >= sentence + 2 && subject(&words[i - 1]) && MODALS.contains(&words[i - 2].lower.as_str());
+        let framed =
+            i == 0 || w.after_break || (VERB_FRAMES.contains(&words[i - 1].lower.as_str()) && addressed) || after_modal;
         let next = words.get(i + 1).map(|n| n.lower.as_str());
         let particle_ok = match VERBS[v].0 {
             "act" => next == Some("as"),
@@ -373,8 +405,17 @@ fn find_verb(words: &[Word]) -> (Option<usize>, usize) {
     (None, 0)
 }
 
+/// Whether a word is an identifier rather than a name: more digits than letters ("NW-80145",
+/// "#48213"), where "3D" or "GPT-4" are names.
+pub fn is_identifier(word: &str) -> bool {
+    let digits = word.chars().filter(char::is_ascii_digit).count();
+    digits > word.chars().filter(|c| c.is_alphabetic()).count()
+}
+
 /// The object after the verb at `at`: leading pronouns, articles and numbers skipped,
-/// then up to 3 content words of the same clause. Also whether it was counted ("a", a number).
+/// then the noun group of the same clause, its last 3 words at most ("person's
+/// confidential medical records" → "confidential medical records"). Also whether it was
+/// counted ("a", a number).
 fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<(usize, usize)>, bool) {
     let stop = |w: &str| STOP_WORDS.contains(&w) || is_request_verb(w) || NOT_OBJECT.contains(&w);
     let mut i = at + 1;
@@ -393,17 +434,39 @@ fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<(usize, usize)
         }
         i += 1;
     }
-    let from = i;
+    let mut from = i;
     while let Some(w) = words.get(i) {
-        let content = w.lower.chars().count() >= 2 && w.lower.chars().any(char::is_alphabetic) && !stop(&w.lower);
-        if (i > from && w.after_break) || !content || i - from == OBJECT_WORDS {
+        let content = w.lower.chars().count() >= 2
+            && w.lower.chars().any(char::is_alphabetic)
+            && !stop(&w.lower)
+            && !is_contraction(&w.lower)
+            && !is_identifier(&w.lower);
+        // A name after common words starts another group: "a dinner recipe Anna will like".
+        let name_after = i > from
+            && w.written.starts_with(char::is_uppercase)
+            && !words[i - 1].written.starts_with(char::is_uppercase);
+        if (i > from && w.after_break) || !content || name_after || i - from == 2 * OBJECT_WORDS {
             break;
         }
         i += 1;
     }
+    // A possessive is not the group's head ("my ex-wife's" cut short).
+    while i > from && words[i - 1].lower.ends_with("'s") {
+        i -= 1;
+    }
+    from = from.max(i.saturating_sub(OBJECT_WORDS));
     // "act as" keeps its article in the title ("Role-playing as a travel guide").
     let counted = counted || verb == "act";
     ((i > from).then_some((from, i)), counted)
+}
+
+/// Whether a word is a contraction that names nothing ("doesn't", "it's", "we'll"); a
+/// possessive ("Mother's") is not.
+pub fn is_contraction(word: &str) -> bool {
+    let Some((stem, tail)) = word.rsplit_once('\'') else { return false };
+    let stem_is_pronoun =
+        ["it", "that", "what", "there", "here", "he", "she", "who", "let", "where", "how"].contains(&stem);
+    tail != "s" || stem_is_pronoun
 }
 
 fn form_of(words: &[Word], verb: Option<(usize, usize)>) -> Form {
@@ -511,6 +574,10 @@ pub fn singular(word: &str) -> String {
         }
     }
     if let Some(stem) = word.strip_suffix("ies") {
+        // "movies", "cookies": the singular ends in "ie".
+        if ["mov", "cook", "zomb", "self", "calor", "brown", "rook", "hipp", "good"].contains(&stem) {
+            return format!("{stem}ie");
+        }
         return format!("{stem}y");
     }
     for ending in ["sses", "shes", "ches", "xes", "zes"] {
@@ -538,6 +605,9 @@ pub fn plural(word: &str) -> String {
         if lower.ends_with(one) {
             return format!("{}{many}", &word[..word.len() - one.len()]);
         }
+    }
+    if lower.ends_with("ie") {
+        return format!("{word}s"); // "movie" → "movies"
     }
     let before_y = lower.chars().rev().nth(1);
     if lower.ends_with('y') && before_y.is_some_and(|c| !"aeiou".contains(c)) {
@@ -597,6 +667,48 @@ mod tests {
     }
 
     #[test]
+    fn questions_put_the_verb_after_a_modal_and_its_subject() {
+        let r = Request::read("How can Anna reset a forgotten password?");
+        assert_eq!((r.verb(), r.object_key().as_deref()), (Some("reset"), Some("forgotten password")));
+        let r = Request::read("how do I fix this Python error?");
+        assert_eq!(r.verb(), Some("fix"));
+        // Right after the modal, the word is the subject, not a verb.
+        assert_eq!(Request::read("When will order 12 be delivered?").verb(), None);
+        assert_eq!(Request::read("What does the list show?").verb(), None);
+    }
+
+    #[test]
+    fn objects_are_whole_noun_groups_of_names() {
+        // A contraction or an identifier is no part of what is asked for.
+        let r = Request::read("reset password link doesn't work");
+        assert_eq!(r.object_key().as_deref(), Some("password link"));
+        let r = Request::read("track the parcel NW-80145 for me");
+        assert_eq!(r.object_key().as_deref(), Some("parcel"));
+        // The last words of a long group, whose last is its head.
+        let r = Request::read("write a long detailed technical product description");
+        assert_eq!(r.object_key().as_deref(), Some("technical product description"));
+        // A name after common words starts another group; a possessive is not a head.
+        let r = Request::read("Suggest a vegetarian dinner recipe Anna will like");
+        assert_eq!(r.object_key().as_deref(), Some("vegetarian dinner recipe"));
+        let r = Request::read("find my neighbour's");
+        assert_eq!(r.object_key(), None);
+        let r = Request::read("How do I send back the wool coat?");
+        assert_eq!((r.verb(), r.object_key().as_deref()), (Some("send"), Some("wool coat")));
+    }
+
+    #[test]
+    fn contractions_and_identifiers() {
+        for w in ["doesn't", "it's", "i'm", "we'll", "what's", "can't"] {
+            assert!(is_contraction(w), "{w}");
+        }
+        for w in ["mother's", "password", "o"] {
+            assert!(!is_contraction(w), "{w}");
+        }
+        assert!(is_identifier("nw-80145") && is_identifier("#48213") && is_identifier("12"));
+        assert!(!is_identifier("3d") && !is_identifier("gpt-4") && !is_identifier("utf-8"));
+    }
+
+    #[test]
     fn languages_are_told_by_script_and_common_words() {
         assert_eq!(Request::read("请帮我写一篇关于人工智能的文章").language, Some("Chinese"));
         assert_eq!(Request::read("日本語で自己紹介を書いてください").language, Some("Japanese"));
@@ -625,5 +737,7 @@ mod tests {
         assert_eq!(singular("matches"), "match");
         assert_eq!(singular("class"), "class");
         assert_eq!(singular("status"), "status");
+        assert_eq!(singular("movies"), "movie");
+        assert_eq!(plural("movie"), "movies");
     }
 }

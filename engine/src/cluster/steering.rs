@@ -15,8 +15,10 @@
 //! not claimed again (a pin also claims a cluster that already is its topic). A steer that claims nothing (its topic is gone from the window) is idle
 //! this run and applies again when its clusters come back.
 
-use super::groups::{centroids_of, cluster_sizes};
+use super::groups::{centroids_of, cluster_sizes, renumber_by_size};
 use super::kmeans::{self, nearest_centroid};
+use super::outliers::{calibrated_radii, ranks};
+use crate::error::{EngineError, ErrorKind, Result};
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::SeedableRng;
 use rand_xoshiro::Xoshiro256PlusPlus;
@@ -195,14 +197,12 @@ pub fn apply(x: ArrayView2<f32>, labels: &[i32], steers: &[Steer], seed: u64) ->
                 let rows = x.select(Axis(0), &region);
                 let start = (steer.previous.len() == *parts)
                     .then(|| Array2::from_shape_fn((*parts, dim), |(p, j)| steer.previous[p][j]));
-                let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed ^ steer.id as u64);
-                let centres = kmeans::fit(rows.view(), *parts, SPLIT_RUNS, SPLIT_ITERATIONS, start.as_ref(), &mut rng);
-                let part_of = nearest_centroid(rows.view(), &centres);
-                for p in 0..centres.nrows() as i32 {
+                let (part_of, n_parts) = split_rows(rows.view(), *parts, start.as_ref(), seed ^ steer.id as u64);
+                for p in 0..n_parts as i32 {
                     made.push((next + p, s));
                 }
                 region.iter().zip(&part_of).for_each(|(&i, &p)| labels[i] = next + p);
-                next += centres.nrows() as i32;
+                next += n_parts as i32;
             }
             _ => {}
         }
@@ -245,6 +245,72 @@ pub fn apply(x: ArrayView2<f32>, labels: &[i32], steers: &[Steer], seed: u64) ->
         }
     }
     renumber(labels, next as usize, &made, steers)
+}
+
+/// k-means of a split: each row's part (0..) and the number of parts, started from `start`
+/// (the parts of the job's previous run) when given, else from `seed`.
+fn split_rows(rows: ArrayView2<f32>, parts: usize, start: Option<&Array2<f32>>, seed: u64) -> (Vec<i32>, usize) {
+    let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
+    let centres = kmeans::fit(rows, parts, SPLIT_RUNS, SPLIT_ITERATIONS, start, &mut rng);
+    (nearest_centroid(rows, &centres), centres.nrows())
+}
+
+/// A merge or split made at once on the run it names (`merge_now`, `split_now`): the items
+/// of the clusters named, regrouped into parts numbered 0.. by decreasing size (a merge has
+/// one), with what the run stores of each part and item.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Regrouped {
+    /// Each item's part.
+    pub parts: Vec<i32>,
+    pub n_parts: usize,
+    /// Per part: its unit centroid, and its radius for placing new items (its farthest
+    /// item: the items of the clusters named are all members, none an outlier).
+    pub centroids: Vec<Vec<f32>>,
+    pub radius: Vec<f32>,
+    /// Per item: its cosine distance to its part's centroid, and its rank in the part by it.
+    pub distance: Vec<f32>,
+    pub rank: Vec<u32>,
+}
+
+fn regrouped(x: ArrayView2<f32>, mut parts: Vec<i32>) -> Regrouped {
+    let n_parts = renumber_by_size(&mut parts);
+    let centroids = centroids_of(x, &parts, n_parts);
+    let (distance, radius) = calibrated_radii(x, &parts, &centroids);
+    let rank = ranks(&parts, &distance);
+    Regrouped { parts, n_parts, centroids, radius, distance, rank }
+}
+
+/// `data`, unit rows of `dim` floats (the items of the clusters a merge names), as one cluster.
+pub fn merge_now(data: &[f32], dim: usize) -> Result<Regrouped> {
+    let x = rows(data, dim)?;
+    Ok(regrouped(x, vec![0; x.nrows()]))
+}
+
+fn rows(data: &[f32], dim: usize) -> Result<ArrayView2<'_, f32>> {
+    ArrayView2::from_shape((data.len() / dim.max(1), dim), data).map_err(EngineError::internal)
+}
+
+/// `data`, unit rows of `dim` floats (the items of the cluster a split names), in `parts`
+/// parts by k-means (the same as later runs' splits, seeded by `seed` and the steer's id).
+pub fn split_now(data: &[f32], dim: usize, parts: usize, steering_id: i32, seed: u64) -> Result<Regrouped> {
+    let x = rows(data, dim)?;
+    if parts < 2 || x.nrows() < 2 * parts {
+        return Err(EngineError::new(
+            ErrorKind::InvalidParameter,
+            format!("the cluster has {} items with an embedding: too few to split into {parts} parts", x.nrows()),
+        )
+        .with_hint("A split needs at least two items per part: ask for fewer parts."));
+    }
+    let (parts, _) = split_rows(x, parts, None, seed ^ steering_id as u64);
+    let split = regrouped(x, parts);
+    if split.n_parts < 2 {
+        return Err(EngineError::new(
+            ErrorKind::InvalidParameter,
+            "the cluster's items are all alike: k-means finds no parts in them",
+        )
+        .with_hint("Nothing to split: merge it with another cluster, or leave it."));
+    }
+    Ok(split)
 }
 
 /// How far a pin reaches: the [`PIN_REACH_QUANTILE`] of clustered items' cosine distance to
@@ -295,6 +361,7 @@ fn renumber(mut labels: Vec<i32>, k: usize, made: &[(i32, usize)], steers: &[Ste
 mod tests {
     use super::*;
     use rand::Rng;
+    use std::collections::HashSet;
 
     /// `groups` directions in 8-d (group g on axis g), `per` unit items each, a little noise.
     fn items(groups: usize, per: usize, seed: u64) -> (Array2<f32>, Vec<i32>) {
@@ -377,6 +444,49 @@ mod tests {
         let kept = apply(x.view(), &labels, &[split(vec![axis(0), axis(1)])], 11);
         assert_eq!(kept.n_clusters, 3);
         assert!(super::super::quality::adjusted_rand_index(&truth, &kept.labels) > 0.99);
+    }
+
+    #[test]
+    fn a_merge_now_is_one_cluster_of_every_item_with_its_centroid_and_ranks() {
+        let (x, _) = items(2, 10, 7);
+        let m = merge_now(x.as_slice().unwrap(), 8).unwrap();
+        assert_eq!((m.n_parts, m.parts.iter().all(|&p| p == 0)), (1, true));
+        let mean = centroids_of(x.view(), &[0; 20], 1);
+        assert_eq!(m.centroids, mean);
+        // Every item is a member: the radius reaches the farthest, and ranks order by distance.
+        let farthest = m.distance.iter().copied().fold(0.0f32, f32::max);
+        assert_eq!(m.radius, vec![farthest]);
+        let mut by_rank: Vec<(u32, f32)> = m.rank.iter().copied().zip(m.distance.iter().copied()).collect();
+        by_rank.sort_by_key(|r| r.0);
+        assert_eq!(by_rank.iter().map(|r| r.0).collect::<Vec<_>>(), (0..20).collect::<Vec<u32>>());
+        assert!(by_rank.windows(2).all(|w| w[0].1 <= w[1].1));
+    }
+
+    #[test]
+    fn a_split_now_finds_the_groups_inside_a_cluster_the_same_way_each_time() {
+        let (x, _) = items(3, 12, 8);
+        let truth: Vec<i32> = (0..36).map(|i| i % 3).collect();
+        let s = split_now(x.as_slice().unwrap(), 8, 3, 5, 42).unwrap();
+        assert_eq!(s.n_parts, 3);
+        assert!(super::super::quality::adjusted_rand_index(&truth, &s.parts) > 0.99);
+        assert_eq!((s.centroids.len(), s.radius.len(), s.distance.len(), s.rank.len()), (3, 3, 36, 36));
+        let sizes = cluster_sizes(&s.parts, 3);
+        assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "parts numbered by size: {sizes:?}");
+        assert_eq!(split_now(x.as_slice().unwrap(), 8, 3, 5, 42).unwrap(), s, "deterministic");
+        // Two parts of three groups: two of them go together, none is cut in half.
+        let two = split_now(x.as_slice().unwrap(), 8, 2, 5, 42).unwrap();
+        assert_eq!(two.n_parts, 2);
+        assert!((0..3).all(|g| (0..36).filter(|i| i % 3 == g).map(|i| two.parts[i]).collect::<HashSet<_>>().len() == 1));
+    }
+
+    #[test]
+    fn a_split_now_refuses_too_few_items_and_items_all_alike() {
+        let (x, _) = items(2, 3, 9);
+        let e = split_now(x.as_slice().unwrap(), 8, 4, 1, 0).unwrap_err();
+        assert_eq!(e.kind, ErrorKind::InvalidParameter);
+        assert!(e.message.contains("6 items"), "{}", e.message);
+        let same = Array2::from_elem((10, 8), 0.5f32);
+        assert_eq!(split_now(same.as_slice().unwrap(), 8, 2, 1, 0).unwrap_err().kind, ErrorKind::InvalidParameter);
     }
 
     #[test]

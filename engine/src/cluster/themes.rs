@@ -2,10 +2,12 @@
 //! average-linkage tree of their centroids, cut where its merge heights jump most (by
 //! ratio, so that a jump low in the tree, between siblings and cousins, counts as much as
 //! one near the top), whatever number of themes that gives. A cut with a theme over
-//! [`MAX_THEME_SHARE`] of the items is passed over, unless one cluster alone is that large
-//! (the data is that lopsided).
+//! [`MAX_THEME_SHARE`] of the items is passed over; when every cut has one (the tree
+//! joined a large cluster to others early), a theme over the cap is split where it was
+//! last merged until none is, unless it is one cluster (the data is that lopsided).
 
-/// Largest share of a run's items one theme may hold (unless one cluster holds more).
+/// Largest share of a run's items one theme of several clusters may hold (one cluster
+/// may hold more: the data is that lopsided).
 pub const MAX_THEME_SHARE: f64 = 0.35;
 /// Merge heights (cosine distances) below this count as this when comparing jumps, so
 /// that near-duplicate clusters merging at ~0 make no jump of their own.
@@ -14,8 +16,9 @@ const HEIGHT_FLOOR: f64 = 0.02;
 /// Groups clusters into themes by average-linkage agglomeration of their centroids
 /// (cosine distance, pairs weighted by cluster size) and cuts the tree at the largest
 /// ratio between successive merge heights, among cuts that leave 2 to k/2 themes (a theme
-/// must group) and no theme over the share cap (if there is such a cut; else the cut whose
-/// largest theme is smallest). Fewer than 4 clusters: each is its own theme.
+/// must group) and no theme over the share cap if there is such a cut. Any theme still
+/// over the cap is split into the two groups whose merge made it, repeatedly, so that no
+/// theme of several clusters is over the cap. Fewer than 4 clusters: each is its own theme.
 /// Themes are numbered by their largest cluster (clusters are numbered by size).
 pub(super) fn themes_of(centroids: &[Vec<f32>], sizes: &[usize]) -> Vec<usize> {
     let k = centroids.len();
@@ -36,9 +39,11 @@ pub(super) fn themes_of(centroids: &[Vec<f32>], sizes: &[usize]) -> Vec<usize> {
         }
         sum / weight
     };
-    // Merge until one group is left, remembering the partition before each merge.
+    // Merge until one group is left, remembering the partition before each merge and the
+    // two groups each merge joined.
     let mut heights = Vec::new();
     let mut partitions = Vec::new();
+    let mut merges: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
     while members.len() > 1 {
         let mut best = (0, 1, f64::INFINITY);
         for a in 0..members.len() {
@@ -52,26 +57,38 @@ pub(super) fn themes_of(centroids: &[Vec<f32>], sizes: &[usize]) -> Vec<usize> {
         partitions.push(members.clone());
         heights.push(best.2);
         let merged = members.remove(best.1);
+        merges.push((members[best.0].clone(), merged.clone()));
         members[best.0].extend(merged);
     }
     // partitions[i] has k - i groups and was split by a merge at heights[i]; cutting
     // before merge i keeps the groups it would join apart: its jump is heights[i] / heights[i-1].
     let n = sizes.iter().sum::<usize>().max(1) as f64;
-    let cap = MAX_THEME_SHARE.max(sizes.iter().copied().max().unwrap_or(0) as f64 / n);
-    let largest = |groups: &[Vec<usize>]| {
-        groups.iter().map(|g| g.iter().map(|&c| sizes[c]).sum::<usize>()).max().unwrap_or(0) as f64 / n
-    };
+    let share = |group: &[usize]| group.iter().map(|&c| sizes[c]).sum::<usize>() as f64 / n;
+    let over_cap = |group: &[usize]| group.len() > 1 && share(group) > MAX_THEME_SHARE + 1e-9;
+    let within_cap = |groups: &[Vec<usize>]| !groups.iter().any(|g| over_cap(g));
     let cuts: Vec<usize> = (1..heights.len()).filter(|&i| k - i >= 2 && k - i <= k / 2).collect();
     let jump = |i: usize| heights[i].max(HEIGHT_FLOOR) / heights[i - 1].max(HEIGHT_FLOOR);
+    let by_jump = |&a: &usize, &b: &usize| jump(a).total_cmp(&jump(b)).then(b.cmp(&a));
     let cut = cuts
         .iter()
         .copied()
-        .filter(|&i| largest(&partitions[i]) <= cap + 1e-9)
-        .max_by(|&a, &b| jump(a).total_cmp(&jump(b)).then(b.cmp(&a)))
-        .or_else(|| cuts.iter().copied().min_by(|&a, &b| largest(&partitions[a]).total_cmp(&largest(&partitions[b]))))
+        .filter(|&i| within_cap(&partitions[i]))
+        .max_by(by_jump)
+        .or_else(|| cuts.iter().copied().max_by(by_jump))
         .unwrap_or(k - 1);
-    let mut theme = vec![0usize; k];
     let mut groups = partitions[cut].clone();
+    while let Some(g) = groups.iter().position(|g| over_cap(g)) {
+        let same = |a: &[usize], b: &[usize]| a.len() == b.len() && a.iter().all(|c| b.contains(c));
+        let Some((left, right)) = merges
+            .iter()
+            .find(|(a, b)| a.len() + b.len() == groups[g].len() && same(&[&a[..], &b[..]].concat(), &groups[g]))
+        else {
+            break;
+        };
+        groups[g] = left.clone();
+        groups.push(right.clone());
+    }
+    let mut theme = vec![0usize; k];
     groups.iter_mut().for_each(|g| g.sort_unstable());
     groups.sort_by_key(|g| g[0]);
     for (t, g) in groups.iter().enumerate() {
@@ -98,6 +115,33 @@ mod tests {
     use super::super::{quality, Params};
     use rand::{Rng, SeedableRng};
     use rand_xoshiro::Xoshiro256PlusPlus;
+
+    /// Unit vector along `axis` tilted by `tilt` towards axis 7 (a direction they share).
+    fn towards(axis: usize, tilt: f32) -> Vec<f32> {
+        let mut v = [0.0f32; 8];
+        v[axis] = 1.0;
+        v[7] = tilt;
+        let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter().map(|x| x / norm).collect()
+    }
+
+    #[test]
+    fn a_theme_over_the_cap_splits_where_it_was_merged() {
+        // Three pairs of near-twin clusters: every allowed cut (2 or 3 themes) has the
+        // first pair, 50% of the items, in one theme. It splits; the other pairs stay.
+        let centroids =
+            [towards(0, 0.0), towards(0, 0.1), towards(1, 0.0), towards(1, 0.1), towards(2, 0.0), towards(2, 0.1)];
+        let sizes = [25, 25, 10, 10, 15, 15];
+        let themes = super::themes_of(&centroids, &sizes);
+        assert_ne!(themes[0], themes[1]);
+        assert_eq!((themes[2], themes[4]), (themes[3], themes[5]));
+        let mut share = [0usize; 6];
+        themes.iter().zip(sizes).for_each(|(&t, s)| share[t] += s);
+        assert!(share.iter().all(|&s| s <= 35), "{themes:?}");
+        // One cluster over the cap stays one theme: the data is that lopsided.
+        let themes = super::themes_of(&centroids, &[60, 10, 10, 10, 5, 5]);
+        assert_eq!(themes.iter().filter(|&&t| t == themes[0]).count(), 1);
+    }
 
     #[test]
     fn themes_are_the_parents_of_nested_groups() {

@@ -2,18 +2,20 @@
 //! here, with the output of sentence-transformers: WordPiece tokens (at most 256, the
 //! model's `max_seq_length`), mean pooling over the real tokens, L2 normalisation.
 //!
-//! The forward pass is our own, on ndarray's GEMM (matrixmultiply, already used by the
-//! clustering): a BERT encoder is a dozen matrix products per layer, and owning it avoids
-//! candle's ~11 minutes of build, its two thread pools sized from the environment, and
-//! lets texts be batched by a token budget. The weights stay memory-mapped (shared by
-//! every backend through the page cache); nothing is copied but the tokens' activations.
+//! The forward pass is our own: a BERT encoder is a dozen matrix products per layer, and
+//! owning it avoids candle's ~11 minutes of build, its two thread pools sized from the
+//! environment, and lets texts be batched by a token budget. The linear maps run on the
+//! weights in their stored layout (`linear`), the attention's small products on ndarray's
+//! GEMM. The weights stay memory-mapped (shared by every backend through the page cache);
+//! nothing is copied per call but the tokens' activations.
 
 use super::int8::{QuantizedLinear, Scratch};
+use super::linear::linear;
 use crate::vectors::normalise_rows;
 use crate::{EngineError, ErrorKind, Result};
 use memmap2::Mmap;
 use ndarray::linalg::general_mat_mul;
-use ndarray::{s, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
+use ndarray::{s, Array2, ArrayView2, Axis};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::fs::File;
@@ -315,9 +317,12 @@ impl MiniLm {
                              out: &mut Array2<f32>| {
                 match precision {
                     Precision::F32 => {
-                        let width = out.ncols() / f32_maps.len();
-                        for (part, &map) in f32_maps.iter().enumerate() {
-                            self.linear(&input.view(), map, out.slice_mut(s![.., part * width..(part + 1) * width]));
+                        let (width, stride) = (out.ncols() / f32_maps.len(), out.ncols());
+                        let input = input.as_slice().expect("standard layout");
+                        let out = out.as_slice_mut().expect("standard layout");
+                        for (part, &(weight, bias)) in f32_maps.iter().enumerate() {
+                            let (w, b) = (self.floats(weight), self.floats(bias));
+                            linear(input, w, b, w.len() / b.len(), &mut out[part * width..], stride);
                         }
                     }
                     Precision::Int8 => {
@@ -365,14 +370,6 @@ impl MiniLm {
                 vector
             })
             .collect()
-    }
-
-    /// out = input · Wᵀ + b (PyTorch's Linear layout: W is [out, in]).
-    fn linear(&self, input: &ArrayView2<f32>, (weight, bias): (Tensor, Tensor), mut out: ArrayViewMut2<f32>) {
-        let w = self.matrix(weight, bias.len);
-        general_mat_mul(1.0, input, &w.t(), 0.0, &mut out);
-        let b = ArrayView1::from(self.floats(bias));
-        out += &b;
     }
 
     fn layer_norm(&self, x: &mut Array2<f32>, (weight, bias): (Tensor, Tensor)) {
@@ -674,6 +671,33 @@ mod tests {
         // Not the same vectors: the int8 path is taken.
         assert!(cosines.iter().any(|&c| c < 0.99999), "{cosines:?}");
         assert!(fast.iter().all(|v| (cosine(v, v) - 1.0).abs() < 1e-4));
+    }
+
+    /// The f32 linear maps on the stored weights give what a general GEMM gives
+    /// (ndarray's, which computed them before): every map of every layer, on rows of one
+    /// short text and of a batch, to float rounding.
+    #[test]
+    fn linear_maps_match_a_general_matrix_product() {
+        use rand::{Rng, SeedableRng};
+        let model = installed_model();
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(11);
+        for layer in &model.layers {
+            for (weight, bias) in
+                [layer.query, layer.key, layer.value, layer.attention_out, layer.intermediate, layer.output]
+            {
+                let (w, b) = (model.floats(weight), model.floats(bias));
+                let inputs = w.len() / b.len();
+                for rows in [13, 70] {
+                    let x = Array2::from_shape_fn((rows, inputs), |_| rng.gen_range(-2.0f32..2.0));
+                    let mut want = Array2::from_shape_fn((rows, b.len()), |(_, j)| b[j]);
+                    general_mat_mul(1.0, &x, &model.matrix(weight, b.len()).t(), 1.0, &mut want);
+                    let mut got = vec![f32::NAN; rows * b.len()];
+                    linear(x.as_slice().unwrap(), w, b, inputs, &mut got, b.len());
+                    let worst = got.iter().zip(want.iter()).map(|(g, w)| (g - w).abs()).fold(0.0f32, f32::max);
+                    assert!(worst < 1e-4, "{rows} rows × {inputs} → {}: differs by {worst}", b.len());
+                }
+            }
+        }
     }
 
     /// A text gets the same vector alone (embed_text) as in a batch of others, whatever

@@ -3,6 +3,7 @@
 
 pub mod hash;
 pub mod int8;
+mod linear;
 pub mod minilm;
 
 /// The most of a text any embedder reads, in bytes: the built-in model reads its first 256

@@ -1,15 +1,17 @@
 //! A trace as a tree of steps, its offline summary (title, flow diagram, bullets, notes)
 //! and the data of its timeline page. Pure: events in, text and JSON out.
-//! `steps` reads the events and nests them, `lenses` writes the texts the answer, error
-//! and flow lenses embed, `summary` writes the offline summary,
-//! `timeline_data` the timeline's rows.
+//! `requests` picks what a trace is embedded from, `steps` reads the events and nests
+//! them, `lenses` writes the texts the answer, error and flow lenses embed, `summary`
+//! writes the offline summary, `timeline_data` the timeline's rows.
 
 mod lenses;
+mod requests;
 mod steps;
 mod summary;
 mod timeline_data;
 
 pub use lenses::{answer_text, error_text, flow_text};
+pub use requests::{trace_requests, Request, FULL_WEIGHT_WORDS, MAX_TRACE_REQUESTS};
 pub use steps::{shorten, Step, Tree};
 pub use summary::{compact_rendering, summarize, Summary, COSTLY_USD, MAX_FLOW_LINES, SLOW_S};
 pub use timeline_data::{timeline_json, FoldedText, Timeline, TimelineRow, TIMELINE_TEXT_CHARS};

@@ -8,14 +8,17 @@ use gen::{run, unclean, Gen};
 use llm_clusters_engine::ai::{parse_embeddings, parse_label, parse_summary};
 use llm_clusters_engine::capture::{parse_payload, sent_at, MAX_COST_USD, MAX_LATENCY_S, MAX_TOKENS};
 use llm_clusters_engine::clean::{clean, Field};
+use llm_clusters_engine::cluster::labels::offline_labels;
 use llm_clusters_engine::cluster::params::Params;
-use llm_clusters_engine::content::{
-    latest_request, readable_text, request_text, tool_call_names, trace_request_text, MAX_CONTENT_CHARS,
-};
+use llm_clusters_engine::cluster::Clustering;
+use llm_clusters_engine::content::{latest_request, readable_text, request_text, tool_call_names, MAX_CONTENT_CHARS};
+use llm_clusters_engine::error::{EngineError, ErrorKind, Result as EngineResult};
 use llm_clusters_engine::filters::{parse_filters, to_sql, Operator};
 use llm_clusters_engine::service::{redact_url, retry_after, MAX_RETRY_AFTER};
 use llm_clusters_engine::timestamp::validate_timestamp;
-use llm_clusters_engine::trace::{compact_rendering, summarize, timeline_json, Step, Tree};
+use llm_clusters_engine::trace::{
+    compact_rendering, summarize, timeline_json, trace_requests, Step, Tree, MAX_TRACE_REQUESTS,
+};
 use rand::Rng;
 use serde_json::{json, Value};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -280,7 +283,9 @@ fn fuzz_content() {
         |v| {
             assert!(readable_text(Some(v), Some(v)).chars().count() <= MAX_CONTENT_CHARS);
             assert!(request_text(Some(v)).chars().count() <= MAX_CONTENT_CHARS);
-            assert!(trace_request_text(std::slice::from_ref(v)).chars().count() <= MAX_CONTENT_CHARS);
+            let requests = trace_requests(std::slice::from_ref(v));
+            assert!(requests.len() <= MAX_TRACE_REQUESTS);
+            assert!(requests.iter().all(|r| r.text.chars().count() <= MAX_CONTENT_CHARS && r.weight >= 1.0));
             let _ = latest_request(Some(v));
             !tool_call_names(v).is_empty()
         },
@@ -383,6 +388,126 @@ fn fuzz_clean() {
             !clean(text, Field::Title).is_empty()
         },
     );
+}
+
+/// A marker only ever written in answers: offline labels must never show it.
+const ANSWER: &str = "zqxanswerzq";
+
+/// An item's text as ingest or an anonymous HTTP client may send it: a request in English
+/// or another script, a rendered conversation (its answers marked), or hostile text
+/// (huge, one word repeated many times, control and bidi characters, emoji, broken role
+/// prefixes).
+fn item_text(g: &mut Gen) -> String {
+    let verbs = ["write", "fix", "how do I reset", "can you explain", "I want you to act as", "translate", "give me"];
+    let objects = ["a poem", "my password", "the SQL query", "5 short stories", "this error", "a travel guide", "it"];
+    let request = |g: &mut Gen| format!("{} {} {}", g.pick(&verbs), g.pick(&objects), g.string());
+    match g.rng.gen_range(0..12) {
+        0..=3 => request(g),
+        4 | 5 => {
+            let (a, b) = (request(g), g.string());
+            format!("user: {a}\nassistant: {ANSWER} {b}\nuser: {}", g.string())
+        }
+        6 => {
+            let scripts = [
+                "مرحبا كيف أعيد تعيين كلمة المرور",
+                "שלום איך מאפסים סיסמה",
+                "请帮我写一首诗",
+                "😀🔥 write 👩‍👩‍👧 a poem 🎉",
+            ];
+            format!("{}{}{}", g.pick(&["\u{202E}", "\u{2067}", ""]), g.pick(&scripts), g.string())
+        }
+        7 => {
+            let word = g.pick(&["write a poem ", "and ", "user: ", "assistant: ", "\u{0}", "é\u{301}", "password's "]);
+            let most = if g.chance(20) { 40_000 } else { 200 };
+            word.repeat(g.rng.gen_range(1..most))
+        }
+        8 => format!("{}{}", g.pick(&["user:", "user: user: ", "assistant: ", "USER: ", "\nuser:\n"]), request(g)),
+        9 => (0..g.rng.gen_range(0..6)).map(|_| g.string()).collect::<Vec<_>>().join("\n"),
+        _ => g.string(),
+    }
+}
+
+#[test]
+fn fuzz_offline_labels() {
+    let slowest = std::cell::Cell::new(Duration::ZERO);
+    run(
+        "offline_labels",
+        |g| {
+            let n_clusters = g.rng.gen_range(1..6);
+            let n_themes = g.rng.gen_range(1..=n_clusters.min(3));
+            let items: Vec<(i32, u32, String)> = (0..g.rng.gen_range(0..40))
+                .map(|_| (g.rng.gen_range(-1..n_clusters as i32), g.rng.gen_range(0..300), item_text(g)))
+                .collect();
+            let themes: Vec<usize> = (0..n_clusters).map(|_| g.rng.gen_range(0..n_themes)).collect();
+            let embedder = g.rng.gen_range(0..5);
+            (n_clusters, n_themes, items, themes, embedder)
+        },
+        |(n_clusters, n_themes, items, themes, embedder)| {
+            let (k, t) = (*n_clusters, *n_themes);
+            let unit = |i: usize, n: usize| (0..4).map(|d| if d == i % 4 { 1.0 } else { 0.1 * n as f32 }).collect();
+            let n = items.len();
+            let result = Clustering {
+                labels: items.iter().map(|(c, _, _)| *c).collect(),
+                n_clusters: k,
+                themes: themes.clone(),
+                n_themes: t,
+                theme_centroids: (0..t).map(|i| unit(i, t)).collect(),
+                theme_coords: vec![[0.0, 0.0]; t],
+                centroids: (0..k).map(|i| unit(i, k)).collect(),
+                radius: vec![0.5; k],
+                distance: vec![0.1; n],
+                rank: items.iter().map(|(_, r, _)| *r).collect(),
+                coords: vec![[0.0, 0.0]; n],
+                centroid_coords: vec![[0.0, 0.0]; k],
+                quality: Default::default(),
+                steering: vec![None; k],
+                steering_summary: Default::default(),
+                timings: Vec::new(),
+            };
+            // Embedders of the clusters' space, well and badly behaved: by the text's bytes,
+            // vectors of the wrong size, NaN, an error.
+            let kind = *embedder;
+            let embed = move |texts: &[String]| -> EngineResult<Vec<Vec<f32>>> {
+                match kind {
+                    1 => Ok(texts
+                        .iter()
+                        .map(|s| (0..4).map(|d| s.as_bytes().get(d).copied().map_or(0.0, f32::from)).collect())
+                        .collect()),
+                    2 => Ok(texts.iter().map(|_| vec![1.0; 3]).collect()),
+                    3 => Ok(texts.iter().map(|_| vec![f32::NAN; 4]).collect()),
+                    _ => Err(EngineError::new(ErrorKind::Internal, "no model")),
+                }
+            };
+            let docs: Vec<(i32, u32, &str)> = items.iter().map(|(c, r, s)| (*c, *r, s.as_str())).collect();
+            let started = std::time::Instant::now();
+            let run = offline_labels(
+                &docs,
+                &result,
+                (kind > 0).then_some(&embed as llm_clusters_engine::cluster::labels::Embed),
+            );
+            slowest.set(slowest.get().max(started.elapsed()));
+            assert_eq!((run.clusters.len(), run.themes.len()), (k, t));
+            for labels in [&run.clusters, &run.themes] {
+                let mut seen = std::collections::HashSet::new();
+                for l in labels.iter() {
+                    assert!(!l.title.is_empty() && l.title.chars().count() <= Field::Title.max_chars(), "{l:?}");
+                    assert!(!unclean(&l.title, false) && !unclean(&l.description, true), "{l:?}");
+                    assert!(l.description.chars().count() <= Field::Text.max_chars());
+                    assert!(l.keywords.len() <= 6 && l.keywords.iter().all(|k| !k.is_empty() && !unclean(k, false)));
+                    let shown = format!("{} {} {}", l.title, l.description, l.keywords.join(" ")).to_lowercase();
+                    assert!(!shown.contains(ANSWER), "an answer is shown: {l:?}");
+                    let key = l.title.to_lowercase().split_whitespace().collect::<Vec<_>>().join(" ");
+                    assert!(
+                        seen.insert(key),
+                        "titles are distinct: {:?}",
+                        labels.iter().map(|l| &l.title).collect::<Vec<_>>()
+                    );
+                }
+            }
+            !items.is_empty()
+        },
+    );
+    println!("fuzz offline_labels: slowest input {} ms", slowest.get().as_millis());
 }
 
 /// The generator itself reaches the shapes it is meant to: deep values serde_json
