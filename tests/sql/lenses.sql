@@ -25,7 +25,7 @@ END $$;
 -- Traces of team 5: 12 that work (a tool call, then the answer), 12 that fail in the
 -- payment step (two kinds of failure), 6 refusals.
 INSERT INTO llm_clusters.team_roles VALUES (5, 'llm_clusters_admin');
-SELECT llm_clusters.capture(jsonb_agg(e), 5) AS captured FROM (
+SELECT llm_clusters.capture(jsonb_agg(e.lens_ev), 5) AS captured FROM (
     SELECT regress.lens_ev('ok-' || i, 1, '$ai_span', '{"$ai_span_id": "agent", "$ai_span_name": "support agent", "$ai_latency": 2.0}',
                            '2026-11-20 10:00'::timestamptz + i * interval '1 minute' + interval '3 s')
     FROM generate_series(1, 12) i
@@ -68,7 +68,7 @@ SELECT llm_clusters.capture(jsonb_agg(e), 5) AS captured FROM (
 -- Evaluations as PostHog's evaluation workflow emits them: three evaluators over the
 -- working traces' answers; helpfulness 8 passes, 3 fails, 1 N/A; tone 10 passes, 2 fails;
 -- json format 2 passes, 6 fails, 4 N/A. In all: 20 passes, 11 fails, 5 N/A of 36.
-SELECT llm_clusters.capture(jsonb_agg(e), 5) AS evaluations FROM (
+SELECT llm_clusters.capture(jsonb_agg(e.lens_ev), 5) AS evaluations FROM (
     SELECT regress.lens_ev('ok-' || i, 100 + k, '$ai_evaluation',
                jsonb_build_object('$ai_evaluation_id', 'eval-' || k, '$ai_evaluation_name', name,
                                   '$ai_evaluation_model', 'gpt-4o-mini', '$ai_target_event_type', '$ai_generation',
@@ -143,9 +143,10 @@ SELECT regress.hint_of($$SELECT llm_clusters.create_job('bad', 'trace', team_id 
 SELECT regress.error_of($$SELECT llm_clusters.create_job('bad', 'trace', team_id => 5, params => '{"lens": ["error"]}')$$) AS lens_not_text;
 SELECT regress.error_of($$SELECT llm_clusters.create_job('bad', 'trace', team_id => 5, params => '{"lens": "error", "embed": "summary"}')$$) AS lens_and_embed;
 SELECT regress.error_of($$SELECT llm_clusters.create_job('bad', 'evaluation', team_id => 5, params => '{"lens": "flow"}')$$) AS evaluation_flow;
-SELECT regress.error_of($$SELECT llm_clusters.create_job('bad', 'trace', team_id => 5, source => 'llm_clusters.evaluation_items', params => '{"lens": "error"}')$$) AS own_source;
+SELECT regress.error_of($$SELECT llm_clusters.create_job('bad', 'trace', team_id => 5, source => 'llm_clusters.events', params => '{"lens": "error"}')$$) AS own_source;
 SELECT regress.error_of($$SELECT llm_clusters.create_job('bad', 'span', team_id => 5)$$) AS bad_level;
-SELECT llm_clusters.create_job('failures', 'trace', team_id => 5, params => '{"lens": "error", "min_items": 3}') AS failures \gset
+-- k-means for the failures: on 12 items of two texts the graph method keeps one cluster.
+SELECT llm_clusters.create_job('failures', 'trace', team_id => 5, params => '{"lens": "error", "min_items": 3, "method": "kmeans"}') AS failures \gset
 SELECT llm_clusters.create_job('by flow', 'trace', team_id => 5, params => '{"lens": "flow", "min_items": 3}') AS by_flow \gset
 SELECT llm_clusters.create_job('answers', 'generation', team_id => 5, params => '{"lens": "answer", "min_items": 3}') AS answers \gset
 SELECT llm_clusters.create_job('judges', 'evaluation', team_id => 5, params => '{"min_items": 3}') AS judges \gset
@@ -161,7 +162,7 @@ SELECT llm_clusters.run_job(:failures, '2026-11-21') AS failures_run \gset
 SELECT llm_clusters.run_job(:by_flow, '2026-11-21') AS flow_run \gset
 SELECT llm_clusters.run_job(:answers, '2026-11-21') AS answers_run \gset
 SELECT llm_clusters.run_job(:judges, '2026-11-21') AS judges_run \gset
-SELECT job_name, level, lens, status, n_items FROM llm_clusters.run_list WHERE team_id = 5 ORDER BY run_id;
+SELECT job_name, level, lens, status, n_items, n_clusters FROM llm_clusters.run_list WHERE team_id = 5 ORDER BY run_id;
 SELECT bool_and(a.item_id LIKE 'failing-%') AS only_failing, count(*) AS items
 FROM llm_clusters.assignments a WHERE a.team_id = 5 AND a.run_id = :failures_run;
 -- Its previews are the error texts; the two kinds of failure are not one cluster.
@@ -207,10 +208,10 @@ SELECT count(*) > 0 AND count(*) = count(na_rate) AND count(pass_rate) > 0 AS th
 
 -- The report says the lens, and shows pass rates on an evaluation run's cards.
 SELECT position('lens <b id="lens">error</b>' IN llm_clusters.report_html(:failures_run)) > 0 AS report_says_error_lens;
-SELECT position('"passRate"' IN html) > 0 AS pass_rates, position('"mainEvaluator":"tone"' IN html) > 0 AS evaluator,
+SELECT position('"passRate":' IN html) > 0 AS pass_rates, position('"mainEvaluator":"tone"' IN html) > 0 AS evaluator,
        position('lens <b id="lens">request</b>' IN html) > 0 AS request_lens
 FROM (SELECT llm_clusters.report_html(:judges_run) AS html) r;
-SELECT position('"passRate"' IN llm_clusters.report_html(:flow_run)) = 0 AS no_pass_rate_elsewhere;
+SELECT position('"passRate":' IN llm_clusters.report_html(:flow_run)) = 0 AS no_pass_rate_elsewhere;
 
 -- Readers of another team see none of it: team 5's evaluation items, lens texts, rates.
 CREATE ROLE regress_lens_reader NOLOGIN IN ROLE llm_clusters_reader;

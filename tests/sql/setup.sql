@@ -52,6 +52,6 @@ CREATE FUNCTION regress.planted(team int, prefix text, n int, groups int DEFAULT
     SELECT team, 'generation', regress.planted_id(team, prefix, i),
            regress.planted_vector(i, coalesce(axes[1 + i % groups], i % groups))
     FROM generate_series(0, n - 1) i
-    ON CONFLICT (team_id, level, item_id) DO UPDATE SET embedding = excluded.embedding;
+    ON CONFLICT (team_id, level, lens, item_id) DO UPDATE SET embedding = excluded.embedding;
 $$;
 SELECT extname, extversion FROM pg_extension WHERE extname = 'llm_clusters';
