@@ -800,6 +800,40 @@ ALTER TABLE llm_clusters.runs
     ADD COLUMN lens text NOT NULL DEFAULT 'request' CHECK (lens IN ('request', 'answer', 'error', 'flow', 'summary'));
 UPDATE llm_clusters.runs SET lens = 'summary' WHERE params->>'embed' = 'summary';
 GRANT INSERT (lens) ON llm_clusters.runs TO llm_clusters_admin;
+-- cluster_trends reads r.*: made again, so that its runs have the lens as in a fresh install.
+CREATE OR REPLACE VIEW llm_clusters.cluster_trends WITH (security_invoker = true) AS
+WITH daily AS (
+    SELECT DISTINCT ON (r.team_id, r.job_id, day) r.*, day
+    FROM llm_clusters.runs r,
+         LATERAL (SELECT (coalesce(r.cycle, r.window_end) AT TIME ZONE 'UTC')::date AS day) d
+    WHERE r.status = 'succeeded' AND r.job_id IS NOT NULL
+    ORDER BY r.team_id, r.job_id, day, r.id DESC
+)
+SELECT d.team_id,
+       d.job_id,
+       d.job_name,
+       d.level,
+       c.stable_id,
+       first_value(llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users))
+           OVER (PARTITION BY d.team_id, c.stable_id ORDER BY d.day DESC) AS latest_title,
+       llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) AS title,
+       d.day,
+       dense_rank() OVER (PARTITION BY d.team_id, d.job_id ORDER BY d.day DESC) - 1 AS runs_ago,
+       d.id AS run_id,
+       c.cluster_id,
+       c.size,
+       c.share,
+       c.avg_cost_usd,
+       c.avg_latency_s,
+       c.avg_tokens,
+       c.error_rate,
+       c.total_cost_usd,
+       c.p95_latency_s
+FROM daily d
+JOIN llm_clusters.clusters c ON c.team_id = d.team_id AND c.run_id = d.id
+LEFT JOIN llm_clusters.distinct_users u
+       ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
+WHERE c.stable_id IS NOT NULL;
 COMMENT ON COLUMN llm_clusters.runs.lens IS
     'The lens the run clustered its items through (params.lens, or summary for params.embed = "summary"): request, answer, error, flow or summary.';
 
@@ -960,7 +994,7 @@ CREATE FUNCTION llm_clusters."_embed_pending"(
 STRICT VOLATILE PARALLEL UNSAFE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
-AS 'MODULE_PATHNAME', 'embed_pending_wrapper';
+AS 'MODULE_PATHNAME', 'embed_pending_through_wrapper';
 CREATE FUNCTION llm_clusters.embed_pending(level text DEFAULT 'generation', max_items int DEFAULT 10000,
                                            lens text DEFAULT 'request')
 RETURNS bigint
@@ -985,7 +1019,7 @@ CREATE FUNCTION llm_clusters."_validate_job"(
 STRICT VOLATILE
 SET search_path TO pg_catalog, pg_temp
 LANGUAGE c
-AS 'MODULE_PATHNAME', 'validate_job_wrapper';
+AS 'MODULE_PATHNAME', 'validate_job_of_level_wrapper';
 COMMENT ON FUNCTION llm_clusters._validate_job(oid, jsonb, jsonb, text) IS 'Internal: checks a job''s source columns, filters and params, and that its lens suits its level.';
 REVOKE EXECUTE ON FUNCTION llm_clusters._validate_job(oid, jsonb, jsonb, text) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION llm_clusters._validate_job(oid, jsonb, jsonb, text) TO llm_clusters_admin;

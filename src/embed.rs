@@ -343,7 +343,7 @@ fn embed_batch(level: Level, lens: Lens, limit: i64) -> (usize, i64) {
 /// the batches before are kept (a WARNING says so); any other error stores nothing.
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_pending")]
 #[search_path(pg_catalog, pg_temp)]
-pub fn embed_pending(level: &str, max_items: i32, lens: &str) -> i64 {
+pub fn embed_pending_through(level: &str, max_items: i32, lens: &str) -> i64 {
     let level = Level::parse(level).or_raise();
     let lens = Lens::parse(lens).or_raise();
     lens.check_level(level).or_raise();
@@ -354,6 +354,14 @@ pub fn embed_pending(level: &str, max_items: i32, lens: &str) -> i64 {
         );
     }
     in_batches("embed_pending", max_items, |limit| embed_batch(level, lens, limit))
+}
+
+/// The signature before 0.7.0 (the request lens), whose symbol `embed_pending` of a schema
+/// not yet updated names while it runs on this library; no SQL of its own.
+#[pg_extern(volatile, parallel_unsafe, sql = false)]
+#[search_path(pg_catalog, pg_temp)]
+pub fn embed_pending(level: &str, max_items: i32) -> i64 {
+    embed_pending_through(level, max_items, Lens::Request.as_str())
 }
 
 /// Internal: called by `llm_clusters.embed_summaries`: the same for the items' summaries

@@ -41,7 +41,7 @@ extension_sql_file!(
         embed::embedding_accum,
         embed::embedding_mean_final,
         embed::embed_text,
-        embed::embed_pending,
+        embed::embed_pending_through,
         embed::embed_summaries
     ]
 );
@@ -51,7 +51,7 @@ extension_sql_file!("../sql/jobs.sql", name = "jobs", requires = ["items"]);
 extension_sql_file!(
     "../sql/jobs_api.sql",
     name = "jobs_api",
-    requires = ["jobs", jobs::validate_job, jobs::max_jobs_per_team, run::run_job, scheduler::run_due_jobs]
+    requires = ["jobs", jobs::validate_job_of_level, jobs::max_jobs_per_team, run::run_job, scheduler::run_due_jobs]
 );
 extension_sql_file!("../sql/privacy.sql", name = "privacy", requires = ["jobs", privacy::min_distinct_users]);
 extension_sql_file!("../sql/lineage.sql", name = "lineage", requires = ["privacy"]);

@@ -7,7 +7,7 @@
 //! calls.
 
 use crate::assign::assign_job;
-use crate::embed::{embed_pending, embed_summaries};
+use crate::embed::{embed_pending_through, embed_summaries};
 use crate::error::OrRaise;
 use crate::gucs::{
     daily_run_time, job_time_limit, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, SCHEDULER_ENABLED,
@@ -232,7 +232,7 @@ fn run_cycle() {
             match (AUTO_EMBED.get(), lens) {
                 (true, Lens::Summary) => prepare(&level, "embedding the summaries of", &embed_summaries),
                 (true, lens) => prepare(&level, &format!("embedding ({} lens)", lens.as_str()), &|level, n| {
-                    embed_pending(level, n, lens.as_str())
+                    embed_pending_through(level, n, lens.as_str())
                 }),
                 (false, _) => {}
             }

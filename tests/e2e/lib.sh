@@ -47,7 +47,7 @@ e2e_setup() {
 }
 
 # table_checksums [COLUMN...]: for every table of the extension, its row count and an md5
-# of its rows (leaving out the COLUMNs: ones that a later version added), then the
+# of its rows (leaving out the COLUMNs, NAME or TABLE.NAME: ones that a later version added), then the
 # sequences' positions, in $PGDATABASE. Errors fail: empty output would compare equal.
 table_checksums() {
   local t cols skip
@@ -55,7 +55,7 @@ table_checksums() {
   for t in $(pg -At -c "SELECT relname FROM pg_class WHERE relnamespace = 'llm_clusters'::regnamespace AND relkind = 'r' ORDER BY relname"); do
     cols=$(pg -At -c "SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
                       WHERE attrelid = 'llm_clusters.$t'::regclass AND attnum > 0 AND NOT attisdropped
-                        AND attname NOT IN (${skip%,})")
+                        AND attname NOT IN (${skip%,}) AND '$t.' || attname NOT IN (${skip%,})")
     pg -At -c "SELECT '$t ' || count(*) || ' ' || coalesce(md5(string_agg(r::text, '|' ORDER BY r::text)), '-')
                FROM (SELECT $cols FROM llm_clusters.$t) r"
   done

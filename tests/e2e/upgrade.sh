@@ -65,7 +65,7 @@ SELECT llm_clusters.assign_pending(id) FROM llm_clusters.jobs ORDER BY id;
 SQL
 fi
 # Each table's rows: count and a checksum of the columns 0.1.0 has (not jobs.owner).
-checksums() { table_checksums owner theme_id steering steering_id delete_requested; }   # columns added since 0.1.0
+checksums() { table_checksums owner theme_id steering steering_id delete_requested lens embeddings.content pass_rate na_rate main_evaluator; }   # columns added since 0.1.0
 checksums >"$work/before.txt"
 grep -q "^runs 4 " "$work/before.txt" || fail "0.1.0 did not make 4 runs: $(cat "$work/before.txt")"
 pass "0.1.0 database: $(tr '\n' ';' <"$work/before.txt" | sed 's/ [0-9a-f]\{32\}//g')"
