@@ -6,7 +6,7 @@
 # sent (20 passes, 11 fails, 5 N/A of 36), and the cards and the report show them.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-http_port=18020
+http_port=18040   # a port of its own (18020: scripts/bench/server.sh, 18030: server_bounds.sh)
 server_pid=
 E2E_CLEANUP='[ -z "$server_pid" ] || kill $server_pid 2>/dev/null; true'
 e2e_setup 18 55920
@@ -48,12 +48,12 @@ expect "every cluster's rate is its items' (recomputed from the events)" \
   "SELECT bool_and(c.pass_rate IS NOT DISTINCT FROM x.p AND c.na_rate = x.na) FROM llm_clusters.clusters c JOIN (
      SELECT a.cluster_id, count(*) FILTER (WHERE e.properties->>'\$ai_evaluation_result' = 'true')::float8
                           / nullif(count(*) FILTER (WHERE e.properties ? '\$ai_evaluation_result'), 0) AS p,
-            avg((e.properties->>'\$ai_evaluation_applicable' = 'false')::int)::float8 AS na
-     FROM llm_clusters.assignments a JOIN llm_clusters.events e ON e.uuid::text = a.item_id
+            avg(coalesce(e.properties->>'\$ai_evaluation_applicable' = 'false', false)::int)::float8 AS na
+     FROM llm_clusters.assignments a JOIN llm_clusters.events e ON e.team_id = a.team_id AND e.uuid::text = a.item_id
      WHERE a.run_id = $run GROUP BY a.cluster_id) x USING (cluster_id) WHERE c.run_id = $run" t
 expect "the judges' clusters are named by their evaluators" \
   "SELECT count(DISTINCT main_evaluator) >= 2 FROM llm_clusters.cluster_cards WHERE run_id = $run" t
 q "SELECT cluster_id, size, round(pass_rate::numeric, 2), round(na_rate::numeric, 2), main_evaluator, title FROM llm_clusters.cluster_cards WHERE run_id = $run ORDER BY position" | sed 's/^/  /'
 expect "the report shows pass rates and the lens" \
-  "SELECT position('\"passRate\"' IN h) > 0 AND position('lens <b id=\"lens\">request</b>' IN h) > 0 FROM (SELECT llm_clusters.report_html($run) AS h) r" t
+  "SELECT position('\"passRate\":' IN h) > 0 AND position('lens <b id=\"lens\">request</b>' IN h) > 0 FROM (SELECT llm_clusters.report_html($run) AS h) r" t
 say "evaluations end-to-end passed"
