@@ -834,6 +834,48 @@ JOIN llm_clusters.clusters c ON c.team_id = d.team_id AND c.run_id = d.id
 LEFT JOIN llm_clusters.distinct_users u
        ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
 WHERE c.stable_id IS NOT NULL;
+
+-- item_labels and item_clusters read a run's lens from runs.lens (privacy's _job_lens rule
+-- read it from the params until runs recorded it).
+CREATE OR REPLACE FUNCTION llm_clusters.item_clusters(item_id text, team_id int DEFAULT 1)
+RETURNS TABLE (job_id int, job_name text, level text, lens text, run_id bigint, window_end timestamptz,
+               cluster_id int, stable_id bigint, title text, distance float8, incremental boolean)
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT DISTINCT ON (r.job_id) r.job_id, r.job_name, r.level, r.lens, r.id, r.window_end,
+           a.cluster_id, c.stable_id, coalesce(llm_clusters._floored_cluster_title(a.cluster_id, c.title, u.users), 'Outliers'),
+           a.distance, a.incremental
+    FROM (SELECT x.run_id, x.cluster_id, x.distance, false AS incremental FROM llm_clusters.assignments x
+          WHERE x.team_id = item_clusters.team_id AND x.item_id = item_clusters.item_id
+          UNION ALL
+          SELECT x.run_id, x.cluster_id, x.distance, true FROM llm_clusters.incremental_assignments x
+          WHERE x.team_id = item_clusters.team_id AND x.item_id = item_clusters.item_id) a
+    JOIN llm_clusters.runs r ON r.team_id = item_clusters.team_id AND r.id = a.run_id
+                             AND r.status = 'succeeded' AND r.job_id IS NOT NULL
+    LEFT JOIN llm_clusters.clusters c ON c.team_id = item_clusters.team_id AND c.run_id = a.run_id
+                                     AND c.cluster_id = a.cluster_id
+    LEFT JOIN llm_clusters.distinct_users u ON u.team_id = item_clusters.team_id AND u.run_id = a.run_id
+                                           AND u.grouping = 'cluster' AND u.group_id = a.cluster_id
+    ORDER BY r.job_id, r.window_end DESC, r.id DESC
+$$;
+
+CREATE OR REPLACE VIEW llm_clusters.item_labels WITH (security_invoker = true) AS
+SELECT a.team_id, r.level, a.item_id, r.job_id, a.run_id, r.lens,
+       a.cluster_id, c.stable_id, llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) AS title,
+       c.theme_id, llm_clusters._floored_theme_title(t.title, tu.users) AS theme_title
+FROM (SELECT DISTINCT ON (lr.team_id, lr.job_id) lr.team_id, lr.id, lr.job_id, lr.level, lr.lens
+      FROM llm_clusters.runs lr
+      WHERE lr.status = 'succeeded' AND lr.job_id IS NOT NULL
+      ORDER BY lr.team_id, lr.job_id, lr.window_end DESC, lr.id DESC) r
+JOIN llm_clusters.assignments a ON a.team_id = r.team_id AND a.run_id = r.id
+JOIN llm_clusters.clusters c ON c.team_id = a.team_id AND c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+LEFT JOIN llm_clusters.distinct_users u
+       ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id
+LEFT JOIN llm_clusters.themes t ON t.team_id = c.team_id AND t.run_id = c.run_id AND t.theme_id = c.theme_id
+LEFT JOIN llm_clusters.distinct_users tu
+       ON tu.team_id = c.team_id AND tu.run_id = c.run_id AND tu.grouping = 'theme' AND tu.group_id = c.theme_id;
+DROP FUNCTION llm_clusters._job_lens(jsonb);
 COMMENT ON COLUMN llm_clusters.runs.lens IS
     'The lens the run clustered its items through (params.lens, or summary for params.embed = "summary"): request, answer, error, flow or summary.';
 

@@ -82,25 +82,13 @@ AS $$ SELECT CASE WHEN llm_clusters._below_floor(users) THEN '{}'::text[] ELSE k
 COMMENT ON FUNCTION llm_clusters._floored_keywords(text[], int) IS
     'Internal: a cluster''s or theme''s keywords as readers see them: none below the privacy floor.';
 
--- The lens a run clustered by, from its params (one rule, for item_labels and item_clusters).
-CREATE FUNCTION llm_clusters._job_lens(params jsonb)
-RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-    SELECT coalesce(params ->> 'lens', CASE WHEN params ->> 'embed' = 'summary' THEN 'summary' END, 'request')
-$$;
-COMMENT ON FUNCTION llm_clusters._job_lens(jsonb) IS
-    'Internal: the lens of a job''s or run''s params: params.lens, else summary when params.embed = summary, else request.';
-
 REVOKE EXECUTE ON FUNCTION
     llm_clusters._min_distinct_users(),
     llm_clusters._below_floor(int),
     llm_clusters._floored_cluster_title(int, text, int),
     llm_clusters._floored_theme_title(text, int),
     llm_clusters._floored_description(text, int),
-    llm_clusters._floored_keywords(text[], int),
-    llm_clusters._job_lens(jsonb)
+    llm_clusters._floored_keywords(text[], int)
     FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION
     llm_clusters._min_distinct_users(),
@@ -108,6 +96,5 @@ GRANT EXECUTE ON FUNCTION
     llm_clusters._floored_cluster_title(int, text, int),
     llm_clusters._floored_theme_title(text, int),
     llm_clusters._floored_description(text, int),
-    llm_clusters._floored_keywords(text[], int),
-    llm_clusters._job_lens(jsonb)
+    llm_clusters._floored_keywords(text[], int)
     TO llm_clusters_reader;

@@ -99,7 +99,7 @@ RETURNS TABLE (job_id int, job_name text, level text, lens text, run_id bigint, 
 LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT DISTINCT ON (r.job_id) r.job_id, r.job_name, r.level, llm_clusters._job_lens(r.params), r.id, r.window_end,
+    SELECT DISTINCT ON (r.job_id) r.job_id, r.job_name, r.level, r.lens, r.id, r.window_end,
            a.cluster_id, c.stable_id, coalesce(llm_clusters._floored_cluster_title(a.cluster_id, c.title, u.users), 'Outliers'),
            a.distance, a.incremental
     FROM (SELECT x.run_id, x.cluster_id, x.distance, false AS incremental FROM llm_clusters.assignments x
@@ -119,10 +119,10 @@ $$;
 -- One row per item of the latest succeeded run of each job: "all items of cluster X" is a
 -- WHERE clause (assignments_cluster_idx serves it).
 CREATE VIEW llm_clusters.item_labels WITH (security_invoker = true) AS
-SELECT a.team_id, r.level, a.item_id, r.job_id, a.run_id, llm_clusters._job_lens(r.params) AS lens,
+SELECT a.team_id, r.level, a.item_id, r.job_id, a.run_id, r.lens,
        a.cluster_id, c.stable_id, llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) AS title,
        c.theme_id, llm_clusters._floored_theme_title(t.title, tu.users) AS theme_title
-FROM (SELECT DISTINCT ON (lr.team_id, lr.job_id) lr.team_id, lr.id, lr.job_id, lr.level, lr.params
+FROM (SELECT DISTINCT ON (lr.team_id, lr.job_id) lr.team_id, lr.id, lr.job_id, lr.level, lr.lens
       FROM llm_clusters.runs lr
       WHERE lr.status = 'succeeded' AND lr.job_id IS NOT NULL
       ORDER BY lr.team_id, lr.job_id, lr.window_end DESC, lr.id DESC) r

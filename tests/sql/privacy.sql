@@ -148,10 +148,6 @@ SET ROLE regress_privacy_other;
 SELECT team_id, count(*) AS items, count(DISTINCT run_id) AS runs FROM llm_clusters.item_labels GROUP BY 1;
 RESET ROLE;
 
--- The lens rule, in one place.
-SELECT llm_clusters._job_lens('{}') AS default_lens, llm_clusters._job_lens('{"embed": "summary"}') AS embed_summary,
-       llm_clusters._job_lens('{"lens": "error", "embed": "summary"}') AS lens_wins;
-
 -- The floor off: the same scan finds the markers (so it can fail), without a new run.
 SET llm_clusters.min_distinct_users = 1;
 SET ROLE regress_privacy_reader;
