@@ -42,10 +42,16 @@ SELECT llm_clusters.summarize_pending('trace');
 SELECT llm_clusters.run_job($job2);
 SELECT llm_clusters.assign_pending($job2);
 SELECT count(*) FROM llm_clusters.run_due_jobs();
-SELECT llm_clusters.merge_clusters($run2, ARRAY[0, 1]) AS merge \gset
-SELECT llm_clusters.split_cluster($run2, 2) AS split \gset
-SELECT llm_clusters.pin_topic($job2, 'held', ARRAY['hello'], (SELECT centroid FROM llm_clusters.clusters WHERE run_id = $run2 AND cluster_id = 0)) AS pin \gset
-SELECT llm_clusters.undo_steering($job2, :merge), llm_clusters.unpin_topic($job2, :pin);
+-- Steering acts on the job's latest succeeded run; undoing goes newest first.
+SELECT id AS latest FROM llm_clusters.runs WHERE job_id = $job2 AND status = 'succeeded' ORDER BY window_end DESC, id DESC LIMIT 1 \gset
+SELECT llm_clusters.merge_clusters(:latest, ARRAY[0, 1]) AS merged \gset
+SELECT llm_clusters.split_cluster(:latest, 0) AS split \gset
+SELECT llm_clusters.pin_topic($job2, 'held', ARRAY['hello'], (SELECT centroid FROM llm_clusters.clusters WHERE run_id = :latest AND cluster_id = 0)) AS pin \gset
+SELECT id AS split_steer FROM llm_clusters.steering WHERE job_id = $job2 AND kind = 'split' \gset
+SELECT id AS merge_steer FROM llm_clusters.steering WHERE job_id = $job2 AND kind = 'merge' \gset
+SELECT llm_clusters.undo_steering($job2, :split_steer);
+SELECT llm_clusters.undo_steering($job2, :merge_steer);
+SELECT llm_clusters.unpin_topic($job2, :pin);
 SELECT llm_clusters.delete_job($doomed2);
 UPDATE llm_clusters.jobs SET enabled = false WHERE id = $job2;
 SELECT llm_clusters.create_api_key(2) AS key \gset
