@@ -561,7 +561,9 @@ GRANT SELECT ON llm_clusters.job_cap_locks TO llm_clusters_reader;
 GRANT INSERT (team_id), UPDATE (team_id) ON llm_clusters.job_cap_locks TO llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.job_cap_locks IS
     'Internal: one row per team with jobs, locked while a job of the team is created so that llm_clusters.max_jobs_per_team holds; no team waits for another.';
-SELECT pg_catalog.pg_extension_config_dump('llm_clusters.job_cap_locks', '');
+-- Dumped without rows: restoring jobs makes them again (the jobs trigger), and rows restored
+-- after that would collide with them.
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.job_cap_locks', 'WHERE false');
 
 CREATE OR REPLACE FUNCTION llm_clusters._jobs_check() RETURNS trigger
 LANGUAGE plpgsql
