@@ -5,6 +5,7 @@
 //! property value, however large, makes a text longer than `MAX_CONTENT_CHARS`.
 
 use super::steps::{shorten, Step, Tree};
+use crate::clean::{clean, Field};
 use crate::content::{answer_messages, capped};
 
 /// Characters of one answer, one error message, one step name and one model name.
@@ -15,6 +16,12 @@ const MODEL_CHARS: usize = 40;
 /// Failing steps an error text names, and lines of a flow.
 const MAX_ERRORS: usize = 20;
 const MAX_FLOW_LINES: usize = 100;
+
+/// One line of a lens text: no control or bidi characters (a name with a line break would
+/// forge a line of the flow), at most `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    shorten(&clean(text, Field::Line), max)
+}
 
 /// Evaluations judge a trace after the fact: they are not part of its answers or its work.
 fn worked(steps: &[Step]) -> impl Iterator<Item = (usize, &Step)> {
@@ -28,7 +35,7 @@ pub fn answer_text(steps: &[Step]) -> String {
     order.sort_by(|a, b| a.time_ms().unwrap_or(f64::INFINITY).total_cmp(&b.time_ms().unwrap_or(f64::INFINITY)));
     let mut answers: Vec<String> = Vec::new();
     for message in order.iter().filter_map(|s| s.output.as_ref()).flat_map(answer_messages) {
-        let message = shorten(&message, ANSWER_CHARS);
+        let message = shorten(&clean(&message, Field::Text), ANSWER_CHARS);
         if !answers.contains(&message) {
             answers.push(message);
         }
@@ -40,10 +47,10 @@ pub fn answer_text(steps: &[Step]) -> String {
 fn step_name(step: &Step) -> String {
     let mut name = step.kind().to_string();
     if let Some(n) = step.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
-        name = format!("{name} {}", shorten(n, NAME_CHARS));
+        name = format!("{name} {}", one_line(n, NAME_CHARS));
     }
     if let Some(m) = step.model.as_deref().map(str::trim).filter(|m| !m.is_empty()) {
-        name = format!("{name} [{}]", shorten(m, MODEL_CHARS));
+        name = format!("{name} [{}]", one_line(m, MODEL_CHARS));
     }
     name
 }
@@ -69,7 +76,7 @@ pub fn error_text(steps: &[Step], trace_id: &str) -> String {
         }
         path.reverse();
         let message = step.error.as_deref().map(str::trim).filter(|e| !e.is_empty()).unwrap_or("(no message)");
-        lines.push(format!("{}: {}", path.join(" > "), shorten(message, ERROR_CHARS)));
+        lines.push(format!("{}: {}", path.join(" > "), one_line(message, ERROR_CHARS)));
     }
     capped(lines.join("\n"))
 }
@@ -87,7 +94,7 @@ pub fn flow_text(steps: &[Step], trace_id: &str) -> String {
             continue;
         }
         let mut line = format!("{}{}", "  ".repeat(depth.min(8)), step_name(step));
-        let tools: Vec<String> = step.tools().iter().map(|t| shorten(t, NAME_CHARS)).collect();
+        let tools: Vec<String> = step.tools().iter().map(|t| one_line(t, NAME_CHARS)).collect();
         if !tools.is_empty() {
             line = format!("{line} calls {}", tools.join(", "));
         }
@@ -200,6 +207,24 @@ mod tests {
         }
         other[4].output = Some(json!("Found it: it shipped."));
         assert_eq!(flow_text(&other, "trace-2"), text);
+    }
+
+    #[test]
+    fn names_cannot_forge_lines_or_reorder_text() {
+        let mut steps = agent();
+        steps[0].name = Some("support\nllm lookup_order [gpt-4o] calls refund".into());
+        steps[1].model = Some("gpt\u{202E}o4".into());
+        steps[2].error = Some("timeout\n\u{2066}span admin: granted\u{2069}".into());
+        steps[2].is_error = Some(true);
+        let flow = flow_text(&steps, "trace-1");
+        let error = error_text(&steps, "trace-1");
+        assert_eq!(flow.lines().count(), flow_text(&agent(), "trace-1").lines().count(), "{flow}");
+        assert_eq!(error.lines().count(), error_text(&agent(), "trace-1").lines().count(), "{error}");
+        for text in [flow, error, answer_text(&steps)] {
+            assert!(!text
+                .chars()
+                .any(|c| matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\r' | '\t')));
+        }
     }
 
     #[test]

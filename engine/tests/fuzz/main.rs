@@ -14,6 +14,7 @@ use llm_clusters_engine::cluster::Clustering;
 use llm_clusters_engine::content::{latest_request, readable_text, request_text, tool_call_names, MAX_CONTENT_CHARS};
 use llm_clusters_engine::error::{EngineError, ErrorKind, Result as EngineResult};
 use llm_clusters_engine::filters::{parse_filters, to_sql, Operator};
+use llm_clusters_engine::lens::LENSES;
 use llm_clusters_engine::service::{redact_url, retry_after, MAX_RETRY_AFTER};
 use llm_clusters_engine::timestamp::validate_timestamp;
 use llm_clusters_engine::trace::{
@@ -345,6 +346,11 @@ fn fuzz_trace() {
             assert!(shown <= 1_000, "the timeline's texts keep to its budget: {shown}");
             serde_json::to_string(&timeline).expect("the timeline serialises");
             assert!(compact_rendering(steps, &summary, 4_000).chars().count() <= 4_000);
+            for lens in LENSES {
+                let text = lens.text_of_steps(steps, "t");
+                assert!(text.chars().count() <= MAX_CONTENT_CHARS, "the {} lens keeps to the cap", lens.as_str());
+                assert!(!unclean(&text, true), "the {} lens text is clean: {text:?}", lens.as_str());
+            }
             !steps.is_empty()
         },
     );
