@@ -252,6 +252,8 @@ GRANT EXECUTE ON FUNCTION regress.error_of(text) TO regress_steer_reader, regres
 SELECT llm_clusters.merge_clusters(:r10, ARRAY[0, 1]) AS team1_merged \gset
 SELECT steering_id AS team1_merge FROM llm_clusters.clusters WHERE run_id = :r10 AND cluster_id = :team1_merged \gset
 SELECT clusters AS r10_clusters, items AS r10_items FROM run_rows WHERE run_id = :r10 \gset
+SELECT md5(string_agg(format('%s %s %s %s', team_id, grouping, group_id, users), ';' ORDER BY team_id, grouping, group_id)) AS r10_users
+FROM llm_clusters.distinct_users WHERE run_id = :r10 \gset
 SET LOCAL ROLE regress_steer_reader;
 SELECT count(*) AS steering_a_reader_sees FROM llm_clusters.steering;
 SELECT regress.error_of(format('SELECT llm_clusters.merge_clusters(%s, ARRAY[0, 1])', :r10));
@@ -261,6 +263,7 @@ SELECT regress.error_of(format('SELECT llm_clusters.undo_steering(%s, %s)', :job
 SELECT regress.error_of(format('DELETE FROM llm_clusters.steering WHERE id = %s', :team1_merge));
 SELECT regress.error_of(format($$SELECT llm_clusters._steer_run(%s, 'merge', ARRAY[0, 1], NULL)$$, :r10));
 SELECT regress.error_of(format('SELECT llm_clusters._restore_run(1, %s)', :team1_merge));
+SELECT regress.error_of(format('SELECT llm_clusters._count_distinct_users(1, %s)', :r10));
 RESET ROLE;
 SET LOCAL ROLE regress_steer_other;
 SELECT count(*) AS team1_steering_seen_by_team2 FROM llm_clusters.steering;
@@ -271,6 +274,10 @@ SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.undo_steering
 UPDATE llm_clusters.steering SET delete_requested = true WHERE id = :team1_merge;
 SELECT regexp_replace(regress.error_of(format($$SELECT llm_clusters._steer_run(%s, 'split', ARRAY[0], 2)$$, :r10)), 'run \d+', 'run N');
 SELECT llm_clusters._restore_run(1, :team1_merge);
+-- Counting users again runs with the caller's rights: team 1's run, named with either
+-- team, is invisible to team 2 and gains or loses no count.
+SELECT llm_clusters._count_distinct_users(1, :r10);
+SELECT llm_clusters._count_distinct_users(2, :r10);
 SELECT count(*) AS team1_rows_team2_can_change FROM llm_clusters.clusters WHERE run_id = :r10;
 SELECT regress.error_of(format($$INSERT INTO llm_clusters.steering (team_id, job_id, kind, title, examples, centroid)
                                  VALUES (1, %s, 'pin', 'planted', ARRAY['x'], '{1,0,0,0,0,0,0,0}')$$, :job));
@@ -279,4 +286,7 @@ SELECT regress.error_of($$INSERT INTO llm_clusters.steering (id, team_id, job_id
 RESET ROLE;
 SELECT count(*) AS team1_merge_still_there FROM llm_clusters.steering WHERE id = :team1_merge;
 SELECT clusters = :'r10_clusters' AS r10_clusters_untouched, items = :'r10_items' AS r10_items_untouched FROM run_rows WHERE run_id = :r10;
+SELECT md5(string_agg(format('%s %s %s %s', team_id, grouping, group_id, users), ';' ORDER BY team_id, grouping, group_id)) = :'r10_users' AS r10_users_untouched,
+       count(*) > 0 AS r10_has_counts
+FROM llm_clusters.distinct_users WHERE run_id = :r10;
 ROLLBACK;
