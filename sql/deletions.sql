@@ -47,6 +47,8 @@ BEGIN
         DELETE FROM llm_clusters.themes t WHERE t.team_id = NEW.team_id AND t.run_id = NEW.run_id AND t.theme_id = NEW.theme_id;
     ELSIF TG_TABLE_NAME = 'cluster_lineage' THEN
         DELETE FROM llm_clusters.cluster_lineage l WHERE l.team_id = NEW.team_id AND l.run_id = NEW.run_id AND l.stable_id = NEW.stable_id;
+    ELSIF TG_TABLE_NAME = 'theme_lineage' THEN
+        DELETE FROM llm_clusters.theme_lineage l WHERE l.team_id = NEW.team_id AND l.run_id = NEW.run_id AND l.stable_id = NEW.stable_id;
     ELSIF TG_TABLE_NAME = 'incremental_assignments' THEN
         DELETE FROM llm_clusters.incremental_assignments i WHERE i.team_id = NEW.team_id AND i.run_id = NEW.run_id AND i.item_id = NEW.item_id;
     ELSE
@@ -57,7 +59,7 @@ BEGIN
 END $$;
 REVOKE EXECUTE ON FUNCTION llm_clusters._delete_requested() FROM PUBLIC;
 COMMENT ON FUNCTION llm_clusters._delete_requested() IS
-    'Internal: deletes the row whose delete_requested an UPDATE set (jobs, steering, clusters, themes, cluster_lineage, incremental_assignments), as the extension''s owner.';
+    'Internal: deletes the row whose delete_requested an UPDATE set (jobs, steering, clusters, themes, cluster_lineage, theme_lineage, incremental_assignments), as the extension''s owner.';
 
 CREATE TRIGGER jobs_delete_requested AFTER UPDATE OF delete_requested ON llm_clusters.jobs
     FOR EACH ROW WHEN (NEW.delete_requested) EXECUTE FUNCTION llm_clusters._delete_requested();
@@ -69,6 +71,8 @@ CREATE TRIGGER clusters_delete_requested AFTER UPDATE OF delete_requested ON llm
 CREATE TRIGGER themes_delete_requested AFTER UPDATE OF delete_requested ON llm_clusters.themes
     FOR EACH ROW WHEN (NEW.delete_requested) EXECUTE FUNCTION llm_clusters._delete_requested();
 CREATE TRIGGER cluster_lineage_delete_requested AFTER UPDATE OF delete_requested ON llm_clusters.cluster_lineage
+    FOR EACH ROW WHEN (NEW.delete_requested) EXECUTE FUNCTION llm_clusters._delete_requested();
+CREATE TRIGGER theme_lineage_delete_requested AFTER UPDATE OF delete_requested ON llm_clusters.theme_lineage
     FOR EACH ROW WHEN (NEW.delete_requested) EXECUTE FUNCTION llm_clusters._delete_requested();
 CREATE TRIGGER incremental_assignments_delete_requested AFTER UPDATE OF delete_requested ON llm_clusters.incremental_assignments
     FOR EACH ROW WHEN (NEW.delete_requested) EXECUTE FUNCTION llm_clusters._delete_requested();

@@ -33,6 +33,47 @@ CREATE INDEX cluster_lineage_stable_idx ON llm_clusters.cluster_lineage (stable_
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.cluster_stable_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.cluster_lineage', '');
 
+-- Themes keep their identity the same way (src/lineage.rs): matched to the previous run's
+-- themes by their items (or centroids), with a lineage of their own. themes.stable_id is
+-- added in themes_identity.sql, last, so that a fresh install's columns are in an upgraded one's order.
+CREATE SEQUENCE llm_clusters.theme_stable_id_seq;
+GRANT USAGE ON SEQUENCE llm_clusters.theme_stable_id_seq TO llm_clusters_admin;
+
+CREATE TABLE llm_clusters.theme_lineage (
+    team_id           int     NOT NULL,
+    job_id            int,
+    run_id            bigint  NOT NULL,
+    previous_run_id   bigint,
+    stable_id         bigint  NOT NULL,
+    event             text    NOT NULL CHECK (event IN ('continued', 'new', 'gone', 'split', 'merged')),
+    theme_id          int,
+    previous_theme_id int,
+    related_stable_id bigint,
+    similarity        float8,
+    delete_requested  boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (team_id, run_id, stable_id),
+    FOREIGN KEY (team_id, job_id) REFERENCES llm_clusters.jobs (team_id, id) ON DELETE SET NULL (job_id),
+    FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE,
+    FOREIGN KEY (team_id, previous_run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE SET NULL (previous_run_id)
+);
+ALTER TABLE llm_clusters.theme_lineage ENABLE ROW LEVEL SECURITY;
+CREATE POLICY team_rows ON llm_clusters.theme_lineage
+    USING (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr))
+    WITH CHECK (team_id IN (SELECT tr.team_id FROM llm_clusters.team_roles tr));
+GRANT SELECT ON llm_clusters.theme_lineage TO llm_clusters_reader;
+-- A run inserts its rows; a steering merge that empties a theme marks it merged, and undo
+-- puts the rows back (no DELETE grant: rows are removed through delete_requested, deletions.sql).
+GRANT INSERT, UPDATE (event, theme_id, related_stable_id, similarity, delete_requested)
+    ON llm_clusters.theme_lineage TO llm_clusters_admin;
+COMMENT ON TABLE llm_clusters.theme_lineage IS
+    'What happened to each stable theme in a run, against the job''s previous succeeded run, decided as for clusters (cluster_lineage) on the themes'' items: continued, new, gone, split (related_stable_id = the theme it split from) or merged (related_stable_id = the theme it merged into, also when a steering merge emptied it), with the similarity that decided it.';
+COMMENT ON COLUMN llm_clusters.theme_lineage.delete_requested IS
+    'Setting it to true deletes the lineage row (undo_steering puts a run''s theme lineage back); never seen true.';
+COMMENT ON SEQUENCE llm_clusters.theme_stable_id_seq IS 'Stable theme ids.';
+CREATE INDEX theme_lineage_stable_idx ON llm_clusters.theme_lineage (stable_id);
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.theme_stable_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('llm_clusters.theme_lineage', '');
+
 -- Per stable cluster and day: the last succeeded run of each day of each job.
 CREATE VIEW llm_clusters.cluster_trends WITH (security_invoker = true) AS
 WITH daily AS (

@@ -48,7 +48,7 @@ COMMENT ON TABLE llm_clusters.steering IS
 COMMENT ON COLUMN llm_clusters.steering.anchors IS
     'merge and split: the centroids of the clusters named (one row each), by which later runs find them.';
 COMMENT ON COLUMN llm_clusters.steering.restore IS
-    'merge and split: the rows of run_id the steer changed, as they were (its clusters named, its themes, their lineage, their items'' clusters, distances and ranks), which undo_steering puts back while run_id is the job''s latest run.';
+    'merge and split: the rows of run_id the steer changed, as they were (its clusters named and their lineage, the run''s themes and their lineage, their items'' clusters, distances and ranks), which undo_steering puts back while run_id is the job''s latest run.';
 COMMENT ON COLUMN llm_clusters.steering.centroid IS
     'pin: the unit mean of the examples'' embeddings (llm_clusters.embedder), or the embedding given to pin_topic.';
 
@@ -122,8 +122,8 @@ BEGIN
 END $$;
 
 -- What a merge or split of clusters cluster_ids changes in run run_id, as it is now: the
--- clusters, the run's themes, their lineage rows, their items' clusters, distances and
--- ranks, and the run's cluster count.
+-- clusters and their lineage rows, the run's themes and their lineage, the clusters' items'
+-- clusters, distances and ranks, and the run's cluster count.
 CREATE FUNCTION llm_clusters._run_snapshot(team_id int, run_id bigint, cluster_ids int[]) RETURNS jsonb
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -138,6 +138,8 @@ BEGIN ATOMIC
                     WHERE l.team_id = $1 AND l.run_id = $2
                       AND l.stable_id IN (SELECT c.stable_id FROM llm_clusters.clusters c
                                           WHERE c.team_id = $1 AND c.run_id = $2 AND c.cluster_id = ANY ($3))),
+        'theme_lineage', (SELECT coalesce(jsonb_agg(to_jsonb(l) ORDER BY l.stable_id), '[]') FROM llm_clusters.theme_lineage l
+                          WHERE l.team_id = $1 AND l.run_id = $2),
         'items', (SELECT coalesce(jsonb_agg(jsonb_build_object('item_id', a.item_id, 'cluster_id', a.cluster_id,
                                                                'distance', a.distance, 'rank', a.rank) ORDER BY a.item_id), '[]')
                   FROM llm_clusters.assignments a WHERE a.team_id = $1 AND a.run_id = $2 AND a.cluster_id = ANY ($3)));
@@ -173,6 +175,12 @@ BEGIN
         AND (l.stable_id = ANY (made_stable) OR l.stable_id = ANY (steer.stable_ids));
     INSERT INTO llm_clusters.cluster_lineage
     SELECT (jsonb_populate_record(NULL::llm_clusters.cluster_lineage, e || own)).* FROM jsonb_array_elements(steer.restore->'lineage') e;
+    -- Steers made before 0.8.0 kept no theme lineage: theirs stays as it is.
+    IF steer.restore ? 'theme_lineage' THEN
+        UPDATE llm_clusters.theme_lineage l SET delete_requested = true WHERE l.team_id = _restore_run.team_id AND l.run_id = steer.run_id;
+        INSERT INTO llm_clusters.theme_lineage
+        SELECT (jsonb_populate_record(NULL::llm_clusters.theme_lineage, e || own)).* FROM jsonb_array_elements(steer.restore->'theme_lineage') e;
+    END IF;
     UPDATE llm_clusters.assignments a SET cluster_id = u.cluster_id, distance = u.distance, rank = u.rank
     FROM jsonb_to_recordset(steer.restore->'items') AS u(item_id text, cluster_id int, distance float8, rank int)
     WHERE a.team_id = _restore_run.team_id AND a.run_id = steer.run_id AND a.item_id = u.item_id;

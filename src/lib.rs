@@ -83,6 +83,8 @@ extension_sql_file!(
     name = "evaluations",
     requires = ["deletions", results::evaluation_verdict]
 );
+// After evaluations: themes.stable_id comes after the columns 0.7.0 added.
+extension_sql_file!("../sql/themes_identity.sql", name = "themes_identity", requires = ["evaluations", "lineage"]);
 
 #[allow(non_snake_case)]
 #[pg_guard]

@@ -1,31 +1,38 @@
-//! Stable cluster ids: a run's clusters are matched to the job's previous succeeded run
-//! (the engine's `lineage` module decides), keep or get stable ids, keep their titles
-//! when their keywords did not change much, and what happened is written to
-//! `llm_clusters.cluster_lineage`.
+//! Stable cluster and theme ids: a run's clusters, and its themes, are matched to the job's
+//! previous succeeded run's (the engine's `lineage` module decides, on the items they share),
+//! keep or get stable ids, keep their titles when their keywords did not change much, and
+//! what happened is written to `llm_clusters.cluster_lineage` and `llm_clusters.theme_lineage`.
 
 use crate::error::OrRaise;
 use crate::jobs::Job;
 use crate::pg::Required;
 use llm_clusters_engine::cluster::labels::ClusterLabel;
-use llm_clusters_engine::cluster::lineage::{all_new, carry_titles, match_clusters, Event, Overlap, PreviousTitle};
+use llm_clusters_engine::cluster::lineage::{
+    all_new, carry_titles, match_clusters, Event, Link, Overlap, PreviousTitle,
+};
 use llm_clusters_engine::cluster::{Clustering, Previous};
 use llm_clusters_engine::runs::LineageSummary;
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use std::collections::HashMap;
 
-pub struct PreviousCluster {
-    cluster_id: i32,
+/// A cluster or a theme of the previous run.
+pub struct PreviousGroup {
+    /// Its cluster_id or theme_id.
+    id: i32,
     stable_id: Option<i64>,
     title: String,
     keywords: Vec<String>,
     centroid: Vec<f32>,
+    /// A cluster's theme_id (-1 for none; -1 for a theme).
+    theme_id: i32,
 }
 
 pub struct PreviousRun {
     team_id: i32,
     id: i64,
-    clusters: Vec<PreviousCluster>,
+    clusters: Vec<PreviousGroup>,
+    themes: Vec<PreviousGroup>,
 }
 
 impl PreviousRun {
@@ -38,11 +45,15 @@ impl PreviousRun {
         self.clusters.iter().map(|c| c.centroid.clone()).collect()
     }
 
+    /// The theme of each of its clusters (-1 for none), in the order of `centroids()`.
+    pub fn cluster_themes(&self) -> Vec<i32> {
+        self.clusters.iter().map(|c| c.theme_id).collect()
+    }
+
     /// For each of `ids`, its cluster in this run as an index into `centroids()`, -1 for an
     /// outlier, `Previous::ABSENT` for an item the run did not have.
     pub fn labels(&self, ids: &[String]) -> Vec<i32> {
-        let index: HashMap<i32, i32> =
-            self.clusters.iter().enumerate().map(|(j, c)| (c.cluster_id, j as i32)).collect();
+        let index: HashMap<i32, i32> = self.clusters.iter().enumerate().map(|(j, c)| (c.id, j as i32)).collect();
         let placed: HashMap<String, i32> = Spi::connect(|client| {
             client
                 .select(
@@ -79,59 +90,137 @@ pub fn previous_run(job: &Job, run_id: i64, window_end: TimestampWithTimeZone) -
             &[job.id.into(), run_id.into(), window_end.into(), team_id.into()],
         )?;
         let Some(id) = run.first().get::<i64>(1).ok().flatten() else { return Ok(None) };
-        let clusters = client
-            .select(
-                "SELECT cluster_id, stable_id, title, keywords, centroid FROM llm_clusters.clusters
-                 WHERE team_id = $2 AND run_id = $1 AND cluster_id >= 0 AND centroid IS NOT NULL ORDER BY cluster_id",
-                None,
-                &[id.into(), team_id.into()],
-            )?
-            .map(|row| {
-                Ok(PreviousCluster {
-                    cluster_id: row.get::<i32>(1)?.required("clusters.cluster_id"),
-                    stable_id: row.get::<i64>(2)?,
-                    title: row.get::<String>(3)?.required("clusters.title"),
-                    keywords: row.get::<Vec<String>>(4)?.required("clusters.keywords"),
-                    centroid: row.get::<Vec<f32>>(5)?.required("clusters.centroid"),
+        let groups = |sql: &str| {
+            client
+                .select(sql, None, &[id.into(), team_id.into()])?
+                .map(|row| {
+                    Ok(PreviousGroup {
+                        id: row.get::<i32>(1)?.required("id"),
+                        stable_id: row.get::<i64>(2)?,
+                        title: row.get::<String>(3)?.required("title"),
+                        keywords: row.get::<Vec<String>>(4)?.required("keywords"),
+                        centroid: row.get::<Vec<f32>>(5)?.required("centroid"),
+                        theme_id: row.get::<i32>(6)?.unwrap_or(-1),
+                    })
                 })
-            })
-            .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
-        Ok::<_, pgrx::spi::Error>(Some(PreviousRun { team_id, id, clusters }))
+                .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+        };
+        let clusters = groups(
+            "SELECT cluster_id, stable_id, title, keywords, centroid, theme_id FROM llm_clusters.clusters
+             WHERE team_id = $2 AND run_id = $1 AND cluster_id >= 0 AND centroid IS NOT NULL ORDER BY cluster_id",
+        )?;
+        let themes = groups(
+            "SELECT theme_id, stable_id, title, keywords, centroid, NULL::int FROM llm_clusters.themes
+             WHERE team_id = $2 AND run_id = $1 AND centroid IS NOT NULL ORDER BY theme_id",
+        )?;
+        Ok::<_, pgrx::spi::Error>(Some(PreviousRun { team_id, id, clusters, themes }))
     })
     .or_raise()
 }
 
-/// Items of each (new cluster, previous cluster) pair, outliers included as -1.
-fn shared_items(team_id: i32, run_id: i64, previous_id: i64) -> Vec<(i32, i32, u64)> {
+/// Which groups `shared_items` counts items of.
+#[derive(Clone, Copy)]
+enum Level {
+    Clusters,
+    Themes,
+}
+
+/// Items of each (new group, previous group) pair: clusters (outliers as -1) or themes
+/// (outliers as NULL).
+fn shared_items(level: Level, team_id: i32, run_id: i64, previous_id: i64) -> Vec<(Option<i32>, Option<i32>, u64)> {
+    let sql = match level {
+        Level::Clusters => {
+            "SELECT n.cluster_id, p.cluster_id, count(*) FROM llm_clusters.assignments n
+             JOIN llm_clusters.assignments p ON p.team_id = n.team_id AND p.run_id = $2 AND p.item_id = n.item_id
+             WHERE n.team_id = $3 AND n.run_id = $1 GROUP BY 1, 2"
+        }
+        Level::Themes => {
+            "SELECT nc.theme_id, pc.theme_id, count(*) FROM llm_clusters.assignments n
+             JOIN llm_clusters.assignments p ON p.team_id = n.team_id AND p.run_id = $2 AND p.item_id = n.item_id
+             LEFT JOIN llm_clusters.clusters nc ON nc.team_id = n.team_id AND nc.run_id = n.run_id AND nc.cluster_id = n.cluster_id
+             LEFT JOIN llm_clusters.clusters pc ON pc.team_id = p.team_id AND pc.run_id = p.run_id AND pc.cluster_id = p.cluster_id
+             WHERE n.team_id = $3 AND n.run_id = $1 GROUP BY 1, 2"
+        }
+    };
     Spi::connect(|client| {
         client
-            .select(
-                "SELECT n.cluster_id, p.cluster_id, count(*) FROM llm_clusters.assignments n
-                 JOIN llm_clusters.assignments p ON p.team_id = n.team_id AND p.run_id = $2 AND p.item_id = n.item_id
-                 WHERE n.team_id = $3 AND n.run_id = $1 GROUP BY 1, 2",
-                None,
-                &[run_id.into(), previous_id.into(), team_id.into()],
-            )?
-            .map(|row| {
-                Ok((
-                    row.get::<i32>(1)?.required("assignments.cluster_id"),
-                    row.get::<i32>(2)?.required("assignments.cluster_id"),
-                    row.get::<i64>(3)?.required("count(*)") as u64,
-                ))
-            })
+            .select(sql, None, &[run_id.into(), previous_id.into(), team_id.into()])?
+            .map(|row| Ok((row.get::<i32>(1)?, row.get::<i32>(2)?, row.get::<i64>(3)?.required("count(*)") as u64)))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise()
 }
 
-fn overlap(run_id: i64, previous: &PreviousRun, result: &Clustering) -> Overlap {
-    let index: HashMap<i32, usize> = previous.clusters.iter().enumerate().map(|(j, c)| (c.cluster_id, j)).collect();
-    let shared: Vec<(Option<usize>, Option<usize>, u64)> = shared_items(previous.team_id, run_id, previous.id)
+/// The overlap of the new run's groups (`centroids`, by index = id) and `previous`'s.
+fn overlap(level: Level, run_id: i64, previous: &PreviousRun, centroids: &[Vec<f32>]) -> Overlap {
+    let groups = match level {
+        Level::Clusters => &previous.clusters,
+        Level::Themes => &previous.themes,
+    };
+    let index: HashMap<i32, usize> = groups.iter().enumerate().map(|(j, g)| (g.id, j)).collect();
+    let shared: Vec<(Option<usize>, Option<usize>, u64)> = shared_items(level, previous.team_id, run_id, previous.id)
         .into_iter()
-        .map(|(new, prev, count)| (usize::try_from(new).ok(), index.get(&prev).copied(), count))
+        .map(|(new, prev, count)| {
+            (new.and_then(|n| usize::try_from(n).ok()), prev.and_then(|p| index.get(&p).copied()), count)
+        })
         .collect();
-    let previous_centroids: Vec<&[f32]> = previous.clusters.iter().map(|c| c.centroid.as_slice()).collect();
-    Overlap::from_shared(&shared, &result.centroids, &previous_centroids)
+    let previous_centroids: Vec<&[f32]> = groups.iter().map(|g| g.centroid.as_slice()).collect();
+    Overlap::from_shared(&shared, centroids, &previous_centroids)
+}
+
+/// The identity of a run's groups against the previous run's (`previous`, in the overlap's
+/// order): each group's stable id (the previous one's when it continued, else the next of
+/// `sequence`), titles (kept while keywords hold) and the lineage rows.
+struct Identity {
+    stable: Vec<i64>,
+    titles: Vec<String>,
+    kept: usize,
+    rows: LineageRows,
+}
+
+/// Columns of lineage rows: stable id, event, group, previous group, related, similarity.
+type LineageRows = (Vec<i64>, Vec<String>, Vec<Option<i32>>, Vec<Option<i32>>, Vec<Option<i64>>, Vec<f64>);
+
+fn identity(links: &[Link], previous: &[PreviousGroup], labels: &[ClusterLabel], sequence: &str) -> Identity {
+    let n_new = labels.len();
+    let prev = |j: Option<usize>| j.and_then(|j| previous.get(j));
+    let continued: HashMap<usize, usize> =
+        links.iter().filter(|l| l.event == Event::Continued).filter_map(|l| Some((l.new?, l.previous?))).collect();
+    let fresh_ids: Vec<i64> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT nextval($2::regclass) FROM generate_series(1, $1)",
+                None,
+                &[(n_new as i32).into(), sequence.into()],
+            )?
+            .map(|row| row.get::<i64>(1).map(|id| id.required("nextval")))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    let stable: Vec<i64> = (0..n_new)
+        .map(|i| prev(continued.get(&i).copied()).and_then(|g| g.stable_id).unwrap_or(fresh_ids[i]))
+        .collect();
+    let previous_titles: Vec<PreviousTitle> =
+        previous.iter().map(|g| PreviousTitle { title: &g.title, keywords: &g.keywords }).collect();
+    let (titles, kept) = carry_titles(labels, links, &previous_titles);
+    let mut rows: LineageRows = Default::default();
+    for l in links {
+        let (stable_id, related) = match l.event {
+            Event::Continued | Event::New => (l.new.map(|i| stable[i]), None),
+            Event::Split => (l.new.map(|i| stable[i]), prev(l.previous).and_then(|g| g.stable_id)),
+            Event::Gone => (prev(l.previous).and_then(|g| g.stable_id), None),
+            Event::Merged => (prev(l.previous).and_then(|g| g.stable_id), l.new.map(|i| stable[i])),
+        };
+        // A previous group without a stable id (none was ever given) has no lineage to record.
+        let Some(stable_id) = stable_id else { continue };
+        rows.0.push(stable_id);
+        rows.1.push(l.event.as_str().to_string());
+        rows.2.push(l.new.map(|i| i as i32));
+        rows.3.push(prev(l.previous).map(|g| g.id));
+        rows.4.push(related);
+        rows.5.push(l.similarity);
+    }
+    Identity { stable, titles, kept: kept.iter().filter(|&&k| k).count(), rows }
 }
 
 /// Gives the run's clusters their stable ids and (kept) titles, writes the lineage rows,
@@ -145,51 +234,11 @@ pub fn record(
 ) -> LineageSummary {
     let n_new = result.n_clusters;
     let links = match previous {
-        Some(p) => match_clusters(&overlap(run_id, p, result)),
+        Some(p) => match_clusters(&overlap(Level::Clusters, run_id, p, &result.centroids)),
         None => all_new(n_new),
     };
-    let prev = |j: Option<usize>| j.and_then(|j| previous.and_then(|p| p.clusters.get(j)));
-    let continued: HashMap<usize, usize> =
-        links.iter().filter(|l| l.event == Event::Continued).filter_map(|l| Some((l.new?, l.previous?))).collect();
-    let fresh_ids: Vec<i64> = Spi::connect(|client| {
-        client
-            .select(
-                "SELECT nextval('llm_clusters.cluster_stable_id_seq') FROM generate_series(1, $1)",
-                None,
-                &[(n_new as i32).into()],
-            )?
-            .map(|row| row.get::<i64>(1).map(|id| id.required("nextval")))
-            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
-    })
-    .or_raise();
-    let stable: Vec<i64> = (0..n_new)
-        .map(|i| prev(continued.get(&i).copied()).and_then(|c| c.stable_id).unwrap_or(fresh_ids[i]))
-        .collect();
-
-    let previous_titles: Vec<PreviousTitle> = previous
-        .map(|p| p.clusters.iter().map(|c| PreviousTitle { title: &c.title, keywords: &c.keywords }).collect())
-        .unwrap_or_default();
-    let (titles, kept) = carry_titles(labels, &links, &previous_titles);
-
-    // Columns of the lineage rows: stable id, event, cluster, previous cluster, related, similarity.
-    type Columns = (Vec<i64>, Vec<String>, Vec<Option<i32>>, Vec<Option<i32>>, Vec<Option<i64>>, Vec<f64>);
-    let mut rows: Columns = Default::default();
-    for l in &links {
-        let (stable_id, related) = match l.event {
-            Event::Continued | Event::New => (l.new.map(|i| stable[i]), None),
-            Event::Split => (l.new.map(|i| stable[i]), prev(l.previous).and_then(|c| c.stable_id)),
-            Event::Gone => (prev(l.previous).and_then(|c| c.stable_id), None),
-            Event::Merged => (prev(l.previous).and_then(|c| c.stable_id), l.new.map(|i| stable[i])),
-        };
-        // A previous cluster without a stable id (none was ever given) has no lineage to record.
-        let Some(stable_id) = stable_id else { continue };
-        rows.0.push(stable_id);
-        rows.1.push(l.event.as_str().to_string());
-        rows.2.push(l.new.map(|i| i as i32));
-        rows.3.push(prev(l.previous).map(|c| c.cluster_id));
-        rows.4.push(related);
-        rows.5.push(l.similarity);
-    }
+    let Identity { stable, titles, kept, rows } =
+        identity(&links, previous.map_or(&[], |p| &p.clusters), labels, "llm_clusters.cluster_stable_id_seq");
     let cluster_ids: Vec<i32> = (0..n_new as i32).collect();
     Spi::connect_mut(|client| {
         client.update(
@@ -197,7 +246,7 @@ pub fn record(
              FROM unnest($2::int[], $3::bigint[], $4::text[]) AS u(c, s, t)
              WHERE c.team_id = $5 AND c.run_id = $1 AND c.cluster_id = u.c",
             None,
-            &[run_id.into(), cluster_ids.into(), stable.clone().into(), titles.into(), job.team_id.into()],
+            &[run_id.into(), cluster_ids.into(), stable.into(), titles.into(), job.team_id.into()],
         )?;
         client.update(
             "INSERT INTO llm_clusters.cluster_lineage
@@ -229,6 +278,54 @@ pub fn record(
         gone: count(Event::Gone),
         split: count(Event::Split),
         merged: count(Event::Merged),
-        titles_kept: kept.iter().filter(|&&k| k).count(),
+        titles_kept: kept,
     }
+}
+
+/// Gives the run's themes their stable ids and (kept) titles, matched to the previous run's
+/// themes as clusters are, and writes their lineage rows.
+pub fn record_themes(
+    job: &Job,
+    run_id: i64,
+    previous: Option<&PreviousRun>,
+    result: &Clustering,
+    labels: &[ClusterLabel],
+) {
+    let links = match previous {
+        Some(p) => match_clusters(&overlap(Level::Themes, run_id, p, &result.theme_centroids)),
+        None => all_new(result.n_themes),
+    };
+    let Identity { stable, titles, rows, .. } =
+        identity(&links, previous.map_or(&[], |p| &p.themes), labels, "llm_clusters.theme_stable_id_seq");
+    let theme_ids: Vec<i32> = (0..result.n_themes as i32).collect();
+    Spi::connect_mut(|client| {
+        client.update(
+            "UPDATE llm_clusters.themes t SET stable_id = u.s, title = u.t
+             FROM unnest($2::int[], $3::bigint[], $4::text[]) AS u(id, s, t)
+             WHERE t.team_id = $5 AND t.run_id = $1 AND t.theme_id = u.id",
+            None,
+            &[run_id.into(), theme_ids.into(), stable.into(), titles.into(), job.team_id.into()],
+        )?;
+        client.update(
+            "INSERT INTO llm_clusters.theme_lineage
+                 (team_id, job_id, run_id, previous_run_id, stable_id, event, theme_id, previous_theme_id, related_stable_id, similarity)
+             SELECT $1, $2, $3, $4, s, e, t, pt, r, sim
+             FROM unnest($5::bigint[], $6::text[], $7::int[], $8::int[], $9::bigint[], $10::float8[]) AS u(s, e, t, pt, r, sim)",
+            None,
+            &[
+                job.team_id.into(),
+                job.id.into(),
+                run_id.into(),
+                previous.map(|p| p.id).into(),
+                rows.0.into(),
+                rows.1.into(),
+                rows.2.into(),
+                rows.3.into(),
+                rows.4.into(),
+                rows.5.into(),
+            ],
+        )?;
+        Ok::<_, pgrx::spi::Error>(())
+    })
+    .or_raise();
 }

@@ -194,10 +194,11 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     let previous = lineage::previous_run(job, run_id, window.end);
     let previous_centroids = previous.as_ref().map(|p| p.centroids());
     let previous_labels = previous.as_ref().map(|p| p.labels(&ids));
+    let previous_themes = previous.as_ref().map(|p| p.cluster_themes()).unwrap_or_default();
     let previous_clusters = previous_centroids
         .as_deref()
         .zip(previous_labels.as_deref())
-        .map(|(centroids, labels)| Previous { centroids, labels });
+        .map(|(centroids, labels)| Previous { centroids, labels, themes: &previous_themes });
     let steers = steering::of_job(job, previous.as_ref().map(|p| p.id()));
     let result = match cluster_steered(&mut data, read.dim, params, previous_clusters, &steers, &check_interrupts) {
         Ok(result) => result,
@@ -213,6 +214,7 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     let t = Instant::now();
     write_results(job, run_id, &ids, &trace_ids, &ts, &result, &labels);
     let lineage = lineage::record(job, run_id, previous.as_ref(), &result, &labels.clusters);
+    lineage::record_themes(job, run_id, previous.as_ref(), &result, &labels.themes);
     steering::mark_clusters(job, run_id, &result.steering);
     update_metrics(job, source, run_id, &ids, &result.labels, n, Grouping::Clusters);
     update_metrics(job, source, run_id, &ids, &result.item_themes(), n, Grouping::Themes);

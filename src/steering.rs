@@ -11,8 +11,9 @@ use crate::labelling::{near_centre_texts, with_title_embedder};
 use crate::pg::Required;
 use crate::privacy::record_distinct_users;
 use crate::results::{update_metrics, Grouping};
-use llm_clusters_engine::cluster::labels::label_clusters;
+use llm_clusters_engine::cluster::labels::{label_clusters, label_themes, ThemeMembers};
 use llm_clusters_engine::cluster::steering::{merge_now, split_now, Action, Kind, Mark, Regrouped, Steer};
+use llm_clusters_engine::cluster::themes::theme_of_merge;
 use llm_clusters_engine::vectors::{normalise_rows, real_array_literal};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
@@ -432,7 +433,141 @@ fn write_regrouped(
     })
     .or_raise();
     relabel(job, source, run_id, made, regrouped);
+    if kind == Kind::Merge {
+        retheme_merge(job, source, run_id, steering_id, made[0]);
+    }
     recompute_run(job, source, run_id);
+}
+
+/// After a merge of clusters of different themes: the merged cluster joins the theme that
+/// held most of its items (`themes::theme_of_merge`), the themes it changed are labelled
+/// again from the clusters they now hold (their centroid is their clusters' size-weighted
+/// mean, their map point their items' mean), and a theme it emptied is recorded in
+/// `theme_lineage` as merged into that theme (`recompute_run` removes it).
+fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merged: i32) {
+    let team = job.team_id;
+    // The named clusters' themes and sizes before the merge, from the steer's restore.
+    let parts: Vec<(i32, usize)> = Spi::connect(|client| {
+        client
+            .select(
+                "SELECT (e->>'theme_id')::int, (e->>'size')::int FROM llm_clusters.steering s, jsonb_array_elements(s.restore->'clusters') e
+                 WHERE s.team_id = $1 AND s.id = $2 AND e->>'theme_id' IS NOT NULL",
+                None,
+                &[team.into(), steering_id.into()],
+            )?
+            .map(|row| Ok((row.get::<i32>(1)?.required("theme_id"), row.get::<i32>(2)?.required("size").max(0) as usize)))
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .or_raise();
+    let mut changed: Vec<i32> = parts.iter().map(|&(t, _)| t).collect();
+    changed.sort_unstable();
+    changed.dedup();
+    let Some(theme) = theme_of_merge(&parts).filter(|_| changed.len() > 1) else { return };
+    Spi::run_with_args(
+        "UPDATE llm_clusters.clusters SET theme_id = $4 WHERE team_id = $1 AND run_id = $2 AND cluster_id = $3",
+        &[team.into(), run_id.into(), merged.into(), theme.into()],
+    )
+    .or_raise();
+    // Every cluster's theme, title, size and centroid; every theme's centroid as stored.
+    type ClusterRow = (i32, Option<i32>, String, i64, Option<Vec<f32>>);
+    let (clusters, stored): (Vec<ClusterRow>, HashMap<i32, Vec<f32>>) = Spi::connect(|client| {
+        let clusters = client
+            .select(
+                "SELECT c.cluster_id, c.theme_id, c.title, (SELECT count(*) FROM llm_clusters.assignments a
+                        WHERE a.team_id = c.team_id AND a.run_id = c.run_id AND a.cluster_id = c.cluster_id), c.centroid
+                 FROM llm_clusters.clusters c WHERE c.team_id = $1 AND c.run_id = $2 AND c.cluster_id >= 0",
+                None,
+                &[team.into(), run_id.into()],
+            )?
+            .map(|row| {
+                Ok((
+                    row.get::<i32>(1)?.required("clusters.cluster_id"),
+                    row.get::<i32>(2)?,
+                    row.get::<String>(3)?.required("clusters.title"),
+                    row.get::<i64>(4)?.required("count(*)"),
+                    row.get::<Vec<f32>>(5)?,
+                ))
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
+        let stored = client
+            .select(
+                "SELECT theme_id, centroid FROM llm_clusters.themes WHERE team_id = $1 AND run_id = $2 AND centroid IS NOT NULL",
+                None,
+                &[team.into(), run_id.into()],
+            )?
+            .map(|row| Ok((row.get::<i32>(1)?.required("themes.theme_id"), row.get::<Vec<f32>>(2)?.required("themes.centroid"))))
+            .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()?;
+        Ok::<_, pgrx::spi::Error>((clusters, stored))
+    })
+    .or_raise();
+    let n_clusters = clusters.iter().map(|c| c.0 as usize + 1).max().unwrap_or(0);
+    let n_themes = stored.keys().chain(changed.iter()).map(|&t| t.max(0) as usize + 1).max().unwrap_or(0);
+    let dim = stored.values().next().map_or(0, Vec::len);
+    let (mut themes, mut titles, mut sizes) =
+        (vec![None; n_clusters], vec![String::new(); n_clusters], vec![0; n_clusters]);
+    let mut sums = vec![vec![0f32; dim]; n_themes];
+    for (cluster, theme, title, size, centroid) in &clusters {
+        let c = *cluster as usize;
+        themes[c] = theme.and_then(|t| usize::try_from(t).ok()).filter(|&t| t < n_themes);
+        (titles[c], sizes[c]) = (title.clone(), *size as usize);
+        if let (Some(t), Some(centroid)) = (themes[c], centroid.as_ref().filter(|v| v.len() == dim)) {
+            sums[t].iter_mut().zip(centroid).for_each(|(s, x)| *s += *size as f32 * x);
+        }
+    }
+    let centroids: Vec<Vec<f32>> = sums
+        .into_iter()
+        .enumerate()
+        .map(|(t, mut sum)| {
+            let norm = sum.iter().map(|x| x * x).sum::<f32>().sqrt();
+            if norm > 0.0 {
+                sum.iter_mut().for_each(|x| *x /= norm);
+                sum
+            } else {
+                stored.get(&(t as i32)).cloned().unwrap_or(sum)
+            }
+        })
+        .collect();
+    let (ids, item_clusters, ranks) = run_assignments(team, run_id);
+    let docs = near_centre_texts(job, source, &ids, &item_clusters, &ranks);
+    let docs: Vec<(i32, u32, &str)> = docs.iter().map(|(c, r, t)| (*c, *r, t.as_str())).collect();
+    let members = ThemeMembers { themes: &themes, titles: &titles, sizes: &sizes, centroids: &centroids };
+    let labels = with_title_embedder(dim, |embed| label_themes(&docs, &members, embed));
+    let label = |t: i32| &labels[t as usize];
+    Spi::connect_mut(|client| {
+        client.update(
+            "UPDATE llm_clusters.themes t SET title = u.t, description = u.d, centroid = u.cen::real[],
+                    keywords = CASE WHEN u.k = '' THEN '{}'::text[] ELSE string_to_array(u.k, E'\\x1f') END,
+                    x = p.x, y = p.y
+             FROM unnest($3::int[], $4::text[], $5::text[], $6::text[], $7::text[]) AS u(id, t, d, k, cen),
+                  LATERAL (SELECT avg(a.x) AS x, avg(a.y) AS y FROM llm_clusters.assignments a
+                           JOIN llm_clusters.clusters c ON c.team_id = a.team_id AND c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+                           WHERE a.team_id = $1 AND a.run_id = $2 AND c.theme_id = u.id) p
+             WHERE t.team_id = $1 AND t.run_id = $2 AND t.theme_id = u.id",
+            None,
+            &[
+                team.into(),
+                run_id.into(),
+                changed.clone().into(),
+                changed.iter().map(|&t| label(t).title.clone()).collect::<Vec<_>>().into(),
+                changed.iter().map(|&t| label(t).description.clone()).collect::<Vec<_>>().into(),
+                changed.iter().map(|&t| label(t).keywords.join("\u{1f}")).collect::<Vec<_>>().into(),
+                changed.iter().map(|&t| real_array_literal(&centroids[t as usize])).collect::<Vec<_>>().into(),
+            ],
+        )?;
+        // A theme left without clusters merged into the merged cluster's theme.
+        client.update(
+            "UPDATE llm_clusters.theme_lineage l SET event = 'merged', theme_id = $3, similarity = NULL,
+                    related_stable_id = (SELECT k.stable_id FROM llm_clusters.themes k WHERE k.team_id = $1 AND k.run_id = $2 AND k.theme_id = $3)
+             FROM llm_clusters.themes t
+             WHERE t.team_id = $1 AND t.run_id = $2 AND t.theme_id = ANY($4) AND t.theme_id <> $3
+               AND NOT EXISTS (SELECT 1 FROM llm_clusters.clusters c WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id)
+               AND l.team_id = t.team_id AND l.run_id = t.run_id AND l.stable_id = t.stable_id",
+            None,
+            &[team.into(), run_id.into(), theme.into(), changed.clone().into()],
+        )?;
+        Ok::<_, pgrx::spi::Error>(())
+    })
+    .or_raise();
 }
 
 /// Offline labels of the clusters a steer made, from their items' texts against the rest

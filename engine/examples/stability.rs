@@ -29,7 +29,8 @@ fn run(
             previous_rows.iter().zip(&p.labels).map(|(&r, &l)| (r, l)).collect();
         rows.iter().map(|r| at.get(r).copied().unwrap_or(Previous::ABSENT)).collect()
     });
-    let previous = previous.map(|(p, _)| Previous { centroids: &p.centroids, labels: &labels });
+    let themes: Vec<i32> = previous.map_or(Vec::new(), |(p, _)| p.themes.iter().map(|&t| t as i32).collect());
+    let previous = previous.map(|(p, _)| Previous { centroids: &p.centroids, labels: &labels, themes: &themes });
     Ok(cluster(&mut x, dim, params, previous, &|| Ok(()))?)
 }
 

@@ -70,6 +70,50 @@ SELECT llm_clusters.run_job(:job, '2026-11-21 01:00') AS run2 \gset
 SELECT count(*) = 150 AS all_kept_their_cluster
 FROM llm_clusters.assignments a JOIN llm_clusters.assignments b ON b.item_id = a.item_id AND b.cluster_id = a.cluster_id
 WHERE a.run_id = :run AND b.run_id = :run2;
+-- Themes keep their stable ids and titles like clusters: the first run's are new, the
+-- second's continue each one (its items all shared), under the same stable id.
+SELECT run_id = :run AS first_run, event, count(*), min(similarity) AS similarity, count(related_stable_id) AS related
+FROM llm_clusters.theme_lineage WHERE run_id IN (:run, :run2) GROUP BY run_id, event ORDER BY run_id, event;
+SELECT count(*) AS themes, count(b.stable_id) AS same_stable_id, count(*) FILTER (WHERE a.title = b.title AND a.size = b.size) AS same_title_and_size,
+       bool_and(l.theme_id = b.theme_id AND l.previous_theme_id = a.theme_id) AS lineage_names_both
+FROM llm_clusters.themes a
+LEFT JOIN llm_clusters.themes b ON b.run_id = :run2 AND b.stable_id = a.stable_id
+LEFT JOIN llm_clusters.theme_lineage l ON l.run_id = :run2 AND l.stable_id = a.stable_id
+WHERE a.run_id = :run;
+SELECT count(DISTINCT stable_id) = count(*) AS theme_ids_distinct FROM llm_clusters.themes WHERE run_id = :run2;
+
+-- A merge of clusters of two themes: the merged cluster joins the theme that held most of
+-- its items; the theme it emptied is gone, merged into that one in theme_lineage; the theme
+-- it changed is titled again from the clusters it holds. Merged: a theme's two clusters
+-- (50 items) and the one cluster of another theme (25).
+CREATE TEMP TABLE before_merge AS SELECT * FROM llm_clusters.themes WHERE run_id = :run2;
+WITH t AS (SELECT theme_id, array_agg(cluster_id ORDER BY cluster_id) AS clusters FROM llm_clusters.clusters
+           WHERE run_id = :run2 AND cluster_id >= 0 GROUP BY theme_id)
+SELECT (SELECT theme_id FROM t WHERE cardinality(clusters) = 1 ORDER BY theme_id LIMIT 1) AS alone_theme,
+       (SELECT theme_id FROM t WHERE cardinality(clusters) = 2 ORDER BY theme_id LIMIT 1) AS pair_theme \gset
+SELECT llm_clusters.merge_clusters(:run2, ARRAY(SELECT cluster_id FROM llm_clusters.clusters
+                                                WHERE run_id = :run2 AND theme_id IN (:alone_theme, :pair_theme))) AS merged \gset
+SELECT theme_id = :pair_theme AS joined_the_theme_of_most_items
+FROM llm_clusters.clusters WHERE run_id = :run2 AND cluster_id = :merged;
+SELECT (SELECT count(*) FROM llm_clusters.themes WHERE run_id = :run2) = (SELECT count(*) FROM before_merge) - 1 AS one_theme_fewer,
+       NOT EXISTS (SELECT 1 FROM llm_clusters.themes WHERE run_id = :run2 AND theme_id = :alone_theme) AS emptied_theme_gone;
+SELECT l.event, l.theme_id = :pair_theme AS into_the_theme,
+       l.related_stable_id = (SELECT stable_id FROM before_merge WHERE theme_id = :pair_theme) AS into_its_stable_id
+FROM llm_clusters.theme_lineage l
+WHERE l.run_id = :run2 AND l.stable_id = (SELECT stable_id FROM before_merge WHERE theme_id = :alone_theme);
+-- The theme that took the cluster is titled again from the clusters it holds; its size and centroid follow.
+SELECT b.title <> t.title OR b.keywords <> t.keywords AS relabelled, t.size = b.size + 25 AS size_follows,
+       t.centroid <> b.centroid AS centroid_follows, t.stable_id = b.stable_id AS same_stable_id
+FROM llm_clusters.themes t JOIN before_merge b USING (theme_id) WHERE t.run_id = :run2 AND t.theme_id = :pair_theme;
+SELECT title, keywords FROM llm_clusters.themes WHERE run_id = :run2 AND theme_id = :pair_theme;
+SELECT count(*) AS untouched_themes_kept_as_they_were
+FROM llm_clusters.themes t JOIN before_merge b USING (theme_id)
+WHERE t.run_id = :run2 AND t.theme_id NOT IN (:alone_theme, :pair_theme) AND t.title = b.title AND t.stable_id = b.stable_id;
+-- Undone: the themes and their lineage are back as they were.
+SELECT llm_clusters.undo_steering(:job, (SELECT steering_id FROM llm_clusters.clusters WHERE run_id = :run2 AND cluster_id = :merged));
+SELECT count(*) = (SELECT count(*) FROM before_merge) AS themes_back
+FROM llm_clusters.themes t JOIN before_merge b USING (theme_id, stable_id, title, size) WHERE t.run_id = :run2;
+SELECT event, count(*) FROM llm_clusters.theme_lineage WHERE run_id = :run2 GROUP BY event;
 
 -- Windows without structure, and too few items.
 CREATE TEMP TABLE odd_items AS

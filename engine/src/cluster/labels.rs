@@ -845,34 +845,57 @@ pub fn label_clusters(
 /// Labels a run's clusters and themes. `docs` are `(cluster, rank, text)` of items near
 /// their cluster's centre (rank 0 the nearest), in any order; `embed`, when given, embeds
 /// in the space of the run's centroids, to choose titles contrastively. Clusters are
-/// labelled by [`label_clusters`]; a theme's examples are the nearest request of each of
-/// its first clusters, and its title candidates include its clusters' titles.
+/// labelled by [`label_clusters`], themes by [`label_themes`].
 pub fn offline_labels(docs: &[(i32, u32, &str)], result: &Clustering, embed: Option<Embed>) -> RunLabels {
     let clusters = label_clusters(docs, result.n_clusters, &result.centroids, embed);
-    let (docs, snippets) = by_rank(docs, result.n_clusters);
+    let members = ThemeMembers {
+        themes: &result.themes.iter().map(|&t| Some(t)).collect::<Vec<_>>(),
+        titles: &clusters.iter().map(|l| l.title.clone()).collect::<Vec<_>>(),
+        sizes: &crate::cluster::cluster_sizes(&result.labels, result.n_clusters),
+        centroids: &result.theme_centroids,
+    };
+    let themes = label_themes(docs, &members, embed);
+    RunLabels { clusters, themes }
+}
 
-    let theme_docs: Vec<(i32, &str)> = docs.iter().map(|(c, t)| (result.theme_of(*c), *t)).collect();
-    let mut theme_snippets: Vec<Vec<&str>> = vec![Vec::new(); result.n_themes];
-    let mut members: Vec<Vec<(String, f64)>> = vec![Vec::new(); result.n_themes];
-    let sizes = crate::cluster::cluster_sizes(&result.labels, result.n_clusters);
-    let theme_sizes = crate::cluster::cluster_sizes(&result.item_themes(), result.n_themes);
+/// What labels a run's themes besides their items' texts: per cluster (by cluster id), its
+/// theme (None: none, or no such cluster), title and size; per theme, its unit centroid.
+pub struct ThemeMembers<'a> {
+    pub themes: &'a [Option<usize>],
+    pub titles: &'a [String],
+    pub sizes: &'a [usize],
+    pub centroids: &'a [Vec<f32>],
+}
+
+/// Labels themes `0..members.centroids.len()` from `docs`, `(cluster, rank, text)` as for
+/// [`offline_labels`]: a theme's examples are the nearest request of each of its first
+/// clusters, and its title candidates include its clusters' titles. Also what re-labels
+/// the themes a steering merge changed (a theme with no cluster gets a label nobody reads).
+pub fn label_themes(docs: &[(i32, u32, &str)], members: &ThemeMembers, embed: Option<Embed>) -> Vec<ClusterLabel> {
+    let (n_clusters, n_themes) = (members.themes.len(), members.centroids.len());
+    let theme_of = |c: i32| {
+        usize::try_from(c).ok().and_then(|c| members.themes.get(c).copied().flatten()).filter(|&t| t < n_themes)
+    };
+    let (docs, snippets) = by_rank(docs, n_clusters);
+    let theme_docs: Vec<(i32, &str)> = docs.iter().map(|(c, t)| (theme_of(*c).map_or(-1, |t| t as i32), *t)).collect();
+    let mut theme_snippets: Vec<Vec<&str>> = vec![Vec::new(); n_themes];
+    let mut theme_sizes = vec![0usize; n_themes];
+    for c in 0..n_clusters {
+        if let Some(t) = theme_of(c as i32) {
+            theme_sizes[t] += members.sizes.get(c).copied().unwrap_or(0);
+        }
+    }
+    let mut titles: Vec<Vec<(String, f64)>> = vec![Vec::new(); n_themes];
     for (c, cluster_snippets) in snippets.iter().enumerate() {
-        if let Some(&t) = result.themes.get(c).filter(|&&t| t < result.n_themes) {
+        if let Some(t) = theme_of(c as i32) {
             if theme_snippets[t].len() < SNIPPETS {
                 theme_snippets[t].extend(cluster_snippets.first().copied());
             }
-            let share = sizes.get(c).copied().unwrap_or(0) as f64 / theme_sizes[t].max(1) as f64;
-            members[t].push((clusters[c].title.clone(), share));
+            let share = members.sizes.get(c).copied().unwrap_or(0) as f64 / theme_sizes[t].max(1) as f64;
+            titles[t].push((members.titles.get(c).cloned().unwrap_or_default(), share));
         }
     }
-    let themes = label_groups(
-        &theme_docs,
-        result.n_themes,
-        &theme_snippets,
-        &members,
-        embed.map(|e| (&result.theme_centroids[..], e)),
-    );
-    RunLabels { clusters, themes }
+    label_groups(&theme_docs, n_themes, &theme_snippets, &titles, embed.map(|e| (members.centroids, e)))
 }
 
 /// The distinct phrases of a text's first words that may be topics or keywords: 1 to 5

@@ -26,7 +26,7 @@ mod previous;
 pub mod quality;
 pub mod requests;
 pub mod steering;
-mod themes;
+pub mod themes;
 pub mod titles;
 pub mod umap;
 
@@ -118,6 +118,13 @@ pub fn cluster_steered(
 
     let t = Instant::now();
     let (reduced, projection, explained) = pca::reduce(x, params, &mut rng)?;
+    // Each item's theme in the previous run, from which the run's themes start.
+    let previous_item_themes: Vec<Option<i32>> = previous.as_ref().map_or(Vec::new(), |p| {
+        p.labels
+            .iter()
+            .map(|&l| usize::try_from(l).ok().and_then(|c| p.themes.get(c).copied()).filter(|&t| t >= 0))
+            .collect()
+    });
     let previous =
         previous.filter(|p| !p.centroids.is_empty() && p.centroids.iter().all(|r| r.len() == dim)).map(|p| {
             let c = p.centroids;
@@ -183,7 +190,12 @@ pub fn cluster_steered(
         Some(g) => g,
         None => communities::sampled_graph(reduced.view(), params, &mut rng),
     };
-    let themes = themes::themes_of(&centroids, &cluster_sizes(&labels, n_clusters));
+    let sizes = cluster_sizes(&labels, n_clusters);
+    let fresh = themes::themes_of(&centroids, &sizes);
+    let themes = match themes::previous_themes(&labels, n_clusters, &previous_item_themes) {
+        Some(before) => themes::keep_previous_themes(&centroids, &sizes, &before, fresh),
+        None => fresh,
+    };
     let n_themes = themes.iter().copied().max().map_or(0, |m| m + 1);
     check()?;
 
@@ -266,7 +278,7 @@ mod tests {
             &mut planted(6, 100, 64, 0.3, 9),
             64,
             &params,
-            Some(Previous { centroids: &first.centroids, labels: &[] }),
+            Some(Previous { centroids: &first.centroids, labels: &[], themes: &[] }),
             &|| Ok(()),
         )
         .unwrap();
@@ -277,7 +289,7 @@ mod tests {
             &mut planted(6, 100, 64, 0.3, 9),
             64,
             &params,
-            Some(Previous { centroids: two, labels: &[] }),
+            Some(Previous { centroids: two, labels: &[], themes: &[] }),
             &|| Ok(()),
         )
         .unwrap();
@@ -288,7 +300,7 @@ mod tests {
             &mut planted(6, 100, 64, 0.3, 9),
             64,
             &params,
-            Some(Previous { centroids: &other, labels: &[] }),
+            Some(Previous { centroids: &other, labels: &[], themes: &[] }),
             &|| Ok(()),
         )
         .unwrap();

@@ -9,6 +9,8 @@ use ndarray::Array2;
 pub struct Previous<'a> {
     pub centroids: &'a [Vec<f32>],
     pub labels: &'a [i32],
+    /// The theme of each of its clusters (empty when unknown): the run's themes start from them.
+    pub themes: &'a [i32],
 }
 
 impl Previous<'_> {

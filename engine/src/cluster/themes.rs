@@ -5,10 +5,18 @@
 //! [`MAX_THEME_SHARE`] of the items is passed over; when every cut has one (the tree
 //! joined a large cluster to others early), a theme over the cap is split where it was
 //! last merged until none is, unless it is one cluster (the data is that lopsided).
+//!
+//! A run that starts from the job's previous run keeps the previous run's grouping of its
+//! clusters (each cluster in the theme most of its items were in) unless the fresh cut is
+//! clearly better (by [`THEME_HYSTERESIS`] of silhouette of the clusters' centroids), as
+//! clusters keep their items: themes do not flip between near-equal cuts from day to day.
 
 /// Largest share of a run's items one theme of several clusters may hold (one cluster
 /// may hold more: the data is that lopsided).
 pub const MAX_THEME_SHARE: f64 = 0.35;
+/// How much better (silhouette of the clusters' centroids among themes, -1 to 1) a fresh cut
+/// must be than the previous run's grouping to replace it.
+pub const THEME_HYSTERESIS: f64 = 0.05;
 /// Merge heights (cosine distances) below this count as this when comparing jumps, so
 /// that near-duplicate clusters merging at ~0 make no jump of their own.
 const HEIGHT_FLOOR: f64 = 0.02;
@@ -20,12 +28,11 @@ const HEIGHT_FLOOR: f64 = 0.02;
 /// over the cap is split into the two groups whose merge made it, repeatedly, so that no
 /// theme of several clusters is over the cap. Fewer than 4 clusters: each is its own theme.
 /// Themes are numbered by their largest cluster (clusters are numbered by size).
-pub(super) fn themes_of(centroids: &[Vec<f32>], sizes: &[usize]) -> Vec<usize> {
+pub fn themes_of(centroids: &[Vec<f32>], sizes: &[usize]) -> Vec<usize> {
     let k = centroids.len();
     if k < 4 {
         return (0..k).collect();
     }
-    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| f64::from(*p) * f64::from(*q)).sum::<f64>();
     // members[g]: the clusters of group g; distance between groups as size-weighted mean.
     let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
     let pair = |a: &[usize], b: &[usize]| {
@@ -97,6 +104,96 @@ pub(super) fn themes_of(centroids: &[Vec<f32>], sizes: &[usize]) -> Vec<usize> {
     theme
 }
 
+/// For each of the run's clusters (`labels`: each item's, `n` clusters), the previous run's
+/// theme most of its items were in (`before`: each item's, None when it had none); None
+/// for a cluster none of whose items had one. None when nothing is known of the previous run.
+pub(super) fn previous_themes(labels: &[i32], n: usize, before: &[Option<i32>]) -> Option<Vec<Option<i32>>> {
+    if before.len() != labels.len() || before.iter().all(Option::is_none) {
+        return None;
+    }
+    let mut votes: Vec<Vec<(i32, usize)>> = vec![Vec::new(); n];
+    for (&l, &t) in labels.iter().zip(before) {
+        let (Some(c), Some(t)) = (usize::try_from(l).ok().filter(|&c| c < n), t) else { continue };
+        match votes[c].iter_mut().find(|(theme, _)| *theme == t) {
+            Some((_, count)) => *count += 1,
+            None => votes[c].push((t, 1)),
+        }
+    }
+    Some(votes.iter().map(|v| v.iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|&(t, _)| t)).collect())
+}
+
+/// The previous run's grouping of the clusters (`before`: each cluster's previous theme;
+/// a cluster with none joins the group nearest it by average linkage) when it is a valid
+/// cut (at least two groups, none of several clusters over the cap) and the fresh cut
+/// (`fresh`, from [`themes_of`]) is not better by [`THEME_HYSTERESIS`]; else `fresh`.
+pub(super) fn keep_previous_themes(
+    centroids: &[Vec<f32>],
+    sizes: &[usize],
+    before: &[Option<i32>],
+    fresh: Vec<usize>,
+) -> Vec<usize> {
+    let k = centroids.len();
+    let distance = |i: usize, j: usize| (1.0 - dot(&centroids[i], &centroids[j])).max(0.0);
+    let mut groups: Vec<(i32, Vec<usize>)> = Vec::new();
+    for c in 0..k {
+        if let Some(t) = before.get(c).copied().flatten() {
+            match groups.iter_mut().find(|(theme, _)| *theme == t) {
+                Some((_, members)) => members.push(c),
+                None => groups.push((t, vec![c])),
+            }
+        }
+    }
+    if groups.len() < 2 {
+        return fresh;
+    }
+    for c in (0..k).filter(|&c| before.get(c).copied().flatten().is_none()) {
+        let linkage = |members: &[usize]| members.iter().map(|&m| distance(c, m)).sum::<f64>() / members.len() as f64;
+        if let Some(g) = (0..groups.len()).min_by(|&a, &b| linkage(&groups[a].1).total_cmp(&linkage(&groups[b].1))) {
+            groups[g].1.push(c);
+        }
+    }
+    let n = sizes.iter().sum::<usize>().max(1) as f64;
+    let over_cap =
+        |g: &[usize]| g.len() > 1 && g.iter().map(|&c| sizes[c]).sum::<usize>() as f64 / n > MAX_THEME_SHARE + 1e-9;
+    if groups.iter().any(|(_, g)| over_cap(g)) {
+        return fresh;
+    }
+    let mut kept = vec![0usize; k];
+    let mut members: Vec<Vec<usize>> = groups.into_iter().map(|(_, g)| g).collect();
+    members.iter_mut().for_each(|g| g.sort_unstable());
+    members.sort_by_key(|g| g[0]);
+    for (t, g) in members.iter().enumerate() {
+        g.iter().for_each(|&c| kept[c] = t);
+    }
+    let score = |themes: &[usize]| {
+        let labels: Vec<i32> = themes.iter().map(|&t| t as i32).collect();
+        super::quality::silhouette_by(&labels, |i, j| distance(i, j) as f32)
+    };
+    if score(&fresh) > score(&kept) + THEME_HYSTERESIS {
+        fresh
+    } else {
+        kept
+    }
+}
+
+fn dot(a: &[f32], b: &[f32]) -> f64 {
+    a.iter().zip(b).map(|(p, q)| f64::from(*p) * f64::from(*q)).sum()
+}
+
+/// The theme of the cluster a merge made, from the merged clusters' `(theme, size)`: the
+/// theme that held most of its items (the lowest theme id on a tie). The themes it left
+/// lose those clusters, so their titles are made again from the clusters they keep.
+pub fn theme_of_merge(parts: &[(i32, usize)]) -> Option<i32> {
+    let mut held: Vec<(i32, usize)> = Vec::new();
+    for &(theme, size) in parts {
+        match held.iter_mut().find(|(t, _)| *t == theme) {
+            Some((_, total)) => *total += size,
+            None => held.push((theme, size)),
+        }
+    }
+    held.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|(theme, _)| theme)
+}
+
 pub(super) fn theme_of(themes: &[usize], cluster: i32) -> i32 {
     if cluster < 0 {
         -1
@@ -123,6 +220,122 @@ mod tests {
         v[7] = tilt;
         let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
         v.iter().map(|x| x / norm).collect()
+    }
+
+    #[test]
+    fn the_previous_grouping_is_kept_unless_a_fresh_cut_is_clearly_better() {
+        let keep = super::keep_previous_themes;
+        // Six equidistant clusters: every grouping in pairs is as good as another, so the
+        // previous run's is kept whatever the fresh cut, numbered by its largest cluster.
+        let apart: Vec<Vec<f32>> = (0..6).map(|a| towards(a, 0.0)).collect();
+        let sizes = [10; 6];
+        let fresh = super::themes_of(&apart, &sizes);
+        let before = [Some(5), Some(9), Some(9), Some(5), Some(2), Some(2)];
+        let kept = keep(&apart, &sizes, &before, fresh.clone());
+        assert_eq!(kept, vec![0, 1, 1, 0, 2, 2]);
+        // Three pairs of near twins: a previous grouping that puts far clusters together is
+        // clearly worse than the fresh cut, which replaces it.
+        let pairs =
+            [towards(0, 0.0), towards(0, 0.3), towards(1, 0.0), towards(1, 0.3), towards(2, 0.0), towards(2, 0.3)];
+        let fresh = super::themes_of(&pairs, &sizes);
+        assert_eq!(fresh, vec![0, 0, 1, 1, 2, 2]);
+        let crossed = [Some(0), Some(1), Some(1), Some(0), Some(2), Some(2)];
+        assert_eq!(keep(&pairs, &sizes, &crossed, fresh.clone()), fresh);
+        // The fresh grouping numbered otherwise is itself; a cluster with no previous theme
+        // joins the group nearest it.
+        let renumbered = [Some(7), Some(7), Some(3), Some(3), Some(1), None];
+        assert_eq!(keep(&pairs, &sizes, &renumbered, fresh.clone()), fresh);
+        // A previous group over the cap, or a single one: the fresh cut.
+        let over = [Some(0), Some(0), Some(0), Some(0), Some(1), Some(1)];
+        assert_eq!(keep(&apart, &sizes, &over, vec![0, 0, 1, 1, 2, 2]), vec![0, 0, 1, 1, 2, 2]);
+        assert_eq!(keep(&apart, &sizes, &[Some(1); 6], vec![0, 0, 1, 1, 2, 2]), vec![0, 0, 1, 1, 2, 2]);
+    }
+
+    #[test]
+    fn a_cluster_continues_the_theme_most_of_its_items_were_in() {
+        let labels = [0, 0, 0, 1, 1, -1, 2];
+        let before = [Some(4), Some(4), Some(2), None, None, Some(4), None];
+        assert_eq!(super::previous_themes(&labels, 3, &before), Some(vec![Some(4), None, None]));
+        assert_eq!(super::previous_themes(&labels, 3, &[None; 7]), None);
+        assert_eq!(super::previous_themes(&labels, 3, &[]), None);
+    }
+
+    #[test]
+    fn a_merged_cluster_joins_the_theme_that_held_most_of_its_items() {
+        // 30 items from theme 4 and 20 + 15 from theme 1: theme 1 held more (35).
+        assert_eq!(super::theme_of_merge(&[(4, 30), (1, 20), (1, 15)]), Some(1));
+        assert_eq!(super::theme_of_merge(&[(4, 30), (1, 20)]), Some(4));
+        // A tie goes to the lowest theme id, whatever the order named.
+        assert_eq!(super::theme_of_merge(&[(3, 10), (2, 10)]), Some(2));
+        assert_eq!(super::theme_of_merge(&[]), None);
+    }
+
+    #[test]
+    fn themes_of_a_run_started_from_the_previous_one_continue() {
+        // Run B clusters 7 of 8 days, 6 of them run A's, starting from A as the extension does:
+        // the clusters' own matcher finds each of A's themes again in B (continued, itself).
+        use super::super::lineage::{match_clusters, Event, Overlap};
+        use super::super::{cluster, Previous};
+        let (data, dim, _) = nested(&[4, 3, 2, 3], 5);
+        let n = data.len() / dim;
+        let rows = |day: std::ops::Range<usize>| -> Vec<usize> { (0..n).filter(|i| day.contains(&(i % 8))).collect() };
+        let (rows_a, rows_b) = (rows(0..7), rows(1..8));
+        let take =
+            |rows: &[usize]| -> Vec<f32> { rows.iter().flat_map(|&r| data[r * dim..(r + 1) * dim].to_vec()).collect() };
+        let params = Params { map_epochs: 10, ..Params::default() };
+        let a = run(&mut take(&rows_a), dim, &params).unwrap();
+        let labels: Vec<i32> =
+            rows_b.iter().map(|r| rows_a.binary_search(r).map_or(Previous::ABSENT, |p| a.labels[p])).collect();
+        let themes: Vec<i32> = a.themes.iter().map(|&t| t as i32).collect();
+        let previous = Previous { centroids: &a.centroids, labels: &labels, themes: &themes };
+        let b = cluster(&mut take(&rows_b), dim, &params, Some(previous), &|| Ok(())).unwrap();
+        let (ta, tb) = (a.item_themes(), b.item_themes());
+        let shared: Vec<(Option<usize>, Option<usize>, u64)> = rows_b
+            .iter()
+            .enumerate()
+            .filter_map(|(pb, r)| rows_a.binary_search(r).ok().map(|pa| (pb, pa)))
+            .map(|(pb, pa)| (usize::try_from(tb[pb]).ok(), usize::try_from(ta[pa]).ok(), 1))
+            .collect();
+        let links = match_clusters(&Overlap::from_shared(&shared, &b.theme_centroids, &a.theme_centroids));
+        assert_eq!(a.n_themes, 4);
+        assert_eq!(b.n_themes, 4);
+        let continued: Vec<_> = links.iter().filter(|l| l.event == Event::Continued).collect();
+        assert_eq!(continued.len(), 4, "{links:?}");
+        assert!(continued.iter().all(|l| l.similarity > 0.9), "{links:?}");
+    }
+
+    #[test]
+    fn a_theme_is_labelled_from_the_clusters_it_holds() {
+        // After a merge moved the email cluster from theme 0 to theme 1, theme 0 is titled
+        // from passwords alone and theme 1 also from email addresses.
+        use super::super::labels::{label_themes, ThemeMembers};
+        let asks = [
+            ["How do I reset my password?", "reset my password please", "I forgot my password, reset it"],
+            ["How do I change my email address?", "change my email address", "update the email address on my account"],
+            ["How do I bake sourdough bread?", "bake sourdough bread at home", "sourdough bread recipe to bake"],
+        ];
+        let docs: Vec<(i32, u32, &str)> = asks
+            .iter()
+            .enumerate()
+            .flat_map(|(c, a)| a.iter().enumerate().map(move |(r, t)| (c as i32, r as u32, *t)))
+            .collect();
+        let titles = ["Password resets".to_string(), "Email address changes".into(), "Sourdough baking".into()];
+        let label = |themes: [usize; 3]| {
+            let members = ThemeMembers {
+                themes: &themes.map(Some),
+                titles: &titles,
+                sizes: &[3, 3, 3],
+                centroids: &[vec![1.0, 0.0], vec![0.0, 1.0]],
+            };
+            label_themes(&docs, &members, None)
+        };
+        let words =
+            |l: &super::super::labels::ClusterLabel| format!("{} {}", l.title, l.keywords.join(" ")).to_lowercase();
+        let before = label([0, 0, 1]);
+        assert!(words(&before[0]).contains("email"), "{before:?}");
+        let after = label([0, 1, 1]);
+        assert!(!words(&after[0]).contains("email") && words(&after[0]).contains("password"), "{after:?}");
+        assert!(words(&after[1]).contains("email") || after[1].description.contains("email"), "{after:?}");
     }
 
     #[test]
