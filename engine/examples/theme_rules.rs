@@ -238,6 +238,9 @@ fn pddp(x: &[f32], labels: &[i32], k: usize, t: usize) -> Vec<usize> {
     raw.iter().map(|r| ids.iter().position(|x| x == r).unwrap()).collect()
 }
 
+/// A theme rule: each cluster's theme from the clusters' centroids and sizes.
+type Rule = Box<dyn Fn(&[Vec<f32>], &[usize]) -> Vec<usize>>;
+
 fn main() {
     let dir = "/work/shared/data";
     let (bbc, bl) = load(dir, "bbc5");
@@ -265,7 +268,7 @@ fn main() {
     sets.push(("domains3", d, p));
     let seeds: Vec<u64> =
         std::env::args().nth(1).map(|s| s.split(',').map(|x| x.parse().unwrap()).collect()).unwrap_or(vec![42, 43, 44]);
-    let variants: Vec<(String, Box<dyn Fn(&[Vec<f32>], &[usize]) -> Vec<usize>>)> = vec![
+    let variants: Vec<(String, Rule)> = vec![
         ("current".into(), Box::new(current)),
         ("h0.45".into(), Box::new(|c: &[Vec<f32>], s: &[usize]| height_cut(&avg_tree(c, s), s, 0.45))),
         ("h0.5".into(), Box::new(|c: &[Vec<f32>], s: &[usize]| height_cut(&avg_tree(c, s), s, 0.5))),
