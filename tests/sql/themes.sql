@@ -63,6 +63,7 @@ INSERT INTO llm_clusters.team_roles VALUES (2, 'regress_theme_reader');
 SET LOCAL ROLE regress_theme_reader;
 SELECT count(*) AS themes_seen_by_team_2 FROM llm_clusters.themes WHERE run_id = :run;
 SELECT count(*) AS theme_cards_seen_by_team_2 FROM llm_clusters.theme_cards WHERE run_id = :run;
+SELECT count(*) AS theme_lineage_seen_by_team_2 FROM llm_clusters.theme_lineage WHERE run_id = :run;
 RESET ROLE;
 
 -- A second day with the same items: the same clusters and themes (hysteresis).
