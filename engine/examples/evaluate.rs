@@ -5,15 +5,22 @@
 //! rule can fit "5 groups of equal size":
 //! - `mix10`: bbc5 and donotanswer5 in one set (10 groups, two domains);
 //! - `mix10_unequal`: the same with group g keeping 1/(g+1) of its items (from all to 1/10);
-//! - `mix3`: three groups of mix10 of very different size (all, 1/3, 1/9 of their items).
+//! - `mix3`: three groups of mix10 of very different size (all, 1/3, 1/9 of their items);
+//! - `sharegpt_keywords`: real prompts labelled by the one intent their words name (32
+//!   intents such as poem, SQL, travel; groups of 8 to 90 items).
 //!
 //! cargo run --release -p llm_clusters_engine --example evaluate -- DIR [method] [seed] [offline]
 //! DIR holds NAME.jsonl ({"text", "label"} per line) and NAME.emb.f32 (float32 rows).
 //! With `offline`, the texts are embedded by the hashed bag-of-words embedder instead.
 //! `PARAMS='{"resolution": 1.5}'` sets job parameters.
+//! With `MODEL_DIR`, `smalltalk34` (34 small-talk intents, `common/smalltalk.rs`) is embedded
+//! and run too, and each set's titles are printed unless `NO_TITLES` is set.
 //! `SETS=NAME,...` runs only the sets named. `EXTRA=DIR2` adds every NAME.jsonl of DIR2 as a set of its own (its label null for items
 //! of no group), embedded by the built-in model (`MODEL_DIR`) when it has no NAME.emb.f32:
 //! `python3 scripts/demo_requests.py > DIR2/demo.jsonl` is the demo's traffic.
+
+#[path = "common/smalltalk.rs"]
+mod smalltalk;
 
 use linfa::prelude::*;
 use llm_clusters_engine::cluster::labels::{offline_labels, ClusterLabel};
@@ -104,6 +111,104 @@ fn subset(
     (d, l, t)
 }
 
+/// What a real prompt asks for, by the words in its first 400 characters: (intent, word
+/// patterns); a pattern is consecutive words, `*` ends a prefix.
+const KEYWORD_INTENTS: &[(&str, &[&str])] = &[
+    ("poem", &["poem*", "haiku*", "sonnet*"]),
+    ("song", &["song", "songs", "lyrics"]),
+    ("joke", &["joke", "jokes"]),
+    ("story", &["short story", "story about"]),
+    ("translate", &["translat*"]),
+    ("sql", &["sql", "query"]),
+    ("python", &["python"]),
+    ("javascript", &["javascript", "react", "node"]),
+    ("email", &["email*", "e mail"]),
+    ("resume", &["resume", "cover letter", "cv"]),
+    ("summarize", &["summari*", "summary"]),
+    ("essay", &["essay*"]),
+    ("blog", &["blog*"]),
+    ("tweet", &["tweet", "tweets", "twitter"]),
+    ("youtube", &["youtube*", "video script"]),
+    ("marketing", &["marketing", "ad copy"]),
+    ("recipe", &["recipe*", "cook*"]),
+    ("business plan", &["business plan", "startup*"]),
+    ("interview", &["interview*"]),
+    ("game", &["game"]),
+    ("excel", &["excel", "spreadsheet*"]),
+    ("travel", &["trip", "itinerar*", "travel*"]),
+    ("fitness", &["diet", "workout*", "exercise*"]),
+    ("math", &["equation*", "calculate*"]),
+    ("seo", &["seo", "keyword", "keywords"]),
+    ("name ideas", &["names for", "name for"]),
+    ("rewrite", &["rewrite*", "paraphras*", "rephrase*"]),
+    ("lesson", &["lesson plan*", "students"]),
+    ("containers", &["docker*", "kubernetes"]),
+    ("java or c", &["java", "c++", "c#"]),
+    ("crypto", &["crypto*", "blockchain", "nft*"]),
+    ("legal", &["contract", "legal"]),
+];
+
+/// `sharegpt_keywords`: the real prompts that match exactly one intent of
+/// [`KEYWORD_INTENTS`], of intents with at least 8 such prompts: some 30 groups of 8 to 90
+/// items, many small and close to one another (labels from keywords, so noisy).
+fn keyword_intents(dim: usize, data: &[f32], texts: &[String]) -> (Vec<f32>, Vec<String>, Vec<String>) {
+    let matches = |words: &[String], pattern: &str| {
+        let pattern: Vec<&str> = pattern.split(' ').collect();
+        words.windows(pattern.len()).any(|w| {
+            w.iter().zip(&pattern).all(|(word, p)| match p.strip_suffix('*') {
+                Some(prefix) => word.starts_with(prefix),
+                None => word == p,
+            })
+        })
+    };
+    let intent: Vec<Option<&str>> = texts
+        .iter()
+        .map(|t| {
+            let head: String = t.chars().take(400).collect::<String>().to_lowercase();
+            let words: Vec<String> = head
+                .split(|c: char| !(c.is_alphanumeric() || c == '+' || c == '#'))
+                .filter(|w| !w.is_empty())
+                .map(str::to_string)
+                .collect();
+            let hits: Vec<&str> = KEYWORD_INTENTS
+                .iter()
+                .filter(|(_, patterns)| patterns.iter().any(|p| matches(&words, p)))
+                .map(|(name, _)| *name)
+                .collect();
+            (hits.len() == 1).then(|| hits[0])
+        })
+        .collect();
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    intent.iter().flatten().for_each(|i| *counts.entry(i).or_default() += 1);
+    let (mut d, mut l, mut t) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, found) in intent.iter().enumerate() {
+        if let Some(name) = found.filter(|n| counts[n] >= 8) {
+            d.extend_from_slice(&data[i * dim..(i + 1) * dim]);
+            l.push(format!("sharegpt_keywords/{name}"));
+            t.push(texts[i].clone());
+        }
+    }
+    (d, l, t)
+}
+
+/// `smalltalk34`: the small-talk intents of `common/smalltalk.rs`, embedded by `model`.
+fn smalltalk_set(model: &MiniLm) -> Result<Set, Box<dyn std::error::Error>> {
+    let rows = smalltalk::smalltalk();
+    let texts: Vec<String> = rows.iter().map(|(t, _)| t.clone()).collect();
+    let labels: Vec<String> = rows.iter().map(|(_, l)| format!("smalltalk34/{l}")).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let data = model.embed(&refs, 2, Precision::F32, &|| Ok(()))?.concat();
+    Ok(Set {
+        name: "smalltalk34".into(),
+        dim: data.len() / texts.len().max(1),
+        data,
+        truth: Some(numbered(&labels)),
+        names: Some(label_names(&labels)),
+        domain: None,
+        texts,
+    })
+}
+
 /// The sets of `EXTRA`'s directory, in name order: vectors stored beside them or made by `model`.
 fn extra_sets(dir: &str, model: Option<&MiniLm>) -> Result<Vec<Set>, Box<dyn std::error::Error>> {
     let mut names: Vec<String> = std::fs::read_dir(dir)?
@@ -158,6 +263,7 @@ fn sets(dir: &str, offline: bool) -> Result<Vec<Set>, Box<dyn std::error::Error>
     };
     out.push(set("bbc5", &bbc_texts, bbc.clone(), Some(&bbc_labels), None));
     out.push(set("donotanswer5", &dna_texts, dna.clone(), Some(&dna_labels), None));
+    let share_data = share.clone();
     out.push(set("sharegpt_prompts", &share_texts, share, None, None));
     let mix: Vec<f32> = bbc.iter().chain(&dna).copied().collect();
     let mix_labels: Vec<String> = bbc_labels.iter().chain(&dna_labels).cloned().collect();
@@ -167,6 +273,8 @@ fn sets(dir: &str, offline: bool) -> Result<Vec<Set>, Box<dyn std::error::Error>
     out.push(set("mix10", &mix_texts, mix.clone(), Some(&mix_labels), Some(domain(&mix_labels))));
     let (d, l, t) = subset(dim, &mix, &mix_labels, &mix_texts, |g| 1.0 / (g as f64 + 1.0));
     out.push(set("mix10_unequal", &t, d, Some(&l), Some(domain(&l))));
+    let (d, l, t) = keyword_intents(dim, &share_data, &share_texts);
+    out.push(set("sharegpt_keywords", &t, d, Some(&l), None));
     let (d, l, t) = subset(dim, &mix, &mix_labels, &mix_texts, |g| match g {
         1 => 1.0,
         6 => 1.0 / 3.0,
@@ -473,6 +581,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = std::env::var("MODEL_DIR").ok().map(|d| MiniLm::load(std::path::Path::new(&d))).transpose()?;
     let mut title_lines = Vec::new();
     let mut all = sets(dir, offline)?;
+    if let Some(model) = &model {
+        all.push(smalltalk_set(model)?);
+    }
     if let Ok(extra) = std::env::var("EXTRA") {
         all.extend(extra_sets(&extra, model.as_ref())?);
     }
@@ -530,7 +641,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             theme_ari,
             base,
         );
-        if let Some(model) = &model {
+        if let Some(model) = model.as_ref().filter(|_| std::env::var("NO_TITLES").is_err()) {
             title_lines.push(titles(&set, &result, model)?);
         }
     }

@@ -275,7 +275,9 @@ pub(super) fn graph_communities(
     let edges = umap::fuzzy_graph(&idx, &dist);
     let graph = Graph::from_edges(sel.nrows(), &edges);
     let min_size = ((sel.nrows() as f64 * params.min_cluster_share).ceil() as usize).max(MIN_CLUSTER_ITEMS);
-    let fresh = louvain(&graph, params.resolution);
+    // Refined before the comparison below, so that it weighs like against like: the
+    // previous run's clusters were refined too.
+    let fresh = refine(&graph, &louvain(&graph, params.resolution), params.resolution, min_size, params.refine);
     // Hysteresis, as for k-means: the previous run's clusters are kept (an item that was in
     // them stays where it was; a new one starts in the nearest cluster and moves to the
     // community that raises modularity most) unless today's fresh communities are clearly
@@ -342,6 +344,137 @@ pub(super) fn graph_communities(
     }
     let graph = SampledGraph { rows, edges, rest: Some(Neighbours { idx: rest_idx, dist: rest_dist }) };
     Ok((labels, Quality { method: "graph".into(), ..Default::default() }, graph))
+}
+
+/// The subgraph of `graph` on `nodes` (edges with both ends among them), nodes renumbered
+/// in the order given.
+fn induced(graph: &Graph, nodes: &[usize]) -> Graph {
+    let mut local = vec![u32::MAX; graph.len()];
+    nodes.iter().enumerate().for_each(|(p, &i)| local[i] = p as u32);
+    let adjacency = nodes
+        .iter()
+        .map(|&i| {
+            graph.adjacency[i]
+                .iter()
+                .filter(|(j, _)| local[*j as usize] != u32::MAX)
+                .map(|&(j, w)| (local[j as usize], w))
+                .collect()
+        })
+        .collect();
+    Graph { adjacency }
+}
+
+/// Per-community refinement, for data of many small groups: Louvain at one resolution
+/// merges groups too small to raise modularity on the whole graph (its resolution
+/// limit), so each community is split into the communities of its own subgraph, and
+/// those parts of at least `min_size` nodes become clusters when they are about as
+/// separate as the communities found on the whole graph: their volume-weighted
+/// conductance (the share of their edge weight that leaves them) is at most `factor`
+/// times the communities'. The scale of "separate" comes from the data, so a homogeneous
+/// community, whose halves share much of their edge weight, stays whole. Parts are
+/// refined again the same way. Returns the new communities, numbered 0.. in order of
+/// their first node; `factor` 0 returns `found` as it is.
+pub(super) fn refine(graph: &Graph, found: &[usize], resolution: f64, min_size: usize, factor: f64) -> Vec<usize> {
+    let k = found.iter().copied().max().map_or(0, |m| m + 1);
+    if factor <= 0.0 || k == 0 {
+        return found.to_vec();
+    }
+    let limit = factor * conductance(graph, found);
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); k];
+    found.iter().enumerate().for_each(|(i, &c)| members[c].push(i));
+    let mut out = vec![0usize; found.len()];
+    let mut next = 0usize;
+    let mut part_of = vec![usize::MAX; graph.len()];
+    // Depth first, in order, so that the numbering is deterministic.
+    let mut pending: Vec<Vec<usize>> = members.into_iter().rev().collect();
+    while let Some(nodes) = pending.pop() {
+        let mut split = None;
+        if nodes.len() >= 2 * min_size {
+            let sub = induced(graph, &nodes);
+            let (local, kept) = absorb_all(&sub, &louvain(&sub, resolution), min_size);
+            if kept >= 2 {
+                nodes.iter().zip(&local).for_each(|(&i, &l)| part_of[i] = l);
+                if conductance(graph, &part_of) <= limit {
+                    split = Some((local, kept));
+                }
+                nodes.iter().for_each(|&i| part_of[i] = usize::MAX);
+            }
+        }
+        match split {
+            Some((local, kept)) => {
+                let mut parts: Vec<Vec<usize>> = vec![Vec::new(); kept];
+                local.iter().zip(&nodes).for_each(|(&l, &i)| parts[l].push(i));
+                pending.extend(parts.into_iter().rev());
+            }
+            None => {
+                nodes.iter().for_each(|&i| out[i] = next);
+                next += 1;
+            }
+        }
+    }
+    dense(&out).0
+}
+
+/// The volume-weighted mean conductance of the parts of `part_of` (a node in none:
+/// usize::MAX): the share of their nodes' edge weight that leads out of their part.
+fn conductance(graph: &Graph, part_of: &[usize]) -> f64 {
+    let (mut cut, mut volume) = (0.0, 0.0);
+    for (i, edges) in graph.adjacency.iter().enumerate() {
+        if part_of[i] == usize::MAX {
+            continue;
+        }
+        for &(j, w) in edges {
+            volume += w;
+            if part_of[j as usize] != part_of[i] {
+                cut += w;
+            }
+        }
+    }
+    if volume > 0.0 {
+        cut / volume
+    } else {
+        0.0
+    }
+}
+
+/// `parts` with every part of fewer than `min_size` nodes dissolved into the kept parts
+/// (those at least that big): each node of a small part joins the kept part it has the
+/// most edge weight to, passing through the other absorbed nodes, or the largest kept
+/// part when it has no path to one (all nodes are one part when no part is that big).
+/// Returns the parts (dense) and their number.
+fn absorb_all(graph: &Graph, parts: &[usize], min_size: usize) -> (Vec<usize>, usize) {
+    let mut sizes = std::collections::HashMap::new();
+    parts.iter().for_each(|&p| *sizes.entry(p).or_insert(0usize) += 1);
+    if sizes.values().all(|&s| s < min_size) {
+        return (vec![0; parts.len()], 1);
+    }
+    let mut labels = absorb_small(graph, parts, min_size);
+    let largest = {
+        let mut sizes = std::collections::BTreeMap::new();
+        labels.iter().filter(|&&l| l >= 0).for_each(|&l| *sizes.entry(l).or_insert(0usize) += 1);
+        sizes.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map_or(0, |(l, _)| l)
+    };
+    for _ in 0..graph.len() {
+        let before = labels.clone();
+        for (i, l) in labels.iter_mut().enumerate() {
+            if *l >= 0 {
+                continue;
+            }
+            let mut weight = std::collections::BTreeMap::new();
+            for &(j, w) in &graph.adjacency[i] {
+                if before[j as usize] >= 0 {
+                    *weight.entry(before[j as usize]).or_insert(0.0) += w;
+                }
+            }
+            if let Some((c, _)) = weight.into_iter().max_by(|a, b| a.1.total_cmp(&b.1).then(b.0.cmp(&a.0))) {
+                *l = c;
+            }
+        }
+        if labels == before {
+            break;
+        }
+    }
+    dense(&labels.iter().map(|&l| if l < 0 { largest as usize } else { l as usize }).collect::<Vec<_>>())
 }
 
 /// Communities of fewer than `min_size` nodes (or than the largest, if none is that big)
@@ -430,6 +563,52 @@ mod tests {
         let mut fixed = all.clone();
         fixed[0] = false;
         assert_eq!(complete(&g, 1.0, &start, &fixed)[0], complete(&g, 1.0, &start, &fixed)[10]);
+    }
+
+    #[test]
+    fn refinement_splits_what_the_first_level_merged_and_only_that() {
+        let g = ring_of_cliques(12, 6);
+        let cliques: Vec<usize> = (0..72).map(|i| i / 6).collect();
+        // The first level merged cliques 0-2 into one community; the others are apart.
+        let merged: Vec<usize> = cliques.iter().map(|&c| c.saturating_sub(2)).collect();
+        assert_eq!(refine(&g, &merged, 1.0, 3, 1.5), cliques);
+        // Off, or asked for parts more separate than the communities are: nothing moves.
+        assert_eq!(refine(&g, &merged, 1.0, 3, 0.0), merged);
+        assert_eq!(refine(&g, &merged, 1.0, 3, 1.0), merged);
+        // Parts smaller than the minimum are not clusters.
+        assert_eq!(refine(&g, &merged, 1.0, 7, 1.5), merged);
+        // The cliques themselves have no structure to split.
+        assert_eq!(refine(&g, &cliques, 1.0, 2, 1.5), cliques);
+    }
+
+    /// A blob of `blob` items around one direction and `groups` of 18 to 28 items around
+    /// others, in 64 dimensions; the truth (0 = the blob).
+    fn blob_and_small_groups(blob: usize, groups: usize, seed: u64) -> (Vec<f32>, Vec<i32>) {
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
+        let sizes: Vec<usize> = std::iter::once(blob).chain((0..groups).map(|g| 18 + (g * 7) % 11)).collect();
+        let (mut data, mut truth) = (Vec::new(), Vec::new());
+        for (g, &size) in sizes.iter().enumerate() {
+            for _ in 0..size {
+                data.extend((0..64).map(|d| if d == g { 1.0 } else { 0.0 } + 0.12 * rng.gen_range(-1.0f32..1.0)));
+                truth.push(g as i32);
+            }
+        }
+        (data, truth)
+    }
+
+    #[test]
+    fn refinement_keeps_many_small_groups_and_one_large_blob_whole() {
+        let params = Params { map_epochs: 10, refine: 1.5, min_cluster_share: 0.01, ..Params::default() };
+        let (data, truth) = blob_and_small_groups(600, 24, 5);
+        let r = run(&mut data.clone(), 64, &params).unwrap();
+        assert!(quality::adjusted_rand_index(&truth, &r.labels) > 0.95);
+        assert_eq!(r.n_clusters, 25);
+        let blob: std::collections::HashSet<i32> =
+            truth.iter().zip(&r.labels).filter(|(t, l)| **t == 0 && **l >= 0).map(|(_, l)| *l).collect();
+        assert_eq!(blob.len(), 1, "the blob is one cluster");
+        // Deterministic for a seed.
+        assert_eq!(run(&mut data.clone(), 64, &params).unwrap().labels, r.labels);
     }
 
     #[test]

@@ -40,6 +40,10 @@ pub struct Params {
     pub map_epochs: usize,
     /// Graph: Louvain's resolution; above 1 finer clusters, below 1 coarser.
     pub resolution: f64,
+    /// Graph: 0 (off), or how much more of its edge weight a finer part of a community may
+    /// lose to the rest than the run's communities lose on average and still become a
+    /// cluster of its own (`communities::refine`); 1.5 follows many small groups.
+    pub refine: f64,
     /// What the items are embedded from (`"lens"`, see `lens::Lens`; `"embed": "summary"`
     /// is the summary lens): the job's default source is the lens's item view.
     pub lens: Lens,
@@ -66,6 +70,7 @@ impl Default for Params {
             map_sample: 10_000,
             map_epochs: 200,
             resolution: 1.0,
+            refine: 0.0,
             lens: Lens::Request,
         }
     }
@@ -91,6 +96,7 @@ pub const KEYS: &[&str] = &[
     "map_sample",
     "map_epochs",
     "resolution",
+    "refine",
     "embed",
     "lens",
 ];
@@ -159,6 +165,7 @@ impl Params {
         p.map_sample = int("map_sample", 100, 1_000_000, p.map_sample)?;
         p.map_epochs = int("map_epochs", 10, 2_000, p.map_epochs)?;
         p.resolution = real("resolution", 0.05, 20.0, p.resolution)?;
+        p.refine = real("refine", 0.0, 10.0, p.refine)?;
         p.method = match obj.get("method") {
             None => p.method,
             Some(Value::String(s)) if s == "kmeans" => Method::KMeans,
