@@ -7,6 +7,7 @@
 //! themes' ARI between seeds on one window (run A with seeds 1, 2, 3, fresh).
 //!
 //! cargo run --release -p llm_clusters_engine --example stability -- DIR [seed]
+//! `PARAMS='{"refine": 1.5}'` sets job parameters.
 
 use llm_clusters_engine::cluster::assign::Centroids;
 use llm_clusters_engine::cluster::lineage::{match_clusters, Event, Link, Overlap};
@@ -38,7 +39,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let dir = args.get(1).ok_or("usage: stability DIR [seed]")?;
     let seed: u64 = args.get(2).map(|s| s.parse()).transpose()?.unwrap_or(42);
-    let params = Params { seed, ..Params::default() };
+    // `PARAMS='{"refine": 1.5}'` sets job parameters.
+    let base = match std::env::var("PARAMS") {
+        Ok(json) => Params::from_json(&serde_json::from_str(&json)?)?,
+        Err(_) => Params::default(),
+    };
+    let params = Params { seed, ..base };
     for name in ["bbc5", "donotanswer5", "sharegpt_prompts"] {
         let n = std::fs::read_to_string(format!("{dir}/{name}.jsonl"))?.lines().count();
         let raw = std::fs::read(format!("{dir}/{name}.emb.f32"))?;

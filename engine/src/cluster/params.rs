@@ -237,6 +237,8 @@ mod tests {
         assert_eq!(Params::from_json(&json!({})).unwrap(), Params::default());
         let p = Params::from_json(&json!({"method": "hdbscan", "seed": 7, "window": "1 day", "outlier_z": 2})).unwrap();
         assert_eq!((p.method, p.seed, p.window.as_str(), p.outlier_z), (Method::Hdbscan, 7, "1 day", 2.0));
+        assert_eq!(Params::default().refine, 0.0);
+        assert_eq!(Params::from_json(&json!({"refine": 1.5})).unwrap().refine, 1.5);
     }
 
     #[test]
@@ -261,6 +263,7 @@ mod tests {
             (json!({"method": "dbscan"}), "params.method must be"),
             (json!({"window": 7}), "params.window must be an interval string"),
             (json!({"outlier_z": "high"}), "params.outlier_z must be a number"),
+            (json!({"refine": -1}), "params.refine must be a number from 0 to 10, got -1"),
             (json!({"min_items": 50, "max_items": 10}), "is larger than"),
             (json!({"lens": "mood"}), "unknown lens \"mood\""),
             (json!({"lens": 3}), "params.lens must be a string"),
