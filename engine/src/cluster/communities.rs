@@ -8,7 +8,8 @@
 //! The pipeline's default method (`graph_communities`) applies it to the fuzzy
 //! k-nearest-neighbour graph of a sample of the rows (`SampledGraph`, which the 2-D map
 //! reuses): small communities are absorbed, the other rows follow their sampled
-//! neighbours, and items of low local density become outliers.
+//! neighbours, and items of low local density become outliers. With `params.refine`,
+//! communities are first split where the data has finer groups (`refine`).
 
 use super::groups::sample_rows;
 use super::kmeans::nearest_centroid;
