@@ -2,7 +2,7 @@
 //! writing) on the synthetic rows of `scripts/bench/run.py`: 20 topics of Zipf-like sizes,
 //! standard-normal centres plus noise of standard deviation 0.9. Prints the seconds of
 //! each phase and a checksum of the labels, coordinates and distances (equal checksums:
-//! the same result), per round; asserts nothing.
+//! the same result), per round, and the peak resident memory; asserts nothing.
 //!
 //! cargo run --release -p llm_clusters_engine --example run_bench -- [ITEMS] [DIMS] [ROUNDS] [SEED]
 
@@ -34,8 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     println!("{n} x {dim} generated in {:.1} s", t.elapsed().as_secs_f64());
     let params = Params { seed, ..Params::default() };
+    let raw = (n * dim * 4) as f64;
     for round in 0..rounds {
-        let mut x = data.clone();
+        // The last round takes the rows: peak memory is then the rows and the pipeline's own.
+        let mut x = if round + 1 == rounds { std::mem::take(&mut data) } else { data.clone() };
         let t = Instant::now();
         let r = cluster(&mut x, dim, &params, None, &|| Ok(()))?;
         let elapsed = t.elapsed().as_secs_f64();
@@ -50,6 +52,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             r.n_clusters,
             r.labels.iter().filter(|&&l| l < 0).count(),
             phases.join(", ")
+        );
+    }
+    // The process's peak resident memory (Linux), against the rows' raw floats.
+    if let Some(kb) = std::fs::read_to_string("/proc/self/status").ok().and_then(|s| {
+        s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+    }) {
+        println!(
+            "peak resident memory {:.0} MiB = {:.2}x the raw rows ({:.0} MiB)",
+            kb / 1024.0,
+            kb * 1024.0 / raw,
+            raw / 2f64.powi(20)
         );
     }
     Ok(())
