@@ -83,8 +83,8 @@ impl Nearest {
             // Conservative: a NaN or a tie with the k-th goes to the exact comparison.
             let kth = self.kth;
             let any = match <&[f32; SCREEN]>::try_from(screen) {
-                Ok(full) => full.iter().fold(false, |a, &d| a | !(d > kth)),
-                Err(_) => screen.iter().any(|&d| !(d > kth)),
+                Ok(full) => full.iter().fold(false, |a, &d| a | (d <= kth) | d.is_nan()),
+                Err(_) => screen.iter().any(|&d| d <= kth || d.is_nan()),
             };
             if self.best.len() < self.k || skip_here || any {
                 for (o, &d) in screen.iter().enumerate() {
