@@ -166,6 +166,17 @@ fn read_source(
     };
     let query = format!("SELECT s.item_id, s.trace_id, s.ts, s.embedding FROM {source} s WHERE {condition}{sample_sql} ORDER BY s.item_id");
     let mut by_dim: HashMap<usize, Items> = HashMap::new();
+    // The rows of the probed dimension in one buffer, sized once: at a million items a
+    // doubling buffer would be copied (and held twice) as it grows.
+    if probed > 0 {
+        let rows = usize::try_from(in_window).unwrap_or(0).min(max_items);
+        let items = by_dim.entry(probed).or_default();
+        items.data.reserve_exact(rows.saturating_mul(probed));
+        items.ids.reserve_exact(rows);
+        items.trace_ids.reserve_exact(rows);
+        items.ts.reserve_exact(rows);
+    }
+    let mut values: Vec<f32> = Vec::new();
     let (mut skipped_null, mut skipped_invalid, mut skipped_non_finite, mut skipped_over_max_dimension) =
         (0i64, 0i64, 0i64, 0i64);
     let mut bytes = 0usize;
@@ -180,7 +191,7 @@ fn read_source(
             // Advance with next() but read through the table: its raw datums are not copied.
             while table.next().is_some() {
                 let Some(id) = table.get::<String>(1)? else { continue };
-                let mut values: Vec<f32> = Vec::new();
+                values.clear();
                 let Some(datum) = table.get_datum_by_ordinal(4)? else {
                     skipped_null += 1;
                     continue;
@@ -226,6 +237,7 @@ fn read_source(
     })
     .or_raise();
     // Mixed dimensions: the most common wins (ties: the larger dimension).
+    by_dim.retain(|_, items| !items.ids.is_empty());
     let dim = options
         .dim
         .unwrap_or_else(|| by_dim.iter().max_by_key(|(d, items)| (items.ids.len(), **d)).map(|(d, _)| *d).unwrap_or(0));

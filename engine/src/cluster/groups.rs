@@ -1,9 +1,10 @@
 //! What every step of the clustering shares: samples of rows, and the groups a labelling
 //! makes (their sizes, their numbering by size, their centroids).
 
-use ndarray::ArrayView2;
+use ndarray::{s, ArrayView2};
 use rand::seq::index::sample;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 
 /// Indices of at most `m` of `n` rows, chosen by `rng`, in ascending order.
 pub(super) fn sample_rows(n: usize, m: usize, rng: &mut Xoshiro256PlusPlus) -> Vec<usize> {
@@ -34,18 +35,33 @@ pub fn cluster_sizes(labels: &[i32], k: usize) -> Vec<usize> {
     sizes
 }
 
-/// Unit-length mean of each cluster's (unit-length) rows.
+/// Columns summed per task by `centroids_of`.
+const CENTROID_COLUMNS: usize = 64;
+
+/// Unit-length mean of each cluster's (unit-length) rows. Blocks of columns are summed in
+/// parallel, each over the rows in order: the same sums as one pass over the rows.
 pub(super) fn centroids_of(x: ArrayView2<f32>, labels: &[i32], k: usize) -> Vec<Vec<f32>> {
-    let mut sums = vec![vec![0.0f64; x.ncols()]; k];
-    for (row, &l) in x.rows().into_iter().zip(labels) {
-        if l >= 0 {
-            sums[l as usize].iter_mut().zip(row).for_each(|(s, v)| *s += f64::from(*v));
-        }
-    }
-    sums.into_iter()
-        .map(|s| {
-            let norm = s.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
-            s.iter().map(|v| (v / norm) as f32).collect()
+    crate::threads::init_pool();
+    let d = x.ncols();
+    let blocks: Vec<Vec<Vec<f64>>> = (0..d)
+        .step_by(CENTROID_COLUMNS)
+        .collect::<Vec<_>>()
+        .into_par_iter()
+        .map(|first| {
+            let columns = x.slice(s![.., first..(first + CENTROID_COLUMNS).min(d)]);
+            let mut sums = vec![vec![0.0f64; columns.ncols()]; k];
+            for (row, &l) in columns.rows().into_iter().zip(labels) {
+                if l >= 0 {
+                    sums[l as usize].iter_mut().zip(row).for_each(|(s, v)| *s += f64::from(*v));
+                }
+            }
+            sums
         })
-        .collect()
+        .collect();
+    let sums = (0..k).map(|c| blocks.iter().flat_map(|b| b[c].iter().copied()).collect::<Vec<f64>>());
+    sums.map(|s| {
+        let norm = s.iter().map(|v| v * v).sum::<f64>().sqrt().max(1e-12);
+        s.iter().map(|v| (v / norm) as f32).collect()
+    })
+    .collect()
 }

@@ -3,6 +3,7 @@
 
 use crate::stats::median;
 use ndarray::{ArrayView1, ArrayView2};
+use rayon::prelude::*;
 
 /// Flags as outliers (label -1) the items farther from their centroid than the cluster's
 /// radius: median + z * 1.4826 * MAD of its distances (a robust z-score). With
@@ -46,8 +47,7 @@ pub(super) fn outliers(
 pub(super) fn calibrated_radii(x: ArrayView2<f32>, labels: &[i32], centroids: &[Vec<f32>]) -> (Vec<f32>, Vec<f32>) {
     let mut distance = Vec::with_capacity(labels.len());
     let mut pools: Vec<(Vec<f32>, usize)> = vec![(Vec::new(), 0); centroids.len()];
-    for (row, &l) in x.rows().into_iter().zip(labels) {
-        let (nearest, d) = own_or_nearest(row, l, centroids);
+    for ((nearest, d), &l) in all_own_or_nearest(x, labels, centroids).into_iter().zip(labels) {
         distance.push(d);
         if let Some(pool) = pools.get_mut(nearest) {
             pool.0.push(d);
@@ -91,7 +91,13 @@ pub(super) fn low_density(kth_distance: &[f32], z: f64) -> Vec<bool> {
 
 /// Distance of each row to its own centroid, or to the nearest one for outliers.
 pub(super) fn nearest_distances(x: ArrayView2<f32>, labels: &[i32], centroids: &[Vec<f32>]) -> Vec<f32> {
-    x.rows().into_iter().zip(labels).map(|(row, &l)| own_or_nearest(row, l, centroids).1).collect()
+    all_own_or_nearest(x, labels, centroids).into_iter().map(|(_, d)| d).collect()
+}
+
+/// [`own_or_nearest`] of every row, rows in parallel (each computed as alone).
+fn all_own_or_nearest(x: ArrayView2<f32>, labels: &[i32], centroids: &[Vec<f32>]) -> Vec<(usize, f32)> {
+    crate::threads::init_pool();
+    (0..x.nrows().min(labels.len())).into_par_iter().map(|i| own_or_nearest(x.row(i), labels[i], centroids)).collect()
 }
 
 /// A row's cluster and its cosine distance to it: its own for a member (`label` >= 0),

@@ -12,10 +12,13 @@ use crate::error::Result;
 use ndarray::{s, Array1, Array2, ArrayView2, Axis};
 use rand::Rng;
 use rand_xoshiro::Xoshiro256PlusPlus;
+use rayon::prelude::*;
 
 /// Extra random directions beyond the components asked for, and power iterations.
 const OVERSAMPLE: usize = 10;
 const POWER_ITERATIONS: usize = 2;
+/// Rows per block when a fitted reduction is applied.
+const APPLY_ROWS: usize = 8192;
 
 /// A fitted reduction: `components` has one unit row per component, leading first.
 pub struct Pca {
@@ -26,13 +29,22 @@ pub struct Pca {
 }
 
 impl Pca {
-    /// Rows of `x` in component coordinates, in blocks (one extra block of memory).
+    /// Rows of `x` in component coordinates, by blocks of rows in parallel (one extra
+    /// block of memory per thread; each row's product as in one block).
     pub fn apply(&self, x: ArrayView2<f32>) -> Array2<f32> {
+        crate::threads::init_pool();
+        let starts: Vec<usize> = (0..x.nrows()).step_by(APPLY_ROWS).collect();
+        let blocks: Vec<Array2<f32>> = starts
+            .par_iter()
+            .map(|&start| {
+                let end = (start + APPLY_ROWS).min(x.nrows());
+                let block = &x.slice(s![start..end, ..]) - &self.mean;
+                block.dot(&self.components.t())
+            })
+            .collect();
         let mut out = Array2::zeros((x.nrows(), self.components.nrows()));
-        for start in (0..x.nrows()).step_by(8192) {
-            let end = (start + 8192).min(x.nrows());
-            let block = &x.slice(s![start..end, ..]) - &self.mean;
-            out.slice_mut(s![start..end, ..]).assign(&block.dot(&self.components.t()));
+        for (&start, block) in starts.iter().zip(blocks) {
+            out.slice_mut(s![start..start + block.nrows(), ..]).assign(&block);
         }
         out
     }
