@@ -362,7 +362,8 @@ impl MiniLm {
                 if seq.is_empty() {
                     return vec![0.0; DIMENSIONS];
                 }
-                let pooled = x.slice(s![start..start + seq.len(), ..]).mean_axis(Axis(0)).expect("a sequence has tokens");
+                let pooled =
+                    x.slice(s![start..start + seq.len(), ..]).mean_axis(Axis(0)).expect("a sequence has tokens");
                 let mut vector = pooled.to_vec();
                 normalise_rows(&mut vector, DIMENSIONS);
                 vector
@@ -720,7 +721,9 @@ mod tests {
             let scale = 1.0 / (HEAD_DIM as f64).sqrt();
             for h in 0..HEADS {
                 for i in 0..n {
-                    let at = |r: usize, part: usize, d: usize| f64::from(qkv[r * 3 * HIDDEN + part * HIDDEN + h * HEAD_DIM + d]);
+                    let at = |r: usize, part: usize, d: usize| {
+                        f64::from(qkv[r * 3 * HIDDEN + part * HIDDEN + h * HEAD_DIM + d])
+                    };
                     let logits: Vec<f64> =
                         (0..n).map(|j| scale * (0..HEAD_DIM).map(|d| at(i, 0, d) * at(j, 1, d)).sum::<f64>()).collect();
                     let max = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
