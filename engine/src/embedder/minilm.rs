@@ -14,6 +14,7 @@ use super::linear::linear;
 use crate::vectors::normalise_rows;
 use crate::{EngineError, ErrorKind, Result};
 use memmap2::Mmap;
+use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayView2, Axis};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -459,70 +460,30 @@ fn tokenizable_prefix(text: &str) -> &str {
 /// Self-attention over one sequence, every head: `qkv` holds its rows (query, key and
 /// value side by side, 3 × HIDDEN each), `context` receives its rows (HIDDEN each).
 /// `scores` is a buffer reused between calls. Only the sequence's own tokens take part:
-/// there is no padding to mask.
+/// there is no padding to mask. The two products per head run on ndarray's GEMM: a
+/// hand-written loop per head (a 32-value dot product per score) took 5x its instructions.
 fn attend(qkv: &[f32], context: &mut [f32], scores: &mut Vec<f32>) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
-        // SAFETY: the CPU has AVX2 and FMA (checked just above).
-        unsafe { attend_avx2(qkv, context, scores) };
-        return;
-    }
-    attend_portable(qkv, context, scores);
-}
-
-/// `attend` compiled for AVX2 and FMA (the same source, wider registers).
-///
-/// # Safety
-/// The CPU must have AVX2 and FMA.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn attend_avx2(qkv: &[f32], context: &mut [f32], scores: &mut Vec<f32>) {
-    attend_portable(qkv, context, scores);
-}
-
-#[inline(always)]
-fn attend_portable(qkv: &[f32], context: &mut [f32], scores: &mut Vec<f32>) {
     let n = qkv.len() / (3 * HIDDEN);
-    let scale = 1.0 / (HEAD_DIM as f32).sqrt();
-    let head_of = |row: usize, column: usize| -> &[f32; HEAD_DIM] {
-        qkv[row * 3 * HIDDEN + column..][..HEAD_DIM].try_into().expect("HEAD_DIM values")
-    };
+    let qkv = ArrayView2::from_shape((n, 3 * HIDDEN), qkv).expect("whole rows");
+    let mut context = ndarray::ArrayViewMut2::from_shape((n, HIDDEN), context).expect("whole rows");
     scores.clear();
-    scores.resize(n, 0.0);
+    scores.resize(n * n, 0.0);
+    let mut scores = ndarray::ArrayViewMut2::from_shape((n, n), scores.as_mut_slice()).expect("n × n");
+    let scale = 1.0 / (HEAD_DIM as f32).sqrt();
     for h in 0..HEADS {
-        let (q_col, k_col, v_col) = (h * HEAD_DIM, HIDDEN + h * HEAD_DIM, 2 * HIDDEN + h * HEAD_DIM);
-        for i in 0..n {
-            let q = head_of(i, q_col);
-            for (j, score) in scores.iter_mut().enumerate() {
-                *score = scale * dot(q, head_of(j, k_col));
-            }
-            softmax(scores);
-            let out: &mut [f32; HEAD_DIM] =
-                (&mut context[i * HIDDEN + q_col..][..HEAD_DIM]).try_into().expect("HEAD_DIM values");
-            *out = [0.0; HEAD_DIM];
-            for (j, &p) in scores.iter().enumerate() {
-                for (o, v) in out.iter_mut().zip(head_of(j, v_col)) {
-                    *o += p * v;
-                }
-            }
+        let cols = h * HEAD_DIM..(h + 1) * HEAD_DIM;
+        let q = qkv.slice(s![.., cols.clone()]);
+        let k = qkv.slice(s![.., HIDDEN + cols.start..HIDDEN + cols.end]);
+        let v = qkv.slice(s![.., 2 * HIDDEN + cols.start..2 * HIDDEN + cols.end]);
+        general_mat_mul(scale, &q, &k.t(), 0.0, &mut scores);
+        for mut row in scores.rows_mut() {
+            softmax(row.as_slice_mut().expect("contiguous"));
         }
+        general_mat_mul(1.0, &scores, &v, 0.0, &mut context.slice_mut(s![.., cols]));
     }
-}
-
-/// Σ a·b over a head's values, in 8 interleaved partial sums (SIMD lanes).
-#[inline(always)]
-fn dot(a: &[f32; HEAD_DIM], b: &[f32; HEAD_DIM]) -> f32 {
-    let mut lanes = [0.0f32; 8];
-    for (a, b) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
-        for l in 0..8 {
-            lanes[l] += a[l] * b[l];
-        }
-    }
-    lanes.iter().sum()
 }
 
 /// Softmax in place.
-#[inline(always)]
 fn softmax(row: &mut [f32]) {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     row.iter_mut().for_each(|v| *v = exp(*v - max));
@@ -632,7 +593,6 @@ fn parse_safetensors(bytes: &[u8]) -> std::result::Result<HashMap<String, Tensor
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ndarray::linalg::general_mat_mul;
 
     #[test]
     fn exp_matches_the_standard_library() {
