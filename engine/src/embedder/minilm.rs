@@ -58,9 +58,9 @@ struct Tensor {
 /// f32 either way).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Precision {
-    /// Weights quantised per output channel at load, activations per row, exact i32 sums
-    /// (AVX2 when the CPU has it): cosine >= 0.99 to the f32 vectors on texts of 8 or more
-    /// tokens, >= 0.985 on the shortest.
+    /// The attention output and feed-forward maps with weights quantised per output
+    /// channel at load, activations per row, exact i32 sums (AVX2 when the CPU has it);
+    /// query, key and value in f32: cosine >= 0.99 to the f32 vectors.
     Int8,
     /// The weights as published, f32 products: sentence-transformers' vectors to 1e-6.
     F32,
