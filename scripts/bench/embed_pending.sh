@@ -19,7 +19,9 @@ PGPORT=55139 start_cluster 18 "$work"
 pg -c "CREATE EXTENSION llm_clusters"
 pg -o /dev/null -v file="$work/prompts.jsonl" <<'SQL'
 CREATE TEMP TABLE prompts (line text);
-SELECT format('COPY prompts FROM %L WITH (FORMAT text)', :'file') \gexec
+-- csv with quote and delimiter bytes that JSON lines never hold: each line verbatim (the
+-- text format would turn the JSON's \n escapes into line breaks).
+SELECT format('COPY prompts FROM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')', :'file') \gexec
 SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object('event', '$ai_generation',
     'uuid', md5(n::text)::uuid, 'timestamp', to_char(now() - n * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
     'properties', jsonb_build_object('$ai_trace_id', 't' || n,
