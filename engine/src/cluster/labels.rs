@@ -678,9 +678,17 @@ impl<'a> Corpus<'a> {
         if n_g == 0 {
             return "No item text to describe.".into();
         }
-        // Three topics, none inside another ("share details", not also "share").
+        // Three topics, none inside another ("share details", not also "share"). Phrases
+        // first: single distinctive words ("delivered, tracking and status") are the
+        // keywords column's, not a sentence's; one is named only when no phrase is, and
+        // never a participle, an adverb or a vague word.
         let mut topics: Vec<&str> = Vec::new();
-        for (t, _) in self.topics(g, 8) {
+        let all = self.topics(g, 12);
+        let phrases = all.iter().filter(|(t, _)| t.contains(' '));
+        let words = all.iter().filter(|(t, _)| {
+            !t.contains(' ') && !is_participle(t) && !t.ends_with("ly") && !VAGUE.contains(&singular(t).as_str())
+        });
+        for (t, _) in phrases.chain(words.take(1)) {
             let inside = |a: &str, b: &str| format!(" {a} ").contains(&format!(" {b} "));
             if topics.len() < 3 && !topics.iter().any(|o| inside(o, t) || inside(t, o)) {
                 topics.push(t);
