@@ -638,10 +638,11 @@ impl<'a> Corpus<'a> {
         self.measure(g, |d| d.request.form != Form::Other).0 >= ASKED_SHARE
     }
 
-    /// A topic in the number group g's texts write it in: "discount codes" when they also
-    /// say "codes", each word as the texts write it.
+    /// A topic in the number group g's texts write it in most: "films" when they say
+    /// "films" more than "film", "technology" otherwise; each word as the texts write it.
     fn counted_form(&self, g: usize, topic: &str) -> String {
-        if self.in_group[g].contains_key(plural(topic).as_str()) {
+        let count = |p: &str| self.in_group[g].get(p).copied().unwrap_or(0);
+        if count(plural(topic).as_str()) > count(topic) {
             plural(&self.cased(topic))
         } else {
             self.cased(topic)
