@@ -638,11 +638,13 @@ impl<'a> Corpus<'a> {
         self.measure(g, |d| d.request.form != Form::Other).0 >= ASKED_SHARE
     }
 
-    /// A topic in the number group g's texts write it in most: "films" when they say
-    /// "films" more than "film", "technology" otherwise; each word as the texts write it.
+    /// A topic in the plural when group g's texts count it ("films", "returns": the plural
+    /// used by at least 2 items and a third as many as the singular), else as written
+    /// ("technology", "piracy"); each word as the texts write it.
     fn counted_form(&self, g: usize, topic: &str) -> String {
         let count = |p: &str| self.in_group[g].get(p).copied().unwrap_or(0);
-        if count(plural(topic).as_str()) > count(topic) {
+        let many = count(plural(topic).as_str());
+        if many >= 2 && many * 3 >= count(topic) {
             plural(&self.cased(topic))
         } else {
             self.cased(topic)
