@@ -46,6 +46,12 @@ const EMBEDDED_CANDIDATES: usize = 16;
 const MIN_PART_SHARE: f64 = 0.08;
 /// Words after which a gerund drops its own particle ("Replying with one word").
 const PREPOSITIONS: &[&str] = &["with", "to", "for", "about", "in", "on", "at", "from", "by", "as"];
+/// A group whose items are at least this share requests is named by what is asked; a
+/// form of asking (questions, reports of a problem, instructions) this common names topics.
+const ASKED_SHARE: f64 = 0.3;
+/// Below this share for its commonest request verb, a group's instructions are named by
+/// what they are about ("Requests about tracking links").
+const MIN_VERB_SHARE: f64 = 0.15;
 /// A title should be asked for by at least this share of its group's requests.
 const MIN_SHARE: f64 = 0.03;
 /// Words a title has at most.
@@ -117,6 +123,34 @@ const LINKS: &[&str] =
 /// "Order shipped", "Tracking says delivered").
 const NOUNS_IN_ED: &[&str] = &["hundred", "seabed", "embed", "flatbed", "hotbed", "sacred", "kindred"];
 
+/// Adjectives in "-ed" a title may start with ("Advanced SQL queries").
+const ADJECTIVES_IN_ED: &[&str] =
+    &["advanced", "automated", "detailed", "embedded", "distributed", "related", "unused", "supervised", "limited"];
+
+/// Nouns too vague to be what a cluster is about ("Days", "Questions about things").
+const VAGUE: &[&str] = &[
+    "day",
+    "week",
+    "month",
+    "year",
+    "hour",
+    "minute",
+    "time",
+    "thing",
+    "way",
+    "lot",
+    "bit",
+    "question",
+    "answer",
+    "help",
+    "problem",
+    "issue",
+    "today",
+    "yesterday",
+    "tomorrow",
+    "stuff",
+];
+
 /// Embeds texts in the clusters' space (unit vectors), for the contrastive choice of titles.
 pub type Embed<'a> = &'a dyn Fn(&[String]) -> Result<Vec<Vec<f32>>>;
 
@@ -147,10 +181,13 @@ struct Candidate {
 
 impl Candidate {
     /// The order without an embedder: activities first when about as distinctive, a
-    /// single word last.
+    /// single word last, a phrase of 3 words or more before a shorter one.
     fn offline_score(&self) -> f64 {
-        let words = self.title.split_whitespace().count();
-        let length = if words >= 2 { 1.0 } else { 0.5 };
+        let length = match self.title.split_whitespace().count() {
+            0 | 1 => 0.5,
+            2 => 1.0,
+            _ => 1.1,
+        };
         self.distinct * length * if self.activity { 1.3 } else { 1.0 }
     }
 }
@@ -195,7 +232,10 @@ pub fn label_groups(
             for (title, share) in members.get(g).into_iter().flatten() {
                 c.push(Candidate { title: title.clone(), share: *share, distinct: share * 0.5, activity: false });
             }
-            c.retain(|c| c.title.split_whitespace().count() <= MAX_TITLE_WORDS && reads_as_title(&c.title));
+            // A title is a phrase: one word ("Status", "Days") names no request.
+            c.retain(|c| {
+                (2..=MAX_TITLE_WORDS).contains(&c.title.split_whitespace().count()) && reads_as_title(&c.title)
+            });
             c.sort_by(|a, b| b.offline_score().total_cmp(&a.offline_score()).then(a.title.cmp(&b.title)));
             let mut seen = Titles::new();
             c.retain(|c| seen.claim(&c.title));
@@ -209,7 +249,8 @@ pub fn label_groups(
             let ordered = ranked.as_ref().map_or(&candidates[g], |r| &r[g]);
             // No candidate reads as a title (or all are taken): the group's main word.
             let fallback = match keywords.first() {
-                Some(k) => format!("Requests about {}", corpus.form(k)),
+                Some(k) if corpus.asks(g) => format!("Requests about {}", corpus.form(k)),
+                Some(k) => format!("Texts about {}", corpus.form(k)),
                 None => format!("Cluster {g}"),
             };
             let title = titles.claim_first(ordered.iter().map(|c| c.title.as_str()), &fallback);
@@ -435,19 +476,21 @@ impl<'a> Corpus<'a> {
         let topics = self.topics(g, 6);
         // Activities only for groups of requests: in prose (news, pasted text) a verb at a
         // sentence's start is not something the user asks for.
-        let (requests, _) = self.measure(g, |d| d.request.form != Form::Other);
-        let activities = if requests >= 0.3 { self.activities(g) } else { Vec::new() };
+        let activities = if self.asks(g) { self.activities(g) } else { Vec::new() };
         // A topic a title can be about: a phrase, or a common word that is not an adverb
         // or participle ("illegally", "classified").
         // A single word must be a noun group's head in most requests using it, not a
         // modifier ("legal" in "legal advice", "online" in "online gambling").
         let head_count = |w: &str| self.members[g].iter().filter(|&&i| self.docs[i].heads.contains(w)).count();
+        // No topic starts with a participle ("checked spam") or is a vague word ("days").
         let nameable = |topic: &str, count: usize| {
-            topic.contains(' ')
-                || (count as f64 >= 0.1 * self.members[g].len() as f64
-                    && !topic.ends_with("ly")
-                    && !topic.ends_with("ed")
-                    && head_count(topic) * 2 >= count)
+            let first = topic.split(' ').next().unwrap_or("");
+            !is_participle(first)
+                && !VAGUE.contains(&singular(first).as_str())
+                && (topic.contains(' ')
+                    || (count as f64 >= 0.1 * self.members[g].len() as f64
+                        && !topic.ends_with("ly")
+                        && head_count(topic) * 2 >= count))
         };
         // Verb + object: "Writing short stories".
         for (verb, _, objects) in activities.iter().take(5) {
@@ -455,8 +498,17 @@ impl<'a> Corpus<'a> {
             for (object, _) in objects.iter().take(4) {
                 let (share, distinct) = self
                     .measure(g, |d| d.request.verb() == Some(verb) && d.request.object_head().as_ref() == Some(object));
-                let title = format!("{ing} {}", self.object_display(g, verb, object));
-                out.push(Candidate { title, share, distinct, activity: true });
+                let shown = self.object_display(g, verb, object);
+                // "Translating sentences into French", when most such requests say where to.
+                if let Some((complement, share, distinct)) = self.complement(g, verb, object) {
+                    out.push(Candidate {
+                        title: format!("{ing} {shown} {complement}"),
+                        share,
+                        distinct,
+                        activity: true,
+                    });
+                }
+                out.push(Candidate { title: format!("{ing} {shown}"), share, distinct, activity: true });
             }
             // "Writing short stories and poems", when each is common in the group and
             // none is far rarer than the commonest.
@@ -490,7 +542,11 @@ impl<'a> Corpus<'a> {
                 if objects.iter().any(|(o, _)| holds(o)) || *verb == "act" {
                     continue;
                 }
-                let (share, distinct) = self.measure(g, |d| d.request.verb() == Some(verb) && doc_has(d, topic));
+                // Only where the verb has no object of its own: in "Translate \"Anna is on
+                // holiday\" into French" the topic "holiday" is not what is translated.
+                let (share, distinct) = self.measure(g, |d| {
+                    d.request.verb() == Some(verb) && d.request.object_head().is_none() && doc_has(d, topic)
+                });
                 if share >= MIN_PART_SHARE {
                     let shown = if self.in_group[g].contains_key(plural(topic).as_str()) {
                         plural(&self.cased(topic))
@@ -501,13 +557,26 @@ impl<'a> Corpus<'a> {
                 }
             }
         }
-        // Questions about a topic.
-        let (questions, _) = self.measure(g, |d| d.request.form == Form::Question);
-        if questions >= 0.3 {
+        // A topic as the users put it: "Questions about delivery costs", "Problems with
+        // discount codes", "Requests about tracking links".
+        for (form, lead) in [
+            (Form::Question, "Questions about"),
+            (Form::Report, "Problems with"),
+            (Form::Instruction, "Requests about"),
+        ] {
+            let (asked, _) = self.measure(g, |d| d.request.form == form);
+            // "Requests about" only where no request verb is common: "Writing stories", not
+            // "Requests about stories".
+            let verbless = activities.first().is_none_or(|a| a.1 < MIN_VERB_SHARE);
+            if asked < ASKED_SHARE || (form == Form::Instruction && !verbless) {
+                continue;
+            }
             for (topic, _) in topics.iter().filter(|(t, c)| nameable(t, *c)).take(4) {
-                let (share, distinct) = self.measure(g, |d| d.request.form == Form::Question && doc_has(d, topic));
-                let title = format!("Questions about {}", self.cased(topic));
-                // What they ask to do, when a verb says it, names them better than "Questions".
+                let (share, distinct) = self.measure(g, |d| d.request.form == form && doc_has(d, topic));
+                let title = format!("{lead} {}", self.counted_form(g, topic));
+                // What they ask to do, when a verb says it, names them better: a topic put
+                // as a problem or a request counts half its share against an activity.
+                let share = if form == Form::Question { share } else { share * 0.5 };
                 out.push(Candidate { title, share, distinct: distinct * 0.9, activity: true });
             }
         }
@@ -529,6 +598,12 @@ impl<'a> Corpus<'a> {
             let rest = r.words[1..].iter().skip_while(|w| ["me", "us"].contains(&w.lower.as_str()));
             let rest: Vec<&str> = rest.map(|w| w.written.as_str()).collect();
             // "Replying to" + "with one word": the gerund's particle goes before a preposition.
+            // "Tell me about X" asks about X.
+            let ing = if ing == "Telling" && rest.first().is_some_and(|w| w.eq_ignore_ascii_case("about")) {
+                "Asking"
+            } else {
+                ing
+            };
             let ing = match ing.rsplit_once(' ') {
                 Some((bare, _)) if rest.first().is_some_and(|w| PREPOSITIONS.contains(&w.to_lowercase().as_str())) => {
                     bare
@@ -539,12 +614,65 @@ impl<'a> Corpus<'a> {
             // On a tie, the general activity it is one instance of goes first.
             out.push(Candidate { title, share, distinct: distinct * 0.95, activity: true });
         }
-        // The group's own phrases, for groups that are not requests (news, pasted text).
-        for (topic, _) in topics {
-            let (share, distinct) = self.measure(g, |d| doc_has(d, topic));
-            out.push(Candidate { title: capitalised(&self.cased(topic)), share, distinct, activity: false });
+        // The group's own phrases, for groups that are not requests (news, pasted text); a
+        // single word says what the texts are about ("Texts about Chelsea").
+        if !self.asks(g) {
+            for (topic, count) in topics {
+                let (share, distinct) = self.measure(g, |d| doc_has(d, topic));
+                let title = if topic.contains(' ') {
+                    capitalised(&self.cased(topic))
+                } else if nameable(topic, count) {
+                    format!("Texts about {}", self.counted_form(g, topic))
+                } else {
+                    continue;
+                };
+                out.push(Candidate { title, share, distinct, activity: false });
+            }
         }
         out
+    }
+
+    /// Whether group g's items are mostly requests (instructions, questions, role-play
+    /// set-ups, reports of a problem), whose titles must say what is asked.
+    fn asks(&self, g: usize) -> bool {
+        self.measure(g, |d| d.request.form != Form::Other).0 >= ASKED_SHARE
+    }
+
+    /// A topic in the plural when group g's texts count it ("films", "returns": the plural
+    /// used by at least 2 items and a third as many as the singular), else as written
+    /// ("technology", "piracy"); each word as the texts write it.
+    fn counted_form(&self, g: usize, topic: &str) -> String {
+        let count = |p: &str| self.in_group[g].get(p).copied().unwrap_or(0);
+        let many = count(plural(topic).as_str());
+        if many >= 2 && many * 3 >= count(topic) {
+            plural(&self.cased(topic))
+        } else {
+            self.cased(topic)
+        }
+    }
+
+    /// The complement most of group g's requests to `verb` an object headed `head` share
+    /// ("into French"), as the texts write it, with its share and distinctiveness.
+    fn complement(&self, g: usize, verb: &str, head: &str) -> Option<(String, f64, f64)> {
+        let same = |r: &Request| r.verb() == Some(verb) && r.object_head().as_deref() == Some(head);
+        let mut keys: BTreeMap<String, usize> = BTreeMap::new();
+        let mut total = 0;
+        for &i in &self.members[g] {
+            let r = &self.docs[i].request;
+            if same(r) {
+                total += 1;
+                if let Some(k) = r.complement_key() {
+                    *keys.entry(k).or_default() += 1;
+                }
+            }
+        }
+        let (key, count) = keys.into_iter().max_by_key(|(_, n)| *n)?;
+        if count < 2 || count * 2 <= total {
+            return None;
+        }
+        let (share, distinct) =
+            self.measure(g, |d| same(&d.request) && d.request.complement_key().as_deref() == Some(key.as_str()));
+        Some((self.cased(&key), share, distinct))
     }
 
     /// One or two sentences: what group g's users ask for, and how they ask it.
@@ -553,9 +681,17 @@ impl<'a> Corpus<'a> {
         if n_g == 0 {
             return "No item text to describe.".into();
         }
-        // Three topics, none inside another ("share details", not also "share").
+        // Three topics, none inside another ("share details", not also "share"). Phrases
+        // first: single distinctive words ("delivered, tracking and status") are the
+        // keywords column's, not a sentence's; one is named only when no phrase is, and
+        // never a participle, an adverb or a vague word.
         let mut topics: Vec<&str> = Vec::new();
-        for (t, _) in self.topics(g, 8) {
+        let all = self.topics(g, 12);
+        let phrases = all.iter().filter(|(t, _)| t.contains(' '));
+        let words = all.iter().filter(|(t, _)| {
+            !t.contains(' ') && !is_participle(t) && !t.ends_with("ly") && !VAGUE.contains(&singular(t).as_str())
+        });
+        for (t, _) in phrases.chain(words.take(1)) {
             let inside = |a: &str, b: &str| format!(" {a} ").contains(&format!(" {b} "));
             if topics.len() < 3 && !topics.iter().any(|o| inside(o, t) || inside(t, o)) {
                 topics.push(t);
@@ -625,6 +761,7 @@ impl<'a> Corpus<'a> {
                     Form::Instruction => "direct instructions",
                     Form::Question => "questions",
                     Form::RolePlay => "role-play set-ups",
+                    Form::Report => "reports of a problem",
                     Form::Other => "statements or pasted text rather than requests",
                 };
                 // Pasted text opens with anything: its openings tell nothing.
@@ -958,14 +1095,23 @@ fn reads_as_title(title: &str) -> bool {
     let (Some(first), Some(last)) = (words.first(), words.last()) else { return false };
     let before_last = words.len().checked_sub(2).map(|i| words[i].as_str());
     let infinitive = before_last == Some("to") && is_request_verb(last);
-    let participle = last.chars().count() >= 5
-        && last.ends_with("ed")
-        && !last.ends_with("eed")
-        && !NOUNS_IN_ED.contains(&last.as_str());
+    // "Order shipped", and "Checked spam" (a bare participle naming no one's request).
+    let participle = is_participle(last) || is_participle(first);
     let stop = |w: &str| STOP_WORDS.contains(&w) || NOT_LAST.contains(&w);
     // "Usually an M": an adverb opening a clause.
     let adverb_first = first.ends_with("ly") && words.get(1).is_some_and(|w| STOP_WORDS.contains(&w.as_str()));
     !(stop(first) || stop(last) || adverb_first || words.iter().any(|w| is_contraction(w)) || infinitive || participle)
+}
+
+/// Whether a word is a past participle ("shipped", "checked"), not a noun in "-ed"
+/// ("hundred") nor an adjective titles use ("advanced").
+fn is_participle(word: &str) -> bool {
+    let w = word.to_lowercase();
+    w.chars().count() >= 5
+        && w.ends_with("ed")
+        && !w.ends_with("eed")
+        && !NOUNS_IN_ED.contains(&w.as_str())
+        && !ADJECTIVES_IN_ED.contains(&w.as_str())
 }
 
 /// One line of at most `SNIPPET_CHARS` characters.
@@ -1049,6 +1195,7 @@ mod tests {
             "Order shipped",
             "Usually an m",
             "Checked spam nothing",
+            "Checked spam",
             "Sending back",
         ] {
             assert!(!reads_as_title(fragment), "{fragment}");
@@ -1095,6 +1242,42 @@ mod tests {
     }
 
     #[test]
+    fn a_title_is_a_request_never_one_word() {
+        // What these users share is one word ("status", "days"): the title says how they
+        // ask about it, in a phrase.
+        let docs = vec![
+            (0, "What's the status of order NW-80145?"),
+            (0, "what is the status of my order #51330?"),
+            (0, "status of order NW-77812?"),
+            (0, "Any news on the status of order 4411?"),
+            (1, "It's been 5 days and my package is not here"),
+            (1, "it's been 8 days and my package hasn't arrived"),
+            (1, "12 days and my package is still not here"),
+            (2, "my discount code WELCOME10 doesn't work"),
+            (2, "My discount code FREESHIP doesn't work"),
+            (2, "the discount code SPRING20 is not accepted, it says expired"),
+        ];
+        let labels = label_groups(&docs, 3, &[vec![], vec![], vec![]], &[], None);
+        for l in &labels {
+            assert!(l.title.split_whitespace().count() >= 2 && reads_as_title(&l.title), "{}", l.title);
+        }
+        assert!(labels[0].title.starts_with("Questions about status"), "{}", labels[0].title);
+        assert!(labels[1].title.starts_with("Problems with"), "{}", labels[1].title);
+        assert!(!labels[1].title.to_lowercase().contains("days"), "{}", labels[1].title);
+        assert_eq!(labels[2].title, "Problems with discount code");
+        assert!(labels[2].description.contains("reports of a problem"), "{}", labels[2].description);
+    }
+
+    #[test]
+    fn quoted_text_is_named_by_what_it_is_and_where_it_goes() {
+        let names = ["Anna", "Ben", "Chloe", "David", "Emma", "Farid"];
+        let texts: Vec<String> = names.iter().map(|n| format!("Translate \"{n} is on holiday\" into French")).collect();
+        let docs: Vec<(i32, &str)> = texts.iter().map(|t| (0, t.as_str())).collect();
+        let labels = label_groups(&docs, 1, &[vec![]], &[], None);
+        assert_eq!(labels[0].title, "Translating sentences into French");
+    }
+
+    #[test]
     fn parts_joined_by_and_agree_and_do_not_overlap() {
         let docs = vec![
             (0, "Translate this product description into French"),
@@ -1123,7 +1306,7 @@ mod tests {
             (1, "write a song about love"),
         ];
         // A fake embedder: titles about translating point at centroid 0, everything else
-        // at centroid 1, so "Writing poems" (the offline first) is nearer the other cluster.
+        // at centroid 1, so "Writing poems about the sea" (the offline first) is nearer the other cluster.
         let embed = |texts: &[String]| -> Result<Vec<Vec<f32>>> {
             Ok(texts
                 .iter()
@@ -1132,7 +1315,7 @@ mod tests {
         };
         let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
         let offline = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
-        assert_eq!(offline[0].title, "Writing poems");
+        assert_eq!(offline[0].title, "Writing poems about the sea");
         let chosen = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
         assert!(chosen[0].title.starts_with("Translating"), "{}", chosen[0].title);
         // An embedder that fails leaves the offline order.

@@ -183,8 +183,18 @@ const OBJECT_LEAD: &[&str] = &[
 /// Words a question starts with.
 const QUESTION_STARTS: &[&str] = &[
     "how", "what", "why", "when", "where", "who", "whom", "which", "is", "are", "was", "were", "do", "does", "did",
-    "can", "could", "should", "would", "will", "am", "may", "whats", "what's", "hows", "how's",
+    "can", "could", "should", "would", "will", "am", "may", "whats", "what's", "hows", "how's", "has", "have",
 ];
+
+/// Words that make a statement the report of a problem ("my order still hasn't arrived",
+/// "My card payment was declined").
+const PROBLEM_WORDS: &[&str] = &[
+    "not", "never", "no", "nothing", "doesn't", "don't", "didn't", "hasn't", "haven't", "isn't", "wasn't", "won't",
+    "can't", "cannot", "couldn't", "wrong", "broken", "declined", "error", "fail", "fails", "failed", "missing",
+    "damaged", "locked", "expired", "crashes", "invalid",
+];
+/// Words that show the writer speaks of themselves, as a user reporting a problem does.
+const FIRST_PERSON: &[&str] = &["i", "my", "me", "i'm", "i've", "we", "our", "us"];
 
 /// Nouns that take no plural in a title ("Writing Python code", not "codes").
 const UNCOUNTED: &[&str] = &[
@@ -253,16 +263,30 @@ pub enum Form {
     Question,
     /// "I want you to act as ...".
     RolePlay,
+    /// A user reporting a problem: "my order still hasn't arrived".
+    Report,
     /// Pasted text or code, a statement.
     Other,
 }
 
-/// A word of a request: lower-cased, as written, and whether a clause break precedes it.
+/// A word of a request: lower-cased, as written, whether a clause break precedes it, and
+/// whether it opens a quotation ("Translate \"Anna is on holiday\" into French").
 #[derive(Debug, Clone)]
 pub struct Word {
     pub lower: String,
     pub written: String,
     pub after_break: bool,
+    pub opens_quote: bool,
+}
+
+/// What a request asks the verb to act on.
+#[derive(Debug, Clone, Copy)]
+enum Object {
+    /// Words of the request (indices into its words): "short story".
+    Words(usize, usize),
+    /// Quoted text, named by what it is ("sentence", "phrase"): a quotation is the user's
+    /// material, not what the request is about.
+    Quoted(&'static str),
 }
 
 /// A request read for what it asks.
@@ -272,8 +296,11 @@ pub struct Request {
     pub form: Form,
     /// Index into the lexicon of the request's verb.
     verb: Option<usize>,
-    /// The object's words (as indices into `words`), up to 3, after the verb.
-    object: Option<(usize, usize)>,
+    /// The object after the verb: up to 3 words, or quoted text.
+    object: Option<Object>,
+    /// Where the request sends the object or what it is about, right after it: "into
+    /// French", "in simple terms" (indices into `words`).
+    complement: Option<(usize, usize)>,
     /// Whether the object was written as one of many ("a poem", "5 poems").
     pub counted: bool,
     /// Whether the request is mostly in a script other than Latin, or not in English.
@@ -290,12 +317,13 @@ impl Request {
         let words = words(text, WORDS_READ);
         let language = language_of(text, &words);
         let (verb, at) = if language.is_some() { (None, 0) } else { find_verb(&words) };
-        let (object, counted) = match verb {
+        let (object, counted, end) = match verb {
             Some(v) => object_after(&words, at, VERBS[v].0),
-            None => (None, false),
+            None => (None, false, 0),
         };
+        let complement = object.and_then(|o| complement_at(&words, end, matches!(o, Object::Quoted(_))));
         let form = form_of(&words, verb.map(|v| (v, at)));
-        Request { words, form, verb, object, counted, language }
+        Request { words, form, verb, object, complement, counted, language }
     }
 
     /// The request verb's base form ("write").
@@ -305,7 +333,10 @@ impl Request {
 
     /// The object, lower case, its last word singular: the key requests are grouped by.
     pub fn object_key(&self) -> Option<String> {
-        let (from, to) = self.object?;
+        let (from, to) = match self.object? {
+            Object::Words(from, to) => (from, to),
+            Object::Quoted(noun) => return Some(noun.to_string()),
+        };
         let mut ws: Vec<String> = self.words[from..to].iter().map(|w| w.lower.clone()).collect();
         if let Some(last) = ws.last_mut() {
             *last = singular(last);
@@ -316,14 +347,33 @@ impl Request {
     /// The object's last word, singular: requests for a "short story" and a "story" are
     /// requests for a story.
     pub fn object_head(&self) -> Option<String> {
-        let (_, to) = self.object?;
-        Some(singular(&self.words[to - 1].lower))
+        match self.object? {
+            Object::Words(_, to) => Some(singular(&self.words[to - 1].lower)),
+            Object::Quoted(noun) => Some(noun.to_string()),
+        }
     }
 
     /// The object as written ("Python scripts").
     pub fn object_written(&self) -> Option<String> {
-        let (from, to) = self.object?;
-        Some(self.words[from..to].iter().map(|w| w.written.as_str()).collect::<Vec<_>>().join(" "))
+        match self.object? {
+            Object::Words(from, to) => Some(self.joined(from, to, |w| &w.written)),
+            Object::Quoted(noun) => Some(noun.to_string()),
+        }
+    }
+
+    /// The complement after the object, lower case ("into french"): the key requests
+    /// sharing one are counted by.
+    pub fn complement_key(&self) -> Option<String> {
+        self.complement.map(|(from, to)| self.joined(from, to, |w| &w.lower))
+    }
+
+    /// The complement as written ("into French").
+    pub fn complement_written(&self) -> Option<String> {
+        self.complement.map(|(from, to)| self.joined(from, to, |w| &w.written))
+    }
+
+    fn joined(&self, from: usize, to: usize, form: impl Fn(&Word) -> &String) -> String {
+        self.words[from..to].iter().map(|w| form(w).as_str()).collect::<Vec<_>>().join(" ")
     }
 
     /// The first two words, lower case ("write a", "how do").
@@ -347,23 +397,35 @@ pub fn words(text: &str, max: usize) -> Vec<Word> {
     let mut out = Vec::new();
     let mut word = String::new();
     let mut pending_break = true;
+    let mut pending_quote = false;
+    // Whether the previous character leaves a quotation mark opening, not closing, one.
+    let mut at_gap = true;
     for c in text.chars().chain(std::iter::once('\n')) {
         if c.is_alphanumeric() || matches!(c, '\'' | '-' | '+' | '#' | '’') {
             word.push(if c == '’' { '\'' } else { c });
+            at_gap = false;
             continue;
         }
         let w = word.trim_matches(['\'', '-']).to_string();
         word.clear();
         if !w.is_empty() {
-            out.push(Word { lower: w.to_lowercase(), written: w, after_break: pending_break });
+            let opens_quote = std::mem::take(&mut pending_quote);
+            out.push(Word { lower: w.to_lowercase(), written: w, after_break: pending_break, opens_quote });
             pending_break = false;
             if out.len() == max {
                 break;
             }
         }
-        if matches!(c, '.' | '?' | '!' | ':' | ';' | ',' | '\n' | '(' | ')' | '"' | '[' | ']' | '{' | '}') {
+        if matches!(c, '"' | '“' | '«') && at_gap {
+            pending_quote = true;
+        }
+        if matches!(
+            c,
+            '.' | '?' | '!' | ':' | ';' | ',' | '\n' | '(' | ')' | '"' | '“' | '”' | '«' | '»' | '[' | ']' | '{' | '}'
+        ) {
             pending_break = true;
         }
+        at_gap = c.is_whitespace() || matches!(c, ':' | '(' | '[');
     }
     out
 }
@@ -412,17 +474,35 @@ pub fn is_identifier(word: &str) -> bool {
     digits > word.chars().filter(|c| c.is_alphabetic()).count()
 }
 
+/// Whether a word may stand in a noun group a request names.
+fn is_noun_group_word(w: &Word) -> bool {
+    let stop = |w: &str| STOP_WORDS.contains(&w) || is_request_verb(w) || NOT_OBJECT.contains(&w);
+    w.lower.chars().count() >= 2
+        && w.lower.chars().any(char::is_alphabetic)
+        && !stop(&w.lower)
+        && !is_contraction(&w.lower)
+        && !is_identifier(&w.lower)
+}
+
+/// Quoted material of at least this many words is named "sentences", shorter "phrases".
+const SENTENCE_WORDS: usize = 3;
+
 /// The object after the verb at `at`: leading pronouns, articles and numbers skipped,
 /// then the noun group of the same clause, its last 3 words at most ("person's
-/// confidential medical records" → "confidential medical records"). Also whether it was
-/// counted ("a", a number).
-fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<(usize, usize)>, bool) {
-    let stop = |w: &str| STOP_WORDS.contains(&w) || is_request_verb(w) || NOT_OBJECT.contains(&w);
+/// confidential medical records" → "confidential medical records"), or quoted text
+/// (named "sentence" or "phrase"). Also whether it was counted ("a", a number, a
+/// quotation) and where it ends.
+fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<Object>, bool, usize) {
     let mut i = at + 1;
     let mut counted = false;
     while let Some(w) = words.get(i) {
+        if w.opens_quote {
+            let end = (i + 1..words.len()).find(|&j| words[j].after_break).unwrap_or(words.len());
+            let noun = if end - i >= SENTENCE_WORDS { "sentence" } else { "phrase" };
+            return (Some(Object::Quoted(noun)), true, end);
+        }
         if w.after_break {
-            return (None, false);
+            return (None, false, 0);
         }
         let number = w.lower.chars().all(|c| c.is_ascii_digit());
         // One of many: "a poem", "5 poems", "this menu", "my account" (not "the": "the code").
@@ -436,11 +516,7 @@ fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<(usize, usize)
     }
     let mut from = i;
     while let Some(w) = words.get(i) {
-        let content = w.lower.chars().count() >= 2
-            && w.lower.chars().any(char::is_alphabetic)
-            && !stop(&w.lower)
-            && !is_contraction(&w.lower)
-            && !is_identifier(&w.lower);
+        let content = is_noun_group_word(w);
         // A name after common words starts another group: "a dinner recipe Anna will like".
         let name_after = i > from
             && w.written.starts_with(char::is_uppercase)
@@ -454,10 +530,35 @@ fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<(usize, usize)
     while i > from && words[i - 1].lower.ends_with("'s") {
         i -= 1;
     }
+    let end = i;
     from = from.max(i.saturating_sub(OBJECT_WORDS));
     // "act as" keeps its article in the title ("Role-playing as a travel guide").
     let counted = counted || verb == "act";
-    ((i > from).then_some((from, i)), counted)
+    ((i > from).then_some(Object::Words(from, i)), counted, end)
+}
+
+/// Prepositions that open a complement a title may keep: "into French", "in simple terms".
+const COMPLEMENT_PREPOSITIONS: &[&str] = &["into", "in", "to", "for", "about", "with", "from", "on"];
+
+/// The complement starting at `at`, right after the object: a preposition, an article at
+/// most, and a noun group of at most 3 words in the same clause (a closing quotation mark
+/// before it is no break when the object was quoted).
+fn complement_at(words: &[Word], at: usize, after_quote: bool) -> Option<(usize, usize)> {
+    let first = words.get(at)?;
+    if !COMPLEMENT_PREPOSITIONS.contains(&first.lower.as_str()) || (first.after_break && !after_quote) {
+        return None;
+    }
+    let mut i = at + 1;
+    if words.get(i).is_some_and(|w| ["a", "an", "the"].contains(&w.lower.as_str()) && !w.after_break) {
+        i += 1;
+    }
+    let start = i;
+    while words.get(i).is_some_and(|w| !w.after_break && is_noun_group_word(w)) && i - start < OBJECT_WORDS {
+        i += 1;
+    }
+    // The group must end there: "in the nightly export job" is whole, "for an organic cotton bedding set" is not.
+    let whole = words.get(i).is_none_or(|w| w.after_break || !is_noun_group_word(w));
+    (i > start && whole).then_some((at, i))
 }
 
 /// Whether a word is a contraction that names nothing ("doesn't", "it's", "we'll"); a
@@ -484,9 +585,13 @@ fn form_of(words: &[Word], verb: Option<(usize, usize)>) -> Form {
     if QUESTION_STARTS.contains(&first) && !polite {
         return Form::Question;
     }
+    let first_words = || lowers.iter().take(20);
     match verb {
         Some((_, at)) if at <= 6 => Form::Instruction,
         _ if words.iter().take(40).any(|w| w.lower.ends_with('?')) => Form::Question,
+        _ if first_words().any(|w| PROBLEM_WORDS.contains(w)) && first_words().any(|w| FIRST_PERSON.contains(w)) => {
+            Form::Report
+        }
         _ => Form::Other,
     }
 }
@@ -694,6 +799,32 @@ mod tests {
         assert_eq!(r.object_key(), None);
         let r = Request::read("How do I send back the wool coat?");
         assert_eq!((r.verb(), r.object_key().as_deref()), (Some("send"), Some("wool coat")));
+    }
+
+    #[test]
+    fn quotations_and_complements() {
+        let r = Request::read("Translate \"Anna is on holiday\" into French");
+        assert_eq!((r.verb(), r.object_key().as_deref()), (Some("translate"), Some("sentence")));
+        assert_eq!(r.complement_written().as_deref(), Some("into French"));
+        assert!(r.counted);
+        let r = Request::read("Translate the label \"hand-wash only\" to Italian");
+        assert_eq!(r.object_key().as_deref(), Some("label"));
+        let r = Request::read("Rephrase \"many thanks\"");
+        assert_eq!(r.object_key().as_deref(), Some("phrase"));
+        let r = Request::read("Explain quantum computing in simple terms");
+        assert_eq!(r.complement_key().as_deref(), Some("in simple terms"));
+        // A complement is a whole noun group, not its first 3 words.
+        let r = Request::read("Write a product description for a merino wool winter beanie");
+        assert_eq!(r.complement_key(), None);
+    }
+
+    #[test]
+    fn reports_of_a_problem_are_a_form_of_asking() {
+        assert_eq!(Request::read("my order NW-1 still hasn't arrived").form, Form::Report);
+        assert_eq!(Request::read("My card payment was declined").form, Form::Report);
+        assert_eq!(Request::read("has order 12 shipped yet").form, Form::Question);
+        // Prose with a negation is not a user's report.
+        assert_eq!(Request::read("The minister did not comment on the budget").form, Form::Other);
     }
 
     #[test]
