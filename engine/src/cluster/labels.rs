@@ -873,9 +873,6 @@ fn contrastive_order(
                     // The margin decides; among titles about as contrastive, the one more of
                     // the group's requests ask for, an activity, a phrase of 3 to 8 words win.
                     let score = margin + 0.5 * c.share.min(1.0) + if c.activity { 0.03 } else { 0.0 };
-                    if std::env::var("TITLE_DEBUG").is_ok() {
-                        eprintln!("{g}\t{margin:.3}\t{:.2}\t{score:.3}\t{}\t{}", c.share, tier(c), c.title);
-                    }
                     Some((margin > 0.0, tier(c), score, i))
                 })
                 .collect();
