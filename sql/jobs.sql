@@ -216,7 +216,6 @@ SELECT pg_catalog.pg_extension_config_dump('llm_clusters.jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.jobs_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.runs', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.runs_id_seq', '');
-GRANT USAGE ON SEQUENCE llm_clusters.jobs_id_seq, llm_clusters.runs_id_seq TO llm_clusters_admin;
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.clusters', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.themes', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.assignments', '');

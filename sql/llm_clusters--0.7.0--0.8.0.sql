@@ -37,3 +37,9 @@ COMMENT ON FUNCTION llm_clusters._capture_usage_check() IS 'Internal: lets a tea
 COMMENT ON TABLE llm_clusters.capture_usage IS
     'Bytes of payload each team stored per day (UTC) through capture() and capture_with_key(); a call that would take the day over llm_clusters.max_team_capture_mb_per_day is refused (54000).';
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.capture_usage', '');
+
+-- attacker: no team role draws from the shared int identities (jobs.id, steering.id: 2^31
+-- values for all teams, which an admin's nextval() loop used up within hours). An INSERT
+-- draws its identity without USAGE on the sequence.
+REVOKE USAGE ON SEQUENCE llm_clusters.jobs_id_seq, llm_clusters.runs_id_seq, llm_clusters.steering_id_seq
+    FROM llm_clusters_admin;

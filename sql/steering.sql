@@ -37,7 +37,6 @@ GRANT SELECT ON llm_clusters.steering TO llm_clusters_reader;
 -- take any mode): undoing marks the row and a trigger deletes it (deletions.sql).
 GRANT INSERT (team_id, job_id, kind, run_id, cluster_ids, stable_ids, anchors, parts, title, examples, centroid,
               created_at, created_by, restore) ON llm_clusters.steering TO llm_clusters_admin;
-GRANT USAGE ON SEQUENCE llm_clusters.steering_id_seq TO llm_clusters_admin;
 CREATE INDEX steering_job_idx ON llm_clusters.steering (team_id, job_id, id);
 -- One pinned topic of a title per job.
 CREATE UNIQUE INDEX steering_pin_title_idx ON llm_clusters.steering (team_id, job_id, lower(title)) WHERE kind = 'pin';
