@@ -119,10 +119,9 @@ pub fn capture_events(payload: &str, team_id: i32) -> i64 {
     if events.is_empty() {
         return 0;
     }
-    count_usage(team_id, payload_bytes);
     let mut c = Columns::default();
     events.into_iter().for_each(|e| c.push(e));
-    Spi::connect_mut(|client| {
+    let stored = Spi::connect_mut(|client| {
         let stored = client.update(
             INSERT_EVENTS,
             None,
@@ -155,11 +154,14 @@ pub fn capture_events(payload: &str, team_id: i32) -> i64 {
         )?;
         Ok::<_, pgrx::spi::Error>(stored.len() as i64)
     })
-    .or_raise()
+    .or_raise();
+    // After the INSERT, whose row-level security refuses another team's rows first.
+    count_usage(team_id, payload_bytes);
+    stored
 }
 
 /// Counts a payload against its team's daily quota (llm_clusters.max_team_capture_mb_per_day);
-/// over it, the call is refused, and the count rolls back with it.
+/// over it, the call is refused: its events and the count roll back with it.
 fn count_usage(team_id: i32, bytes: i64) {
     let day_bytes = Spi::get_one_with_args::<i64>(COUNT_USAGE, &[team_id.into(), bytes.into()]).or_raise().unwrap_or(0);
     let limit_mb = i64::from(MAX_TEAM_CAPTURE_MB_PER_DAY.get());
