@@ -216,7 +216,10 @@ SELECT pg_catalog.pg_extension_config_dump('llm_clusters.jobs', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.jobs_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.runs', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.runs_id_seq', '');
-GRANT USAGE ON SEQUENCE llm_clusters.jobs_id_seq, llm_clusters.runs_id_seq TO llm_clusters_admin;
+-- No team role draws ids itself (an INSERT draws its identity without USAGE): jobs.id is
+-- an int every team shares, which a nextval() loop would use up (attack_sequences.sql).
+-- The REVOKE makes the ACL explicit, as the upgrade's REVOKE of the earlier grant does.
+REVOKE USAGE ON SEQUENCE llm_clusters.jobs_id_seq, llm_clusters.runs_id_seq FROM llm_clusters_admin;
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.clusters', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.themes', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.assignments', '');

@@ -37,12 +37,14 @@ GRANT SELECT ON llm_clusters.steering TO llm_clusters_reader;
 -- take any mode): undoing marks the row and a trigger deletes it (deletions.sql).
 GRANT INSERT (team_id, job_id, kind, run_id, cluster_ids, stable_ids, anchors, parts, title, examples, centroid,
               created_at, created_by, restore) ON llm_clusters.steering TO llm_clusters_admin;
-GRANT USAGE ON SEQUENCE llm_clusters.steering_id_seq TO llm_clusters_admin;
 CREATE INDEX steering_job_idx ON llm_clusters.steering (team_id, job_id, id);
 -- One pinned topic of a title per job.
 CREATE UNIQUE INDEX steering_pin_title_idx ON llm_clusters.steering (team_id, job_id, lower(title)) WHERE kind = 'pin';
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.steering', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.steering_id_seq', '');
+-- Steering ids are the identity's, drawn by INSERT: no USAGE for admins (an int every team
+-- shares, see jobs.sql).
+REVOKE USAGE ON SEQUENCE llm_clusters.steering_id_seq FROM llm_clusters_admin;
 COMMENT ON TABLE llm_clusters.steering IS
     'Steering of a job, applied by every later run until undone (undo_steering, unpin_topic): merge (cluster_ids of run_id become one cluster), split (a cluster is re-clustered into parts), pin (a topic with a fixed centroid that runs keep as a cluster and items near it join). A merge or split also changes run_id, the job''s latest run when it was made, at once. Later runs find the clusters named by their centroids (anchors); see the README.';
 COMMENT ON COLUMN llm_clusters.steering.anchors IS

@@ -3,7 +3,7 @@
 //! so a call stores all of its events or none.
 
 use crate::error::{raise, OrRaise};
-use crate::gucs::MAX_CAPTURE_MB;
+use crate::gucs::{MAX_CAPTURE_MB, MAX_TEAM_CAPTURE_MB_PER_DAY};
 use llm_clusters_engine::capture::{parse_payload, sent_at, CapturedEvent};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
@@ -30,6 +30,14 @@ FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text
           itok, otok, cost, lat, iserr, err, props, keep_ts)
 ON CONFLICT (team_id, uuid) DO NOTHING
 "#;
+
+/// Adds a payload to its team's day (UTC: a session's TimeZone must not start a new day)
+/// and returns the day's bytes with it.
+const COUNT_USAGE: &str = "
+INSERT INTO llm_clusters.capture_usage AS u (team_id, day, bytes)
+VALUES ($1, (pg_catalog.now() AT TIME ZONE 'UTC')::date, $2)
+ON CONFLICT (team_id, day) DO UPDATE SET bytes = u.bytes + excluded.bytes
+RETURNING u.bytes";
 
 /// Column-wise copy of the parsed events, one vector per INSERT parameter.
 #[derive(Default)]
@@ -102,6 +110,7 @@ pub fn capture_events(payload: &str, team_id: i32) -> i64 {
             ),
         ));
     }
+    let payload_bytes = payload.len() as i64;
     let payload: Value = serde_json::from_str(payload).unwrap_or_else(|e| {
         raise(EngineError::new(ErrorKind::InvalidText, format!("payload is not JSON this version reads: {e}")))
     });
@@ -112,7 +121,7 @@ pub fn capture_events(payload: &str, team_id: i32) -> i64 {
     }
     let mut c = Columns::default();
     events.into_iter().for_each(|e| c.push(e));
-    Spi::connect_mut(|client| {
+    let stored = Spi::connect_mut(|client| {
         let stored = client.update(
             INSERT_EVENTS,
             None,
@@ -145,5 +154,26 @@ pub fn capture_events(payload: &str, team_id: i32) -> i64 {
         )?;
         Ok::<_, pgrx::spi::Error>(stored.len() as i64)
     })
-    .or_raise()
+    .or_raise();
+    // After the INSERT, whose row-level security refuses another team's rows first.
+    count_usage(team_id, payload_bytes);
+    stored
+}
+
+/// Counts a payload against its team's daily quota (llm_clusters.max_team_capture_mb_per_day);
+/// over it, the call is refused: its events and the count roll back with it.
+fn count_usage(team_id: i32, bytes: i64) {
+    let day_bytes = Spi::get_one_with_args::<i64>(COUNT_USAGE, &[team_id.into(), bytes.into()]).or_raise().unwrap_or(0);
+    let limit_mb = i64::from(MAX_TEAM_CAPTURE_MB_PER_DAY.get());
+    if day_bytes > limit_mb << 20 {
+        raise(
+            EngineError::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "team {team_id} would store {day_bytes} bytes today (UTC), more than llm_clusters.max_team_capture_mb_per_day ({limit_mb} MB)"
+                ),
+            )
+            .with_hint("Nothing of this call was stored. Try again tomorrow, or ask a superuser to raise the setting (llm_clusters.capture_usage shows each day)."),
+        );
+    }
 }

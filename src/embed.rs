@@ -8,6 +8,7 @@ use crate::datum::json_of_text;
 use crate::error::{raise, OrRaise};
 use crate::gucs::{self, EmbedPrecision, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_PRECISION, EMBED_THREADS, MODEL_DIR};
 use crate::http::{embedding_service, post};
+use crate::items::MAX_DIMENSIONS;
 use crate::pg::{self, check_interrupts, Required};
 use crate::summary::{steps_of, summarized_level};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
@@ -20,6 +21,7 @@ use llm_clusters_engine::trace::{trace_requests, Request};
 use llm_clusters_engine::vectors::{real_array_literal, weighted_unit_mean};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::prelude::*;
+use pgrx::Array;
 use serde_json::Value;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -428,11 +430,16 @@ fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
     (written, usable.min(written as i64))
 }
 
-/// Internal state function of the `llm_clusters.embedding_mean` aggregate.
+/// Internal state function of the `llm_clusters.embedding_mean` aggregate. A vector of more
+/// than `MAX_DIMENSIONS` is left out before it is copied: a reader's 1 GB array became
+/// several GB of Rust memory, which PostgreSQL neither counts nor bounds.
 #[pg_extern(immutable, parallel_safe, name = "_embedding_accum")]
-pub fn embedding_accum(state: Option<Vec<f64>>, embedding: Option<Vec<Option<f32>>>) -> Option<Vec<f64>> {
-    let mut state = state.unwrap_or_default();
-    if let Some(values) = embedding.and_then(|v| v.into_iter().collect::<Option<Vec<f32>>>()) {
+pub fn embedding_accum(state: Option<Array<f64>>, embedding: Option<Array<f32>>) -> Option<Vec<f64>> {
+    let mut state = state.map_or_else(Vec::new, |s| own_state(&s));
+    let values = embedding
+        .filter(|e| e.len() <= MAX_DIMENSIONS && !e.contains_nulls())
+        .and_then(|e| e.as_slice().ok().map(<[f32]>::to_vec));
+    if let Some(values) = values {
         llm_clusters_engine::vectors::accumulate(&mut state, &values);
     }
     Some(state)
@@ -440,6 +447,19 @@ pub fn embedding_accum(state: Option<Vec<f64>>, embedding: Option<Vec<Option<f32
 
 /// Internal final function of the `llm_clusters.embedding_mean` aggregate.
 #[pg_extern(immutable, parallel_safe, strict, name = "_embedding_mean_final")]
-pub fn embedding_mean_final(state: Vec<f64>) -> Option<Vec<f32>> {
-    llm_clusters_engine::vectors::normalised_mean(&state)
+pub fn embedding_mean_final(state: Array<f64>) -> Option<Vec<f32>> {
+    llm_clusters_engine::vectors::normalised_mean(&own_state(&state))
+}
+
+/// A state of `embedding_mean` (`[count, x1, .., xd]`), checked before it is copied: readers
+/// may call the state and final functions directly.
+fn own_state(state: &Array<f64>) -> Vec<f64> {
+    if state.len() > MAX_DIMENSIONS + 1 || state.contains_nulls() {
+        raise(EngineError::new(ErrorKind::InvalidParameter, "not a state of llm_clusters.embedding_mean").with_hint(
+            format!(
+                "Aggregate embeddings of at most {MAX_DIMENSIONS} dimensions with llm_clusters.embedding_mean(real[])."
+            ),
+        ));
+    }
+    state.as_slice().map(<[f64]>::to_vec).unwrap_or_default()
 }

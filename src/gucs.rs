@@ -8,6 +8,9 @@ use std::ffi::CString;
 /// Largest payload `capture()` accepts, in megabytes of jsonb.
 pub static MAX_CAPTURE_MB: GucSetting<i32> = GucSetting::<i32>::new(64);
 
+/// Payload one team may store per day (UTC) through capture(), in MB.
+pub static MAX_TEAM_CAPTURE_MB_PER_DAY: GucSetting<i32> = GucSetting::<i32>::new(10_240);
+
 /// Memory one run may use for embeddings and the engine's work on them, in MB.
 pub static MAX_MEMORY_MB: GucSetting<i32> = GucSetting::<i32>::new(4096);
 /// The budget of one page or text a function builds (trace_html, report_html, summaries).
@@ -342,6 +345,16 @@ pub fn define() {
         &MAX_CAPTURE_MB,
         1,
         1024,
+        GucContext::Suset,
+        GucFlags::UNIT_MB,
+    );
+    GucRegistry::define_int_guc(
+        c"llm_clusters.max_team_capture_mb_per_day",
+        c"Payload, in MB of jsonb, that one team may store per day (UTC) through capture() and capture_with_key().",
+        c"A call that would take the team's day over it is refused with SQLSTATE 54000 and stores nothing; llm_clusters.capture_usage shows each day's bytes. Bounds the disk a leaked API key can fill.",
+        &MAX_TEAM_CAPTURE_MB_PER_DAY,
+        1,
+        i32::MAX,
         GucContext::Suset,
         GucFlags::UNIT_MB,
     );

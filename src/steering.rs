@@ -8,7 +8,7 @@ use crate::error::{raise, OrRaise};
 use crate::items::{read_items, ReadOptions};
 use crate::jobs::{checked_params, load_job, run_team_and_job, Job, Source, Window};
 use crate::labelling::{near_centre_texts, with_title_embedder};
-use crate::pg::Required;
+use crate::pg::{check_interrupts, Required};
 use crate::privacy::record_distinct_users;
 use crate::results::{update_metrics, Grouping};
 use llm_clusters_engine::cluster::labels::{label_clusters, label_themes, ThemeMembers};
@@ -106,11 +106,28 @@ pub fn mark_clusters(job: &Job, run_id: i64, marks: &[Option<Mark>]) {
 /// Largest dimension of a topic's embedding (as of an item's).
 const MAX_DIMENSION: usize = 16_000;
 
+/// Most examples of a topic, and characters of each (the steering table's and pin_topic's
+/// bounds): _topic_centroid holds them itself, since admins may call it directly.
+const MAX_EXAMPLES: usize = 50;
+const MAX_EXAMPLE_CHARS: usize = 2000;
+
 /// Internal: the centroid of a topic pinned by `pin_topic`: `embedding` scaled to unit length
 /// when given, else the unit mean of the examples' unit embeddings (`llm_clusters.embedder`).
 #[pg_extern(volatile, parallel_unsafe, name = "_topic_centroid")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn topic_centroid(examples: Vec<Option<String>>, embedding: Option<Array<f32>>) -> Vec<f32> {
+    let example_ok = |e: &Option<String>| {
+        e.as_deref().is_some_and(|e| !e.trim_matches(' ').is_empty() && e.chars().count() <= MAX_EXAMPLE_CHARS)
+    };
+    if examples.is_empty() || examples.len() > MAX_EXAMPLES || !examples.iter().all(example_ok) {
+        raise(
+            EngineError::new(
+                ErrorKind::InvalidParameter,
+                format!("a pinned topic needs 1 to {MAX_EXAMPLES} examples, each 1 to {MAX_EXAMPLE_CHARS} characters"),
+            )
+            .with_hint("Give texts as the job's items read, e.g. ARRAY['I want my money back', 'refund my order']."),
+        );
+    }
     let invalid = |message: String| -> ! {
         raise(EngineError::new(ErrorKind::InvalidParameter, message).with_hint(
             "Pass a one-dimensional real[] of finite numbers, not all zero (the embedding of the topic, in the job's items' space).",
@@ -293,7 +310,9 @@ pub fn steer_run(run_id: Option<i64>, kind: &str, cluster_ids: Vec<Option<i32>>,
     let (ids, mut data) = (read.items.ids, read.items.data);
     normalise_rows(&mut data, dim);
     let regrouped = match kind {
-        Kind::Split => split_now(&data, dim, parts.unwrap_or(2).max(2) as usize, steering_id, params.seed),
+        Kind::Split => {
+            split_now(&data, dim, parts.unwrap_or(2).max(2) as usize, steering_id, params.seed, &check_interrupts)
+        }
         _ => merge_now(&data, dim),
     }
     .or_raise();

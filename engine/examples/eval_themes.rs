@@ -118,7 +118,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             let nmi = normalized_mutual_info(&set.parents, &themes);
             let x = ArrayView2::from_shape((n, DIM), &set.data[..])?;
             let mut rng = rand_xoshiro::Xoshiro256PlusPlus::seed_from_u64(seed);
-            let centres = kmeans::fit(x, k, 10, 100, None, &mut rng);
+            let centres = kmeans::fit(x, k, 10, 100, None, &mut rng, &|| Ok(()))?;
             let told: Vec<i32> = x
                 .rows()
                 .into_iter()

@@ -77,7 +77,7 @@ pgu -c "ALTER EXTENSION llm_clusters UPDATE" 2>&1 | grep -v '^NOTICE' || true
 new_version=$(grep -oP '^version = "\K[^"]+' "$REPO_ROOT/Cargo.toml")
 [ "$(qu "SELECT extversion FROM pg_extension WHERE extname = 'llm_clusters'")" = "$new_version" ] || fail "not updated to $new_version"
 pass "updated to $new_version"
-checksums | grep -v -E '^(themes|api_keys|item_summaries|steering|distinct_users|job_cap_locks|theme_lineage) ' >"$work/after.txt"   # tables 0.3.0, 0.4.0, 0.6.0, 0.7.0 and 0.8.0 added
+checksums | grep -v -E '^(themes|api_keys|item_summaries|steering|distinct_users|job_cap_locks|theme_lineage|capture_usage) ' >"$work/after.txt"   # tables 0.3.0, 0.4.0, 0.6.0, 0.7.0 and 0.8.0 added
 diff "$work/before.txt" "$work/after.txt" || fail "rows changed in the upgrade"
 pass "every row of every table kept (counts and checksums equal)"
 expect "existing jobs belong to the extension's owner" \

@@ -35,6 +35,23 @@ SELECT regexp_replace(regress.error_of(format($$SELECT llm_clusters._capture(%L,
            jsonb_build_object('event', '$ai_generation', 'properties', jsonb_build_object('$ai_trace_id', 'big', 'blob', repeat('x', 3000000)))::text)),
        '\d+ bytes', 'N bytes') AS direct_call_over_the_limit;
 RESET ROLE;
+-- An admin calling _topic_centroid directly is held to pin_topic's bounds (it embedded
+-- every example given and held all their vectors, outside llm_clusters.max_memory_mb).
+SET ROLE regress_big_capturer;
+SELECT regress.error_of($$SELECT llm_clusters._topic_centroid(array_fill('refund'::text, ARRAY[51]), NULL)$$) AS too_many_examples;
+SELECT regress.error_of(format($$SELECT llm_clusters._topic_centroid(ARRAY[%L], NULL)$$, repeat('x', 2001))) AS example_too_long;
+SELECT regress.error_of($$SELECT llm_clusters._topic_centroid(ARRAY['ok', NULL], '{1,0}')$$) AS null_example;
+SELECT regress.error_of($$SELECT llm_clusters._topic_centroid('{}', '{1,0}')$$) AS no_example;
+SELECT llm_clusters._topic_centroid(ARRAY['ok'], '{3,4}') AS within_the_bounds;
+RESET ROLE;
+-- A reader's vector of more than 16,000 dimensions is left out of embedding_mean before it
+-- is copied (a 1 GB array became GBs of Rust memory), and the state function, which
+-- readers may call, refuses a state no aggregate makes.
+SET ROLE regress_peeker;
+SELECT llm_clusters.embedding_mean(v) IS NULL AS too_wide_left_out FROM (VALUES (array_fill(1::real, ARRAY[16001]))) t(v);
+SELECT llm_clusters.embedding_mean(v) AS within_the_bound FROM (VALUES ('{3,4}'::real[]), ('{6,8}')) t(v);
+SELECT regress.error_of($$SELECT llm_clusters._embedding_accum(array_fill(0::float8, ARRAY[16002]), '{1}')$$) AS forged_state;
+RESET ROLE;
 SET ROLE regress_ingester;
 SELECT regress.error_of($$SELECT llm_clusters.embed_text('hello')$$) ~ '^42501' AS ingest_may_not_embed;
 SELECT regress.error_of($$SELECT llm_clusters.report_html(1)$$) ~ '^42501' AS ingest_may_not_read_reports;

@@ -12,8 +12,8 @@ INSERT INTO llm_clusters.team_roles VALUES (2, 'regress_planter');
 SELECT regress.planted(1, 'victim', 60, 3, now() - interval '1 day');
 SELECT regress.planted(2, 'planter', 30, 3, now() - interval '1 day');
 -- 1. No chosen ids, with or without OVERRIDING SYSTEM VALUE.
-SET ROLE regress_planter;
 SELECT nextval('llm_clusters.jobs_id_seq') + 1 AS next_job, nextval('llm_clusters.runs_id_seq') + 1 AS next_run \gset
+SET ROLE regress_planter;
 SELECT regress.error_of(format($$INSERT INTO llm_clusters.jobs (id, team_id, name) OVERRIDING SYSTEM VALUE VALUES (%s, 2, 'planted')$$, :next_job));
 SELECT regress.error_of(format($$INSERT INTO llm_clusters.runs (id, team_id, job_name, level, window_start, window_end)
     OVERRIDING SYSTEM VALUE VALUES (%s, 2, 'planted', 'generation', now(), now())$$, :next_run));

@@ -29,12 +29,19 @@ fn squared_distances(x: ArrayView2<f32>, x_norms: &Array1<f32>, c: &Array2<f32>)
 
 /// k-means++: each next centre drawn with probability proportional to the squared
 /// distance to the nearest centre so far.
-fn seed(x: ArrayView2<f32>, x_norms: &Array1<f32>, k: usize, rng: &mut Xoshiro256PlusPlus) -> Array2<f32> {
+fn seed(
+    x: ArrayView2<f32>,
+    x_norms: &Array1<f32>,
+    k: usize,
+    rng: &mut Xoshiro256PlusPlus,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<Array2<f32>> {
     let n = x.nrows();
     let mut centres = Array2::zeros((k, x.ncols()));
     centres.row_mut(0).assign(&x.row(rng.gen_range(0..n)));
     let mut nearest: Vec<f32> = vec![f32::INFINITY; n];
     for c in 1..k {
+        check()?;
         let last = centres.slice(ndarray::s![c - 1..c, ..]).to_owned();
         let d = squared_distances(x, x_norms, &last);
         for (i, v) in d.column(0).iter().enumerate() {
@@ -55,15 +62,24 @@ fn seed(x: ArrayView2<f32>, x_norms: &Array1<f32>, k: usize, rng: &mut Xoshiro25
         };
         centres.row_mut(c).assign(&x.row(pick));
     }
-    centres
+    Ok(centres)
 }
 
-/// One Lloyd run from `centres`: returns the final centres and their inertia.
-fn lloyd(x: ArrayView2<f32>, x_norms: &Array1<f32>, mut centres: Array2<f32>, iterations: usize) -> (Array2<f32>, f64) {
+/// One Lloyd run from `centres`: returns the final centres and their inertia. `check` is
+/// asked before each iteration: an iteration costs rows x k x dim, and a cancel must not
+/// wait for all of them.
+fn lloyd(
+    x: ArrayView2<f32>,
+    x_norms: &Array1<f32>,
+    mut centres: Array2<f32>,
+    iterations: usize,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<(Array2<f32>, f64)> {
     let (n, k) = (x.nrows(), centres.nrows());
     let mut labels = vec![usize::MAX; n];
     let mut inertia = f64::INFINITY;
     for _ in 0..iterations.max(1) {
+        check()?;
         let d = squared_distances(x, x_norms, &centres);
         let mut changed = false;
         inertia = 0.0;
@@ -95,11 +111,12 @@ fn lloyd(x: ArrayView2<f32>, x_norms: &Array1<f32>, mut centres: Array2<f32>, it
             }
         }
     }
-    (centres, inertia)
+    Ok((centres, inertia))
 }
 
 /// The centres with the lowest inertia over `runs` k-means++ starts (or one run from
-/// `start`), each at most `iterations` Lloyd steps.
+/// `start`), each at most `iterations` Lloyd steps; `check` (a cancel) is asked before each
+/// step and each centre drawn.
 pub fn fit(
     x: ArrayView2<f32>,
     k: usize,
@@ -107,17 +124,21 @@ pub fn fit(
     iterations: usize,
     start: Option<&Array2<f32>>,
     rng: &mut Xoshiro256PlusPlus,
-) -> Array2<f32> {
+    check: &dyn Fn() -> Result<()>,
+) -> Result<Array2<f32>> {
     let k = k.clamp(1, x.nrows().max(1));
     let x_norms: Array1<f32> = x.map_axis(Axis(1), |r| r.dot(&r));
-    match start {
-        Some(c) => lloyd(x, &x_norms, c.clone(), iterations).0,
-        None => (0..runs.max(1))
-            .map(|_| lloyd(x, &x_norms, seed(x, &x_norms, k, rng), iterations))
-            .min_by(|a, b| a.1.total_cmp(&b.1))
-            .map(|(c, _)| c)
-            .unwrap_or_else(|| Array2::zeros((k, x.ncols()))),
+    if let Some(c) = start {
+        return Ok(lloyd(x, &x_norms, c.clone(), iterations, check)?.0);
     }
+    let mut best: Option<(Array2<f32>, f64)> = None;
+    for _ in 0..runs.max(1) {
+        let run = lloyd(x, &x_norms, seed(x, &x_norms, k, rng, check)?, iterations, check)?;
+        if best.as_ref().is_none_or(|b| run.1.total_cmp(&b.1).is_lt()) {
+            best = Some(run);
+        }
+    }
+    Ok(best.map_or_else(|| Array2::zeros((k, x.ncols())), |(c, _)| c))
 }
 
 /// k-means restarts for each k tried: a poor local optimum at the right k would hide it.
@@ -133,8 +154,9 @@ fn fit_kmeans(
     iterations: usize,
     start: Option<&Array2<f32>>,
     rng: &mut Xoshiro256PlusPlus,
-) -> Array2<f32> {
-    let centroids = fit(x, k, runs, iterations, start, &mut rng.clone());
+    check: &dyn Fn() -> Result<()>,
+) -> Result<Array2<f32>> {
+    let centroids = fit(x, k, runs, iterations, start, &mut rng.clone(), check);
     rng.jump(); // the next fit draws from a fresh stream
     centroids
 }
@@ -175,7 +197,9 @@ pub(super) fn kmeans_auto(
         })
         .collect();
     let try_k = |k: usize, stream: &mut Xoshiro256PlusPlus| -> Result<Candidate> {
-        let centroids = fit_kmeans(sel.view(), k, SEARCH_RUNS, SEARCH_ITERATIONS, None, stream);
+        // On a pool thread, where `check` (it touches PostgreSQL) must not run: the batches
+        // of k check between them, and each fit is on the k_sample rows only.
+        let centroids = fit_kmeans(sel.view(), k, SEARCH_RUNS, SEARCH_ITERATIONS, None, stream, &|| Ok(()))?;
         let labels = nearest_centroid(sel.view(), &centroids);
         let sizes = cluster_sizes(&labels, k);
         let share = |s: Option<usize>| s.unwrap_or(0) as f64 / m as f64;
@@ -215,7 +239,7 @@ pub(super) fn kmeans_auto(
         .ok_or_else(|| EngineError::internal("no k was tried"))?;
     let fit_rows = x.select(Axis(0), &sample_rows(n, params.fit_sample, rng));
     let start = previous.filter(|c| c.nrows() == best.0);
-    let centroids = fit_kmeans(fit_rows.view(), best.0, params.kmeans_runs, 100, start, rng);
+    let centroids = fit_kmeans(fit_rows.view(), best.0, params.kmeans_runs, 100, start, rng, check)?;
     check()?;
     let labels = nearest_centroid(x, &centroids);
     Ok((
@@ -234,8 +258,8 @@ mod tests {
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(3);
         let x =
             Array2::from_shape_fn((300, 4), |(i, j)| if j == i % 3 { 5.0 } else { 0.0 } + rng.gen_range(-0.5f32..0.5));
-        let a = fit(x.view(), 3, 5, 50, None, &mut Xoshiro256PlusPlus::seed_from_u64(1));
-        let b = fit(x.view(), 3, 5, 50, None, &mut Xoshiro256PlusPlus::seed_from_u64(1));
+        let a = fit(x.view(), 3, 5, 50, None, &mut Xoshiro256PlusPlus::seed_from_u64(1), &|| Ok(())).unwrap();
+        let b = fit(x.view(), 3, 5, 50, None, &mut Xoshiro256PlusPlus::seed_from_u64(1), &|| Ok(())).unwrap();
         assert_eq!(a, b);
         // Each centre sits near one group's corner.
         let mut corners: Vec<usize> = a
@@ -251,7 +275,7 @@ mod tests {
     fn a_start_is_refined_not_replaced() {
         let x = Array2::from_shape_vec((4, 1), vec![0.0, 0.2, 10.0, 10.2]).unwrap();
         let start = Array2::from_shape_vec((2, 1), vec![1.0, 9.0]).unwrap();
-        let c = fit(x.view(), 2, 1, 10, Some(&start), &mut Xoshiro256PlusPlus::seed_from_u64(0));
+        let c = fit(x.view(), 2, 1, 10, Some(&start), &mut Xoshiro256PlusPlus::seed_from_u64(0), &|| Ok(())).unwrap();
         assert!((c[[0, 0]] - 0.1).abs() < 1e-6 && (c[[1, 0]] - 10.1).abs() < 1e-6, "{c:?}");
     }
 }

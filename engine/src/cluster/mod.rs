@@ -171,7 +171,7 @@ pub fn cluster_steered(
     let mut marks = vec![None; n_clusters];
     let mut steering_summary = SteeringSummary::default();
     if !steers.is_empty() {
-        let steered = steering::apply(x, &labels, steers, params.seed);
+        let steered = steering::apply(x, &labels, steers, params.seed, check)?;
         // A run no steer acted on stays exactly the clustering's.
         if !steered.summary.applied.is_empty() {
             centroids = steered.centroids(x);

@@ -141,8 +141,15 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Applies `steers` (oldest first) to `labels` (clusters 0..k, -1 outliers) of the unit rows
-/// `x`. Steers whose vectors have another dimension than `x` are idle.
-pub fn apply(x: ArrayView2<f32>, labels: &[i32], steers: &[Steer], seed: u64) -> Steered {
+/// `x`. Steers whose vectors have another dimension than `x` are idle. `check` (a cancel)
+/// is asked during each split's k-means.
+pub fn apply(
+    x: ArrayView2<f32>,
+    labels: &[i32],
+    steers: &[Steer],
+    seed: u64,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<Steered> {
     let dim = x.ncols();
     let k = labels.iter().copied().max().map_or(0, |m| (m + 1).max(0) as usize);
     let centroids = centroids_of(x, labels, k);
@@ -197,7 +204,8 @@ pub fn apply(x: ArrayView2<f32>, labels: &[i32], steers: &[Steer], seed: u64) ->
                 let rows = x.select(Axis(0), &region);
                 let start = (steer.previous.len() == *parts)
                     .then(|| Array2::from_shape_fn((*parts, dim), |(p, j)| steer.previous[p][j]));
-                let (part_of, n_parts) = split_rows(rows.view(), *parts, start.as_ref(), seed ^ steer.id as u64);
+                let (part_of, n_parts) =
+                    split_rows(rows.view(), *parts, start.as_ref(), seed ^ steer.id as u64, check)?;
                 for p in 0..n_parts as i32 {
                     made.push((next + p, s));
                 }
@@ -215,6 +223,7 @@ pub fn apply(x: ArrayView2<f32>, labels: &[i32], steers: &[Steer], seed: u64) ->
         if centroid.len() != dim {
             continue;
         }
+        check()?;
         let current = centroids_of(x, &labels, next as usize);
         let dissolved: Vec<i32> = claimed(s).into_iter().map(|c| c as i32).collect();
         let pin = next;
@@ -244,15 +253,21 @@ pub fn apply(x: ArrayView2<f32>, labels: &[i32], steers: &[Steer], seed: u64) ->
             next += 1;
         }
     }
-    renumber(labels, next as usize, &made, steers)
+    Ok(renumber(labels, next as usize, &made, steers))
 }
 
 /// k-means of a split: each row's part (0..) and the number of parts, started from `start`
 /// (the parts of the job's previous run) when given, else from `seed`.
-fn split_rows(rows: ArrayView2<f32>, parts: usize, start: Option<&Array2<f32>>, seed: u64) -> (Vec<i32>, usize) {
+fn split_rows(
+    rows: ArrayView2<f32>,
+    parts: usize,
+    start: Option<&Array2<f32>>,
+    seed: u64,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<(Vec<i32>, usize)> {
     let mut rng = Xoshiro256PlusPlus::seed_from_u64(seed);
-    let centres = kmeans::fit(rows, parts, SPLIT_RUNS, SPLIT_ITERATIONS, start, &mut rng);
-    (nearest_centroid(rows, &centres), centres.nrows())
+    let centres = kmeans::fit(rows, parts, SPLIT_RUNS, SPLIT_ITERATIONS, start, &mut rng, check)?;
+    Ok((nearest_centroid(rows, &centres), centres.nrows()))
 }
 
 /// A merge or split made at once on the run it names (`merge_now`, `split_now`): the items
@@ -292,7 +307,15 @@ fn rows(data: &[f32], dim: usize) -> Result<ArrayView2<'_, f32>> {
 
 /// `data`, unit rows of `dim` floats (the items of the cluster a split names), in `parts`
 /// parts by k-means (the same as later runs' splits, seeded by `seed` and the steer's id).
-pub fn split_now(data: &[f32], dim: usize, parts: usize, steering_id: i32, seed: u64) -> Result<Regrouped> {
+/// `check` (a cancel) is asked before each k-means step: a step costs items x parts x dim.
+pub fn split_now(
+    data: &[f32],
+    dim: usize,
+    parts: usize,
+    steering_id: i32,
+    seed: u64,
+    check: &dyn Fn() -> Result<()>,
+) -> Result<Regrouped> {
     let x = rows(data, dim)?;
     if parts < 2 || x.nrows() < 2 * parts {
         return Err(EngineError::new(
@@ -301,7 +324,7 @@ pub fn split_now(data: &[f32], dim: usize, parts: usize, steering_id: i32, seed:
         )
         .with_hint("A split needs at least two items per part: ask for fewer parts."));
     }
-    let (parts, _) = split_rows(x, parts, None, seed ^ steering_id as u64);
+    let (parts, _) = split_rows(x, parts, None, seed ^ steering_id as u64, check)?;
     let split = regrouped(x, parts);
     if split.n_parts < 2 {
         return Err(EngineError::new(
@@ -389,7 +412,7 @@ mod tests {
         let (x, labels) = items(4, 20, 1);
         // The run numbered the groups differently: the anchors find them by direction.
         let shuffled: Vec<i32> = labels.iter().map(|l| [2, 0, 3, 1][*l as usize]).collect();
-        let s = apply(x.view(), &shuffled, &[merge(7, vec![axis(1), axis(3)])], 0);
+        let s = apply(x.view(), &shuffled, &[merge(7, vec![axis(1), axis(3)])], 0, &|| Ok(())).unwrap();
         assert_eq!(s.n_clusters, 3);
         let merged = s.labels[1];
         assert!((0..80).all(|i| (s.labels[i] == merged) == (i % 4 == 1 || i % 4 == 3)));
@@ -408,7 +431,7 @@ mod tests {
             Steer { id: 1, action: Action::Merge, anchors: vec![axis(1), axis(2)], previous: vec![merged_before] },
             merge(2, vec![axis(6)]),
         ];
-        let s = apply(x.view(), &together, &steers, 0);
+        let s = apply(x.view(), &together, &steers, 0, &|| Ok(())).unwrap();
         assert_eq!(s.n_clusters, 2);
         assert_eq!(s.marks.iter().flatten().count(), 1);
         assert_eq!(s.summary, SteeringSummary { applied: vec![1], idle: vec![2] });
@@ -426,7 +449,7 @@ mod tests {
             anchors: vec![joined_centroid.clone()],
             previous,
         };
-        let s = apply(x.view(), &joined, &[split(vec![])], 9);
+        let s = apply(x.view(), &joined, &[split(vec![])], 9, &|| Ok(())).unwrap();
         assert_eq!(s.n_clusters, 3);
         let truth: Vec<i32> = (0..90).map(|i| i % 3).collect();
         assert!(super::super::quality::adjusted_rand_index(&truth, &s.labels) > 0.99);
@@ -436,12 +459,12 @@ mod tests {
         // Next run: the items still come as one cluster; started from yesterday's parts, the
         // split gives the same parts, and does not split a part again.
         let previous: Vec<Vec<f32>> = vec![axis(1), axis(0)];
-        let again = apply(x.view(), &joined, &[split(previous)], 10);
+        let again = apply(x.view(), &joined, &[split(previous)], 10, &|| Ok(())).unwrap();
         assert_eq!(again.n_clusters, 3);
         assert!(super::super::quality::adjusted_rand_index(&truth, &again.labels) > 0.99);
         // Parts found separately by the run (the warm start kept them) are claimed by the
         // previous parts' centroids and split again into two, not four.
-        let kept = apply(x.view(), &labels, &[split(vec![axis(0), axis(1)])], 11);
+        let kept = apply(x.view(), &labels, &[split(vec![axis(0), axis(1)])], 11, &|| Ok(())).unwrap();
         assert_eq!(kept.n_clusters, 3);
         assert!(super::super::quality::adjusted_rand_index(&truth, &kept.labels) > 0.99);
     }
@@ -466,15 +489,15 @@ mod tests {
     fn a_split_now_finds_the_groups_inside_a_cluster_the_same_way_each_time() {
         let (x, _) = items(3, 12, 8);
         let truth: Vec<i32> = (0..36).map(|i| i % 3).collect();
-        let s = split_now(x.as_slice().unwrap(), 8, 3, 5, 42).unwrap();
+        let s = split_now(x.as_slice().unwrap(), 8, 3, 5, 42, &|| Ok(())).unwrap();
         assert_eq!(s.n_parts, 3);
         assert!(super::super::quality::adjusted_rand_index(&truth, &s.parts) > 0.99);
         assert_eq!((s.centroids.len(), s.radius.len(), s.distance.len(), s.rank.len()), (3, 3, 36, 36));
         let sizes = cluster_sizes(&s.parts, 3);
         assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "parts numbered by size: {sizes:?}");
-        assert_eq!(split_now(x.as_slice().unwrap(), 8, 3, 5, 42).unwrap(), s, "deterministic");
+        assert_eq!(split_now(x.as_slice().unwrap(), 8, 3, 5, 42, &|| Ok(())).unwrap(), s, "deterministic");
         // Two parts of three groups: two of them go together, none is cut in half.
-        let two = split_now(x.as_slice().unwrap(), 8, 2, 5, 42).unwrap();
+        let two = split_now(x.as_slice().unwrap(), 8, 2, 5, 42, &|| Ok(())).unwrap();
         assert_eq!(two.n_parts, 2);
         assert!((0..3).all(|g| (0..36).filter(|i| i % 3 == g).map(|i| two.parts[i]).collect::<HashSet<_>>().len() == 1));
     }
@@ -482,11 +505,47 @@ mod tests {
     #[test]
     fn a_split_now_refuses_too_few_items_and_items_all_alike() {
         let (x, _) = items(2, 3, 9);
-        let e = split_now(x.as_slice().unwrap(), 8, 4, 1, 0).unwrap_err();
+        let e = split_now(x.as_slice().unwrap(), 8, 4, 1, 0, &|| Ok(())).unwrap_err();
         assert_eq!(e.kind, ErrorKind::InvalidParameter);
         assert!(e.message.contains("6 items"), "{}", e.message);
         let same = Array2::from_elem((10, 8), 0.5f32);
-        assert_eq!(split_now(same.as_slice().unwrap(), 8, 2, 1, 0).unwrap_err().kind, ErrorKind::InvalidParameter);
+        assert_eq!(
+            split_now(same.as_slice().unwrap(), 8, 2, 1, 0, &|| Ok(())).unwrap_err().kind,
+            ErrorKind::InvalidParameter
+        );
+    }
+
+    /// Attack: a split's k-means ran without asking for cancels, so split_cluster on a large
+    /// cluster of wide embeddings ignored statement_timeout and pg_terminate_backend for
+    /// minutes (70 s for a 10 s timeout on 15,000 x 2,000 into 20 parts). Now every
+    /// k-means step and every pin asks `check`, and its error ends the split or the run.
+    #[test]
+    fn a_cancel_stops_a_split_and_the_steers_of_a_run_at_their_next_step() {
+        use std::cell::Cell;
+        let (x, labels) = items(3, 12, 8);
+        let asked = Cell::new(0);
+        let cancel_at = |n: usize| {
+            let asked = &asked;
+            move || {
+                asked.set(asked.get() + 1);
+                if asked.get() >= n {
+                    Err(EngineError::new(ErrorKind::Cancelled, "canceling statement due to statement timeout"))
+                } else {
+                    Ok(())
+                }
+            }
+        };
+        let e = split_now(x.as_slice().unwrap(), 8, 3, 5, 42, &cancel_at(3)).unwrap_err();
+        assert_eq!((e.kind, asked.get()), (ErrorKind::Cancelled, 3));
+        asked.set(0);
+        let whole: Vec<i32> = labels.iter().map(|_| 0).collect();
+        let anchors = vec![centroids_of(x.view(), &whole, 1)[0].clone()];
+        let split = Steer { id: 4, action: Action::Split { parts: 3 }, anchors, previous: vec![] };
+        let e = apply(x.view(), &whole, &[split], 9, &cancel_at(2)).unwrap_err();
+        assert_eq!((e.kind, asked.get()), (ErrorKind::Cancelled, 2));
+        asked.set(0);
+        let pin = Steer { id: 1, action: Action::Pin { centroid: vec![1.0; 8] }, anchors: vec![], previous: vec![] };
+        assert_eq!(apply(x.view(), &labels, &[pin], 0, &cancel_at(1)).unwrap_err().kind, ErrorKind::Cancelled);
     }
 
     #[test]
@@ -495,14 +554,14 @@ mod tests {
         let (x, labels) = items(4, 25, 4);
         let run: Vec<i32> = labels.iter().map(|&l| if l == 3 { 0 } else { l }).collect();
         let pin = Steer { id: 9, action: Action::Pin { centroid: axis(3) }, anchors: vec![], previous: vec![] };
-        let s = apply(x.view(), &run, &[pin], 0);
+        let s = apply(x.view(), &run, &[pin], 0, &|| Ok(())).unwrap();
         assert_eq!(s.n_clusters, 4);
         let pinned = (0..4).find(|&c| s.marks[c].is_some()).unwrap() as i32;
         assert!((0..100).all(|i| (s.labels[i] == pinned) == (i % 4 == 3)), "{:?}", s.labels);
         assert_eq!(s.fixed[pinned as usize].as_deref(), Some(&axis(3)[..]));
         // A pin nothing is near is idle, and takes nobody.
         let far = Steer { id: 10, action: Action::Pin { centroid: axis(7) }, anchors: vec![], previous: vec![] };
-        let s = apply(x.view(), &labels, &[far], 0);
+        let s = apply(x.view(), &labels, &[far], 0, &|| Ok(())).unwrap();
         assert_eq!((s.n_clusters, s.summary.idle.clone()), (4, vec![10]));
         assert_eq!(s.labels, labels);
     }
@@ -511,7 +570,8 @@ mod tests {
     fn vectors_of_another_dimension_are_ignored() {
         let (x, labels) = items(2, 10, 5);
         let pin = Steer { id: 1, action: Action::Pin { centroid: vec![1.0; 3] }, anchors: vec![], previous: vec![] };
-        let s = apply(x.view(), &labels, &[pin, merge(2, vec![vec![1.0; 3], vec![0.0, 1.0, 0.0]])], 0);
+        let s =
+            apply(x.view(), &labels, &[pin, merge(2, vec![vec![1.0; 3], vec![0.0, 1.0, 0.0]])], 0, &|| Ok(())).unwrap();
         assert_eq!(s.labels, labels);
         assert_eq!(s.summary, SteeringSummary { applied: vec![], idle: vec![1, 2] });
     }
