@@ -118,7 +118,7 @@ pub fn previous_run(job: &Job, run_id: i64, window_end: TimestampWithTimeZone) -
     .or_raise()
 }
 
-/// Which groups `shared_items` counts items of.
+/// Clusters or themes: which groups a run's identity and lineage are about.
 #[derive(Clone, Copy)]
 enum Level {
     Clusters,
@@ -170,7 +170,7 @@ fn overlap(level: Level, run_id: i64, previous: &PreviousRun, centroids: &[Vec<f
 
 /// The identity of a run's groups against the previous run's (`previous`, in the overlap's
 /// order): each group's stable id (the previous one's when it continued, else the next of
-/// `sequence`), titles (kept while keywords hold) and the lineage rows.
+/// the level's sequence), titles (kept while keywords hold) and the lineage rows.
 struct Identity {
     stable: Vec<i64>,
     titles: Vec<String>,
@@ -181,8 +181,12 @@ struct Identity {
 /// Columns of lineage rows: stable id, event, group, previous group, related, similarity.
 type LineageRows = (Vec<i64>, Vec<String>, Vec<Option<i32>>, Vec<Option<i32>>, Vec<Option<i64>>, Vec<f64>);
 
-fn identity(links: &[Link], previous: &[PreviousGroup], labels: &[ClusterLabel], sequence: &str) -> Identity {
+fn identity(links: &[Link], previous: &[PreviousGroup], labels: &[ClusterLabel], level: Level) -> Identity {
     let n_new = labels.len();
+    let sequence = match level {
+        Level::Clusters => "llm_clusters.cluster_stable_id_seq",
+        Level::Themes => "llm_clusters.theme_stable_id_seq",
+    };
     let prev = |j: Option<usize>| j.and_then(|j| previous.get(j));
     let continued: HashMap<usize, usize> =
         links.iter().filter(|l| l.event == Event::Continued).filter_map(|l| Some((l.new?, l.previous?))).collect();
@@ -232,44 +236,13 @@ pub fn record(
     result: &Clustering,
     labels: &[ClusterLabel],
 ) -> LineageSummary {
-    let n_new = result.n_clusters;
     let links = match previous {
         Some(p) => match_clusters(&overlap(Level::Clusters, run_id, p, &result.centroids)),
-        None => all_new(n_new),
+        None => all_new(result.n_clusters),
     };
-    let Identity { stable, titles, kept, rows } =
-        identity(&links, previous.map_or(&[], |p| &p.clusters), labels, "llm_clusters.cluster_stable_id_seq");
-    let cluster_ids: Vec<i32> = (0..n_new as i32).collect();
-    Spi::connect_mut(|client| {
-        client.update(
-            "UPDATE llm_clusters.clusters c SET stable_id = u.s, title = u.t
-             FROM unnest($2::int[], $3::bigint[], $4::text[]) AS u(c, s, t)
-             WHERE c.team_id = $5 AND c.run_id = $1 AND c.cluster_id = u.c",
-            None,
-            &[run_id.into(), cluster_ids.into(), stable.into(), titles.into(), job.team_id.into()],
-        )?;
-        client.update(
-            "INSERT INTO llm_clusters.cluster_lineage
-                 (team_id, job_id, run_id, previous_run_id, stable_id, event, cluster_id, previous_cluster_id, related_stable_id, similarity)
-             SELECT $1, $2, $3, $4, s, e, c, pc, r, sim
-             FROM unnest($5::bigint[], $6::text[], $7::int[], $8::int[], $9::bigint[], $10::float8[]) AS u(s, e, c, pc, r, sim)",
-            None,
-            &[
-                job.team_id.into(),
-                job.id.into(),
-                run_id.into(),
-                previous.map(|p| p.id).into(),
-                rows.0.into(),
-                rows.1.into(),
-                rows.2.into(),
-                rows.3.into(),
-                rows.4.into(),
-                rows.5.into(),
-            ],
-        )?;
-        Ok::<_, pgrx::spi::Error>(())
-    })
-    .or_raise();
+    let identity = identity(&links, previous.map_or(&[], |p| &p.clusters), labels, Level::Clusters);
+    let titles_kept = identity.kept;
+    write_identity(Level::Clusters, job, run_id, previous.map(|p| p.id), identity);
     let count = |e: Event| links.iter().filter(|l| l.event == e).count();
     LineageSummary {
         previous_run_id: previous.map(|p| p.id),
@@ -278,7 +251,7 @@ pub fn record(
         gone: count(Event::Gone),
         split: count(Event::Split),
         merged: count(Event::Merged),
-        titles_kept: kept,
+        titles_kept,
     }
 }
 
@@ -295,28 +268,45 @@ pub fn record_themes(
         Some(p) => match_clusters(&overlap(Level::Themes, run_id, p, &result.theme_centroids)),
         None => all_new(result.n_themes),
     };
-    let Identity { stable, titles, rows, .. } =
-        identity(&links, previous.map_or(&[], |p| &p.themes), labels, "llm_clusters.theme_stable_id_seq");
-    let theme_ids: Vec<i32> = (0..result.n_themes as i32).collect();
-    Spi::connect_mut(|client| {
-        client.update(
+    let identity = identity(&links, previous.map_or(&[], |p| &p.themes), labels, Level::Themes);
+    write_identity(Level::Themes, job, run_id, previous.map(|p| p.id), identity);
+}
+
+/// Stores `identity` for the run's groups of `level`: their stable ids and titles, and
+/// their lineage rows.
+fn write_identity(level: Level, job: &Job, run_id: i64, previous_run_id: Option<i64>, identity: Identity) {
+    let (update, insert) = match level {
+        Level::Clusters => (
+            "UPDATE llm_clusters.clusters c SET stable_id = u.s, title = u.t
+             FROM unnest($2::int[], $3::bigint[], $4::text[]) AS u(id, s, t)
+             WHERE c.team_id = $5 AND c.run_id = $1 AND c.cluster_id = u.id",
+            "INSERT INTO llm_clusters.cluster_lineage
+                 (team_id, job_id, run_id, previous_run_id, stable_id, event, cluster_id, previous_cluster_id, related_stable_id, similarity)
+             SELECT $1, $2, $3, $4, s, e, g, pg, r, sim
+             FROM unnest($5::bigint[], $6::text[], $7::int[], $8::int[], $9::bigint[], $10::float8[]) AS u(s, e, g, pg, r, sim)",
+        ),
+        Level::Themes => (
             "UPDATE llm_clusters.themes t SET stable_id = u.s, title = u.t
              FROM unnest($2::int[], $3::bigint[], $4::text[]) AS u(id, s, t)
              WHERE t.team_id = $5 AND t.run_id = $1 AND t.theme_id = u.id",
-            None,
-            &[run_id.into(), theme_ids.into(), stable.into(), titles.into(), job.team_id.into()],
-        )?;
-        client.update(
             "INSERT INTO llm_clusters.theme_lineage
                  (team_id, job_id, run_id, previous_run_id, stable_id, event, theme_id, previous_theme_id, related_stable_id, similarity)
-             SELECT $1, $2, $3, $4, s, e, t, pt, r, sim
-             FROM unnest($5::bigint[], $6::text[], $7::int[], $8::int[], $9::bigint[], $10::float8[]) AS u(s, e, t, pt, r, sim)",
+             SELECT $1, $2, $3, $4, s, e, g, pg, r, sim
+             FROM unnest($5::bigint[], $6::text[], $7::int[], $8::int[], $9::bigint[], $10::float8[]) AS u(s, e, g, pg, r, sim)",
+        ),
+    };
+    let ids: Vec<i32> = (0..identity.stable.len() as i32).collect();
+    let Identity { stable, titles, rows, .. } = identity;
+    Spi::connect_mut(|client| {
+        client.update(update, None, &[run_id.into(), ids.into(), stable.into(), titles.into(), job.team_id.into()])?;
+        client.update(
+            insert,
             None,
             &[
                 job.team_id.into(),
                 job.id.into(),
                 run_id.into(),
-                previous.map(|p| p.id).into(),
+                previous_run_id.into(),
                 rows.0.into(),
                 rows.1.into(),
                 rows.2.into(),
