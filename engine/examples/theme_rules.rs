@@ -8,7 +8,7 @@
 //!
 //! cargo run --release -p llm_clusters_engine --example theme_rules -- [seeds, e.g. 42,43,44]
 use llm_clusters_engine::cluster::quality::{adjusted_rand_index, normalized_mutual_info};
-use llm_clusters_engine::cluster::themes::themes_of;
+use llm_clusters_engine::cluster::themes::{agglomerate, themes_of, Tree};
 use llm_clusters_engine::cluster::{cluster, Params};
 use rand::{Rng, SeedableRng};
 use std::collections::HashMap;
@@ -52,29 +52,6 @@ fn add(
     }
 }
 
-type Tree = (Vec<Vec<Vec<usize>>>, Vec<f64>, Vec<(Vec<usize>, Vec<usize>)>);
-/// Agglomerate k leaves with group distance `pair`.
-fn agglomerate(k: usize, pair: &dyn Fn(&[usize], &[usize]) -> f64) -> Tree {
-    let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
-    let (mut partitions, mut heights, mut merges) = (Vec::new(), Vec::new(), Vec::new());
-    while members.len() > 1 {
-        let mut best = (0, 1, f64::INFINITY);
-        for a in 0..members.len() {
-            for b in a + 1..members.len() {
-                let d = pair(&members[a], &members[b]);
-                if d < best.2 {
-                    best = (a, b, d);
-                }
-            }
-        }
-        partitions.push(members.clone());
-        heights.push(best.2);
-        let merged = members.remove(best.1);
-        merges.push((members[best.0].clone(), merged.clone()));
-        members[best.0].extend(merged);
-    }
-    (partitions, heights, merges)
-}
 fn cap_split(mut groups: Vec<Vec<usize>>, merges: &[(Vec<usize>, Vec<usize>)], sizes: &[usize]) -> Vec<usize> {
     let n = sizes.iter().sum::<usize>() as f64;
     let over = |g: &[usize]| g.len() > 1 && g.iter().map(|&c| sizes[c]).sum::<usize>() as f64 / n > CAP + 1e-9;
@@ -98,7 +75,7 @@ fn cap_split(mut groups: Vec<Vec<usize>>, merges: &[(Vec<usize>, Vec<usize>)], s
     theme
 }
 fn height_cut(tree: &Tree, sizes: &[usize], tau: f64) -> Vec<usize> {
-    let (partitions, heights, merges) = tree;
+    let Tree { partitions, heights, merges } = tree;
     let k = sizes.len();
     let i = heights.iter().position(|&h| h > tau).unwrap_or(k - 1).max(1).min(k - 2);
     cap_split(partitions[i].clone(), merges, sizes)
@@ -161,7 +138,7 @@ fn consensus(c: &[Vec<f32>], sizes: &[usize], rounds: usize, keep: f64, thr: f64
         }
         s / w
     });
-    let (partitions, heights, merges) = &tree;
+    let Tree { partitions, heights, merges } = &tree;
     let i = heights.iter().position(|&h| h > thr).unwrap_or(k - 1).max(1);
     cap_split(partitions[i.min(k - 1)].clone(), merges, sizes)
 }

@@ -21,6 +21,38 @@ pub const THEME_HYSTERESIS: f64 = 0.05;
 /// that near-duplicate clusters merging at ~0 make no jump of their own.
 const HEIGHT_FLOOR: f64 = 0.02;
 
+/// An agglomeration of `k` leaves: `partitions[i]` is the partition (groups of leaves)
+/// before merge `i`, made at `heights[i]`, which joined the two groups `merges[i]`.
+pub struct Tree {
+    pub partitions: Vec<Vec<Vec<usize>>>,
+    pub heights: Vec<f64>,
+    pub merges: Vec<(Vec<usize>, Vec<usize>)>,
+}
+
+/// Merges the closest two groups of leaves by `pair` (a distance between groups) until one
+/// group is left.
+pub fn agglomerate(k: usize, pair: &dyn Fn(&[usize], &[usize]) -> f64) -> Tree {
+    let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
+    let mut tree = Tree { partitions: Vec::new(), heights: Vec::new(), merges: Vec::new() };
+    while members.len() > 1 {
+        let mut best = (0, 1, f64::INFINITY);
+        for a in 0..members.len() {
+            for b in a + 1..members.len() {
+                let d = pair(&members[a], &members[b]);
+                if d < best.2 {
+                    best = (a, b, d);
+                }
+            }
+        }
+        tree.partitions.push(members.clone());
+        tree.heights.push(best.2);
+        let merged = members.remove(best.1);
+        tree.merges.push((members[best.0].clone(), merged.clone()));
+        members[best.0].extend(merged);
+    }
+    tree
+}
+
 /// Groups clusters into themes by average-linkage agglomeration of their centroids
 /// (cosine distance, pairs weighted by cluster size) and cuts the tree at the largest
 /// ratio between successive merge heights, among cuts that leave 2 to k/2 themes (a theme
@@ -33,8 +65,7 @@ pub fn themes_of(centroids: &[Vec<f32>], sizes: &[usize]) -> Vec<usize> {
     if k < 4 {
         return (0..k).collect();
     }
-    // members[g]: the clusters of group g; distance between groups as size-weighted mean.
-    let mut members: Vec<Vec<usize>> = (0..k).map(|c| vec![c]).collect();
+    // Distance between groups of clusters: the size-weighted mean of their pairs.
     let pair = |a: &[usize], b: &[usize]| {
         let (mut sum, mut weight) = (0.0, 0.0);
         for &i in a {
@@ -46,27 +77,7 @@ pub fn themes_of(centroids: &[Vec<f32>], sizes: &[usize]) -> Vec<usize> {
         }
         sum / weight
     };
-    // Merge until one group is left, remembering the partition before each merge and the
-    // two groups each merge joined.
-    let mut heights = Vec::new();
-    let mut partitions = Vec::new();
-    let mut merges: Vec<(Vec<usize>, Vec<usize>)> = Vec::new();
-    while members.len() > 1 {
-        let mut best = (0, 1, f64::INFINITY);
-        for a in 0..members.len() {
-            for b in a + 1..members.len() {
-                let d = pair(&members[a], &members[b]);
-                if d < best.2 {
-                    best = (a, b, d);
-                }
-            }
-        }
-        partitions.push(members.clone());
-        heights.push(best.2);
-        let merged = members.remove(best.1);
-        merges.push((members[best.0].clone(), merged.clone()));
-        members[best.0].extend(merged);
-    }
+    let Tree { partitions, heights, merges } = agglomerate(k, &pair);
     // partitions[i] has k - i groups and was split by a merge at heights[i]; cutting
     // before merge i keeps the groups it would join apart: its jump is heights[i] / heights[i-1].
     let n = sizes.iter().sum::<usize>().max(1) as f64;
