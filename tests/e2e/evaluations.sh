@@ -20,10 +20,7 @@ key=$(q "SELECT llm_clusters.create_api_key(3, 'e2e evaluations')")
 "$server_bin" --database-url "host=$PGHOST port=$PGPORT user=ingest_server dbname=postgres" \
   --listen "127.0.0.1:$http_port" >>"$work/http.log" 2>&1 &
 server_pid=$!
-for ((i = 0; i < 100; i++)); do
-  [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ] && break
-  sleep 0.1
-done
+wait_for_server "$url"
 pass "server up"
 
 say "PostHog's Python SDK sends generations and their evaluations"

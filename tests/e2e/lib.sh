@@ -27,6 +27,17 @@ wait_until() {
   fail "$desc: not true after $limit s: $sql"
 }
 
+# wait_for_server URL: polls URL/healthz for 10 s until it answers 200; else shows
+# $work/http.log (where the scripts send the server's output) and fails.
+wait_for_server() {
+  local i
+  for ((i = 0; i < 100; i++)); do
+    [ "$(curl -s -o /dev/null -w '%{http_code}' "$1/healthz")" = 200 ] && return 0
+    sleep 0.1
+  done
+  cat "$work/http.log"; fail "the server did not come up"
+}
+
 # load_items TEAM N PREFIX: N generation items in three groups (see tests/fixtures/items.sql).
 load_items() { pg -v team="$1" -v n="$2" -v prefix="$3" -f "$FIXTURES/items.sql"; }
 

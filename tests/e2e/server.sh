@@ -32,12 +32,7 @@ db_url="host=$PGHOST port=$PGPORT user=ingest_server dbname=postgres"
 start_server() {
   "$server_bin" --database-url "$db_url" --listen "127.0.0.1:$http_port" "$@" >>"$work/http.log" 2>&1 &
   server_pid=$!
-  local i
-  for ((i = 0; i < 100; i++)); do
-    [ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ] && return 0
-    sleep 0.1
-  done
-  cat "$work/http.log"; fail "the server did not come up"
+  wait_for_server "$url"
 }
 # post PATH BODY_FILE [curl args...]: prints the HTTP status.
 post() { local path=$1 file=$2; shift 2; curl -s -o "$work/answer" -w '%{http_code}' "$@" --data-binary "@$file" "$url$path"; }
