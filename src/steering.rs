@@ -465,16 +465,22 @@ fn write_regrouped(
 /// `theme_lineage` as merged into that theme (`recompute_run` removes it).
 fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merged: i32) {
     let team = job.team_id;
-    // The named clusters' themes and sizes before the merge, from the steer's restore.
+    // The named clusters' themes and sizes before the merge, from the steer's restore; only
+    // themes the run has (admins may set clusters.theme_id to any number, which must size
+    // nothing below).
     let parts: Vec<(i32, usize)> = Spi::connect(|client| {
         client
             .select(
-                "SELECT (e->>'theme_id')::int, (e->>'size')::int FROM llm_clusters.steering s, jsonb_array_elements(s.restore->'clusters') e
-                 WHERE s.team_id = $1 AND s.id = $2 AND e->>'theme_id' IS NOT NULL",
+                "SELECT t.theme_id, (e->>'size')::int
+                 FROM llm_clusters.steering s, jsonb_array_elements(s.restore->'clusters') e, llm_clusters.themes t
+                 WHERE s.team_id = $1 AND s.id = $2
+                   AND t.team_id = s.team_id AND t.run_id = s.run_id AND t.theme_id = (e->>'theme_id')::int",
                 None,
                 &[team.into(), steering_id.into()],
             )?
-            .map(|row| Ok((row.get::<i32>(1)?.required("theme_id"), row.get::<i32>(2)?.required("size").max(0) as usize)))
+            .map(|row| {
+                Ok((row.get::<i32>(1)?.required("theme_id"), row.get::<i32>(2)?.required("size").max(0) as usize))
+            })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();

@@ -115,6 +115,16 @@ SELECT llm_clusters.undo_steering(:job, (SELECT steering_id FROM llm_clusters.cl
 SELECT count(*) = (SELECT count(*) FROM before_merge) AS themes_back
 FROM llm_clusters.themes t JOIN before_merge b USING (theme_id, stable_id, title, size) WHERE t.run_id = :run2;
 SELECT event, count(*) FROM llm_clusters.theme_lineage WHERE run_id = :run2 GROUP BY event;
+-- Admins may set clusters.theme_id (UPDATE (theme_id)): a number no theme has, huge or
+-- negative, sizes nothing in the merge; the merged cluster keeps what the run has.
+SAVEPOINT planted_theme;
+UPDATE llm_clusters.clusters c SET theme_id = CASE WHEN c.cluster_id = (SELECT min(cluster_id) FROM llm_clusters.clusters
+                                                               WHERE run_id = :run2 AND theme_id = :pair_theme) THEN 2000000000 ELSE -5 END
+WHERE c.run_id = :run2 AND c.theme_id = :pair_theme;
+SELECT llm_clusters.merge_clusters(:run2, ARRAY(SELECT cluster_id FROM llm_clusters.clusters
+                                                WHERE run_id = :run2 AND theme_id IN (2000000000, -5, :alone_theme))) IS NOT NULL AS merged_despite_planted_themes;
+SELECT count(*) AS themes_named_by_planted_ids FROM llm_clusters.themes WHERE run_id = :run2 AND theme_id IN (2000000000, -5);
+ROLLBACK TO SAVEPOINT planted_theme;
 
 -- Windows without structure, and too few items.
 CREATE TEMP TABLE odd_items AS
