@@ -453,7 +453,8 @@ fn write_regrouped(
     .or_raise();
     relabel(job, source, run_id, made, regrouped);
     if kind == Kind::Merge {
-        retheme_merge(job, source, run_id, steering_id, made[0]);
+        let dim = regrouped.centroids.first().map_or(0, Vec::len);
+        retheme_merge(job, source, run_id, steering_id, made[0], dim);
     }
     recompute_run(job, source, run_id);
 }
@@ -463,7 +464,7 @@ fn write_regrouped(
 /// again from the clusters they now hold (their centroid is their clusters' size-weighted
 /// mean, their map point their items' mean), and a theme it emptied is recorded in
 /// `theme_lineage` as merged into that theme (`recompute_run` removes it).
-fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merged: i32) {
+fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merged: i32, dim: usize) {
     let team = job.team_id;
     // The named clusters' themes and sizes before the merge, from the steer's restore; only
     // themes the run has (admins may set clusters.theme_id to any number, which must size
@@ -493,16 +494,19 @@ fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merg
         &[team.into(), run_id.into(), merged.into(), theme.into()],
     )
     .or_raise();
-    // Every cluster's theme, title, size and centroid; every theme's centroid as stored.
+    // Every cluster's theme, title, size and centroid; every theme's centroid as stored. The
+    // dimension is the merge's own (`dim`): admins may write any centroid into clusters and
+    // themes, which must size nothing here.
     type ClusterRow = (i32, Option<i32>, String, i64, Option<Vec<f32>>);
     let (clusters, stored): (Vec<ClusterRow>, HashMap<i32, Vec<f32>>) = Spi::connect(|client| {
         let clusters = client
             .select(
                 "SELECT c.cluster_id, c.theme_id, c.title, (SELECT count(*) FROM llm_clusters.assignments a
-                        WHERE a.team_id = c.team_id AND a.run_id = c.run_id AND a.cluster_id = c.cluster_id), c.centroid
+                        WHERE a.team_id = c.team_id AND a.run_id = c.run_id AND a.cluster_id = c.cluster_id),
+                        CASE WHEN cardinality(c.centroid) = $3 THEN c.centroid END
                  FROM llm_clusters.clusters c WHERE c.team_id = $1 AND c.run_id = $2 AND c.cluster_id >= 0",
                 None,
-                &[team.into(), run_id.into()],
+                &[team.into(), run_id.into(), (dim as i32).into()],
             )?
             .map(|row| {
                 Ok((
@@ -516,18 +520,23 @@ fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merg
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
         let stored = client
             .select(
-                "SELECT theme_id, centroid FROM llm_clusters.themes WHERE team_id = $1 AND run_id = $2 AND centroid IS NOT NULL",
+                "SELECT theme_id, centroid FROM llm_clusters.themes
+                 WHERE team_id = $1 AND run_id = $2 AND cardinality(centroid) = $3",
                 None,
-                &[team.into(), run_id.into()],
+                &[team.into(), run_id.into(), (dim as i32).into()],
             )?
-            .map(|row| Ok((row.get::<i32>(1)?.required("themes.theme_id"), row.get::<Vec<f32>>(2)?.required("themes.centroid"))))
+            .map(|row| {
+                Ok((
+                    row.get::<i32>(1)?.required("themes.theme_id"),
+                    row.get::<Vec<f32>>(2)?.required("themes.centroid"),
+                ))
+            })
             .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()?;
         Ok::<_, pgrx::spi::Error>((clusters, stored))
     })
     .or_raise();
     let n_clusters = clusters.iter().map(|c| c.0 as usize + 1).max().unwrap_or(0);
     let n_themes = stored.keys().chain(changed.iter()).map(|&t| t.max(0) as usize + 1).max().unwrap_or(0);
-    let dim = stored.values().next().map_or(0, Vec::len);
     let (mut themes, mut titles, mut sizes) =
         (vec![None; n_clusters], vec![String::new(); n_clusters], vec![0; n_clusters]);
     let mut sums = vec![vec![0f32; dim]; n_themes];
@@ -535,7 +544,7 @@ fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merg
         let c = *cluster as usize;
         themes[c] = theme.and_then(|t| usize::try_from(t).ok()).filter(|&t| t < n_themes);
         (titles[c], sizes[c]) = (title.clone(), *size as usize);
-        if let (Some(t), Some(centroid)) = (themes[c], centroid.as_ref().filter(|v| v.len() == dim)) {
+        if let (Some(t), Some(centroid)) = (themes[c], centroid) {
             sums[t].iter_mut().zip(centroid).for_each(|(s, x)| *s += *size as f32 * x);
         }
     }

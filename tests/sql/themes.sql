@@ -125,6 +125,16 @@ SELECT llm_clusters.merge_clusters(:run2, ARRAY(SELECT cluster_id FROM llm_clust
                                                 WHERE run_id = :run2 AND theme_id IN (2000000000, -5, :alone_theme))) IS NOT NULL AS merged_despite_planted_themes;
 SELECT count(*) AS themes_named_by_planted_ids FROM llm_clusters.themes WHERE run_id = :run2 AND theme_id IN (2000000000, -5);
 ROLLBACK TO SAVEPOINT planted_theme;
+-- Nor do centroids (admins hold UPDATE (centroid) on clusters and themes): a theme's planted
+-- 3-dimensional one sizes nothing, and the theme the merge changed keeps the run's dimension.
+SAVEPOINT planted_centroid;
+UPDATE llm_clusters.themes SET centroid = '{1,2,3}' WHERE run_id = :run2 AND theme_id NOT IN (:alone_theme, :pair_theme);
+UPDATE llm_clusters.clusters SET centroid = '{1,2,3}' WHERE run_id = :run2 AND theme_id NOT IN (:alone_theme, :pair_theme);
+SELECT llm_clusters.merge_clusters(:run2, ARRAY(SELECT cluster_id FROM llm_clusters.clusters
+                                                WHERE run_id = :run2 AND theme_id IN (:alone_theme, :pair_theme))) AS merged \gset
+SELECT cardinality(t.centroid) = cardinality(b.centroid) AS runs_dimension, t.centroid <> b.centroid AS centroid_follows
+FROM llm_clusters.themes t JOIN before_merge b USING (theme_id) WHERE t.run_id = :run2 AND t.theme_id = :pair_theme;
+ROLLBACK TO SAVEPOINT planted_centroid;
 
 -- Windows without structure, and too few items.
 CREATE TEMP TABLE odd_items AS
