@@ -167,8 +167,10 @@ fn read_source(
     let query = format!("SELECT s.item_id, s.trace_id, s.ts, s.embedding FROM {source} s WHERE {condition}{sample_sql} ORDER BY s.item_id");
     let mut by_dim: HashMap<usize, Items> = HashMap::new();
     // The rows of the probed dimension in one buffer, sized once: at a million items a
-    // doubling buffer would be copied (and held twice) as it grows.
-    if probed > 0 {
+    // doubling buffer would be copied (and held twice) as it grows. Only a dimension the
+    // read keeps: max_items holds rows of at most MAX_DIMENSIONS to the memory budget, and
+    // a source's first embedding may be of any length.
+    if (1..=MAX_DIMENSIONS).contains(&probed) {
         let rows = usize::try_from(in_window).unwrap_or(0).min(max_items);
         let items = by_dim.entry(probed).or_default();
         items.data.reserve_exact(rows.saturating_mul(probed));

@@ -22,6 +22,18 @@ SELECT length(llm_clusters.trace_html('bulky-trace', 1)) < 20 * 1024 * 1024 AS d
 -- embed_text reads the first 32 KiB: a 10 MB text embeds as its start does.
 SELECT llm_clusters.embed_text(repeat('word ', 2000000)) = llm_clusters.embed_text(left(repeat('word ', 2000000), 32768))
        AS long_text_embeds_as_its_start;
+-- A source whose first embedding is 1,000,000 long (4 MB) sizes nothing by it: the read
+-- reserved room for every row of the window at the first row's length (here 40 GB, the
+-- backend's end, and with it every backend's); rows over 16,000 dimensions are skipped.
+CREATE TEMP TABLE long_first AS
+SELECT 1 AS team_id, 'long' || i AS item_id, 'long' || i AS trace_id, '2026-11-20'::timestamptz AS ts,
+       CASE WHEN i = 1 THEN array_fill(0.5::real, ARRAY[1000000]) ELSE ARRAY[1, i % 7, (i * i) % 11, 1]::real[] END AS embedding,
+       'text ' || i AS content, 0.0::float8 AS cost_usd, 0.0::float8 AS latency_s, 0::bigint AS tokens, false AS is_error, '{}'::jsonb AS properties
+FROM generate_series(1, 10000) i;
+CREATE TEMP VIEW long_first_items AS SELECT * FROM long_first ORDER BY item_id;
+SELECT llm_clusters.create_job('long first', 'generation', source => 'pg_temp.long_first_items') AS long_job \gset
+SELECT llm_clusters.run_job(:long_job, '2026-11-21') IS NOT NULL AS ran_despite_a_long_first_embedding;
+SELECT n_items, status FROM llm_clusters.runs WHERE job_id = :long_job;
 -- Links: //host and /\host are other hosts to a browser; refused with the reason.
 SELECT regress.planted(1, 'links', 30, 3, now() - interval '1 day');
 SELECT llm_clusters.create_job('links', 'generation') AS job \gset
