@@ -364,7 +364,7 @@ fn fuzz_params() {
             let mut v = json!({
                 "window": "7 days", "max_items": g.number(), "min_items": 20, "seed": g.number(),
                 "method": g.pick(&["graph", "kmeans", "hdbscan", "dbscan"]), "outlier_z": g.number(),
-                "resolution": g.number(), "embed": g.pick(&["content", "summary", ""]),
+                "resolution": g.number(), "refine": g.number(), "embed": g.pick(&["content", "summary", ""]),
             });
             g.mutate(&mut v);
             v
@@ -373,6 +373,7 @@ fn fuzz_params() {
             let Ok(p) = Params::from_json(v) else { return false };
             assert!(p.min_items <= p.max_items && (3..=100_000_000).contains(&p.max_items));
             assert!(p.resolution.is_finite() && (0.05..=20.0).contains(&p.resolution));
+            assert!(p.refine.is_finite() && (0.0..=10.0).contains(&p.refine));
             assert!(p.outlier_z.is_finite() && p.seed <= i64::MAX as u64);
             true
         },
