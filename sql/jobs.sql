@@ -1,7 +1,8 @@
 -- Jobs, runs and their results.
 
 CREATE TABLE llm_clusters.jobs (
-    id          int         GENERATED ALWAYS AS IDENTITY,
+    -- CYCLE, and _unused_id skips ids in use: see the trigger below.
+    id          int         GENERATED ALWAYS AS IDENTITY (CYCLE),
     team_id     int         NOT NULL DEFAULT 1,
     name        text        NOT NULL CHECK (length(name) BETWEEN 1 AND 200),
     level       text        NOT NULL DEFAULT 'trace' CHECK (level IN ('trace', 'generation', 'evaluation')),
@@ -40,6 +41,34 @@ COMMENT ON COLUMN llm_clusters.jobs.enabled_at IS
 COMMENT ON COLUMN llm_clusters.jobs.params IS
     'Optional: window (interval text, default 7 days), max_items, min_items (default 20), seed, method (graph | kmeans | hdbscan), lens (request | answer | error | flow | summary) and algorithm knobs; see the README.';
 CREATE INDEX jobs_id_idx ON llm_clusters.jobs (id);
+
+-- jobs.id and steering.id are ints every team shares, and every INSERT draws one, even one
+-- that then fails or is rolled back: a team looping failed inserts (or create_job in a
+-- transaction it rolls back) would use up the 2^31 values for all teams in about a day.
+-- So those identities CYCLE, and this trigger moves a drawn id past the ids of rows that
+-- still exist, of every team (hence SECURITY DEFINER: the policies hide other teams' rows).
+-- Ids of deleted rows come back after 2^31 draws (a deleted job's runs keep job_id NULL).
+CREATE FUNCTION llm_clusters._unused_id() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'jobs' THEN
+        WHILE EXISTS (SELECT FROM llm_clusters.jobs j WHERE j.id = NEW.id) LOOP
+            NEW.id := nextval('llm_clusters.jobs_id_seq');
+        END LOOP;
+    ELSE
+        WHILE EXISTS (SELECT FROM llm_clusters.steering s WHERE s.id = NEW.id) LOOP
+            NEW.id := nextval('llm_clusters.steering_id_seq');
+        END LOOP;
+    END IF;
+    RETURN NEW;
+END $$;
+REVOKE EXECUTE ON FUNCTION llm_clusters._unused_id() FROM PUBLIC;
+COMMENT ON FUNCTION llm_clusters._unused_id() IS
+    'Internal: gives a new job or steer an id no row of any team has (the ids cycle after 2^31).';
+CREATE TRIGGER jobs_unused_id BEFORE INSERT ON llm_clusters.jobs
+    FOR EACH ROW EXECUTE FUNCTION llm_clusters._unused_id();
 
 -- One row per team, locked FOR UPDATE by the jobs trigger before it counts the team's jobs:
 -- two writers of one team cannot both pass llm_clusters.max_jobs_per_team, and no team

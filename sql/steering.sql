@@ -4,7 +4,8 @@
 CREATE TABLE llm_clusters.steering (
     team_id     int         NOT NULL,
     job_id      int         NOT NULL,
-    id          int         GENERATED ALWAYS AS IDENTITY,
+    -- CYCLE, and _unused_id skips ids in use (jobs.sql).
+    id          int         GENERATED ALWAYS AS IDENTITY (CYCLE),
     kind        text        NOT NULL CHECK (kind IN ('merge', 'split', 'pin')),
     -- merge and split: the run they were made on, its clusters they name, and those
     -- clusters' stable ids and centroids (the anchors later runs find them by).
@@ -38,6 +39,9 @@ GRANT SELECT ON llm_clusters.steering TO llm_clusters_reader;
 GRANT INSERT (team_id, job_id, kind, run_id, cluster_ids, stable_ids, anchors, parts, title, examples, centroid,
               created_at, created_by, restore) ON llm_clusters.steering TO llm_clusters_admin;
 CREATE INDEX steering_job_idx ON llm_clusters.steering (team_id, job_id, id);
+CREATE INDEX steering_id_idx ON llm_clusters.steering (id);
+CREATE TRIGGER steering_unused_id BEFORE INSERT ON llm_clusters.steering
+    FOR EACH ROW EXECUTE FUNCTION llm_clusters._unused_id();
 -- One pinned topic of a title per job.
 CREATE UNIQUE INDEX steering_pin_title_idx ON llm_clusters.steering (team_id, job_id, lower(title)) WHERE kind = 'pin';
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.steering', '');
@@ -270,7 +274,7 @@ DECLARE
     latest bigint;
     later int;
 BEGIN
-    SELECT s.run_id, s.restore IS NOT NULL AS restorable INTO steer
+    SELECT s.run_id, s.created_at, s.restore IS NOT NULL AS restorable INTO steer
     FROM llm_clusters.steering s WHERE s.team_id = team AND s.job_id = undo_steering.job_id AND s.id = steering_id;
     IF NOT FOUND THEN
         RETURN false;
@@ -281,8 +285,11 @@ BEGIN
                 ORDER BY r.window_end DESC, r.id DESC LIMIT 1)
         INTO latest FROM llm_clusters.jobs j WHERE j.team_id = team AND j.id = undo_steering.job_id FOR NO KEY UPDATE OF j;
         IF latest = steer.run_id THEN
-            SELECT min(s.id) INTO later FROM llm_clusters.steering s
-            WHERE s.team_id = team AND s.run_id = steer.run_id AND s.id > steering_id AND s.restore IS NOT NULL;
+            -- Order by creation: ids cycle (jobs.sql).
+            SELECT s.id INTO later FROM llm_clusters.steering s
+            WHERE s.team_id = team AND s.run_id = steer.run_id AND (s.created_at, s.id) > (steer.created_at, steering_id)
+              AND s.restore IS NOT NULL
+            ORDER BY s.created_at, s.id LIMIT 1;
             IF later IS NOT NULL THEN
                 RAISE EXCEPTION 'steering % changed run % after steering %', later, steer.run_id, steering_id
                     USING ERRCODE = 'object_not_in_prerequisite_state',

@@ -19,20 +19,21 @@ use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use pgrx::Array;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 /// The job's steering, oldest first, with the centroids of the clusters each steer made in
 /// `previous_run_id` (the job's previous run).
 pub fn of_job(job: &Job, previous_run_id: Option<i64>) -> Vec<Steer> {
     Spi::connect(|client| {
-        let mut steers: BTreeMap<i32, Steer> = BTreeMap::new();
+        // In the order they were made (ids cycle: jobs.sql's _unused_id).
+        let mut steers: Vec<Steer> = Vec::new();
         // One row per steer and anchor (merges and splits store one anchor per cluster named).
         let rows = client.select(
             "SELECT s.id, s.kind, s.parts, s.centroid, a.anchor
              FROM llm_clusters.steering s
              LEFT JOIN LATERAL (SELECT i, ARRAY(SELECT pg_catalog.unnest(s.anchors[i:i][:])) AS anchor
                                 FROM pg_catalog.generate_series(1, pg_catalog.array_length(s.anchors, 1)) i) a ON true
-             WHERE s.team_id = $1 AND s.job_id = $2 ORDER BY s.id, a.i",
+             WHERE s.team_id = $1 AND s.job_id = $2 ORDER BY s.created_at, s.id, a.i",
             None,
             &[job.team_id.into(), job.id.into()],
         )?;
@@ -44,9 +45,10 @@ pub fn of_job(job: &Job, previous_run_id: Option<i64>) -> Vec<Steer> {
                 "split" => Action::Split { parts: row.get::<i32>(3)?.required("steering.parts").max(2) as usize },
                 _ => Action::Pin { centroid: row.get::<Vec<f32>>(4)?.required("steering.centroid") },
             };
-            let steer = steers.entry(id).or_insert(Steer { id, action, anchors: Vec::new(), previous: Vec::new() });
-            if let Some(anchor) = row.get::<Vec<f32>>(5)? {
-                steer.anchors.push(anchor);
+            let anchor = row.get::<Vec<f32>>(5)?;
+            match steers.last_mut() {
+                Some(steer) if steer.id == id => steer.anchors.extend(anchor),
+                _ => steers.push(Steer { id, action, anchors: anchor.into_iter().collect(), previous: Vec::new() }),
             }
         }
         if let Some(run_id) = previous_run_id {
@@ -58,12 +60,12 @@ pub fn of_job(job: &Job, previous_run_id: Option<i64>) -> Vec<Steer> {
             )?;
             for row in made {
                 let id = row.get::<i32>(1)?.required("clusters.steering_id");
-                if let Some(steer) = steers.get_mut(&id) {
+                if let Some(steer) = steers.iter_mut().find(|steer| steer.id == id) {
                     steer.previous.push(row.get::<Vec<f32>>(2)?.required("clusters.centroid"));
                 }
             }
         }
-        Ok::<_, pgrx::spi::Error>(steers.into_values().collect())
+        Ok::<_, pgrx::spi::Error>(steers)
     })
     .or_raise()
 }

@@ -20,7 +20,9 @@ SELECT regress.error_of(format($$INSERT INTO llm_clusters.runs (id, team_id, job
 SELECT regress.error_of($$UPDATE llm_clusters.jobs SET id = 424242 WHERE team_id = 2$$);
 RESET ROLE;
 -- 2. Rows planted in team 2 with the ids team 1 gets next, in every table (as a dump of a
--- database attacked before 0.5.0 would hold them).
+-- database attacked before 0.5.0 would hold them). Since 0.9.0 a new job skips the ids of
+-- jobs that exist (attack_sequences): that trigger is off until team 1's job has its id.
+ALTER TABLE llm_clusters.jobs DISABLE TRIGGER jobs_unused_id;
 SELECT last_value + 1 AS job_id FROM llm_clusters.jobs_id_seq \gset
 SELECT last_value + 1 AS run_id FROM llm_clusters.runs_id_seq \gset
 SELECT last_value + 1 AS stable_id FROM llm_clusters.cluster_stable_id_seq \gset
@@ -56,6 +58,7 @@ UNION ALL SELECT 'incremental', md5(string_agg(i::text, ',' ORDER BY i.run_id, i
 -- incremental assignment, AI-free labels, metrics, the pages.
 INSERT INTO llm_clusters.jobs (name, level, team_id, enabled_at) VALUES ('victim', 'generation', 1, now() - interval '3 days')
 RETURNING id = :job_id AS victim_got_the_planted_id;
+ALTER TABLE llm_clusters.jobs ENABLE TRIGGER jobs_unused_id;
 SELECT count(*) AS due_runs FROM llm_clusters.run_due_jobs();
 SELECT status, n_clusters > 0 AS clustered FROM llm_clusters.runs WHERE team_id = 1 AND job_id = :job_id;
 SELECT count(*) AS team_1_runs_sharing_a_planted_id FROM llm_clusters.runs WHERE team_id = 1 AND id = :run_id;
