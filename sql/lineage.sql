@@ -74,15 +74,20 @@ CREATE INDEX theme_lineage_stable_idx ON llm_clusters.theme_lineage (stable_id);
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.theme_stable_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.theme_lineage', '');
 
--- Per stable cluster and day: the last succeeded run of each day of each job.
+-- The last succeeded run of each day of each job: the runs the trend views show.
+CREATE VIEW llm_clusters._daily_runs WITH (security_invoker = true) AS
+SELECT DISTINCT ON (r.team_id, r.job_id, day) r.*, day,
+       dense_rank() OVER (PARTITION BY r.team_id, r.job_id ORDER BY day DESC) - 1 AS runs_ago
+FROM llm_clusters.runs r,
+     LATERAL (SELECT (coalesce(r.cycle, r.window_end) AT TIME ZONE 'UTC')::date AS day) d
+WHERE r.status = 'succeeded' AND r.job_id IS NOT NULL
+ORDER BY r.team_id, r.job_id, day, r.id DESC;
+COMMENT ON VIEW llm_clusters._daily_runs IS
+    'Internal: the last succeeded run of each day (its cycle, else its window end, in UTC) of each job, with runs_ago = 0 for the newest day.';
+GRANT SELECT ON llm_clusters._daily_runs TO llm_clusters_reader;
+
+-- Per stable cluster and day.
 CREATE VIEW llm_clusters.cluster_trends WITH (security_invoker = true) AS
-WITH daily AS (
-    SELECT DISTINCT ON (r.team_id, r.job_id, day) r.*, day
-    FROM llm_clusters.runs r,
-         LATERAL (SELECT (coalesce(r.cycle, r.window_end) AT TIME ZONE 'UTC')::date AS day) d
-    WHERE r.status = 'succeeded' AND r.job_id IS NOT NULL
-    ORDER BY r.team_id, r.job_id, day, r.id DESC
-)
 SELECT d.team_id,
        d.job_id,
        d.job_name,
@@ -92,7 +97,7 @@ SELECT d.team_id,
            OVER (PARTITION BY d.team_id, c.stable_id ORDER BY d.day DESC) AS latest_title,
        llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users) AS title,
        d.day,
-       dense_rank() OVER (PARTITION BY d.team_id, d.job_id ORDER BY d.day DESC) - 1 AS runs_ago,
+       d.runs_ago,
        d.id AS run_id,
        c.cluster_id,
        c.size,
@@ -103,7 +108,7 @@ SELECT d.team_id,
        c.error_rate,
        c.total_cost_usd,
        c.p95_latency_s
-FROM daily d
+FROM llm_clusters._daily_runs d
 JOIN llm_clusters.clusters c ON c.team_id = d.team_id AND c.run_id = d.id
 LEFT JOIN llm_clusters.distinct_users u
        ON u.team_id = c.team_id AND u.run_id = c.run_id AND u.grouping = 'cluster' AND u.group_id = c.cluster_id

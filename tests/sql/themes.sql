@@ -64,6 +64,7 @@ SET LOCAL ROLE regress_theme_reader;
 SELECT count(*) AS themes_seen_by_team_2 FROM llm_clusters.themes WHERE run_id = :run;
 SELECT count(*) AS theme_cards_seen_by_team_2 FROM llm_clusters.theme_cards WHERE run_id = :run;
 SELECT count(*) AS theme_lineage_seen_by_team_2 FROM llm_clusters.theme_lineage WHERE run_id = :run;
+SELECT count(*) AS theme_trends_seen_by_team_2 FROM llm_clusters.theme_trends WHERE run_id = :run;
 RESET ROLE;
 
 -- A second day with the same items: the same clusters and themes (hysteresis).
@@ -82,6 +83,10 @@ LEFT JOIN llm_clusters.themes b ON b.run_id = :run2 AND b.stable_id = a.stable_i
 LEFT JOIN llm_clusters.theme_lineage l ON l.run_id = :run2 AND l.stable_id = a.stable_id
 WHERE a.run_id = :run;
 SELECT count(DISTINCT stable_id) = count(*) AS theme_ids_distinct FROM llm_clusters.themes WHERE run_id = :run2;
+-- The trend view: one row per stable theme and day, from the day's last run.
+SELECT day, runs_ago, count(*) AS themes, count(DISTINCT stable_id) AS stable_ids, sum(size) AS items,
+       bool_and(run_id = :run2) AS last_run_of_the_day, bool_and(latest_title = title) AS latest_titles
+FROM llm_clusters.theme_trends WHERE job_id = :job GROUP BY day, runs_ago;
 
 -- A merge of clusters of two themes: the merged cluster joins the theme that held most of
 -- its items; the theme it emptied is gone, merged into that one in theme_lineage; the theme
