@@ -48,13 +48,14 @@ expect "the quick start clusters its three kinds of request apart" \
       AND (SELECT count(DISTINCT kind) FROM placed WHERE kind IS NOT NULL) = 3" t
 
 # 2-4. The catalog as the checker reads it: public functions with their signatures,
-# relations, settings and roles.
+# relations, settings and roles (a leading underscore marks an internal one).
 pg -At -F $'\t' -c "SELECT 'function', p.proname, pg_get_function_identity_arguments(p.oid),
                             CASE p.prokind WHEN 'a' THEN format_type(p.prorettype, NULL) ELSE pg_get_function_result(p.oid) END
                      FROM pg_proc p WHERE p.pronamespace = 'llm_clusters'::regnamespace AND p.proname !~ '^_'
                      UNION ALL
                      SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'table' END, c.relname, '', ''
                      FROM pg_class c WHERE c.relnamespace = 'llm_clusters'::regnamespace AND c.relkind IN ('r', 'v', 'p')
+                       AND c.relname !~ '^_'
                      UNION ALL
                      SELECT 'role', rolname, '', '' FROM pg_roles WHERE rolname LIKE 'llm\_clusters\_%'" >"$work/catalog.tsv"
 pg -At -F $'\t' -c "SELECT 'setting', name, '', '' FROM pg_settings WHERE name LIKE 'llm\_clusters.%'" >>"$work/catalog.tsv"
