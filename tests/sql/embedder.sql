@@ -1,18 +1,21 @@
 -- The built-in model (all-MiniLM-L6-v2 in the backend): the default embedder.
 -- sentence-transformers' own example: all-MiniLM-L6-v2 gives 0.0677, 0.0635, 0.0487, ...
+-- in f32, the published weights.
+SET llm_clusters.embed_precision = 'f32';
 SELECT array_length(e, 1) AS dims,
        round((SELECT sqrt(sum(x::float8 * x)) FROM unnest(e) x)::numeric, 4) AS norm,
        round(e[1]::numeric, 4) AS e1, round(e[2]::numeric, 4) AS e2, round(e[3]::numeric, 4) AS e3
 FROM (SELECT llm_clusters.embed_text('This is an example sentence') AS e) t;
 SHOW llm_clusters.embedder;
 SHOW llm_clusters.embed_threads;
-SHOW llm_clusters.embed_precision;
--- int8: the same model with integer products, close to f32 but not the same vector.
-SET llm_clusters.embed_precision = 'int8';
-CREATE TEMP TABLE int8_vector AS SELECT llm_clusters.embed_text('How do I reset my password?') AS e;
 RESET llm_clusters.embed_precision;
+SHOW llm_clusters.embed_precision;
+-- int8, the default: the same model with integer products, close to f32 but not the same vector.
+CREATE TEMP TABLE int8_vector AS SELECT llm_clusters.embed_text('How do I reset my password?') AS e;
+SET llm_clusters.embed_precision = 'f32';
 SELECT regress.cosine(i.e, f.e) > 0.99 AS int8_close_to_f32, i.e <> f.e AS int8_computed, array_length(i.e, 1) AS dims
 FROM int8_vector i, (SELECT llm_clusters.embed_text('How do I reset my password?') AS e) f;
+RESET llm_clusters.embed_precision;
 SELECT regress.cosine(llm_clusters.embed_text('How do I reset my password?'), llm_clusters.embed_text('I forgot my password, help me log in'))
      > regress.cosine(llm_clusters.embed_text('How do I reset my password?'), llm_clusters.embed_text('Translate this menu into French')) + 0.3
        AS paraphrase_much_closer;
