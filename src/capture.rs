@@ -119,6 +119,11 @@ pub fn capture_events(payload: &str, team_id: i32) -> i64 {
     if events.is_empty() {
         return 0;
     }
+    // Before the INSERT: a call over the day writes nothing. Refused after it, each call of a
+    // leaked key past its quota still wrote its rows to the heap, TOAST and WAL before
+    // rolling back, so the quota bounded what was kept, not what reached the disk. The
+    // usage row's own row-level security refuses another team's payload as the INSERT did.
+    count_usage(team_id, payload_bytes);
     let mut c = Columns::default();
     events.into_iter().for_each(|e| c.push(e));
     let stored = Spi::connect_mut(|client| {
@@ -155,8 +160,6 @@ pub fn capture_events(payload: &str, team_id: i32) -> i64 {
         Ok::<_, pgrx::spi::Error>(stored.len() as i64)
     })
     .or_raise();
-    // After the INSERT, whose row-level security refuses another team's rows first.
-    count_usage(team_id, payload_bytes);
     stored
 }
 

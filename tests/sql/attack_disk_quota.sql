@@ -24,7 +24,20 @@ SELECT llm_clusters.capture_with_key(:'key', :'batch') AS first;
 SELECT llm_clusters.capture_with_key(:'key', :'batch') AS second_resent;
 SELECT regexp_replace(regress.error_of(format($$SELECT llm_clusters.capture_with_key(%L, %L)$$, :'key', :'batch')),
                       '\d{6,} bytes', 'N bytes') AS over_the_day;
+-- Past the day, a batch of new events writes nothing before it is refused: the quota was
+-- checked after the INSERT, so each refused call still wrote its rows (heap, TOAST, indexes,
+-- WAL) before rolling back, and a flood past the quota still filled the disk.
+SELECT jsonb_build_object('batch', jsonb_agg(jsonb_build_object('event', '$ai_generation', 'uuid', gen_random_uuid(),
+           'properties', jsonb_build_object('$ai_trace_id', 'flood',
+               '$ai_input', (SELECT string_agg(md5(i || ':' || j), '') FROM generate_series(1, 125) j)))))::text AS fresh
+FROM generate_series(1, 100) i \gset
 RESET ROLE;
+SELECT pg_total_relation_size('llm_clusters.events') AS events_bytes \gset
+SET ROLE regress_flooder;
+SELECT regexp_replace(regress.error_of(format($$SELECT llm_clusters.capture_with_key(%L, %L)$$, :'key', :'fresh')),
+                      '\d{6,} bytes', 'N bytes') AS fresh_over_the_day;
+RESET ROLE;
+SELECT pg_total_relation_size('llm_clusters.events') - :events_bytes AS bytes_written_by_the_refused_call;
 SELECT count(*) AS stored FROM llm_clusters.events WHERE team_id = 1 AND trace_id = 'flood';
 SELECT team_id, day = (now() AT TIME ZONE 'UTC')::date AS today, bytes BETWEEN 700000 AND 1048576 AS counted
 FROM llm_clusters.capture_usage;
