@@ -20,6 +20,9 @@ of the request's API key (llm_clusters.create_api_key). GET /healthz checks the 
   --listen HOST:PORT     LLM_CLUSTERS_LISTEN, default 127.0.0.1:8010 (port 0: any free port)
   --max-body-mb N        LLM_CLUSTERS_MAX_BODY_MB, default 20: larger bodies get 413,
                          compressed or not; nothing beyond it is read
+  --max-buffered-mb N    LLM_CLUSTERS_MAX_BUFFERED_MB, default 256: request bodies held
+                         at once, all connections together (at least --max-body-mb); a
+                         body that finds it full for --decode-wait-s gets 503
   --read-timeout-s N     LLM_CLUSTERS_READ_TIMEOUT_S, default 30: a client slower than
                          this to send its body gets 408
   --idle-timeout-s N     LLM_CLUSTERS_IDLE_TIMEOUT_S, default 10: a connection that has
@@ -48,6 +51,7 @@ pub struct Config {
     pub db_ca_file: Option<PathBuf>,
     pub listen: SocketAddr,
     pub max_body_bytes: usize,
+    pub max_buffered_bytes: usize,
     pub read_timeout: Duration,
     /// Header read and keep-alive idle: hyper runs one clock for both.
     pub idle_timeout: Duration,
@@ -63,15 +67,16 @@ pub struct Config {
 /// What a command line asks for: to run, or to print the usage.
 #[derive(Debug, PartialEq)]
 pub enum Command {
-    Run(Config),
+    Run(Box<Config>),
     Help,
 }
 
-const FLAGS: [(&str, &str); 13] = [
+const FLAGS: [(&str, &str); 14] = [
     ("--database-url", "LLM_CLUSTERS_DATABASE_URL"),
     ("--db-ca-file", "LLM_CLUSTERS_DB_CA_FILE"),
     ("--listen", "LLM_CLUSTERS_LISTEN"),
     ("--max-body-mb", "LLM_CLUSTERS_MAX_BODY_MB"),
+    ("--max-buffered-mb", "LLM_CLUSTERS_MAX_BUFFERED_MB"),
     ("--read-timeout-s", "LLM_CLUSTERS_READ_TIMEOUT_S"),
     ("--idle-timeout-s", "LLM_CLUSTERS_IDLE_TIMEOUT_S"),
     ("--max-connections", "LLM_CLUSTERS_MAX_CONNECTIONS"),
@@ -129,11 +134,19 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Command, 
         Some("on" | "true" | "1") => true,
         Some(other) => return Err(format!("--access-log {other:?} must be on or off")),
     };
-    Ok(Command::Run(Config {
+    let max_body_mb = number("--max-body-mb", 20, 1, 1024)?;
+    let max_buffered_mb = number("--max-buffered-mb", 256, 1, 1 << 20)?;
+    if max_buffered_mb < max_body_mb {
+        return Err(format!(
+            "--max-buffered-mb {max_buffered_mb} is less than --max-body-mb {max_body_mb}: a body of --max-body-mb could never be read"
+        ));
+    }
+    Ok(Command::Run(Box::new(Config {
         database_url,
         db_ca_file: value("--db-ca-file").map(PathBuf::from),
         listen,
-        max_body_bytes: number("--max-body-mb", 20, 1, 1024)? as usize * 1024 * 1024,
+        max_body_bytes: max_body_mb as usize * 1024 * 1024,
+        max_buffered_bytes: max_buffered_mb as usize * 1024 * 1024,
         read_timeout: Duration::from_secs(number("--read-timeout-s", 30, 1, 3600)?),
         idle_timeout: Duration::from_secs(number("--idle-timeout-s", 10, 1, 3600)?),
         // The upper bounds only catch typos; the file descriptor limit is checked at start.
@@ -144,7 +157,7 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Command, 
         db_timeout: Duration::from_secs(number("--db-timeout-s", 5, 1, 600)?),
         shutdown_timeout: Duration::from_secs(number("--shutdown-timeout-s", 30, 0, 3600)?),
         access_log,
-    }))
+    })))
 }
 
 #[cfg(test)]
@@ -158,7 +171,7 @@ mod tests {
     fn run(list: &[&str], env: &[(&str, &str)]) -> Result<Config, String> {
         let env = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         match parse(&args(list), &env)? {
-            Command::Run(config) => Ok(config),
+            Command::Run(config) => Ok(*config),
             Command::Help => Err("help".into()),
         }
     }
@@ -168,6 +181,7 @@ mod tests {
         let c = run(&["--database-url", "postgres://x@/db"], &[]).unwrap();
         assert_eq!(c.listen, "127.0.0.1:8010".parse().unwrap());
         assert_eq!((c.max_body_bytes, c.pool_size, c.access_log), (20 << 20, 8, false));
+        assert_eq!(c.max_buffered_bytes, 256 << 20);
         assert_eq!((c.max_connections, c.max_decoding), (512, 2));
         assert_eq!((c.idle_timeout.as_secs(), c.decode_wait.as_secs()), (10, 2));
         let env = [("LLM_CLUSTERS_MAX_CONNECTIONS", "100"), ("LLM_CLUSTERS_IDLE_TIMEOUT_S", "3")];
@@ -200,7 +214,10 @@ mod tests {
         assert!(run(&["--database-url", "x", "--access-log", "yes"], &[]).unwrap_err().contains("on or off"));
         assert_eq!(parse(&args(&["--help"]), &HashMap::new()), Ok(Command::Help));
         // Each new limit: 0, absurd and not-a-number are refused with the flag's name.
-        for flag in ["--max-connections", "--idle-timeout-s", "--max-decoding", "--decode-wait-s"] {
+        let err = run(&["--database-url", "x", "--max-body-mb", "30", "--max-buffered-mb", "20"], &[]).unwrap_err();
+        assert!(err.contains("less than --max-body-mb"), "{err}");
+        for flag in ["--max-connections", "--idle-timeout-s", "--max-decoding", "--decode-wait-s", "--max-buffered-mb"]
+        {
             for bad in ["0", "99999999999", "-1", "1e3", "lots"] {
                 let err = run(&["--database-url", "x", flag, bad], &[]).unwrap_err();
                 assert!(err.starts_with(flag) && err.contains("whole number"), "{flag} {bad}: {err}");

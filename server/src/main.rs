@@ -12,7 +12,7 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let env = std::env::vars().collect();
     let config = match config::parse(&args, &env) {
-        Ok(Command::Run(config)) => config,
+        Ok(Command::Run(config)) => *config,
         Ok(Command::Help) => {
             print!("{}", config::USAGE);
             return ExitCode::SUCCESS;
@@ -61,6 +61,7 @@ async fn serve(config: Config) -> Result<(), String> {
         max_body_bytes: config.max_body_bytes,
         read_timeout: config.read_timeout,
         decode_wait: config.decode_wait,
+        max_buffered_bytes: config.max_buffered_bytes,
     };
     let state = Arc::new(State::new(store, limits, config.max_decoding, config.access_log));
     let mut terminate = signal(SignalKind::terminate()).map_err(|e| e.to_string())?;

@@ -7,7 +7,8 @@
 //! (posthog-python's `api_key`, posthog-js's `token`) is found by a streaming pass over
 //! the decompressed text (which never grows past `--max-body-mb`) and checked before the
 //! full parse. Decoding runs on the blocking pool, at most `--max-decoding` at a time, so
-//! memory is bounded by about that many times `--max-body-mb`.
+//! memory is bounded by about that many times `--max-body-mb`; the bodies being received
+//! share `--max-buffered-mb`, so open connections cannot each hold `--max-body-mb`.
 
 use crate::decode::{bearer, key_of, missing_bearer, parse, prepare, protocol_of, too_large, Decoded, Parts, Protocol};
 use crate::error::{Rejection, Status};
@@ -21,14 +22,16 @@ use hyper::{Method, Request, Response, StatusCode};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 pub struct Limits {
     pub max_body_bytes: usize,
     /// How long a client may take to send its body.
     pub read_timeout: Duration,
-    /// How long a request waits for a decoding slot before 503.
+    /// How long a request waits for a decoding slot, or for room to buffer its body, before 503.
     pub decode_wait: Duration,
+    /// Bytes of request bodies held at once, all connections together.
+    pub max_buffered_bytes: usize,
 }
 
 pub struct State {
@@ -40,11 +43,21 @@ pub struct State {
     pub gate: Gate,
     /// Decoding slots (--max-decoding).
     pub decoding: Arc<Semaphore>,
+    /// A permit per byte of body held (--max-buffered-mb).
+    pub buffered: Arc<Semaphore>,
 }
 
 impl State {
     pub fn new(store: Store, limits: Limits, max_decoding: usize, access_log: bool) -> State {
-        State { store, limits, access_log, gate: Gate::default(), decoding: Arc::new(Semaphore::new(max_decoding)) }
+        let buffered = Arc::new(Semaphore::new(limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS)));
+        State {
+            store,
+            limits,
+            access_log,
+            gate: Gate::default(),
+            decoding: Arc::new(Semaphore::new(max_decoding)),
+            buffered,
+        }
     }
 }
 
@@ -121,11 +134,12 @@ async fn respond(
         // Refused before a byte of the body is read.
         return Err(too_large(max, "(Content-Length)"));
     }
-    let body = read_body(request.into_body(), max, state.limits.read_timeout).await?;
     if let Some(key) = &header_key {
-        // The key is in a header: checked before anything is decompressed.
+        // The key is in a header: checked before a byte of the body is read.
         state.gate.check(&state.store, key).await?;
     }
+    // Held until the request is answered: the body, then what it decodes to.
+    let (body, _buffered) = read_body(request.into_body(), state).await?;
     let decoded = decode_bounded(state, protocol, parts, body, header_key.is_some()).await?;
     let stored = state.store.capture(&decoded.api_key, &decoded.payload).await?;
     let answer = match protocol {
@@ -232,16 +246,54 @@ async fn decode_bounded(
     }
 }
 
-async fn read_body(body: Incoming, max: usize, timeout: Duration) -> Result<Bytes, Rejection> {
-    match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
+/// The body, within `--max-body-mb` and `--read-timeout-s`, and the share of
+/// `--max-buffered-mb` it holds: each frame takes its bytes from the budget before it is
+/// kept. Without it, every open connection could hold a body of `--max-body-mb` before
+/// its key was known (512 connections, 10 GB), whatever the key. When the budget stays
+/// full for `--decode-wait-s`, 503: SDKs retry.
+async fn read_body(body: Incoming, state: &State) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Rejection> {
+    let (max, timeout) = (state.limits.max_body_bytes, state.limits.read_timeout);
+    let read = async {
+        let mut body = Limited::new(body, max);
+        let (mut frames, mut held): (Vec<Bytes>, Option<OwnedSemaphorePermit>) = (Vec::new(), None);
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| match e.downcast_ref::<http_body_util::LengthLimitError>() {
+                Some(_) => too_large(max, ""),
+                None => Rejection::bad_request("invalid_payload", format!("reading the body: {e}")),
+            })?;
+            let Ok(data) = frame.into_data() else { continue };
+            // Limited keeps a frame within max (at most 1024 MB): it fits a u32.
+            let bytes = u32::try_from(data.len()).map_err(|_| too_large(max, ""))?;
+            let wait = tokio::time::timeout(state.limits.decode_wait, state.buffered.clone().acquire_many_owned(bytes));
+            let Ok(Ok(permit)) = wait.await else {
+                return Err(Rejection::new(
+                    Status::Unavailable,
+                    "busy",
+                    format!(
+                        "request bodies fill --max-buffered-mb for {} s (--decode-wait-s): retry",
+                        state.limits.decode_wait.as_secs()
+                    ),
+                ));
+            };
+            match held.as_mut() {
+                Some(all) => all.merge(permit),
+                None => held = Some(permit),
+            }
+            frames.push(data);
+        }
+        let body = match frames.len() {
+            1 => frames.swap_remove(0),
+            _ => frames.concat().into(),
+        };
+        Ok((body, held))
+    };
+    match tokio::time::timeout(timeout, read).await {
         Err(_) => Err(Rejection::new(
             Status::RequestTimeout,
             "request_timeout",
             format!("the body did not arrive within {} s (--read-timeout-s)", timeout.as_secs()),
         )),
-        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large(max, "")),
-        Ok(Err(e)) => Err(Rejection::bad_request("invalid_payload", format!("reading the body: {e}"))),
-        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(result) => result,
     }
 }
 

@@ -24,11 +24,19 @@ struct Setup {
     max_decoding: usize,
     db_port: u16,
     db_timeout_s: u64,
+    max_buffered_mb: usize,
 }
 
 impl Default for Setup {
     fn default() -> Self {
-        Setup { max_connections: 64, idle_timeout_s: 10, max_decoding: 4, db_port: 1, db_timeout_s: 2 }
+        Setup {
+            max_connections: 64,
+            idle_timeout_s: 10,
+            max_decoding: 4,
+            db_port: 1,
+            db_timeout_s: 2,
+            max_buffered_mb: 64,
+        }
     }
 }
 
@@ -36,8 +44,12 @@ impl Default for Setup {
 async fn start(setup: Setup) -> SocketAddr {
     let url = format!("host=127.0.0.1 port={} user=nobody dbname=nothing", setup.db_port);
     let store = Store::new(&url, None, 1, Duration::from_secs(setup.db_timeout_s)).unwrap();
-    let limits =
-        Limits { max_body_bytes: 1 << 20, read_timeout: Duration::from_secs(30), decode_wait: Duration::from_secs(1) };
+    let limits = Limits {
+        max_body_bytes: 1 << 20,
+        read_timeout: Duration::from_secs(30),
+        decode_wait: Duration::from_secs(1),
+        max_buffered_bytes: setup.max_buffered_mb << 20,
+    };
     let state = Arc::new(State::new(store, limits, setup.max_decoding, false));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
@@ -190,4 +202,54 @@ async fn decoding_slots_are_bounded_and_the_rest_get_503_with_retry_after() {
     // The first one ends (the database never answered) and frees the slot.
     let first = first.await.unwrap();
     assert!(first.starts_with("HTTP/1.1 503") && first.contains("database_unavailable"), "{first}");
+}
+
+/// Connects and sends a head announcing `length` bytes and `sent` bytes of the body.
+async fn partial_body(address: SocketAddr, head: &str, length: usize, sent: usize) -> TcpStream {
+    let mut stream = TcpStream::connect(address).await.unwrap();
+    let head = format!("{head}Content-Length: {length}\r\n\r\n");
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(&vec![b' '; sent]).await.unwrap();
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_in_the_header_is_checked_before_the_body_is_read() {
+    let address = start(Setup::default()).await;
+    // The head of a 1 MB body and none of it: the key check answers (503, the database is
+    // away) at once. The body was read first, so the server waited for it (408 after
+    // --read-timeout-s) and held up to --max-body-mb for a key it had not checked.
+    let head = "POST /batch/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer not-checked-yet\r\n";
+    let mut stream = partial_body(address, head, 1 << 20, 0).await;
+    let mut answer = vec![0u8; 4096];
+    let n = tokio::time::timeout(HANG_GUARD, stream.read(&mut answer)).await.expect("hang guard").unwrap();
+    let answer = String::from_utf8_lossy(&answer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("database_unavailable"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bodies_held_at_once_share_max_buffered_mb() {
+    // 2 MB for all bodies; two keyless clients send all but the last byte of 1 MB bodies
+    // and stall. Every open connection could hold --max-body-mb before its key was known
+    // (24 such clients: 480 MB; --max-connections 512: 10 GB).
+    let address = start(Setup { max_buffered_mb: 2, ..Setup::default() }).await;
+    let head = "POST /batch/ HTTP/1.1\r\nHost: x\r\n";
+    let _stalled = [
+        partial_body(address, head, 1 << 20, (1 << 20) - 1).await,
+        partial_body(address, head, 1 << 20, (1 << 20) - 1).await,
+    ];
+    // Once the server has buffered them, the next body finds no room: 503, retry later.
+    let body = br#"{"api_key": "k", "batch": []}"#;
+    let answer = tokio::time::timeout(HANG_GUARD, async {
+        loop {
+            let answer = exchange(address, head, body).await;
+            if !answer.starts_with("HTTP/1.1 401") && !answer.contains("database_unavailable") {
+                return answer;
+            }
+        }
+    })
+    .await
+    .expect("hang guard: every body was buffered");
+    assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("max-buffered-mb"), "{answer}");
+    assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
 }

@@ -26,8 +26,12 @@ fn set_soft_limit(n: u64) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn accept_out_of_descriptors_pauses_then_serves_again() {
     let store = Store::new("host=127.0.0.1 port=1 user=x", None, 1, Duration::from_secs(1)).unwrap();
-    let limits =
-        Limits { max_body_bytes: 1 << 20, read_timeout: Duration::from_secs(5), decode_wait: Duration::from_secs(1) };
+    let limits = Limits {
+        max_body_bytes: 1 << 20,
+        read_timeout: Duration::from_secs(5),
+        decode_wait: Duration::from_secs(1),
+        max_buffered_bytes: 64 << 20,
+    };
     let state = Arc::new(State::new(store, limits, 2, false));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();

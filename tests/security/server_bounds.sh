@@ -9,6 +9,10 @@
 #     --max-connections 512, --idle-timeout-s 3 here to keep the run short): a
 #     legitimate capture behind them must get 200 and be stored, and the server's log
 #     must have no "Too many open files".
+#  3. 24 keyless clients each send all but the last byte of a 19 MB body and stall: every
+#     open connection held its body before its key was known (480 MB here, 10 GB at
+#     --max-connections 512); with --max-buffered-mb 64 the peak stays under 150 MB, the
+#     clients past it get 503, and a legitimate capture is stored once they are gone.
 set -euo pipefail
 source "$(dirname "$0")/../e2e/lib.sh"
 http_port=18030
@@ -106,7 +110,37 @@ kill -0 "$server_pid" || fail "the server died"
 pass "200 and stored behind 1,100 idle connections; no 'Too many open files' in the log"
 stop_server
 
-say "3. a limit the descriptors cannot hold is refused at start"
+say "3. 24 stalled 19 MB bodies, --max-buffered-mb 64"
+start_server --max-buffered-mb 64 --read-timeout-s 5
+python3 - "$http_port" 24 $((19 << 20)) >"$work/stall.out" 2>&1 <<'PY' &
+import socket, sys, time
+port, n, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+chunk, held, refused = b' ' * (1 << 20), [], 0
+for _ in range(n):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(f"POST /batch/ HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n".encode())
+    try:
+        for start in range(0, size - 1, len(chunk)):
+            s.sendall(chunk[:min(len(chunk), size - 1 - start)])
+    except OSError:
+        refused += 1   # answered (503) and closed before the whole body was sent
+    held.append(s)
+print(f"sent {n}, {refused} closed early", flush=True)
+time.sleep(10)
+PY
+stall_pid=$!
+wait "$stall_pid" || true
+peak=$(peak_kb)
+echo "server RSS peak (VmHWM) with 24 stalled 19 MB bodies: ${peak} kB; clients: $(cat "$work/stall.out")"
+[ "$peak" -lt $((150 * 1024)) ] || fail "server peak RSS $peak kB with 24 stalled bodies, over 150 MB"
+grep -q "503 busy: request bodies fill --max-buffered-mb" "$work/http.log" || fail "no client was refused for --max-buffered-mb"
+[ "$(capture 00000000-0000-0000-0000-00000000b003)" = 200 ] || fail "legitimate capture after the stalled bodies: $(cat "$work/answer")"
+expect "the legitimate capture after the stalled bodies is stored" \
+  "SELECT count(*) FROM llm_clusters.events WHERE uuid = '00000000-0000-0000-0000-00000000b003'" 1
+pass "24 stalled 19 MB bodies: peak RSS $((peak / 1024)) MB (< 150 MB), the rest refused with 503"
+stop_server
+
+say "4. a limit the descriptors cannot hold is refused at start"
 (ulimit -n 1024 && exec "$server_bin" --database-url "$db_url" --listen "127.0.0.1:$http_port" --max-connections 5000) 2>"$work/refused.txt" \
   && fail "started with --max-connections 5000 under ulimit -n 1024"
 grep -q "file descriptors" "$work/refused.txt" || fail "no clear message: $(cat "$work/refused.txt")"
