@@ -386,8 +386,13 @@ fn in_batches(what: &str, max_items: i32, batch: impl FnMut(i64) -> (usize, i64)
     pg::in_batches(what, max_items, PENDING_BATCH, batch)
 }
 
-/// The text a summary is embedded from: its title and bullets.
-const SUMMARY_TEXT: &str = "s.title || coalesce('. ' || array_to_string(s.bullets, '. '), '')";
+/// The text a summary is embedded from: its title and bullets, each cut in SQL to what an
+/// embedder reads (32 KiB). Admins write item_summaries: a planted title and bullets of
+/// 1.1 GB together made the concatenation fail ("invalid memory alloc request size"),
+/// and with it every team's embed_summaries, the worker's included, for as long as the
+/// row stayed first (its updated_at is the admin's to set).
+const SUMMARY_TEXT: &str = "pg_catalog.left(s.title, 32768)
+    || coalesce('. ' || pg_catalog.left(pg_catalog.array_to_string(s.bullets, '. '), 32768), '')";
 
 /// Embeds one batch of summaries without an embedding; returns (rows written, usable).
 fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
