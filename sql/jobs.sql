@@ -35,7 +35,7 @@ GRANT INSERT (team_id, name, level, source, filters, enabled, params, enabled_at
 COMMENT ON TABLE llm_clusters.jobs IS
     'Clustering jobs: level, source relation (default: the item view of the level), PostHog-style filters, params. At most llm_clusters.max_jobs_per_team per team.';
 COMMENT ON COLUMN llm_clusters.jobs.owner IS
-    'The role every read of the source runs as (in a security-restricted operation, whoever runs the job): the creator unless set; only a role the writer is a member of, and one that may read the source.';
+    'The role every read of the source runs as (in a security-restricted operation, whoever runs the job): the creator unless set; only a role the writer may SET ROLE to, and one that may read the source.';
 COMMENT ON COLUMN llm_clusters.jobs.enabled_at IS
     'When the job was last enabled (kept by a trigger); it is due from the first daily cycle that starts after this.';
 COMMENT ON COLUMN llm_clusters.jobs.params IS

@@ -18,6 +18,11 @@ DECLARE
     -- The lens the default source follows (params.embed = "summary" is the summary lens);
     -- _validate_job checks it.
     lens text := CASE WHEN NEW.params->>'embed' = 'summary' THEN 'summary' ELSE coalesce(NEW.params->>'lens', 'request') END;
+    -- Who may own a job: a role the writer may SET ROLE to, PostgreSQL's own rule for giving
+    -- an object to a role. From 16 a membership may be WITH SET FALSE (and INHERIT FALSE):
+    -- counted as MEMBER, such a member had jobs run as the role, and read through them what
+    -- the role may read and the member may not. Before 16 every member may SET ROLE.
+    may_become text := CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END;
 BEGIN
     IF TG_OP = 'INSERT' OR NEW.team_id IS DISTINCT FROM OLD.team_id THEN
         -- Writers of the team's jobs take turns here (the team's row of job_cap_locks, held
@@ -37,22 +42,22 @@ BEGIN
                       HINT = 'Delete a job (llm_clusters.delete_job) or reuse one, or raise llm_clusters.max_jobs_per_team.';
         END IF;
     END IF;
-    -- The owner: the creator unless named, and only a role the writer is a member of.
+    -- The owner: the creator unless named, and only a role the writer may become.
     IF TG_OP = 'INSERT' THEN
         NEW.owner := coalesce(NEW.owner, pg_catalog.to_regrole(pg_catalog.quote_ident(current_user)));
     END IF;
     IF (TG_OP = 'INSERT' OR NEW.owner IS DISTINCT FROM OLD.owner)
-       AND NOT pg_catalog.pg_has_role(current_user, NEW.owner, 'MEMBER') THEN
+       AND NOT pg_catalog.pg_has_role(current_user, NEW.owner, may_become) THEN
         RAISE EXCEPTION 'role "%" may not make role "%" the owner of a job', current_user, NEW.owner
             USING ERRCODE = 'insufficient_privilege',
-                  HINT = 'A job''s owner must be a role you are a member of.';
+                  HINT = 'A job''s owner must be a role you may SET ROLE to.';
     END IF;
     -- What a run reads and does is the owner's to choose: changing it on a job of another
     -- owner would run the writer's choice (a view of its own) with that owner's rights.
     IF TG_OP = 'UPDATE'
        AND (NEW.source, NEW.filters, NEW.params, NEW.level, NEW.team_id)
            IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params, OLD.level, OLD.team_id)
-       AND NOT pg_catalog.pg_has_role(current_user, NEW.owner, 'MEMBER') THEN
+       AND NOT pg_catalog.pg_has_role(current_user, NEW.owner, may_become) THEN
         RAISE EXCEPTION 'role "%" may not change what job "%" reads: its owner is role "%"', current_user, NEW.name, NEW.owner
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'Make the job yours first (SET owner = current_user), or ask its owner.';

@@ -147,3 +147,111 @@ WHERE t.stable_id IS NOT NULL;
 COMMENT ON VIEW llm_clusters.theme_trends IS
     'Per job, stable theme and day (the last succeeded run of the day): size, share and metrics; runs_ago = 0 for the latest day; latest_title is the theme''s newest title, for stable legends. Titles below llm_clusters.min_distinct_users read Small theme.';
 GRANT SELECT ON llm_clusters.theme_trends TO llm_clusters_reader;
+-- Job owners: a role the writer may SET ROLE to (PostgreSQL 16+ has memberships WITH SET
+-- FALSE, which counted as MEMBER and let a member have jobs run as the role).
+-- Validation of every write to jobs (create_job, plain INSERT or UPDATE alike).
+CREATE OR REPLACE FUNCTION llm_clusters._jobs_check() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- The lens the default source follows (params.embed = "summary" is the summary lens);
+    -- _validate_job checks it.
+    lens text := CASE WHEN NEW.params->>'embed' = 'summary' THEN 'summary' ELSE coalesce(NEW.params->>'lens', 'request') END;
+    -- Who may own a job: a role the writer may SET ROLE to, PostgreSQL's own rule for giving
+    -- an object to a role. From 16 a membership may be WITH SET FALSE (and INHERIT FALSE):
+    -- counted as MEMBER, such a member had jobs run as the role, and read through them what
+    -- the role may read and the member may not. Before 16 every member may SET ROLE.
+    may_become text := CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END;
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.team_id IS DISTINCT FROM OLD.team_id THEN
+        -- Writers of the team's jobs take turns here (the team's row of job_cap_locks, held
+        -- to the end of the transaction), so that two cannot both pass the count below.
+        BEGIN
+            INSERT INTO llm_clusters.job_cap_locks (team_id) VALUES (NEW.team_id) ON CONFLICT DO NOTHING;
+            PERFORM FROM llm_clusters.job_cap_locks l WHERE l.team_id = NEW.team_id FOR UPDATE;
+        EXCEPTION WHEN insufficient_privilege THEN
+            -- Not a team of the writer: the jobs policy refuses the row after this trigger.
+            NULL;
+        END;
+        IF (SELECT count(*) FROM llm_clusters.jobs WHERE team_id = NEW.team_id)
+           >= llm_clusters._max_jobs_per_team() THEN
+            RAISE EXCEPTION 'team % already has % jobs, the most llm_clusters.max_jobs_per_team allows',
+                NEW.team_id, llm_clusters._max_jobs_per_team()
+                USING ERRCODE = 'program_limit_exceeded',
+                      HINT = 'Delete a job (llm_clusters.delete_job) or reuse one, or raise llm_clusters.max_jobs_per_team.';
+        END IF;
+    END IF;
+    -- The owner: the creator unless named, and only a role the writer may become.
+    IF TG_OP = 'INSERT' THEN
+        NEW.owner := coalesce(NEW.owner, pg_catalog.to_regrole(pg_catalog.quote_ident(current_user)));
+    END IF;
+    IF (TG_OP = 'INSERT' OR NEW.owner IS DISTINCT FROM OLD.owner)
+       AND NOT pg_catalog.pg_has_role(current_user, NEW.owner, may_become) THEN
+        RAISE EXCEPTION 'role "%" may not make role "%" the owner of a job', current_user, NEW.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A job''s owner must be a role you may SET ROLE to.';
+    END IF;
+    -- What a run reads and does is the owner's to choose: changing it on a job of another
+    -- owner would run the writer's choice (a view of its own) with that owner's rights.
+    IF TG_OP = 'UPDATE'
+       AND (NEW.source, NEW.filters, NEW.params, NEW.level, NEW.team_id)
+           IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params, OLD.level, OLD.team_id)
+       AND NOT pg_catalog.pg_has_role(current_user, NEW.owner, may_become) THEN
+        RAISE EXCEPTION 'role "%" may not change what job "%" reads: its owner is role "%"', current_user, NEW.name, NEW.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Make the job yours first (SET owner = current_user), or ask its owner.';
+    END IF;
+    -- The default source follows the level and the lens (params.lens, params.embed).
+    IF NEW.source IS NULL OR NEW.source IN (
+           'llm_clusters.trace_items'::regclass, 'llm_clusters.generation_items'::regclass,
+           'llm_clusters.trace_summary_items'::regclass, 'llm_clusters.generation_summary_items'::regclass,
+           'llm_clusters.trace_answer_items'::regclass, 'llm_clusters.generation_answer_items'::regclass,
+           'llm_clusters.trace_error_items'::regclass, 'llm_clusters.generation_error_items'::regclass,
+           'llm_clusters.trace_flow_items'::regclass, 'llm_clusters.generation_flow_items'::regclass,
+           'llm_clusters.evaluation_items'::regclass) THEN
+        NEW.source := CASE WHEN NEW.level = 'evaluation' THEN 'llm_clusters.evaluation_items'::regclass
+                           WHEN NEW.level = 'trace' THEN
+                               CASE lens WHEN 'summary' THEN 'llm_clusters.trace_summary_items'::regclass
+                                         WHEN 'answer' THEN 'llm_clusters.trace_answer_items'::regclass
+                                         WHEN 'error' THEN 'llm_clusters.trace_error_items'::regclass
+                                         WHEN 'flow' THEN 'llm_clusters.trace_flow_items'::regclass
+                                         ELSE 'llm_clusters.trace_items'::regclass END
+                           ELSE
+                               CASE lens WHEN 'summary' THEN 'llm_clusters.generation_summary_items'::regclass
+                                         WHEN 'answer' THEN 'llm_clusters.generation_answer_items'::regclass
+                                         WHEN 'error' THEN 'llm_clusters.generation_error_items'::regclass
+                                         WHEN 'flow' THEN 'llm_clusters.generation_flow_items'::regclass
+                                         ELSE 'llm_clusters.generation_items'::regclass END END;
+    ELSIF NEW.params->>'embed' = 'summary' THEN
+        RAISE EXCEPTION 'params.embed = "summary" chooses the default source; job "%" reads its own source %', NEW.name, NEW.source
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave source out, or give your source an embedding column of the summaries.';
+    ELSIF lens <> 'request' THEN
+        RAISE EXCEPTION 'params.lens "%" chooses the default source; job "%" reads its own source %', lens, NEW.name, NEW.source
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Leave source out, or leave params.lens (and params.embed) out and give your source the embeddings you want clustered.';
+    END IF;
+    -- Only what changed is checked: a job whose source was dropped can still be disabled.
+    IF TG_OP = 'INSERT' OR (NEW.source, NEW.filters, NEW.params, NEW.level) IS DISTINCT FROM (OLD.source, OLD.filters, OLD.params, OLD.level) THEN
+        PERFORM llm_clusters._validate_job(NEW.source, NEW.filters, NEW.params, NEW.level);
+    END IF;
+    -- Runs read the source as the owner: the owner must be allowed to read it.
+    IF (TG_OP = 'INSERT' OR (NEW.source, NEW.owner) IS DISTINCT FROM (OLD.source, OLD.owner))
+       AND NOT llm_clusters._owner_may_read(NEW.owner, NEW.source) THEN
+        RAISE EXCEPTION 'role "%", the owner of job "%", may not read its source %', NEW.owner, NEW.name, NEW.source
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Grant SELECT on the relation (and USAGE on its schema) to the owner, or choose another owner.';
+    END IF;
+    -- An INSERT keeps the times it is given, so that a restored dump keeps its rows as they were.
+    NEW.enabled_at := CASE WHEN NOT NEW.enabled THEN NULL
+                           WHEN TG_OP = 'UPDATE' AND OLD.enabled THEN OLD.enabled_at
+                           WHEN TG_OP = 'INSERT' THEN coalesce(NEW.enabled_at, now())
+                           ELSE now() END;
+    IF TG_OP = 'UPDATE' THEN
+        NEW.updated_at := now();
+    END IF;
+    RETURN NEW;
+END $$;
+COMMENT ON COLUMN llm_clusters.jobs.owner IS
+    'The role every read of the source runs as (in a security-restricted operation, whoever runs the job): the creator unless set; only a role the writer may SET ROLE to, and one that may read the source.';
