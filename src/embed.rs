@@ -152,30 +152,31 @@ pub fn embed_text(text: &str) -> Vec<f32> {
 /// lens: its one text).
 type PendingItem = (i32, String, Vec<Request>);
 
-/// Up to `limit` items of the level that have no embedding of the lens.
-fn pending(level: Level, lens: Lens, limit: i64) -> Vec<PendingItem> {
+/// Up to `limit` items of the level that have no embedding of the lens: of one team, or
+/// of every team the caller sees (`team` None).
+fn pending(level: Level, lens: Lens, limit: i64, team: Option<i32>) -> Vec<PendingItem> {
     match lens {
-        Lens::Request => pending_requests(level, limit),
-        _ => pending_by_steps(level, lens, limit),
+        Lens::Request => pending_requests(level, limit, team),
+        _ => pending_by_steps(level, lens, limit, team),
     }
 }
 
 /// The request lens: what the user asked (an evaluation: its evaluator, verdict and
 /// reasoning, its content).
-fn pending_requests(level: Level, limit: i64) -> Vec<PendingItem> {
+fn pending_requests(level: Level, limit: i64, team: Option<i32>) -> Vec<PendingItem> {
     let query = if level == Level::Generation {
         "SELECT e.team_id, e.uuid::text,
                 CASE WHEN pg_catalog.octet_length(e.input::text) <= 262144 THEN e.input::text END,
                 pg_catalog.left(e.content, 32768)
          FROM llm_clusters.events e
-         WHERE e.event = '$ai_generation' AND coalesce(e.content, '') <> ''
+         WHERE e.event = '$ai_generation' AND coalesce(e.content, '') <> '' AND ($2::int IS NULL OR e.team_id = $2)
            AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'generation'
                              AND m.lens = 'request' AND m.item_id = e.uuid::text)
          ORDER BY e.\"timestamp\" DESC, e.uuid LIMIT $1"
     } else if level == Level::Evaluation {
         "SELECT e.team_id, e.uuid::text, NULL::text, pg_catalog.left(e.content, 32768)
          FROM llm_clusters.events e
-         WHERE e.event = '$ai_evaluation' AND coalesce(e.content, '') <> ''
+         WHERE e.event = '$ai_evaluation' AND coalesce(e.content, '') <> '' AND ($2::int IS NULL OR e.team_id = $2)
            AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'evaluation'
                              AND m.lens = 'request' AND m.item_id = e.uuid::text)
          ORDER BY e.\"timestamp\" DESC, e.uuid LIMIT $1"
@@ -188,12 +189,13 @@ fn pending_requests(level: Level, limit: i64) -> Vec<PendingItem> {
                        ORDER BY g.\"timestamp\" LIMIT 16) g)::text,
                 pg_catalog.left(t.content, 32768)
          FROM llm_clusters.trace_items t
-         WHERE t.embedding IS NULL AND coalesce(t.content, '') <> '' ORDER BY t.ts DESC, t.item_id LIMIT $1"
+         WHERE t.embedding IS NULL AND coalesce(t.content, '') <> '' AND ($2::int IS NULL OR t.team_id = $2)
+         ORDER BY t.ts DESC, t.item_id LIMIT $1"
     };
     // A read-write SPI call: it takes a new snapshot, so the batch stored just before counts.
     Spi::connect_mut(|client| {
         let mut rows = Vec::new();
-        for r in client.update(query, None, &[limit.into()])? {
+        for r in client.update(query, None, &[limit.into(), team.into()])? {
             let (Some(team), Some(id)) = (r.get::<i32>(1)?, r.get::<String>(2)?) else { continue };
             let (input, unreadable) = json_of_text(r.get::<String>(3)?);
             let one = |text: String| vec![Request { text, weight: 1.0 }];
@@ -222,11 +224,11 @@ fn pending_requests(level: Level, limit: i64) -> Vec<PendingItem> {
 
 /// The answer, error and flow lenses: their texts from the items' steps (`steps_of`, the
 /// engine's `Lens::text_of_steps`). The error lens takes only items with an error.
-fn pending_by_steps(level: Level, lens: Lens, limit: i64) -> Vec<PendingItem> {
+fn pending_by_steps(level: Level, lens: Lens, limit: i64, team: Option<i32>) -> Vec<PendingItem> {
     let query = if level == Level::Trace {
         "SELECT t.team_id, t.trace_id FROM (
              SELECT e.team_id, e.trace_id, max(e.\"timestamp\") AS ts FROM llm_clusters.events e
-             WHERE e.event <> '$ai_evaluation' GROUP BY e.team_id, e.trace_id
+             WHERE e.event <> '$ai_evaluation' AND ($3::int IS NULL OR e.team_id = $3) GROUP BY e.team_id, e.trace_id
              HAVING $2 <> 'error' OR bool_or(coalesce(e.is_error, false))) t
          WHERE NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = t.team_id AND m.level = 'trace'
                              AND m.lens = $2 AND m.item_id = t.trace_id)
@@ -234,6 +236,7 @@ fn pending_by_steps(level: Level, lens: Lens, limit: i64) -> Vec<PendingItem> {
     } else {
         "SELECT e.team_id, e.uuid::text FROM llm_clusters.events e
          WHERE e.event = '$ai_generation' AND ($2 <> 'error' OR coalesce(e.is_error, false))
+           AND ($3::int IS NULL OR e.team_id = $3)
            AND NOT EXISTS (SELECT 1 FROM llm_clusters.embeddings m WHERE m.team_id = e.team_id AND m.level = 'generation'
                              AND m.lens = $2 AND m.item_id = e.uuid::text)
          ORDER BY e.\"timestamp\" DESC, e.uuid LIMIT $1"
@@ -241,7 +244,7 @@ fn pending_by_steps(level: Level, lens: Lens, limit: i64) -> Vec<PendingItem> {
     // Read-write: a new snapshot that sees the batch stored just before.
     let items: Vec<(i32, String)> = Spi::connect_mut(|client| {
         client
-            .update(query, None, &[limit.into(), lens.as_str().into()])?
+            .update(query, None, &[limit.into(), lens.as_str().into(), team.into()])?
             .map(|r| Ok((r.get::<i32>(1)?.required("the item's team"), r.get::<String>(2)?.required("the item's id"))))
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
@@ -304,8 +307,8 @@ fn embed_items(batch: Vec<PendingItem>) -> Embedded {
 
 /// Embeds and stores one batch; returns (rows inserted, of which with a usable vector).
 /// A lens other than request keeps the start of its text (`embeddings.content`).
-fn embed_batch(level: Level, lens: Lens, limit: i64) -> (usize, i64) {
-    let batch = pending(level, lens, limit);
+fn embed_batch(level: Level, lens: Lens, limit: i64, team: Option<i32>) -> (usize, i64) {
+    let batch = pending(level, lens, limit, team);
     if batch.is_empty() {
         return (0, 0);
     }
@@ -346,6 +349,13 @@ fn embed_batch(level: Level, lens: Lens, limit: i64) -> (usize, i64) {
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_pending")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn embed_pending_through(level: &str, max_items: i32, lens: &str) -> i64 {
+    embed_pending_of(None, level, max_items, lens)
+}
+
+/// `embed_pending` of one team's items (`team` Some), or of every team the caller sees:
+/// the worker prepares a job with its own team's items only, so that one team's backlog
+/// (admins may INSERT events, dated as they like) is never embedded on another's time.
+pub fn embed_pending_of(team: Option<i32>, level: &str, max_items: i32, lens: &str) -> i64 {
     let level = Level::parse(level).or_raise();
     let lens = Lens::parse(lens).or_raise();
     lens.check_level(level).or_raise();
@@ -355,7 +365,7 @@ pub fn embed_pending_through(level: &str, max_items: i32, lens: &str) -> i64 {
                 .with_hint("SELECT llm_clusters.summarize_pending(level), then llm_clusters.embed_summaries(level)."),
         );
     }
-    in_batches("embed_pending", max_items, |limit| embed_batch(level, lens, limit))
+    in_batches("embed_pending", max_items, |limit| embed_batch(level, lens, limit, team))
 }
 
 /// The signature before 0.7.0 (the request lens), whose symbol `embed_pending` of a schema
@@ -371,8 +381,13 @@ pub fn embed_pending(level: &str, max_items: i32) -> i64 {
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_summaries")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn embed_summaries(level: &str, max_items: i32) -> i64 {
+    embed_summaries_of(None, level, max_items)
+}
+
+/// `embed_summaries` of one team's summaries (`team` Some), or of every team the caller sees.
+pub fn embed_summaries_of(team: Option<i32>, level: &str, max_items: i32) -> i64 {
     let level = summarized_level(level);
-    in_batches("embed_summaries", max_items, |limit| embed_summary_batch(level, limit))
+    in_batches("embed_summaries", max_items, |limit| embed_summary_batch(level, limit, team))
 }
 
 /// Checks the model, then runs `batch` (which returns the rows it wrote and
@@ -395,16 +410,17 @@ const SUMMARY_TEXT: &str = "pg_catalog.left(s.title, 32768)
     || coalesce('. ' || pg_catalog.left(pg_catalog.array_to_string(s.bullets, '. '), 32768), '')";
 
 /// Embeds one batch of summaries without an embedding; returns (rows written, usable).
-fn embed_summary_batch(level: Level, limit: i64) -> (usize, i64) {
+fn embed_summary_batch(level: Level, limit: i64, team: Option<i32>) -> (usize, i64) {
     let batch: Vec<PendingItem> = Spi::connect_mut(|client| {
         client
             .update(
                 &format!(
                     "SELECT s.team_id, s.item_id, {SUMMARY_TEXT} FROM llm_clusters.item_summaries s
-                     WHERE s.level = $1 AND s.embedding IS NULL ORDER BY s.updated_at DESC, s.item_id LIMIT $2"
+                     WHERE s.level = $1 AND s.embedding IS NULL AND ($3::int IS NULL OR s.team_id = $3)
+                     ORDER BY s.updated_at DESC, s.item_id LIMIT $2"
                 ),
                 None,
-                &[level.as_str().into(), limit.into()],
+                &[level.as_str().into(), limit.into(), team.into()],
             )?
             .map(|r| {
                 Ok((

@@ -7,7 +7,7 @@
 //! calls.
 
 use crate::assign::assign_job;
-use crate::embed::{embed_pending_through, embed_summaries};
+use crate::embed::{embed_pending_of, embed_summaries_of};
 use crate::error::OrRaise;
 use crate::gucs::{
     daily_run_time, job_time_limit, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, SCHEDULER_ENABLED,
@@ -16,7 +16,7 @@ use crate::gucs::{
 use crate::isolated::{run_in_own_process, run_of_cycle};
 use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Required};
 use crate::run::run;
-use crate::summary::summarize_pending;
+use crate::summary::summarize_pending_of;
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::lens::Lens;
 use llm_clusters_engine::schedule::{cycle_start, parse_time_of_day};
@@ -184,8 +184,10 @@ fn job_inputs((team_id, job_id): JobKey) -> Option<(String, Lens)> {
 }
 
 /// Before a job's run: `work` (summarize_pending, embed_pending or embed_summaries) over
-/// the job's level, a transaction per batch, so that a failure or a shutdown keeps what
-/// was done.
+/// the job's team and level, a transaction per batch, so that a failure or a shutdown
+/// keeps what was done. Only the job's team: the worker is every team's, and another
+/// team's backlog (any number of events an admin INSERTs, dated 2099 to come first) was
+/// embedded before this job ran, up to PREPARE_MAX per job of every team, every cycle.
 fn prepare(level: &str, what: &str, work: &(dyn Fn(&str, i32) -> i64 + std::panic::RefUnwindSafe)) {
     let mut total = 0i64;
     while total < PREPARE_MAX && !shutdown_requested() {
@@ -226,13 +228,16 @@ fn run_cycle() {
         }
         if let Some((level, lens)) = job_inputs((team_id, job_id)) {
             let summarized = Level::parse(&level).is_ok_and(Level::has_summaries);
+            let team = Some(team_id);
             if AUTO_SUMMARIZE.get() && summarized {
-                prepare(&level, "summarising", &summarize_pending);
+                prepare(&level, "summarising", &|level, n| summarize_pending_of(team, level, n));
             }
             match (AUTO_EMBED.get(), lens) {
-                (true, Lens::Summary) => prepare(&level, "embedding the summaries of", &embed_summaries),
+                (true, Lens::Summary) => {
+                    prepare(&level, "embedding the summaries of", &|level, n| embed_summaries_of(team, level, n))
+                }
                 (true, lens) => prepare(&level, &format!("embedding ({} lens)", lens.as_str()), &|level, n| {
-                    embed_pending_through(level, n, lens.as_str())
+                    embed_pending_of(team, level, n, lens.as_str())
                 }),
                 (false, _) => {}
             }

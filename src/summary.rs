@@ -31,13 +31,14 @@ const SUMMARY_ITEM_BYTES: i64 = 256 * 1024;
 const PENDING_TRACES: &str = "
 SELECT e.team_id, e.trace_id, count(*) FROM llm_clusters.events e
 LEFT JOIN llm_clusters.item_summaries s ON s.team_id = e.team_id AND s.level = 'trace' AND s.item_id = e.trace_id
+WHERE $2::int IS NULL OR e.team_id = $2
 GROUP BY e.team_id, e.trace_id, s.n_events
 HAVING s.n_events IS NULL OR s.n_events <> count(*)
 ORDER BY min(e.\"timestamp\"), e.trace_id LIMIT $1";
 
 const PENDING_GENERATIONS: &str = "
 SELECT e.team_id, e.uuid::text, 1::bigint FROM llm_clusters.events e
-WHERE e.event = '$ai_generation'
+WHERE e.event = '$ai_generation' AND ($2::int IS NULL OR e.team_id = $2)
   AND NOT EXISTS (SELECT 1 FROM llm_clusters.item_summaries s
                   WHERE s.team_id = e.team_id AND s.level = 'generation' AND s.item_id = e.uuid::text)
 ORDER BY e.\"timestamp\", e.uuid LIMIT $1";
@@ -55,6 +56,12 @@ const STEP_COLUMNS: &str =
 #[pg_extern(volatile, parallel_unsafe, name = "_summarize_pending")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
+    summarize_pending_of(None, level, max_items)
+}
+
+/// `summarize_pending` of one team's items (`team` Some), or of every team the caller sees:
+/// what the worker does before a job's run, for the job's team only.
+pub fn summarize_pending_of(team: Option<i32>, level: &str, max_items: i32) -> i64 {
     let level = summarized_level(level);
     // With the service, smaller batches: each item is one request, each bounded by
     // llm_clusters.ai_timeout_ms.
@@ -64,7 +71,7 @@ pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
     let batch = if budget.is_some() { i64::from(AI_BATCH_SIZE.get().max(1)) } else { PENDING_BATCH };
     let mut failures: Vec<String> = Vec::new();
     let stored = in_batches("summarize_pending", max_items, batch, |limit| {
-        let (written, failed) = summarize_batch(level, limit, budget.as_ref());
+        let (written, failed) = summarize_batch(level, limit, budget.as_ref(), team);
         failures.extend(failed);
         (written as usize, written)
     });
@@ -89,12 +96,12 @@ pub fn summarized_level(level: &str) -> Level {
 }
 
 /// One batch: how many items were written, and the AI service's failures.
-fn summarize_batch(level: Level, limit: i64, budget: Option<&Budget>) -> (i64, Vec<String>) {
+fn summarize_batch(level: Level, limit: i64, budget: Option<&Budget>, team: Option<i32>) -> (i64, Vec<String>) {
     let query = if level == Level::Trace { PENDING_TRACES } else { PENDING_GENERATIONS };
     // Read-write: a new snapshot that sees the batches this call wrote before.
     let pending: Vec<(i32, String, i64)> = Spi::connect_mut(|client| {
         client
-            .update(query, None, &[limit.into()])?
+            .update(query, None, &[limit.into(), team.into()])?
             .map(|row| {
                 Ok((
                     row.get::<i32>(1)?.required("the pending item's team"),
