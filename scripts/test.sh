@@ -74,10 +74,14 @@ say "end-to-end: llm-clusters-server with PostHog's Python, Node.js and browser 
 bash tests/e2e/server.sh
 say "end-to-end: PostHog's Python SDK sends evaluations to llm-clusters-server; clustered at level evaluation"
 bash tests/e2e/evaluations.sh
-say "attacks: llm-clusters-server under gzip bombs and 1,100 idle connections"
+say "attacks: llm-clusters-server under gzip bombs, 1,100 idle connections and stalled bodies"
 bash tests/security/server_bounds.sh
 say "attacks: one team's idle transaction with every lock it may take stalls no other team"
 bash tests/security/locks.sh
+say "attacks: a job owned through a membership WITH SET FALSE (PostgreSQL 16+)"
+bash tests/security/owner_set_option.sh
+say "attacks: one team's backlog is not prepared on another team's job time"
+bash tests/security/worker_fairness.sh
 say "end-to-end: llm-clusters-server to PostgreSQL over TLS"
 bash tests/e2e/server_tls.sh
 say "end-to-end: the PostgreSQL 15 package (.deb and archive) on a clean data directory"
