@@ -147,7 +147,7 @@ pub fn compression_of(parts: Parts<'_>, body: &[u8]) -> Result<&'static str, Rej
 }
 
 /// At most 64 characters of a client's text in a message (logs stay small).
-fn clip(text: &str) -> String {
+pub fn clip(text: &str) -> String {
     text.chars().take(64).collect()
 }
 

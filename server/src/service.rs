@@ -10,7 +10,9 @@
 //! memory is bounded by about that many times `--max-body-mb`; the bodies being received
 //! share `--max-buffered-mb`, so open connections cannot each hold `--max-body-mb`.
 
-use crate::decode::{bearer, key_of, missing_bearer, parse, prepare, protocol_of, too_large, Decoded, Parts, Protocol};
+use crate::decode::{
+    bearer, clip, key_of, missing_bearer, parse, prepare, protocol_of, too_large, Decoded, Parts, Protocol,
+};
 use crate::error::{Rejection, Status};
 use crate::gate::Gate;
 use crate::store::Store;
@@ -72,7 +74,8 @@ struct Accepted {
 pub async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
     let method = request.method().clone();
-    let path = request.uri().path().to_string();
+    // Clipped: every refusal is logged, and a path may be 64 KB (each a line on the disk).
+    let path = clip(request.uri().path());
     let origin = request.headers().get("origin").cloned();
     let outcome = respond(request, &state).await;
     let mut response = match outcome {
@@ -114,7 +117,7 @@ async fn respond(
         return Ok((json_response(StatusCode::OK, r#"{"status":"ok"}"#.to_string()), None));
     }
     let Some(protocol) = protocol_of(path) else {
-        return Err(Rejection::new(Status::NotFound, "not_found", format!("no endpoint {path}")));
+        return Err(Rejection::new(Status::NotFound, "not_found", format!("no endpoint {}", clip(path))));
     };
     match *request.method() {
         Method::POST => {}

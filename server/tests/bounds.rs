@@ -253,3 +253,14 @@ async fn bodies_held_at_once_share_max_buffered_mb() {
     assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("max-buffered-mb"), "{answer}");
     assert!(answer.to_ascii_lowercase().contains("retry-after: 1"), "{answer}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_path_is_clipped_in_the_answer() {
+    let address = start(Setup::default()).await;
+    // hyper takes paths up to 64 KB; each refusal is also logged (stderr, clipped as well):
+    // unclipped, a 404 line carried the whole path, twice, for every request.
+    let head = format!("POST /{} HTTP/1.1\r\nHost: x\r\n", "a".repeat(60_000));
+    let answer = exchange(address, &head, b"").await;
+    assert!(answer.starts_with("HTTP/1.1 404"), "{}", &answer[..answer.len().min(200)]);
+    assert!(answer.len() < 1_000, "a 404 of {} bytes", answer.len());
+}
