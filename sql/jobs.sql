@@ -139,16 +139,21 @@ CREATE INDEX runs_job_idx ON llm_clusters.runs (job_id, window_end DESC);
 CREATE UNIQUE INDEX runs_job_cycle_idx ON llm_clusters.runs (team_id, job_id, cycle) WHERE cycle IS NOT NULL;
 CREATE INDEX runs_team_idx ON llm_clusters.runs (team_id, started_at DESC);
 
+-- Admins write title, description, keywords and centroid (INSERT, UPDATE): bounded here,
+-- at 5 to 10 times what runs write, so that whoever reads a run's rows (the worker's
+-- assign_pending for every team, later runs, labels, pages) copies at most that much per
+-- row. Unbounded, three planted centroids of 100,000,000 dimensions (14 MB on disk) made
+-- one assign_pending of the worker 3.5 GB and 42 s; a few dozen, the OOM killer.
 CREATE TABLE llm_clusters.clusters (
     team_id         int     NOT NULL,
     run_id          bigint  NOT NULL,
     cluster_id      int     NOT NULL,
-    title           text    NOT NULL,
-    description     text    NOT NULL,
-    keywords        text[]  NOT NULL DEFAULT '{}',
+    title           text    NOT NULL CHECK (length(title) <= 1000),
+    description     text    NOT NULL CHECK (length(description) <= 10000),
+    keywords        text[]  NOT NULL DEFAULT '{}' CHECK (cardinality(keywords) <= 100 AND octet_length(keywords::text) <= 10000),
     size            int     NOT NULL,
     share           float8  NOT NULL,
-    centroid        real[],
+    centroid        real[]  CHECK (cardinality(centroid) <= 16000),
     radius          float8,
     x               float8,
     y               float8,
@@ -182,16 +187,17 @@ CREATE INDEX clusters_run_idx ON llm_clusters.clusters (run_id, cluster_id);
 CREATE INDEX clusters_stable_idx ON llm_clusters.clusters (stable_id, run_id);
 
 -- The parent groups of a run's clusters (every cluster but Outliers is in one).
+-- Bounded as clusters are, for the same reason.
 CREATE TABLE llm_clusters.themes (
     team_id         int     NOT NULL,
     run_id          bigint  NOT NULL,
     theme_id        int     NOT NULL,
-    title           text    NOT NULL,
-    description     text    NOT NULL,
-    keywords        text[]  NOT NULL DEFAULT '{}',
+    title           text    NOT NULL CHECK (length(title) <= 1000),
+    description     text    NOT NULL CHECK (length(description) <= 10000),
+    keywords        text[]  NOT NULL DEFAULT '{}' CHECK (cardinality(keywords) <= 100 AND octet_length(keywords::text) <= 10000),
     size            int     NOT NULL,
     share           float8  NOT NULL,
-    centroid        real[],
+    centroid        real[]  CHECK (cardinality(centroid) <= 16000),
     x               float8,
     y               float8,
     avg_cost_usd    float8,

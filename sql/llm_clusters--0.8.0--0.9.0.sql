@@ -255,3 +255,25 @@ BEGIN
 END $$;
 COMMENT ON COLUMN llm_clusters.jobs.owner IS
     'The role every read of the source runs as (in a security-restricted operation, whoever runs the job): the creator unless set; only a role the writer may SET ROLE to, and one that may read the source.';
+
+-- What admins write into clusters and themes is bounded (jobs.sql): rows beyond the bounds
+-- can only have been planted, and are cut (a centroid beyond them is dropped: the cluster
+-- is no longer assigned to) before the constraints are added.
+UPDATE llm_clusters.clusters SET centroid = NULL WHERE cardinality(centroid) > 16000;
+UPDATE llm_clusters.clusters SET title = left(title, 1000) WHERE length(title) > 1000;
+UPDATE llm_clusters.clusters SET description = left(description, 10000) WHERE length(description) > 10000;
+UPDATE llm_clusters.clusters SET keywords = '{}' WHERE cardinality(keywords) > 100 OR octet_length(keywords::text) > 10000;
+UPDATE llm_clusters.themes SET centroid = NULL WHERE cardinality(centroid) > 16000;
+UPDATE llm_clusters.themes SET title = left(title, 1000) WHERE length(title) > 1000;
+UPDATE llm_clusters.themes SET description = left(description, 10000) WHERE length(description) > 10000;
+UPDATE llm_clusters.themes SET keywords = '{}' WHERE cardinality(keywords) > 100 OR octet_length(keywords::text) > 10000;
+ALTER TABLE llm_clusters.clusters
+    ADD CONSTRAINT clusters_title_check CHECK (length(title) <= 1000),
+    ADD CONSTRAINT clusters_description_check CHECK (length(description) <= 10000),
+    ADD CONSTRAINT clusters_keywords_check CHECK (cardinality(keywords) <= 100 AND octet_length(keywords::text) <= 10000),
+    ADD CONSTRAINT clusters_centroid_check CHECK (cardinality(centroid) <= 16000);
+ALTER TABLE llm_clusters.themes
+    ADD CONSTRAINT themes_title_check CHECK (length(title) <= 1000),
+    ADD CONSTRAINT themes_description_check CHECK (length(description) <= 10000),
+    ADD CONSTRAINT themes_keywords_check CHECK (cardinality(keywords) <= 100 AND octet_length(keywords::text) <= 10000),
+    ADD CONSTRAINT themes_centroid_check CHECK (cardinality(centroid) <= 16000);
