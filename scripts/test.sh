@@ -78,8 +78,8 @@ say "attacks: llm-clusters-server under gzip bombs, 1,100 idle connections and s
 bash tests/security/server_bounds.sh
 say "attacks: one team's idle transaction with every lock it may take stalls no other team"
 bash tests/security/locks.sh
-say "attacks: a job owned through a membership WITH SET FALSE (PostgreSQL 16+)"
-bash tests/security/owner_set_option.sh
+say "attacks: memberships WITH SET FALSE (PostgreSQL 16+) own no job and see no team"
+bash tests/security/set_false_membership.sh
 say "attacks: one team's backlog is not prepared on another team's job time"
 bash tests/security/worker_fairness.sh
 say "end-to-end: llm-clusters-server to PostgreSQL over TLS"

@@ -277,3 +277,9 @@ ALTER TABLE llm_clusters.themes
     ADD CONSTRAINT themes_description_check CHECK (length(description) <= 10000),
     ADD CONSTRAINT themes_keywords_check CHECK (cardinality(keywords) <= 100 AND octet_length(keywords::text) <= 10000),
     ADD CONSTRAINT themes_centroid_check CHECK (cardinality(centroid) <= 16000);
+
+-- Team membership is having the team role's privileges (teams.sql): a membership WITH
+-- INHERIT FALSE, SET FALSE (PostgreSQL 16+) showed the member the role's teams' rows.
+ALTER POLICY own_memberships ON llm_clusters.team_roles
+    USING (role_name IN (SELECT r.rolname FROM pg_catalog.pg_roles r
+                         WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE')));

@@ -35,12 +35,15 @@ CREATE TABLE llm_clusters.team_roles (
     PRIMARY KEY (team_id, role_name)
 );
 SELECT pg_catalog.pg_extension_config_dump('llm_clusters.team_roles', '');
--- A role sees the memberships of the roles it is (or is a member of); every other table's
--- policy (team_rows) reads this table through that filter.
+-- A role sees the memberships of the roles whose privileges it has (itself, and the roles
+-- it inherits from, as for any grant); every other table's policy (team_rows) reads this
+-- table through that filter. Not every member: from PostgreSQL 16 a membership may be
+-- WITH INHERIT FALSE, SET FALSE (pg_hba's +group, say), which gives none of the role's
+-- privileges, yet counted as MEMBER it showed the member the role's teams' rows.
 ALTER TABLE llm_clusters.team_roles ENABLE ROW LEVEL SECURITY;
 CREATE POLICY own_memberships ON llm_clusters.team_roles FOR SELECT
     USING (role_name IN (SELECT r.rolname FROM pg_catalog.pg_roles r
-                         WHERE pg_catalog.pg_has_role(current_user, r.oid, 'MEMBER')));
+                         WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE')));
 GRANT SELECT ON llm_clusters.team_roles TO llm_clusters_reader;
 COMMENT ON TABLE llm_clusters.team_roles IS
     'Which roles may see (and, with llm_clusters_admin, change) a team''s rows; membership through group roles counts. Managed by superusers.';

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Job owners and PostgreSQL 16+'s memberships WITH SET FALSE (the reproduction of the
-# security issue), on PostgreSQL 18: alice, team 3's admin, is a member of finance_readers
-# WITH INHERIT FALSE, SET FALSE (pg_hba's +finance_readers, say), so she may not read
-# finance.salaries. The jobs trigger asked pg_has_role(..., 'MEMBER'), which such a
-# membership passes: she made finance_readers the owner of her job over a view of her own,
-# the run read the salaries as finance_readers, and she read them in cluster_items. A job's
-# owner must now be a role its writer may SET ROLE to (PostgreSQL's own rule for ALTER ...
-# OWNER TO), for a new job, a new owner, and a change of what another owner's job reads.
+# PostgreSQL 16+'s memberships WITH INHERIT FALSE, SET FALSE (pg_hba's +group, say), which
+# give none of the role's privileges (the reproduction of two security issues), on
+# PostgreSQL 18. Both passed pg_has_role(..., 'MEMBER'):
+#  1. Job owners. alice, team 3's admin, is such a member of finance_readers and may not
+#     read finance.salaries; she made finance_readers the owner of her job over a view of
+#     her own, the run read the salaries as finance_readers, and she read them in
+#     cluster_items. A job's owner must now be a role its writer may SET ROLE to
+#     (PostgreSQL's own rule for ALTER ... OWNER TO), for a new job, a new owner, and a
+#     change of what another owner's job reads.
+#  2. Teams. carol, a reader of team 3, is such a member of team 7's role, and saw team 7's
+#     rows. Team membership is now having the team role's privileges (USAGE).
 set -euo pipefail
 source "$(dirname "$0")/../e2e/lib.sh"
 e2e_setup 18 55932
@@ -60,4 +63,22 @@ pass "alice may not point finance_readers' job at her view"
 pg -c "REVOKE finance_readers FROM alice; GRANT finance_readers TO alice WITH INHERIT FALSE, SET TRUE"
 as alice -c "UPDATE llm_clusters.jobs SET owner = 'finance_readers' WHERE id = $job" >/dev/null
 pass "with SET TRUE, alice may make finance_readers the owner"
-say "owner set option: all checks passed"
+
+pg -o /dev/null <<'SQL'
+CREATE ROLE team7_group NOLOGIN;
+INSERT INTO llm_clusters.team_roles VALUES (7, 'team7_group');
+INSERT INTO llm_clusters.events (uuid, team_id, event, "timestamp", trace_id, properties)
+VALUES (gen_random_uuid(), 7, '$ai_generation', now(), 'team 7 only', '{}');
+CREATE ROLE carol LOGIN IN ROLE llm_clusters_reader;
+INSERT INTO llm_clusters.team_roles VALUES (3, 'carol');
+GRANT team7_group TO carol WITH INHERIT FALSE, SET FALSE;
+CREATE ROLE dave LOGIN IN ROLE llm_clusters_reader;
+GRANT team7_group TO dave;
+SQL
+[ "$(as carol -c "SELECT count(*) FROM llm_clusters.events WHERE team_id = 7")" = 0 ] \
+  || fail "carol sees team 7's events through a membership WITH INHERIT FALSE, SET FALSE"
+[ "$(as carol -c "SELECT count(*) FROM llm_clusters.team_roles WHERE team_id = 7")" = 0 ] || fail "carol sees team 7's roles"
+pass "a membership WITH INHERIT FALSE, SET FALSE in team 7's role shows none of its rows"
+[ "$(as dave -c "SELECT count(*) FROM llm_clusters.events WHERE team_id = 7")" = 1 ] || fail "dave, a plain member, does not see team 7"
+pass "a plain member of team 7's role sees its rows"
+say "memberships WITH SET FALSE: all checks passed"
