@@ -147,6 +147,7 @@ WHERE t.stable_id IS NOT NULL;
 COMMENT ON VIEW llm_clusters.theme_trends IS
     'Per job, stable theme and day (the last succeeded run of the day): size, share and metrics; runs_ago = 0 for the latest day; latest_title is the theme''s newest title, for stable legends. Titles below llm_clusters.min_distinct_users read Small theme.';
 GRANT SELECT ON llm_clusters.theme_trends TO llm_clusters_reader;
+-- ---------------------------------------------------------------------------------------
 -- Job owners: a role the writer may SET ROLE to (PostgreSQL 16+ has memberships WITH SET
 -- FALSE, which counted as MEMBER and let a member have jobs run as the role).
 -- Validation of every write to jobs (create_job, plain INSERT or UPDATE alike).
@@ -256,6 +257,7 @@ END $$;
 COMMENT ON COLUMN llm_clusters.jobs.owner IS
     'The role every read of the source runs as (in a security-restricted operation, whoever runs the job): the creator unless set; only a role the writer may SET ROLE to, and one that may read the source.';
 
+-- ---------------------------------------------------------------------------------------
 -- What admins write into clusters and themes is bounded (jobs.sql): rows beyond the bounds
 -- can only have been planted, and are cut (a centroid beyond them is dropped: the cluster
 -- is no longer assigned to) before the constraints are added.
@@ -278,6 +280,7 @@ ALTER TABLE llm_clusters.themes
     ADD CONSTRAINT themes_keywords_check CHECK (cardinality(keywords) <= 100 AND octet_length(keywords::text) <= 10000),
     ADD CONSTRAINT themes_centroid_check CHECK (cardinality(centroid) <= 16000);
 
+-- ---------------------------------------------------------------------------------------
 -- Team membership is having the team role's privileges (teams.sql): a membership WITH
 -- INHERIT FALSE, SET FALSE (PostgreSQL 16+) showed the member the role's teams' rows.
 ALTER POLICY own_memberships ON llm_clusters.team_roles
