@@ -3,7 +3,7 @@
 //! arrived since, and stores them in `incremental_assignments`.
 
 use crate::error::{raise, OrRaise};
-use crate::items::{read_items, ReadOptions};
+use crate::items::{read_items, ReadOptions, MAX_DIMENSIONS};
 use crate::jobs::{checked_params, load_job, Job, Source, Window};
 use crate::pg::{check_interrupts, Required};
 use llm_clusters_engine::cluster::assign::Centroids;
@@ -83,6 +83,14 @@ pub fn assign(
     'static,
     (name!(cluster_id, i32), name!(stable_id, Option<i64>), name!(title, String), name!(distance, f64)),
 > {
+    // Refused before it is copied: readers call this, and a 1 GB array became 1 GB more of
+    // Rust memory, which PostgreSQL neither counts nor bounds (as embedding_mean's).
+    if embedding.len() > MAX_DIMENSIONS {
+        raise(EngineError::new(
+            ErrorKind::InvalidParameter,
+            format!("embedding has {} dimensions, more than the {MAX_DIMENSIONS} a job clusters", embedding.len()),
+        ));
+    }
     let values: Option<Vec<f32>> =
         if embedding.contains_nulls() { None } else { embedding.as_slice().ok().map(<[f32]>::to_vec) };
     // SAFETY: a valid array, checked for its number of dimensions only.

@@ -34,6 +34,11 @@ SELECT regress.error_of(format($$UPDATE llm_clusters.themes SET title = repeat('
                                  WHERE run_id = %s AND theme_id = %s$$, :run, :theme)) AS theme_texts;
 SELECT regress.error_of(format($$INSERT INTO llm_clusters.clusters (team_id, run_id, cluster_id, title, description, size, share, centroid)
                                  VALUES (2, %s, 9999, 'planted', '', 0, 0, array_fill(0.5::real, ARRAY[16001]))$$, :run)) AS insert_cluster;
+-- The other way in: an embedding given to assign, which readers call, is refused past
+-- 16,000 dimensions before it is copied (a 1 GB array was copied whole, then refused for
+-- not matching the clusters).
+SELECT regress.error_of(format($$SELECT * FROM llm_clusters.assign(%s, array_fill(0.5::real, ARRAY[16001]))$$, :job))
+       AS assign_too_wide;
 -- At the bounds: accepted.
 SELECT regress.error_of(format($$UPDATE llm_clusters.clusters SET title = repeat('x', 1000), keywords = array_fill('k'::text, ARRAY[100]),
                                         centroid = array_fill(0.5::real, ARRAY[16000])
