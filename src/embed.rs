@@ -9,7 +9,7 @@ use crate::error::{raise, OrRaise};
 use crate::gucs::{self, EmbedPrecision, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_PRECISION, EMBED_THREADS, MODEL_DIR};
 use crate::http::{embedding_service, post};
 use crate::items::MAX_DIMENSIONS;
-use crate::pg::{self, check_interrupts, Required};
+use crate::pg::{self, check_interrupts, Batches, Required};
 use crate::summary::{steps_of, summarized_level};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
 use llm_clusters_engine::content::request_text;
@@ -346,6 +346,11 @@ fn embed_batch(level: Level, lens: Lens, limit: i64) -> (usize, i64) {
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_pending")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn embed_pending_through(level: &str, max_items: i32, lens: &str) -> i64 {
+    embed_pending_batches(level, max_items, lens).counted
+}
+
+/// `embed_pending_through`, with the rows it wrote (what the worker goes on by).
+pub fn embed_pending_batches(level: &str, max_items: i32, lens: &str) -> Batches {
     let level = Level::parse(level).or_raise();
     let lens = Lens::parse(lens).or_raise();
     lens.check_level(level).or_raise();
@@ -371,13 +376,18 @@ pub fn embed_pending(level: &str, max_items: i32) -> i64 {
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_summaries")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn embed_summaries(level: &str, max_items: i32) -> i64 {
+    embed_summary_batches(level, max_items).counted
+}
+
+/// `embed_summaries`, with the rows it wrote (what the worker goes on by).
+pub fn embed_summary_batches(level: &str, max_items: i32) -> Batches {
     let level = summarized_level(level);
     in_batches("embed_summaries", max_items, |limit| embed_summary_batch(level, limit))
 }
 
 /// Checks the model, then runs `batch` (which returns the rows it wrote and
 /// how many of them have a usable vector) in batches (`pg::in_batches`).
-fn in_batches(what: &str, max_items: i32, batch: impl FnMut(i64) -> (usize, i64)) -> i64 {
+fn in_batches(what: &str, max_items: i32, batch: impl FnMut(i64) -> (usize, i64)) -> Batches {
     if EMBEDDER.get() == Embedder::Builtin && max_items >= 1 {
         // Missing or damaged model files: an error before anything is picked or stored
         // (after a bad max_items, which in_batches reports).

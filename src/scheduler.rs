@@ -7,16 +7,16 @@
 //! calls.
 
 use crate::assign::assign_job;
-use crate::embed::{embed_pending_through, embed_summaries};
+use crate::embed::{embed_pending_batches, embed_summary_batches};
 use crate::error::OrRaise;
 use crate::gucs::{
     daily_run_time, job_time_limit, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, SCHEDULER_ENABLED,
     SCHEDULER_NAPTIME,
 };
 use crate::isolated::{run_in_own_process, run_of_cycle};
-use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Required};
+use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Batches, Required};
 use crate::run::run;
-use crate::summary::summarize_pending;
+use crate::summary::summarize_batches;
 use llm_clusters_engine::cluster::Params;
 use llm_clusters_engine::lens::Lens;
 use llm_clusters_engine::schedule::{cycle_start, parse_time_of_day};
@@ -185,15 +185,16 @@ fn job_inputs((team_id, job_id): JobKey) -> Option<(String, Lens)> {
 
 /// Before a job's run: `work` (summarize_pending, embed_pending or embed_summaries) over
 /// the job's level, a transaction per batch, so that a failure or a shutdown keeps what
-/// was done.
-fn prepare(level: &str, what: &str, work: &(dyn Fn(&str, i32) -> i64 + std::panic::RefUnwindSafe)) {
+/// was done. It goes on while a batch writes a whole batch of rows, whether or not they
+/// count (an item without text gets a row without a vector, and is done).
+fn prepare(level: &str, what: &str, work: &(dyn Fn(&str, i32) -> Batches + std::panic::RefUnwindSafe)) {
     let mut total = 0i64;
     while total < PREPARE_MAX && !shutdown_requested() {
         report_activity(&format!("llm_clusters: {what} {level} items"));
         match BackgroundWorker::transaction(|| in_subtransaction(|| work(level, PREPARE_BATCH))) {
-            Ok(n) => {
-                total += n;
-                if n < i64::from(PREPARE_BATCH) {
+            Ok(done) => {
+                total += done.written;
+                if done.written < i64::from(PREPARE_BATCH) {
                     break;
                 }
             }
@@ -227,12 +228,12 @@ fn run_cycle() {
         if let Some((level, lens)) = job_inputs((team_id, job_id)) {
             let summarized = Level::parse(&level).is_ok_and(Level::has_summaries);
             if AUTO_SUMMARIZE.get() && summarized {
-                prepare(&level, "summarising", &summarize_pending);
+                prepare(&level, "summarising", &summarize_batches);
             }
             match (AUTO_EMBED.get(), lens) {
-                (true, Lens::Summary) => prepare(&level, "embedding the summaries of", &embed_summaries),
+                (true, Lens::Summary) => prepare(&level, "embedding the summaries of", &embed_summary_batches),
                 (true, lens) => prepare(&level, &format!("embedding ({} lens)", lens.as_str()), &|level, n| {
-                    embed_pending_through(level, n, lens.as_str())
+                    embed_pending_batches(level, n, lens.as_str())
                 }),
                 (false, _) => {}
             }
