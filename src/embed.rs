@@ -9,7 +9,7 @@ use crate::error::{raise, OrRaise};
 use crate::gucs::{self, EmbedPrecision, Embedder, AI_BATCH_SIZE, EMBEDDER, EMBED_PRECISION, EMBED_THREADS, MODEL_DIR};
 use crate::http::{embedding_service, post};
 use crate::items::MAX_DIMENSIONS;
-use crate::pg::{self, check_interrupts, Required};
+use crate::pg::{self, check_interrupts, Batches, Required};
 use crate::summary::{steps_of, summarized_level};
 use llm_clusters_engine::ai::{embeddings_request, parse_embeddings};
 use llm_clusters_engine::content::request_text;
@@ -349,13 +349,14 @@ fn embed_batch(level: Level, lens: Lens, limit: i64, team: Option<i32>) -> (usiz
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_pending")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn embed_pending_through(level: &str, max_items: i32, lens: &str) -> i64 {
-    embed_pending_of(None, level, max_items, lens)
+    embed_pending_of(None, level, max_items, lens).counted
 }
 
-/// `embed_pending` of one team's items (`team` Some), or of every team the caller sees:
-/// the worker prepares a job with its own team's items only, so that one team's backlog
-/// (admins may INSERT events, dated as they like) is never embedded on another's time.
-pub fn embed_pending_of(team: Option<i32>, level: &str, max_items: i32, lens: &str) -> i64 {
+/// `embed_pending` of one team's items (`team` Some), or of every team the caller sees,
+/// with the rows it wrote (what the worker goes on by): the worker prepares a job with its
+/// own team's items only, so that one team's backlog (admins may INSERT events, dated as
+/// they like) is never embedded on another's time.
+pub fn embed_pending_of(team: Option<i32>, level: &str, max_items: i32, lens: &str) -> Batches {
     let level = Level::parse(level).or_raise();
     let lens = Lens::parse(lens).or_raise();
     lens.check_level(level).or_raise();
@@ -381,18 +382,19 @@ pub fn embed_pending(level: &str, max_items: i32) -> i64 {
 #[pg_extern(volatile, parallel_unsafe, name = "_embed_summaries")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn embed_summaries(level: &str, max_items: i32) -> i64 {
-    embed_summaries_of(None, level, max_items)
+    embed_summaries_of(None, level, max_items).counted
 }
 
-/// `embed_summaries` of one team's summaries (`team` Some), or of every team the caller sees.
-pub fn embed_summaries_of(team: Option<i32>, level: &str, max_items: i32) -> i64 {
+/// `embed_summaries` of one team's summaries (`team` Some), or of every team the caller
+/// sees, with the rows it wrote.
+pub fn embed_summaries_of(team: Option<i32>, level: &str, max_items: i32) -> Batches {
     let level = summarized_level(level);
     in_batches("embed_summaries", max_items, |limit| embed_summary_batch(level, limit, team))
 }
 
 /// Checks the model, then runs `batch` (which returns the rows it wrote and
 /// how many of them have a usable vector) in batches (`pg::in_batches`).
-fn in_batches(what: &str, max_items: i32, batch: impl FnMut(i64) -> (usize, i64)) -> i64 {
+fn in_batches(what: &str, max_items: i32, batch: impl FnMut(i64) -> (usize, i64)) -> Batches {
     if EMBEDDER.get() == Embedder::Builtin && max_items >= 1 {
         // Missing or damaged model files: an error before anything is picked or stored
         // (after a bad max_items, which in_batches reports).

@@ -244,7 +244,7 @@ pub fn define() {
     );
     GucRegistry::define_int_guc(
         c"llm_clusters.job_time_limit",
-        c"Longest one job's scheduled work may take (worker and run_due_jobs()); 0 means no limit.",
+        c"Longest one job's work may take (run_job(), run_due_jobs() and the worker); 0 means no limit.",
         c"A job over its limit is cancelled at its next interrupt check and recorded as failed; the other jobs of the cycle still run.",
         &JOB_TIME_LIMIT,
         0,
@@ -320,7 +320,7 @@ pub fn define() {
     );
     GucRegistry::define_int_guc(
         c"llm_clusters.max_output_mb",
-        c"Largest page or text one call builds: trace_html, report_html, the steps a summary reads.",
+        c"Largest page one call builds: trace_html and report_html (a summary reads a fixed 256 KiB of each item).",
         c"Events' inputs and outputs are read up to it and shown up to it (in escaped bytes); what is left out is said on the page (its length, or a note in its place).",
         &MAX_OUTPUT_MB,
         1,

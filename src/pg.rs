@@ -51,29 +51,37 @@ pub fn in_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, String> {
 /// Runs `batch(limit)` until `max_items` are done or a batch writes nothing, each batch in
 /// a subtransaction of at most `batch_size`: a cancel or statement timeout stops at the
 /// batch it interrupts and keeps the batches before (a WARNING names `what`); any other
-/// error is raised again. `batch` returns the rows it wrote and how many of them count;
-/// the sum of the counts is returned.
-pub fn in_batches(what: &str, max_items: i32, batch_size: i64, mut batch: impl FnMut(i64) -> (usize, i64)) -> i64 {
+/// error is raised again. `batch` returns the rows it wrote and how many of them count.
+pub fn in_batches(what: &str, max_items: i32, batch_size: i64, mut batch: impl FnMut(i64) -> (usize, i64)) -> Batches {
     if max_items < 1 {
         raise(EngineError::new(ErrorKind::InvalidParameter, format!("max_items must be at least 1, got {max_items}")));
     }
-    let (mut left, mut counted) = (i64::from(max_items), 0i64);
-    while left > 0 {
-        match try_subtransaction(|| batch(left.min(batch_size))) {
+    let mut done = Batches::default();
+    while done.written < i64::from(max_items) {
+        match try_subtransaction(|| batch((i64::from(max_items) - done.written).min(batch_size))) {
             // Nothing new (none pending, or another session wrote them first): done.
             Ok((0, _)) => break,
             Ok((written, count)) => {
-                left -= written as i64;
-                counted += count;
+                done.written += written as i64;
+                done.counted += count;
             }
-            Err((PgSqlErrorCode::ERRCODE_QUERY_CANCELED, message)) if counted > 0 => {
-                pgrx::warning!("{what} stopped after {counted} items, which are kept: {message}");
+            Err((PgSqlErrorCode::ERRCODE_QUERY_CANCELED, message)) if done.counted > 0 => {
+                pgrx::warning!("{what} stopped after {} items, which are kept: {message}", done.counted);
                 break;
             }
             Err((code, message)) => raise_again(code, message),
         }
     }
-    counted
+    done
+}
+
+/// What `in_batches` did: the rows written, and how many of them count (the functions'
+/// results, e.g. rows with a usable vector). A caller that goes on while work is pending
+/// (the worker) compares `written`: a batch can write rows that do not count.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Batches {
+    pub written: i64,
+    pub counted: i64,
 }
 
 /// `in_subtransaction`, with the SQLSTATE of the error it caught.

@@ -14,7 +14,7 @@ use crate::gucs::{
     SCHEDULER_NAPTIME,
 };
 use crate::isolated::{run_in_own_process, run_of_cycle};
-use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Required};
+use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Batches, Required};
 use crate::run::run;
 use crate::summary::summarize_pending_of;
 use llm_clusters_engine::cluster::Params;
@@ -188,14 +188,16 @@ fn job_inputs((team_id, job_id): JobKey) -> Option<(String, Lens)> {
 /// keeps what was done. Only the job's team: the worker is every team's, and another
 /// team's backlog (any number of events an admin INSERTs, dated 2099 to come first) was
 /// embedded before this job ran, up to PREPARE_MAX per job of every team, every cycle.
-fn prepare(level: &str, what: &str, work: &(dyn Fn(&str, i32) -> i64 + std::panic::RefUnwindSafe)) {
+/// It goes on while a batch writes a whole batch of rows, whether or not they count (an
+/// item without text gets a row without a vector, and is done).
+fn prepare(level: &str, what: &str, work: &(dyn Fn(&str, i32) -> Batches + std::panic::RefUnwindSafe)) {
     let mut total = 0i64;
     while total < PREPARE_MAX && !shutdown_requested() {
         report_activity(&format!("llm_clusters: {what} {level} items"));
         match BackgroundWorker::transaction(|| in_subtransaction(|| work(level, PREPARE_BATCH))) {
-            Ok(n) => {
-                total += n;
-                if n < i64::from(PREPARE_BATCH) {
+            Ok(done) => {
+                total += done.written;
+                if done.written < i64::from(PREPARE_BATCH) {
                     break;
                 }
             }

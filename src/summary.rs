@@ -9,7 +9,7 @@ use crate::datum::json_of_text;
 use crate::error::{raise, OrRaise};
 use crate::gucs::AI_BATCH_SIZE;
 use crate::http::{chat_service, post_within};
-use crate::pg::{in_batches, Required};
+use crate::pg::{in_batches, Batches, Required};
 use llm_clusters_engine::ai::{parse_summary, summary_request, SUMMARY_CHARS};
 use llm_clusters_engine::service::Budget;
 use llm_clusters_engine::source::Level;
@@ -56,12 +56,12 @@ const STEP_COLUMNS: &str =
 #[pg_extern(volatile, parallel_unsafe, name = "_summarize_pending")]
 #[search_path(pg_catalog, pg_temp)]
 pub fn summarize_pending(level: &str, max_items: i32) -> i64 {
-    summarize_pending_of(None, level, max_items)
+    summarize_pending_of(None, level, max_items).counted
 }
 
-/// `summarize_pending` of one team's items (`team` Some), or of every team the caller sees:
-/// what the worker does before a job's run, for the job's team only.
-pub fn summarize_pending_of(team: Option<i32>, level: &str, max_items: i32) -> i64 {
+/// `summarize_pending` of one team's items (`team` Some), or of every team the caller sees,
+/// with the rows it wrote: what the worker does before a job's run, for the job's team only.
+pub fn summarize_pending_of(team: Option<i32>, level: &str, max_items: i32) -> Batches {
     let level = summarized_level(level);
     // With the service, smaller batches: each item is one request, each bounded by
     // llm_clusters.ai_timeout_ms.
@@ -70,18 +70,19 @@ pub fn summarize_pending_of(team: Option<i32>, level: &str, max_items: i32) -> i
     let budget = chat_service().map(|(service, _)| service.call_budget());
     let batch = if budget.is_some() { i64::from(AI_BATCH_SIZE.get().max(1)) } else { PENDING_BATCH };
     let mut failures: Vec<String> = Vec::new();
-    let stored = in_batches("summarize_pending", max_items, batch, |limit| {
+    let done = in_batches("summarize_pending", max_items, batch, |limit| {
         let (written, failed) = summarize_batch(level, limit, budget.as_ref(), team);
         failures.extend(failed);
         (written as usize, written)
     });
     if let Some(first) = failures.first() {
         pgrx::warning!(
-            "summarize_pending: the AI service failed for {} of {stored} items, whose offline summaries are kept; the first: {first}",
-            failures.len()
+            "summarize_pending: the AI service failed for {} of {} items, whose offline summaries are kept; the first: {first}",
+            failures.len(),
+            done.counted
         );
     }
-    stored
+    done
 }
 
 /// The level named `level`, when its items have summaries (22023 otherwise).

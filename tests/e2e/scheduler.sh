@@ -3,7 +3,8 @@
 # llm_clusters: due jobs run by themselves once per cycle, SIGHUP changes the schedule, a
 # failing job does not stop the others, a crashed worker is restarted and does not run a
 # job twice in a cycle, a fast shutdown during a run leaves a failed run and nothing
-# half-written, the next cycle retries it, and run_job/run_due_jobs never overlap a run.
+# half-written, the next cycle retries it, run_job/run_due_jobs never overlap a run, and
+# the worker embeds every pending item before a run.
 # Usage: tests/e2e/scheduler.sh 15|16|18
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
@@ -162,4 +163,16 @@ pg -c "INSERT INTO llm_clusters.events (uuid, team_id, event, \"timestamp\", tra
 wait_until "the worker placed the new items into the latest run of every enabled job" 30 \
   "SELECT count(*) = 10 * (SELECT count(*) FROM llm_clusters.jobs WHERE enabled)
    FROM llm_clusters.incremental_assignments WHERE item_id IN (SELECT md5('late' || i)::uuid::text FROM generate_series(1, 10) i)"
+say "the worker embeds every pending item before a run, also when a batch has no text to embed"
+# 2,000 blank generations: each is stored without a vector (nothing to embed). The worker
+# went on only while a batch gave 256 usable vectors, so it stopped after 256 per job.
+pg -c "INSERT INTO llm_clusters.events (uuid, team_id, event, \"timestamp\", trace_id, content)
+       SELECT md5('blank' || i)::uuid, 1, '\$ai_generation', now(), 'blank' || i, ' ' FROM generate_series(1, 2000) i" >/dev/null
+set_run_time "$(utc_in 2)"
+wait_until "the worker stored a row for every blank item" 120 \
+  "SELECT count(*) = 2000 FROM llm_clusters.embeddings
+   WHERE level = 'generation' AND item_id IN (SELECT md5('blank' || i)::uuid::text FROM generate_series(1, 2000) i)"
+expect "none of them has a vector" \
+  "SELECT count(*) FROM llm_clusters.embeddings WHERE cardinality(embedding) > 0
+     AND item_id IN (SELECT md5('blank' || i)::uuid::text FROM generate_series(1, 2000) i)" 0
 say "scheduler end-to-end on PostgreSQL $ver passed"
