@@ -35,7 +35,8 @@ of the request's API key (llm_clusters.create_api_key). GET /healthz checks the 
                          parsed at once (each holds up to --max-body-mb); the others wait
   --decode-wait-s N      LLM_CLUSTERS_DECODE_WAIT_S, default 2: how long a request waits
                          for a decoding slot before 503 with Retry-After
-  --pool-size N          LLM_CLUSTERS_POOL_SIZE, default 8 database connections
+  --pool-size N          LLM_CLUSTERS_POOL_SIZE, default 8 database connections; checks
+                         of new keys and /healthz hold at most half of them
   --db-timeout-s N       LLM_CLUSTERS_DB_TIMEOUT_S, default 5: waiting for a connection
                          longer than this answers 503 (SDKs retry)
   --shutdown-timeout-s N LLM_CLUSTERS_SHUTDOWN_TIMEOUT_S, default 30: on SIGTERM, how long

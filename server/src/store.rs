@@ -7,9 +7,12 @@ use crate::error::{Rejection, Status};
 use crate::tls;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use serde_json::Value;
+use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+use tokio::sync::Semaphore;
 use tokio_postgres::config::SslMode;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::NoTls;
@@ -19,8 +22,20 @@ const CAPTURE: &str = "SELECT llm_clusters.capture_with_key($1, $2)";
 /// stores nothing. What the server asks before decoding a body.
 const CHECK_KEY: &str = "SELECT llm_clusters.capture_with_key($1, '{\"batch\": []}'::jsonb)";
 
+/// How long a health check's answer stands: /healthz asks the database at most this often.
+const HEALTH_FRESH: Duration = Duration::from_secs(1);
+
 pub struct Store {
     pool: Pool,
+    /// Connections that key checks and health checks may hold at once: half the pool, at
+    /// least one. Anonymous clients send those as they like (a made-up key is checked
+    /// each time: only accepted keys are remembered), and a flood of them held every
+    /// connection, so every team's events got 503. The other half stores events.
+    asked_by_anyone: Semaphore,
+    /// How long a key or health check waits for its share, as for a connection.
+    wait: Duration,
+    /// When the database last answered a health check.
+    healthy_at: Mutex<Option<Instant>>,
 }
 
 impl Store {
@@ -51,7 +66,25 @@ impl Store {
             .recycle_timeout(Some(timeout))
             .build()
             .map_err(|e| format!("cannot build the connection pool: {e}"))?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            asked_by_anyone: Semaphore::new((size / 2).max(1)),
+            wait: timeout,
+            healthy_at: Mutex::new(None),
+        })
+    }
+
+    /// `ask` within the key and health checks' share of the pool; 503 when the share
+    /// stays taken for the pool's timeout (SDKs retry).
+    async fn within_share<T>(&self, ask: impl Future<Output = Result<T, Rejection>>) -> Result<T, Rejection> {
+        let Ok(Ok(_permit)) = tokio::time::timeout(self.wait, self.asked_by_anyone.acquire()).await else {
+            return Err(Rejection::new(
+                Status::Unavailable,
+                "busy",
+                "the database connections for key checks are all in use; retry",
+            ));
+        };
+        ask.await
     }
 
     /// Stores the payload under the key's team; returns how many events were new.
@@ -64,15 +97,35 @@ impl Store {
 
     /// Ok when the key is valid now (401 when not, 503 when the database cannot say).
     pub async fn check_key(&self, api_key: &str) -> Result<(), Rejection> {
-        let client = self.pool.get().await.map_err(unavailable)?;
-        let statement = client.prepare_cached(CHECK_KEY).await.map_err(|e| classify(&e))?;
-        client.query_one(&statement, &[&api_key]).await.map(|_| ()).map_err(|e| classify(&e))
+        self.within_share(async {
+            let client = self.pool.get().await.map_err(unavailable)?;
+            let statement = client.prepare_cached(CHECK_KEY).await.map_err(|e| classify(&e))?;
+            client.query_one(&statement, &[&api_key]).await.map(|_| ()).map_err(|e| classify(&e))
+        })
+        .await
     }
 
-    /// Whether the database answers (GET /healthz).
+    /// Whether the database answers (GET /healthz): asked at most once a second.
     pub async fn ping(&self) -> Result<(), Rejection> {
-        let client = self.pool.get().await.map_err(unavailable)?;
-        client.simple_query("SELECT 1").await.map(|_| ()).map_err(|e| classify(&e))
+        if self.answered_lately() {
+            return Ok(());
+        }
+        self.within_share(async {
+            if self.answered_lately() {
+                return Ok(());
+            }
+            let client = self.pool.get().await.map_err(unavailable)?;
+            client.simple_query("SELECT 1").await.map(|_| ()).map_err(|e| classify(&e))?;
+            if let Ok(mut at) = self.healthy_at.lock() {
+                *at = Some(Instant::now());
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    fn answered_lately(&self) -> bool {
+        self.healthy_at.lock().is_ok_and(|at| at.is_some_and(|at| at.elapsed() < HEALTH_FRESH))
     }
 
     /// Whether the role the server connects as is a superuser (it should not be).
@@ -140,6 +193,54 @@ fn classify(err: &tokio_postgres::Error) -> Rejection {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Key and health checks, which anyone may send, hold at most half the pool: with
+    /// them all waiting on the database, one more gets 503 after the wait, and the other
+    /// half stays for storing events.
+    #[tokio::test]
+    async fn key_checks_take_at_most_half_the_pool() {
+        let wait = Duration::from_millis(200);
+        let store = std::sync::Arc::new(Store::new("host=127.0.0.1 port=1 user=x", None, 8, wait).unwrap());
+        let (release, held) = tokio::sync::watch::channel(false);
+        let mut holders = Vec::new();
+        for _ in 0..4 {
+            let (store, mut held) = (store.clone(), held.clone());
+            holders.push(tokio::spawn(async move {
+                store
+                    .within_share(async move {
+                        held.wait_for(|released| *released).await.map(|_| ()).map_err(|_| unreachable_db())
+                    })
+                    .await
+            }));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(store.asked_by_anyone.available_permits(), 0, "4 of 8 connections are the checks' share");
+        let refused = store.within_share(async { Ok(()) }).await.unwrap_err();
+        assert_eq!((refused.status, refused.to_string().contains("retry")), (Status::Unavailable, true));
+        release.send(true).unwrap();
+        for holder in holders {
+            holder.await.unwrap().unwrap();
+        }
+        assert!(store.within_share(async { Ok(()) }).await.is_ok(), "free again");
+        assert_eq!(Store::new("host=127.0.0.1 user=x", None, 1, wait).unwrap().asked_by_anyone.available_permits(), 1);
+        drop(held);
+    }
+
+    /// A health check answered within the last second is not asked again: a flood of
+    /// /healthz costs the database one query a second.
+    #[tokio::test]
+    async fn a_fresh_health_answer_is_reused() {
+        let store = Store::new("host=127.0.0.1 port=1 user=x", None, 2, Duration::from_millis(200)).unwrap();
+        assert_eq!(store.ping().await.unwrap_err().status, Status::Unavailable, "nothing listens on port 1");
+        *store.healthy_at.lock().unwrap() = Some(Instant::now());
+        assert!(store.ping().await.is_ok(), "answered from the last check, not from port 1");
+        *store.healthy_at.lock().unwrap() = Some(Instant::now() - HEALTH_FRESH);
+        assert!(store.ping().await.is_err(), "a stale answer asks again");
+    }
+
+    fn unreachable_db() -> Rejection {
+        Rejection::new(Status::Unavailable, "test", "released")
+    }
 
     #[test]
     fn tls_only_with_sslmode_require_and_a_usable_ca_file() {
