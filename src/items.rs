@@ -2,7 +2,7 @@
 //! through a cursor; see the notes on SPI reads in the README), and a run's items with
 //! their texts, always as the job's owner.
 
-use crate::datum::decode_embedding;
+use crate::datum::{decode_embedding, Decoded};
 use crate::error::{raise, OrRaise};
 use crate::gucs::MAX_MEMORY_MB;
 use crate::jobs::{run_team_and_source, EmbeddingType, Job, Source, Window};
@@ -81,7 +81,11 @@ fn probe_dimension(query: &str, args: &[DatumWithOid], embedding: &EmbeddingType
         if table.next().is_some() {
             if let Some(d) = table.get_datum_by_ordinal(1)? {
                 // SAFETY: a non-null datum of the embedding type, checked by OID above.
-                unsafe { decode_embedding(d, embedding.kind, &mut values) };
+                if let Decoded::TooLong(length) =
+                    unsafe { decode_embedding(d, embedding.kind, MAX_DIMENSIONS, &mut values) }
+                {
+                    return Ok(length);
+                }
             }
         }
         Ok::<_, pgrx::spi::Error>(values.len())
@@ -199,17 +203,20 @@ fn read_source(
                     continue;
                 };
                 // SAFETY: a non-null datum of the embedding type, checked by OID above.
-                if !unsafe { decode_embedding(datum, embedding.kind, &mut values) } {
-                    skipped_invalid += 1;
-                    continue;
-                }
-                if values.is_empty() {
-                    skipped_null += 1;
-                    continue;
-                }
-                if values.len() > MAX_DIMENSIONS {
-                    skipped_over_max_dimension += 1;
-                    continue;
+                match unsafe { decode_embedding(datum, embedding.kind, MAX_DIMENSIONS, &mut values) } {
+                    Decoded::Values if values.is_empty() => {
+                        skipped_null += 1;
+                        continue;
+                    }
+                    Decoded::Values => {}
+                    Decoded::Unusable => {
+                        skipped_invalid += 1;
+                        continue;
+                    }
+                    Decoded::TooLong(_) => {
+                        skipped_over_max_dimension += 1;
+                        continue;
+                    }
                 }
                 bytes += values.len() * 4;
                 if bytes * ENGINE_MEMORY_FACTOR > budget {

@@ -176,14 +176,43 @@ mod tests {
 
     #[pg_test]
     fn a_vector_whose_layout_does_not_add_up_is_rejected() {
-        use crate::datum::decode_embedding;
+        use crate::datum::{decode_embedding, Decoded};
         use llm_clusters_engine::source::EmbeddingKind;
         let mut out = Vec::new();
-        assert!(unsafe { decode_embedding(vector_datum(3, &[1.0, 2.0, 3.0]), EmbeddingKind::Vector, &mut out) });
+        assert_eq!(
+            unsafe { decode_embedding(vector_datum(3, &[1.0, 2.0, 3.0]), EmbeddingKind::Vector, 16_000, &mut out) },
+            Decoded::Values
+        );
         assert_eq!(out, vec![1.0, 2.0, 3.0]);
         // Another version's layout (a header claiming more values than the datum holds).
         let mut out = Vec::new();
-        assert!(!unsafe { decode_embedding(vector_datum(100, &[1.0, 2.0, 3.0]), EmbeddingKind::Vector, &mut out) });
+        assert_eq!(
+            unsafe { decode_embedding(vector_datum(100, &[1.0, 2.0, 3.0]), EmbeddingKind::Vector, 16_000, &mut out) },
+            Decoded::Unusable
+        );
         assert!(out.is_empty());
+    }
+
+    /// A real[] longer than the read keeps is measured, not copied: a source's array may
+    /// hold 1 GB, and the copy into Rust memory came before the length check.
+    #[pg_test]
+    fn an_embedding_over_the_limit_is_measured_not_copied() {
+        use crate::datum::{decode_embedding, Decoded};
+        use llm_clusters_engine::source::EmbeddingKind;
+        Spi::connect(|client| {
+            let mut table = client.select("SELECT pg_catalog.array_fill(0.5::real, ARRAY[16001])", None, &[])?;
+            table.next();
+            let datum = table.get_datum_by_ordinal(1)?.expect("an array");
+            let mut out = Vec::new();
+            assert_eq!(
+                unsafe { decode_embedding(datum, EmbeddingKind::Real, 16_000, &mut out) },
+                Decoded::TooLong(16_001)
+            );
+            assert!(out.is_empty());
+            assert_eq!(unsafe { decode_embedding(datum, EmbeddingKind::Real, 16_001, &mut out) }, Decoded::Values);
+            assert_eq!((out.len(), out[0]), (16_001, 0.5));
+            Ok::<_, pgrx::spi::Error>(())
+        })
+        .unwrap();
     }
 }
