@@ -120,25 +120,20 @@ pub fn write_results(
     .or_raise();
 }
 
-/// What `update_metrics` aggregates: the run's clusters, or its themes.
-#[derive(Clone, Copy)]
-pub enum Grouping {
-    Clusters,
-    Themes,
-}
-
 /// Size, share and metrics as SQL aggregates over the run's items joined to the job's
-/// source (see the README for the definitions), per cluster or per theme (`groups`: each
-/// item's cluster or theme, -1 for outliers). The aggregates are read from the source as
-/// its owner; the clusters or themes are updated with the caller's rights.
+/// source (see the README for the definitions), per cluster (`clusters`: each item's
+/// cluster, -1 for Outliers) and per theme (`themes`: each item's theme, -1 for none), in
+/// one pass over the source (grouping sets): at a million items each pass is seconds. The
+/// aggregates are read from the source as its owner; the clusters and themes are updated
+/// with the caller's rights.
 pub fn update_metrics(
     job: &Job,
     source: &Source,
     run_id: i64,
     ids: &[String],
-    groups: &[i32],
+    clusters: &[i32],
+    themes: &[i32],
     n: usize,
-    grouping: Grouping,
 ) {
     // An evaluation run's pass rate (passes among the applicable verdicts), N/A rate and
     // most frequent evaluator, read from the PostHog properties of its items; NULL at other levels.
@@ -153,23 +148,19 @@ pub fn update_metrics(
     } else {
         ("NULL::float8, NULL::float8, NULL::text", "")
     };
+    // Outliers (-1) are a cluster of their own, not a theme.
     let query = format!(
-        "SELECT u.group_id, count(*)::int, avg(s.cost_usd), avg(s.latency_s), avg(s.tokens)::float8,
-                avg(coalesce(s.is_error, false)::int)::float8, sum(s.cost_usd),
+        "SELECT GROUPING(u.cluster_id) = 0, coalesce(u.cluster_id, u.theme_id), count(*)::int, avg(s.cost_usd),
+                avg(s.latency_s), avg(s.tokens)::float8, avg(coalesce(s.is_error, false)::int)::float8, sum(s.cost_usd),
                 percentile_cont(0.95) WITHIN GROUP (ORDER BY s.latency_s), {evaluation}
-         FROM unnest($2::text[], $3::int[]) AS u(item_id, group_id)
+         FROM unnest($2::text[], $3::int[], $4::int[]) AS u(item_id, cluster_id, theme_id)
          JOIN {} s ON s.team_id = $1 AND s.item_id = u.item_id {verdicts}
-         WHERE u.group_id >= $4
-         GROUP BY u.group_id",
+         GROUP BY GROUPING SETS ((u.cluster_id), (u.theme_id))
+         HAVING GROUPING(u.cluster_id) = 0 OR u.theme_id >= 0",
         source.name
     );
-    // The table and its id column are fixed by `grouping`, not user input. Outliers (-1)
-    // are a cluster of their own, not a theme.
-    let (table, id, lowest) = match grouping {
-        Grouping::Clusters => ("clusters", "cluster_id", -1),
-        Grouping::Themes => ("themes", "theme_id", 0),
-    };
     type Row = (
+        Option<bool>,
         Option<i32>,
         Option<i32>,
         Option<f64>,
@@ -187,7 +178,7 @@ pub fn update_metrics(
                     .select(
                         &query,
                         None,
-                        &[job.team_id.into(), ids.to_vec().into(), groups.to_vec().into(), lowest.into()],
+                        &[job.team_id.into(), ids.to_vec().into(), clusters.to_vec().into(), themes.to_vec().into()],
                     )?
                     .map(|r| {
                         Ok((
@@ -199,44 +190,49 @@ pub fn update_metrics(
                             r.get(6)?,
                             r.get(7)?,
                             r.get(8)?,
-                            (r.get(9)?, r.get(10)?, r.get(11)?),
+                            r.get(9)?,
+                            (r.get(10)?, r.get(11)?, r.get(12)?),
                         ))
                     })
                     .collect::<Result<Vec<Row>, pgrx::spi::Error>>()
             })
         })
         .or_raise();
-    let column = |f: fn(&Row) -> Option<f64>| rows.iter().map(f).collect::<Vec<_>>();
-    Spi::run_with_args(
-        &format!(
-            "UPDATE llm_clusters.{table} g SET size = m.size, share = m.size::float8 / $2,
-                    avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
-                    error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency,
-                    pass_rate = m.pass_rate, na_rate = m.na_rate, main_evaluator = m.main_evaluator
-             FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[],
-                         $12::float8[], $13::float8[], $14::text[])
-                  AS m(group_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency,
-                       pass_rate, na_rate, main_evaluator)
-             WHERE g.team_id = $11 AND g.run_id = $1 AND g.{id} = m.group_id"
-        ),
-        &[
-            run_id.into(),
-            (n as f64).into(),
-            rows.iter().map(|r| r.0).collect::<Vec<_>>().into(),
-            rows.iter().map(|r| r.1).collect::<Vec<_>>().into(),
-            column(|r| r.2).into(),
-            column(|r| r.3).into(),
-            column(|r| r.4).into(),
-            column(|r| r.5).into(),
-            column(|r| r.6).into(),
-            column(|r| r.7).into(),
-            job.team_id.into(),
-            column(|r| r.8 .0).into(),
-            column(|r| r.8 .1).into(),
-            rows.iter().map(|r| r.8 .2.clone()).collect::<Vec<_>>().into(),
-        ],
-    )
-    .or_raise();
+    // The table and its id column are fixed here, not user input.
+    for (table, id, of_clusters) in [("clusters", "cluster_id", true), ("themes", "theme_id", false)] {
+        let rows: Vec<&Row> = rows.iter().filter(|r| r.0 == Some(of_clusters)).collect();
+        let column = |f: fn(&Row) -> Option<f64>| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
+        Spi::run_with_args(
+            &format!(
+                "UPDATE llm_clusters.{table} g SET size = m.size, share = m.size::float8 / $2,
+                        avg_cost_usd = m.avg_cost, avg_latency_s = m.avg_latency, avg_tokens = m.avg_tokens,
+                        error_rate = m.error_rate, total_cost_usd = m.total_cost, p95_latency_s = m.p95_latency,
+                        pass_rate = m.pass_rate, na_rate = m.na_rate, main_evaluator = m.main_evaluator
+                 FROM unnest($3::int[], $4::int[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::float8[],
+                             $12::float8[], $13::float8[], $14::text[])
+                      AS m(group_id, size, avg_cost, avg_latency, avg_tokens, error_rate, total_cost, p95_latency,
+                           pass_rate, na_rate, main_evaluator)
+                 WHERE g.team_id = $11 AND g.run_id = $1 AND g.{id} = m.group_id"
+            ),
+            &[
+                run_id.into(),
+                (n as f64).into(),
+                rows.iter().map(|r| r.1).collect::<Vec<_>>().into(),
+                rows.iter().map(|r| r.2).collect::<Vec<_>>().into(),
+                column(|r| r.3).into(),
+                column(|r| r.4).into(),
+                column(|r| r.5).into(),
+                column(|r| r.6).into(),
+                column(|r| r.7).into(),
+                column(|r| r.8).into(),
+                job.team_id.into(),
+                column(|r| r.9 .0).into(),
+                column(|r| r.9 .1).into(),
+                rows.iter().map(|r| r.9 .2.clone()).collect::<Vec<_>>().into(),
+            ],
+        )
+        .or_raise();
+    }
 }
 
 /// Internal: the verdict of an `$ai_evaluation` from its result and applicability

@@ -10,7 +10,7 @@ use crate::labelling::run_labels;
 use crate::lineage;
 use crate::pg::{check_interrupts, in_subtransaction, with_time_limit_coded, Required};
 use crate::privacy::record_distinct_users;
-use crate::results::{update_metrics, write_results, Grouping};
+use crate::results::{update_metrics, write_results};
 use crate::steering;
 use llm_clusters_engine::cluster::{cluster_steered, Params, Previous};
 use llm_clusters_engine::lens::Lens;
@@ -211,14 +211,23 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     let t = Instant::now();
     let labels = run_labels(job, source, &ids, &result);
     timings.insert("label".into(), json!(t.elapsed().as_secs_f64()));
+    // The write phase, and its parts (which one a large run waits for).
     let t = Instant::now();
+    let mut part = Instant::now();
+    let mut lap = |name: &str, timings: &mut serde_json::Map<String, Value>| {
+        timings.insert(format!("write_{name}"), json!(part.elapsed().as_secs_f64()));
+        part = Instant::now();
+    };
     write_results(job, run_id, &ids, &trace_ids, &ts, &result, &labels);
+    lap("rows", &mut timings);
     let lineage = lineage::record(job, run_id, previous.as_ref(), &result, &labels.clusters);
     lineage::record_themes(job, run_id, previous.as_ref(), &result, &labels.themes);
     steering::mark_clusters(job, run_id, &result.steering);
-    update_metrics(job, source, run_id, &ids, &result.labels, n, Grouping::Clusters);
-    update_metrics(job, source, run_id, &ids, &result.item_themes(), n, Grouping::Themes);
+    lap("lineage", &mut timings);
+    update_metrics(job, source, run_id, &ids, &result.labels, &result.item_themes(), n);
+    lap("metrics", &mut timings);
     record_distinct_users(job.team_id, run_id);
+    lap("users", &mut timings);
     timings.insert("write".into(), json!(t.elapsed().as_secs_f64()));
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
     quality.clustered = Some(ClusteredQuality::of(&result, lineage));

@@ -10,7 +10,7 @@ use crate::jobs::{checked_params, load_job, run_team_and_job, Job, Source, Windo
 use crate::labelling::{near_centre_texts, with_title_embedder};
 use crate::pg::{check_interrupts, Required};
 use crate::privacy::record_distinct_users;
-use crate::results::{update_metrics, Grouping};
+use crate::results::update_metrics;
 use llm_clusters_engine::cluster::labels::{label_clusters, label_themes, ThemeMembers};
 use llm_clusters_engine::cluster::steering::{merge_now, split_now, Action, Kind, Mark, Regrouped, Steer};
 use llm_clusters_engine::cluster::themes::theme_of_merge;
@@ -681,8 +681,7 @@ pub fn recompute_run(job: &Job, source: &Source, run_id: i64) {
     .or_raise();
     let item_themes: Vec<i32> = clusters.iter().map(|c| themes.get(c).copied().unwrap_or(-1)).collect();
     let n = ids.len();
-    update_metrics(job, source, run_id, &ids, &clusters, n, Grouping::Clusters);
-    update_metrics(job, source, run_id, &ids, &item_themes, n, Grouping::Themes);
+    update_metrics(job, source, run_id, &ids, &clusters, &item_themes, n);
     Spi::run_with_args(
         "UPDATE llm_clusters.themes t SET delete_requested = true WHERE t.team_id = $1 AND t.run_id = $2
             AND NOT EXISTS (SELECT 1 FROM llm_clusters.clusters c WHERE c.team_id = t.team_id AND c.run_id = t.run_id AND c.theme_id = t.theme_id)",
