@@ -576,11 +576,7 @@ impl<'a> Corpus<'a> {
                         && d.request.says_after_verb(topic)
                 });
                 if share >= MIN_PART_SHARE {
-                    let shown = if self.in_group[g].contains_key(plural(topic).as_str()) {
-                        plural(&self.cased(topic))
-                    } else {
-                        self.cased(topic)
-                    };
+                    let shown = self.counted_form(g, topic);
                     out.push(Candidate { title: format!("{ing} {shown}"), share, distinct, activity: true });
                 }
             }
@@ -673,19 +669,23 @@ impl<'a> Corpus<'a> {
     }
 
     /// A topic in the plural when group g's texts count it ("films", "returns", "orders":
-    /// the plural, or the singular after "a" or "my", used by at least 2 items and a third
-    /// as many as the singular), else as written
-    /// ("technology", "piracy"); each word as the texts write it.
+    /// the plural, or the singular after "a" or "my" or before an identifier, used by at
+    /// least 2 items and a third as many as the singular), else as written ("technology",
+    /// "piracy"); each word as the texts write it.
     fn counted_form(&self, g: usize, topic: &str) -> String {
         let count = |p: &str| self.in_group[g].get(p).copied().unwrap_or(0);
-        // Each user's own one counts too: "where is my order" from many users asks about orders.
+        // Each user's own one counts too: "where is my order", "has order 12 shipped" from
+        // many users ask about orders.
         let words: Vec<&str> = topic.split(' ').collect();
         let own_one = self.members[g]
             .iter()
             .filter(|&&i| {
                 let ws = &self.docs[i].request.words;
-                ws.windows(words.len() + 1).any(|w| {
-                    OWN_ONE.contains(&w[0].lower.as_str()) && w[1..].iter().zip(&words).all(|(a, b)| a.lower == *b)
+                let named = |at: usize| ws[at..].iter().zip(&words).all(|(a, b)| a.lower == *b);
+                (0..(ws.len() + 1).saturating_sub(words.len())).any(|at| {
+                    let owned = at > 0 && OWN_ONE.contains(&ws[at - 1].lower.as_str());
+                    let identified = ws.get(at + words.len()).is_some_and(|w| is_identifier(&w.lower));
+                    named(at) && (owned || identified)
                 })
             })
             .count();

@@ -563,9 +563,10 @@ fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<Object>, bool,
     }
     let mut from = i;
     while let Some(w) = words.get(i) {
-        // A lexicon verb after an article or a word of the group is a noun: "a polite
-        // reply", "a review", "a test plan".
-        let as_noun = i > from || i.checked_sub(1).is_some_and(|p| DETERMINERS.contains(&words[p].lower.as_str()));
+        // A lexicon verb right after the verb, after a determiner or a word of the group is
+        // a noun: "track order 12", "a polite reply", "this review", "a test plan".
+        let as_noun =
+            i > from || i == at + 1 || i.checked_sub(1).is_some_and(|p| DETERMINERS.contains(&words[p].lower.as_str()));
         let content = is_noun_group_word(w, as_noun);
         // A name after common words starts another group: "a dinner recipe Anna will like".
         let name_after = i > from
@@ -581,6 +582,8 @@ fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<Object>, bool,
         i -= 1;
     }
     let end = i;
+    // One of many too when an identifier names which: "track order #48213".
+    let counted = counted || words.get(end).is_some_and(|w| !w.after_break && is_identifier(&w.lower));
     from = from.max(i.saturating_sub(OBJECT_WORDS));
     // "act as" keeps its article in the title ("Role-playing as a travel guide").
     let counted = counted || verb == "act";
@@ -852,6 +855,11 @@ mod tests {
         assert_eq!(r.object_key().as_deref(), Some("password link"));
         let r = Request::read("track the parcel NW-80145 for me");
         assert_eq!(r.object_key().as_deref(), Some("parcel"));
+        assert!(r.counted, "one parcel of many, named by its identifier");
+        let r = Request::read("Can you track order #48213 for me?");
+        assert_eq!((r.verb(), r.object_key().as_deref(), r.counted), (Some("track"), Some("order"), true));
+        let r = Request::read("How should we answer this review?");
+        assert_eq!((r.verb(), r.object_key().as_deref()), (Some("answer"), Some("review")));
         // The last words of a long group, whose last is its head.
         let r = Request::read("write a long detailed technical product description");
         assert_eq!(r.object_key().as_deref(), Some("technical product description"));
