@@ -196,30 +196,47 @@ const PROBLEM_WORDS: &[&str] = &[
 /// Words that show the writer speaks of themselves, as a user reporting a problem does.
 const FIRST_PERSON: &[&str] = &["i", "my", "me", "i'm", "i've", "we", "our", "us"];
 
-/// Nouns that take no plural in a title ("Writing Python code", not "codes").
+/// Nouns that take no plural in a title ("Writing Python code", not "codes"; "Baking
+/// sourdough bread" even where an identifier counts the requests: "bake bread #12").
 const UNCOUNTED: &[&str] = &[
     "advice",
+    "bread",
+    "cheese",
+    "clothing",
     "code",
+    "coffee",
     "content",
     "data",
+    "electricity",
     "english",
     "equipment",
     "evidence",
     "feedback",
+    "food",
+    "furniture",
     "grammar",
     "help",
     "homework",
     "information",
+    "jewellery",
+    "jewelry",
     "knowledge",
+    "luggage",
+    "milk",
+    "money",
     "music",
     "news",
     "research",
+    "rice",
     "series",
     "software",
     "species",
     "stuff",
+    "tea",
     "text",
     "traffic",
+    "water",
+    "weather",
     "work",
 ];
 
@@ -933,6 +950,7 @@ mod tests {
         }
         assert_eq!(plural("analysis"), "analyses");
         assert_eq!(plural("code"), "code");
+        assert_eq!(plural("sourdough bread"), "sourdough bread");
         assert_eq!(plural("Python code"), "Python code");
         assert_eq!(plural("match"), "matches");
         assert_eq!(singular("stories"), "story");
