@@ -684,8 +684,11 @@ impl<'a> Corpus<'a> {
                 let named = |at: usize| ws[at..].iter().zip(&words).all(|(a, b)| a.lower == *b);
                 (0..(ws.len() + 1).saturating_sub(words.len())).any(|at| {
                     let owned = at > 0 && OWN_ONE.contains(&ws[at - 1].lower.as_str());
-                    let identified = ws.get(at + words.len()).is_some_and(|w| is_identifier(&w.lower));
-                    named(at) && (owned || identified)
+                    // The topic must end its noun group: "my docker container" counts containers.
+                    let next = ws.get(at + words.len());
+                    let identified = next.is_some_and(|w| is_identifier(&w.lower));
+                    let ends = next.is_none_or(|w| w.after_break || STOP_WORDS.contains(&w.lower.as_str()));
+                    named(at) && ((owned && ends) || identified)
                 })
             })
             .count();

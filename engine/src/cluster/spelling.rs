@@ -23,8 +23,8 @@ pub struct Spelling {
 
 impl Spelling {
     /// Learns the typos of `texts`: each word is counted once per text; a word used by at
-    /// most [`MAX_TYPO_TEXTS`] texts is a typo of the word one edit away (a letter
-    /// dropped, doubled, swapped with its neighbour or replaced) used by [`RATIO`] times
+    /// most [`MAX_TYPO_TEXTS`] texts is a typo of the word one slip of the fingers away
+    /// used by [`RATIO`] times
     /// as many, the commonest such word. A different ending ("orders", "ordered") is a
     /// word's other form, not a typo; stop words are neither.
     pub fn learn<'a>(texts: impl IntoIterator<Item = &'a str>) -> Spelling {
@@ -109,23 +109,45 @@ fn deletions(word: &str) -> Vec<String> {
     out
 }
 
-/// Whether two different words are one edit apart: one letter dropped or added, replaced,
-/// or two neighbours swapped.
-fn one_edit(a: &str, b: &str) -> bool {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let (short, long) = if a.len() <= b.len() { (&a, &b) } else { (&b, &a) };
-    let first = short.iter().zip(long.iter()).position(|(x, y)| x != y).unwrap_or(short.len());
-    match long.len() - short.len() {
-        0 if first == short.len() => false,
-        0 => {
-            let replaced = short[first + 1..] == long[first + 1..];
-            let swapped = first + 1 < short.len()
-                && short[first] == long[first + 1]
-                && short[first + 1] == long[first]
-                && short[first + 2..] == long[first + 2..];
-            replaced || swapped
+/// Whether `typo` is one slip of the fingers from `word`: a letter dropped, a letter
+/// doubled ("ordeer"), two neighbours swapped, or a letter replaced by a key next to it
+/// ("kink" for "link"). Other edits make other words more often than typos ("slave" is
+/// not "save" with an "l" slipped in, "poet" not "poem").
+fn one_edit(typo: &str, word: &str) -> bool {
+    let (t, w): (Vec<char>, Vec<char>) = (typo.chars().collect(), word.chars().collect());
+    let first = t.iter().zip(w.iter()).position(|(x, y)| x != y).unwrap_or(t.len().min(w.len()));
+    if t.len() == w.len() {
+        if first == t.len() {
+            return false;
         }
-        1 => short[first..] == long[first + 1..],
+        let replaced = t[first + 1..] == w[first + 1..] && keys_touch(t[first], w[first]);
+        let swapped = first + 1 < t.len()
+            && t[first] == w[first + 1]
+            && t[first + 1] == w[first]
+            && t[first + 2..] == w[first + 2..];
+        return replaced || swapped;
+    }
+    if t.len() + 1 == w.len() {
+        return t[first..] == w[first + 1..];
+    }
+    // One letter more: the same letter twice, where the word has it once.
+    if t.len() == w.len() + 1 {
+        let doubled = t.get(first + 1) == Some(&t[first]) || (first > 0 && t[first] == t[first - 1]);
+        return doubled && t[first + 1..] == w[first..];
+    }
+    false
+}
+
+/// Whether two letters are neighbouring keys of a QWERTY keyboard.
+fn keys_touch(a: char, b: char) -> bool {
+    const ROWS: [&str; 3] = ["qwertyuiop", "asdfghjkl", "zxcvbnm"];
+    let at = |c: char| ROWS.iter().enumerate().find_map(|(r, row)| row.find(c).map(|col| (r, col)));
+    let (Some((ra, ca)), Some((rb, cb))) = (at(a), at(b)) else { return false };
+    match (ra, rb) {
+        _ if ra == rb => ca.abs_diff(cb) == 1,
+        // A row's key sits between the keys above it at the same and the next column.
+        _ if rb == ra + 1 => cb == ca || cb + 1 == ca,
+        _ if ra == rb + 1 => ca == cb || ca + 1 == cb,
         _ => false,
     }
 }
@@ -189,11 +211,28 @@ mod tests {
 
     #[test]
     fn one_edit_apart() {
-        for (a, b) in [("ordeer", "order"), ("oredr", "order"), ("ordr", "order"), ("kink", "link")] {
-            assert!(one_edit(a, b) && one_edit(b, a), "{a} {b}");
+        for (typo, word) in
+            [("ordeer", "order"), ("oorder", "order"), ("oredr", "order"), ("ordr", "order"), ("kink", "link")]
+        {
+            assert!(one_edit(typo, word), "{typo} {word}");
         }
-        for (a, b) in [("order", "order"), ("lnik", "linx"), ("ordeers", "order"), ("abc", "bxc")] {
-            assert!(!one_edit(a, b), "{a} {b}");
+        for (typo, word) in [
+            ("order", "order"),
+            ("lnik", "linx"),
+            ("ordeers", "order"),
+            ("abc", "bxc"),
+            ("slave", "save"),
+            ("poet", "poem"),
+        ] {
+            assert!(!one_edit(typo, word), "{typo} {word}");
         }
+        // Any two words, one a prefix of the other or empty, compare without a panic.
+        let words = ["", "a", "aa", "ab", "ba", "abc", "abcc", "order", "orders", "orderr", "ordeer"];
+        for a in words {
+            for b in words {
+                let _ = one_edit(a, b);
+            }
+        }
+        assert!(one_edit("orderr", "order"), "a doubled last letter");
     }
 }
