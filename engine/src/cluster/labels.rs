@@ -16,8 +16,10 @@
 
 use crate::clean::{clean, Field};
 use crate::cluster::requests::{
-    self, gerund, is_contraction, is_identifier, is_request_verb, plural, request_of, singular, Form, Request,
+    self, first_request, gerund, is_contraction, is_identifier, is_request_verb, plural, request_of, singular,
+    user_messages, Form, Request,
 };
+use crate::cluster::spelling::Spelling;
 use crate::cluster::titles::Titles;
 use crate::cluster::Clustering;
 use crate::error::Result;
@@ -127,6 +129,16 @@ const NOUNS_IN_ED: &[&str] = &["hundred", "seabed", "embed", "flatbed", "hotbed"
 const ADJECTIVES_IN_ED: &[&str] =
     &["advanced", "automated", "detailed", "embedded", "distributed", "related", "unused", "supervised", "limited"];
 
+/// Nouns a question asks for of a thing, right after "what" or "which": "what size denim
+/// jacket" asks about denim jacket sizes.
+const ATTRIBUTE_NOUNS: &[&str] = &[
+    "size", "colour", "color", "kind", "type", "sort", "brand", "model", "version", "style", "shape", "length",
+    "material", "format", "year", "make",
+];
+
+/// Words that make the noun after them one of many: "a film", "my order".
+const OWN_ONE: &[&str] = &["a", "an", "my", "our", "your", "this", "each", "every"];
+
 /// Nouns too vague to be what a cluster is about ("Days", "Questions about things").
 const VAGUE: &[&str] = &[
     "day",
@@ -207,20 +219,27 @@ pub fn label_groups(
 ) -> Vec<ClusterLabel> {
     let stop: HashSet<&str> = STOP_WORDS.iter().copied().collect();
     let mut written: HashMap<String, BTreeMap<String, usize>> = HashMap::new();
+    let messages: Vec<Vec<String>> = docs.iter().map(|(_, text)| user_messages(text)).collect();
+    // Typos are learnt from every message, follow-ups too: the more text, the surer.
+    let spelling = Spelling::learn(messages.iter().flatten().map(String::as_str));
     let docs: Vec<Doc> = docs
         .iter()
-        .filter_map(|(group, text)| {
-            let request = request_of(text);
+        .zip(&messages)
+        .filter_map(|((group, _), messages)| {
+            let request = spelling.fix(&first_request(messages));
             if request.is_empty() {
                 return None;
             }
             count_written_forms(&request, &mut written);
-            let tokens = tokens(&request);
+            let read = Request::read(&request);
+            // What a request quotes is its material, not what it is about ("Reply to this
+            // review: \"Great mug but ...\"" is not about mugs); prose keeps its quotations.
+            let tokens = if read.form == Form::Other { tokens(&request) } else { tokens(&unquoted(&request)) };
             Some(Doc {
                 group: usize::try_from(*group).ok().filter(|g| *g < n),
                 phrases: phrases(&tokens, &stop),
                 heads: heads(&tokens, &stop),
-                request: Request::read(&request),
+                request: read,
             })
         })
         .collect();
@@ -263,7 +282,7 @@ pub fn label_groups(
                 .get(g)
                 .into_iter()
                 .flatten()
-                .map(|s| snippet(&request_of(s)))
+                .map(|s| snippet(&first_request(&user_messages(s))))
                 .filter(|s| !s.is_empty())
                 .take(SNIPPETS)
                 .collect();
@@ -371,9 +390,15 @@ impl<'a> Corpus<'a> {
             }
             let first = best.0.split(' ').next().unwrap_or("");
             // A topic inside an earlier one ("share" in "share details") adds nothing; a
-            // contraction ("aren't") names nothing.
+            // contraction ("aren't") names nothing. A request verb starts an activity, not a
+            // topic, unless it is a noun where the requests use it: "order" in "where is my order".
+            let using = || self.members[g].iter().map(|&i| &self.docs[i]).filter(|d| d.phrases.contains(best.0));
+            let as_verb = using().filter(|d| d.request.verb() == Some(first)).count();
+            let as_head = using().filter(|d| d.heads.contains(first)).count();
+            let noun = !best.0.contains(' ') && self.asks(g) && as_verb * 4 < best.1 && as_head * 2 >= best.1;
+            let verb = is_request_verb(first) && !noun;
             let inside = |o: &str| format!(" {o} ").contains(&format!(" {} ", best.0));
-            if !is_request_verb(first) && !best.0.contains('\'') && !out.iter().any(|(o, _)| inside(o)) {
+            if !verb && !best.0.contains('\'') && !out.iter().any(|(o, _)| inside(o)) {
                 out.push(best);
             }
             if out.len() == max {
@@ -476,7 +501,8 @@ impl<'a> Corpus<'a> {
         let topics = self.topics(g, 6);
         // Activities only for groups of requests: in prose (news, pasted text) a verb at a
         // sentence's start is not something the user asks for.
-        let activities = if self.asks(g) { self.activities(g) } else { Vec::new() };
+        let asking = self.asks(g);
+        let activities = if asking { self.activities(g) } else { Vec::new() };
         // A topic a title can be about: a phrase, or a common word that is not an adverb
         // or participle ("illegally", "classified").
         // A single word must be a noun group's head in most requests using it, not a
@@ -545,14 +571,12 @@ impl<'a> Corpus<'a> {
                 // Only where the verb has no object of its own: in "Translate \"Anna is on
                 // holiday\" into French" the topic "holiday" is not what is translated.
                 let (share, distinct) = self.measure(g, |d| {
-                    d.request.verb() == Some(verb) && d.request.object_head().is_none() && doc_has(d, topic)
+                    d.request.verb() == Some(verb)
+                        && d.request.object_head().is_none()
+                        && d.request.says_after_verb(topic)
                 });
                 if share >= MIN_PART_SHARE {
-                    let shown = if self.in_group[g].contains_key(plural(topic).as_str()) {
-                        plural(&self.cased(topic))
-                    } else {
-                        self.cased(topic)
-                    };
+                    let shown = self.counted_form(g, topic);
                     out.push(Candidate { title: format!("{ing} {shown}"), share, distinct, activity: true });
                 }
             }
@@ -568,11 +592,17 @@ impl<'a> Corpus<'a> {
             // "Requests about" only where no request verb is common: "Writing stories", not
             // "Requests about stories".
             let verbless = activities.first().is_none_or(|a| a.1 < MIN_VERB_SHARE);
-            if asked < ASKED_SHARE || (form == Form::Instruction && !verbless) {
+            if form == Form::Instruction && !verbless {
                 continue;
             }
             for (topic, _) in topics.iter().filter(|(t, c)| nameable(t, *c)).take(4) {
                 let (share, distinct) = self.measure(g, |d| d.request.form == form && doc_has(d, topic));
+                // The form of the group, or of most requests naming the topic: "Problems
+                // with discount codes" where those who name them report a problem.
+                let (naming, _) = self.measure(g, |d| doc_has(d, topic));
+                if asked < ASKED_SHARE && (share * 2.0 <= naming || !asking) {
+                    continue;
+                }
                 let title = format!("{lead} {}", self.counted_form(g, topic));
                 // What they ask to do, when a verb says it, names them better: a topic put
                 // as a problem or a request counts half its share against an activity.
@@ -638,12 +668,31 @@ impl<'a> Corpus<'a> {
         self.measure(g, |d| d.request.form != Form::Other).0 >= ASKED_SHARE
     }
 
-    /// A topic in the plural when group g's texts count it ("films", "returns": the plural
-    /// used by at least 2 items and a third as many as the singular), else as written
-    /// ("technology", "piracy"); each word as the texts write it.
+    /// A topic in the plural when group g's texts count it ("films", "returns", "orders":
+    /// the plural, or the singular after "a" or "my" or before an identifier, used by at
+    /// least 2 items and a third as many as the singular), else as written ("technology",
+    /// "piracy"); each word as the texts write it.
     fn counted_form(&self, g: usize, topic: &str) -> String {
         let count = |p: &str| self.in_group[g].get(p).copied().unwrap_or(0);
-        let many = count(plural(topic).as_str());
+        // Each user's own one counts too: "where is my order", "has order 12 shipped" from
+        // many users ask about orders.
+        let words: Vec<&str> = topic.split(' ').collect();
+        let own_one = self.members[g]
+            .iter()
+            .filter(|&&i| {
+                let ws = &self.docs[i].request.words;
+                let named = |at: usize| ws[at..].iter().zip(&words).all(|(a, b)| a.lower == *b);
+                (0..(ws.len() + 1).saturating_sub(words.len())).any(|at| {
+                    let owned = at > 0 && OWN_ONE.contains(&ws[at - 1].lower.as_str());
+                    // The topic must end its noun group: "my docker container" counts containers.
+                    let next = ws.get(at + words.len());
+                    let identified = next.is_some_and(|w| is_identifier(&w.lower));
+                    let ends = next.is_none_or(|w| w.after_break || STOP_WORDS.contains(&w.lower.as_str()));
+                    named(at) && ((owned && ends) || identified)
+                })
+            })
+            .count();
+        let many = count(plural(topic).as_str()) + own_one;
         if many >= 2 && many * 3 >= count(topic) {
             plural(&self.cased(topic))
         } else {
@@ -732,8 +781,11 @@ impl<'a> Corpus<'a> {
             }
             _ if !topics.is_empty() => {
                 let (questions, _) = self.measure(g, |d| d.request.form == Form::Question);
+                let (reports, _) = self.measure(g, |d| d.request.form == Form::Report);
                 if questions >= 0.3 {
                     format!("Users ask about {}.", join_and(&topics))
+                } else if reports >= 0.3 {
+                    format!("Users report problems with {}.", join_and(&topics))
                 } else {
                     format!("The items are about {}.", join_and(&topics))
                 }
@@ -918,6 +970,28 @@ fn count_written_forms(text: &str, written: &mut HashMap<String, BTreeMap<String
     }
 }
 
+/// `text` without what it quotes between double quotation marks (an unclosed one quotes
+/// nothing); a quotation leaves a clause break.
+fn unquoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find(['"', '“', '«']) {
+        let opening = rest[open..].chars().next().unwrap_or('"');
+        let closing = match opening {
+            '“' => '”',
+            '«' => '»',
+            _ => '"',
+        };
+        let inside = &rest[open + opening.len_utf8()..];
+        let Some(close) = inside.find(closing) else { break };
+        out.push_str(&rest[..open]);
+        out.push_str(" . ");
+        rest = &inside[close + closing.len_utf8()..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// A text's first words, lower-cased, with an empty token where a clause breaks (".", ",",
 /// a line end, ...): no phrase reaches across one ("80 words, friendly tone").
 fn tokens(text: &str) -> Vec<String> {
@@ -1047,6 +1121,20 @@ fn phrases(tokens: &[String], stop: &HashSet<&str>) -> HashSet<String> {
         if !content(&tokens[i]) {
             continue;
         }
+        // "what size denim jacket" asks about the size of a denim jacket: the phrase is
+        // "denim jacket sizes" (never "size denim jacket"), besides "size" alone.
+        let asked_attribute = i > 0
+            && ["what", "which"].contains(&tokens[i - 1].as_str())
+            && ATTRIBUTE_NOUNS.contains(&tokens[i].as_str());
+        if asked_attribute {
+            let group: Vec<&str> =
+                tokens[i + 1..].iter().take_while(|w| content(w)).take(3).map(String::as_str).collect();
+            if !group.is_empty() {
+                out.insert(tokens[i].clone());
+                out.insert(format!("{} {}", group.join(" "), plural(&tokens[i])));
+                continue;
+            }
+        }
         for n in 1..=MAX_PHRASE_WORDS.min(tokens.len() - i) {
             let words = &tokens[i..i + n];
             let last = words[n - 1].as_str();
@@ -1069,7 +1157,8 @@ fn phrases(tokens: &[String], stop: &HashSet<&str>) -> HashSet<String> {
 /// The content words of a text that end a noun group: followed by a clause break, a
 /// function word or the end, not by another content word.
 fn heads(tokens: &[String], stop: &HashSet<&str>) -> HashSet<String> {
-    let content = |w: &str| w.chars().count() >= 3 && !stop.contains(w) && !is_contraction(w);
+    // An identifier ends the group before it: "order" is the head in "has order 12 shipped".
+    let content = |w: &str| w.chars().count() >= 3 && !stop.contains(w) && !is_contraction(w) && !is_identifier(w);
     tokens
         .iter()
         .enumerate()
@@ -1263,6 +1352,90 @@ mod tests {
         assert!(!labels[1].title.to_lowercase().contains("days"), "{}", labels[1].title);
         assert_eq!(labels[2].title, "Problems with discount code");
         assert!(labels[2].description.contains("reports of a problem"), "{}", labels[2].description);
+    }
+
+    #[test]
+    fn a_typo_is_titled_in_its_frequent_spelling() {
+        let mut texts: Vec<String> = (0..12).map(|i| format!("user: can you track my order {i} for me?")).collect();
+        texts.push("user: can you track my ordeer 99 for me?".into());
+        texts.push("user: can you track my oorder 98 please".into());
+        let docs: Vec<(i32, &str)> = texts.iter().map(|t| (0, t.as_str())).collect();
+        let labels = label_groups(&docs, 1, &[vec![]], &[], None);
+        assert_eq!(labels[0].title, "Tracking orders");
+        // Typo'd requests count with the others: no candidate keeps the rare spelling.
+        let typos = ["ordeer", "oorder"];
+        assert!(typos.iter().all(|t| !labels[0].title.to_lowercase().contains(t)), "{}", labels[0].title);
+    }
+
+    #[test]
+    fn a_conversation_is_titled_by_what_its_user_asked_first() {
+        // Both conversations follow up alike ("Can I talk to a human?", asking for a link):
+        // what tells them apart, and names them, is their first request.
+        let follow_ups = "\nassistant: ok\nuser: Can I talk to a human?\nuser: send me the tracking link";
+        let texts: Vec<String> = ["Anna", "Ben", "Chloe", "David"]
+            .iter()
+            .flat_map(|n| {
+                [
+                    format!("user: My discount code {n}10 doesn't work{follow_ups}"),
+                    format!("user: Please update the delivery address for {n}{follow_ups}"),
+                ]
+            })
+            .collect();
+        let docs: Vec<(i32, &str)> = texts.iter().enumerate().map(|(i, t)| ((i % 2) as i32, t.as_str())).collect();
+        let labels = label_groups(&docs, 2, &[vec![texts[0].as_str()], vec![]], &[], None);
+        assert_eq!(titles(&labels), ["Problems with discount code", "Updating delivery address"]);
+        for l in &labels {
+            assert!(!l.title.contains("link") && !l.title.contains("human"), "a follow-up's title: {}", l.title);
+        }
+        assert!(
+            labels[0].description.ends_with("e.g. \"My discount code Anna10 doesn't work\""),
+            "{}",
+            labels[0].description
+        );
+        assert!(!labels[0].description.contains("human"), "{}", labels[0].description);
+    }
+
+    #[test]
+    fn topics_read_as_noun_groups_after_about() {
+        // "what size denim jacket" asks about denim jacket sizes.
+        let docs = vec![
+            (0, "what size denim jacket should I get?"),
+            (0, "What size denim jacket fits me at 185 cm?"),
+            (0, "what size denim jacket for my partner?"),
+            (1, "where is my order 12?"),
+            (1, "Where is my order 44"),
+            (1, "has order 51 shipped yet?"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert!(!labels[0].title.contains("size denim"), "{}", labels[0].title);
+        let stop: HashSet<&str> = STOP_WORDS.iter().copied().collect();
+        let asked = phrases(&tokens("what size denim jacket should I get?"), &stop);
+        assert!(asked.contains("denim jacket sizes") && asked.contains("size"), "{asked:?}");
+        assert!(!asked.iter().any(|p| p.starts_with("size ")), "{asked:?}");
+        // A request verb used as a noun ("my order") is a topic, each user's own one: orders.
+        assert_eq!(labels[1].title, "Questions about orders");
+    }
+
+    #[test]
+    fn a_verb_names_only_what_it_acts_on() {
+        // "Tracking says delivered. Order 12": "order" acts on nothing after it; "tracking"
+        // came first, so "Ordering tracking" is no title.
+        let docs = vec![
+            (0, "Tracking says delivered but I have nothing. Order 12"),
+            (0, "tracking says delivered but nothing came. order 13"),
+            (0, "Tracking says delivered, where is it? Order 14"),
+        ];
+        let labels = label_groups(&docs, 1, &[vec![]], &[], None);
+        assert!(!labels[0].title.starts_with("Ordering"), "{}", labels[0].title);
+        // A lexicon verb after a determiner is a noun: "a polite reply" is what is written.
+        let docs = vec![
+            (0, "write a polite reply to this review: \"Great mug but it arrived chipped\""),
+            (0, "Write a polite reply to this review: \"The mug is lovely\""),
+            (0, "write a polite reply to this 1-star review: \"Late again, never again\""),
+        ];
+        let labels = label_groups(&docs, 1, &[vec![]], &[], None);
+        assert_eq!(labels[0].title, "Writing polite replies");
+        assert!(!labels[0].description.to_lowercase().contains("mug"), "quoted material: {}", labels[0].description);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod pca;
 mod previous;
 pub mod quality;
 pub mod requests;
+pub mod spelling;
 pub mod steering;
 pub mod themes;
 pub mod titles;

@@ -196,30 +196,47 @@ const PROBLEM_WORDS: &[&str] = &[
 /// Words that show the writer speaks of themselves, as a user reporting a problem does.
 const FIRST_PERSON: &[&str] = &["i", "my", "me", "i'm", "i've", "we", "our", "us"];
 
-/// Nouns that take no plural in a title ("Writing Python code", not "codes").
+/// Nouns that take no plural in a title ("Writing Python code", not "codes"; "Baking
+/// sourdough bread" even where an identifier counts the requests: "bake bread #12").
 const UNCOUNTED: &[&str] = &[
     "advice",
+    "bread",
+    "cheese",
+    "clothing",
     "code",
+    "coffee",
     "content",
     "data",
+    "electricity",
     "english",
     "equipment",
     "evidence",
     "feedback",
+    "food",
+    "furniture",
     "grammar",
     "help",
     "homework",
     "information",
+    "jewellery",
+    "jewelry",
     "knowledge",
+    "luggage",
+    "milk",
+    "money",
     "music",
     "news",
     "research",
+    "rice",
     "series",
     "software",
     "species",
     "stuff",
+    "tea",
     "text",
     "traffic",
+    "water",
+    "weather",
     "work",
 ];
 
@@ -227,24 +244,50 @@ const UNCOUNTED: &[&str] = &[
 /// conversation (the answers, `assistant:` and any other role, left out), each message
 /// with its continuation lines; a text with no role prefix is all the user's.
 pub fn request_of(text: &str) -> String {
+    user_messages(text).join("\n")
+}
+
+/// The user's messages of an item's text, as [`request_of`] reads them, one per `user:`
+/// line with its continuation lines; a text with no role prefix is one message.
+pub fn user_messages(text: &str) -> Vec<String> {
     let has_roles = text.lines().any(|l| role_of(l).is_some());
     if !has_roles {
-        return text.trim().to_string();
+        let whole = text.trim();
+        return if whole.is_empty() { Vec::new() } else { vec![whole.to_string()] };
     }
-    let mut out: Vec<&str> = Vec::new();
+    let mut out: Vec<Vec<&str>> = Vec::new();
     let mut in_user = false;
     for line in text.lines() {
         match role_of(line) {
             Some(("user", rest)) => {
                 in_user = true;
-                out.push(rest);
+                out.push(vec![rest]);
             }
             Some(_) => in_user = false,
-            None if in_user => out.push(line),
+            None if in_user => out.last_mut().into_iter().for_each(|m| m.push(line)),
             None => {}
         }
     }
-    out.join("\n").trim().to_string()
+    out.iter().map(|m| m.join("\n").trim().to_string()).filter(|m| !m.is_empty()).collect()
+}
+
+/// A first message of fewer words than this ("hi", "hello there") says no request: the
+/// next is read with it.
+const GREETING_WORDS: usize = 3;
+
+/// What a conversation first asks: its first user message, with the next ones while they
+/// are shorter than a request ("hi" then "where is my order"). Later messages follow up
+/// on the answers ("Can I talk to a human?", "Make it shorter") and are alike across
+/// conversations; what a conversation is about is what its user asked first.
+pub fn first_request(messages: &[String]) -> String {
+    let mut taken: Vec<&str> = Vec::new();
+    for m in messages {
+        taken.push(m);
+        if taken.iter().map(|t| t.split_whitespace().count()).sum::<usize>() >= GREETING_WORDS {
+            break;
+        }
+    }
+    taken.join("\n")
 }
 
 /// `(role, rest)` of a line that starts a message ("user: hi").
@@ -296,6 +339,8 @@ pub struct Request {
     pub form: Form,
     /// Index into the lexicon of the request's verb.
     verb: Option<usize>,
+    /// Where the verb stands in `words`.
+    verb_at: usize,
     /// The object after the verb: up to 3 words, or quoted text.
     object: Option<Object>,
     /// Where the request sends the object or what it is about, right after it: "into
@@ -323,7 +368,7 @@ impl Request {
         };
         let complement = object.and_then(|o| complement_at(&words, end, matches!(o, Object::Quoted(_))));
         let form = form_of(&words, verb.map(|v| (v, at)));
-        Request { words, form, verb, object, complement, counted, language }
+        Request { words, form, verb, verb_at: at, object, complement, counted, language }
     }
 
     /// The request verb's base form ("write").
@@ -374,6 +419,21 @@ impl Request {
 
     fn joined(&self, from: usize, to: usize, form: impl Fn(&Word) -> &String) -> String {
         self.words[from..to].iter().map(|w| form(w).as_str()).collect::<Vec<_>>().join(" ")
+    }
+
+    /// Whether the request's verb may act on `phrase` (lower case words): the phrase stands
+    /// after the verb, or the verb's object is a pronoun standing for what came before.
+    /// "Ordering tracking" is no title of "Tracking says delivered. Order 12".
+    pub fn says_after_verb(&self, phrase: &str) -> bool {
+        let after: Vec<&str> = self.words.iter().skip(self.verb_at + 1).map(|w| w.lower.as_str()).collect();
+        // "UnicodeDecodeError: ... how do I fix it": a pronoun object names what came before.
+        let next = self.words.get(self.verb_at + 1);
+        let ends = |at: usize| self.words.get(at).is_none_or(|w| w.after_break);
+        let refers_back = next.is_some_and(|w| {
+            ["it", "them"].contains(&w.lower.as_str())
+                || (["this", "that"].contains(&w.lower.as_str()) && ends(self.verb_at + 2))
+        });
+        self.verb.is_some() && (refers_back || format!(" {} ", after.join(" ")).contains(&format!(" {phrase} ")))
     }
 
     /// The first two words, lower case ("write a", "how do").
@@ -474,15 +534,19 @@ pub fn is_identifier(word: &str) -> bool {
     digits > word.chars().filter(|c| c.is_alphabetic()).count()
 }
 
-/// Whether a word may stand in a noun group a request names.
-fn is_noun_group_word(w: &Word) -> bool {
-    let stop = |w: &str| STOP_WORDS.contains(&w) || is_request_verb(w) || NOT_OBJECT.contains(&w);
+/// Whether a word may stand in a noun group a request names; a lexicon verb only where
+/// it is a noun (`verb_is_noun`).
+fn is_noun_group_word(w: &Word, verb_is_noun: bool) -> bool {
+    let stop = |w: &str| STOP_WORDS.contains(&w) || (!verb_is_noun && is_request_verb(w)) || NOT_OBJECT.contains(&w);
     w.lower.chars().count() >= 2
         && w.lower.chars().any(char::is_alphabetic)
         && !stop(&w.lower)
         && !is_contraction(&w.lower)
         && !is_identifier(&w.lower)
 }
+
+/// Words after which a lexicon verb is a noun ("a reply", "this review").
+const DETERMINERS: &[&str] = &["a", "an", "the", "this", "that", "these", "those", "my", "your", "our", "their"];
 
 /// Quoted material of at least this many words is named "sentences", shorter "phrases".
 const SENTENCE_WORDS: usize = 3;
@@ -516,7 +580,11 @@ fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<Object>, bool,
     }
     let mut from = i;
     while let Some(w) = words.get(i) {
-        let content = is_noun_group_word(w);
+        // A lexicon verb right after the verb, after a determiner or a word of the group is
+        // a noun: "track order 12", "a polite reply", "this review", "a test plan".
+        let as_noun =
+            i > from || i == at + 1 || i.checked_sub(1).is_some_and(|p| DETERMINERS.contains(&words[p].lower.as_str()));
+        let content = is_noun_group_word(w, as_noun);
         // A name after common words starts another group: "a dinner recipe Anna will like".
         let name_after = i > from
             && w.written.starts_with(char::is_uppercase)
@@ -531,6 +599,8 @@ fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<Object>, bool,
         i -= 1;
     }
     let end = i;
+    // One of many too when an identifier names which: "track order #48213".
+    let counted = counted || words.get(end).is_some_and(|w| !w.after_break && is_identifier(&w.lower));
     from = from.max(i.saturating_sub(OBJECT_WORDS));
     // "act as" keeps its article in the title ("Role-playing as a travel guide").
     let counted = counted || verb == "act";
@@ -553,11 +623,11 @@ fn complement_at(words: &[Word], at: usize, after_quote: bool) -> Option<(usize,
         i += 1;
     }
     let start = i;
-    while words.get(i).is_some_and(|w| !w.after_break && is_noun_group_word(w)) && i - start < OBJECT_WORDS {
+    while words.get(i).is_some_and(|w| !w.after_break && is_noun_group_word(w, false)) && i - start < OBJECT_WORDS {
         i += 1;
     }
     // The group must end there: "in the nightly export job" is whole, "for an organic cotton bedding set" is not.
-    let whole = words.get(i).is_none_or(|w| w.after_break || !is_noun_group_word(w));
+    let whole = words.get(i).is_none_or(|w| w.after_break || !is_noun_group_word(w, false));
     (i > start && whole).then_some((at, i))
 }
 
@@ -740,6 +810,19 @@ mod tests {
     }
 
     #[test]
+    fn a_conversation_is_what_its_user_asked_first() {
+        let text = "user: where is my order?\nassistant: It shipped.\nuser: Can I talk to a human?\nuser: thanks";
+        let messages = user_messages(text);
+        assert_eq!(messages, ["where is my order?", "Can I talk to a human?", "thanks"]);
+        assert_eq!(first_request(&messages), "where is my order?");
+        // A greeting is no request: the next message is read with it.
+        let greeting = user_messages("user: hi\nassistant: Hello!\nuser: my discount code doesn't work\nuser: ok");
+        assert_eq!(first_request(&greeting), "hi\nmy discount code doesn't work");
+        assert_eq!(first_request(&user_messages("a text with no roles")), "a text with no roles");
+        assert!(first_request(&user_messages("assistant: only an answer")).is_empty());
+    }
+
+    #[test]
     fn verbs_objects_and_forms() {
         let r = Request::read("Please write me a short story about a dragon");
         assert_eq!(
@@ -789,6 +872,11 @@ mod tests {
         assert_eq!(r.object_key().as_deref(), Some("password link"));
         let r = Request::read("track the parcel NW-80145 for me");
         assert_eq!(r.object_key().as_deref(), Some("parcel"));
+        assert!(r.counted, "one parcel of many, named by its identifier");
+        let r = Request::read("Can you track order #48213 for me?");
+        assert_eq!((r.verb(), r.object_key().as_deref(), r.counted), (Some("track"), Some("order"), true));
+        let r = Request::read("How should we answer this review?");
+        assert_eq!((r.verb(), r.object_key().as_deref()), (Some("answer"), Some("review")));
         // The last words of a long group, whose last is its head.
         let r = Request::read("write a long detailed technical product description");
         assert_eq!(r.object_key().as_deref(), Some("technical product description"));
@@ -862,6 +950,7 @@ mod tests {
         }
         assert_eq!(plural("analysis"), "analyses");
         assert_eq!(plural("code"), "code");
+        assert_eq!(plural("sourdough bread"), "sourdough bread");
         assert_eq!(plural("Python code"), "Python code");
         assert_eq!(plural("match"), "matches");
         assert_eq!(singular("stories"), "story");
