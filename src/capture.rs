@@ -126,7 +126,7 @@ pub fn capture_events(payload: &str, team_id: i32) -> i64 {
     count_usage(team_id, payload_bytes);
     let mut c = Columns::default();
     events.into_iter().for_each(|e| c.push(e));
-    let stored = Spi::connect_mut(|client| {
+    Spi::connect_mut(|client| {
         let stored = client.update(
             INSERT_EVENTS,
             None,
@@ -159,8 +159,7 @@ pub fn capture_events(payload: &str, team_id: i32) -> i64 {
         )?;
         Ok::<_, pgrx::spi::Error>(stored.len() as i64)
     })
-    .or_raise();
-    stored
+    .or_raise()
 }
 
 /// Counts a payload against its team's daily quota (llm_clusters.max_team_capture_mb_per_day);
