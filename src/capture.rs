@@ -31,8 +31,12 @@ FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text
 ON CONFLICT (team_id, uuid) DO NOTHING
 "#;
 
-/// Adds a payload to its team's day (UTC: a session's TimeZone must not start a new day)
-/// and returns the day's bytes with it.
+/// The team's bytes so far today (UTC: a session's TimeZone must not start a new day).
+const USAGE_TODAY: &str = "
+SELECT u.bytes FROM llm_clusters.capture_usage u
+WHERE u.team_id = $1 AND u.day = (pg_catalog.now() AT TIME ZONE 'UTC')::date";
+
+/// Adds a payload to its team's day and returns the day's bytes with it.
 const COUNT_USAGE: &str = "
 INSERT INTO llm_clusters.capture_usage AS u (team_id, day, bytes)
 VALUES ($1, (pg_catalog.now() AT TIME ZONE 'UTC')::date, $2)
@@ -119,14 +123,14 @@ pub fn capture_events(payload: &str, team_id: i32) -> i64 {
     if events.is_empty() {
         return 0;
     }
-    // Before the INSERT: a call over the day writes nothing. Refused after it, each call of a
-    // leaked key past its quota still wrote its rows to the heap, TOAST and WAL before
-    // rolling back, so the quota bounded what was kept, not what reached the disk. The
-    // usage row's own row-level security refuses another team's payload as the INSERT did.
-    count_usage(team_id, payload_bytes);
+    // Checked before the INSERT, so that a leaked key past its quota writes nothing to the
+    // heap, TOAST or WAL; counted after it, so that the day's row stays locked only from the
+    // count to the commit and a team's concurrent calls store their events in parallel.
+    // Calls racing past the check are refused by the count and roll back.
+    refuse_over_quota(team_id, usage_today(team_id).saturating_add(payload_bytes));
     let mut c = Columns::default();
     events.into_iter().for_each(|e| c.push(e));
-    Spi::connect_mut(|client| {
+    let stored = Spi::connect_mut(|client| {
         let stored = client.update(
             INSERT_EVENTS,
             None,
@@ -159,13 +163,25 @@ pub fn capture_events(payload: &str, team_id: i32) -> i64 {
         )?;
         Ok::<_, pgrx::spi::Error>(stored.len() as i64)
     })
-    .or_raise()
+    .or_raise();
+    refuse_over_quota(team_id, count_usage(team_id, payload_bytes));
+    stored
 }
 
-/// Counts a payload against its team's daily quota (llm_clusters.max_team_capture_mb_per_day);
-/// over it, the call is refused: its events and the count roll back with it.
-fn count_usage(team_id: i32, bytes: i64) {
-    let day_bytes = Spi::get_one_with_args::<i64>(COUNT_USAGE, &[team_id.into(), bytes.into()]).or_raise().unwrap_or(0);
+/// The caller's team's bytes today; 0 when there is no row yet (or the team is not the
+/// caller's: the events INSERT then refuses it by row-level security).
+fn usage_today(team_id: i32) -> i64 {
+    Spi::get_one_with_args::<i64>(USAGE_TODAY, &[team_id.into()]).or_raise().unwrap_or(0)
+}
+
+/// Adds a payload to its team's day and returns the day's bytes with it.
+fn count_usage(team_id: i32, bytes: i64) -> i64 {
+    Spi::get_one_with_args::<i64>(COUNT_USAGE, &[team_id.into(), bytes.into()]).or_raise().unwrap_or(0)
+}
+
+/// Refuses the call when the team's day would hold more than
+/// llm_clusters.max_team_capture_mb_per_day; its events and its count roll back with it.
+fn refuse_over_quota(team_id: i32, day_bytes: i64) {
     let limit_mb = i64::from(MAX_TEAM_CAPTURE_MB_PER_DAY.get());
     if day_bytes > limit_mb << 20 {
         raise(

@@ -52,4 +52,18 @@ SELECT regress.error_of($$DELETE FROM llm_clusters.capture_usage WHERE team_id =
 SELECT count(*) AS other_teams_rows_seen FROM llm_clusters.capture_usage WHERE team_id = 2;
 SELECT regress.error_of($$INSERT INTO llm_clusters.capture_usage VALUES (2, '2000-01-01', 0)$$) AS insert_other;
 RESET ROLE;
+-- The day is counted after the events are stored, then checked again: counted first, the
+-- day's row stayed locked while the INSERT wrote the whole batch, so a team's concurrent
+-- calls queued behind each other's writes. The trigger tells whether the count came first.
+DELETE FROM llm_clusters.capture_usage WHERE team_id = 2;
+CREATE FUNCTION regress.counted_yet() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE NOTICE 'team 2 counted before its events were stored: %',
+        EXISTS (SELECT FROM llm_clusters.capture_usage WHERE team_id = 2);
+    RETURN NULL;
+END $$;
+CREATE TRIGGER counted_yet BEFORE INSERT ON llm_clusters.events
+    FOR EACH STATEMENT EXECUTE FUNCTION regress.counted_yet();
+SELECT llm_clusters.capture('{"event": "$ai_generation", "properties": {"$ai_trace_id": "counted"}}', 2) AS stored;
+SELECT bytes > 0 AS counted_after FROM llm_clusters.capture_usage WHERE team_id = 2;
 ROLLBACK;

@@ -247,6 +247,18 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_set_within_the_samples_gives_the_same_run_whatever_the_seed() {
+        let mut a = planted(6, 100, 64, 0.6, 1);
+        let mut b = a.clone();
+        let seeded = |seed| Params { map_epochs: 50, seed, ..Params::default() };
+        let ra = cluster(&mut a, 64, &seeded(1), None, &|| Ok(())).unwrap();
+        let rb = cluster(&mut b, 64, &seeded(2), None, &|| Ok(())).unwrap();
+        // The seed still lays out the map (its negative sampling), nothing else here.
+        assert!(ra.labels == rb.labels && ra.themes == rb.themes, "the clusters depend on the seed");
+        assert_eq!(ra.quality.pca_explained_variance, rb.quality.pca_explained_variance);
+    }
+
+    #[test]
     fn finds_planted_clusters_deterministically() {
         let params = Params { map_epochs: 50, ..Params::default() };
         let mut a = planted(6, 100, 64, 0.3, 1);
