@@ -33,8 +33,8 @@ ON CONFLICT (team_id, uuid) DO NOTHING
 
 /// The team's bytes so far today (UTC: a session's TimeZone must not start a new day).
 const USAGE_TODAY: &str = "
-SELECT u.bytes FROM llm_clusters.capture_usage u
-WHERE u.team_id = $1 AND u.day = (pg_catalog.now() AT TIME ZONE 'UTC')::date";
+SELECT coalesce((SELECT u.bytes FROM llm_clusters.capture_usage u
+                 WHERE u.team_id = $1 AND u.day = (pg_catalog.now() AT TIME ZONE 'UTC')::date), 0)";
 
 /// Adds a payload to its team's day and returns the day's bytes with it.
 const COUNT_USAGE: &str = "
