@@ -36,6 +36,53 @@ pub struct Limits {
     pub max_buffered_bytes: usize,
 }
 
+/// Refusal lines written to stderr in one second, at most; the others are counted and
+/// the next line written says how many. Refusals are what anonymous clients cause (404,
+/// 401, 405, ...): one line each let a client that sends 20,000 bad requests a second
+/// write ~2 MB of log a second, for as long as it cared to (the disk under a file log,
+/// and the journal's own rate limit dropped the server's other lines with them).
+pub const REFUSALS_LOGGED_PER_SECOND: u32 = 10;
+
+/// Which refusals get a line: at most [`REFUSALS_LOGGED_PER_SECOND`] a second.
+#[derive(Default)]
+pub struct RefusalLog {
+    window: Option<Instant>,
+    lines: u32,
+    suppressed: u64,
+}
+
+impl RefusalLog {
+    /// Whether a refusal at `now` gets a line: `Some(n)` with the refusals left out since
+    /// the last line, `None` when it is one more left out.
+    pub fn admit(&mut self, now: Instant) -> Option<u64> {
+        if self.window.is_none_or(|start| now.saturating_duration_since(start) >= Duration::from_secs(1)) {
+            self.window = Some(now);
+            self.lines = 0;
+        }
+        if self.lines >= REFUSALS_LOGGED_PER_SECOND {
+            self.suppressed += 1;
+            return None;
+        }
+        self.lines += 1;
+        Some(std::mem::take(&mut self.suppressed))
+    }
+}
+
+/// A log line of client-influenced text (a refusal's detail may quote a database message
+/// that quotes an event's name): control characters are escaped, so one request is one
+/// line and cannot forge others.
+pub fn log_safe(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 pub struct State {
     pub store: Store,
     pub limits: Limits,
@@ -47,6 +94,8 @@ pub struct State {
     pub decoding: Arc<Semaphore>,
     /// A permit per byte of body held (--max-buffered-mb).
     pub buffered: Arc<Semaphore>,
+    /// Which refusals are logged.
+    pub refusals: std::sync::Mutex<RefusalLog>,
 }
 
 impl State {
@@ -59,6 +108,7 @@ impl State {
             gate: Gate::default(),
             decoding: Arc::new(Semaphore::new(max_decoding)),
             buffered,
+            refusals: std::sync::Mutex::new(RefusalLog::default()),
         }
     }
 }
@@ -93,8 +143,20 @@ pub async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Res
             response
         }
         Err(rejection) => {
-            // Never the key or the body: the status and why.
-            eprintln!("llm-clusters-server: {method} {path}: {rejection} ({} ms)", started.elapsed().as_millis());
+            // Never the key or the body: the status and why, at most
+            // REFUSALS_LOGGED_PER_SECOND lines a second.
+            let admitted = state.refusals.lock().map(|mut log| log.admit(Instant::now())).unwrap_or(Some(0));
+            if let Some(left_out) = admitted {
+                let more = match left_out {
+                    0 => String::new(),
+                    n => format!(" ({n} more refusals not logged since the last line)"),
+                };
+                eprintln!(
+                    "llm-clusters-server: {method} {path}: {} ({} ms){more}",
+                    log_safe(&rejection.to_string()),
+                    started.elapsed().as_millis()
+                );
+            }
             let mut response = json_response(status_code(rejection.status), rejection.body());
             if rejection.status == Status::Unavailable {
                 // Busy or the database is away: SDKs that read it wait before retrying.
@@ -321,4 +383,32 @@ fn cors(headers: &mut HeaderMap, origin: Option<HeaderValue>) {
     );
     headers.insert("access-control-allow-credentials", HeaderValue::from_static("true"));
     headers.insert("vary", HeaderValue::from_static("origin"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flood of refusals in one second gets REFUSALS_LOGGED_PER_SECOND lines, and the
+    /// next second's first line counts what was left out.
+    #[test]
+    fn refusal_log_is_bounded_per_second() {
+        let mut log = RefusalLog::default();
+        let start = Instant::now();
+        let lines = (0..100_000).filter(|_| log.admit(start).is_some()).count();
+        assert_eq!(lines, REFUSALS_LOGGED_PER_SECOND as usize);
+        assert_eq!(log.admit(start + Duration::from_millis(999)), None);
+        assert_eq!(log.admit(start + Duration::from_secs(1)), Some(100_000 - 10 + 1));
+        assert_eq!(log.admit(start + Duration::from_secs(1)), Some(0));
+    }
+
+    /// A detail quoting an event name with a newline stays one line.
+    #[test]
+    fn log_lines_escape_control_characters() {
+        let forged = "\"x\nllm-clusters-server: POST /batch/ 200\r\u{1b}[2J\u{2028}\" is not one of";
+        let line = log_safe(forged);
+        assert!(!line.chars().any(|c| c.is_control() || c == '\u{2028}'), "{line}");
+        assert!(line.contains("\\nllm-clusters-server") && line.contains("is not one of"));
+        assert_eq!(log_safe("plain détail"), "plain détail");
+    }
 }

@@ -13,9 +13,14 @@
 #     open connection held its body before its key was known (480 MB here, 10 GB at
 #     --max-connections 512); with --max-buffered-mb 64 the peak stays under 150 MB, the
 #     clients past it get 503, and a legitimate capture is stored once they are gone.
+#  5. 20,000 anonymous requests to a wrong path or with a wrong method over keep-alive
+#     connections: every refusal was a line on stderr (~100 bytes each, 6,000 a second
+#     from one client here: the disk under a file log); now at most 10 lines a second, the
+#     next one counting those left out. A key's holder cannot forge a line with a newline
+#     in an event's uuid (the refusal quotes it).
 set -euo pipefail
 source "$(dirname "$0")/../e2e/lib.sh"
-http_port=18030
+http_port=${HTTP_PORT:-18030}
 server_pid=
 holder_pid=
 E2E_CLEANUP='[ -z "$holder_pid" ] || kill $holder_pid 2>/dev/null; [ -z "$server_pid" ] || kill $server_pid 2>/dev/null; true'
@@ -145,4 +150,44 @@ say "4. a limit the descriptors cannot hold is refused at start"
   && fail "started with --max-connections 5000 under ulimit -n 1024"
 grep -q "file descriptors" "$work/refused.txt" || fail "no clear message: $(cat "$work/refused.txt")"
 pass "refused: $(head -1 "$work/refused.txt")"
+say "5. 20,000 anonymous bad requests: the log grows by at most 10 lines a second"
+start_server
+before=$(wc -l <"$work/http.log")
+python3 - "$http_port" 20000 >"$work/flood.out" 2>&1 <<'PY'
+import socket, sys, time
+port, n = int(sys.argv[1]), int(sys.argv[2])
+started = time.monotonic()
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(8)]
+requests = [b"GET /nothing/here HTTP/1.1\r\nHost: x\r\n\r\n", b"GET /batch/ HTTP/1.1\r\nHost: x\r\n\r\n"]
+sent = 0
+while sent < n:
+    for s in socks:
+        s.sendall(b"".join(requests[(sent + i) % 2] for i in range(50)))
+        got = b""
+        while got.count(b"HTTP/1.1 ") < 50:
+            got += s.recv(1 << 16)
+        sent += 50
+print(f"{sent} {time.monotonic() - started:.1f}", flush=True)
+PY
+read -r sent seconds <"$work/flood.out" || fail "flood client: $(cat "$work/flood.out")"
+lines=$(($(wc -l <"$work/http.log") - before))
+allowed=$(python3 -c "import math; print(10 * (math.ceil($seconds) + 1))")
+echo "$sent refused requests in $seconds s: $lines log lines (at most $allowed)"
+[ "$lines" -le "$allowed" ] || fail "$lines log lines for $sent anonymous refusals in $seconds s, over $allowed"
+grep -q "more refusals not logged" "$work/http.log" || fail "the log does not count the refusals it left out"
+# A key's holder (keys are public in web pages) whose event's uuid forges a log line.
+code=$(python3 -c "
+import json, sys
+print(json.dumps({'api_key': sys.argv[1], 'batch': [{'event': '\$ai_generation', 'uuid': 'x\nllm-clusters-server: POST /batch/ 200 forged', 'properties': {'\$ai_trace_id': 't'}}]}))" "$key" \
+  | curl -s -o /dev/null -w '%{http_code}' --data-binary @- "$url/batch/")
+[ "$code" = 400 ] || fail "the forged uuid got $code"
+sleep 1.1   # the next second's first refusal is logged
+python3 -c "
+import json, sys
+print(json.dumps({'api_key': sys.argv[1], 'batch': [{'event': '\$ai_generation', 'uuid': 'x\nllm-clusters-server: POST /batch/ 200 forged', 'properties': {'\$ai_trace_id': 't'}}]}))" "$key" \
+  | curl -s -o /dev/null --data-binary @- "$url/batch/"
+grep -q '^llm-clusters-server: POST /batch/ 200 forged' "$work/http.log" && fail "an event's uuid forged a log line"
+grep -q 'x\\nllm-clusters-server: POST /batch/ 200 forged' "$work/http.log" || fail "the refusal of the forged uuid is not logged escaped"
+pass "no forged line: the uuid's newline is logged as \\n"
+stop_server
 say "server bounds: all checks passed"
