@@ -1,6 +1,7 @@
 //! Accepting connections within bounds: at most `--max-connections` at once (beyond it,
 //! new ones wait in the kernel's listen queue, not in our file descriptors), each closed
-//! when it sends no request head for `--idle-timeout-s`, and enough file descriptors
+//! when it sends no request head for `--idle-timeout-s` or reads nothing of an answer for
+//! as long (`WriteProgress`), and enough file descriptors
 //! kept in reserve (checked at start) that accept does not run out of them. If it still
 //! does (EMFILE/ENFILE: descriptors used elsewhere), it pauses instead of spinning.
 
@@ -11,8 +12,11 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use std::future::Future;
 use std::io;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
@@ -65,6 +69,7 @@ pub async fn accept_loop(
         };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
+        let stream = WriteProgress::new(stream, limits.idle_timeout);
         let connection = http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.idle_timeout)
@@ -75,6 +80,79 @@ pub async fn accept_loop(
             let _ = connection.await;
             drop(permit);
         });
+    }
+}
+
+/// A connection whose writes must make progress: one that cannot write a byte for `limit`
+/// fails with `TimedOut`, and hyper closes it. hyper's timeouts cover reading a request
+/// head (and ours its body), not writing the answer: a client that pipelined requests
+/// and never read the answers (its receive window closed) held its connection, and a
+/// slot of `--max-connections`, for good, and a few hundred such sockets locked every
+/// client out.
+pub struct WriteProgress<S> {
+    inner: S,
+    limit: Duration,
+    /// Since when a write has been waiting, as a timer.
+    stalled: Option<Pin<Box<tokio::time::Sleep>>>,
+}
+
+impl<S> WriteProgress<S> {
+    pub fn new(inner: S, limit: Duration) -> Self {
+        WriteProgress { inner, limit, stalled: None }
+    }
+
+    /// After the inner write answered: progress clears the timer, waiting starts it (or
+    /// fails once it ran out).
+    fn check<T>(&mut self, cx: &mut Context<'_>, polled: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
+        if polled.is_ready() {
+            self.stalled = None;
+            return polled;
+        }
+        let limit = self.limit;
+        let timer = self.stalled.get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
+        match timer.as_mut().poll(cx) {
+            Poll::Ready(()) => Poll::Ready(Err(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!("the client read nothing of its answer for {} s", limit.as_secs()),
+            ))),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for WriteProgress<S> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for WriteProgress<S> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.check(cx, polled)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.check(cx, polled)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        self.check(cx, polled)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_shutdown(cx);
+        self.check(cx, polled)
     }
 }
 

@@ -264,3 +264,32 @@ async fn a_long_path_is_clipped_in_the_answer() {
     assert!(answer.starts_with("HTTP/1.1 404"), "{}", &answer[..answer.len().min(200)]);
     assert!(answer.len() < 1_000, "a 404 of {} bytes", answer.len());
 }
+
+/// A client that pipelines requests and never reads the answers (its receive window
+/// closed): the server's write waits, and only reading a request head had a timeout, so
+/// each such connection held a slot of --max-connections for good and a handful of them
+/// locked every client out. A write that makes no progress for --idle-timeout-s now
+/// closes the connection, and a legitimate client behind them is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_that_never_read_their_answers_do_not_hold_the_connections() {
+    let address = start(Setup { max_connections: 2, idle_timeout_s: 1, ..Setup::default() }).await;
+    let mut writers = Vec::new();
+    for _ in 0..2 {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let mut stream = socket.connect(address).await.unwrap();
+        // 404s, pipelined, 64 KB at a time, never read: the writes block once both sides'
+        // buffers are full; the task ends when the server closes the connection.
+        writers.push(tokio::spawn(async move {
+            let chunk = "GET /no/such/path HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1600);
+            while stream.write_all(chunk.as_bytes()).await.is_ok() {}
+        }));
+    }
+    // Both connections are taken and stalled before the legitimate client comes.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let answer = exchange(address, "OPTIONS /batch/ HTTP/1.1\r\nHost: x\r\nOrigin: http://app\r\n", b"").await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    for writer in writers {
+        tokio::time::timeout(HANG_GUARD, writer).await.expect("the stalled connection was never closed").unwrap();
+    }
+}
