@@ -111,7 +111,8 @@ pub fn try_subtransaction<T>(f: impl FnOnce() -> T) -> Result<T, (PgSqlErrorCode
             }
             CaughtError::RustPanic { ereport, .. } => (ereport.sql_error_code(), ereport.message().to_string()),
         };
-        Err(match TIME_LIMIT_FIRED.load(Ordering::SeqCst) {
+        // Nested subtransactions (a batch inside a time limit) name the limit once.
+        Err(match TIME_LIMIT_FIRED.load(Ordering::SeqCst) && !message.starts_with("stopped by ") {
             true => (code, {
                 let limit = LIMIT_IN_FORCE.get();
                 format!("stopped by {} ({} ms): {message}", limit.setting, limit.ms)

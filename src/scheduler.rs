@@ -14,7 +14,7 @@ use crate::gucs::{
     SCHEDULER_NAPTIME,
 };
 use crate::isolated::{run_in_own_process, run_of_cycle};
-use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Batches, Required};
+use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Batches, Required, TimeLimit};
 use crate::run::run;
 use crate::summary::summarize_pending_of;
 use llm_clusters_engine::cluster::Params;
@@ -189,12 +189,32 @@ fn job_inputs((team_id, job_id): JobKey) -> Option<(String, Lens)> {
 /// team's backlog (any number of events an admin INSERTs, dated 2099 to come first) was
 /// embedded before this job ran, up to PREPARE_MAX per job of every team, every cycle.
 /// It goes on while a batch writes a whole batch of rows, whether or not they count (an
-/// item without text gets a row without a vector, and is done).
-fn prepare(level: &str, what: &str, work: &(dyn Fn(&str, i32) -> Batches + std::panic::RefUnwindSafe)) {
+/// item without text gets a row without a vector, and is done), and for at most
+/// `llm_clusters.job_time_limit` (`deadline`, shared by all of a job's preparation): the
+/// worker is every team's, and a team that INSERTs items as fast as they are embedded,
+/// or whose items are slow to summarise, held it for PREPARE_MAX items per job (hours
+/// with the built-in model) while every later job of every team waited.
+fn prepare(
+    level: &str,
+    what: &str,
+    deadline: Option<Instant>,
+    work: &(dyn Fn(&str, i32) -> Batches + std::panic::RefUnwindSafe),
+) {
     let mut total = 0i64;
     while total < PREPARE_MAX && !shutdown_requested() {
+        let limit = match deadline.map(|d| d.saturating_duration_since(Instant::now())) {
+            None => TimeLimit { ms: 0, ..job_time_limit() },
+            Some(left) if left.is_zero() => {
+                pgrx::log!("llm_clusters scheduler: {what} {level} items stopped at llm_clusters.job_time_limit");
+                break;
+            }
+            // At least 1 ms: 0 would mean no limit.
+            Some(left) => {
+                TimeLimit { ms: i32::try_from(left.as_millis()).unwrap_or(i32::MAX).max(1), ..job_time_limit() }
+            }
+        };
         report_activity(&format!("llm_clusters: {what} {level} items"));
-        match BackgroundWorker::transaction(|| in_subtransaction(|| work(level, PREPARE_BATCH))) {
+        match BackgroundWorker::transaction(|| with_time_limit(limit, || work(level, PREPARE_BATCH))) {
             Ok(done) => {
                 total += done.written;
                 if done.written < i64::from(PREPARE_BATCH) {
@@ -229,18 +249,22 @@ fn run_cycle() {
             return;
         }
         if let Some((level, lens)) = job_inputs((team_id, job_id)) {
+            let limit = job_time_limit();
+            let deadline = (limit.ms > 0).then(|| Instant::now() + Duration::from_millis(limit.ms as u64));
             let summarized = Level::parse(&level).is_ok_and(Level::has_summaries);
             let team = Some(team_id);
             if AUTO_SUMMARIZE.get() && summarized {
-                prepare(&level, "summarising", &|level, n| summarize_pending_of(team, level, n));
+                prepare(&level, "summarising", deadline, &|level, n| summarize_pending_of(team, level, n));
             }
             match (AUTO_EMBED.get(), lens) {
-                (true, Lens::Summary) => {
-                    prepare(&level, "embedding the summaries of", &|level, n| embed_summaries_of(team, level, n))
-                }
-                (true, lens) => prepare(&level, &format!("embedding ({} lens)", lens.as_str()), &|level, n| {
-                    embed_pending_of(team, level, n, lens.as_str())
+                (true, Lens::Summary) => prepare(&level, "embedding the summaries of", deadline, &|level, n| {
+                    embed_summaries_of(team, level, n)
                 }),
+                (true, lens) => {
+                    prepare(&level, &format!("embedding ({} lens)", lens.as_str()), deadline, &|level, n| {
+                        embed_pending_of(team, level, n, lens.as_str())
+                    })
+                }
                 (false, _) => {}
             }
         }

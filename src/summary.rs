@@ -43,12 +43,26 @@ WHERE e.event = '$ai_generation' AND ($2::int IS NULL OR e.team_id = $2)
                   WHERE s.team_id = e.team_id AND s.level = 'generation' AND s.item_id = e.uuid::text)
 ORDER BY e.\"timestamp\", e.uuid LIMIT $1";
 
+/// Characters of a step's ids, name and model read (capture() takes them as they come, so
+/// an event may carry megabytes in each; no page or summary shows more than a line).
+const STEP_NAME_CHARS: i32 = 200;
+
+// Every text of a step is cut in SQL before it reaches memory: the ids, name and model to
+// STEP_NAME_CHARS, the error, input and output by the item's budget ($4 bytes, the errors,
+// inputs and outputs of its earlier steps counted; an error past it is cut to what is
+// left). An API key's holder sent errors of 19 MB (compressed to 200 KB on disk), and one
+// trace of them made summarize_pending (the worker's, before a job's run), trace_html or
+// the lenses read gigabytes into one backend, as many as the day's quota let it store.
 const STEP_COLUMNS: &str =
-    "e.uuid::text, e.event, (extract(epoch FROM e.\"timestamp\") * 1000)::float8, e.span_id, e.parent_id,
-       e.span_name, e.model, e.latency_s, e.input_tokens, e.output_tokens, e.total_cost_usd, e.is_error, e.error,
-       CASE WHEN e.input IS NULL OR e.bytes_before + e.input_bytes <= $4 THEN e.input::text
+    "e.uuid::text, e.event, (extract(epoch FROM e.\"timestamp\") * 1000)::float8,
+       pg_catalog.left(e.span_id, $5), pg_catalog.left(e.parent_id, $5), pg_catalog.left(e.span_name, $5),
+       pg_catalog.left(e.model, $5), e.latency_s, e.input_tokens, e.output_tokens, e.total_cost_usd, e.is_error,
+       CASE WHEN e.error IS NULL OR e.bytes_before + e.error_bytes <= $4 THEN e.error
+            ELSE pg_catalog.left(e.error, GREATEST($4 - e.bytes_before, 0)::int)
+                 || pg_catalog.format(' (%s bytes left out: llm_clusters.max_output_mb)', e.error_bytes) END,
+       CASE WHEN e.input IS NULL OR e.bytes_before + e.error_bytes + e.input_bytes <= $4 THEN e.input::text
             ELSE pg_catalog.to_jsonb(pg_catalog.format('(%s bytes left out: llm_clusters.max_output_mb)', e.input_bytes))::text END,
-       CASE WHEN e.output IS NULL OR e.bytes_before + e.input_bytes + e.output_bytes <= $4 THEN e.output::text
+       CASE WHEN e.output IS NULL OR e.bytes_before + e.error_bytes + e.input_bytes + e.output_bytes <= $4 THEN e.output::text
             ELSE pg_catalog.to_jsonb(pg_catalog.format('(%s bytes left out: llm_clusters.max_output_mb)', e.output_bytes))::text END";
 
 /// Internal: called by `llm_clusters.summarize_pending`. Batches in subtransactions, as
@@ -153,9 +167,10 @@ struct Written {
 }
 
 /// The steps of each (team, item): a trace's events in time order (at most `limit`), or
-/// the one generation; one query for all the items. Each item's inputs and outputs are
-/// read while their text adds up to `item_bytes` (per item, so that one team's huge item
-/// costs no other item anything); later ones are a note of their size.
+/// the one generation; one query for all the items. Each item's errors, inputs and outputs
+/// are read while their text adds up to `item_bytes` (per item, so that one team's huge
+/// item costs no other item anything); later ones are a note of their size (an error is
+/// cut to what is left). Ids, names and models are cut to STEP_NAME_CHARS characters.
 pub fn steps_of(
     level: Level,
     items: &[(i32, String)],
@@ -167,9 +182,10 @@ pub fn steps_of(
     let matches = if level == Level::Trace { "e.trace_id = p.item_id" } else { "e.uuid::text = p.item_id" };
     let query = format!(
         "SELECT e.p_team, e.p_item, {STEP_COLUMNS}
-         FROM (SELECT s.*, coalesce(sum(s.input_bytes + s.output_bytes) OVER (
+         FROM (SELECT s.*, coalesce(sum(s.error_bytes + s.input_bytes + s.output_bytes) OVER (
                       PARTITION BY s.p_order ORDER BY s.\"timestamp\", s.uuid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS bytes_before
                FROM (SELECT p.team_id AS p_team, p.item_id AS p_item, p.p_order, e.*,
+                            coalesce(pg_catalog.octet_length(e.error), 0) AS error_bytes,
                             coalesce(pg_catalog.octet_length(e.input::text), 0) AS input_bytes,
                             coalesce(pg_catalog.octet_length(e.output::text), 0) AS output_bytes
                      FROM unnest($1::int[], $2::text[]) WITH ORDINALITY AS p(team_id, item_id, p_order)
@@ -178,7 +194,11 @@ pub fn steps_of(
     );
     let mut out: HashMap<(i32, String), Vec<Step>> = HashMap::new();
     Spi::connect(|client| {
-        for row in client.select(&query, None, &[teams.into(), ids.into(), limit.into(), item_bytes.into()])? {
+        for row in client.select(
+            &query,
+            None,
+            &[teams.into(), ids.into(), limit.into(), item_bytes.into(), STEP_NAME_CHARS.into()],
+        )? {
             let key = (row.get::<i32>(1)?.required("the item's team"), row.get::<String>(2)?.required("the item's id"));
             let (step, unreadable) = step_of(&row, 3)?;
             if let Some(why) = unreadable {
