@@ -74,7 +74,7 @@ say "end-to-end: llm-clusters-server with PostHog's Python, Node.js and browser 
 bash tests/e2e/server.sh
 say "end-to-end: PostHog's Python SDK sends evaluations to llm-clusters-server; clustered at level evaluation"
 bash tests/e2e/evaluations.sh
-say "attacks: llm-clusters-server under gzip bombs, 1,100 idle connections and stalled bodies"
+say "attacks: llm-clusters-server under gzip bombs, 1,100 idle connections, stalled bodies and a flood of refusals"
 bash tests/security/server_bounds.sh
 say "attacks: one team's idle transaction with every lock it may take stalls no other team"
 bash tests/security/locks.sh
@@ -82,6 +82,10 @@ say "attacks: memberships WITH SET FALSE (PostgreSQL 16+) own no job and see no 
 bash tests/security/set_false_membership.sh
 say "attacks: one team's backlog is not prepared on another team's job time"
 bash tests/security/worker_fairness.sh
+say "attacks: the worker prepares a job's items for at most llm_clusters.job_time_limit"
+bash tests/security/worker_preparation_limit.sh
+say "attacks: a trace of huge step texts (\$ai_error) stays within its budget in memory"
+bash tests/security/planted_step_texts.sh
 say "end-to-end: llm-clusters-server to PostgreSQL over TLS"
 bash tests/e2e/server_tls.sh
 say "end-to-end: the PostgreSQL 15 package (.deb and archive) on a clean data directory"
