@@ -86,6 +86,8 @@ say "attacks: the worker prepares a job's items for at most llm_clusters.job_tim
 bash tests/security/worker_preparation_limit.sh
 say "attacks: a trace of huge step texts (\$ai_error) stays within its budget in memory"
 bash tests/security/planted_step_texts.sh
+say "attacks: a trace of 20,000 generations is read only up to its 8,000-character content"
+bash tests/security/trace_content_memory.sh
 say "end-to-end: llm-clusters-server to PostgreSQL over TLS"
 bash tests/e2e/server_tls.sh
 say "end-to-end: the PostgreSQL 15 package (.deb and archive) on a clean data directory"
