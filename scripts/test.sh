@@ -82,6 +82,8 @@ say "attacks: memberships WITH SET FALSE (PostgreSQL 16+) own no job and see no 
 bash tests/security/set_false_membership.sh
 say "attacks: one team's backlog is not prepared on another team's job time"
 bash tests/security/worker_fairness.sh
+say "attacks: the worker takes teams in turns: one team's slow jobs delay another's by at most one job"
+bash tests/security/worker_turns.sh
 say "attacks: the worker prepares a job's items for at most llm_clusters.job_time_limit"
 bash tests/security/worker_preparation_limit.sh
 say "attacks: a trace of huge step texts (\$ai_error) stays within its budget in memory"

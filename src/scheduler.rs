@@ -50,7 +50,11 @@ struct Cycle {
     epoch: i64,
 }
 
-/// The start of the current cycle and the jobs due in it, in id order.
+/// The start of the current cycle and the jobs due in it, in turns across teams: every
+/// team's first due job (by id) before any team's second, and so on, so that one team's
+/// many (or slow) jobs hold the worker, which every team shares, at most one job's time
+/// (`job_time_limit`) before another team's next job. Within a turn, the team whose last
+/// scheduled run started longest ago (or that has none) goes first.
 fn due_jobs() -> (Cycle, Vec<JobKey>) {
     let run_at = parse_time_of_day(&daily_run_time()).or_raise();
     let now = Spi::get_one::<f64>("SELECT extract(epoch FROM now())::float8").or_raise().required("now()");
@@ -62,7 +66,10 @@ fn due_jobs() -> (Cycle, Vec<JobKey>) {
         "SELECT j.team_id, j.id FROM llm_clusters.jobs j
          WHERE j.enabled AND j.enabled_at <= $1
            AND NOT EXISTS (SELECT 1 FROM llm_clusters.runs r WHERE r.team_id = j.team_id AND r.job_id = j.id AND r.cycle = $1)
-         ORDER BY j.id, j.team_id",
+         ORDER BY row_number() OVER (PARTITION BY j.team_id ORDER BY j.id),
+                  (SELECT max(r.started_at) FROM llm_clusters.runs r
+                    WHERE r.team_id = j.team_id AND r.cycle IS NOT NULL) NULLS FIRST,
+                  j.team_id, j.id",
         &[cycle.into()],
     );
     (Cycle { start: cycle, epoch: start }, jobs)
