@@ -27,20 +27,19 @@ SELECT t.team_id,
        t.ts,
        coalesce(own.embedding, t.mean_embedding)   AS embedding,
        -- Its generations' text in time order, cut to 8,000 characters. Only the events that
-       -- reach those characters are read and joined: each part is cut to 8,000 characters
-       -- and a part is taken while the text before it (parts and newlines) is at most 8,000
-       -- characters long, so a trace of many (or long) generations costs at most ~16,000
-       -- characters here, not the whole trace's text (a key holder could send 100,000s).
-       (SELECT left(string_agg(substr(p.content, 1, 8000), E'\n' ORDER BY p."timestamp"), 8000)
-          FROM (SELECT k.uuid,
-                       sum(k.len + 1) OVER (ORDER BY k."timestamp"
-                                            ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
-                  FROM (SELECT g.uuid, g."timestamp", length(substr(g.content, 1, 8000)) AS len
-                          FROM llm_clusters.events g
-                         WHERE g.team_id = t.team_id AND g.trace_id = t.trace_id
-                           AND g.event = '$ai_generation' AND g.content IS NOT NULL
-                         ORDER BY g."timestamp" LIMIT 8001) k) w
-          JOIN llm_clusters.events p ON p.team_id = t.team_id AND p.uuid = w.uuid
+       -- reach those characters are read and joined: at most the first 8,001 generations with
+       -- a text (each adds at least a newline), each cut to 8,000 characters, and of those the
+       -- ones whose text before them (parts and newlines) is at most 8,000 characters long.
+       -- So a trace of many (or long) generations costs at most ~16,000 characters here, not
+       -- the whole trace's text (a key holder could send 100,000s).
+       (SELECT left(string_agg(w.content, E'\n' ORDER BY w."timestamp"), 8000)
+          FROM (SELECT substr(g.content, 1, 8000) AS content, g."timestamp",
+                       sum(length(substr(g.content, 1, 8000)) + 1) OVER (ORDER BY g."timestamp"
+                           ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS before
+                  FROM llm_clusters.events g
+                 WHERE g.team_id = t.team_id AND g.trace_id = t.trace_id
+                   AND g.event = '$ai_generation' AND g.content IS NOT NULL
+                 ORDER BY g."timestamp" LIMIT 8001) w
          WHERE coalesce(w.before, 0) <= 8000) AS content,
        t.cost_usd,
        t.latency_s,
