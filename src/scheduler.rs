@@ -54,7 +54,8 @@ struct Cycle {
 /// team's first due job (by id) before any team's second, and so on, so that one team's
 /// many (or slow) jobs hold the worker, which every team shares, at most one job's time
 /// (`job_time_limit`) before another team's next job. Within a turn, the team whose last
-/// scheduled run started longest ago (or that has none) goes first.
+/// scheduled run started longest ago (or that has none) goes first, then the older job
+/// (lower id): with one job per team, id order as before.
 fn due_jobs() -> (Cycle, Vec<JobKey>) {
     let run_at = parse_time_of_day(&daily_run_time()).or_raise();
     let now = Spi::get_one::<f64>("SELECT extract(epoch FROM now())::float8").or_raise().required("now()");
@@ -69,7 +70,7 @@ fn due_jobs() -> (Cycle, Vec<JobKey>) {
          ORDER BY row_number() OVER (PARTITION BY j.team_id ORDER BY j.id),
                   (SELECT max(r.started_at) FROM llm_clusters.runs r
                     WHERE r.team_id = j.team_id AND r.cycle IS NOT NULL) NULLS FIRST,
-                  j.team_id, j.id",
+                  j.id, j.team_id",
         &[cycle.into()],
     );
     (Cycle { start: cycle, epoch: start }, jobs)
