@@ -14,6 +14,9 @@ const RATIO: usize = 10;
 const MAX_TYPO_TEXTS: usize = 3;
 /// Words shorter than this are left alone: short words have many real neighbours ("cat", "car").
 const MIN_CHARS: usize = 4;
+/// Longer runs of letters are no words a hand typed (pasted data, a letter repeated): left
+/// alone, also because a word's deletions take the square of its length in memory.
+const MAX_CHARS: usize = 30;
 
 /// Typo'd words (lower case) and the frequent spelling each stands for.
 #[derive(Debug, Default)]
@@ -37,7 +40,7 @@ impl Spelling {
                 *counts.entry(w).or_default() += 1;
             }
         }
-        let usable = |w: &str| w.chars().count() >= MIN_CHARS && !STOP_WORDS.contains(&w);
+        let usable = |w: &str| (MIN_CHARS..=MAX_CHARS).contains(&w.chars().count()) && !STOP_WORDS.contains(&w);
         // Frequent words by each of their one-letter deletions (and themselves): two words
         // one edit apart share a key (the candidates are checked, as a shared key is also
         // met two edits apart).
@@ -207,6 +210,18 @@ mod tests {
         // Two spellings about as common: neither is a typo.
         let s = Spelling::learn(["colour", "color", "colour", "color"]);
         assert_eq!(s.fix("color and colour"), "color and colour");
+    }
+
+    #[test]
+    fn runs_of_letters_longer_than_a_word_are_left_alone() {
+        // 4,000 letters without a space: learnt at the cost of a word, not its square.
+        let long = "nan".repeat(1_334);
+        let word = "abcdefghijklmnopqrstuvwxyzabcde";
+        let mut texts = vec![long.as_str(); 12];
+        texts.extend([word; 12]);
+        let typo = "abcdefghijklmnopqrstuvwxyzabcdd";
+        let s = Spelling::learn(texts.into_iter().chain([typo, long.as_str()]));
+        assert_eq!(s.fix(typo), typo);
     }
 
     #[test]
