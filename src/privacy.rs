@@ -5,6 +5,7 @@
 
 use crate::error::OrRaise;
 use crate::gucs::MIN_DISTINCT_USERS;
+use pgrx::datum::DatumWithOid;
 use pgrx::prelude::*;
 
 /// Internal: the floor in force, read through the library so that the setting is defined
@@ -20,21 +21,61 @@ pub fn min_distinct_users() -> i32 {
 /// and theme of a run, as the caller (the team's events are the caller's to read). Items
 /// whose trace has no event with a `distinct_id` count for nobody: a group of anonymous
 /// items is below any floor above 1. Counted again after steering changes a run's groups
-/// (a count of a group that no longer exists is never read).
+/// (a count of a group that no longer exists is never read). The run's items are read
+/// from its assignments and clusters.
 pub fn record_distinct_users(team_id: i32, run_id: i64) {
-    Spi::run_with_args(
-        "WITH users AS (
-             SELECT a.cluster_id, c.theme_id, e.distinct_id
-             FROM llm_clusters.assignments a
-             JOIN llm_clusters.clusters c ON c.team_id = a.team_id AND c.run_id = a.run_id AND c.cluster_id = a.cluster_id
-             LEFT JOIN llm_clusters.events e ON e.team_id = a.team_id AND e.trace_id = a.trace_id
-             WHERE a.team_id = $1 AND a.run_id = $2)
-         INSERT INTO llm_clusters.distinct_users (team_id, run_id, grouping, group_id, users)
-         SELECT $1, $2, 'cluster', cluster_id, count(DISTINCT distinct_id) FROM users GROUP BY cluster_id
-         UNION ALL
-         SELECT $1, $2, 'theme', theme_id, count(DISTINCT distinct_id) FROM users WHERE theme_id IS NOT NULL GROUP BY theme_id
-         ON CONFLICT (team_id, run_id, grouping, group_id) DO UPDATE SET users = EXCLUDED.users",
+    count_users(
+        "SELECT a.cluster_id, c.theme_id, a.trace_id
+         FROM llm_clusters.assignments a
+         JOIN llm_clusters.clusters c ON c.team_id = a.team_id AND c.run_id = a.run_id AND c.cluster_id = a.cluster_id
+         WHERE a.team_id = $1 AND a.run_id = $2",
         &[team_id.into(), run_id.into()],
+    );
+}
+
+/// `record_distinct_users` for the run being written, from what it holds in memory: each
+/// item's trace and cluster (-1: Outliers) and each cluster's theme. The same counts
+/// without reading back the assignments just written (at a million items, joining them
+/// with the clusters took seconds).
+pub fn record_distinct_users_of(
+    team_id: i32,
+    run_id: i64,
+    trace_ids: &[Option<String>],
+    labels: &[i32],
+    cluster_themes: &[usize],
+) {
+    // As the clusters table holds it: a cluster's theme, none for Outliers.
+    let themes: Vec<Option<i32>> = labels
+        .iter()
+        .map(|&l| usize::try_from(l).ok().and_then(|c| cluster_themes.get(c)).and_then(|&t| i32::try_from(t).ok()))
+        .collect();
+    count_users(
+        "SELECT * FROM unnest($3::int[], $4::int[], $5::text[]) AS u(cluster_id, theme_id, trace_id)",
+        &[team_id.into(), run_id.into(), labels.to_vec().into(), themes.into(), trace_ids.to_vec().into()],
+    );
+}
+
+/// Counts and records the users of the items `items` selects (cluster_id, theme_id,
+/// trace_id; `$1` the team, `$2` the run). Each (cluster, trace) once, then each (cluster,
+/// user) pair once, by hash aggregates, then counted: a cluster has one theme, so a
+/// cluster's pairs are its users, and a theme's users are the distinct users of its
+/// clusters' pairs. (count(DISTINCT) over every item's row sorted them per grouping.)
+fn count_users(items: &str, args: &[DatumWithOid]) {
+    Spi::run_with_args(
+        &format!(
+            "WITH items AS ({items}),
+             pairs AS MATERIALIZED (
+                 SELECT DISTINCT i.cluster_id, i.theme_id, e.distinct_id
+                 FROM (SELECT DISTINCT cluster_id, theme_id, trace_id FROM items) i
+                 LEFT JOIN llm_clusters.events e ON e.team_id = $1 AND e.trace_id = i.trace_id)
+             INSERT INTO llm_clusters.distinct_users (team_id, run_id, grouping, group_id, users)
+             SELECT $1, $2, 'cluster', cluster_id, count(distinct_id) FROM pairs GROUP BY cluster_id
+             UNION ALL
+             SELECT $1, $2, 'theme', theme_id, count(distinct_id)
+             FROM (SELECT DISTINCT theme_id, distinct_id FROM pairs WHERE theme_id IS NOT NULL) t GROUP BY theme_id
+             ON CONFLICT (team_id, run_id, grouping, group_id) DO UPDATE SET users = EXCLUDED.users"
+        ),
+        args,
     )
     .or_raise();
 }

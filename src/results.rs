@@ -92,9 +92,15 @@ pub fn write_results(
                 theme_ids.into(),
             ],
         )?;
-        for start in (0..n).step_by(WRITE_BATCH) {
-            let end = (start + WRITE_BATCH).min(n);
-            let r = start..end;
+        Ok::<_, pgrx::spi::Error>(())
+    })
+    .or_raise();
+    // One SPI connection per batch: the arrays a batch binds are made in its memory, which
+    // goes with it (in one connection every batch's arrays stayed until the last).
+    for start in (0..n).step_by(WRITE_BATCH) {
+        let end = (start + WRITE_BATCH).min(n);
+        let r = start..end;
+        Spi::connect_mut(|client| {
             client.update(
                 "INSERT INTO llm_clusters.assignments (team_id, run_id, item_id, trace_id, cluster_id, x, y, distance, rank, ts)
                  SELECT $1, $2, i, t, c, x, y, d, r, ts
@@ -112,12 +118,12 @@ pub fn write_results(
                     result.rank[r.clone()].iter().map(|&x| x as i32).collect::<Vec<_>>().into(),
                     ts[r.clone()].to_vec().into(),
                 ],
-            )?;
-            check_interrupts().or_raise();
-        }
-        Ok::<_, pgrx::spi::Error>(())
-    })
-    .or_raise();
+            )
+            .map(drop)
+        })
+        .or_raise();
+        check_interrupts().or_raise();
+    }
 }
 
 /// Size, share and metrics as SQL aggregates over the run's items joined to the job's

@@ -76,7 +76,9 @@ class PeakMemory:
     """Samples a process's private resident memory (RssAnon) until stopped; also reads VmHWM."""
 
     def __init__(self, pid):
-        self.pid, self.peak_anon, self.running = pid, 0, True
+        self.pid, self.peak_anon, self.peak_at, self.running = pid, 0, 0.0, True
+        self.start = time.perf_counter()
+        self.samples = []
         self.thread = threading.Thread(target=self.poll, daemon=True)
         self.thread.start()
 
@@ -86,7 +88,10 @@ class PeakMemory:
 
     def poll(self):
         while self.running:
-            self.peak_anon = max(self.peak_anon, self.status().get("RssAnon", 0))
+            anon = self.status().get("RssAnon", 0)
+            self.samples.append((time.perf_counter() - self.start, anon))
+            if anon > self.peak_anon:
+                self.peak_anon, self.peak_at = anon, self.samples[-1][0]
             time.sleep(0.02)
 
     def stop(self):
@@ -111,7 +116,7 @@ def run_rust(n):
             "SELECT status, n_items, n_clusters, n_outliers, timings, error FROM llm_clusters.runs WHERE id = %s",
             (run_id,),
         ).fetchone()
-    return dict(job=job, elapsed=elapsed, peak_anon=peak_anon, hwm=hwm, status=status, n_items=n_items,
+    return dict(job=job, elapsed=elapsed, peak_anon=peak_anon, hwm=hwm, peak_at=mem.peak_at, samples=mem.samples, status=status, n_items=n_items,
                 n_clusters=n_clusters, n_outliers=n_outliers, timings=timings, error=error)
 
 
@@ -216,7 +221,7 @@ def main():
     print(f"  run_job: {r['elapsed']:.2f} s ({r['status']}, {r['n_items']} items, {r['n_clusters']} clusters, "
           f"{r['n_outliers']} outliers); phases s: {phases}")
     print(f"  backend peak private memory {r['peak_anon'] / 2**20:.0f} MiB = {r['peak_anon'] / raw:.2f}x raw "
-          f"(VmHWM incl. shared buffers {r['hwm'] / 2**20:.0f} MiB)")
+          f"at {r['peak_at']:.1f} s (VmHWM incl. shared buffers {r['hwm'] / 2**20:.0f} MiB)")
     if r["error"]:
         print(f"  error: {r['error']}")
     if args.assign:

@@ -216,7 +216,38 @@ pub(super) struct SampledGraph {
     pub(super) edges: Vec<(u32, u32, f32)>,
     /// The nearest sampled rows of every other row (ascending row order), when the
     /// clustering step found them: the map places those rows from them.
-    pub(super) rest: Option<Neighbours>,
+    pub(super) rest: Option<RestNeighbours>,
+}
+
+/// The nearest sampled rows of the rows outside the sample, `k` per row, in one flat
+/// vector each (row-major): at a million rows, two small vectors per row held several
+/// times the memory of their values.
+pub(super) struct RestNeighbours {
+    pub(super) k: usize,
+    pub(super) idx: Vec<u32>,
+    pub(super) dist: Vec<f32>,
+}
+
+impl RestNeighbours {
+    fn with_capacity(k: usize, rows: usize) -> Self {
+        RestNeighbours { k, idx: Vec::with_capacity(k * rows), dist: Vec::with_capacity(k * rows) }
+    }
+
+    /// Appends rows as `knn` gives them (each of `k` neighbours).
+    fn extend(&mut self, idx: &[Vec<u32>], dist: &[Vec<f32>]) {
+        self.idx.extend(idx.iter().flatten());
+        self.dist.extend(dist.iter().flatten());
+    }
+
+    /// Rows `span` as `knn` gave them.
+    pub(super) fn rows(&self, span: std::ops::Range<usize>) -> (Vec<Vec<u32>>, Vec<Vec<f32>>) {
+        let k = self.k;
+        span.map(|r| {
+            let at = r * k..(r + 1) * k;
+            (self.idx.get(at.clone()).unwrap_or_default().to_vec(), self.dist.get(at).unwrap_or_default().to_vec())
+        })
+        .unzip()
+    }
 }
 
 /// Per row: the indices of its nearest sampled rows and the distances to them.
@@ -316,15 +347,15 @@ pub(super) fn graph_communities(
         in_sample[i] = true;
     }
     let rest: Vec<usize> = (0..n).filter(|&i| !in_sample[i]).collect();
-    let (mut rest_idx, mut rest_dist) = (Vec::with_capacity(rest.len()), Vec::with_capacity(rest.len()));
+    // knn gives every row min(k, points) neighbours.
+    let mut rest_neighbours = RestNeighbours::with_capacity(NEIGHBOURS.min(sel.nrows()), rest.len());
     for chunk in rest.chunks(20_000) {
         let (nn, nd) = knn(x.select(Axis(0), chunk).view(), sel.view(), NEIGHBOURS, false);
         for (r, &i) in chunk.iter().enumerate() {
             (labels[i], share[i]) = majority(nn[r].iter().map(|&j| sample_labels[j as usize]));
             kth_distance[i] = nd[r].last().copied().unwrap_or(0.0);
         }
-        rest_idx.extend(nn);
-        rest_dist.extend(nd);
+        rest_neighbours.extend(&nn, &nd);
         check()?;
     }
     // An item fits when one cluster holds more than a third of its neighbours. Hysteresis
@@ -343,7 +374,7 @@ pub(super) fn graph_communities(
             *l = -1;
         }
     }
-    let graph = SampledGraph { rows, edges, rest: Some(Neighbours { idx: rest_idx, dist: rest_dist }) };
+    let graph = SampledGraph { rows, edges, rest: Some(rest_neighbours) };
     Ok((labels, Quality { method: "graph".into(), ..Default::default() }, graph))
 }
 
@@ -512,6 +543,18 @@ mod tests {
     use super::super::fixtures::{planted, run};
     use super::super::quality;
     use super::*;
+
+    #[test]
+    fn rest_neighbours_give_back_the_rows_they_were_given() {
+        let idx: Vec<Vec<u32>> = (0..7u32).map(|r| (0..3).map(|j| r * 10 + j).collect()).collect();
+        let dist: Vec<Vec<f32>> = (0..7).map(|r| (0..3).map(|j| (r * 3 + j) as f32 * 0.5).collect()).collect();
+        let mut rest = RestNeighbours::with_capacity(3, 7);
+        rest.extend(&idx[..4], &dist[..4]);
+        rest.extend(&idx[4..], &dist[4..]);
+        assert_eq!(rest.rows(0..7), (idx.clone(), dist.clone()));
+        assert_eq!(rest.rows(2..5), (idx[2..5].to_vec(), dist[2..5].to_vec()));
+        assert_eq!(rest.rows(7..7), (vec![], vec![]));
+    }
 
     /// `k` cliques of `size` nodes, each joined to the next by one light edge.
     fn ring_of_cliques(k: usize, size: usize) -> Graph {

@@ -1,6 +1,6 @@
 //! The 2-D map: UMAP laid out from the sampled graph, and the mean positions of groups.
 
-use super::communities::{Neighbours, SampledGraph};
+use super::communities::SampledGraph;
 use super::groups::cluster_sizes;
 use super::params::Params;
 use super::umap;
@@ -29,9 +29,9 @@ pub(super) fn project(
     for (c, chunk) in rest.chunks(20_000).enumerate() {
         let placed = match &neighbours {
             // The clustering's neighbours of these rows, found among the same sample.
-            Some(Neighbours { idx: nn, dist: nd }) => {
-                let span = c * 20_000..c * 20_000 + chunk.len();
-                layout.place(&nn[span.clone()], &nd[span])
+            Some(rest) => {
+                let (nn, nd) = rest.rows(c * 20_000..c * 20_000 + chunk.len());
+                layout.place(&nn, &nd)
             }
             None => layout.transform(sel.view(), x.select(Axis(0), chunk).view(), up.n_neighbors),
         };

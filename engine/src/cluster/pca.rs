@@ -35,22 +35,23 @@ pub struct Pca {
 }
 
 impl Pca {
-    /// Rows of `x` in component coordinates, by blocks of rows in parallel (one extra
-    /// block of memory per thread; each row's product as in one block).
+    /// Rows of `x` in component coordinates, by blocks of rows in parallel, each block's
+    /// product written straight into its rows of the result (one extra block of memory per
+    /// thread, not a second copy of the result; each row's product as in one block).
     pub fn apply(&self, x: ArrayView2<f32>) -> Array2<f32> {
         crate::threads::init_pool();
-        let starts: Vec<usize> = (0..x.nrows()).step_by(APPLY_ROWS).collect();
-        let blocks: Vec<Array2<f32>> = starts
-            .par_iter()
-            .map(|&start| {
-                let end = (start + APPLY_ROWS).min(x.nrows());
-                let block = &x.slice(s![start..end, ..]) - &self.mean;
-                block.dot(&self.components.t())
-            })
-            .collect();
-        let mut out = Array2::zeros((x.nrows(), self.components.nrows()));
-        for (&start, block) in starts.iter().zip(blocks) {
-            out.slice_mut(s![start..start + block.nrows(), ..]).assign(&block);
+        let k = self.components.nrows();
+        let mut out = Array2::zeros((x.nrows(), k));
+        if k == 0 {
+            return out;
+        }
+        if let Some(flat) = out.as_slice_mut() {
+            flat.par_chunks_mut(APPLY_ROWS * k).enumerate().for_each(|(b, rows)| {
+                let start = b * APPLY_ROWS;
+                let block = &x.slice(s![start..start + rows.len() / k, ..]) - &self.mean;
+                let product = block.dot(&self.components.t());
+                rows.iter_mut().zip(product.iter()).for_each(|(to, &from)| *to = from);
+            });
         }
         out
     }
@@ -242,6 +243,24 @@ mod tests {
         // Leading first: the first coordinate has the largest variance.
         let var = |c: usize| projected.column(c).iter().map(|v| v * v).sum::<f32>();
         assert!(var(0) > var(1) && var(1) > var(2));
+    }
+
+    #[test]
+    fn applies_by_blocks_as_one_product_per_block() {
+        // More rows than two blocks, the last one short: every row as its block's product.
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
+        let x = Array2::from_shape_fn((2 * APPLY_ROWS + 37, 12), |_| gaussian(&mut rng));
+        let pca = fit(x.view(), 4, &mut Xoshiro256PlusPlus::seed_from_u64(5));
+        let projected = pca.apply(x.view());
+        assert_eq!(projected.dim(), (x.nrows(), 4));
+        for start in (0..x.nrows()).step_by(APPLY_ROWS) {
+            let end = (start + APPLY_ROWS).min(x.nrows());
+            let block = (&x.slice(s![start..end, ..]) - &pca.mean).dot(&pca.components.t());
+            assert_eq!(projected.slice(s![start..end, ..]), block);
+        }
+        // No components: no columns.
+        let none = Pca { mean: pca.mean.clone(), components: Array2::zeros((0, 12)), explained_variance_ratio: 1.0 };
+        assert_eq!(none.apply(x.view()).dim(), (x.nrows(), 0));
     }
 
     #[test]
