@@ -250,7 +250,7 @@ mod tests {
         // More rows than two blocks, the last one short: every row as its block's product.
         let mut rng = Xoshiro256PlusPlus::seed_from_u64(4);
         let x = Array2::from_shape_fn((2 * APPLY_ROWS + 37, 12), |_| gaussian(&mut rng));
-        let pca = fit(x.view(), 4, &mut Xoshiro256PlusPlus::seed_from_u64(5));
+        let pca = fit(x.view(), 4);
         let projected = pca.apply(x.view());
         assert_eq!(projected.dim(), (x.nrows(), 4));
         for start in (0..x.nrows()).step_by(APPLY_ROWS) {
