@@ -57,7 +57,7 @@ const MIN_VERB_SHARE: f64 = 0.15;
 /// A title should be asked for by at least this share of its group's requests.
 const MIN_SHARE: f64 = 0.03;
 /// A group none of whose title candidates is nearer its own centroid than another's and
-/// none asked for by this share of its requests is a mix ("Mixed requests: reviews, parcels").
+/// none asked for by this share of its requests is a mix, titled "Mixed requests".
 const MIXED_SHARE: f64 = 0.2;
 /// Words a title has at most.
 const MAX_TITLE_WORDS: usize = 8;
@@ -326,21 +326,21 @@ pub fn label_groups(
             };
             let mixed = mixed.get(g).copied().unwrap_or(false);
             let title = if mixed {
-                // Named as a mix, with its two most distinctive things: "Mixed requests: reviews, parcels".
-                let things: Vec<String> =
-                    keywords.iter().filter(|k| names_a_thing(k)).take(2).map(|k| corpus.form(k)).collect();
-                let base = if things.is_empty() {
-                    "Mixed requests".to_string()
-                } else {
-                    format!("Mixed requests: {}", things.join(", "))
-                };
-                titles.claim_numbered(&base)
+                titles.claim_numbered("Mixed requests")
             } else {
                 titles.claim_first(ordered.iter().map(|c| c.title.as_str()), &fallback)
             };
             let mut lines = vec![corpus.sentences(g)];
             if mixed {
-                lines[0] = format!("A mix of requests that share no one subject. {}", lines[0]);
+                // What it mixes, by its most distinctive things: the title names none of them.
+                let things: Vec<String> =
+                    keywords.iter().filter(|k| names_a_thing(k)).take(3).map(|k| corpus.form(k)).collect();
+                let mix = if things.is_empty() {
+                    "A mix of requests that share no one subject.".to_string()
+                } else {
+                    format!("A mix of requests that share no one subject, most often about {}.", join_and(&things))
+                };
+                lines[0] = format!("{mix} {}", lines[0]);
             }
             if let Some(names) = members.get(g).filter(|m| m.len() > 1) {
                 let listed: Vec<&str> = names.iter().take(5).map(|(t, _)| t.as_str()).collect();
@@ -679,6 +679,18 @@ impl<'a> Corpus<'a> {
                 let share = if form == Form::Question { share } else { share * 0.5 };
                 out.push(Candidate { title, share, distinct: distinct * 0.9, activity: true });
             }
+        }
+        // What a question asks of the user's own thing: "Asking whether orders have shipped",
+        // where other groups ask about the same orders ("Asking when orders will be delivered").
+        let mut frames: BTreeMap<String, usize> = BTreeMap::new();
+        for &i in &self.members[g] {
+            if let Some(frame) = state_question(&self.docs[i].request) {
+                *frames.entry(frame).or_default() += 1;
+            }
+        }
+        for (frame, _) in frames.iter().filter(|(_, c)| **c >= 2) {
+            let (share, distinct) = self.measure(g, |d| state_question(&d.request).as_ref() == Some(frame));
+            out.push(Candidate { title: frame.clone(), share, distinct, activity: true });
         }
         // Short requests near the centre, as activities: "Explaining quantum computing in simple terms".
         let short = self.members[g].iter().map(|&i| &self.docs[i].request).filter(|r| {
@@ -1325,11 +1337,70 @@ fn reads_as_title(title: &str) -> bool {
     let before_last = words.len().checked_sub(2).map(|i| words[i].as_str());
     let infinitive = before_last == Some("to") && is_request_verb(last);
     // "Order shipped", and "Checked spam" (a bare participle naming no one's request).
-    let participle = is_participle(last) || is_participle(first);
+    // A participle may end a clause after its auxiliary ("Asking whether orders have shipped").
+    let clause = before_last.is_some_and(|w| ["have", "has", "be", "been", "are", "were"].contains(&w))
+        && words.iter().any(|w| ["whether", "when", "where"].contains(&w.as_str()));
+    let participle = (is_participle(last) && !clause) || is_participle(first);
     let stop = |w: &str| STOP_WORDS.contains(&w) || NOT_LAST.contains(&w);
     // "Usually an M": an adverb opening a clause.
     let adverb_first = first.ends_with("ly") && words.get(1).is_some_and(|w| STOP_WORDS.contains(&w.as_str()));
     !(stop(first) || stop(last) || adverb_first || words.iter().any(|w| is_contraction(w)) || infinitive || participle)
+}
+
+/// A question about the state of each user's own thing, put as a person names the group:
+/// "has order #12 shipped yet?" → "Asking whether orders have shipped", "When will order 7
+/// be delivered?" → "Asking when orders will be delivered". Read at the request's first
+/// clause; None for any other request.
+fn state_question(r: &Request) -> Option<String> {
+    let clause: Vec<&str> = r
+        .words
+        .iter()
+        .enumerate()
+        .take_while(|(i, w)| *i == 0 || !w.after_break)
+        .map(|(_, w)| w.lower.trim_end_matches(['?', '!', '.']))
+        .collect();
+    let (wh, aux, mut at) = match clause.as_slice() {
+        [aux @ ("has" | "have" | "is" | "are" | "was" | "were"), ..] => (None, *aux, 1),
+        [wh @ ("when" | "where"), aux @ ("will" | "is" | "are" | "does" | "do" | "has" | "have"), ..] => {
+            (Some(*wh), *aux, 2)
+        }
+        _ => return None,
+    };
+    while clause.get(at).is_some_and(|w| ["my", "the", "our", "your"].contains(w)) {
+        at += 1;
+    }
+    let noun_word = |w: &str| w.chars().count() >= 3 && !STOP_WORDS.contains(&w) && !is_identifier(w);
+    let from = at;
+    while at < clause.len() && at - from < 2 && noun_word(clause[at]) && !is_participle(clause[at]) {
+        at += 1;
+    }
+    if at == from {
+        return None;
+    }
+    let noun = plural(&clause[from..at].join(" "));
+    while clause.get(at).is_some_and(|w| is_identifier(w)) {
+        at += 1;
+    }
+    let rest: Vec<&str> =
+        clause[at..].iter().copied().filter(|w| !["yet", "already", "still", "now"].contains(w)).collect();
+    let plural_aux = match aux {
+        "has" | "have" => "have",
+        "is" | "are" => "are",
+        "was" | "were" => "were",
+        other => other,
+    };
+    match (wh, rest.as_slice()) {
+        // "has order 12 shipped yet" → "whether orders have shipped".
+        (None, [participle, ..]) if is_participle(participle) => {
+            Some(format!("Asking whether {noun} {plural_aux} {participle}"))
+        }
+        // "when will order 7 be delivered", "when will it arrive".
+        (Some(wh), ["be", participle, ..]) if aux == "will" && is_participle(participle) => {
+            Some(format!("Asking {wh} {noun} will be {participle}"))
+        }
+        (Some(wh), [verb, ..]) if aux == "will" && noun_word(verb) => Some(format!("Asking {wh} {noun} will {verb}")),
+        _ => None,
+    }
 }
 
 /// Whether a single word may name what a group is about: no participle, adverb or vague word.
@@ -1847,7 +1918,7 @@ mod tests {
         // Every title is nearer the stories' centroid: none stands for group 0.
         let embed = |texts: &[String]| Ok(texts.iter().map(|_| vec![0.0f32, 1.0]).collect());
         let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
-        assert!(labels[0].title.starts_with("Mixed requests"), "{}", labels[0].title);
+        assert_eq!(labels[0].title, "Mixed requests");
         assert!(labels[0].description.starts_with("A mix of requests"), "{}", labels[0].description);
         assert_eq!(labels[1].title, "Writing short stories");
     }
@@ -1856,5 +1927,27 @@ mod tests {
     fn the_fallback_names_a_thing() {
         assert!(!names_a_thing("shipped") && !names_a_thing("attempts") && !names_a_thing("usually"));
         assert!(names_a_thing("order") && names_a_thing("refunds"));
+    }
+
+    #[test]
+    fn questions_about_the_state_of_ones_own_thing_name_what_differs() {
+        let said = |t: &str| state_question(&Request::read(t));
+        assert_eq!(said("has order #50972 shipped yet?").as_deref(), Some("Asking whether orders have shipped"));
+        assert_eq!(
+            said("When will order NW-81002 be delivered").as_deref(),
+            Some("Asking when orders will be delivered")
+        );
+        assert_eq!(said("What is the capital of Mongolia?"), None);
+        assert!(reads_as_title("Asking whether orders have shipped") && !reads_as_title("Order shipped"));
+        let docs = vec![
+            (0, "user: has order #50972 shipped yet?"),
+            (0, "user: Has order NW-77812 shipped yet"),
+            (0, "user: has order #48213 shipped?"),
+            (1, "user: When will order #51330 be delivered?"),
+            (1, "user: when will order NW-80145 be delivered"),
+            (1, "user: When will order #49904 be delivered?"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_eq!(titles(&labels), ["Asking whether orders have shipped", "Asking when orders will be delivered"]);
     }
 }
