@@ -545,12 +545,16 @@ fn reads_as_a_title(title: &str) -> bool {
     let (Some(first), Some(last)) = (words.first(), words.last()) else { return false };
     let contraction =
         words.iter().any(|w| w.contains("n't") || ["it's", "that's", "what's", "i'm"].contains(&w.as_str()));
-    let participle = last.len() > 4 && last.ends_with("ed") && !last.ends_with("eed");
+    // A clause after "whether", "when" or "where" may hold its finite verb and end in a
+    // participle ("Asking whether orders have shipped").
+    let clause = words.iter().position(|w| ["whether", "when", "where"].contains(&w.as_str())).filter(|&at| at > 0);
+    let outside = &words[..clause.unwrap_or(words.len())];
+    let participle = clause.is_none() && last.len() > 4 && last.ends_with("ed") && !last.ends_with("eed");
     let adverb_first =
         first.ends_with("ly") && title.split_whitespace().nth(1).is_some_and(|w| w.starts_with(char::is_lowercase));
     !(BAD_FIRST.contains(&first.as_str())
         || BAD_LAST.contains(&last.as_str())
-        || words.iter().any(|w| BAD_ANYWHERE.contains(&w.as_str()))
+        || outside.iter().any(|w| BAD_ANYWHERE.contains(&w.as_str()))
         || contraction
         || participle
         || adverb_first

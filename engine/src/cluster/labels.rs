@@ -56,6 +56,9 @@ const ASKED_SHARE: f64 = 0.3;
 const MIN_VERB_SHARE: f64 = 0.15;
 /// A title should be asked for by at least this share of its group's requests.
 const MIN_SHARE: f64 = 0.03;
+/// A group none of whose title candidates is nearer its own centroid than another's and
+/// none asked for by this share of its requests is a mix, titled "Mixed requests".
+const MIXED_SHARE: f64 = 0.2;
 /// Words a title has at most.
 const MAX_TITLE_WORDS: usize = 8;
 
@@ -161,7 +164,50 @@ const VAGUE: &[&str] = &[
     "yesterday",
     "tomorrow",
     "stuff",
+    "attempt",
+    "try",
+    "something",
+    "anything",
+    "everything",
+    "kind",
+    "sort",
+    "part",
+    "case",
+    "matter",
+    "point",
+    "piece",
+    "reason",
+    "idea",
+    // Adjectives standing where a noun would ("does it run small or large?").
+    "large",
+    "small",
+    "big",
+    "little",
+    "good",
+    "bad",
+    "new",
+    "old",
+    "possible",
+    "available",
+    "wrong",
+    "right",
+    "free",
+    "different",
+    "same",
+    "sure",
 ];
+
+/// Words before which a lexicon-free word is a verb the user does, not a thing they ask
+/// about: "I can't sign in", "unable to log in", "it won't load". No modal that opens a
+/// question: in "when will order 12 arrive" the order is a thing.
+const BEFORE_A_VERB: &[&str] = &[
+    "i", "you", "we", "they", "can't", "cannot", "couldn't", "to", "don't", "didn't", "won't", "not", "never",
+    "unable", "please", "still", "doesn't",
+];
+
+/// Words skipped before a noun group when finding the word it follows (its slot).
+const SLOT_SKIP: &[&str] =
+    &["the", "a", "an", "my", "your", "our", "this", "that", "these", "those", "his", "her", "their", "some"];
 
 /// Embeds texts in the clusters' space (unit vectors), for the contrastive choice of titles.
 pub type Embed<'a> = &'a dyn Fn(&[String]) -> Result<Vec<Vec<f32>>>;
@@ -261,19 +307,41 @@ pub fn label_groups(
             c
         })
         .collect();
-    let ranked = embedder.and_then(|(centroids, embed)| contrastive_order(&candidates, centroids, embed));
+    let (ranked, mixed) = match embedder.and_then(|(centroids, embed)| contrastive_order(&candidates, centroids, embed))
+    {
+        Some((ranked, mixed)) => (Some(ranked), mixed),
+        None => (None, vec![false; n]),
+    };
     (0..n)
         .map(|g| {
             let keywords = corpus.keywords(g);
             let ordered = ranked.as_ref().map_or(&candidates[g], |r| &r[g]);
             // No candidate reads as a title (or all are taken): the group's main word.
-            let fallback = match keywords.first() {
+            // The fallback names a thing: no participle, adverb or vague word ("Requests about shipped").
+            let thing = keywords.iter().find(|k| names_a_thing(k));
+            let fallback = match thing.or(keywords.first()) {
                 Some(k) if corpus.asks(g) => format!("Requests about {}", corpus.form(k)),
                 Some(k) => format!("Texts about {}", corpus.form(k)),
                 None => format!("Cluster {g}"),
             };
-            let title = titles.claim_first(ordered.iter().map(|c| c.title.as_str()), &fallback);
+            let mixed = mixed.get(g).copied().unwrap_or(false);
+            let title = if mixed {
+                titles.claim_numbered("Mixed requests")
+            } else {
+                titles.claim_first(ordered.iter().map(|c| c.title.as_str()), &fallback)
+            };
             let mut lines = vec![corpus.sentences(g)];
+            if mixed {
+                // What it mixes, by its most distinctive things: the title names none of them.
+                let things: Vec<String> =
+                    keywords.iter().filter(|k| names_a_thing(k)).take(3).map(|k| corpus.form(k)).collect();
+                let mix = if things.is_empty() {
+                    "A mix of requests that share no one subject.".to_string()
+                } else {
+                    format!("A mix of requests that share no one subject, most often about {}.", join_and(&things))
+                };
+                lines[0] = format!("{mix} {}", lines[0]);
+            }
             if let Some(names) = members.get(g).filter(|m| m.len() > 1) {
                 let listed: Vec<&str> = names.iter().take(5).map(|(t, _)| t.as_str()).collect();
                 lines[0] += &format!(" Its clusters: {}.", listed.join("; "));
@@ -513,6 +581,8 @@ impl<'a> Corpus<'a> {
             let first = topic.split(' ').next().unwrap_or("");
             !is_participle(first)
                 && !VAGUE.contains(&singular(first).as_str())
+                && !VAGUE.contains(&singular(topic.rsplit(' ').next().unwrap_or("")).as_str())
+                && !(asking && (self.used_as_verb(g, topic) || self.incidental(g, topic)))
                 && (topic.contains(' ')
                     || (count as f64 >= 0.1 * self.members[g].len() as f64
                         && !topic.ends_with("ly")
@@ -610,6 +680,18 @@ impl<'a> Corpus<'a> {
                 out.push(Candidate { title, share, distinct: distinct * 0.9, activity: true });
             }
         }
+        // What a question asks of the user's own thing: "Asking whether orders have shipped",
+        // where other groups ask about the same orders ("Asking when orders will be delivered").
+        let mut frames: BTreeMap<String, usize> = BTreeMap::new();
+        for &i in &self.members[g] {
+            if let Some(frame) = state_question(&self.docs[i].request) {
+                *frames.entry(frame).or_default() += 1;
+            }
+        }
+        for (frame, _) in frames.iter().filter(|(_, c)| **c >= 2) {
+            let (share, distinct) = self.measure(g, |d| state_question(&d.request).as_ref() == Some(frame));
+            out.push(Candidate { title: frame.clone(), share, distinct, activity: true });
+        }
         // Short requests near the centre, as activities: "Explaining quantum computing in simple terms".
         let short = self.members[g].iter().map(|&i| &self.docs[i].request).filter(|r| {
             (3..=MAX_TITLE_WORDS).contains(&r.words.len())
@@ -666,6 +748,76 @@ impl<'a> Corpus<'a> {
     /// set-ups, reports of a problem), whose titles must say what is asked.
     fn asks(&self, g: usize) -> bool {
         self.measure(g, |d| d.request.form != Form::Other).0 >= ASKED_SHARE
+    }
+
+    /// Whether a one-word topic is, in most of group g's requests using it, a verb the
+    /// user does rather than a thing: "sign" in "I can't sign in", "log" in "cannot log in".
+    fn used_as_verb(&self, g: usize, topic: &str) -> bool {
+        if topic.contains(' ') {
+            return false;
+        }
+        let (mut uses, mut verb) = (0, 0);
+        for &i in &self.members[g] {
+            let ws = &self.docs[i].request.words;
+            for (at, w) in ws.iter().enumerate().filter(|(_, w)| w.lower == topic) {
+                uses += 1;
+                let before = at.checked_sub(1).map(|p| ws[p].lower.as_str());
+                verb += usize::from(!w.after_break && before.is_some_and(|b| BEFORE_A_VERB.contains(&b)));
+            }
+        }
+        verb * 2 > uses
+    }
+
+    /// Whether a topic is one incidental item of many in the same place of group g's
+    /// requests: "the denim jacket" in "a refund for the denim jacket", "... for the wool
+    /// coat", "... for the desk lamp". What the requests share is the place (refunds), not
+    /// what fills it. A place is the two words a content word follows (articles and
+    /// possessives skipped: "refund for", "to return"); a topic that fills at most a third of
+    /// its places, beside at least two other things, in most of its uses names one part.
+    fn incidental(&self, g: usize, topic: &str) -> bool {
+        let first = topic.split(' ').next().unwrap_or("");
+        type Place<'w> = (&'w str, &'w str);
+        let mut places: HashMap<Place, BTreeMap<&str, usize>> = HashMap::new();
+        let mut topic_places: Vec<Option<Place>> = Vec::new();
+        let content = |w: &requests::Word| {
+            w.lower.chars().count() >= 3 && !STOP_WORDS.contains(&w.lower.as_str()) && !is_identifier(&w.lower)
+        };
+        for &i in &self.members[g] {
+            let ws = &self.docs[i].request.words;
+            let mut seen: HashSet<(Place, &str)> = HashSet::new();
+            for at in 0..ws.len() {
+                if !content(&ws[at]) {
+                    continue;
+                }
+                let mut p = at;
+                while p > 0 && !ws[p].after_break && SLOT_SKIP.contains(&ws[p - 1].lower.as_str()) {
+                    p -= 1;
+                }
+                let filler = ws[at].lower.as_str();
+                // At a clause's start a noun group follows nothing: no place.
+                if p == 0 || ws[p].after_break {
+                    if filler == first {
+                        topic_places.push(None);
+                    }
+                    continue;
+                }
+                let before = if p >= 2 && !ws[p - 1].after_break { ws[p - 2].lower.as_str() } else { "" };
+                let place = (before, ws[p - 1].lower.as_str());
+                if seen.insert((place, filler)) {
+                    *places.entry(place).or_default().entry(filler).or_default() += 1;
+                    if filler == first {
+                        topic_places.push(Some(place));
+                    }
+                }
+            }
+        }
+        let filled = |place: &Place| {
+            let fillers = &places[place];
+            let total: usize = fillers.values().sum();
+            fillers.len() >= 3 && fillers.get(first).copied().unwrap_or(0) * 3 <= total
+        };
+        let in_slot = topic_places.iter().flatten().filter(|p| filled(p)).count();
+        in_slot * 2 > topic_places.len()
     }
 
     /// A topic in the plural when group g's texts count it ("films", "returns", "orders":
@@ -884,7 +1036,7 @@ fn contrastive_order(
     candidates: &[Vec<Candidate>],
     centroids: &[Vec<f32>],
     embed: Embed,
-) -> Option<Vec<Vec<Candidate>>> {
+) -> Option<(Vec<Vec<Candidate>>, Vec<bool>)> {
     if centroids.len() != candidates.len() {
         return None;
     }
@@ -899,7 +1051,7 @@ fn contrastive_order(
     }
     let cosine = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(p, q)| p * q).sum::<f32>();
     let mut next = vectors.iter();
-    let out = heads
+    let out: (Vec<Vec<Candidate>>, Vec<bool>) = heads
         .iter()
         .enumerate()
         .map(|(g, head)| {
@@ -931,9 +1083,12 @@ fn contrastive_order(
             ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.total_cmp(&a.2)).then(a.3.cmp(&b.3)));
             let mut order: Vec<Candidate> = ranked.iter().map(|&(_, _, _, i)| head[i].clone()).collect();
             order.extend(candidates[g].iter().skip(head.len()).cloned());
-            order
+            // No candidate is nearer its own centroid than another's, and none is asked for
+            // by a fair part of the group: the group is a mix, and any one title names a part.
+            let mixed = !ranked.is_empty() && ranked.iter().all(|r| !r.0) && head.iter().all(|c| c.share < MIXED_SHARE);
+            (order, mixed)
         })
-        .collect();
+        .unzip();
     Some(out)
 }
 
@@ -1182,11 +1337,75 @@ fn reads_as_title(title: &str) -> bool {
     let before_last = words.len().checked_sub(2).map(|i| words[i].as_str());
     let infinitive = before_last == Some("to") && is_request_verb(last);
     // "Order shipped", and "Checked spam" (a bare participle naming no one's request).
-    let participle = is_participle(last) || is_participle(first);
+    // A participle may end a clause after its auxiliary ("Asking whether orders have shipped").
+    let clause = before_last.is_some_and(|w| ["have", "has", "be", "been", "are", "were"].contains(&w))
+        && words.iter().any(|w| ["whether", "when", "where"].contains(&w.as_str()));
+    let participle = (is_participle(last) && !clause) || is_participle(first);
     let stop = |w: &str| STOP_WORDS.contains(&w) || NOT_LAST.contains(&w);
     // "Usually an M": an adverb opening a clause.
     let adverb_first = first.ends_with("ly") && words.get(1).is_some_and(|w| STOP_WORDS.contains(&w.as_str()));
     !(stop(first) || stop(last) || adverb_first || words.iter().any(|w| is_contraction(w)) || infinitive || participle)
+}
+
+/// A question about the state of each user's own thing, put as a person names the group:
+/// "has order #12 shipped yet?" → "Asking whether orders have shipped", "When will order 7
+/// be delivered?" → "Asking when orders will be delivered". Read at the request's first
+/// clause; None for any other request.
+fn state_question(r: &Request) -> Option<String> {
+    let clause: Vec<&str> = r
+        .words
+        .iter()
+        .enumerate()
+        .take_while(|(i, w)| *i == 0 || !w.after_break)
+        .map(|(_, w)| w.lower.trim_end_matches(['?', '!', '.']))
+        .collect();
+    let (wh, aux, mut at) = match clause.as_slice() {
+        [aux @ ("has" | "have" | "is" | "are" | "was" | "were"), ..] => (None, *aux, 1),
+        [wh @ ("when" | "where"), aux @ ("will" | "is" | "are" | "does" | "do" | "has" | "have"), ..] => {
+            (Some(*wh), *aux, 2)
+        }
+        _ => return None,
+    };
+    while clause.get(at).is_some_and(|w| ["my", "the", "our", "your"].contains(w)) {
+        at += 1;
+    }
+    let noun_word = |w: &str| w.chars().count() >= 3 && !STOP_WORDS.contains(&w) && !is_identifier(w);
+    let from = at;
+    while at < clause.len() && at - from < 2 && noun_word(clause[at]) && !is_participle(clause[at]) {
+        at += 1;
+    }
+    if at == from {
+        return None;
+    }
+    let noun = plural(&clause[from..at].join(" "));
+    while clause.get(at).is_some_and(|w| is_identifier(w)) {
+        at += 1;
+    }
+    let rest: Vec<&str> =
+        clause[at..].iter().copied().filter(|w| !["yet", "already", "still", "now"].contains(w)).collect();
+    let plural_aux = match aux {
+        "has" | "have" => "have",
+        "is" | "are" => "are",
+        "was" | "were" => "were",
+        other => other,
+    };
+    match (wh, rest.as_slice()) {
+        // "has order 12 shipped yet" → "whether orders have shipped".
+        (None, [participle, ..]) if is_participle(participle) => {
+            Some(format!("Asking whether {noun} {plural_aux} {participle}"))
+        }
+        // "when will order 7 be delivered", "when will it arrive".
+        (Some(wh), ["be", participle, ..]) if aux == "will" && is_participle(participle) => {
+            Some(format!("Asking {wh} {noun} will be {participle}"))
+        }
+        (Some(wh), [verb, ..]) if aux == "will" && noun_word(verb) => Some(format!("Asking {wh} {noun} will {verb}")),
+        _ => None,
+    }
+}
+
+/// Whether a single word may name what a group is about: no participle, adverb or vague word.
+fn names_a_thing(word: &str) -> bool {
+    !is_participle(word) && !word.ends_with("ly") && !VAGUE.contains(&singular(word).as_str())
 }
 
 /// Whether a word is a past participle ("shipped", "checked"), not a noun in "-ed"
@@ -1632,5 +1851,103 @@ mod tests {
         assert!(t.contains("reset my password again") && t.contains("change my email please"), "{t}");
         assert!(t.contains(&format!("Its clusters: {}; {}.", run.clusters[0].title, run.clusters[1].title)), "{t}");
         assert!(!titles(&run.clusters).iter().any(|t| t.contains("something")), "outliers name nothing");
+    }
+
+    #[test]
+    fn words_that_name_no_object_are_not_topics() {
+        let docs = vec![
+            (0, "user: My account is locked after too many attempts"),
+            (0, "user: my account got locked after 3 attempts, what now"),
+            (0, "user: Locked out after too many attempts"),
+            (0, "user: I can't sign in, it says my password is wrong"),
+            (0, "user: i cannot sign in since yesterday"),
+            (0, "user: I can't sign in on the app"),
+            (0, "user: my password doesn't work"),
+            (1, "user: Write a short story about a dragon"),
+            (1, "user: write a short story for my son"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        let title = labels[0].title.to_lowercase();
+        assert!(!title.contains("attempt") && !title.contains(" sign"), "{title}");
+    }
+
+    #[test]
+    fn an_incidental_item_does_not_name_its_group() {
+        // What these requests share is the refund; which product it is for varies.
+        let docs = vec![
+            (0, "user: Can I get a refund for the desk lamp?"),
+            (0, "user: can I get a refund for the desk lamp"),
+            (0, "user: Can I get a refund for the desk lamp? it broke"),
+            (0, "user: Can I get a refund for the wool coat?"),
+            (0, "user: Can I get a refund for the rain jacket?"),
+            (0, "user: Can I get a refund for my running shoes?"),
+            (0, "user: Can I get a refund for the yoga mat?"),
+            (0, "user: Can I get a refund for the linen shirt?"),
+            (0, "user: Can I get a refund for the ceramic mugs?"),
+            (1, "user: cancel my plan and refund this month"),
+            (1, "user: cancel the monthly box, refund please"),
+            (1, "user: How do I cancel my plan?"),
+        ];
+        // Even where the item's title would be the most contrastive (the demo's "Questions
+        // about desk lamp"), it is no candidate.
+        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        let embed = |texts: &[String]| {
+            Ok(texts.iter().map(|t| if t.contains("lamp") { vec![1.0f32, 0.0] } else { vec![0.8, 0.6] }).collect())
+        };
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
+        assert!(!labels[0].title.contains("lamp"), "{}", labels[0].title);
+        assert!(labels[0].title.contains("refund"), "{}", labels[0].title);
+    }
+
+    #[test]
+    fn a_mixed_group_is_named_as_a_mix() {
+        let docs = vec![
+            (0, "user: What is the capital of Mongolia?"),
+            (0, "user: Write a haiku about a lighthouse"),
+            (0, "user: tell me a joke about accountants"),
+            (0, "user: How many calories are in a banana?"),
+            (0, "user: Recommend a sci-fi novel like Dune"),
+            (0, "user: Is Pluto a planet?"),
+            (0, "user: Solve 3x + 7 = 22"),
+            (0, "user: who would win, a shark or a gorilla"),
+            (1, "user: Write a short story about a dragon"),
+            (1, "user: write a short story for my son"),
+            (1, "user: Write a short story with a twist"),
+        ];
+        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        // Every title is nearer the stories' centroid: none stands for group 0.
+        let embed = |texts: &[String]| Ok(texts.iter().map(|_| vec![0.0f32, 1.0]).collect());
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
+        assert_eq!(labels[0].title, "Mixed requests");
+        assert!(labels[0].description.starts_with("A mix of requests"), "{}", labels[0].description);
+        assert_eq!(labels[1].title, "Writing short stories");
+    }
+
+    #[test]
+    fn the_fallback_names_a_thing() {
+        assert!(!names_a_thing("shipped") && !names_a_thing("attempts") && !names_a_thing("usually"));
+        assert!(names_a_thing("order") && names_a_thing("refunds"));
+    }
+
+    #[test]
+    fn questions_about_the_state_of_ones_own_thing_name_what_differs() {
+        let said = |t: &str| state_question(&Request::read(t));
+        assert_eq!(said("has order #50972 shipped yet?").as_deref(), Some("Asking whether orders have shipped"));
+        assert_eq!(
+            said("When will order NW-81002 be delivered").as_deref(),
+            Some("Asking when orders will be delivered")
+        );
+        assert_eq!(said("What is the capital of Mongolia?"), None);
+        assert!(reads_as_title("Asking whether orders have shipped") && !reads_as_title("Order shipped"));
+        let docs = vec![
+            (0, "user: has order #50972 shipped yet?"),
+            (0, "user: Has order NW-77812 shipped yet"),
+            (0, "user: has order #48213 shipped?"),
+            (1, "user: When will order #51330 be delivered?"),
+            (1, "user: when will order NW-80145 be delivered"),
+            (1, "user: When will order #49904 be delivered?"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_eq!(titles(&labels), ["Asking whether orders have shipped", "Asking when orders will be delivered"]);
     }
 }

@@ -604,8 +604,52 @@ fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<Object>, bool,
     from = from.max(i.saturating_sub(OBJECT_WORDS));
     // "act as" keeps its article in the title ("Role-playing as a travel guide").
     let counted = counted || verb == "act";
+    // A person after the verb is who it is for, not what is asked ("buy my sister a gift",
+    // "what should I buy my boss"): no object, unless the user asks to play one.
+    let person = i > from && verb != "act" && PEOPLE.contains(&singular(&words[i - 1].lower).as_str());
+    if person {
+        return (None, false, 0);
+    }
     ((i > from).then_some(Object::Words(from, i)), counted, end)
 }
+
+/// Nouns naming a person a request is for: never the thing it asks for.
+const PEOPLE: &[&str] = &[
+    "mum",
+    "mom",
+    "mother",
+    "dad",
+    "father",
+    "parent",
+    "sister",
+    "brother",
+    "wife",
+    "husband",
+    "son",
+    "daughter",
+    "boss",
+    "friend",
+    "girlfriend",
+    "boyfriend",
+    "grandmother",
+    "grandfather",
+    "grandma",
+    "grandpa",
+    "partner",
+    "kid",
+    "child",
+    "children",
+    "aunt",
+    "uncle",
+    "cousin",
+    "niece",
+    "nephew",
+    "colleague",
+    "coworker",
+    "neighbour",
+    "neighbor",
+    "baby",
+];
 
 /// Prepositions that open a complement a title may keep: "into French", "in simple terms".
 const COMPLEMENT_PREPOSITIONS: &[&str] = &["into", "in", "to", "for", "about", "with", "from", "on"];
@@ -959,5 +1003,13 @@ mod tests {
         assert_eq!(singular("status"), "status");
         assert_eq!(singular("movies"), "movie");
         assert_eq!(plural("movie"), "movies");
+    }
+
+    #[test]
+    fn a_person_is_who_a_request_is_for_not_what_it_asks() {
+        assert_eq!(Request::read("What should I buy my sister for her birthday?").object_head(), None);
+        assert_eq!(Request::read("buy my boss something nice").object_head(), None);
+        assert_eq!(Request::read("Buy a gift card").object_head().as_deref(), Some("card"));
+        assert_eq!(Request::read("act as my friend").object_head().as_deref(), Some("friend"));
     }
 }
