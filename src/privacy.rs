@@ -34,21 +34,18 @@ pub fn record_distinct_users(team_id: i32, run_id: i64) {
 }
 
 /// `record_distinct_users` for the run being written, from what it holds in memory: each
-/// item's trace and cluster (-1: Outliers) and each cluster's theme. The same counts
-/// without reading back the assignments just written (at a million items, joining them
-/// with the clusters took seconds).
+/// item's trace, cluster (-1: Outliers) and theme (-1: none). The same counts without
+/// reading back the assignments just written (at a million items, joining them with the
+/// clusters took seconds).
 pub fn record_distinct_users_of(
     team_id: i32,
     run_id: i64,
     trace_ids: &[Option<String>],
     labels: &[i32],
-    cluster_themes: &[usize],
+    item_themes: &[i32],
 ) {
-    // As the clusters table holds it: a cluster's theme, none for Outliers.
-    let themes: Vec<Option<i32>> = labels
-        .iter()
-        .map(|&l| usize::try_from(l).ok().and_then(|c| cluster_themes.get(c)).and_then(|&t| i32::try_from(t).ok()))
-        .collect();
+    // As the clusters table holds it: no theme is NULL.
+    let themes: Vec<Option<i32>> = item_themes.iter().map(|&t| (t >= 0).then_some(t)).collect();
     count_users(
         "SELECT * FROM unnest($3::int[], $4::int[], $5::text[]) AS u(cluster_id, theme_id, trace_id)",
         &[team_id.into(), run_id.into(), labels.to_vec().into(), themes.into(), trace_ids.to_vec().into()],

@@ -227,9 +227,10 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
     lineage::record_themes(job, run_id, previous.as_ref(), &result, &labels.themes);
     steering::mark_clusters(job, run_id, &result.steering);
     lap("lineage", &mut timings);
-    update_metrics(job, source, run_id, &ids, &result.labels, &result.item_themes(), n);
+    let item_themes = result.item_themes();
+    update_metrics(job, source, run_id, &ids, &result.labels, &item_themes, n);
     lap("metrics", &mut timings);
-    record_distinct_users_of(job.team_id, run_id, &trace_ids, &result.labels, &result.themes);
+    record_distinct_users_of(job.team_id, run_id, &trace_ids, &result.labels, &item_themes);
     lap("users", &mut timings);
     timings.insert("write".into(), json!(t.elapsed().as_secs_f64()));
     let n_outliers = result.labels.iter().filter(|&&l| l < 0).count();
