@@ -209,14 +209,14 @@ fn dense(labels: &[usize]) -> (Vec<usize>, usize) {
     (out, new_id.len())
 }
 
-/// A sample of the rows and their fuzzy k-nearest-neighbour graph (indices into the
-/// sample): made once, read by the clustering, the themes and the map.
+/// A sample of the rows (`map_sample` of them), each one's nearest others among them,
+/// and their fuzzy k-nearest-neighbour graph (indices into the sample): made once, read by
+/// the clustering, the themes and the map.
 pub(super) struct SampledGraph {
     pub(super) rows: Vec<usize>,
+    pub(super) sel: Array2<f32>,
+    neighbours: Neighbours,
     pub(super) edges: Vec<(u32, u32, f32)>,
-    /// The nearest sampled rows of every other row (ascending row order), when the
-    /// clustering step found them: the map places those rows from them.
-    pub(super) rest: Option<RestNeighbours>,
 }
 
 /// The nearest sampled rows of the rows outside the sample, `k` per row, in one flat
@@ -251,29 +251,18 @@ impl RestNeighbours {
 }
 
 /// Per row: the indices of its nearest sampled rows and the distances to them.
-pub(super) struct Neighbours {
-    pub(super) idx: Vec<Vec<u32>>,
-    pub(super) dist: Vec<Vec<f32>>,
+struct Neighbours {
+    idx: Vec<Vec<u32>>,
+    dist: Vec<Vec<f32>>,
 }
 
-/// A sample of the rows (`map_sample` of them), the sampled rows, and each one's nearest
-/// others among them: what the graph is built from.
-struct Sample {
-    rows: Vec<usize>,
-    sel: Array2<f32>,
-    neighbours: Neighbours,
-}
-
-fn sample_neighbours(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> Sample {
+/// The sample of `x`'s rows and its graph (`SampledGraph`).
+pub(super) fn sampled_graph(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> SampledGraph {
     let rows = sample_rows(x.nrows(), params.map_sample, rng);
     let sel = x.select(Axis(0), &rows);
     let (idx, dist) = knn(sel.view(), sel.view(), NEIGHBOURS, true);
-    Sample { rows, sel, neighbours: Neighbours { idx, dist } }
-}
-
-pub(super) fn sampled_graph(x: ArrayView2<f32>, params: &Params, rng: &mut Xoshiro256PlusPlus) -> SampledGraph {
-    let Sample { rows, neighbours, .. } = sample_neighbours(x, params, rng);
-    SampledGraph { rows, edges: umap::fuzzy_graph(&neighbours.idx, &neighbours.dist), rest: None }
+    let edges = umap::fuzzy_graph(&idx, &dist);
+    SampledGraph { rows, sel, neighbours: Neighbours { idx, dist }, edges }
 }
 
 /// Neighbours per item in the graph, as UMAP's default.
@@ -282,19 +271,20 @@ pub(super) const NEIGHBOURS: usize = 15;
 /// No cluster smaller than this many items, whatever the share.
 const MIN_CLUSTER_ITEMS: usize = 5;
 
-/// Communities (Louvain, `params.resolution`) of the fuzzy kNN graph of a sample; small
-/// ones are absorbed by the community they are most connected to; rows outside the sample
-/// take the majority label of their nearest sampled rows. Items of low local density (a
-/// k-th neighbour distance that is a robust outlier over the run) become outliers.
+/// Communities (Louvain, `params.resolution`) of the fuzzy kNN graph of a sample
+/// (`sampled`, of the rows of `x`); small ones are absorbed by the community they are most
+/// connected to; rows outside the sample take the majority label of their nearest sampled
+/// rows, which are returned for the map. Items of low local density (a k-th neighbour
+/// distance that is a robust outlier over the run) become outliers.
 pub(super) fn graph_communities(
     x: ArrayView2<f32>,
+    sampled: &SampledGraph,
     params: &Params,
     previous: Option<&PreviousReduced>,
-    rng: &mut Xoshiro256PlusPlus,
     check: &dyn Fn() -> Result<()>,
-) -> Result<(Vec<i32>, Quality, SampledGraph)> {
+) -> Result<(Vec<i32>, Quality, RestNeighbours)> {
     let n = x.nrows();
-    let Sample { rows, sel, neighbours: Neighbours { idx, dist } } = sample_neighbours(x, params, rng);
+    let SampledGraph { rows, sel, neighbours: Neighbours { idx, dist }, edges } = sampled;
     check()?;
     let (nearest, farthest) =
         dist.iter().flatten().fold((f32::INFINITY, 0.0f32), |(lo, hi), &d| (lo.min(d), hi.max(d)));
@@ -304,8 +294,7 @@ pub(super) fn graph_communities(
             "every item is equally far from every other: there is nothing to group",
         ));
     }
-    let edges = umap::fuzzy_graph(&idx, &dist);
-    let graph = Graph::from_edges(sel.nrows(), &edges);
+    let graph = Graph::from_edges(sel.nrows(), edges);
     let min_size = ((sel.nrows() as f64 * params.min_cluster_share).ceil() as usize).max(MIN_CLUSTER_ITEMS);
     // Refined before the comparison below, so that it weighs like against like: the
     // previous run's clusters were refined too.
@@ -374,8 +363,7 @@ pub(super) fn graph_communities(
             *l = -1;
         }
     }
-    let graph = SampledGraph { rows, edges, rest: Some(rest_neighbours) };
-    Ok((labels, Quality { method: "graph".into(), ..Default::default() }, graph))
+    Ok((labels, Quality { method: "graph".into(), ..Default::default() }, rest_neighbours))
 }
 
 /// The subgraph of `graph` on `nodes` (edges with both ends among them), nodes renumbered

@@ -4,7 +4,8 @@
 //! by k-means with k chosen by silhouette (`kmeans`) or HDBSCAN on a UMAP embedding
 //! (`hdbscan`) when a job asks; flag outliers and size each cluster's radius (`outliers`);
 //! compute centroids in the original space (`groups`); group the clusters into themes
-//! (`themes`); and lay out a 2-D map (UMAP, `map`). Starting from the job's previous run
+//! (`themes`); and lay out a 2-D map (UMAP, `map`; its fit runs in a thread of its own
+//! from the moment the sample's graph exists, beside the clustering). Starting from the job's previous run
 //! (`previous`) keeps clusters' identity from run to run.
 //! Deterministic: the same rows, in the same order, and the same seed give the same result.
 
@@ -35,6 +36,7 @@ use crate::error::{EngineError, ErrorKind, Result};
 use communities::SampledGraph;
 pub use groups::cluster_sizes;
 use groups::{centroids_of, renumber_by_size};
+use map::PendingMap;
 use ndarray::{Array2, ArrayView2};
 use outliers::{calibrated_radii, nearest_distances, ranks};
 pub use params::{Method, Params};
@@ -136,16 +138,19 @@ pub fn cluster_steered(
     check()?;
 
     let t = Instant::now();
-    let mut graph: Option<SampledGraph> = None;
+    let mut sampled: Option<(SampledGraph, PendingMap)> = None;
+    let mut rest_neighbours = None;
     let (mut labels, mut quality) = match params.method {
         Method::KMeans => {
             kmeans::kmeans_auto(reduced.view(), params, previous.as_ref().map(|p| &p.centroids), &mut rng, check)?
         }
         Method::Hdbscan => hdbscan::hdbscan_on_umap(reduced.view(), params, &mut rng, check)?,
         Method::Graph => {
-            let (labels, quality, sampled) =
-                communities::graph_communities(reduced.view(), params, previous.as_ref(), &mut rng, check)?;
-            graph = Some(sampled);
+            let graph = communities::sampled_graph(reduced.view(), params, &mut rng);
+            let map = map::start(&graph, params);
+            let (labels, quality, rest) =
+                communities::graph_communities(reduced.view(), &graph, params, previous.as_ref(), check)?;
+            (sampled, rest_neighbours) = (Some((graph, map)), Some(rest));
             (labels, quality)
         }
     };
@@ -187,10 +192,11 @@ pub fn cluster_steered(
     quality.outlier_share = labels.iter().filter(|&&l| l < 0).count() as f64 / n as f64;
     quality.largest_cluster_share = cluster_sizes(&labels, n_clusters).into_iter().max().unwrap_or(0) as f64 / n as f64;
 
-    let graph = match graph {
-        Some(g) => g,
-        None => communities::sampled_graph(reduced.view(), params, &mut rng),
-    };
+    let (graph, map) = sampled.unwrap_or_else(|| {
+        let graph = communities::sampled_graph(reduced.view(), params, &mut rng);
+        let map = map::start(&graph, params);
+        (graph, map)
+    });
     let sizes = cluster_sizes(&labels, n_clusters);
     let fresh = themes::themes_of(&centroids, &sizes);
     let themes = match themes::previous_themes(&labels, n_clusters, &previous_item_themes) {
@@ -201,7 +207,7 @@ pub fn cluster_steered(
     check()?;
 
     let t = Instant::now();
-    let map = map::project(reduced.view(), params, graph, check)?;
+    let map = map.finish(reduced.view(), &graph, rest_neighbours.as_ref(), check)?;
     let coords: Vec<[f32; 2]> = map.rows().into_iter().map(|r| [r[0], r[1]]).collect();
     let centroid_coords = map::mean_coords(&coords, &labels, n_clusters);
     let item_themes = themes::item_themes(&labels, &themes);
