@@ -5,8 +5,8 @@
 //! (`hdbscan`) when a job asks; flag outliers and size each cluster's radius (`outliers`);
 //! compute centroids in the original space (`groups`); group the clusters into themes
 //! (`themes`); and lay out a 2-D map (UMAP, `map`; its fit runs in a thread of its own
-//! from the moment the sample's graph exists, beside the clustering). Starting from the job's previous run
-//! (`previous`) keeps clusters' identity from run to run.
+//! from the moment the sample's graph exists, beside the clustering). Starting from the
+//! job's previous run (`previous`) keeps clusters' identity from run to run.
 //! Deterministic: the same rows, in the same order, and the same seed give the same result.
 
 pub mod assign;
