@@ -3,7 +3,8 @@
 
 pub mod hash;
 pub mod int8;
-mod linear;
+/// The f32 kernel of the model's linear maps (public for `examples/linear_bench.rs`).
+pub mod linear;
 pub mod minilm;
 
 /// The most of a text any embedder reads, in bytes: the built-in model reads its first 256
