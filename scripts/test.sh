@@ -74,7 +74,7 @@ say "end-to-end: llm-clusters-server with PostHog's Python, Node.js and browser 
 bash tests/e2e/server.sh
 say "end-to-end: PostHog's Python SDK sends evaluations to llm-clusters-server; clustered at level evaluation"
 bash tests/e2e/evaluations.sh
-say "attacks: llm-clusters-server under gzip bombs, 1,100 idle connections, stalled bodies and a flood of refusals"
+say "attacks: llm-clusters-server under gzip bombs, 1,100 idle connections, stalled bodies, a flood of refusals and 1-byte chunks"
 bash tests/security/server_bounds.sh
 say "attacks: one team's idle transaction with every lock it may take stalls no other team"
 bash tests/security/locks.sh
