@@ -11,7 +11,8 @@
 //! share `--max-buffered-mb`, so open connections cannot each hold `--max-body-mb`.
 
 use crate::decode::{
-    bearer, clip, key_of, missing_bearer, parse, prepare, protocol_of, too_large, Decoded, Parts, Protocol,
+    bearer, clip, decoded_size, key_of, missing_bearer, parse, prepare, protocol_of, too_large, Decoded, Parts,
+    Protocol,
 };
 use crate::error::{Rejection, Status};
 use crate::gate::Gate;
@@ -205,7 +206,7 @@ async fn respond(
     }
     // Held until the request is answered: the body, then what it decodes to.
     let (body, _buffered) = read_body(request.into_body(), state).await?;
-    let decoded = decode_bounded(state, protocol, parts, body, header_key.is_some()).await?;
+    let (decoded, _decoded_share) = decode_bounded(state, protocol, parts, body, header_key.is_some()).await?;
     let stored = state.store.capture(&decoded.api_key, &decoded.payload).await?;
     let answer = match protocol {
         Protocol::Legacy => r#"{"status":1}"#.to_string(),
@@ -268,14 +269,19 @@ pub fn single(headers: &HeaderMap, name: &str, status: Status) -> Result<Option<
 
 /// Prepares, finds and checks the key (unless the header's was checked already), then
 /// parses: on the blocking pool (it is CPU work), holding one of `--max-decoding` slots
-/// until it is done, even if the client hangs up meanwhile.
+/// until it is done, even if the client hangs up meanwhile. Before parsing, what the parse
+/// will take ([`decoded_size`]) is charged to `--max-buffered-mb`, and the share is
+/// returned, to be held until the answer: the decoded events outlive the slot (they wait
+/// for a database connection, then for capture()), and a key's holder (posthog-js puts
+/// keys in web pages) could otherwise send 18 KB of gzip that parsed to 600 MB, again
+/// and again while earlier ones waited.
 async fn decode_bounded(
     state: &Arc<State>,
     protocol: Protocol,
     parts: OwnedParts,
     body: Bytes,
     key_checked: bool,
-) -> Result<Decoded, Rejection> {
+) -> Result<(Decoded, OwnedSemaphorePermit), Rejection> {
     let busy = || {
         Rejection::new(
             Status::Unavailable,
@@ -303,11 +309,41 @@ async fn decode_bounded(
             // text (up to --max-body-mb) is counted while the database answers.
             runtime.block_on(state.gate.check(&state.store, &key))?;
         }
-        parse(protocol, parts, prepared)
+        let share = runtime.block_on(decoded_share(&state, decoded_size(&prepared.bytes)?))?;
+        Ok((parse(protocol, parts, prepared)?, share))
     });
     match work.await {
         Ok(result) => result,
         Err(e) => Err(Rejection::new(Status::Internal, "internal", format!("decoding stopped: {e}"))),
+    }
+}
+
+/// `size` bytes of `--max-buffered-mb` for a body's decoded events: 413 when the budget
+/// could never hold them, 503 when it stays too full for `--decode-wait-s`.
+async fn decoded_share(state: &State, size: usize) -> Result<OwnedSemaphorePermit, Rejection> {
+    let budget = state.limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS);
+    let permits = u32::try_from(size).ok().filter(|&n| n as usize <= budget).ok_or_else(|| {
+        Rejection::new(
+            Status::PayloadTooLarge,
+            "payload_too_large",
+            format!(
+                "the body decodes to about {} MB, more than --max-buffered-mb ({} MB): send fewer or larger values per request",
+                size >> 20,
+                budget >> 20
+            ),
+        )
+    })?;
+    let wait = tokio::time::timeout(state.limits.decode_wait, state.buffered.clone().acquire_many_owned(permits));
+    match wait.await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(Rejection::new(
+            Status::Unavailable,
+            "busy",
+            format!(
+                "decoded request bodies fill --max-buffered-mb for {} s (--decode-wait-s): retry",
+                state.limits.decode_wait.as_secs()
+            ),
+        )),
     }
 }
 
