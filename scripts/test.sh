@@ -88,6 +88,8 @@ say "attacks: the worker prepares a job's items for at most llm_clusters.job_tim
 bash tests/security/worker_preparation_limit.sh
 say "attacks: the worker's assign_pending of a job whose source catches its cancel ends at llm_clusters.job_time_limit"
 bash tests/security/worker_assign_limit.sh
+say "attacks: the extension is not installed into, nor upgraded in, a schema a role that is not a superuser controls"
+bash tests/security/extension_schema.sh
 say "attacks: a trace of huge step texts (\$ai_error) stays within its budget in memory"
 bash tests/security/planted_step_texts.sh
 say "attacks: a trace of 20,000 generations is read only up to its 8,000-character content"
