@@ -90,6 +90,8 @@ say "attacks: the worker's assign_pending of a job whose source catches its canc
 bash tests/security/worker_assign_limit.sh
 say "attacks: the extension is not installed into, nor upgraded in, a schema a role that is not a superuser controls"
 bash tests/security/extension_schema.sh
+say "attacks: an AI key that sessions show to any role (no preloading) is never sent"
+bash tests/security/ai_key_preload.sh
 say "attacks: a trace of huge step texts (\$ai_error) stays within its budget in memory"
 bash tests/security/planted_step_texts.sh
 say "attacks: a trace of 20,000 generations is read only up to its 8,000-character content"
