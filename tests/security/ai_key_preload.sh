@@ -20,16 +20,16 @@ say "1. without shared_preload_libraries: any role reads the key before the libr
   || fail "a fresh session does not show the placeholder (has PostgreSQL changed?)"
 pass "a role with no grant reads the key in a fresh session (PostgreSQL's placeholders)"
 err=$(pg -c "SELECT llm_clusters.embed_text('hello')" 2>&1) && fail "embed_text used the exposed key"
-echo "$err" | grep -q "llm_clusters is not in shared_preload_libraries" || fail "not the expected refusal: $err"
-pass "the exposed key is not used: $(echo "$err" | grep -m1 ERROR)"
+grep -q "llm_clusters is not in shared_preload_libraries" <<<"$err" || fail "not the expected refusal: $err"
+pass "the exposed key is not used: $(grep -m1 ERROR <<<"$err")"
 
 say "2. preloaded: the key is superuser-only from each session's start"
 echo "shared_preload_libraries = 'llm_clusters'" | as_owner tee -a "$PGDATA/postgresql.conf" >/dev/null
 echo "llm_clusters.scheduler_enabled = off" | as_owner tee -a "$PGDATA/postgresql.conf" >/dev/null
 restart_cluster
 err=$(as_someone -c "SHOW llm_clusters.ai_api_key" 2>&1) && fail "a role with no grant read the preloaded key: $err"
-echo "$err" | grep -q "permission denied\|must be superuser\|pg_read_all_settings" || fail "not a refusal: $err"
+grep -q "permission denied\|must be superuser\|pg_read_all_settings" <<<"$err" || fail "not a refusal: $err"
 err=$(pg -c "SELECT llm_clusters.embed_text('hello')" 2>&1) && fail "embed_text reached a closed port"
-echo "$err" | grep -q "shared_preload_libraries" && fail "the preloaded key was refused: $err"
+grep -q "shared_preload_libraries" <<<"$err" && fail "the preloaded key was refused: $err"
 pass "hidden from others; used (the request itself fails: nothing listens on port 9)"
 say "AI key and preloading: all checks passed"
