@@ -74,7 +74,7 @@ say "end-to-end: llm-clusters-server with PostHog's Python, Node.js and browser 
 bash tests/e2e/server.sh
 say "end-to-end: PostHog's Python SDK sends evaluations to llm-clusters-server; clustered at level evaluation"
 bash tests/e2e/evaluations.sh
-say "attacks: llm-clusters-server under gzip bombs, 1,100 idle connections, stalled bodies and a flood of refusals"
+say "attacks: llm-clusters-server under gzip bombs, 1,100 idle connections, stalled bodies, a flood of refusals and 1-byte chunks"
 bash tests/security/server_bounds.sh
 say "attacks: one team's idle transaction with every lock it may take stalls no other team"
 bash tests/security/locks.sh
@@ -86,6 +86,12 @@ say "attacks: the worker takes teams in turns: one team's slow jobs delay anothe
 bash tests/security/worker_turns.sh
 say "attacks: the worker prepares a job's items for at most llm_clusters.job_time_limit"
 bash tests/security/worker_preparation_limit.sh
+say "attacks: the worker's assign_pending of a job whose source catches its cancel ends at llm_clusters.job_time_limit"
+bash tests/security/worker_assign_limit.sh
+say "attacks: the extension is not installed into, nor upgraded in, a schema a role that is not a superuser controls"
+bash tests/security/extension_schema.sh
+say "attacks: an AI key that sessions show to any role (no preloading) is never sent"
+bash tests/security/ai_key_preload.sh
 say "attacks: a trace of huge step texts (\$ai_error) stays within its budget in memory"
 bash tests/security/planted_step_texts.sh
 say "attacks: a trace of 20,000 generations is read only up to its 8,000-character content"

@@ -11,6 +11,47 @@
 -- row-level security, a view without security_invoker, a writing function PUBLIC may run,
 -- or a table or view readers cannot read.
 
+-- The extension's schema must be a superuser's alone. CREATE EXTENSION uses a schema named
+-- llm_clusters that already exists, whoever owns it: a role that may create schemas in the
+-- database (its owner, say) could make it first, and then, as the owner of the schema that
+-- holds the extension, rename it and put its own llm_clusters.api_keys and
+-- llm_clusters.capture(jsonb, int) in a new one; capture_with_key (SECURITY DEFINER), which
+-- llm-clusters-server calls for any HTTP client, then ran them as the superuser. So the
+-- schema, every object already in it and every CREATE granted on it must be a superuser's.
+DO $$
+DECLARE
+    what text;
+BEGIN
+    SELECT CASE
+             WHEN NOT r.rolsuper THEN 'is owned by role ' || pg_catalog.quote_ident(r.rolname)
+             WHEN EXISTS (SELECT 1 FROM pg_catalog.aclexplode(n.nspacl) a
+                          LEFT JOIN pg_catalog.pg_roles g ON g.oid = a.grantee
+                          WHERE a.privilege_type = 'CREATE' AND NOT coalesce(g.rolsuper, false))
+               THEN 'grants CREATE to a role that is not a superuser'
+             WHEN EXISTS (SELECT 1 FROM (SELECT c.relowner AS owner FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid
+                                         UNION ALL SELECT p.proowner FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid
+                                         UNION ALL SELECT t.typowner FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid
+                                         UNION ALL SELECT o.oprowner FROM pg_catalog.pg_operator o WHERE o.oprnamespace = n.oid
+                                         UNION ALL SELECT l.collowner FROM pg_catalog.pg_collation l WHERE l.collnamespace = n.oid
+                                         UNION ALL SELECT v.conowner FROM pg_catalog.pg_conversion v WHERE v.connamespace = n.oid
+                                         UNION ALL SELECT f.opfowner FROM pg_catalog.pg_opfamily f WHERE f.opfnamespace = n.oid
+                                         UNION ALL SELECT k.opcowner FROM pg_catalog.pg_opclass k WHERE k.opcnamespace = n.oid
+                                         UNION ALL SELECT s.cfgowner FROM pg_catalog.pg_ts_config s WHERE s.cfgnamespace = n.oid
+                                         UNION ALL SELECT d.dictowner FROM pg_catalog.pg_ts_dict d WHERE d.dictnamespace = n.oid) o
+                          JOIN pg_catalog.pg_roles orole ON orole.oid = o.owner
+                          WHERE NOT orole.rolsuper)
+               THEN 'holds an object that a role that is not a superuser owns'
+           END
+    INTO what
+    FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid = n.nspowner
+    WHERE n.nspname = 'llm_clusters';
+    IF what IS NOT NULL THEN
+        RAISE EXCEPTION 'schema llm_clusters %: whoever controls the schema of the extension can run code as a superuser', what
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'Check what the schema holds, then make it a superuser''s alone (ALTER SCHEMA llm_clusters OWNER TO a superuser, REVOKE CREATE ON SCHEMA llm_clusters FROM the others, drop what others own), or drop it and create the extension again.';
+    END IF;
+END $$;
+
 -- Roles belong to the cluster, not to the database: create them once.
 DO $$
 BEGIN

@@ -1,6 +1,8 @@
 //! Configuration settings (GUCs). Every setting of the extension is defined here.
 
+use crate::error::raise;
 use crate::pg::TimeLimit;
+use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::guc::{GucContext, GucFlags, GucRegistry, GucSetting};
 use pgrx::PostgresGucEnum;
 use std::ffi::CString;
@@ -92,6 +94,34 @@ pub static AUTO_EMBED: GucSetting<bool> = GucSetting::<bool>::new(true);
 
 /// Whether the background worker summarises items without a summary before each run.
 pub static AUTO_SUMMARIZE: GucSetting<bool> = GucSetting::<bool>::new(true);
+
+/// Set by `_PG_init` while the server preloads the library (shared_preload_libraries):
+/// then every backend and worker, forked from the postmaster, has the settings defined
+/// before its first query.
+static PRELOADED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub fn mark_preloaded() {
+    PRELOADED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// `llm_clusters.ai_api_key` (empty when unset), refused unless the library is preloaded.
+/// Until a session loads the library, a setting from postgresql.conf is a placeholder
+/// that any role reads (`SHOW llm_clusters.ai_api_key`, `current_setting`): without
+/// preloading, every login of every database saw the key in a fresh session. The key is
+/// not used then, so the set-up is fixed before it is relied on.
+pub fn ai_api_key() -> String {
+    let key = text(&AI_API_KEY);
+    if !key.is_empty() && !PRELOADED.load(std::sync::atomic::Ordering::SeqCst) {
+        raise(
+            EngineError::new(
+                ErrorKind::NotConfigured,
+                "llm_clusters.ai_api_key is set but llm_clusters is not in shared_preload_libraries: until a session loads the library, any role reads the key with SHOW llm_clusters.ai_api_key",
+            )
+            .with_hint("Add llm_clusters to shared_preload_libraries and restart (then the key is superuser-only in every session), and replace the key: it may have been read."),
+        );
+    }
+    key
+}
 
 /// A string setting's text (empty when unset).
 pub fn text(setting: &GucSetting<Option<CString>>) -> String {

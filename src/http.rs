@@ -7,9 +7,7 @@
 //! What a failure stores (team readers read it) names the URL without userinfo or query
 //! and a fixed reason; the client's own message goes to the server log only.
 
-use crate::gucs::{
-    self, AI_API_KEY, AI_BASE_URL, AI_CHAT_MODEL, AI_DATA_PROCESSING, AI_EMBEDDING_MODEL, AI_TIMEOUT_MS,
-};
+use crate::gucs::{self, AI_BASE_URL, AI_CHAT_MODEL, AI_DATA_PROCESSING, AI_EMBEDDING_MODEL, AI_TIMEOUT_MS};
 use crate::pg::check_interrupts;
 use llm_clusters_engine::service::{max_response_bytes, redact_detail, redact_url, retry_after, Budget};
 use llm_clusters_engine::threads;
@@ -54,7 +52,7 @@ fn service() -> Option<Service> {
     let base_url = gucs::text(&AI_BASE_URL);
     (AI_DATA_PROCESSING.get() && !base_url.is_empty()).then(|| Service {
         base_url: base_url.trim_end_matches('/').to_string(),
-        api_key: gucs::text(&AI_API_KEY),
+        api_key: gucs::ai_api_key(),
         timeout: Duration::from_millis(AI_TIMEOUT_MS.get().max(1) as u64),
     })
 }

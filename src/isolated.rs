@@ -1,5 +1,6 @@
 //! A scheduled job in a background worker process of its own, so that a job over
-//! `llm_clusters.job_time_limit` ends for good. The limit first cancels the run (as a
+//! `llm_clusters.job_time_limit` ends for good: its run, or the worker's placing of its new
+//! items (`assign_pending`), both of which read the job's source as its owner. The limit first cancels the run (as a
 //! statement timeout would), which code in a source can catch (plpgsql's `EXCEPTION WHEN
 //! query_canceled`); the termination of its process it cannot: PostgreSQL's SIGTERM
 //! handler makes the next interrupt check FATAL. The process that waits (the scheduler, or
@@ -7,6 +8,7 @@
 //! `TERMINATE_GRACE` after the limit, records the run as failed and goes on.
 
 use crate::ai::{apply_labels, call_labels, label_requests};
+use crate::assign::assign_job;
 use crate::error::OrRaise;
 use crate::gucs::{job_time_limit, JOB_TIME_LIMIT};
 use crate::jobs::run_team_and_source;
@@ -23,13 +25,39 @@ pub const TERMINATE_GRACE: Duration = Duration::from_secs(5);
 /// How often the waiting process looks at the job's process and at its own interrupts.
 const POLL: Duration = Duration::from_millis(100);
 
+/// What a job's process does. Each reads the job's source, so runs the owner's code.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Task {
+    /// The job's run of the cycle, then (when `ai_labels`) its AI labels.
+    Run { ai_labels: bool },
+    /// `assign_pending` of the job: the items that arrived since its latest run.
+    Assign,
+}
+
+impl Task {
+    fn code(self) -> u8 {
+        match self {
+            Task::Run { ai_labels } => u8::from(ai_labels),
+            Task::Assign => 2,
+        }
+    }
+
+    fn of_code(code: i64) -> Option<Task> {
+        match code {
+            0 | 1 => Some(Task::Run { ai_labels: code == 1 }),
+            2 => Some(Task::Assign),
+            _ => None,
+        }
+    }
+}
+
 /// What the job's process needs to know: which job, which cycle, as whom, where.
 struct Assignment {
     team_id: i32,
     job_id: i32,
     cycle_epoch: i64,
     limit_ms: i32,
-    ai_labels: bool,
+    task: Task,
     database: pg_sys::Oid,
     /// The role the job's process logs in as (InvalidOid: the bootstrap superuser), and
     /// the role it then acts as (the caller's current role).
@@ -44,7 +72,7 @@ impl Assignment {
             "{} {} {} {} {} {} {}",
             self.cycle_epoch,
             self.limit_ms,
-            u8::from(self.ai_labels),
+            self.task.code(),
             self.database.to_u32(),
             self.login.to_u32(),
             self.role.to_u32(),
@@ -58,7 +86,7 @@ impl Assignment {
         Some(Assignment {
             cycle_epoch: next()?,
             limit_ms: i32::try_from(next()?).ok()?,
-            ai_labels: next()? == 1,
+            task: Task::of_code(next()?)?,
             database: pg_sys::Oid::from(u32::try_from(next()?).ok()?),
             login: pg_sys::Oid::from(u32::try_from(next()?).ok()?),
             role: pg_sys::Oid::from(u32::try_from(next()?).ok()?),
@@ -79,15 +107,15 @@ pub enum Ended {
     Interrupted,
 }
 
-/// Runs job `job_id` of `team_id` for the cycle starting at `cycle_epoch` (Unix seconds)
-/// in a process of its own, connected to this database as `login` acting as `role`, and
-/// waits for it. `interrupted` is asked between polls.
+/// Does `task` of job `job_id` of `team_id` (a run for the cycle starting at `cycle_epoch`,
+/// Unix seconds) in a process of its own, connected to this database as `login` acting as
+/// `role`, and waits for it. `interrupted` is asked between polls.
 pub fn run_in_own_process(
     team_id: i32,
     job_id: i32,
     cycle_epoch: i64,
     (login, role): (pg_sys::Oid, pg_sys::Oid),
-    ai_labels: bool,
+    task: Task,
     interrupted: &dyn Fn() -> bool,
 ) -> Result<Ended, String> {
     let limit_ms = JOB_TIME_LIMIT.get();
@@ -96,12 +124,16 @@ pub fn run_in_own_process(
         job_id,
         cycle_epoch,
         limit_ms,
-        ai_labels,
+        task,
         database: unsafe { pg_sys::MyDatabaseId },
         login,
         role,
     };
-    let worker = BackgroundWorkerBuilder::new(&format!("llm_clusters job {job_id} of team {team_id}"))
+    let what = match task {
+        Task::Run { .. } => "job",
+        Task::Assign => "assign_pending of job",
+    };
+    let worker = BackgroundWorkerBuilder::new(&format!("llm_clusters {what} {job_id} of team {team_id}"))
         .set_type(JOB_WORKER_TYPE)
         .set_library("llm_clusters")
         .set_function("llm_clusters_job_main")
@@ -217,6 +249,19 @@ pub fn ai_labels(team_id: i32, run_id: i64) {
     });
 }
 
+/// The pinned search_path, and the caller's current role, as the session the job's
+/// process came from had.
+fn act_as(a: &Assignment, login: Option<pg_sys::Oid>) {
+    pin_search_path();
+    if a.role != pg_sys::InvalidOid && Some(a.role) != login {
+        Spi::run_with_args(
+            "SELECT pg_catalog.set_config('role', (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = $1), false)",
+            &[a.role.into()],
+        )
+        .or_raise();
+    }
+}
+
 // PostgreSQL's SIGTERM handler for backends (tcop/postgres.c), as the C symbol itself: pgrx
 // binds it as a guarded Rust function, which is no signal handler.
 unsafe extern "C-unwind" {
@@ -224,7 +269,8 @@ unsafe extern "C-unwind" {
     fn postgres_die(signal: std::ffi::c_int);
 }
 
-/// The job's process: one run, then its AI labels, each committed; SIGTERM ends it.
+/// The job's process: one run, then its AI labels, each committed; or one `assign_pending`
+/// of the job; SIGTERM ends it.
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub extern "C-unwind" fn llm_clusters_job_main(arg: pg_sys::Datum) {
@@ -243,16 +289,23 @@ pub extern "C-unwind" fn llm_clusters_job_main(arg: pg_sys::Datum) {
     };
     let login = (a.login != pg_sys::InvalidOid).then_some(a.login);
     BackgroundWorker::connect_worker_to_spi_by_oid(Some(a.database), login);
+    if a.task == Task::Assign {
+        BackgroundWorker::transaction(|| {
+            act_as(&a, login);
+            match with_time_limit(TimeLimit { ms: a.limit_ms, ..job_time_limit() }, || {
+                assign_job(Some(a.team_id), a.job_id)
+            }) {
+                Ok(0) => {}
+                Ok(n) => pgrx::log!("llm_clusters scheduler: placed {n} new items of job {}", a.job_id),
+                Err(message) => {
+                    pgrx::warning!("llm_clusters scheduler: assign_pending({}) failed: {message}", a.job_id)
+                }
+            }
+        });
+        return;
+    }
     let run_id = BackgroundWorker::transaction(|| {
-        pin_search_path();
-        if a.role != pg_sys::InvalidOid && Some(a.role) != login {
-            // Act as the caller's current role, as the session it came from did.
-            Spi::run_with_args(
-                "SELECT pg_catalog.set_config('role', (SELECT rolname FROM pg_catalog.pg_roles WHERE oid = $1), false)",
-                &[a.role.into()],
-            )
-            .or_raise();
-        }
+        act_as(&a, login);
         let cycle = Spi::get_one_with_args::<TimestampWithTimeZone>(
             "SELECT pg_catalog.to_timestamp($1)",
             &[(a.cycle_epoch as f64).into()],
@@ -269,7 +322,7 @@ pub extern "C-unwind" fn llm_clusters_job_main(arg: pg_sys::Datum) {
             }
         }
     });
-    if let (Some(run_id), true) = (run_id, a.ai_labels) {
+    if let (Some(run_id), Task::Run { ai_labels: true }) = (run_id, a.task) {
         ai_labels(a.team_id, run_id);
     }
 }

@@ -93,6 +93,7 @@ pub extern "C-unwind" fn _PG_init() {
     // The worker and the settings only the postmaster reads exist only when preloaded; a
     // plain CREATE EXTENSION loads the library later, where both would be refused.
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {
+        gucs::mark_preloaded();
         gucs::define_postmaster();
         scheduler::register();
     }

@@ -6,14 +6,13 @@
 //! on `runs (team_id, job_id, cycle)` and the lock on the job's row make that hold whoever
 //! calls.
 
-use crate::assign::assign_job;
 use crate::embed::{embed_pending_of, embed_summaries_of};
 use crate::error::OrRaise;
 use crate::gucs::{
     daily_run_time, job_time_limit, ASSIGN_INTERVAL, AUTO_EMBED, AUTO_SUMMARIZE, DATABASE, SCHEDULER_ENABLED,
     SCHEDULER_NAPTIME,
 };
-use crate::isolated::{run_in_own_process, run_of_cycle};
+use crate::isolated::{run_in_own_process, run_of_cycle, Ended, Task};
 use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Batches, Required, TimeLimit};
 use crate::run::run;
 use crate::summary::summarize_pending_of;
@@ -96,12 +95,13 @@ pub fn run_due_jobs() -> SetOfIterator<'static, i64> {
         .into_iter()
         .filter_map(|(team_id, job_id)| {
             let outcome = if own_processes {
-                run_in_own_process(team_id, job_id, cycle.epoch, caller, true, &interrupted).and_then(|ended| {
-                    let run = in_subtransaction(|| run_of_cycle(team_id, job_id, cycle.start, &ended))?;
-                    // A cancel of this session: its own interrupt check raises it now.
-                    pg_sys::check_for_interrupts!();
-                    Ok(run)
-                })
+                run_in_own_process(team_id, job_id, cycle.epoch, caller, Task::Run { ai_labels: true }, &interrupted)
+                    .and_then(|ended| {
+                        let run = in_subtransaction(|| run_of_cycle(team_id, job_id, cycle.start, &ended))?;
+                        // A cancel of this session: its own interrupt check raises it now.
+                        pg_sys::check_for_interrupts!();
+                        Ok(run)
+                    })
             } else {
                 with_time_limit(job_time_limit(), || run(Some(team_id), job_id, cycle.start, Some(cycle.start), true))
             };
@@ -143,8 +143,12 @@ fn extension_installed() -> bool {
         .unwrap_or(false)
 }
 
-/// Places the items that arrived since each enabled job's latest succeeded run, one job
-/// per transaction.
+/// Places the items that arrived since each enabled job's latest succeeded run, each job
+/// in a process of its own (`isolated`), as runs are: placing reads the job's source as its
+/// owner, so it runs the owner's code, which may catch the cancel of
+/// `llm_clusters.job_time_limit` and go on. In the worker itself, one team's source that
+/// did so held the worker, which every team shares, for good: no team's job ran again, and
+/// not even `pg_terminate_backend` ended it. The job's process is terminated instead.
 fn assign_cycle() {
     let jobs: Vec<JobKey> = BackgroundWorker::transaction(|| {
         if !extension_installed() {
@@ -157,18 +161,20 @@ fn assign_cycle() {
             &[],
         )
     });
+    let none = (pg_sys::InvalidOid, pg_sys::InvalidOid);
     for (team_id, job_id) in jobs {
         if shutdown_requested() {
             return;
         }
-        BackgroundWorker::transaction(|| {
-            report_activity(&format!("llm_clusters: assigning new items of job {job_id}"));
-            match with_time_limit(job_time_limit(), || assign_job(Some(team_id), job_id)) {
-                Ok(0) => {}
-                Ok(n) => pgrx::log!("llm_clusters scheduler: placed {n} new items of job {job_id}"),
-                Err(message) => pgrx::warning!("llm_clusters scheduler: assign_pending({job_id}) failed: {message}"),
-            }
-        });
+        report_activity(&format!("llm_clusters: assigning new items of job {job_id}"));
+        match run_in_own_process(team_id, job_id, 0, none, Task::Assign, &shutdown_requested) {
+            Ok(Ended::Finished) => {}
+            Ok(Ended::OverLimit) => pgrx::warning!(
+                "llm_clusters scheduler: assign_pending({job_id}) of team {team_id} stopped by llm_clusters.job_time_limit: it did not stop at its cancel, and its process was terminated"
+            ),
+            Ok(Ended::Interrupted) => return,
+            Err(message) => pgrx::warning!("llm_clusters scheduler: assign_pending({job_id}) could not run: {message}"),
+        }
     }
     report_activity("llm_clusters: idle");
 }
@@ -278,7 +284,8 @@ fn run_cycle() {
         }
         report_activity(&format!("llm_clusters: running job {job_id} of team {team_id}"));
         let none = (pg_sys::InvalidOid, pg_sys::InvalidOid);
-        match run_in_own_process(team_id, job_id, cycle.epoch, none, true, &shutdown_requested) {
+        match run_in_own_process(team_id, job_id, cycle.epoch, none, Task::Run { ai_labels: true }, &shutdown_requested)
+        {
             Ok(ended) => BackgroundWorker::transaction(|| {
                 match in_subtransaction(|| run_of_cycle(team_id, job_id, cycle.start, &ended)) {
                     Ok(Some(run_id)) => {

@@ -346,6 +346,123 @@ pub fn key_of(protocol: Protocol, authorization: Option<&str>, bytes: &[u8]) -> 
     }
 }
 
+/// Bytes the `Value` that `parse` builds from `bytes` may take, found by a streaming pass
+/// that builds nothing (within serde_json's depth limit): an upper estimate of
+/// serde_json's layout (32 bytes a value; an array's vector at least 4 values and up to
+/// twice its length; an object's B-tree nodes of 11 entries, one from its first entry;
+/// strings and keys by their length, at least 16 bytes each) plus the text sent on to the
+/// database. Small values cost far more than their text (`[0,0,...]` is 2 bytes of text a
+/// value and up to 64 of memory; `[[0],[0],...]` 4 bytes and 160; `[{"a":0},...]` 8 bytes
+/// and about 700), so a body of `--max-body-mb` could decode to 600 MB; the caller charges
+/// this to `--max-buffered-mb` before parsing. `server/tests/decoded_size.rs` holds it
+/// to what parsing takes.
+pub fn decoded_size(bytes: &[u8]) -> Result<usize, Rejection> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let size = serde::de::DeserializeSeed::deserialize(size::Size, &mut de)
+        .and_then(|size| de.end().map(|()| size))
+        .map_err(|e| Rejection::bad_request("invalid_payload", format!("body is not JSON: {e}")))?;
+    Ok(size.saturating_add(size::VALUE).saturating_add(bytes.len()))
+}
+
+/// The visitor of `decoded_size`.
+mod size {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    use std::fmt;
+
+    /// One `Value`.
+    pub const VALUE: usize = 32;
+    /// A B-tree node of 11 (String, Value) entries, its links and lengths, and its share of
+    /// the internal nodes above it (their 12 child pointers).
+    const NODE: usize = 11 * (24 + VALUE) + 16 + 12 * 8;
+    /// The smallest heap block a non-empty string takes.
+    const MIN_STRING: usize = 16;
+    /// The smallest vector capacity of a non-empty array (Rust's for 32-byte elements).
+    const MIN_SLOTS: usize = 4;
+
+    fn string(len: usize) -> usize {
+        if len == 0 {
+            0
+        } else {
+            len.max(MIN_STRING)
+        }
+    }
+
+    /// A value's heap bytes (its own `VALUE` is its container's).
+    pub struct Size;
+
+    impl<'de> DeserializeSeed<'de> for Size {
+        type Value = usize;
+        fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<usize, D::Error> {
+            deserializer.deserialize_any(self)
+        }
+    }
+
+    impl<'de> Visitor<'de> for Size {
+        type Value = usize;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<usize, E> {
+            Ok(0)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<usize, E> {
+            Ok(0)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<usize, E> {
+            Ok(0)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<usize, E> {
+            Ok(0)
+        }
+        fn visit_unit<E>(self) -> Result<usize, E> {
+            Ok(0)
+        }
+        fn visit_str<E>(self, v: &str) -> Result<usize, E> {
+            Ok(string(v.len()))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<usize, A::Error> {
+            let (mut total, mut n) = (0usize, 0usize);
+            while let Some(element) = seq.next_element_seed(Size)? {
+                total = total.saturating_add(element);
+                n += 1;
+            }
+            // A vector grown by doubling: at most twice its length, at least MIN_SLOTS.
+            let slots = if n == 0 { 0 } else { n.saturating_mul(2).max(MIN_SLOTS) };
+            Ok(total.saturating_add(slots.saturating_mul(VALUE)))
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+            let (mut total, mut entries) = (0usize, 0usize);
+            while let Some(key) = map.next_key::<KeyLen>()? {
+                let value = map.next_value_seed(Size)?;
+                total = total.saturating_add(string(key.0)).saturating_add(value);
+                entries += 1;
+            }
+            // Nodes hold 11 entries, at least 5 once split, and one from the first entry.
+            let nodes = if entries == 0 { 0 } else { 1 + entries / 5 };
+            Ok(total.saturating_add(nodes.saturating_mul(NODE)))
+        }
+    }
+
+    /// An object's key, by its length only.
+    struct KeyLen(usize);
+
+    impl<'de> serde::Deserialize<'de> for KeyLen {
+        fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<KeyLen, D::Error> {
+            struct Len;
+            impl Visitor<'_> for Len {
+                type Value = KeyLen;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("a key")
+                }
+                fn visit_str<E>(self, v: &str) -> Result<KeyLen, E> {
+                    Ok(KeyLen(v.len()))
+                }
+            }
+            deserializer.deserialize_str(Len)
+        }
+    }
+}
+
 pub fn missing_bearer() -> Rejection {
     Rejection::new(Status::Unauthorized, "missing_api_key", "send the API key as Authorization: Bearer <key>")
 }

@@ -6,7 +6,7 @@
 //! `fuzz <target>: <N> inputs, <accepted> accepted, <rejected> rejected`. A panic fails
 //! the test; so does a broken property (stated per target).
 
-use crate::decode::{bearer, compression_of, decode, key_of, parse, prepare, Parts, Protocol};
+use crate::decode::{bearer, compression_of, decode, decoded_size, key_of, parse, prepare, Parts, Protocol};
 use crate::error::Status;
 use crate::service::single;
 use flate2::write::{GzEncoder, ZlibEncoder};
@@ -314,6 +314,26 @@ fn fuzz_key_scan() {
         }
     }
     report("key_scan", n, accepted);
+}
+
+/// The decoded-size pass never panics, and whatever JSON parse reads, it sizes (a body
+/// charged to --max-buffered-mb before parsing must not be refused as bad JSON by it).
+#[test]
+fn fuzz_decoded_size() {
+    let (n, mut accepted) = (inputs(), 0);
+    let mut rng = Rng::new(6);
+    for _ in 0..n {
+        let body = body(&mut rng);
+        let sized = decoded_size(&body);
+        if let Ok(size) = sized {
+            accepted += 1;
+            assert!(size >= body.len());
+        }
+        if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
+            assert!(sized.is_ok(), "{}", String::from_utf8_lossy(&body));
+        }
+    }
+    report("decoded_size", n, accepted);
 }
 
 #[test]

@@ -11,7 +11,8 @@
 //! share `--max-buffered-mb`, so open connections cannot each hold `--max-body-mb`.
 
 use crate::decode::{
-    bearer, clip, key_of, missing_bearer, parse, prepare, protocol_of, too_large, Decoded, Parts, Protocol,
+    bearer, clip, decoded_size, key_of, missing_bearer, parse, prepare, protocol_of, too_large, Decoded, Parts,
+    Protocol,
 };
 use crate::error::{Rejection, Status};
 use crate::gate::Gate;
@@ -205,7 +206,7 @@ async fn respond(
     }
     // Held until the request is answered: the body, then what it decodes to.
     let (body, _buffered) = read_body(request.into_body(), state).await?;
-    let decoded = decode_bounded(state, protocol, parts, body, header_key.is_some()).await?;
+    let (decoded, _decoded_share) = decode_bounded(state, protocol, parts, body, header_key.is_some()).await?;
     let stored = state.store.capture(&decoded.api_key, &decoded.payload).await?;
     let answer = match protocol {
         Protocol::Legacy => r#"{"status":1}"#.to_string(),
@@ -268,14 +269,19 @@ pub fn single(headers: &HeaderMap, name: &str, status: Status) -> Result<Option<
 
 /// Prepares, finds and checks the key (unless the header's was checked already), then
 /// parses: on the blocking pool (it is CPU work), holding one of `--max-decoding` slots
-/// until it is done, even if the client hangs up meanwhile.
+/// until it is done, even if the client hangs up meanwhile. Before parsing, what the parse
+/// will take ([`decoded_size`]) is charged to `--max-buffered-mb`, and the share is
+/// returned, to be held until the answer: the decoded events outlive the slot (they wait
+/// for a database connection, then for capture()), and a key's holder (posthog-js puts
+/// keys in web pages) could otherwise send 18 KB of gzip that parsed to 600 MB, again
+/// and again while earlier ones waited.
 async fn decode_bounded(
     state: &Arc<State>,
     protocol: Protocol,
     parts: OwnedParts,
     body: Bytes,
     key_checked: bool,
-) -> Result<Decoded, Rejection> {
+) -> Result<(Decoded, OwnedSemaphorePermit), Rejection> {
     let busy = || {
         Rejection::new(
             Status::Unavailable,
@@ -303,7 +309,8 @@ async fn decode_bounded(
             // text (up to --max-body-mb) is counted while the database answers.
             runtime.block_on(state.gate.check(&state.store, &key))?;
         }
-        parse(protocol, parts, prepared)
+        let share = runtime.block_on(decoded_share(&state, decoded_size(&prepared.bytes)?))?;
+        Ok((parse(protocol, parts, prepared)?, share))
     });
     match work.await {
         Ok(result) => result,
@@ -311,46 +318,80 @@ async fn decode_bounded(
     }
 }
 
+/// `size` bytes of `--max-buffered-mb` for a body's decoded events: 413 when the budget
+/// could never hold them, 503 when it stays too full for `--decode-wait-s`.
+async fn decoded_share(state: &State, size: usize) -> Result<OwnedSemaphorePermit, Rejection> {
+    let budget = state.limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS);
+    let permits = u32::try_from(size).ok().filter(|&n| n as usize <= budget).ok_or_else(|| {
+        Rejection::new(
+            Status::PayloadTooLarge,
+            "payload_too_large",
+            format!(
+                "the body decodes to about {} MB, more than --max-buffered-mb ({} MB): send fewer or larger values per request",
+                size >> 20,
+                budget >> 20
+            ),
+        )
+    })?;
+    let wait = tokio::time::timeout(state.limits.decode_wait, state.buffered.clone().acquire_many_owned(permits));
+    match wait.await {
+        Ok(Ok(permit)) => Ok(permit),
+        _ => Err(Rejection::new(
+            Status::Unavailable,
+            "busy",
+            format!(
+                "decoded request bodies fill --max-buffered-mb for {} s (--decode-wait-s): retry",
+                state.limits.decode_wait.as_secs()
+            ),
+        )),
+    }
+}
+
 /// The body, within `--max-body-mb` and `--read-timeout-s`, and the share of
-/// `--max-buffered-mb` it holds: each frame takes its bytes from the budget before it is
-/// kept. Without it, every open connection could hold a body of `--max-body-mb` before
-/// its key was known (512 connections, 10 GB), whatever the key. When the budget stays
-/// full for `--decode-wait-s`, 503: SDKs retry.
+/// `--max-buffered-mb` it holds. Without the budget, every open connection could hold a
+/// body of `--max-body-mb` before its key was known (512 connections, 10 GB), whatever the
+/// key. When the budget stays full for `--decode-wait-s`, 503: SDKs retry.
+///
+/// Each frame is copied into one buffer as it arrives, and the budget is charged for that
+/// buffer's capacity ([`BodyBuffer`]): what is charged is what is held. Keeping the frames
+/// themselves held far more than their bytes: a chunked body of 1-byte chunks is one frame
+/// per byte, each a 32-byte handle pinning the connection's read buffer, so one anonymous
+/// 20 MB body took 750 MB of the server and `--max-buffered-mb` 256 about 9 GB.
 async fn read_body(body: Incoming, state: &State) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Rejection> {
     let (max, timeout) = (state.limits.max_body_bytes, state.limits.read_timeout);
     let read = async {
         let mut body = Limited::new(body, max);
-        let (mut frames, mut held): (Vec<Bytes>, Option<OwnedSemaphorePermit>) = (Vec::new(), None);
+        let (mut buffer, mut held): (BodyBuffer, Option<OwnedSemaphorePermit>) = (BodyBuffer::new(max), None);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| match e.downcast_ref::<http_body_util::LengthLimitError>() {
                 Some(_) => too_large(max, ""),
                 None => Rejection::bad_request("invalid_payload", format!("reading the body: {e}")),
             })?;
             let Ok(data) = frame.into_data() else { continue };
-            // Limited keeps a frame within max (at most 1024 MB): it fits a u32.
-            let bytes = u32::try_from(data.len()).map_err(|_| too_large(max, ""))?;
-            let wait = tokio::time::timeout(state.limits.decode_wait, state.buffered.clone().acquire_many_owned(bytes));
-            let Ok(Ok(permit)) = wait.await else {
-                return Err(Rejection::new(
-                    Status::Unavailable,
-                    "busy",
-                    format!(
-                        "request bodies fill --max-buffered-mb for {} s (--decode-wait-s): retry",
-                        state.limits.decode_wait.as_secs()
-                    ),
-                ));
-            };
-            match held.as_mut() {
-                Some(all) => all.merge(permit),
-                None => held = Some(permit),
+            let growth = buffer.growth_for(data.len());
+            if growth > 0 {
+                // Limited keeps the body within max (at most 1024 MB): growth fits a u32.
+                let bytes = u32::try_from(growth).map_err(|_| too_large(max, ""))?;
+                let wait =
+                    tokio::time::timeout(state.limits.decode_wait, state.buffered.clone().acquire_many_owned(bytes));
+                let Ok(Ok(permit)) = wait.await else {
+                    return Err(Rejection::new(
+                        Status::Unavailable,
+                        "busy",
+                        format!(
+                            "request bodies fill --max-buffered-mb for {} s (--decode-wait-s): retry",
+                            state.limits.decode_wait.as_secs()
+                        ),
+                    ));
+                };
+                match held.as_mut() {
+                    Some(all) => all.merge(permit),
+                    None => held = Some(permit),
+                }
             }
-            frames.push(data);
+            buffer.push(&data, growth);
         }
-        let body = match frames.len() {
-            1 => frames.swap_remove(0),
-            _ => frames.concat().into(),
-        };
-        Ok((body, held))
+        Ok((buffer.into_bytes(), held))
     };
     match tokio::time::timeout(timeout, read).await {
         Err(_) => Err(Rejection::new(
@@ -359,6 +400,48 @@ async fn read_body(body: Incoming, state: &State) -> Result<(Bytes, Option<Owned
             format!("the body did not arrive within {} s (--read-timeout-s)", timeout.as_secs()),
         )),
         Ok(result) => result,
+    }
+}
+
+/// A request body being received: one allocation whose capacity is what the caller charges
+/// to `--max-buffered-mb`, however the body was cut into frames. It grows by doubling (so
+/// copying stays linear) and never past the body limit.
+pub struct BodyBuffer {
+    bytes: Vec<u8>,
+    max: usize,
+}
+
+impl BodyBuffer {
+    pub fn new(max: usize) -> BodyBuffer {
+        BodyBuffer { bytes: Vec::new(), max }
+    }
+
+    /// Bytes of capacity to add before `len` more bytes fit: what the caller charges.
+    pub fn growth_for(&self, len: usize) -> usize {
+        let needed = self.bytes.len().saturating_add(len);
+        let capacity = self.bytes.capacity();
+        if needed <= capacity {
+            return 0;
+        }
+        let doubled = capacity.saturating_mul(2).max(8 * 1024).min(self.max.max(needed));
+        doubled.max(needed) - capacity
+    }
+
+    /// Appends `data`, growing by exactly `growth` (what `growth_for` said, now charged).
+    pub fn push(&mut self, data: &[u8], growth: usize) {
+        if growth > 0 {
+            self.bytes.reserve_exact(self.bytes.capacity() + growth - self.bytes.len());
+        }
+        self.bytes.extend_from_slice(data);
+    }
+
+    /// Bytes of memory held.
+    pub fn capacity(&self) -> usize {
+        self.bytes.capacity()
+    }
+
+    pub fn into_bytes(self) -> Bytes {
+        Bytes::from(self.bytes)
     }
 }
 
@@ -400,6 +483,33 @@ mod tests {
         assert_eq!(log.admit(start + Duration::from_millis(999)), None);
         assert_eq!(log.admit(start + Duration::from_secs(1)), Some(100_000 - 10 + 1));
         assert_eq!(log.admit(start + Duration::from_secs(1)), Some(0));
+    }
+
+    /// However a body is cut into frames (one byte each, as a chunked body may be), the
+    /// memory it holds is the capacity charged to --max-buffered-mb: at most twice its
+    /// bytes, never past the body limit, and one allocation.
+    #[test]
+    fn a_body_holds_what_it_is_charged_however_it_is_framed() {
+        let max = 1 << 20;
+        for frame in [1usize, 7, 4096, 100_000, max] {
+            let (mut buffer, mut charged, mut received) = (BodyBuffer::new(max), 0usize, 0usize);
+            while received < max {
+                let len = frame.min(max - received);
+                let growth = buffer.growth_for(len);
+                charged += growth;
+                buffer.push(&vec![b' '; len], growth);
+                received += len;
+                assert_eq!(
+                    buffer.capacity(),
+                    charged,
+                    "frames of {frame}: held {} charged {charged}",
+                    buffer.capacity()
+                );
+                assert!(charged <= (2 * received).max(8 * 1024), "frames of {frame}: {charged} for {received}");
+            }
+            assert!(charged <= max, "frames of {frame}: {charged} past the limit {max}");
+            assert_eq!(buffer.into_bytes().len(), max);
+        }
     }
 
     /// A detail quoting an event name with a newline stays one line.

@@ -18,6 +18,16 @@
 #     from one client here: the disk under a file log); now at most 10 lines a second, the
 #     next one counting those left out. A key's holder cannot forge a line with a newline
 #     in an event's uuid (the refusal quotes it).
+#  6. 4 keyless clients each send a 2 MB body as 1-byte chunks (Transfer-Encoding:
+#     chunked): the server kept every frame, a 32-byte handle per byte pinning its read
+#     buffer, so one 20 MB body took 750 MB and --max-buffered-mb 256 of them about 9 GB;
+#     now the bytes are copied as they come and the peak stays under 100 MB (8 MB of
+#     chunks took 190 MB before).
+#  7. A key's holder (posthog-js puts keys in web pages) sends 16 array bombs with the
+#     key, 8 at a time: ~18 KB of gzip, a 19 MB {"api_key": ..., "batch": [0,0,...]} that
+#     the full parse made 600 MB of values, each (VmHWM 4 GB under a flood of them). What
+#     a body decodes to is now estimated by a streaming pass and charged to
+#     --max-buffered-mb before the parse: refused with 413, the peak under 100 MB.
 set -euo pipefail
 source "$(dirname "$0")/../e2e/lib.sh"
 http_port=${HTTP_PORT:-18030}
@@ -189,5 +199,55 @@ print(json.dumps({'api_key': sys.argv[1], 'batch': [{'event': '\$ai_generation',
 grep -q '^llm-clusters-server: POST /batch/ 200 forged' "$work/http.log" && fail "an event's uuid forged a log line"
 grep -q 'x\\nllm-clusters-server: POST /batch/ 200 forged' "$work/http.log" || fail "the refusal of the forged uuid is not logged escaped"
 pass "no forged line: the uuid's newline is logged as \\n"
+stop_server
+
+say "6. 4 keyless bodies of 2 MB in 1-byte chunks"
+start_server --read-timeout-s 120
+python3 - "$http_port" 4 $((2 << 20)) >"$work/chunks.out" 2>&1 <<'PY'
+import socket, sys, threading
+port, n, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+codes = []
+def client():
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /batch/ HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+    piece = b"1\r\n \r\n" * 65536
+    try:
+        for _ in range(size // 65536):
+            s.sendall(piece)
+        s.sendall(b"0\r\n\r\n")
+    except OSError:
+        pass   # answered and closed before the whole body was sent
+    answer = b""
+    while chunk := s.recv(1 << 16):
+        answer += chunk
+    codes.append(answer[9:12].decode() or "none")
+threads = [threading.Thread(target=client) for _ in range(n)]
+for t in threads: t.start()
+for t in threads: t.join()
+print(" ".join(sorted(codes)), flush=True)
+PY
+peak=$(peak_kb)
+echo "server RSS peak (VmHWM) with 4 keyless 2 MB bodies in 1-byte chunks: ${peak} kB; answers: $(cat "$work/chunks.out")"
+grep -q 200 "$work/chunks.out" && fail "a keyless body was accepted: $(cat "$work/chunks.out")"
+[ "$peak" -lt "$RSS_LIMIT_KB" ] || fail "server peak RSS $peak kB for 8 MB of 1-byte chunks, over $RSS_LIMIT_KB kB"
+[ "$(capture 00000000-0000-0000-0000-00000000b006)" = 200 ] || fail "legitimate capture after the chunked bodies: $(cat "$work/answer")"
+pass "8 MB of keyless 1-byte chunks: peak RSS $((peak / 1024)) MB (< 100 MB); a legitimate capture is stored after them"
+stop_server
+
+say "7. 16 array bombs with a valid key, 8 at a time"
+start_server
+python3 -c "
+import sys
+sys.stdout.write('{\"api_key\": \"' + sys.argv[1] + '\", \"batch\": [' + '0,' * 9500000 + '0]}')" "$key" | gzip -9 -c >"$work/keyed_bomb.gz"
+seq 16 | xargs -P 8 -I{} curl -s -o /dev/null -w '%{http_code}\n' --max-time 120 \
+  -H 'Content-Encoding: gzip' --data-binary "@$work/keyed_bomb.gz" "$url/batch/" >"$work/keyed_bomb.codes"
+peak=$(peak_kb)
+echo "server RSS peak (VmHWM) with 16 keyed array bombs: ${peak} kB; answers: $(sort "$work/keyed_bomb.codes" | uniq -c | tr -s ' \n' ' ')"
+grep -qvE '^(413|503)$' "$work/keyed_bomb.codes" && fail "a keyed array bomb got $(grep -vE '^(413|503)$' "$work/keyed_bomb.codes" | head -1)"
+grep -q 413 "$work/keyed_bomb.codes" || fail "no keyed array bomb was refused as too large"
+grep -q "413 payload_too_large: the body decodes to about" "$work/http.log" || fail "the log does not say what the bomb decodes to"
+[ "$peak" -lt "$RSS_LIMIT_KB" ] || fail "server peak RSS $peak kB with keyed array bombs, over $RSS_LIMIT_KB kB"
+[ "$(capture 00000000-0000-0000-0000-00000000b007)" = 200 ] || fail "legitimate capture after the keyed bombs: $(cat "$work/answer")"
+pass "16 keyed array bombs: 413 before the parse, peak RSS $((peak / 1024)) MB (< 100 MB); a legitimate capture is stored after them"
 stop_server
 say "server bounds: all checks passed"
