@@ -42,3 +42,43 @@ BEGIN
                   HINT = 'Check what the schema holds, then make it a superuser''s alone (ALTER SCHEMA llm_clusters OWNER TO a superuser, REVOKE CREATE ON SCHEMA llm_clusters FROM the others, drop what others own), or drop it and create the extension again.';
     END IF;
 END $$;
+
+-- sql/teams.sql: team_roles matched by role OID (role_oid, set from role_name by a
+-- trigger), so a row that outlived its role gives nothing to a new role of the same name.
+ALTER TABLE llm_clusters.team_roles ADD COLUMN role_oid oid;
+-- A membership is of the role, not of its name: role_oid, which the trigger below sets from
+-- role_name on every write (a dump restored elsewhere resolves the names again), is what
+-- the policy matches. By name, a row that outlived its role (DROP ROLE leaves it) gave
+-- the team to whoever next created a role of that name (CREATEROLE suffices); by OID it
+-- gives nothing, and a role renamed keeps its teams, as it keeps its grants.
+CREATE FUNCTION llm_clusters._team_role_oid() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    NEW.role_oid := (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname = NEW.role_name);
+    IF NEW.role_oid IS NULL THEN
+        RAISE WARNING 'role "%" does not exist: this row gives team % to no role', NEW.role_name, NEW.team_id
+            USING HINT = 'Create the role, then write the row again (UPDATE llm_clusters.team_roles SET role_name = role_name WHERE role_name = ...).';
+    END IF;
+    RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION llm_clusters._team_role_oid() IS
+    'Internal: sets team_roles.role_oid from role_name (NULL, matching no role, when no role has that name).';
+COMMENT ON COLUMN llm_clusters.team_roles.role_oid IS
+    'The role role_name named when the row was written (set by a trigger; NULL if none): what row-level security matches, so a role dropped and created again under its name does not inherit the row.';
+CREATE TRIGGER team_role_oid BEFORE INSERT OR UPDATE ON llm_clusters.team_roles
+    FOR EACH ROW EXECUTE FUNCTION llm_clusters._team_role_oid();
+REVOKE EXECUTE ON FUNCTION llm_clusters._team_role_oid() FROM PUBLIC;
+-- A role sees the memberships of the roles whose privileges it has (itself, and the roles
+-- it inherits from, as for any grant); every other table's policy (team_rows) reads this
+-- table through that filter. Not every member: from PostgreSQL 16 a membership may be
+-- WITH INHERIT FALSE, SET FALSE (pg_hba's +group, say), which gives none of the role's
+-- privileges, yet counted as MEMBER it showed the member the role's teams' rows.
+DROP POLICY own_memberships ON llm_clusters.team_roles;
+CREATE POLICY own_memberships ON llm_clusters.team_roles FOR SELECT
+    USING (role_oid IN (SELECT r.oid FROM pg_catalog.pg_roles r
+                        WHERE pg_catalog.pg_has_role(current_user, r.oid, 'USAGE')));
+-- Every existing row resolved once (the trigger sets role_oid).
+UPDATE llm_clusters.team_roles SET role_name = role_name;

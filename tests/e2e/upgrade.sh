@@ -65,7 +65,7 @@ SELECT llm_clusters.assign_pending(id) FROM llm_clusters.jobs ORDER BY id;
 SQL
 fi
 # Each table's rows: count and a checksum of the columns 0.1.0 has (not jobs.owner).
-checksums() { table_checksums owner theme_id steering steering_id delete_requested lens embeddings.content pass_rate na_rate main_evaluator; }   # columns added since 0.1.0
+checksums() { table_checksums owner theme_id steering steering_id delete_requested lens embeddings.content pass_rate na_rate main_evaluator role_oid; }   # columns added since 0.1.0
 checksums >"$work/before.txt"
 grep -q "^runs 4 " "$work/before.txt" || fail "0.1.0 did not make 4 runs: $(cat "$work/before.txt")"
 pass "0.1.0 database: $(tr '\n' ';' <"$work/before.txt" | sed 's/ [0-9a-f]\{32\}//g')"
@@ -80,6 +80,9 @@ pass "updated to $new_version"
 checksums | grep -v -E '^(themes|api_keys|item_summaries|steering|distinct_users|job_cap_locks|theme_lineage|capture_usage) ' >"$work/after.txt"   # tables 0.3.0, 0.4.0, 0.6.0, 0.7.0 and 0.8.0 added
 diff "$work/before.txt" "$work/after.txt" || fail "rows changed in the upgrade"
 pass "every row of every table kept (counts and checksums equal)"
+[ "$(qu "SELECT count(*) FROM llm_clusters.team_roles t JOIN pg_roles r ON r.rolname = t.role_name WHERE t.role_oid IS DISTINCT FROM r.oid")" = 0 ] \
+  || fail "memberships not resolved to their roles' OIDs in the upgrade"
+pass "every membership resolved to its role's OID"
 expect "existing jobs belong to the extension's owner" \
   "SELECT bool_and(owner::text = (SELECT extowner::regrole::text FROM pg_extension WHERE extname = 'llm_clusters')) FROM llm_clusters.jobs" t
 
