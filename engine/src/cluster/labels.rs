@@ -243,6 +243,9 @@ struct Candidate {
     count: usize,
     /// Whether it is one short request near the centre, as its user wrote it.
     verbatim: bool,
+    /// Whether it names one odd request of a group whose requests share a common verb
+    /// ("Exchanging ceramic mug" of 1 request in 33 that mostly ask to draft newsletters).
+    odd: bool,
 }
 
 /// What [`Corpus::measure`] finds: the share of a group's requests that ask, that share
@@ -266,6 +269,7 @@ impl Candidate {
             parts: m.parts,
             count: m.count,
             verbatim: false,
+            odd: false,
         }
     }
 
@@ -544,7 +548,14 @@ impl<'a> Corpus<'a> {
             let noun = !best.0.contains(' ') && self.asks(g) && as_verb * 4 < best.1 && as_head * 2 >= best.1;
             let verb = is_request_verb(first) && !noun;
             let inside = |o: &str| format!(" {o} ").contains(&format!(" {} ", best.0));
-            if !verb && !best.0.contains('\'') && !out.iter().any(|(o, _)| inside(o)) {
+            // A phrase of requests in another language than the group's names a part of it
+            // ("wie kann ich", "umtauschen" in a group of German and English requests).
+            let foreign = || {
+                let language = self.language(g);
+                let users = using().count();
+                using().filter(|d| d.request.language.is_some() && d.request.language != language).count() * 2 > users
+            };
+            if !verb && !best.0.contains('\'') && !out.iter().any(|(o, _)| inside(o)) && !foreign() {
                 out.push(best);
             }
             if out.len() == max {
@@ -850,6 +861,13 @@ impl<'a> Corpus<'a> {
             let title = format!("{ing} {}", rest.join(" "));
             // On a tie, the general activity it is one instance of goes first.
             out.push(Candidate { verbatim: true, ..Candidate::new(title, m, true).scaled(0.95) });
+        }
+        // Where a request verb is common, a title one request asks for (not a short request
+        // near the centre, which stands for its kind) names an odd one out.
+        if activities.first().is_some_and(|a| a.1 >= MIN_VERB_SHARE) {
+            for c in out.iter_mut().filter(|c| c.count < 2 && !c.verbatim) {
+                c.odd = true;
+            }
         }
         // The group's own phrases, for groups that are not requests (news, pasted text); a
         // single word says what the texts are about ("Texts about Chelsea").
@@ -1184,10 +1202,9 @@ fn contrastive_order(
         .iter()
         .enumerate()
         .map(|(g, head)| {
-            // A title must stand for a fair part of its group, not one odd request ("Exchanging
-            // ceramic mug" of 1 request in 33; a short request near the centre stands for its
-            // kind), and be a phrase, not a word.
-            let fair = |c: &Candidate| c.share >= MIN_SHARE && (c.count >= 2 || c.verbatim);
+            // A title must stand for a fair part of its group, not one odd request, and be a
+            // phrase, not a word.
+            let fair = |c: &Candidate| c.share >= MIN_SHARE && !c.odd;
             let tier = |c: &Candidate| match (c.title.contains(' '), fair(c)) {
                 (true, true) => 2,
                 (true, false) => 1,
@@ -2120,5 +2137,170 @@ mod tests {
         ];
         let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
         assert_eq!(titles(&labels), ["Asking whether orders have shipped", "Asking when orders will be delivered"]);
+    }
+
+    #[test]
+    fn a_request_asked_of_many_things_is_named_by_the_request() {
+        // What these users share is returning and refunds; which product it is varies.
+        let products = ["rain jacket", "desk lamp", "wool coat", "running shoes", "linen shirt", "ceramic mugs"];
+        let mut texts: Vec<String> = Vec::new();
+        for p in products {
+            texts.push(format!("user: I want to return the {p}"));
+            texts.push(format!("user: Can I get a refund for the {p}?"));
+            texts.push(format!("user: How do I send back the {p}? It doesn't fit"));
+        }
+        texts.push("user: I'd like to exchange the wool coat for a bigger size".into());
+        let only_returns: Vec<String> = products.iter().map(|p| format!("user: I want to return the {p}")).collect();
+        let docs: Vec<(i32, &str)> = texts
+            .iter()
+            .map(|t| (0, t.as_str()))
+            .chain(only_returns.iter().map(|t| (1, t.as_str())))
+            .chain([(2, "user: write a poem about the sea"), (2, "user: write a poem about love")])
+            .collect();
+        let labels = label_groups(&docs, 3, &[vec![], vec![], vec![]], &[], None);
+        assert_eq!(labels[0].title, "Returning items for a refund");
+        assert_eq!(labels[1].title, "Returning items");
+        for l in &labels[..2] {
+            assert!(products.iter().all(|p| !l.title.to_lowercase().contains(p)), "{}", l.title);
+        }
+    }
+
+    #[test]
+    fn greetings_and_fillers_are_never_topics() {
+        let docs = vec![
+            (0, "user: Good morning, quick question: is my order NW-1 on its way?"),
+            (0, "user: good morning, quick question, is my order NW-2 late? thanks"),
+            (0, "user: Hi there, quick question: is my order NW-3 lost? Thank you in advance"),
+            (0, "user: Good morning! is my order NW-4 stuck? thanks"),
+            (1, "user: write a poem about the sea"),
+            (1, "user: write a poem about love"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        let said = format!("{} {}", labels[0].title, labels[0].description.lines().next().unwrap_or("")).to_lowercase();
+        for filler in ["morning", "quick question", "hi there", "thank"] {
+            assert!(!said.contains(filler), "{filler}: {said}");
+        }
+        assert!(said.contains("order"), "{said}");
+    }
+
+    #[test]
+    fn a_vague_object_alone_is_no_title() {
+        let docs = vec![
+            (0, "user: solve this problem: 3x + 7 = 22"),
+            (0, "user: Solve the problem below. A train leaves at 9"),
+            (0, "user: solve this problem, x^2 = 9"),
+            (0, "user: please solve this problem in python: reverse a list"),
+            (1, "user: write a poem about the sea"),
+            (1, "user: write a poem about love"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_ne!(labels[0].title, "Solving problems");
+    }
+
+    #[test]
+    fn one_odd_request_does_not_name_its_group() {
+        let mut texts: Vec<String> = (0..12).map(|i| format!("user: draft a newsletter for sale number {i}")).collect();
+        texts.push("user: exchange the ceramic mug".into());
+        let docs: Vec<(i32, &str)> = texts
+            .iter()
+            .map(|t| (0, t.as_str()))
+            .chain([(1, "user: write a poem about the sea"), (1, "user: write a poem about love")])
+            .collect();
+        // The odd request's title is the most contrastive; it still names one user.
+        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        let embed = |texts: &[String]| {
+            Ok(texts.iter().map(|t| if t.contains("mug") { vec![1.0f32, 0.0] } else { vec![0.8, 0.6] }).collect())
+        };
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
+        assert!(!labels[0].title.contains("mug"), "{}", labels[0].title);
+    }
+
+    #[test]
+    fn groups_in_several_languages_are_named_by_them() {
+        let docs = vec![
+            (0, "user: ¿Dónde está mi pedido #48213?"),
+            (0, "user: ¿Dónde está mi pedido NW-7?"),
+            (0, "user: quand arrive ma commande #52118 ?"),
+            (0, "user: quand arrive ma commande NW-80145 ?"),
+            (0, "user: la mia carta non funziona"),
+            (1, "user: write a poem about the sea"),
+            (1, "user: write a poem about love"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_eq!(labels[0].title, "Requests in French, Spanish and Italian");
+        assert!(
+            labels[0].description.starts_with("Requests written in French, Spanish and Italian"),
+            "{}",
+            labels[0].description
+        );
+    }
+
+    #[test]
+    fn a_theme_is_named_by_what_its_clusters_share() {
+        // Theme 0 holds a Spanish cluster, a translation cluster and a reply-writing one:
+        // they share nothing, and no one cluster's title (least of all the Spanish one)
+        // names the theme. Theme 1's two clusters both ask about passwords.
+        let texts = [
+            (0, "¿Dónde está mi pedido #48213?"),
+            (0, "¿Dónde está mi pedido NW-77812?"),
+            (0, "¿Dónde está mi pedido #50972?"),
+            (1, "translate this greeting into Klingon"),
+            (1, "Translate our slogan into Klingon"),
+            (1, "translate the menu into Klingon"),
+            (2, "write a polite reply to this review: great mug"),
+            (2, "Write a polite reply to this 1-star review"),
+            (2, "write a polite reply to this angry review"),
+            (3, "reset my password please"),
+            (3, "reset my password now"),
+            (3, "reset my password today"),
+            (4, "my password doesn't work"),
+            (4, "My password doesn't work anymore"),
+            (4, "the password reset link doesn't work"),
+        ];
+        let docs: Vec<(i32, u32, &str)> = texts.iter().enumerate().map(|(i, (c, t))| (*c, i as u32, *t)).collect();
+        let titles: Vec<String> = [
+            "Dónde está mi pedido",
+            "Translating texts into Klingon",
+            "Writing polite replies",
+            "Resetting passwords",
+            "Problems with passwords",
+        ]
+        .map(String::from)
+        .to_vec();
+        let members = ThemeMembers {
+            themes: &[Some(0), Some(0), Some(0), Some(1), Some(1)],
+            titles: &titles,
+            sizes: &[3, 3, 3, 3, 3],
+            centroids: &[vec![1.0, 0.0], vec![0.0, 1.0]],
+        };
+        let themes = label_themes(&docs, &members, None);
+        assert_eq!(themes[0].title, "Mixed requests");
+        assert!(themes[1].title.to_lowercase().contains("password"), "{}", themes[1].title);
+        assert!(!themes.iter().any(|t| t.title.contains("pedido")));
+        // A member title in another language than most of the group's items is no title.
+        assert!(in_another_language("Dónde está mi pedido", None) && in_another_language("Vous livrez", None));
+        assert!(!in_another_language("Texts about La Liga", None));
+        assert!(!in_another_language("Requests in Spanish: tortilla de patatas", None));
+        assert!(!in_another_language("Dónde está mi pedido", Some("Spanish")));
+    }
+
+    #[test]
+    fn a_phrase_of_another_languages_requests_is_no_topic() {
+        let docs = vec![
+            (0, "user: Wie kann ich meine Laufschuhe umtauschen?"),
+            (0, "user: wie kann ich meine Jacke umtauschen"),
+            (0, "user: Wie kann ich meinen Mantel umtauschen?"),
+            (0, "user: gift ideas for my sister"),
+            (0, "user: any gift ideas for a runner?"),
+            (0, "user: Recommend a sci-fi novel like Dune"),
+            (0, "user: Is Pluto a planet?"),
+            (1, "user: write a poem about the sea"),
+            (1, "user: write a poem about love"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        let said = format!("{} {}", labels[0].title, labels[0].description.lines().next().unwrap_or("")).to_lowercase();
+        for german in ["umtauschen", "wie kann", "laufschuhe"] {
+            assert!(!said.contains(german), "{german}: {said}");
+        }
     }
 }

@@ -651,7 +651,7 @@ pub fn without_fillers(text: &str) -> String {
                 let polite = n == 1 && ["please", "pls", "plz", "kindly"].contains(&bare(last).as_str());
                 out.push_str(if polite { "" } else { ". " });
                 out.push_str(&tail);
-                if last.ends_with(char::is_whitespace) {
+                if last.ends_with(char::is_whitespace) && !(polite && tail.is_empty()) {
                     out.push(' ');
                 }
                 i += n;
@@ -1089,7 +1089,41 @@ mod tests {
         let r = Request::read("find my neighbour's");
         assert_eq!(r.object_key(), None);
         let r = Request::read("How do I send back the wool coat?");
-        assert_eq!((r.verb(), r.object_key().as_deref()), (Some("send"), Some("wool coat")));
+        assert_eq!((r.verb(), r.object_key().as_deref()), (Some("return"), Some("wool coat")));
+    }
+
+    #[test]
+    fn returns_refunds_and_exchanges_are_what_is_asked() {
+        let read = |t: &str| {
+            let r = Request::read(t);
+            (r.verb(), r.object_key())
+        };
+        let some = |v: &'static str, o: &str| (Some(v), Some(o.to_string()));
+        assert_eq!(read("I want to return the rain jacket"), some("return", "rain jacket"));
+        assert_eq!(read("how do I return my running shoes?"), some("return", "running shoe"));
+        assert_eq!(read("How do I send back the linen shirt? It doesn't fit"), some("return", "linen shirt"));
+        assert_eq!(read("Can I get a refund for the desk lamp?"), some("refund", "desk lamp"));
+        assert_eq!(read("I'd like to exchange the wool coat for a bigger size"), some("exchange", "wool coat"));
+        assert_eq!(read("I want to change my delivery address"), some("change", "delivery address"));
+        assert_eq!(read("the desk lamp arrived damaged, I want my money back").0, Some("refund"));
+        // A lexicon verb before the noun it modifies is no request: "return policy".
+        assert_eq!(read("return policy for the wool coat?").0, None);
+        assert_eq!(read("Order status for NW-80145?").0, None);
+    }
+
+    #[test]
+    fn greetings_and_fillers_are_no_part_of_what_is_asked() {
+        assert_eq!(without_fillers("Hi, quick question: where is my order? thanks!"), "where is my order? . !");
+        assert_eq!(without_fillers("Good morning, can you please track order 12"), "can you track order 12");
+        assert_eq!(
+            without_fillers("hey! my discount code doesn't work asap please"),
+            "my discount code doesn't work ."
+        );
+        // Words that only contain a filler stay: "this", "think", "history".
+        assert_eq!(without_fillers("I think this history is okay-ish"), "I think this history is okay-ish");
+        assert_eq!(without_fillers(""), "");
+        let r = Request::read(&without_fillers("Hello there. Please remove my address from your system"));
+        assert_eq!((r.verb(), r.form), (Some("remove"), Form::Instruction));
     }
 
     #[test]
@@ -1137,6 +1171,11 @@ mod tests {
         assert_eq!(Request::read("Напиши мне стихотворение про осень").language, Some("Cyrillic"));
         assert_eq!(Request::read("¿Cómo puedo hacer una tortilla de patatas para la cena?").language, Some("Spanish"));
         assert_eq!(Request::read("Write a poem about the sea and the sky").language, None);
+        assert_eq!(Request::read("¿Dónde está mi pedido #48213?").language, Some("Spanish"));
+        assert_eq!(Request::read("quand arrive ma commande #52118 ?").language, Some("French"));
+        assert_eq!(Request::read("la mia carta non funziona").language, Some("Italian"));
+        assert_eq!(foreign_word("vous"), Some("French"));
+        assert_eq!(foreign_word("the"), None);
         assert_eq!(
             Request::read("Write in Spanish: el perro").verb(),
             Some("write"),
