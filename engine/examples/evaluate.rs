@@ -15,7 +15,7 @@
 //! `PARAMS='{"resolution": 1.5}'` sets job parameters.
 //! With `MODEL_DIR`, `smalltalk34` (34 small-talk intents, `common/smalltalk.rs`) is embedded
 //! and run too, and each set's titles are printed unless `NO_TITLES` is set.
-//! `SETS=NAME,...` runs only the sets named. `EXTRA=DIR2` adds every NAME.jsonl of DIR2 as a set of its own (its label null for items
+//! `SETS=NAME,...` runs only the sets named. `RANKS=1` prints each title's label-name rank. `EXTRA=DIR2` adds every NAME.jsonl of DIR2 as a set of its own (its label null for items
 //! of no group), embedded by the built-in model (`MODEL_DIR`) when it has no NAME.emb.f32:
 //! `python3 scripts/demo_requests.py > DIR2/demo.jsonl` is the demo's traffic.
 
@@ -354,7 +354,7 @@ fn titles(set: &Set, result: &Clustering, model: &MiniLm) -> Result<String, Box<
             let own_cos = cosine(v, &name_vectors[own]);
             1 + name_vectors.iter().filter(|n| cosine(v, n) > own_cos).count()
         };
-        let (mut title_ranks, mut centroid_ranks) = (Vec::new(), Vec::new());
+        let (mut title_ranks, mut centroid_ranks, mut ranked) = (Vec::new(), Vec::new(), Vec::new());
         for (c, (title, centroid)) in title_vectors.iter().zip(&result.centroids).enumerate() {
             let mut counts: HashMap<i32, usize> = HashMap::new();
             for (i, &l) in result.labels.iter().enumerate() {
@@ -365,6 +365,12 @@ fn titles(set: &Set, result: &Clustering, model: &MiniLm) -> Result<String, Box<
             let Some((&own, _)) = counts.iter().max_by_key(|(l, n)| (**n, -**l)) else { continue };
             title_ranks.push(rank(title, own as usize));
             centroid_ranks.push(rank(centroid, own as usize));
+            ranked.push(format!(
+                "\"{}\" ({}: {})",
+                run.clusters[c].title,
+                names[own as usize],
+                rank(title, own as usize)
+            ));
         }
         let summary = |ranks: &[usize]| {
             format!(
@@ -380,6 +386,10 @@ fn titles(set: &Set, result: &Clustering, model: &MiniLm) -> Result<String, Box<
             summary(&title_ranks),
             summary(&centroid_ranks)
         );
+        // `RANKS=1`: each title with its majority label's name and that name's rank.
+        if std::env::var("RANKS").is_ok() {
+            out += &format!("\n    ranks: {}", ranked.join(", "));
+        }
     }
     let shown: usize = std::env::var("TITLES").ok().and_then(|n| n.parse().ok()).unwrap_or(10);
     let quoted = |labels: &[ClusterLabel], n: usize| {

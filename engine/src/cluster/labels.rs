@@ -219,6 +219,8 @@ type Activity = (&'static str, f64, Vec<(String, f64)>);
 /// One group's texts read as requests.
 struct Doc {
     group: Option<usize>,
+    /// The part of its group it comes from (a theme's cluster), when groups have parts.
+    part: Option<usize>,
     request: Request,
     phrases: HashSet<String>,
     /// Words that end a noun group somewhere in the request (not followed by another
@@ -235,9 +237,48 @@ struct Candidate {
     share: f64,
     distinct: f64,
     activity: bool,
+    /// How many of a theme's clusters ask for it (1 for a cluster's own candidates).
+    parts: usize,
+    /// How many of the group's requests ask for it.
+    count: usize,
+    /// Whether it is one short request near the centre, as its user wrote it.
+    verbatim: bool,
+    /// Whether it names one odd request of a group whose requests share a common verb
+    /// ("Exchanging ceramic mug" of 1 request in 33 that mostly ask to draft newsletters).
+    odd: bool,
+}
+
+/// What [`Corpus::measure`] finds: the share of a group's requests that ask, that share
+/// weighted by its rarity elsewhere, and how many of the group's parts (a theme's
+/// clusters) ask it in a fair number.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    share: f64,
+    distinct: f64,
+    parts: usize,
+    count: usize,
 }
 
 impl Candidate {
+    fn new(title: String, m: Measured, activity: bool) -> Candidate {
+        Candidate {
+            title,
+            share: m.share,
+            distinct: m.distinct,
+            activity,
+            parts: m.parts,
+            count: m.count,
+            verbatim: false,
+            odd: false,
+        }
+    }
+
+    /// The same, its distinctiveness scaled (a title that names the group less well).
+    fn scaled(mut self, by: f64) -> Candidate {
+        self.distinct *= by;
+        self
+    }
+
     /// The order without an embedder: activities first when about as distinctive, a
     /// single word last, a phrase of 3 words or more before a shorter one.
     fn offline_score(&self) -> f64 {
@@ -263,6 +304,21 @@ pub fn label_groups(
     members: &[Vec<(String, f64)>],
     embedder: Option<(&[Vec<f32>], Embed)>,
 ) -> Vec<ClusterLabel> {
+    label_groups_of_parts(docs, &[], n, snippets, members, embedder)
+}
+
+/// [`label_groups`] for groups made of parts (themes of clusters): `parts[i]` is the part
+/// `docs[i]` comes from. A group of several parts none of which holds half its items is
+/// titled by what at least two of its parts ask for, else named as a mix: one part's
+/// title names a part, not the group.
+fn label_groups_of_parts(
+    docs: &[(i32, &str)],
+    parts: &[Option<usize>],
+    n: usize,
+    snippets: &[Vec<&str>],
+    members: &[Vec<(String, f64)>],
+    embedder: Option<(&[Vec<f32>], Embed)>,
+) -> Vec<ClusterLabel> {
     let stop: HashSet<&str> = STOP_WORDS.iter().copied().collect();
     let mut written: HashMap<String, BTreeMap<String, usize>> = HashMap::new();
     let messages: Vec<Vec<String>> = docs.iter().map(|(_, text)| user_messages(text)).collect();
@@ -271,8 +327,10 @@ pub fn label_groups(
     let docs: Vec<Doc> = docs
         .iter()
         .zip(&messages)
-        .filter_map(|((group, _), messages)| {
-            let request = spelling.fix(&first_request(messages));
+        .enumerate()
+        .filter_map(|(i, ((group, _), messages))| {
+            // Greetings and politeness are no part of what is asked ("good morning", "thanks").
+            let request = requests::without_fillers(&spelling.fix(&first_request(messages)));
             if request.is_empty() {
                 return None;
             }
@@ -283,6 +341,7 @@ pub fn label_groups(
             let tokens = if read.form == Form::Other { tokens(&request) } else { tokens(&unquoted(&request)) };
             Some(Doc {
                 group: usize::try_from(*group).ok().filter(|g| *g < n),
+                part: parts.get(i).copied().flatten(),
                 phrases: phrases(&tokens, &stop),
                 heads: heads(&tokens, &stop),
                 request: read,
@@ -291,11 +350,24 @@ pub fn label_groups(
         .collect();
     let corpus = Corpus::new(&docs, n, written);
     let mut titles = Titles::new();
+    let several: Vec<bool> = (0..n)
+        .map(|g| !parts.is_empty() && members.get(g).is_some_and(|m| m.len() >= 2 && m.iter().all(|(_, s)| *s < 0.5)))
+        .collect();
     let candidates: Vec<Vec<Candidate>> = (0..n)
         .map(|g| {
             let mut c = corpus.candidates(g);
+            let language = corpus.language(g);
             for (title, share) in members.get(g).into_iter().flatten() {
-                c.push(Candidate { title: title.clone(), share: *share, distinct: share * 0.5, activity: false });
+                let m = Measured { share: *share, distinct: share * 0.5, parts: 1, count: usize::MAX };
+                c.push(Candidate::new(title.clone(), m, false));
+            }
+            // A title in another language than most of the group's items names a part of it
+            // ("Dónde está mi pedido" for a theme of English requests).
+            c.retain(|c| !in_another_language(&c.title, language));
+            // A group of parts none of which is half of it: a title must be asked for by two
+            // of its parts, not name one.
+            if several[g] {
+                c.retain(|c| c.parts >= 2);
             }
             // A title is a phrase: one word ("Status", "Days") names no request.
             c.retain(|c| {
@@ -324,9 +396,10 @@ pub fn label_groups(
                 Some(k) => format!("Texts about {}", corpus.form(k)),
                 None => format!("Cluster {g}"),
             };
-            let mixed = mixed.get(g).copied().unwrap_or(false);
+            // A group of parts that share no title is a mix too.
+            let mixed = mixed.get(g).copied().unwrap_or(false) || (several[g] && candidates[g].is_empty());
             let title = if mixed {
-                titles.claim_numbered("Mixed requests")
+                titles.claim_numbered(if corpus.asks(g) { "Mixed requests" } else { "Mixed texts" })
             } else {
                 titles.claim_first(ordered.iter().map(|c| c.title.as_str()), &fallback)
             };
@@ -396,13 +469,22 @@ impl<'a> Corpus<'a> {
 
     /// Share of group g's requests that `ask`, and that share weighted by its rarity
     /// elsewhere (as c-TF-IDF weighs a phrase).
-    fn measure(&self, g: usize, ask: impl Fn(&Doc) -> bool) -> (f64, f64) {
-        let own = self.members[g].iter().filter(|&&i| ask(&self.docs[i])).count();
+    fn measure(&self, g: usize, ask: impl Fn(&Doc) -> bool) -> Measured {
+        let mut by_part: BTreeMap<Option<usize>, (usize, usize)> = BTreeMap::new();
+        for &i in &self.members[g] {
+            let entry = by_part.entry(self.docs[i].part).or_default();
+            entry.1 += 1;
+            entry.0 += usize::from(ask(&self.docs[i]));
+        }
+        let own: usize = by_part.values().map(|(asking, _)| asking).sum();
         let all = self.docs.iter().filter(|d| ask(d)).count();
         let n_g = self.members[g].len().max(1) as f64;
         let avg = self.docs.len() as f64 / self.n.max(1) as f64;
         let share = own as f64 / n_g;
-        (share, share * (1.0 + avg / all.max(1) as f64).ln())
+        // A part asks it when 2 of its requests do, or a fifth of them.
+        let parts =
+            by_part.values().filter(|(asking, total)| *asking >= 2 || (*asking > 0 && asking * 5 >= *total)).count();
+        Measured { share, distinct: share * (1.0 + avg / all.max(1) as f64).ln(), parts, count: own }
     }
 
     /// Group g's phrases by c-TF-IDF, best first, used by at least 2 of its items (when it has 4 or more).
@@ -466,7 +548,14 @@ impl<'a> Corpus<'a> {
             let noun = !best.0.contains(' ') && self.asks(g) && as_verb * 4 < best.1 && as_head * 2 >= best.1;
             let verb = is_request_verb(first) && !noun;
             let inside = |o: &str| format!(" {o} ").contains(&format!(" {} ", best.0));
-            if !verb && !best.0.contains('\'') && !out.iter().any(|(o, _)| inside(o)) {
+            // A phrase of requests in another language than the group's names a part of it
+            // ("wie kann ich", "umtauschen" in a group of German and English requests).
+            let foreign = || {
+                let language = self.language(g);
+                let users = using().count();
+                using().filter(|d| d.request.language.is_some() && d.request.language != language).count() * 2 > users
+            };
+            if !verb && !best.0.contains('\'') && !out.iter().any(|(o, _)| inside(o)) && !foreign() {
                 out.push(best);
             }
             if out.len() == max {
@@ -484,6 +573,24 @@ impl<'a> Corpus<'a> {
         }
         let (lang, count) = counts.into_iter().max_by_key(|(_, c)| *c)?;
         (count * 2 > self.members[g].len()).then_some(lang).flatten()
+    }
+
+    /// The languages of group g's requests when most are not in English but none is in
+    /// most: those of at least a sixth of them, commonest first, three at most.
+    fn languages(&self, g: usize) -> Vec<String> {
+        let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+        for &i in &self.members[g] {
+            if let Some(language) = self.docs[i].request.language {
+                *counts.entry(language).or_default() += 1;
+            }
+        }
+        let n_g = self.members[g].len();
+        if counts.values().sum::<usize>() * 2 <= n_g {
+            return Vec::new();
+        }
+        let mut counts: Vec<(&str, usize)> = counts.into_iter().filter(|(_, c)| c * 6 >= n_g).collect();
+        counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        counts.into_iter().take(3).map(|(l, _)| l.to_string()).collect()
     }
 
     /// Group g's request verbs and, for each, its objects: `(verb, share, [(object key, share)])`,
@@ -555,15 +662,23 @@ impl<'a> Corpus<'a> {
         let mut out = Vec::new();
         let doc_has = |d: &Doc, phrase: &str| d.phrases.contains(phrase);
         if let Some(language) = self.language(g) {
-            let (share, distinct) = self.measure(g, |d| d.request.language == Some(language));
-            out.push(Candidate { title: format!("Requests in {language}"), share, distinct, activity: false });
+            let m = self.measure(g, |d| d.request.language == Some(language));
+            out.push(Candidate::new(format!("Requests in {language}"), m, false));
             let own_words = |t: &str| !t.split(' ').all(requests::is_common_word);
             for (topic, _) in self.topics(g, 8).into_iter().filter(|(t, _)| own_words(t)).take(4) {
-                let (share, distinct) = self.measure(g, |d| d.request.language == Some(language) && doc_has(d, topic));
+                let mut m = self.measure(g, |d| d.request.language == Some(language) && doc_has(d, topic));
+                m.distinct += 0.01;
                 let words: String = topic.chars().take(30).collect();
-                let title = format!("Requests in {language}: {}", self.cased(&words));
-                out.push(Candidate { title, share, distinct: distinct + 0.01, activity: false });
+                out.push(Candidate::new(format!("Requests in {language}: {}", self.cased(&words)), m, false));
             }
+            return out;
+        }
+        // Most requests in other languages than English, none in most: named by them all
+        // ("Requests in French, Spanish and Italian"), not by one's phrase.
+        let languages = self.languages(g);
+        if !languages.is_empty() {
+            let m = self.measure(g, |d| d.request.language.is_some());
+            out.push(Candidate::new(format!("Requests in {}", join_and(&languages)), m, false));
             return out;
         }
         let topics = self.topics(g, 6);
@@ -589,27 +704,47 @@ impl<'a> Corpus<'a> {
                         && head_count(topic) * 2 >= count))
         };
         // Verb + object: "Writing short stories".
-        for (verb, _, objects) in activities.iter().take(5) {
+        // Two requests that go together, each common: "Returning items for a refund".
+        for (first, second, also, title) in RELATED_REQUESTS {
+            let common = |v: &str| activities.iter().any(|a| a.0 == v && a.1 >= MIN_PART_SHARE);
+            if common(first) && common(second) {
+                let m = self
+                    .measure(g, |d| d.request.verb().is_some_and(|v| v == *first || v == *second || also.contains(&v)));
+                out.push(Candidate::new(title.to_string(), m, true));
+            }
+        }
+        for (verb, share, objects) in activities.iter().take(5) {
             let Some(ing) = gerund(verb) else { continue };
+            // Users who ask the same of many different things ("return the rain jacket",
+            // "... the desk lamp", "... my running shoes") are named by what they ask:
+            // "Returning items"; one of the things names one user.
+            let top = objects.first().map_or(0.0, |(_, s)| *s);
+            let scattered = objects.len() >= 3 && top * 2.0 < *share;
+            if let Some(general) = general_title(verb).filter(|_| scattered) {
+                out.push(Candidate::new(
+                    general.to_string(),
+                    self.measure(g, |d| d.request.verb() == Some(verb)),
+                    true,
+                ));
+                continue;
+            }
             for (object, _) in objects.iter().take(4) {
-                let (share, distinct) = self
-                    .measure(g, |d| d.request.verb() == Some(verb) && d.request.object_head().as_ref() == Some(object));
                 let shown = self.object_display(g, verb, object);
-                // "Translating sentences into French", when most such requests say where to.
-                if let Some((complement, share, distinct)) = self.complement(g, verb, object) {
-                    out.push(Candidate {
-                        title: format!("{ing} {shown} {complement}"),
-                        share,
-                        distinct,
-                        activity: true,
-                    });
+                // "Solving problems": a vague object alone says nothing ("Solving math problems" does).
+                if !shown.contains(' ') && VAGUE.contains(&singular(object).as_str()) {
+                    continue;
                 }
-                out.push(Candidate { title: format!("{ing} {shown}"), share, distinct, activity: true });
+                let m = self
+                    .measure(g, |d| d.request.verb() == Some(verb) && d.request.object_head().as_ref() == Some(object));
+                // "Translating sentences into French", when most such requests say where to.
+                if let Some((complement, m)) = self.complement(g, verb, object) {
+                    out.push(Candidate::new(format!("{ing} {shown} {complement}"), m, true));
+                }
+                out.push(Candidate::new(format!("{ing} {shown}"), m, true));
             }
             // "Writing short stories and poems", when each is common in the group and
             // none is far rarer than the commonest.
             // Parts sharing a word ("password links" and "passwords") are one thing.
-            let top = objects.first().map_or(0.0, |(_, s)| *s);
             let mut parts: Vec<(&String, String, bool)> = Vec::new();
             for (o, _) in objects.iter().filter(|(_, s)| *s >= MIN_PART_SHARE && *s * 3.0 >= top) {
                 let (shown, many) = self.object_form(g, verb, o);
@@ -620,15 +755,14 @@ impl<'a> Corpus<'a> {
             }
             if parts.len() >= 2 && *verb != "act" {
                 let heads: Vec<&String> = parts.iter().map(|(o, _, _)| *o).collect();
-                let (share, distinct) = self.measure(g, |d| {
+                let m = self.measure(g, |d| {
                     d.request.verb() == Some(verb) && d.request.object_head().is_some_and(|o| heads.contains(&&o))
                 });
                 // One number for all parts: "product descriptions and labels", not "and label".
                 let many = parts.iter().any(|(_, _, many)| *many);
                 let shown: Vec<String> =
                     parts.iter().map(|(_, p, _)| if many { plural(p) } else { p.clone() }).collect();
-                let title = format!("{ing} {}", join_and(&shown));
-                out.push(Candidate { title, share, distinct, activity: true });
+                out.push(Candidate::new(format!("{ing} {}", join_and(&shown)), m, true));
             }
             // Verb + topic: "Explaining quantum computing".
             for (topic, _) in topics.iter().filter(|(t, c)| nameable(t, *c)).take(4) {
@@ -640,14 +774,14 @@ impl<'a> Corpus<'a> {
                 }
                 // Only where the verb has no object of its own: in "Translate \"Anna is on
                 // holiday\" into French" the topic "holiday" is not what is translated.
-                let (share, distinct) = self.measure(g, |d| {
+                let m = self.measure(g, |d| {
                     d.request.verb() == Some(verb)
                         && d.request.object_head().is_none()
                         && d.request.says_after_verb(topic)
                 });
-                if share >= MIN_PART_SHARE {
+                if m.share >= MIN_PART_SHARE {
                     let shown = self.counted_form(g, topic);
-                    out.push(Candidate { title: format!("{ing} {shown}"), share, distinct, activity: true });
+                    out.push(Candidate::new(format!("{ing} {shown}"), m, true));
                 }
             }
         }
@@ -658,7 +792,7 @@ impl<'a> Corpus<'a> {
             (Form::Report, "Problems with"),
             (Form::Instruction, "Requests about"),
         ] {
-            let (asked, _) = self.measure(g, |d| d.request.form == form);
+            let asked = self.measure(g, |d| d.request.form == form).share;
             // "Requests about" only where no request verb is common: "Writing stories", not
             // "Requests about stories".
             let verbless = activities.first().is_none_or(|a| a.1 < MIN_VERB_SHARE);
@@ -666,18 +800,20 @@ impl<'a> Corpus<'a> {
                 continue;
             }
             for (topic, _) in topics.iter().filter(|(t, c)| nameable(t, *c)).take(4) {
-                let (share, distinct) = self.measure(g, |d| d.request.form == form && doc_has(d, topic));
+                let mut m = self.measure(g, |d| d.request.form == form && doc_has(d, topic));
                 // The form of the group, or of most requests naming the topic: "Problems
                 // with discount codes" where those who name them report a problem.
-                let (naming, _) = self.measure(g, |d| doc_has(d, topic));
-                if asked < ASKED_SHARE && (share * 2.0 <= naming || !asking) {
+                let naming = self.measure(g, |d| doc_has(d, topic)).share;
+                if asked < ASKED_SHARE && (m.share * 2.0 <= naming || !asking) {
                     continue;
                 }
                 let title = format!("{lead} {}", self.counted_form(g, topic));
                 // What they ask to do, when a verb says it, names them better: a topic put
                 // as a problem or a request counts half its share against an activity.
-                let share = if form == Form::Question { share } else { share * 0.5 };
-                out.push(Candidate { title, share, distinct: distinct * 0.9, activity: true });
+                if form != Form::Question {
+                    m.share *= 0.5;
+                }
+                out.push(Candidate::new(title, m, true).scaled(0.9));
             }
         }
         // What a question asks of the user's own thing: "Asking whether orders have shipped",
@@ -689,8 +825,8 @@ impl<'a> Corpus<'a> {
             }
         }
         for (frame, _) in frames.iter().filter(|(_, c)| **c >= 2) {
-            let (share, distinct) = self.measure(g, |d| state_question(&d.request).as_ref() == Some(frame));
-            out.push(Candidate { title: frame.clone(), share, distinct, activity: true });
+            let m = self.measure(g, |d| state_question(&d.request).as_ref() == Some(frame));
+            out.push(Candidate::new(frame.clone(), m, true));
         }
         // Short requests near the centre, as activities: "Explaining quantum computing in simple terms".
         let short = self.members[g].iter().map(|&i| &self.docs[i].request).filter(|r| {
@@ -706,7 +842,7 @@ impl<'a> Corpus<'a> {
                 d.request.words.len() == r.words.len()
                     && d.request.words.iter().zip(&r.words).all(|(a, b)| a.lower == b.lower)
             };
-            let (share, distinct) = self.measure(g, same);
+            let m = self.measure(g, same);
             let rest = r.words[1..].iter().skip_while(|w| ["me", "us"].contains(&w.lower.as_str()));
             let rest: Vec<&str> = rest.map(|w| w.written.as_str()).collect();
             // "Replying to" + "with one word": the gerund's particle goes before a preposition.
@@ -724,13 +860,20 @@ impl<'a> Corpus<'a> {
             };
             let title = format!("{ing} {}", rest.join(" "));
             // On a tie, the general activity it is one instance of goes first.
-            out.push(Candidate { title, share, distinct: distinct * 0.95, activity: true });
+            out.push(Candidate { verbatim: true, ..Candidate::new(title, m, true).scaled(0.95) });
+        }
+        // Where a request verb is common, a title one request asks for (not a short request
+        // near the centre, which stands for its kind) names an odd one out.
+        if activities.first().is_some_and(|a| a.1 >= MIN_VERB_SHARE) {
+            for c in out.iter_mut().filter(|c| c.count < 2 && !c.verbatim) {
+                c.odd = true;
+            }
         }
         // The group's own phrases, for groups that are not requests (news, pasted text); a
         // single word says what the texts are about ("Texts about Chelsea").
         if !self.asks(g) {
             for (topic, count) in topics {
-                let (share, distinct) = self.measure(g, |d| doc_has(d, topic));
+                let m = self.measure(g, |d| doc_has(d, topic));
                 let title = if topic.contains(' ') {
                     capitalised(&self.cased(topic))
                 } else if nameable(topic, count) {
@@ -738,7 +881,7 @@ impl<'a> Corpus<'a> {
                 } else {
                     continue;
                 };
-                out.push(Candidate { title, share, distinct, activity: false });
+                out.push(Candidate::new(title, m, false));
             }
         }
         out
@@ -747,7 +890,7 @@ impl<'a> Corpus<'a> {
     /// Whether group g's items are mostly requests (instructions, questions, role-play
     /// set-ups, reports of a problem), whose titles must say what is asked.
     fn asks(&self, g: usize) -> bool {
-        self.measure(g, |d| d.request.form != Form::Other).0 >= ASKED_SHARE
+        self.measure(g, |d| d.request.form != Form::Other).share >= ASKED_SHARE
     }
 
     /// Whether a one-word topic is, in most of group g's requests using it, a verb the
@@ -854,7 +997,7 @@ impl<'a> Corpus<'a> {
 
     /// The complement most of group g's requests to `verb` an object headed `head` share
     /// ("into French"), as the texts write it, with its share and distinctiveness.
-    fn complement(&self, g: usize, verb: &str, head: &str) -> Option<(String, f64, f64)> {
+    fn complement(&self, g: usize, verb: &str, head: &str) -> Option<(String, Measured)> {
         let same = |r: &Request| r.verb() == Some(verb) && r.object_head().as_deref() == Some(head);
         let mut keys: BTreeMap<String, usize> = BTreeMap::new();
         let mut total = 0;
@@ -871,9 +1014,8 @@ impl<'a> Corpus<'a> {
         if count < 2 || count * 2 <= total {
             return None;
         }
-        let (share, distinct) =
-            self.measure(g, |d| same(&d.request) && d.request.complement_key().as_deref() == Some(key.as_str()));
-        Some((self.cased(&key), share, distinct))
+        let m = self.measure(g, |d| same(&d.request) && d.request.complement_key().as_deref() == Some(key.as_str()));
+        Some((self.cased(&key), m))
     }
 
     /// One or two sentences: what group g's users ask for, and how they ask it.
@@ -904,6 +1046,10 @@ impl<'a> Corpus<'a> {
             let with = if quoted.is_empty() { String::new() } else { format!(", often with {}", join_and(&quoted)) };
             return format!("Requests written in {language}{with}.");
         }
+        let languages = self.languages(g);
+        if !languages.is_empty() {
+            return format!("Requests written in {}.", join_and(&languages));
+        }
         let activities = self.activities(g);
         let asked = |(verb, _, objects): &Activity| {
             let mut distinct: Vec<&String> = Vec::new();
@@ -918,6 +1064,7 @@ impl<'a> Corpus<'a> {
                 "act" => "act as",
                 "set" | "setup" => "set up",
                 "give" | "provide" => "be given",
+                "refund" => "get a refund for",
                 v => v,
             };
             let object = if shown.is_empty() { topics.first().cloned().unwrap_or_default() } else { join_or(&shown) };
@@ -932,8 +1079,8 @@ impl<'a> Corpus<'a> {
                 what + "."
             }
             _ if !topics.is_empty() => {
-                let (questions, _) = self.measure(g, |d| d.request.form == Form::Question);
-                let (reports, _) = self.measure(g, |d| d.request.form == Form::Report);
+                let questions = self.measure(g, |d| d.request.form == Form::Question).share;
+                let reports = self.measure(g, |d| d.request.form == Form::Report).share;
                 if questions >= 0.3 {
                     format!("Users ask about {}.", join_and(&topics))
                 } else if reports >= 0.3 {
@@ -1055,9 +1202,10 @@ fn contrastive_order(
         .iter()
         .enumerate()
         .map(|(g, head)| {
-            // A title must stand for a fair part of its group, not one odd request, and be
-            // a phrase, not a word.
-            let tier = |c: &Candidate| match (c.title.contains(' '), c.share >= MIN_SHARE) {
+            // A title must stand for a fair part of its group, not one odd request, and be a
+            // phrase, not a word.
+            let fair = |c: &Candidate| c.share >= MIN_SHARE && !c.odd;
+            let tier = |c: &Candidate| match (c.title.contains(' '), fair(c)) {
                 (true, true) => 2,
                 (true, false) => 1,
                 (false, _) => 0,
@@ -1081,6 +1229,7 @@ fn contrastive_order(
                 })
                 .collect();
             ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.total_cmp(&a.2)).then(a.3.cmp(&b.3)));
+
             let mut order: Vec<Candidate> = ranked.iter().map(|&(_, _, _, i)| head[i].clone()).collect();
             order.extend(candidates[g].iter().skip(head.len()).cloned());
             // No candidate is nearer its own centroid than another's, and none is asked for
@@ -1258,7 +1407,16 @@ pub fn label_themes(docs: &[(i32, u32, &str)], members: &ThemeMembers, embed: Op
             titles[t].push((members.titles.get(c).cloned().unwrap_or_default(), share));
         }
     }
-    label_groups(&theme_docs, n_themes, &theme_snippets, &titles, embed.map(|e| (members.centroids, e)))
+    // Each item's cluster: a theme's title must be what its clusters share.
+    let parts: Vec<Option<usize>> = docs.iter().map(|(c, _)| usize::try_from(*c).ok()).collect();
+    label_groups_of_parts(
+        &theme_docs,
+        &parts,
+        n_themes,
+        &theme_snippets,
+        &titles,
+        embed.map(|e| (members.centroids, e)),
+    )
 }
 
 /// The distinct phrases of a text's first words that may be topics or keywords: 1 to 5
@@ -1401,6 +1559,36 @@ fn state_question(r: &Request) -> Option<String> {
         (Some(wh), [verb, ..]) if aux == "will" && noun_word(verb) => Some(format!("Asking {wh} {noun} will {verb}")),
         _ => None,
     }
+}
+
+/// Request verbs users ask of many different things, and the title that names what they
+/// ask when no one thing is common: "return the rain jacket", "... the desk lamp", "...
+/// my running shoes" are "Returning items".
+const GENERAL_TITLES: &[(&str, &str)] =
+    &[("return", "Returning items"), ("exchange", "Exchanging items"), ("refund", "Asking for refunds")];
+
+/// The title of a request verb asked of many different things ([`GENERAL_TITLES`]).
+fn general_title(verb: &str) -> Option<&'static str> {
+    GENERAL_TITLES.iter().find(|(v, _)| *v == verb).map(|(_, t)| *t)
+}
+
+/// Two request verbs that go together, the others of their kind, and the title of a group
+/// where both are common.
+const RELATED_REQUESTS: &[(&str, &str, &[&str], &str)] =
+    &[("return", "refund", &["exchange"], "Returning items for a refund")];
+
+/// Whether a title is written in another language than `language` (None: English): at
+/// least half its words are another language's commonest words ("Dónde está mi pedido",
+/// "Vous livrez" for English requests; not "Texts about La Liga"). Titles that name a
+/// language ("Requests in Spanish: tortilla de patatas") are the group's own.
+fn in_another_language(title: &str, language: Option<&str>) -> bool {
+    if title.starts_with("Requests in ") {
+        return false;
+    }
+    let words: Vec<String> =
+        title.split_whitespace().map(|w| w.trim_matches(|c: char| !c.is_alphanumeric()).to_lowercase()).collect();
+    let foreign = words.iter().filter(|w| requests::foreign_word(w).is_some_and(|l| Some(l) != language)).count();
+    foreign > 0 && foreign * 2 >= words.len()
 }
 
 /// Whether a single word may name what a group is about: no participle, adverb or vague word.
@@ -1949,5 +2137,170 @@ mod tests {
         ];
         let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
         assert_eq!(titles(&labels), ["Asking whether orders have shipped", "Asking when orders will be delivered"]);
+    }
+
+    #[test]
+    fn a_request_asked_of_many_things_is_named_by_the_request() {
+        // What these users share is returning and refunds; which product it is varies.
+        let products = ["rain jacket", "desk lamp", "wool coat", "running shoes", "linen shirt", "ceramic mugs"];
+        let mut texts: Vec<String> = Vec::new();
+        for p in products {
+            texts.push(format!("user: I want to return the {p}"));
+            texts.push(format!("user: Can I get a refund for the {p}?"));
+            texts.push(format!("user: How do I send back the {p}? It doesn't fit"));
+        }
+        texts.push("user: I'd like to exchange the wool coat for a bigger size".into());
+        let only_returns: Vec<String> = products.iter().map(|p| format!("user: I want to return the {p}")).collect();
+        let docs: Vec<(i32, &str)> = texts
+            .iter()
+            .map(|t| (0, t.as_str()))
+            .chain(only_returns.iter().map(|t| (1, t.as_str())))
+            .chain([(2, "user: write a poem about the sea"), (2, "user: write a poem about love")])
+            .collect();
+        let labels = label_groups(&docs, 3, &[vec![], vec![], vec![]], &[], None);
+        assert_eq!(labels[0].title, "Returning items for a refund");
+        assert_eq!(labels[1].title, "Returning items");
+        for l in &labels[..2] {
+            assert!(products.iter().all(|p| !l.title.to_lowercase().contains(p)), "{}", l.title);
+        }
+    }
+
+    #[test]
+    fn greetings_and_fillers_are_never_topics() {
+        let docs = vec![
+            (0, "user: Good morning, quick question: is my order NW-1 on its way?"),
+            (0, "user: good morning, quick question, is my order NW-2 late? thanks"),
+            (0, "user: Hi there, quick question: is my order NW-3 lost? Thank you in advance"),
+            (0, "user: Good morning! is my order NW-4 stuck? thanks"),
+            (1, "user: write a poem about the sea"),
+            (1, "user: write a poem about love"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        let said = format!("{} {}", labels[0].title, labels[0].description.lines().next().unwrap_or("")).to_lowercase();
+        for filler in ["morning", "quick question", "hi there", "thank"] {
+            assert!(!said.contains(filler), "{filler}: {said}");
+        }
+        assert!(said.contains("order"), "{said}");
+    }
+
+    #[test]
+    fn a_vague_object_alone_is_no_title() {
+        let docs = vec![
+            (0, "user: solve this problem: 3x + 7 = 22"),
+            (0, "user: Solve the problem below. A train leaves at 9"),
+            (0, "user: solve this problem, x^2 = 9"),
+            (0, "user: please solve this problem in python: reverse a list"),
+            (1, "user: write a poem about the sea"),
+            (1, "user: write a poem about love"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_ne!(labels[0].title, "Solving problems");
+    }
+
+    #[test]
+    fn one_odd_request_does_not_name_its_group() {
+        let mut texts: Vec<String> = (0..12).map(|i| format!("user: draft a newsletter for sale number {i}")).collect();
+        texts.push("user: exchange the ceramic mug".into());
+        let docs: Vec<(i32, &str)> = texts
+            .iter()
+            .map(|t| (0, t.as_str()))
+            .chain([(1, "user: write a poem about the sea"), (1, "user: write a poem about love")])
+            .collect();
+        // The odd request's title is the most contrastive; it still names one user.
+        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        let embed = |texts: &[String]| {
+            Ok(texts.iter().map(|t| if t.contains("mug") { vec![1.0f32, 0.0] } else { vec![0.8, 0.6] }).collect())
+        };
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
+        assert!(!labels[0].title.contains("mug"), "{}", labels[0].title);
+    }
+
+    #[test]
+    fn groups_in_several_languages_are_named_by_them() {
+        let docs = vec![
+            (0, "user: ¿Dónde está mi pedido #48213?"),
+            (0, "user: ¿Dónde está mi pedido NW-7?"),
+            (0, "user: quand arrive ma commande #52118 ?"),
+            (0, "user: quand arrive ma commande NW-80145 ?"),
+            (0, "user: la mia carta non funziona"),
+            (1, "user: write a poem about the sea"),
+            (1, "user: write a poem about love"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_eq!(labels[0].title, "Requests in French, Spanish and Italian");
+        assert!(
+            labels[0].description.starts_with("Requests written in French, Spanish and Italian"),
+            "{}",
+            labels[0].description
+        );
+    }
+
+    #[test]
+    fn a_theme_is_named_by_what_its_clusters_share() {
+        // Theme 0 holds a Spanish cluster, a translation cluster and a reply-writing one:
+        // they share nothing, and no one cluster's title (least of all the Spanish one)
+        // names the theme. Theme 1's two clusters both ask about passwords.
+        let texts = [
+            (0, "¿Dónde está mi pedido #48213?"),
+            (0, "¿Dónde está mi pedido NW-77812?"),
+            (0, "¿Dónde está mi pedido #50972?"),
+            (1, "translate this greeting into Klingon"),
+            (1, "Translate our slogan into Klingon"),
+            (1, "translate the menu into Klingon"),
+            (2, "write a polite reply to this review: great mug"),
+            (2, "Write a polite reply to this 1-star review"),
+            (2, "write a polite reply to this angry review"),
+            (3, "reset my password please"),
+            (3, "reset my password now"),
+            (3, "reset my password today"),
+            (4, "my password doesn't work"),
+            (4, "My password doesn't work anymore"),
+            (4, "the password reset link doesn't work"),
+        ];
+        let docs: Vec<(i32, u32, &str)> = texts.iter().enumerate().map(|(i, (c, t))| (*c, i as u32, *t)).collect();
+        let titles: Vec<String> = [
+            "Dónde está mi pedido",
+            "Translating texts into Klingon",
+            "Writing polite replies",
+            "Resetting passwords",
+            "Problems with passwords",
+        ]
+        .map(String::from)
+        .to_vec();
+        let members = ThemeMembers {
+            themes: &[Some(0), Some(0), Some(0), Some(1), Some(1)],
+            titles: &titles,
+            sizes: &[3, 3, 3, 3, 3],
+            centroids: &[vec![1.0, 0.0], vec![0.0, 1.0]],
+        };
+        let themes = label_themes(&docs, &members, None);
+        assert_eq!(themes[0].title, "Mixed requests");
+        assert!(themes[1].title.to_lowercase().contains("password"), "{}", themes[1].title);
+        assert!(!themes.iter().any(|t| t.title.contains("pedido")));
+        // A member title in another language than most of the group's items is no title.
+        assert!(in_another_language("Dónde está mi pedido", None) && in_another_language("Vous livrez", None));
+        assert!(!in_another_language("Texts about La Liga", None));
+        assert!(!in_another_language("Requests in Spanish: tortilla de patatas", None));
+        assert!(!in_another_language("Dónde está mi pedido", Some("Spanish")));
+    }
+
+    #[test]
+    fn a_phrase_of_another_languages_requests_is_no_topic() {
+        let docs = vec![
+            (0, "user: Wie kann ich meine Laufschuhe umtauschen?"),
+            (0, "user: wie kann ich meine Jacke umtauschen"),
+            (0, "user: Wie kann ich meinen Mantel umtauschen?"),
+            (0, "user: gift ideas for my sister"),
+            (0, "user: any gift ideas for a runner?"),
+            (0, "user: Recommend a sci-fi novel like Dune"),
+            (0, "user: Is Pluto a planet?"),
+            (1, "user: write a poem about the sea"),
+            (1, "user: write a poem about love"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        let said = format!("{} {}", labels[0].title, labels[0].description.lines().next().unwrap_or("")).to_lowercase();
+        for german in ["umtauschen", "wie kann", "laufschuhe"] {
+            assert!(!said.contains(german), "{german}: {said}");
+        }
     }
 }

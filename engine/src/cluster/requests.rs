@@ -81,8 +81,10 @@ const VERBS: &[(&str, &str)] = &[
     ("refactor", "Refactoring"),
     ("remove", "Removing"),
     ("rephrase", "Rephrasing"),
+    ("refund", "Getting refunds for"),
     ("reply", "Replying to"),
     ("reset", "Resetting"),
+    ("return", "Returning"),
     ("review", "Reviewing"),
     ("rewrite", "Rewriting"),
     ("roast", "Roasting"),
@@ -138,7 +140,70 @@ const NOT_OBJECT: &[&str] = &[
 ];
 
 /// Words that show a sentence addresses the assistant or asks it something.
-const PERSON_WORDS: &[&str] = &["you", "i", "me", "we", "us", "please", "pls", "how", "let's", "lets", "can", "could"];
+const PERSON_WORDS: &[&str] = &[
+    "you", "i", "me", "we", "us", "please", "pls", "how", "let's", "lets", "can", "could", "i'd", "i'm", "i'll",
+    "we'd", "id", "im",
+];
+
+/// Nouns a lexicon verb modifies when it stands right before them at a request's start:
+/// "return policy for the wool coat?", "order status", "track record" name a thing, not a
+/// request to return, order or track.
+const COMPOUND_HEADS: &[&str] = &[
+    "policy",
+    "policies",
+    "shipping",
+    "label",
+    "labels",
+    "window",
+    "form",
+    "process",
+    "period",
+    "fee",
+    "fees",
+    "cost",
+    "costs",
+    "status",
+    "number",
+    "history",
+    "record",
+    "confirmation",
+    "date",
+    "details",
+];
+
+/// Greetings, fillers and politeness: never what a request is about, never its topic
+/// ("Users ask about good morning, quick question and order"). Longer ones first.
+const FILLERS: &[&str] = &[
+    "thank you in advance",
+    "thanks in advance",
+    "good morning",
+    "good afternoon",
+    "good evening",
+    "quick question",
+    "thank you",
+    "hi there",
+    "hello there",
+    "hey there",
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "hola",
+    "bonjour",
+    "hallo",
+    "ciao",
+    "thanks",
+    "thx",
+    "ty",
+    "cheers",
+    "please",
+    "pls",
+    "plz",
+    "kindly",
+    "asap",
+    "ok",
+    "okay",
+];
 
 /// Words skipped between a verb and its object: pronouns, articles, quantities.
 const OBJECT_LEAD: &[&str] = &[
@@ -500,7 +565,7 @@ const MODALS: &[&str] = &["can", "could", "do", "does", "did", "should", "would"
 /// The first lexicon verb standing where a request's verb stands, and its index.
 fn find_verb(words: &[Word]) -> (Option<usize>, usize) {
     for (i, w) in words.iter().enumerate().take(30) {
-        let Some(v) = VERBS.iter().position(|(verb, _)| *verb == w.lower) else { continue };
+        let Some((v, at)) = lexeme_at(words, i) else { continue };
         // After a frame word, only in a sentence that addresses the assistant or asks
         // ("I want you to write", "how to fix"), not in prose ("has sought to give").
         let sentence = words[..i].iter().rposition(|w| w.after_break).unwrap_or(0);
@@ -516,15 +581,88 @@ fn find_verb(words: &[Word]) -> (Option<usize>, usize) {
             i == 0 || w.after_break || (VERB_FRAMES.contains(&words[i - 1].lower.as_str()) && addressed) || after_modal;
         let next = words.get(i + 1).map(|n| n.lower.as_str());
         let particle_ok = match VERBS[v].0 {
+            _ if at > i => true,
             "act" => next == Some("as"),
             "set" => next == Some("up"),
             _ => true,
         };
-        if framed && particle_ok {
-            return (Some(v), i);
+        // "Return policy for the wool coat?", "order status": a noun's modifier.
+        let modifier = at == i && (i == 0 || w.after_break) && next.is_some_and(|n| COMPOUND_HEADS.contains(&n));
+        if framed && particle_ok && !modifier {
+            return (Some(v), at);
         }
     }
     (None, 0)
+}
+
+/// The lexicon verb that the words at `i` say, and where it ends (its object follows):
+/// the word itself, or a phrase users write for one ("send back" is "return"; "get a
+/// refund", "want my money back" are "refund").
+fn lexeme_at(words: &[Word], i: usize) -> Option<(usize, usize)> {
+    let lower = |j: usize| words.get(j).map(|w| w.lower.as_str());
+    let index = |verb: &str| VERBS.iter().position(|(v, _)| *v == verb);
+    let word = lower(i)?;
+    match word {
+        "send" if lower(i + 1) == Some("back") => index("return").map(|v| (v, i + 1)),
+        "get" | "want" | "need" => {
+            let mut j = i + 1;
+            while lower(j).is_some_and(|w| ["a", "an", "my", "the", "our", "full"].contains(&w)) {
+                j += 1;
+            }
+            match lower(j) {
+                Some("refund" | "refunds") => index("refund").map(|v| (v, j)),
+                Some("money") if lower(j + 1) == Some("back") => index("refund").map(|v| (v, j + 1)),
+                _ => None,
+            }
+        }
+        _ => index(word).map(|v| (v, i)),
+    }
+}
+
+/// `text` without its greetings, fillers and politeness ("Hi, quick question: where is my
+/// order? thanks" → where is my order): what is left is what the user asks. A greeting
+/// leaves a clause break, a politeness word inside a sentence ("can you please write")
+/// leaves nothing.
+pub fn without_fillers(text: &str) -> String {
+    let words: Vec<&str> = text.split_inclusive(char::is_whitespace).collect();
+    let bare = |w: &str| {
+        w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’').to_lowercase().replace('’', "'")
+    };
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < words.len() {
+        let filler = FILLERS.iter().find_map(|f| {
+            let parts: Vec<&str> = f.split(' ').collect();
+            let n = parts.len();
+            let matches = words.get(i..i + n).is_some_and(|ws| {
+                ws.iter().zip(&parts).enumerate().all(|(k, (w, p))| {
+                    // Inside a filler, only its last word may carry punctuation.
+                    bare(w) == *p && (k + 1 == n || w.trim_end().chars().last().is_some_and(char::is_alphanumeric))
+                })
+            });
+            matches.then_some(n)
+        });
+        match filler {
+            Some(n) => {
+                let last = words[i + n - 1];
+                // What followed the filler ("?", "!", ",") stays; a greeting leaves a break.
+                let tail: String = last.trim_end().chars().rev().take_while(|c| !c.is_alphanumeric()).collect();
+                let tail: String = tail.chars().rev().collect();
+                let polite = n == 1 && ["please", "pls", "plz", "kindly"].contains(&bare(last).as_str());
+                out.push_str(if polite { "" } else { ". " });
+                out.push_str(&tail);
+                if last.ends_with(char::is_whitespace) && !(polite && tail.is_empty()) {
+                    out.push(' ');
+                }
+                i += n;
+            }
+            None => {
+                out.push_str(words[i]);
+                i += 1;
+            }
+        }
+    }
+    out.trim().trim_start_matches(['.', ' ', ',', '!', ':']).trim().to_string()
 }
 
 /// Whether a word is an identifier rather than a name: more digits than letters ("NW-80145",
@@ -560,6 +698,11 @@ fn object_after(words: &[Word], at: usize, verb: &str) -> (Option<Object>, bool,
     let mut i = at + 1;
     let mut counted = false;
     while let Some(w) = words.get(i) {
+        // "a refund for the desk lamp": what the refund is for is its object.
+        if verb == "refund" && w.lower == "for" && !w.after_break {
+            i += 1;
+            continue;
+        }
         if w.opens_quote {
             let end = (i + 1..words.len()).find(|&j| words[j].after_break).unwrap_or(words.len());
             let noun = if end - i >= SENTENCE_WORDS { "sentence" } else { "phrase" };
@@ -758,6 +901,15 @@ pub fn is_common_word(word: &str) -> bool {
     COMMON.iter().any(|(_, common)| common.contains(&word))
 }
 
+/// The language other than English a word is one of the commonest words of ("vous",
+/// "el", "ich"); None for English words and words of no language told apart.
+pub fn foreign_word(word: &str) -> Option<&'static str> {
+    if COMMON[0].1.contains(&word) {
+        return None;
+    }
+    COMMON[1..].iter().find(|(_, common)| common.contains(&word)).map(|(name, _)| *name)
+}
+
 /// The commonest words of English and of the Latin-script languages told apart from it.
 const COMMON: &[(&str, &[&str])] = &[
     ("English", &["the", "and", "to", "of", "is", "in", "for", "you", "a", "with", "how", "what", "this", "my"]),
@@ -765,7 +917,7 @@ const COMMON: &[(&str, &[&str])] = &[
         "Spanish",
         &[
             "el", "la", "los", "las", "de", "del", "que", "qué", "y", "en", "por", "para", "una", "es", "con", "como",
-            "cómo", "se", "lo", "más",
+            "cómo", "se", "lo", "más", "mi", "mis", "está", "dónde", "cuándo", "hola",
         ],
     ),
     (
@@ -776,10 +928,17 @@ const COMMON: &[(&str, &[&str])] = &[
         "French",
         &[
             "le", "la", "les", "des", "du", "est", "et", "en", "pour", "une", "un", "avec", "je", "vous", "qui",
-            "comment",
+            "comment", "ma", "mon", "mes", "quand", "où", "bonjour",
         ],
     ),
-    ("German", &["der", "die", "das", "und", "ist", "ich", "nicht", "mit", "ein", "eine", "zu", "für", "sie", "wie"]),
+    (
+        "German",
+        &[
+            "der", "die", "das", "und", "ist", "ich", "nicht", "mit", "ein", "eine", "zu", "für", "sie", "wie", "mein",
+            "meine", "kann", "wo",
+        ],
+    ),
+    ("Italian", &["il", "di", "che", "non", "per", "sono", "mio", "mia", "è", "della", "gli", "ciao"]),
 ];
 
 /// A noun's singular, for grouping ("stories" → "story", "scripts" → "script").
@@ -930,7 +1089,41 @@ mod tests {
         let r = Request::read("find my neighbour's");
         assert_eq!(r.object_key(), None);
         let r = Request::read("How do I send back the wool coat?");
-        assert_eq!((r.verb(), r.object_key().as_deref()), (Some("send"), Some("wool coat")));
+        assert_eq!((r.verb(), r.object_key().as_deref()), (Some("return"), Some("wool coat")));
+    }
+
+    #[test]
+    fn returns_refunds_and_exchanges_are_what_is_asked() {
+        let read = |t: &str| {
+            let r = Request::read(t);
+            (r.verb(), r.object_key())
+        };
+        let some = |v: &'static str, o: &str| (Some(v), Some(o.to_string()));
+        assert_eq!(read("I want to return the rain jacket"), some("return", "rain jacket"));
+        assert_eq!(read("how do I return my running shoes?"), some("return", "running shoe"));
+        assert_eq!(read("How do I send back the linen shirt? It doesn't fit"), some("return", "linen shirt"));
+        assert_eq!(read("Can I get a refund for the desk lamp?"), some("refund", "desk lamp"));
+        assert_eq!(read("I'd like to exchange the wool coat for a bigger size"), some("exchange", "wool coat"));
+        assert_eq!(read("I want to change my delivery address"), some("change", "delivery address"));
+        assert_eq!(read("the desk lamp arrived damaged, I want my money back").0, Some("refund"));
+        // A lexicon verb before the noun it modifies is no request: "return policy".
+        assert_eq!(read("return policy for the wool coat?").0, None);
+        assert_eq!(read("Order status for NW-80145?").0, None);
+    }
+
+    #[test]
+    fn greetings_and_fillers_are_no_part_of_what_is_asked() {
+        assert_eq!(without_fillers("Hi, quick question: where is my order? thanks!"), "where is my order? . !");
+        assert_eq!(without_fillers("Good morning, can you please track order 12"), "can you track order 12");
+        assert_eq!(
+            without_fillers("hey! my discount code doesn't work asap please"),
+            "my discount code doesn't work ."
+        );
+        // Words that only contain a filler stay: "this", "think", "history".
+        assert_eq!(without_fillers("I think this history is okay-ish"), "I think this history is okay-ish");
+        assert_eq!(without_fillers(""), "");
+        let r = Request::read(&without_fillers("Hello there. Please remove my address from your system"));
+        assert_eq!((r.verb(), r.form), (Some("remove"), Form::Instruction));
     }
 
     #[test]
@@ -978,6 +1171,11 @@ mod tests {
         assert_eq!(Request::read("Напиши мне стихотворение про осень").language, Some("Cyrillic"));
         assert_eq!(Request::read("¿Cómo puedo hacer una tortilla de patatas para la cena?").language, Some("Spanish"));
         assert_eq!(Request::read("Write a poem about the sea and the sky").language, None);
+        assert_eq!(Request::read("¿Dónde está mi pedido #48213?").language, Some("Spanish"));
+        assert_eq!(Request::read("quand arrive ma commande #52118 ?").language, Some("French"));
+        assert_eq!(Request::read("la mia carta non funziona").language, Some("Italian"));
+        assert_eq!(foreign_word("vous"), Some("French"));
+        assert_eq!(foreign_word("the"), None);
         assert_eq!(
             Request::read("Write in Spanish: el perro").verb(),
             Some("write"),
