@@ -57,6 +57,23 @@ e2e_setup() {
   PGPORT=$port start_cluster "$ver" "$work" "$@"
 }
 
+# worker_setup PORT [postgresql.conf lines...]: e2e_setup on PostgreSQL 18 with the worker
+# preloaded and napping 1 s, the extension created once the worker is up ($worker is the
+# query of its pid), and team1_admin / team2_admin, login roles administering teams 1 and 2:
+# where the tests of the worker that every team shares start.
+worker_setup() {
+  local port=$1; shift
+  e2e_setup 18 "$port" "shared_preload_libraries = 'llm_clusters'" "llm_clusters.scheduler_naptime = 1" "$@"
+  worker="SELECT pid FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler'"
+  wait_until "the worker is up" 20 "SELECT EXISTS ($worker)"
+  pg -c "CREATE EXTENSION llm_clusters"
+  pg -o /dev/null <<'SQL'
+CREATE ROLE team1_admin LOGIN IN ROLE llm_clusters_admin;
+CREATE ROLE team2_admin LOGIN IN ROLE llm_clusters_admin;
+INSERT INTO llm_clusters.team_roles VALUES (1, 'team1_admin'), (2, 'team2_admin');
+SQL
+}
+
 # table_checksums [COLUMN...]: for every table of the extension, its row count and an md5
 # of its rows (leaving out the COLUMNs, NAME or TABLE.NAME: ones that a later version added), then the
 # sequences' positions, in $PGDATABASE. Errors fail: empty output would compare equal.

@@ -10,19 +10,12 @@
 # own, terminated 5 s after the limit, and team 1's job runs.
 set -euo pipefail
 source "$(dirname "$0")/../e2e/lib.sh"
-e2e_setup 18 56074 \
-  "shared_preload_libraries = 'llm_clusters'" "llm_clusters.scheduler_naptime = 1" \
-  "llm_clusters.assign_interval = 1" "llm_clusters.daily_run_time = '$(utc_in 7200)'" \
-  "llm_clusters.job_time_limit = '3s'" "llm_clusters.embedder = 'hash'"
-worker="SELECT pid FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler'"
-wait_until "the worker is up" 20 "SELECT EXISTS ($worker)"
-pg -c "CREATE EXTENSION llm_clusters"
+worker_setup 56074 "llm_clusters.assign_interval = 1" \
+  "llm_clusters.daily_run_time = '$(utc_in 7200)'" "llm_clusters.job_time_limit = '3s'" \
+  "llm_clusters.embedder = 'hash'"
 load_items 1 60 one >/dev/null
 load_items 2 60 two >/dev/null
 pg -o /dev/null <<'SQL'
-CREATE ROLE team1_admin LOGIN IN ROLE llm_clusters_admin;
-CREATE ROLE team2_admin LOGIN IN ROLE llm_clusters_admin;
-INSERT INTO llm_clusters.team_roles VALUES (1, 'team1_admin'), (2, 'team2_admin');
 CREATE SCHEMA team2 AUTHORIZATION team2_admin;
 SET ROLE team2_admin;
 CREATE TABLE team2.switch (hold boolean);

@@ -9,16 +9,9 @@
 # 1's run, team 1's items are embedded and summarised and none of team 2's are.
 set -euo pipefail
 source "$(dirname "$0")/../e2e/lib.sh"
-e2e_setup 18 55933 \
-  "shared_preload_libraries = 'llm_clusters'" "llm_clusters.scheduler_naptime = 1" \
-  "llm_clusters.daily_run_time = '$(utc_in 7200)'" "llm_clusters.embedder = 'hash'"
-worker="SELECT pid FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler'"
-wait_until "the worker is up" 20 "SELECT EXISTS ($worker)"
-pg -c "CREATE EXTENSION llm_clusters"
+worker_setup 55933 "llm_clusters.daily_run_time = '$(utc_in 7200)'" \
+  "llm_clusters.embedder = 'hash'"
 pg -o /dev/null <<'SQL'
-CREATE ROLE team1_admin LOGIN IN ROLE llm_clusters_admin;
-CREATE ROLE team2_admin LOGIN IN ROLE llm_clusters_admin;
-INSERT INTO llm_clusters.team_roles VALUES (1, 'team1_admin'), (2, 'team2_admin');
 SET ROLE team1_admin;
 SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object('event', '$ai_generation',
            'timestamp', now() - interval '1 hour',

@@ -10,16 +10,9 @@
 # team 2's items still wait for the next cycle.
 set -euo pipefail
 source "$(dirname "$0")/../e2e/lib.sh"
-e2e_setup 18 55934 \
-  "shared_preload_libraries = 'llm_clusters'" "llm_clusters.scheduler_naptime = 1" \
-  "llm_clusters.daily_run_time = '$(utc_in 7200)'" "llm_clusters.job_time_limit = '5s'"
-worker="SELECT pid FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler'"
-wait_until "the worker is up" 20 "SELECT EXISTS ($worker)"
-pg -c "CREATE EXTENSION llm_clusters"
+worker_setup 55934 "llm_clusters.daily_run_time = '$(utc_in 7200)'" \
+  "llm_clusters.job_time_limit = '5s'"
 pg -o /dev/null <<'SQL'
-CREATE ROLE team1_admin LOGIN IN ROLE llm_clusters_admin;
-CREATE ROLE team2_admin LOGIN IN ROLE llm_clusters_admin;
-INSERT INTO llm_clusters.team_roles VALUES (1, 'team1_admin'), (2, 'team2_admin');
 SET ROLE team2_admin;
 SELECT llm_clusters.create_job('team 2', 'generation', team_id => 2, params => '{"min_items": 3}');
 INSERT INTO llm_clusters.events (uuid, team_id, event, "timestamp", trace_id, input, content, properties)

@@ -8,19 +8,11 @@
 # team 2's run starts after at most one of team 1's.
 set -euo pipefail
 source "$(dirname "$0")/../e2e/lib.sh"
-e2e_setup 18 56043 \
-  "shared_preload_libraries = 'llm_clusters'" "llm_clusters.scheduler_naptime = 1" \
-  "llm_clusters.daily_run_time = '$(utc_in 7200)'" "llm_clusters.job_time_limit = '5s'" \
-  "llm_clusters.embedder = 'hash'"
-worker="SELECT pid FROM pg_stat_activity WHERE backend_type = 'llm_clusters scheduler'"
-wait_until "the worker is up" 20 "SELECT EXISTS ($worker)"
-pg -c "CREATE EXTENSION llm_clusters"
+worker_setup 56043 "llm_clusters.daily_run_time = '$(utc_in 7200)'" \
+  "llm_clusters.job_time_limit = '5s'" "llm_clusters.embedder = 'hash'"
 load_items 1 300 one >/dev/null
 load_items 2 60 two >/dev/null
 pg -o /dev/null <<'SQL'
-CREATE ROLE team1_admin LOGIN IN ROLE llm_clusters_admin;
-CREATE ROLE team2_admin LOGIN IN ROLE llm_clusters_admin;
-INSERT INTO llm_clusters.team_roles VALUES (1, 'team1_admin'), (2, 'team2_admin');
 CREATE FUNCTION public.slowly(t text) RETURNS text LANGUAGE sql AS $$ SELECT t FROM pg_sleep(0.05) $$;
 CREATE VIEW public.slow_items WITH (security_invoker = true) AS
 SELECT team_id, item_id, trace_id, ts, embedding, public.slowly(content) AS content,
