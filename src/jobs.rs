@@ -50,6 +50,28 @@ impl Source {
                 .with_hint(format!("GRANT SELECT ON {name} TO \"{role}\", or give the job an owner that may read it.")),
             );
         }
+        // A view's functions run as the role that reads it: read as the owner, code of
+        // another role (a team admin's view under a superuser's job) would get its rights.
+        // Checked at every read, since a view is replaced without touching the job.
+        let foreign = Spi::get_one_with_args::<String>(
+            "SELECT llm_clusters._source_foreign_code($1::regrole, $2::regclass)",
+            &[owner.oid.into(), source.into()],
+        )
+        .or_raise();
+        if let Some(foreign) = foreign {
+            let role = role.unwrap_or_default();
+            raise(
+                EngineError::new(
+                    ErrorKind::InsufficientPrivilege,
+                    format!(
+                        "job {job_id} reads its source {name} as role \"{role}\", but its {foreign}: that code would run with \"{role}\"'s rights"
+                    ),
+                )
+                .with_hint(
+                    "Make the job's owner the role that wrote the source (UPDATE llm_clusters.jobs SET owner = ...), or have the owner or a superuser own what the source runs.",
+                ),
+            );
+        }
         Source { oid: source, name, owner }
     }
 
