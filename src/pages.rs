@@ -29,6 +29,8 @@ const TIMELINE_STEPS: i64 = 300;
 const TIMELINE_CHARS: usize = 2_000;
 /// Steps of one trace drawn by `trace_html`.
 const MAX_PAGE_STEPS: i64 = 20_000;
+/// Clusters and themes a run's page shows at most (runs make at most a few hundred).
+const MAX_PAGE_GROUPS: i64 = 10_000;
 
 fn not_found(message: String) -> ! {
     raise(EngineError::new(ErrorKind::NotFound, message))
@@ -43,6 +45,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
         run_team_and_source(run_id).unwrap_or_else(|| not_found(format!("run {run_id} does not exist")));
     let source = source.as_ref();
     let run = succeeded_run(team_id, run_id);
+    check_page_groups(team_id, run_id);
     let (mut clusters, hidden) = run_clusters(team_id, run_id);
     let themes = run_themes(team_id, run_id);
     if let Some(c) = cluster_id {
@@ -67,6 +70,38 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
     let item_url = REPORT_ITEM_URL.get().map(|c| c.to_string_lossy().into_owned()).unwrap_or_default();
     let item_url = checked_item_url(&item_url).or_raise().to_string();
     Some(render(&Report { run, themes, clusters, points, points_of, item_url, focus }).or_raise())
+}
+
+/// Refuses (54000) a run whose clusters and themes are more, or hold more text, than a page
+/// may show, before they are read: admins insert rows into their runs' clusters and themes,
+/// and 20,000 planted ones (33 MB on disk) made one report_html 1.7 GB before it failed, so
+/// a few more would have the OOM killer end the backend of whoever opened the page (a
+/// reader, a superuser's dashboard), and with it every backend. Runs make at most a few
+/// hundred. Sizes are read from the rows' headers (`octet_length`), nothing decompressed.
+fn check_page_groups(team_id: i32, run_id: i64) {
+    let (groups, text_bytes) = Spi::get_two_with_args::<i64, i64>(
+        "SELECT count(*), coalesce(sum(g.bytes), 0)::int8 FROM (
+             SELECT octet_length(c.title)::int8 + octet_length(c.description) AS bytes FROM llm_clusters.clusters c
+             WHERE c.team_id = $1 AND c.run_id = $2
+             UNION ALL
+             SELECT octet_length(t.title)::int8 + octet_length(t.description) FROM llm_clusters.themes t
+             WHERE t.team_id = $1 AND t.run_id = $2) g",
+        &[team_id.into(), run_id.into()],
+    )
+    .or_raise();
+    let (groups, text_bytes) = (groups.required("count"), text_bytes.required("sum"));
+    let budget = i64::try_from(page_text_chars()).unwrap_or(i64::MAX);
+    if groups > MAX_PAGE_GROUPS || text_bytes > budget {
+        raise(
+            EngineError::new(
+                ErrorKind::LimitExceeded,
+                format!(
+                    "run {run_id} has {groups} clusters and themes holding {text_bytes} bytes of titles and descriptions; a page shows at most {MAX_PAGE_GROUPS} and {budget} bytes"
+                ),
+            )
+            .with_hint("Runs make a few hundred: mark the rows inserted into the run's clusters and themes deleted (UPDATE ... SET delete_requested = true), or have a superuser raise llm_clusters.max_output_mb."),
+        );
+    }
 }
 
 /// The run's header, when it succeeded (NotFound when it is not the team's, InvalidParameter
