@@ -28,5 +28,10 @@ FROM llm_clusters.runs r, generate_series(1, 300) g WHERE r.team_id = 2 AND r.id
 SET ROLE regress_assigner;
 SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.assign(%s, regress.planted_vector(1, 1))', :job)),
                       'run [0-9]+', 'run N') AS planted_rows;
+-- The job's next run reads the previous run's centroids to keep its clusters' identities
+-- (the worker runs it for every team): held to the same budget, it fails with the reason.
+SET ROLE regress_row_planter;
+SELECT llm_clusters.run_job(:job) AS next_run \gset
+SELECT status, regexp_replace(error, 'run [0-9]+', 'run N') AS error FROM llm_clusters.runs WHERE id = :next_run;
 RESET ROLE;
 ROLLBACK;
