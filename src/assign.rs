@@ -3,7 +3,7 @@
 //! arrived since, and stores them in `incremental_assignments`.
 
 use crate::error::{raise, OrRaise};
-use crate::gucs::MAX_MEMORY_MB;
+use crate::gucs::CentroidBudget;
 use crate::items::{read_items, ReadOptions, MAX_DIMENSIONS};
 use crate::jobs::{checked_params, load_job, Job, Source, Window};
 use crate::pg::{check_interrupts, Required};
@@ -42,11 +42,7 @@ fn latest_run(job: &Job) -> LatestRun {
         let row = run.first();
         let (id, window_end) = (row.get::<i64>(1)?.required("runs.id"), row.get::<TimestampWithTimeZone>(2)?);
         let mut latest = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        // Admins insert rows into their runs' clusters: each centroid is bounded, their
-        // number is not, and zeros compress to nothing on disk (20,000 planted rows, 15 MB,
-        // made one assign 2.6 GB). What the centroids take is held to max_memory_mb.
-        let budget = usize::try_from(MAX_MEMORY_MB.get()).unwrap_or(1) << 20;
-        let mut bytes = 0usize;
+        let mut centroids = CentroidBudget::new(id, "clusters");
         for row in client.select(
             // Titles as readers see them: the privacy floor applies (sql/privacy.sql).
             "SELECT c.cluster_id, c.stable_id, llm_clusters._floored_cluster_title(c.cluster_id, c.title, u.users), c.centroid, c.radius
@@ -60,18 +56,7 @@ fn latest_run(job: &Job) -> LatestRun {
             latest.0.push(row.get::<i32>(1)?.required("clusters.cluster_id"));
             latest.1.push(row.get::<i64>(2)?);
             latest.2.push(row.get::<String>(3)?.required("clusters.title"));
-            let centroid = row.get::<Vec<f32>>(4)?.required("clusters.centroid");
-            bytes = bytes.saturating_add(centroid.len() * std::mem::size_of::<f32>());
-            if bytes > budget {
-                raise(
-                    EngineError::new(
-                        ErrorKind::LimitExceeded,
-                        format!("the centroids of run {id}'s clusters take more than llm_clusters.max_memory_mb ({} MB)", budget >> 20),
-                    )
-                    .with_hint("Runs make a few hundred clusters: mark the rows inserted into the run's clusters deleted (UPDATE ... SET delete_requested = true)."),
-                );
-            }
-            latest.3.push(centroid);
+            latest.3.push(centroids.hold(row.get::<Vec<f32>>(4)?.required("clusters.centroid")));
             latest.4.push(row.get::<f64>(5)?.map_or(f32::INFINITY, |r| r as f32));
         }
         Ok::<_, pgrx::spi::Error>(Ok((id, window_end, latest)))

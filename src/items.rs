@@ -4,7 +4,7 @@
 
 use crate::datum::{decode_embedding, Decoded};
 use crate::error::{raise, OrRaise};
-use crate::gucs::MAX_MEMORY_MB;
+use crate::gucs::max_memory_bytes;
 use crate::jobs::{run_team_and_source, EmbeddingType, Job, Source, Window};
 use crate::pg::{check_interrupts, Required};
 use crate::query::Binds;
@@ -147,7 +147,7 @@ fn read_source(
             .or_raise()
             .required("count(*)");
     // The memory budget caps the items read, from the dimension of a first embedding.
-    let budget = usize::try_from(MAX_MEMORY_MB.get()).unwrap_or(1) << 20;
+    let budget = max_memory_bytes();
     let probed = probe_dimension(
         &format!("SELECT s.embedding FROM {source} s WHERE {condition} AND s.embedding IS NOT NULL LIMIT 1"),
         binds.args(),

@@ -3,8 +3,8 @@
 //! keep or get stable ids, keep their titles when their keywords did not change much, and
 //! what happened is written to `llm_clusters.cluster_lineage` and `llm_clusters.theme_lineage`.
 
-use crate::error::{raise, OrRaise};
-use crate::gucs::MAX_MEMORY_MB;
+use crate::error::OrRaise;
+use crate::gucs::CentroidBudget;
 use crate::jobs::Job;
 use crate::pg::Required;
 use llm_clusters_engine::cluster::labels::ClusterLabel;
@@ -13,7 +13,6 @@ use llm_clusters_engine::cluster::lineage::{
 };
 use llm_clusters_engine::cluster::{Clustering, Previous};
 use llm_clusters_engine::runs::LineageSummary;
-use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
 use std::collections::HashMap;
@@ -92,12 +91,9 @@ pub fn previous_run(job: &Job, run_id: i64, window_end: TimestampWithTimeZone) -
             &[job.id.into(), run_id.into(), window_end.into(), team_id.into()],
         )?;
         let Some(id) = run.first().get::<i64>(1).ok().flatten() else { return Ok(None) };
-        // Admins insert rows into their runs' clusters and themes (each centroid bounded,
-        // their number not): what the previous run's centroids take is held to
-        // max_memory_mb, as assign holds the latest run's.
-        let budget = usize::try_from(MAX_MEMORY_MB.get()).unwrap_or(1) << 20;
-        let used = std::cell::Cell::new(0usize);
-        let groups = |sql: &str| {
+        // Held as assign holds the latest run's (planted rows).
+        let mut centroids = CentroidBudget::new(id, "clusters and themes");
+        let mut groups = |sql: &str| {
             client
                 .select(sql, None, &[id.into(), team_id.into()])?
                 .map(|row| {
@@ -106,23 +102,7 @@ pub fn previous_run(job: &Job, run_id: i64, window_end: TimestampWithTimeZone) -
                         stable_id: row.get::<i64>(2)?,
                         title: row.get::<String>(3)?.required("title"),
                         keywords: row.get::<Vec<String>>(4)?.required("keywords"),
-                        centroid: {
-                            let centroid = row.get::<Vec<f32>>(5)?.required("centroid");
-                            used.set(used.get().saturating_add(centroid.len() * std::mem::size_of::<f32>()));
-                            if used.get() > budget {
-                                raise(
-                                    EngineError::new(
-                                        ErrorKind::LimitExceeded,
-                                        format!(
-                                            "the centroids of run {id}'s clusters and themes take more than llm_clusters.max_memory_mb ({} MB)",
-                                            budget >> 20
-                                        ),
-                                    )
-                                    .with_hint("Runs make a few hundred clusters: mark the rows inserted into the run's clusters and themes deleted (UPDATE ... SET delete_requested = true)."),
-                                );
-                            }
-                            centroid
-                        },
+                        centroid: centroids.hold(row.get::<Vec<f32>>(5)?.required("centroid")),
                         theme_id: row.get::<i32>(6)?.unwrap_or(-1),
                     })
                 })
