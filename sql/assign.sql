@@ -13,6 +13,7 @@ CREATE TABLE llm_clusters.incremental_assignments (
     ts           timestamptz,
     assigned_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (team_id, run_id, item_id),
+    CONSTRAINT cluster_id_range CHECK (cluster_id BETWEEN -1 AND 9999),
     FOREIGN KEY (team_id, job_id) REFERENCES llm_clusters.jobs (team_id, id) ON DELETE SET NULL (job_id),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );

@@ -168,6 +168,10 @@ CREATE TABLE llm_clusters.clusters (
     -- The theme (llm_clusters.themes) the cluster belongs to; NULL for Outliers.
     theme_id        int,
     PRIMARY KEY (team_id, run_id, cluster_id),
+    -- Ids index the run's groups in memory (steering, labels, lineage): a run makes at most
+    -- 200 clusters and steering's splits a few thousand, so an id past 9999 was planted.
+    CONSTRAINT cluster_id_range CHECK (cluster_id BETWEEN -1 AND 9999),
+    CONSTRAINT theme_id_range CHECK (theme_id BETWEEN 0 AND 9999),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
 ALTER TABLE llm_clusters.clusters ENABLE ROW LEVEL SECURITY;
@@ -207,6 +211,7 @@ CREATE TABLE llm_clusters.themes (
     total_cost_usd  float8,
     p95_latency_s   float8,
     PRIMARY KEY (team_id, run_id, theme_id),
+    CONSTRAINT theme_id_range CHECK (theme_id BETWEEN 0 AND 9999),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
 ALTER TABLE llm_clusters.themes ENABLE ROW LEVEL SECURITY;
@@ -233,6 +238,8 @@ CREATE TABLE llm_clusters.assignments (
     rank        int         NOT NULL,
     ts          timestamptz,
     PRIMARY KEY (team_id, run_id, item_id),
+    CONSTRAINT cluster_id_range CHECK (cluster_id BETWEEN -1 AND 9999),
+    CONSTRAINT rank_range CHECK (rank >= 0),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
 ALTER TABLE llm_clusters.assignments ENABLE ROW LEVEL SECURITY;

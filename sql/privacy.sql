@@ -17,6 +17,7 @@ CREATE TABLE llm_clusters.distinct_users (
     group_id  int     NOT NULL,
     users     int     NOT NULL CHECK (users >= 0),
     PRIMARY KEY (team_id, run_id, grouping, group_id),
+    CONSTRAINT group_id_range CHECK (group_id BETWEEN -1 AND 9999),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
 ALTER TABLE llm_clusters.distinct_users ENABLE ROW LEVEL SECURITY;

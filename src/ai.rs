@@ -4,8 +4,9 @@
 //! service (no SPI), apply (SPI).
 
 use crate::error::{raise, OrRaise};
+use crate::gucs::CentroidBudget;
 use crate::http::{chat_service, post_within};
-use crate::items::run_items;
+use crate::items::nearest_items;
 use crate::jobs::{run_team_and_source, Source};
 use crate::pg::Required;
 use llm_clusters_engine::ai::{
@@ -31,6 +32,7 @@ pub fn label_requests(team_id: i32, run_id: i64, source: Option<&Source>) -> Opt
     let (_, model) = chat_service()?;
     // A read-write call: it makes this statement's earlier writes (run_job labelling the
     // run it has just written) visible to it and to the reads that follow.
+    let mut centroids = CentroidBudget::new(run_id, "clusters");
     let clusters: Vec<(i32, String, Vec<f32>)> = Spi::connect_mut(|client| {
         client
             .update(
@@ -38,15 +40,19 @@ pub fn label_requests(team_id: i32, run_id: i64, source: Option<&Source>) -> Opt
                 None,
                 &[run_id.into(), team_id.into()],
             )?
-            .map(|r| Ok((r.get::<i32>(1)?.required("clusters.cluster_id"), r.get::<String>(2)?.required("clusters.title"), r.get::<Vec<f32>>(3)?.unwrap_or_default())))
+            .map(|r| {
+                Ok((
+                    r.get::<i32>(1)?.required("clusters.cluster_id"),
+                    r.get::<String>(2)?.required("clusters.title"),
+                    centroids.hold(r.get::<Vec<f32>>(3)?.unwrap_or_default()),
+                ))
+            })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    let items = run_items(source, team_id, 400, run_id, |b| {
-        format!("a.cluster_id >= 0 AND a.rank < {} ORDER BY a.rank", b.push(LABEL_ITEMS as i32))
-    });
+    let items = nearest_items(source, team_id, 400, run_id, LABEL_ITEMS as i32);
     let mut texts: HashMap<i32, Vec<String>> = HashMap::new();
-    for item in items.into_iter().filter(|i| !i.preview.is_empty()) {
+    for item in items.into_iter().filter(|i| i.cluster_id >= 0 && !i.preview.is_empty()) {
         texts.entry(item.cluster_id).or_default().push(item.preview);
     }
     let clusters: Vec<LabelCluster> = clusters

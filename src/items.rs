@@ -312,6 +312,22 @@ pub fn run_items(
     items
 }
 
+/// The items of run `run_id` nearest their cluster's centre, at most `per_cluster` of each
+/// (ranks below it), with previews as `run_items` reads them. Ranks are unique in a cluster
+/// a run writes, but admins insert rows into their runs: ties count one each, so no number
+/// of planted rank-0 rows grows what a page or a label request holds.
+pub fn nearest_items(source: Option<&Source>, team_id: i32, preview: i32, run_id: i64, per_cluster: i32) -> Vec<Item> {
+    run_items(source, team_id, preview, run_id, |b| {
+        let (team, run, k) = (b.push(team_id), b.push(run_id), b.push(per_cluster));
+        format!(
+            "a.item_id IN (SELECT n.item_id FROM (SELECT b.item_id, row_number() OVER (PARTITION BY b.cluster_id ORDER BY b.rank, b.item_id) AS place
+                                                  FROM llm_clusters.assignments b WHERE b.team_id = {team} AND b.run_id = {run} AND b.rank < {k}) n
+                           WHERE n.place <= {k})
+             ORDER BY a.cluster_id, a.rank, a.item_id"
+        )
+    })
+}
+
 /// The first `chars` characters of the content of the items `ids` (those the source
 /// has), in one scan of the source as its owner (a lookup per item would scan a view per item).
 pub fn item_texts(source: &Source, team_id: i32, ids: Vec<String>, chars: i32) -> HashMap<String, String> {

@@ -4,7 +4,7 @@
 
 use crate::error::{raise, OrRaise};
 use crate::gucs::{output_bytes, page_text_chars, REPORT_ITEM_URL};
-use crate::items::run_items;
+use crate::items::{nearest_items, run_items};
 use crate::jobs::{run_team_and_source, Source};
 use crate::pg::Required;
 use crate::summary::{steps_of, summaries_of};
@@ -53,8 +53,7 @@ pub fn report_html(run_id: Option<i64>, cluster_id: Option<i32>) -> Option<Strin
             not_found(format!("run {run_id} has no cluster {c}"));
         }
     }
-    let nearest =
-        run_items(source, team_id, PREVIEW_CHARS as i32, run_id, |b| format!("a.rank < {}", b.push(CARD_ITEMS)));
+    let nearest = nearest_items(source, team_id, PREVIEW_CHARS as i32, run_id, CARD_ITEMS);
     // Below the privacy floor a cluster shows no examples, and its dots no text.
     for item in nearest.into_iter().filter(|i| !hidden.contains(&i.cluster_id)) {
         if let Some(c) = clusters.iter_mut().find(|c| c.cluster_id == item.cluster_id) {

@@ -5,6 +5,7 @@
 
 use crate::embed::embed_texts;
 use crate::error::{raise, OrRaise};
+use crate::gucs::CentroidBudget;
 use crate::items::{read_items, ReadOptions};
 use crate::jobs::{checked_params, load_job, run_team_and_job, Job, Source, Window};
 use crate::labelling::{near_centre_texts, with_title_embedder};
@@ -52,6 +53,7 @@ pub fn of_job(job: &Job, previous_run_id: Option<i64>) -> Vec<Steer> {
             }
         }
         if let Some(run_id) = previous_run_id {
+            let mut centroids = CentroidBudget::new(run_id, "clusters");
             let made = client.select(
                 "SELECT steering_id, centroid FROM llm_clusters.clusters
                  WHERE team_id = $1 AND run_id = $2 AND steering_id IS NOT NULL AND centroid IS NOT NULL ORDER BY cluster_id",
@@ -61,7 +63,7 @@ pub fn of_job(job: &Job, previous_run_id: Option<i64>) -> Vec<Steer> {
             for row in made {
                 let id = row.get::<i32>(1)?.required("clusters.steering_id");
                 if let Some(steer) = steers.iter_mut().find(|steer| steer.id == id) {
-                    steer.previous.push(row.get::<Vec<f32>>(2)?.required("clusters.centroid"));
+                    steer.previous.push(centroids.hold(row.get::<Vec<f32>>(2)?.required("clusters.centroid")));
                 }
             }
         }
@@ -500,6 +502,7 @@ fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merg
     // dimension is the merge's own (`dim`): admins may write any centroid into clusters and
     // themes, which must size nothing here.
     type ClusterRow = (i32, Option<i32>, String, i64, Option<Vec<f32>>);
+    let mut budget = CentroidBudget::new(run_id, "clusters and themes");
     let (clusters, stored): (Vec<ClusterRow>, HashMap<i32, Vec<f32>>) = Spi::connect(|client| {
         let clusters = client
             .select(
@@ -516,7 +519,7 @@ fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merg
                     row.get::<i32>(2)?,
                     row.get::<String>(3)?.required("clusters.title"),
                     row.get::<i64>(4)?.required("count(*)"),
-                    row.get::<Vec<f32>>(5)?,
+                    row.get::<Vec<f32>>(5)?.map(|c| budget.hold(c)),
                 ))
             })
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()?;
@@ -530,21 +533,27 @@ fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merg
             .map(|row| {
                 Ok((
                     row.get::<i32>(1)?.required("themes.theme_id"),
-                    row.get::<Vec<f32>>(2)?.required("themes.centroid"),
+                    budget.hold(row.get::<Vec<f32>>(2)?.required("themes.centroid")),
                 ))
             })
             .collect::<Result<HashMap<_, _>, pgrx::spi::Error>>()?;
         Ok::<_, pgrx::spi::Error>((clusters, stored))
     })
     .or_raise();
+    // Cluster ids are 0..=9999 (sql/jobs.sql); the themes are indexed by their place among
+    // the run's themes of this dimension, so that no id sizes anything.
     let n_clusters = clusters.iter().map(|c| c.0 as usize + 1).max().unwrap_or(0);
-    let n_themes = stored.keys().chain(changed.iter()).map(|&t| t.max(0) as usize + 1).max().unwrap_or(0);
+    let mut theme_ids: Vec<i32> = stored.keys().chain(changed.iter()).copied().collect();
+    theme_ids.sort_unstable();
+    theme_ids.dedup();
+    let index_of = |t: i32| theme_ids.binary_search(&t).ok();
+    let n_themes = theme_ids.len();
     let (mut themes, mut titles, mut sizes) =
         (vec![None; n_clusters], vec![String::new(); n_clusters], vec![0; n_clusters]);
     let mut sums = vec![vec![0f32; dim]; n_themes];
     for (cluster, theme, title, size, centroid) in &clusters {
         let c = *cluster as usize;
-        themes[c] = theme.and_then(|t| usize::try_from(t).ok()).filter(|&t| t < n_themes);
+        themes[c] = theme.and_then(index_of);
         (titles[c], sizes[c]) = (title.clone(), *size as usize);
         if let (Some(t), Some(centroid)) = (themes[c], centroid) {
             sums[t].iter_mut().zip(centroid).for_each(|(s, x)| *s += *size as f32 * x);
@@ -559,7 +568,7 @@ fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merg
                 sum.iter_mut().for_each(|x| *x /= norm);
                 sum
             } else {
-                stored.get(&(t as i32)).cloned().unwrap_or(sum)
+                stored.get(&theme_ids[t]).cloned().unwrap_or(sum)
             }
         })
         .collect();
@@ -568,7 +577,8 @@ fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merg
     let docs: Vec<(i32, u32, &str)> = docs.iter().map(|(c, r, t)| (*c, *r, t.as_str())).collect();
     let members = ThemeMembers { themes: &themes, titles: &titles, sizes: &sizes, centroids: &centroids };
     let labels = with_title_embedder(dim, |embed| label_themes(&docs, &members, embed));
-    let label = |t: i32| &labels[t as usize];
+    // Every changed theme is among theme_ids.
+    let changed_labels: Vec<(i32, usize)> = changed.iter().filter_map(|&t| index_of(t).map(|i| (t, i))).collect();
     Spi::connect_mut(|client| {
         client.update(
             "UPDATE llm_clusters.themes t SET title = u.t, description = u.d, centroid = u.cen::real[],
@@ -583,11 +593,11 @@ fn retheme_merge(job: &Job, source: &Source, run_id: i64, steering_id: i32, merg
             &[
                 team.into(),
                 run_id.into(),
-                changed.clone().into(),
-                changed.iter().map(|&t| label(t).title.clone()).collect::<Vec<_>>().into(),
-                changed.iter().map(|&t| label(t).description.clone()).collect::<Vec<_>>().into(),
-                changed.iter().map(|&t| label(t).keywords.join("\u{1f}")).collect::<Vec<_>>().into(),
-                changed.iter().map(|&t| real_array_literal(&centroids[t as usize])).collect::<Vec<_>>().into(),
+                changed_labels.iter().map(|&(t, _)| t).collect::<Vec<_>>().into(),
+                changed_labels.iter().map(|&(_, i)| labels[i].title.clone()).collect::<Vec<_>>().into(),
+                changed_labels.iter().map(|&(_, i)| labels[i].description.clone()).collect::<Vec<_>>().into(),
+                changed_labels.iter().map(|&(_, i)| labels[i].keywords.join("\u{1f}")).collect::<Vec<_>>().into(),
+                changed_labels.iter().map(|&(_, i)| real_array_literal(&centroids[i])).collect::<Vec<_>>().into(),
             ],
         )?;
         // A theme left without clusters merged into the merged cluster's theme.

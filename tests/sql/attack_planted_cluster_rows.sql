@@ -23,7 +23,7 @@ SET ROLE regress_assigner;
 SELECT cluster_id >= -1 AS assigned FROM llm_clusters.assign(:job, regress.planted_vector(1, 1));
 SET ROLE regress_row_planter;
 INSERT INTO llm_clusters.clusters (team_id, run_id, cluster_id, title, description, size, share, centroid)
-SELECT 2, r.id, 100000 + g, 'x', '', 1, 0, array_fill(0::real, ARRAY[16000])
+SELECT 2, r.id, 1000 + g, 'x', '', 1, 0, array_fill(0::real, ARRAY[16000])
 FROM llm_clusters.runs r, generate_series(1, 300) g WHERE r.team_id = 2 AND r.id = :run;
 SET ROLE regress_assigner;
 SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.assign(%s, regress.planted_vector(1, 1))', :job)),
@@ -33,5 +33,24 @@ SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.assign(%s, re
 SET ROLE regress_row_planter;
 SELECT llm_clusters.run_job(:job) AS next_run \gset
 SELECT status, regexp_replace(error, 'run [0-9]+', 'run N') AS error FROM llm_clusters.runs WHERE id = :next_run;
+-- Ids index a run's groups in memory: one theme numbered 2,000,000,000 sized a merge's
+-- arrays by it (sql/jobs.sql). Runs make ids from -1 to a few thousand; others are refused.
+SELECT regress.error_of(format($$INSERT INTO llm_clusters.clusters (team_id, run_id, cluster_id, title, description, size, share)
+                                VALUES (2, %s, 2000000000, 'x', '', 1, 0)$$, :run)) AS planted_cluster_id;
+SELECT regress.error_of(format($$INSERT INTO llm_clusters.themes (team_id, run_id, theme_id, title, description, size, share)
+                                VALUES (2, %s, 2000000000, 'x', '', 1, 0)$$, :run)) AS planted_theme_id;
+SELECT regress.error_of(format('UPDATE llm_clusters.clusters SET theme_id = -5 WHERE run_id = %s', :run)) AS planted_theme_of_a_cluster;
+SELECT regress.error_of(format($$INSERT INTO llm_clusters.assignments (team_id, run_id, item_id, cluster_id, x, y, distance, rank)
+                                VALUES (2, %s, 'x', 2000000000, 0, 0, 0, 0)$$, :run)) AS planted_assigned_cluster;
+SELECT regress.error_of(format($$INSERT INTO llm_clusters.assignments (team_id, run_id, item_id, cluster_id, x, y, distance, rank)
+                                VALUES (2, %s, 'x', 0, 0, 0, 0, -1)$$, :run)) AS planted_rank;
+SELECT regress.error_of(format($$INSERT INTO llm_clusters.distinct_users (team_id, run_id, grouping, group_id, users)
+                                VALUES (2, %s, 'theme', 2000000000, 1)$$, :run)) AS planted_group;
+-- Planted rows at rank 0: a page and a label request hold at most their few nearest items
+-- of each cluster, however many rows claim rank 0 (each was read, with its text, before).
+INSERT INTO llm_clusters.assignments (team_id, run_id, item_id, cluster_id, x, y, distance, rank)
+SELECT 2, :run, 'planted-rank-' || g, 0, 0, 0, 0, 0 FROM generate_series(1, 3000) g;
+-- The map's dots name every item (3,030 are under its 5,000): what is left are the examples.
+SELECT regexp_count(html, 'planted-rank-') - 3000 AS planted_examples_on_the_page FROM llm_clusters.report_html(:run) AS html;
 RESET ROLE;
 ROLLBACK;

@@ -120,15 +120,18 @@ SELECT llm_clusters.undo_steering(:job, (SELECT steering_id FROM llm_clusters.cl
 SELECT count(*) = (SELECT count(*) FROM before_merge) AS themes_back
 FROM llm_clusters.themes t JOIN before_merge b USING (theme_id, stable_id, title, size) WHERE t.run_id = :run2;
 SELECT event, count(*) FROM llm_clusters.theme_lineage WHERE run_id = :run2 GROUP BY event;
--- Admins may set clusters.theme_id (UPDATE (theme_id)): a number no theme has, huge or
--- negative, sizes nothing in the merge; the merged cluster keeps what the run has.
+-- Admins may set clusters.theme_id (UPDATE (theme_id)): a number no theme has sizes nothing
+-- in the merge (ids are 0..9999: attack_planted_cluster_rows); the merged cluster keeps what
+-- the run has. A planted theme of the run's dimension numbered 9999 sizes nothing either.
 SAVEPOINT planted_theme;
+INSERT INTO llm_clusters.themes (team_id, run_id, theme_id, title, description, size, share, centroid)
+SELECT team_id, run_id, 9999, 'planted', '', 1, 0, centroid FROM llm_clusters.themes WHERE run_id = :run2 AND theme_id = :alone_theme;
 UPDATE llm_clusters.clusters c SET theme_id = CASE WHEN c.cluster_id = (SELECT min(cluster_id) FROM llm_clusters.clusters
-                                                               WHERE run_id = :run2 AND theme_id = :pair_theme) THEN 2000000000 ELSE -5 END
+                                                               WHERE run_id = :run2 AND theme_id = :pair_theme) THEN 9998 ELSE 9997 END
 WHERE c.run_id = :run2 AND c.theme_id = :pair_theme;
 SELECT llm_clusters.merge_clusters(:run2, ARRAY(SELECT cluster_id FROM llm_clusters.clusters
-                                                WHERE run_id = :run2 AND theme_id IN (2000000000, -5, :alone_theme))) IS NOT NULL AS merged_despite_planted_themes;
-SELECT count(*) AS themes_named_by_planted_ids FROM llm_clusters.themes WHERE run_id = :run2 AND theme_id IN (2000000000, -5);
+                                                WHERE run_id = :run2 AND theme_id IN (9998, 9997, :alone_theme))) IS NOT NULL AS merged_despite_planted_themes;
+SELECT count(*) AS themes_named_by_planted_ids FROM llm_clusters.themes WHERE run_id = :run2 AND theme_id IN (9998, 9997);
 ROLLBACK TO SAVEPOINT planted_theme;
 -- Nor do centroids (admins hold UPDATE (centroid) on clusters and themes): a theme's planted
 -- 3-dimensional one sizes nothing, and the theme the merge changed keeps the run's dimension.
