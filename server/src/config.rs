@@ -32,7 +32,9 @@ of the request's API key (llm_clusters.create_api_key). GET /healthz checks the 
                          wait in the listen queue until one closes; the file descriptor
                          limit (ulimit -n, LimitNOFILE=) must leave room for N + pool + 64
   --max-decoding N       LLM_CLUSTERS_MAX_DECODING, default 2: requests decompressed and
-                         parsed at once (each holds up to --max-body-mb); the others wait
+                         parsed at once (each holds up to --max-body-mb); the others wait,
+                         and a free slot goes to the client (header key, else address)
+                         that holds the fewest
   --decode-wait-s N      LLM_CLUSTERS_DECODE_WAIT_S, default 2: how long a request waits
                          for a decoding slot before 503 with Retry-After
   --pool-size N          LLM_CLUSTERS_POOL_SIZE, default 8 database connections; checks

@@ -3,11 +3,13 @@
 //! call per request (all or nothing; a retried batch stores nothing twice, by uuid).
 //!
 //! Modules, in import order: `error` (the one error type) ← `config`, `decode` (pure) ←
-//! `store` (the pool) ← `service` (one request) ← `main` (listening, shutdown).
+//! `store` (the pool), `fair` (slots shared by clients) ← `service` (one request) ← `main`
+//! (listening, shutdown).
 
 pub mod config;
 pub mod decode;
 pub mod error;
+pub mod fair;
 pub mod gate;
 pub mod listen;
 pub mod service;

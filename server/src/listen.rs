@@ -53,9 +53,9 @@ pub async fn accept_loop(
             },
             _ = &mut shutdown => break,
         };
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 Err(e) => {
                     errors.note(&e);
                     // Out of descriptors: wait for some to close rather than spin; other
@@ -70,10 +70,11 @@ pub async fn accept_loop(
         let _ = stream.set_nodelay(true);
         let state = state.clone();
         let stream = WriteProgress::new(stream, limits.idle_timeout);
-        let connection = http1::Builder::new()
-            .timer(TokioTimer::new())
-            .header_read_timeout(limits.idle_timeout)
-            .serve_connection(TokioIo::new(stream), service_fn(move |request| handle(request, state.clone())));
+        let connection =
+            http1::Builder::new().timer(TokioTimer::new()).header_read_timeout(limits.idle_timeout).serve_connection(
+                TokioIo::new(stream),
+                service_fn(move |request| handle(request, state.clone(), peer.ip())),
+            );
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             // A client that hangs up or times out: nothing to do but free the slot.

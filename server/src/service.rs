@@ -15,6 +15,7 @@ use crate::decode::{
     Protocol,
 };
 use crate::error::{Rejection, Status};
+use crate::fair::{FairPermit, FairSlots};
 use crate::gate::Gate;
 use crate::store::Store;
 use bytes::Bytes;
@@ -23,6 +24,7 @@ use hyper::body::{Body, Incoming};
 use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER};
 use hyper::{Method, Request, Response, StatusCode};
 use std::convert::Infallible;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -91,8 +93,8 @@ pub struct State {
     pub access_log: bool,
     /// Keys the database accepted lately.
     pub gate: Gate,
-    /// Decoding slots (--max-decoding).
-    pub decoding: Arc<Semaphore>,
+    /// Decoding slots (--max-decoding), shared fairly among clients.
+    pub decoding: Arc<FairSlots>,
     /// A permit per byte of body held (--max-buffered-mb).
     pub buffered: Arc<Semaphore>,
     /// Which refusals are logged.
@@ -107,7 +109,7 @@ impl State {
             limits,
             access_log,
             gate: Gate::default(),
-            decoding: Arc::new(Semaphore::new(max_decoding)),
+            decoding: FairSlots::new(max_decoding),
             buffered,
             refusals: std::sync::Mutex::new(RefusalLog::default()),
         }
@@ -122,13 +124,19 @@ struct Accepted {
     stored: i64,
 }
 
-pub async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Response<Full<Bytes>>, Infallible> {
+/// `peer`: the client's address, who a request without a key in its header is, for the
+/// fair share of decoding slots.
+pub async fn handle(
+    request: Request<Incoming>,
+    state: Arc<State>,
+    peer: IpAddr,
+) -> Result<Response<Full<Bytes>>, Infallible> {
     let started = Instant::now();
     let method = request.method().clone();
     // Clipped: every refusal is logged, and a path may be 64 KB (each a line on the disk).
     let path = clip(request.uri().path());
     let origin = request.headers().get("origin").cloned();
-    let outcome = respond(request, &state).await;
+    let outcome = respond(request, &state, peer).await;
     let mut response = match outcome {
         Ok((response, accepted)) => {
             if let (true, Some(a)) = (state.access_log, accepted) {
@@ -173,6 +181,7 @@ pub async fn handle(request: Request<Incoming>, state: Arc<State>) -> Result<Res
 async fn respond(
     request: Request<Incoming>,
     state: &Arc<State>,
+    peer: IpAddr,
 ) -> Result<(Response<Full<Bytes>>, Option<Accepted>), Rejection> {
     let path = request.uri().path();
     if matches!(path, "/healthz" | "/_health") {
@@ -206,7 +215,13 @@ async fn respond(
     }
     // Held until the request is answered: the body, then what it decodes to.
     let (body, _buffered) = read_body(request.into_body(), state).await?;
-    let (decoded, _decoded_share) = decode_bounded(state, protocol, parts, body, header_key.is_some()).await?;
+    // Who the request is, for the fair share of decoding slots: its key when the header has
+    // one, else its address (the key in a body is known only once it is decoded).
+    let client = match &header_key {
+        Some(key) => format!("key {key}"),
+        None => format!("address {peer}"),
+    };
+    let (decoded, _decoded_share) = decode_bounded(state, protocol, parts, body, &client, header_key.is_some()).await?;
     let stored = state.store.capture(&decoded.api_key, &decoded.payload).await?;
     let answer = match protocol {
         Protocol::Legacy => r#"{"status":1}"#.to_string(),
@@ -269,7 +284,7 @@ pub fn single(headers: &HeaderMap, name: &str, status: Status) -> Result<Option<
 
 /// Prepares, finds and checks the key (unless the header's was checked already), then
 /// parses: on the blocking pool (it is CPU work), holding one of `--max-decoding` slots
-/// until it is done, even if the client hangs up meanwhile. Before parsing, what the parse
+/// (a slot that frees goes to the waiting `client` that holds fewest: `fair`) until it is done, even if the client hangs up meanwhile. Before parsing, what the parse
 /// will take ([`decoded_size`]) is charged to `--max-buffered-mb`, and the share is
 /// returned, to be held until the answer: the decoded events outlive the slot (they wait
 /// for a database connection, then for capture()), and a key's holder (posthog-js puts
@@ -280,6 +295,7 @@ async fn decode_bounded(
     protocol: Protocol,
     parts: OwnedParts,
     body: Bytes,
+    client: &str,
     key_checked: bool,
 ) -> Result<(Decoded, OwnedSemaphorePermit), Rejection> {
     let busy = || {
@@ -292,10 +308,7 @@ async fn decode_bounded(
             ),
         )
     };
-    let permit = match tokio::time::timeout(state.limits.decode_wait, state.decoding.clone().acquire_owned()).await {
-        Ok(Ok(permit)) => permit,
-        _ => return Err(busy()),
-    };
+    let permit: FairPermit = state.decoding.acquire(client, state.limits.decode_wait).await.ok_or_else(busy)?;
     let state = state.clone();
     let runtime = tokio::runtime::Handle::current();
     let max = state.limits.max_body_bytes;

@@ -1,0 +1,239 @@
+//! Slots shared fairly among clients. `--max-decoding` slots taken first come, first served
+//! let one client (an API key's holder: posthog-js puts keys in web pages) that keeps many
+//! requests waiting take nearly every slot, so other teams' requests waited out
+//! `--decode-wait-s` and got 503. Here a slot that frees goes to the waiting client that
+//! holds the fewest slots (the longest waiting among equals): a client alone still gets
+//! every slot, and one that floods gets its turn, not everyone's.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::sync::oneshot;
+
+pub struct FairSlots {
+    slots: Mutex<Slots>,
+}
+
+struct Slots {
+    free: usize,
+    /// Slots each client holds (clients holding none are absent).
+    held: HashMap<String, usize>,
+    /// In arrival order.
+    waiting: VecDeque<Waiter>,
+    next_id: u64,
+}
+
+struct Waiter {
+    client: String,
+    id: u64,
+    wake: oneshot::Sender<()>,
+}
+
+/// A slot, given back when dropped.
+pub struct FairPermit {
+    slots: Arc<FairSlots>,
+    client: String,
+}
+
+impl Drop for FairPermit {
+    fn drop(&mut self) {
+        self.slots.release(&self.client);
+    }
+}
+
+/// A wait for a slot; if it ends (timeout, or the request is dropped) after the slot was
+/// handed to it, the slot goes back.
+struct Waiting {
+    slots: Arc<FairSlots>,
+    client: String,
+    id: u64,
+    done: bool,
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if self.done {
+            return;
+        }
+        let mut slots = self.slots.lock();
+        match slots.waiting.iter().position(|w| w.id == self.id) {
+            Some(place) => {
+                slots.waiting.remove(place);
+            }
+            // No longer waiting: it was handed a slot (and counted) that nobody will use.
+            None => {
+                drop(slots);
+                self.slots.release(&self.client);
+            }
+        }
+    }
+}
+
+impl FairSlots {
+    pub fn new(n: usize) -> Arc<FairSlots> {
+        Arc::new(FairSlots {
+            slots: Mutex::new(Slots { free: n, held: HashMap::new(), waiting: VecDeque::new(), next_id: 0 }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Slots> {
+        // Nothing panics while holding the lock; a poisoned one still holds consistent counts.
+        self.slots.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A slot for `client`, waiting at most `wait`; None when none came in time.
+    pub async fn acquire(self: &Arc<Self>, client: &str, wait: Duration) -> Option<FairPermit> {
+        let (wake, woken) = oneshot::channel();
+        let id = {
+            let mut slots = self.lock();
+            if slots.free > 0 && slots.waiting.is_empty() {
+                slots.free -= 1;
+                *slots.held.entry(client.to_string()).or_default() += 1;
+                return Some(FairPermit { slots: self.clone(), client: client.to_string() });
+            }
+            let id = slots.next_id;
+            slots.next_id += 1;
+            slots.waiting.push_back(Waiter { client: client.to_string(), id, wake });
+            id
+        };
+        let mut waiting = Waiting { slots: self.clone(), client: client.to_string(), id, done: false };
+        match tokio::time::timeout(wait, woken).await {
+            Ok(Ok(())) => {
+                waiting.done = true;
+                Some(FairPermit { slots: self.clone(), client: client.to_string() })
+            }
+            // Timed out: `waiting`'s drop leaves the queue, or gives back a slot handed meanwhile.
+            _ => None,
+        }
+    }
+
+    /// How many slots `client` holds now.
+    pub fn held_by(&self, client: &str) -> usize {
+        self.lock().held.get(client).copied().unwrap_or(0)
+    }
+
+    /// How many requests wait for a slot now.
+    pub fn waiting(&self) -> usize {
+        self.lock().waiting.len()
+    }
+
+    fn release(&self, client: &str) {
+        let mut slots = self.lock();
+        if let Some(n) = slots.held.get_mut(client) {
+            *n -= 1;
+            if *n == 0 {
+                slots.held.remove(client);
+            }
+        }
+        // The waiter whose client holds the fewest slots, the first to come among equals.
+        let next = {
+            let held = &slots.held;
+            slots
+                .waiting
+                .iter()
+                .enumerate()
+                .min_by_key(|(place, w)| (held.get(&w.client).copied().unwrap_or(0), *place))
+                .map(|(place, _)| place)
+        };
+        match next.and_then(|place| slots.waiting.remove(place)) {
+            Some(waiter) => {
+                // Its receiver lives until its `Waiting` has left the queue: the send is received.
+                let _ = waiter.wake.send(());
+                *slots.held.entry(waiter.client).or_default() += 1;
+            }
+            None => slots.free += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LONG: Duration = Duration::from_secs(60);
+
+    async fn until(what: impl Fn() -> bool) {
+        tokio::time::timeout(LONG, async {
+            while !what() {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("hang guard");
+    }
+
+    #[tokio::test]
+    async fn a_client_alone_gets_every_slot() {
+        let slots = FairSlots::new(2);
+        let a = slots.acquire("a", LONG).await;
+        let b = slots.acquire("a", LONG).await;
+        assert!(a.is_some() && b.is_some());
+        assert_eq!(slots.held_by("a"), 2);
+        assert!(slots.acquire("a", Duration::from_millis(10)).await.is_none());
+        drop((a, b));
+        assert_eq!(slots.held_by("a"), 0);
+        assert!(slots.acquire("a", LONG).await.is_some());
+    }
+
+    #[tokio::test]
+    async fn a_freed_slot_goes_to_the_client_holding_fewest_not_to_the_flood() {
+        let slots = FairSlots::new(2);
+        let (first, second) = (slots.acquire("flood", LONG).await, slots.acquire("flood", LONG).await);
+        // Ten more of the flood's requests wait (each holds its slot until `finish`), then
+        // one of another team's.
+        let (finish, finished) = tokio::sync::watch::channel(false);
+        let mut flood = Vec::new();
+        for _ in 0..10 {
+            let (slots, mut finished) = (slots.clone(), finished.clone());
+            flood.push(tokio::spawn(async move {
+                let permit = slots.acquire("flood", LONG).await;
+                let _ = finished.wait_for(|done| *done).await;
+                permit.map(|_| ())
+            }));
+        }
+        until(|| slots.waiting() == 10).await;
+        let other = {
+            let slots = slots.clone();
+            tokio::spawn(async move {
+                let permit = slots.acquire("other", LONG).await;
+                let flood_held = slots.held_by("flood");
+                (permit.is_some(), flood_held)
+            })
+        };
+        until(|| slots.waiting() == 11).await;
+        // One of the flood's slots frees: it goes to the other team, last in line.
+        drop(first);
+        let (got, flood_held) = other.await.unwrap();
+        assert!(got);
+        assert_eq!(flood_held, 1, "the flood held {flood_held} slots when the other team got one");
+        drop(second);
+        finish.send_replace(true);
+        for request in flood {
+            assert_eq!(request.await.unwrap(), Some(()));
+        }
+        assert_eq!((slots.held_by("flood"), slots.held_by("other"), slots.waiting()), (0, 0, 0));
+    }
+
+    #[tokio::test]
+    async fn a_wait_that_ends_gives_back_nothing_it_did_not_get() {
+        let slots = FairSlots::new(1);
+        let held = slots.acquire("a", LONG).await;
+        // Timed out while waiting: it leaves the queue.
+        assert!(slots.acquire("b", Duration::from_millis(10)).await.is_none());
+        assert_eq!(slots.waiting(), 0);
+        // Dropped while waiting (the client hung up): it leaves the queue too.
+        let dropped = {
+            let slots = slots.clone();
+            tokio::spawn(async move { slots.acquire("c", LONG).await.map(|_| ()) })
+        };
+        until(|| slots.waiting() == 1).await;
+        dropped.abort();
+        let _ = dropped.await;
+        assert_eq!(slots.waiting(), 0);
+        drop(held);
+        // Every slot is back: one, for anyone.
+        let again = slots.acquire("d", LONG).await;
+        assert!(again.is_some());
+        assert!(slots.acquire("e", Duration::from_millis(10)).await.is_none());
+    }
+}
