@@ -18,17 +18,21 @@ SET ROLE regress_planter;
 SELECT llm_clusters.run_job(llm_clusters.create_job('groups', 'generation', team_id => 2, params => '{"min_items": 3}')) AS run \gset
 SELECT status FROM llm_clusters.runs WHERE id = :run;
 SELECT length(llm_clusters.report_html(:run)) > 0 AS page_before;
--- 1. Many small clusters: 10,001 one-letter ones.
+-- 1. Many small groups: 9,000 one-letter clusters and 1,001 themes (ids end at 9999:
+-- attack_planted_cluster_rows).
 INSERT INTO llm_clusters.clusters (team_id, run_id, cluster_id, title, description, size, share)
-SELECT 2, :run, 1000 + g, 'x', '', 1, 0 FROM generate_series(1, 10001) g;
+SELECT 2, :run, 1000 + g, 'x', '', 1, 0 FROM generate_series(0, 8999) g;
+INSERT INTO llm_clusters.themes (team_id, run_id, theme_id, title, description, size, share)
+SELECT 2, :run, 8999 + g, 'x', '', 1, 0 FROM generate_series(0, 1000) g;
 SET ROLE regress_page_reader;
 SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.report_html(%s)', :run)), '(run|has|holding) [0-9]+', '\1 N', 'g') AS many_clusters;
 SET ROLE regress_planter;
-UPDATE llm_clusters.clusters SET delete_requested = true WHERE team_id = 2 AND run_id = :run AND cluster_id > 1000;
+UPDATE llm_clusters.clusters SET delete_requested = true WHERE team_id = 2 AND run_id = :run AND cluster_id >= 1000;
+UPDATE llm_clusters.themes SET delete_requested = true WHERE team_id = 2 AND run_id = :run AND theme_id >= 8999;
 SELECT length(llm_clusters.report_html(:run)) > 0 AS page_again;
 -- 2. Few large ones: 300 descriptions of 10,000 '<' (each written \u003c in the page).
 INSERT INTO llm_clusters.themes (team_id, run_id, theme_id, title, description, size, share)
-SELECT 2, :run, 1000 + g, 't', repeat('<', 10000), 1, 0 FROM generate_series(1, 300) g;
+SELECT 2, :run, 1000 + g, 't', repeat('<', 10000), 1, 0 FROM generate_series(0, 299) g;
 SET ROLE regress_page_reader;
 SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.report_html(%s)', :run)), '(run|has|holding) [0-9]+', '\1 N', 'g') AS large_themes;
 RESET ROLE;
