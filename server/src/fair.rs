@@ -2,8 +2,9 @@
 //! let one client (an API key's holder: posthog-js puts keys in web pages) that keeps many
 //! requests waiting take nearly every slot, so other teams' requests waited out
 //! `--decode-wait-s` and got 503. Here a slot that frees goes to the waiting client that
-//! holds the fewest slots (the longest waiting among equals): a client alone still gets
-//! every slot, and one that floods gets its turn, not everyone's.
+//! holds the fewest slots, among equals the one served least lately (so with one slot
+//! clients take turns), then the first to come: a client alone still gets every slot, and
+//! one that floods gets its turn, not everyone's.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -16,11 +17,19 @@ pub struct FairSlots {
 
 struct Slots {
     free: usize,
-    /// Slots each client holds (clients holding none are absent).
-    held: HashMap<String, usize>,
+    /// Clients that hold a slot or wait for one.
+    clients: HashMap<String, Client>,
     /// In arrival order.
     waiting: VecDeque<Waiter>,
     next_id: u64,
+    /// Slots handed out so far: when each client was last served.
+    served: u64,
+}
+
+#[derive(Default)]
+struct Client {
+    held: usize,
+    last_served: u64,
 }
 
 struct Waiter {
@@ -59,6 +68,7 @@ impl Drop for Waiting {
         match slots.waiting.iter().position(|w| w.id == self.id) {
             Some(place) => {
                 slots.waiting.remove(place);
+                slots.forget_if_idle(&self.client);
             }
             // No longer waiting: it was handed a slot (and counted) that nobody will use.
             None => {
@@ -72,7 +82,13 @@ impl Drop for Waiting {
 impl FairSlots {
     pub fn new(n: usize) -> Arc<FairSlots> {
         Arc::new(FairSlots {
-            slots: Mutex::new(Slots { free: n, held: HashMap::new(), waiting: VecDeque::new(), next_id: 0 }),
+            slots: Mutex::new(Slots {
+                free: n,
+                clients: HashMap::new(),
+                waiting: VecDeque::new(),
+                next_id: 0,
+                served: 0,
+            }),
         })
     }
 
@@ -88,7 +104,7 @@ impl FairSlots {
             let mut slots = self.lock();
             if slots.free > 0 && slots.waiting.is_empty() {
                 slots.free -= 1;
-                *slots.held.entry(client.to_string()).or_default() += 1;
+                slots.serve(client.to_string());
                 return Some(FairPermit { slots: self.clone(), client: client.to_string() });
             }
             let id = slots.next_id;
@@ -109,7 +125,7 @@ impl FairSlots {
 
     /// How many slots `client` holds now.
     pub fn held_by(&self, client: &str) -> usize {
-        self.lock().held.get(client).copied().unwrap_or(0)
+        self.lock().clients.get(client).map_or(0, |c| c.held)
     }
 
     /// How many requests wait for a slot now.
@@ -119,29 +135,48 @@ impl FairSlots {
 
     fn release(&self, client: &str) {
         let mut slots = self.lock();
-        if let Some(n) = slots.held.get_mut(client) {
-            *n -= 1;
-            if *n == 0 {
-                slots.held.remove(client);
-            }
+        if let Some(c) = slots.clients.get_mut(client) {
+            c.held = c.held.saturating_sub(1);
         }
-        // The waiter whose client holds the fewest slots, the first to come among equals.
+        // The waiter whose client holds the fewest slots, was served least lately, came first.
         let next = {
-            let held = &slots.held;
+            let clients = &slots.clients;
             slots
                 .waiting
                 .iter()
                 .enumerate()
-                .min_by_key(|(place, w)| (held.get(&w.client).copied().unwrap_or(0), *place))
+                .min_by_key(|(place, w)| {
+                    let c = clients.get(&w.client);
+                    (c.map_or(0, |c| c.held), c.map_or(0, |c| c.last_served), *place)
+                })
                 .map(|(place, _)| place)
         };
         match next.and_then(|place| slots.waiting.remove(place)) {
             Some(waiter) => {
                 // Its receiver lives until its `Waiting` has left the queue: the send is received.
                 let _ = waiter.wake.send(());
-                *slots.held.entry(waiter.client).or_default() += 1;
+                slots.serve(waiter.client);
             }
             None => slots.free += 1,
+        }
+        slots.forget_if_idle(client);
+    }
+}
+
+impl Slots {
+    fn serve(&mut self, client: String) {
+        self.served += 1;
+        let c = self.clients.entry(client).or_default();
+        c.held += 1;
+        c.last_served = self.served;
+    }
+
+    /// Forgets a client that holds no slot and waits for none (the map stays as small as
+    /// the requests in flight).
+    fn forget_if_idle(&mut self, client: &str) {
+        let idle = self.clients.get(client).is_some_and(|c| c.held == 0);
+        if idle && !self.waiting.iter().any(|w| w.client == client) {
+            self.clients.remove(client);
         }
     }
 }
@@ -212,6 +247,37 @@ mod tests {
             assert_eq!(request.await.unwrap(), Some(()));
         }
         assert_eq!((slots.held_by("flood"), slots.held_by("other"), slots.waiting()), (0, 0, 0));
+    }
+
+    #[tokio::test]
+    async fn with_one_slot_clients_take_turns() {
+        let slots = FairSlots::new(1);
+        let held = slots.acquire("flood", LONG).await;
+        let (finish, finished) = tokio::sync::watch::channel(false);
+        let mut flood = Vec::new();
+        for _ in 0..5 {
+            let (slots, mut finished) = (slots.clone(), finished.clone());
+            flood.push(tokio::spawn(async move {
+                let permit = slots.acquire("flood", LONG).await;
+                let _ = finished.wait_for(|done| *done).await;
+                permit.map(|_| ())
+            }));
+        }
+        until(|| slots.waiting() == 5).await;
+        let other = {
+            let slots = slots.clone();
+            tokio::spawn(async move { slots.acquire("other", LONG).await.map(|_| ()) })
+        };
+        until(|| slots.waiting() == 6).await;
+        // The flood's slot frees: the other team, never served, goes before the flood's
+        // next request, though it came last and the flood now holds none.
+        drop(held);
+        assert_eq!(other.await.unwrap(), Some(()));
+        finish.send_replace(true);
+        for request in flood {
+            assert_eq!(request.await.unwrap(), Some(()));
+        }
+        assert_eq!(slots.waiting(), 0);
     }
 
     #[tokio::test]

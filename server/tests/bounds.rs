@@ -10,11 +10,11 @@ use llm_clusters_server::listen::{accept_loop, ConnLimits};
 use llm_clusters_server::service::{Limits, State};
 use llm_clusters_server::store::Store;
 use std::io::Write;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 
 const HANG_GUARD: Duration = Duration::from_secs(120);
 
@@ -25,6 +25,7 @@ struct Setup {
     db_port: u16,
     db_timeout_s: u64,
     max_buffered_mb: usize,
+    decode_wait_s: u64,
 }
 
 impl Default for Setup {
@@ -36,6 +37,7 @@ impl Default for Setup {
             db_port: 1,
             db_timeout_s: 2,
             max_buffered_mb: 64,
+            decode_wait_s: 1,
         }
     }
 }
@@ -47,7 +49,7 @@ async fn start(setup: Setup) -> SocketAddr {
     let limits = Limits {
         max_body_bytes: 1 << 20,
         read_timeout: Duration::from_secs(30),
-        decode_wait: Duration::from_secs(1),
+        decode_wait: Duration::from_secs(setup.decode_wait_s),
         max_buffered_bytes: setup.max_buffered_mb << 20,
     };
     let state = Arc::new(State::new(store, limits, setup.max_decoding, false));
@@ -64,8 +66,15 @@ async fn start(setup: Setup) -> SocketAddr {
 
 /// Sends a request (`Connection: close`), returns the whole answer.
 async fn exchange(address: SocketAddr, head: &str, body: &[u8]) -> String {
+    exchange_from(Ipv4Addr::LOCALHOST, address, head, body).await
+}
+
+/// `exchange` from the local address `from` (any of 127.0.0.0/8): another client.
+async fn exchange_from(from: Ipv4Addr, address: SocketAddr, head: &str, body: &[u8]) -> String {
     tokio::time::timeout(HANG_GUARD, async {
-        let mut stream = TcpStream::connect(address).await.unwrap();
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from((from, 0))).unwrap();
+        let mut stream = socket.connect(address).await.unwrap();
         let request = format!("{head}Content-Length: {}\r\nConnection: close\r\n\r\n", body.len());
         stream.write_all(request.as_bytes()).await.unwrap();
         // The server may answer before reading the whole body (401, 413): not an error.
@@ -202,6 +211,52 @@ async fn decoding_slots_are_bounded_and_the_rest_get_503_with_retry_after() {
     // The first one ends (the database never answered) and frees the slot.
     let first = first.await.unwrap();
     assert!(first.starts_with("HTTP/1.1 503") && first.contains("database_unavailable"), "{first}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_flooding_the_decoding_slot_does_not_keep_another_from_it() {
+    // One slot, held by each request for --db-timeout-s (its key check meets a database
+    // that never answers); requests wait up to 30 s for it. A client at 127.0.0.1 sends
+    // four, then another client (127.0.0.2) one: the other client's turn comes next, not
+    // after the flood's (first come, first served answered it last).
+    let black_hole = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let db_port = black_hole.local_addr().unwrap().port();
+    let (connected, mut connected_rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = black_hole.accept().await {
+            held.push(stream);
+            let _ = connected.send(());
+        }
+    });
+    let setup = Setup { max_decoding: 1, db_port, db_timeout_s: 1, decode_wait_s: 30, ..Setup::default() };
+    let address = start(setup).await;
+    let body: &[u8] = br#"{"api_key": "in-the-body", "batch": []}"#;
+    let head = "POST /batch/ HTTP/1.1\r\nHost: x\r\n";
+    let (answered, mut answers) = tokio::sync::mpsc::unbounded_channel();
+    let send = |from: Ipv4Addr, who: &'static str| {
+        let answered = answered.clone();
+        tokio::spawn(async move {
+            let answer = exchange_from(from, address, head, body).await;
+            let _ = answered.send((who, answer));
+        })
+    };
+    send(Ipv4Addr::LOCALHOST, "flood");
+    tokio::time::timeout(HANG_GUARD, connected_rx.recv()).await.expect("hang guard");
+    for _ in 0..3 {
+        send(Ipv4Addr::LOCALHOST, "flood");
+    }
+    // The flood's three wait for the slot before the other client asks (they were sent
+    // first; a short pause lets the server read them).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    send(Ipv4Addr::new(127, 0, 0, 2), "other");
+    let mut order = Vec::new();
+    while order.len() < 5 {
+        let (who, answer) = tokio::time::timeout(HANG_GUARD, answers.recv()).await.expect("hang guard").unwrap();
+        assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("database_unavailable"), "{answer}");
+        order.push(who);
+    }
+    assert_eq!(order[..2], ["flood", "other"], "answered in the order {order:?}");
 }
 
 /// Connects and sends a head announcing `length` bytes and `sent` bytes of the body.
