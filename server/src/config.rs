@@ -21,8 +21,9 @@ of the request's API key (llm_clusters.create_api_key). GET /healthz checks the 
   --max-body-mb N        LLM_CLUSTERS_MAX_BODY_MB, default 20: larger bodies get 413,
                          compressed or not; nothing beyond it is read
   --max-buffered-mb N    LLM_CLUSTERS_MAX_BUFFERED_MB, default 256: request bodies held
-                         at once, all connections together (at least --max-body-mb); a
-                         body that finds it full for --decode-wait-s gets 503
+                         at once, all connections together (at least --max-body-mb), one
+                         client's at most half; a body that finds it full for
+                         --decode-wait-s gets 503
   --read-timeout-s N     LLM_CLUSTERS_READ_TIMEOUT_S, default 30: a client slower than
                          this to send its body gets 408
   --idle-timeout-s N     LLM_CLUSTERS_IDLE_TIMEOUT_S, default 10: a connection that has

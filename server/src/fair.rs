@@ -7,6 +7,7 @@
 //! one that floods gets its turn, not everyone's.
 
 use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::oneshot;
@@ -181,6 +182,94 @@ impl Slots {
     }
 }
 
+/// Who a request is, for the fair shares: the key in its `Authorization` header, else its
+/// address; IPv6 addresses by their /64 (one host is given a whole /64 and may use any
+/// address in it), IPv4-mapped ones as IPv4.
+pub fn client_of(header_key: Option<&str>, peer: IpAddr) -> String {
+    match (header_key, peer) {
+        (Some(key), _) => format!("key {key}"),
+        (None, IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("address {v4}"),
+            None => {
+                let s = v6.segments();
+                format!("address {:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        (None, IpAddr::V4(v4)) => format!("address {v4}"),
+    }
+}
+
+/// The bytes of request bodies each client holds, at most `cap` each: a client alone
+/// could otherwise fill all of `--max-buffered-mb` with bodies sent slowly (the key in a
+/// body is read only once the body is whole, so anyone can), and every other request got
+/// 503 while it did.
+pub struct ClientBytes {
+    cap: usize,
+    held: Mutex<HashMap<String, usize>>,
+}
+
+/// Bytes a client holds, given back when dropped.
+pub struct HeldBytes {
+    shares: Arc<ClientBytes>,
+    client: String,
+    bytes: usize,
+}
+
+impl ClientBytes {
+    pub fn new(cap: usize) -> Arc<ClientBytes> {
+        Arc::new(ClientBytes { cap, held: Mutex::new(HashMap::new()) })
+    }
+
+    pub fn cap(&self) -> usize {
+        self.cap
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HashMap<String, usize>> {
+        self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// None held yet, for `client`.
+    pub fn start(self: &Arc<Self>, client: &str) -> HeldBytes {
+        HeldBytes { shares: self.clone(), client: client.to_string(), bytes: 0 }
+    }
+
+    /// How many bytes `client` holds now.
+    pub fn held_by(&self, client: &str) -> usize {
+        self.lock().get(client).copied().unwrap_or(0)
+    }
+}
+
+impl HeldBytes {
+    /// `bytes` more, if the client's share holds them.
+    pub fn grow(&mut self, bytes: usize) -> bool {
+        let mut held = self.shares.lock();
+        let now = held.get(&self.client).copied().unwrap_or(0);
+        match now.checked_add(bytes).filter(|&total| total <= self.shares.cap) {
+            Some(total) => {
+                held.insert(self.client.clone(), total);
+                self.bytes += bytes;
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl Drop for HeldBytes {
+    fn drop(&mut self) {
+        if self.bytes == 0 {
+            return;
+        }
+        let mut held = self.shares.lock();
+        if let Some(total) = held.get_mut(&self.client) {
+            *total = total.saturating_sub(self.bytes);
+            if *total == 0 {
+                held.remove(&self.client);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +284,34 @@ mod tests {
         })
         .await
         .expect("hang guard");
+    }
+
+    #[test]
+    fn a_client_holds_at_most_its_share_of_the_body_bytes() {
+        let shares = ClientBytes::new(100);
+        let (mut first, mut second) = (shares.start("a"), shares.start("a"));
+        assert!(first.grow(60));
+        assert!(!second.grow(41), "past the client's share");
+        assert!(second.grow(40));
+        // Another client's share is its own.
+        let mut other = shares.start("b");
+        assert!(other.grow(100));
+        drop(first);
+        assert_eq!(shares.held_by("a"), 40);
+        assert!(second.grow(60));
+        drop((second, other));
+        assert_eq!((shares.held_by("a"), shares.held_by("b")), (0, 0));
+        assert!(shares.lock().is_empty());
+    }
+
+    #[test]
+    fn clients_are_keys_else_addresses_and_an_ipv6_host_is_its_64() {
+        let v6 = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(client_of(Some("k"), v6("10.0.0.1")), "key k");
+        assert_eq!(client_of(None, v6("10.0.0.1")), "address 10.0.0.1");
+        assert_eq!(client_of(None, v6("::ffff:10.0.0.1")), "address 10.0.0.1");
+        assert_eq!(client_of(None, v6("2001:db8:1:2::1")), client_of(None, v6("2001:db8:1:2:ffff::9")));
+        assert_ne!(client_of(None, v6("2001:db8:1:2::1")), client_of(None, v6("2001:db8:1:3::1")));
     }
 
     #[tokio::test]

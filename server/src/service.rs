@@ -15,7 +15,7 @@ use crate::decode::{
     Protocol,
 };
 use crate::error::{Rejection, Status};
-use crate::fair::{FairPermit, FairSlots};
+use crate::fair::{client_of, ClientBytes, FairPermit, FairSlots, HeldBytes};
 use crate::gate::Gate;
 use crate::store::Store;
 use bytes::Bytes;
@@ -97,6 +97,8 @@ pub struct State {
     pub decoding: Arc<FairSlots>,
     /// A permit per byte of body held (--max-buffered-mb).
     pub buffered: Arc<Semaphore>,
+    /// What each client's bodies hold of it: at most half (or one body).
+    pub client_bodies: Arc<ClientBytes>,
     /// Which refusals are logged.
     pub refusals: std::sync::Mutex<RefusalLog>,
 }
@@ -104,12 +106,15 @@ pub struct State {
 impl State {
     pub fn new(store: Store, limits: Limits, max_decoding: usize, access_log: bool) -> State {
         let buffered = Arc::new(Semaphore::new(limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS)));
+        // Half, but never less than one body: a client may always send one.
+        let client_bodies = ClientBytes::new((limits.max_buffered_bytes / 2).max(limits.max_body_bytes));
         State {
             store,
             limits,
             access_log,
             gate: Gate::default(),
             decoding: FairSlots::new(max_decoding),
+            client_bodies,
             buffered,
             refusals: std::sync::Mutex::new(RefusalLog::default()),
         }
@@ -213,14 +218,11 @@ async fn respond(
         // The key is in a header: checked before a byte of the body is read.
         state.gate.check(&state.store, key).await?;
     }
+    // Who the request is, for the fair shares of body bytes and decoding slots: its key when
+    // the header has one, else its address (the key in a body is known only once it is decoded).
+    let client = client_of(header_key.as_deref(), peer);
     // Held until the request is answered: the body, then what it decodes to.
-    let (body, _buffered) = read_body(request.into_body(), state).await?;
-    // Who the request is, for the fair share of decoding slots: its key when the header has
-    // one, else its address (the key in a body is known only once it is decoded).
-    let client = match &header_key {
-        Some(key) => format!("key {key}"),
-        None => format!("address {peer}"),
-    };
+    let (body, _buffered) = read_body(request.into_body(), state, &client).await?;
     let (decoded, _decoded_share) = decode_bounded(state, protocol, parts, body, &client, header_key.is_some()).await?;
     let stored = state.store.capture(&decoded.api_key, &decoded.payload).await?;
     let answer = match protocol {
@@ -370,11 +372,16 @@ async fn decoded_share(state: &State, size: usize) -> Result<OwnedSemaphorePermi
 /// themselves held far more than their bytes: a chunked body of 1-byte chunks is one frame
 /// per byte, each a 32-byte handle pinning the connection's read buffer, so one anonymous
 /// 20 MB body took 750 MB of the server and `--max-buffered-mb` 256 about 9 GB.
-async fn read_body(body: Incoming, state: &State) -> Result<(Bytes, Option<OwnedSemaphorePermit>), Rejection> {
+async fn read_body(
+    body: Incoming,
+    state: &State,
+    client: &str,
+) -> Result<(Bytes, (Option<OwnedSemaphorePermit>, HeldBytes)), Rejection> {
     let (max, timeout) = (state.limits.max_body_bytes, state.limits.read_timeout);
     let read = async {
         let mut body = Limited::new(body, max);
         let (mut buffer, mut held): (BodyBuffer, Option<OwnedSemaphorePermit>) = (BodyBuffer::new(max), None);
+        let mut share = state.client_bodies.start(client);
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| match e.downcast_ref::<http_body_util::LengthLimitError>() {
                 Some(_) => too_large(max, ""),
@@ -385,6 +392,16 @@ async fn read_body(body: Incoming, state: &State) -> Result<(Bytes, Option<Owned
             if growth > 0 {
                 // Limited keeps the body within max (at most 1024 MB): growth fits a u32.
                 let bytes = u32::try_from(growth).map_err(|_| too_large(max, ""))?;
+                if !share.grow(growth) {
+                    return Err(Rejection::new(
+                        Status::Unavailable,
+                        "busy",
+                        format!(
+                            "this client's request bodies hold half of --max-buffered-mb ({} MB): retry",
+                            state.client_bodies.cap() >> 20
+                        ),
+                    ));
+                }
                 let wait =
                     tokio::time::timeout(state.limits.decode_wait, state.buffered.clone().acquire_many_owned(bytes));
                 let Ok(Ok(permit)) = wait.await else {
@@ -404,7 +421,7 @@ async fn read_body(body: Incoming, state: &State) -> Result<(Bytes, Option<Owned
             }
             buffer.push(&data, growth);
         }
-        Ok((buffer.into_bytes(), held))
+        Ok((buffer.into_bytes(), (held, share)))
     };
     match tokio::time::timeout(timeout, read).await {
         Err(_) => Err(Rejection::new(

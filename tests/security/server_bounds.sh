@@ -28,6 +28,11 @@
 #     the full parse made 600 MB of values, each (VmHWM 4 GB under a flood of them). What
 #     a body decodes to is now estimated by a streaming pass and charged to
 #     --max-buffered-mb before the parse: refused with 413, the peak under 100 MB.
+#  8. One client (127.0.0.1: anyone, the key in a body is read only once the body is whole)
+#     keeps bodies of 16 MB stalled from 16 connections, sending again each one refused:
+#     they filled --max-buffered-mb 64 and every other client got 503 for as long as it
+#     cared to. A client now holds at most half of it:
+#     another client's capture (from 127.0.0.2) is stored while the stall lasts.
 set -euo pipefail
 source "$(dirname "$0")/../e2e/lib.sh"
 http_port=${HTTP_PORT:-18030}
@@ -55,14 +60,15 @@ start_server() {
 stop_server() { kill -TERM "$server_pid"; wait "$server_pid" || true; server_pid=; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$server_pid/status"; }
 peak_kb() { awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status"; }
-# capture UUID: a legitimate gzip request with the key in the body (as posthog-node sends).
+# capture UUID [curl options...]: a legitimate gzip request with the key in the body (as
+# posthog-node sends).
 capture() {
   python3 - "$key" "$1" <<'PY' | gzip -c >"$work/legit.json.gz"
 import json, sys
 print(json.dumps({"api_key": sys.argv[1], "batch": [{"event": "$ai_generation", "uuid": sys.argv[2],
       "properties": {"$ai_trace_id": "bounds", "$ai_input": "still served"}}]}))
 PY
-  curl -s -o "$work/answer" -w '%{http_code}' --max-time 120 -H 'Content-Encoding: gzip' \
+  curl -s -o "$work/answer" -w '%{http_code}' --max-time 120 -H 'Content-Encoding: gzip' "${@:2}" \
     --data-binary "@$work/legit.json.gz" "$url/batch/"
 }
 
@@ -106,8 +112,9 @@ python3 - "$http_port" 1100 >"$work/holder.out" 2>&1 <<'PY' &
 import socket, sys, time
 port, n = int(sys.argv[1]), int(sys.argv[2])
 held = []
-for _ in range(n):
-    s = socket.create_connection(("127.0.0.1", port))
+for i in range(n):
+    # From six addresses: one client alone holds at most half of the budget (section 8).
+    s = socket.create_connection(("127.0.0.1", port), source_address=(f"127.0.0.{1 + i % 6}", 0))
     held.append(s)
 print(f"holding {len(held)}", flush=True)
 time.sleep(600)
@@ -131,8 +138,9 @@ python3 - "$http_port" 24 $((19 << 20)) >"$work/stall.out" 2>&1 <<'PY' &
 import socket, sys, time
 port, n, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 chunk, held, refused = b' ' * (1 << 20), [], 0
-for _ in range(n):
-    s = socket.create_connection(("127.0.0.1", port))
+for i in range(n):
+    # From six addresses: one client alone holds at most half of the budget (section 8).
+    s = socket.create_connection(("127.0.0.1", port), source_address=(f"127.0.0.{1 + i % 6}", 0))
     s.sendall(f"POST /batch/ HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n".encode())
     try:
         for start in range(0, size - 1, len(chunk)):
@@ -249,5 +257,45 @@ grep -q "413 payload_too_large: the body decodes to about" "$work/http.log" || f
 [ "$peak" -lt "$RSS_LIMIT_KB" ] || fail "server peak RSS $peak kB with keyed array bombs, over $RSS_LIMIT_KB kB"
 [ "$(capture 00000000-0000-0000-0000-00000000b007)" = 200 ] || fail "legitimate capture after the keyed bombs: $(cat "$work/answer")"
 pass "16 keyed array bombs: 413 before the parse, peak RSS $((peak / 1024)) MB (< 100 MB); a legitimate capture is stored after them"
+stop_server
+
+say "8. one client's stalled bodies leave half of --max-buffered-mb to the others"
+start_server --max-buffered-mb 64 --read-timeout-s 30
+python3 - "$http_port" 16 $((16 << 20)) >"$work/one_client.out" 2>&1 <<'PY' &
+import socket, sys, threading, time
+port, n, size = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+chunk, held, refused, deadline = b' ' * (1 << 20), [], [0], time.time() + 25
+def stall():
+    # Sends a body and keeps it stalled; a refused one is sent again, until the deadline.
+    while time.time() < deadline:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(f"POST /batch/ HTTP/1.1\r\nHost: x\r\nContent-Length: {size}\r\n\r\n".encode())
+        try:
+            for start in range(0, size - 1, len(chunk)):
+                s.sendall(chunk[:min(len(chunk), size - 1 - start)])
+            held.append(s)
+            time.sleep(max(0, deadline - time.time()))
+        except OSError:
+            refused[0] += 1
+            s.close()
+threads = [threading.Thread(target=stall) for _ in range(n)]
+for t in threads:
+    t.start()
+time.sleep(8)
+print(f"sending {n} at once for 8 s, {refused[0]} refused so far", flush=True)
+for t in threads:
+    t.join()
+PY
+stall_pid=$!
+# Once the stalled client is refused (its bodies hold its share), another client's capture.
+for _ in $(seq 100); do grep -q "sending 16" "$work/one_client.out" 2>/dev/null && break; sleep 0.2; done
+grep -q "503 busy: this client's request bodies hold half of --max-buffered-mb" "$work/http.log" \
+  || fail "one client's stalled 16 MB bodies were not held to half of --max-buffered-mb"
+[ "$(capture 00000000-0000-0000-0000-00000000b008 --interface 127.0.0.2)" = 200 ] \
+  || fail "another client's capture while one client's bodies stall: $(cat "$work/answer")"
+expect "another client's capture during the stall is stored" \
+  "SELECT count(*) FROM llm_clusters.events WHERE uuid = '00000000-0000-0000-0000-00000000b008'" 1
+kill "$stall_pid" 2>/dev/null || true; wait "$stall_pid" 2>/dev/null || true
+pass "one client's stalled bodies hold half of --max-buffered-mb; another client's capture is stored meanwhile"
 stop_server
 say "server bounds: all checks passed"
