@@ -131,6 +131,14 @@ run=$(q "SELECT llm_clusters.run_job($job)")
 expect "a 429 with a short Retry-After is retried" "SELECT quality->'ai_labels'->>'labelled' = n_clusters::text FROM llm_clusters.runs WHERE id = $run" t
 set_mode ok
 expect "label_run re-labels a run on demand" "SELECT llm_clusters.label_run($run) = n_clusters FROM llm_clusters.runs WHERE id = $run" t
+# Planted centroids (admins insert rows into their runs' clusters): what label_run holds of
+# them is bounded by max_memory_mb, as assign's is (300 of 16,000 dimensions: 19 MB > 16 MB).
+err=$(pg -c "BEGIN" -c "SET LOCAL llm_clusters.max_memory_mb = 16" \
+  -c "INSERT INTO llm_clusters.clusters (team_id, run_id, cluster_id, title, description, size, share, centroid)
+      SELECT 1, $run, 1000 + g, 'x', '', 1, 0, array_fill(0::real, ARRAY[16000]) FROM generate_series(1, 300) g" \
+  -c "SELECT llm_clusters.label_run($run)" 2>&1 || true)
+case "$err" in *"take more than llm_clusters.max_memory_mb (16 MB)"*) pass "label_run holds planted centroids to max_memory_mb" ;;
+  *) fail "label_run over 300 planted centroids: $err" ;; esac
 
 # Hostile numbers and a service that never finishes its answer: label_run keeps the offline
 # labels and succeeds.
