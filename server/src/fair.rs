@@ -286,6 +286,26 @@ mod tests {
         .expect("hang guard");
     }
 
+    /// `n` requests of the client "flood", each holding its slot once it has one until
+    /// `finish` is sent true.
+    fn flood(
+        slots: &Arc<FairSlots>,
+        n: usize,
+    ) -> (tokio::sync::watch::Sender<bool>, Vec<tokio::task::JoinHandle<Option<()>>>) {
+        let (finish, finished) = tokio::sync::watch::channel(false);
+        let requests = (0..n)
+            .map(|_| {
+                let (slots, mut finished) = (slots.clone(), finished.clone());
+                tokio::spawn(async move {
+                    let permit = slots.acquire("flood", LONG).await;
+                    let _ = finished.wait_for(|done| *done).await;
+                    permit.map(|_| ())
+                })
+            })
+            .collect();
+        (finish, requests)
+    }
+
     #[test]
     fn a_client_holds_at_most_its_share_of_the_body_bytes() {
         let shares = ClientBytes::new(100);
@@ -333,16 +353,7 @@ mod tests {
         let (first, second) = (slots.acquire("flood", LONG).await, slots.acquire("flood", LONG).await);
         // Ten more of the flood's requests wait (each holds its slot until `finish`), then
         // one of another team's.
-        let (finish, finished) = tokio::sync::watch::channel(false);
-        let mut flood = Vec::new();
-        for _ in 0..10 {
-            let (slots, mut finished) = (slots.clone(), finished.clone());
-            flood.push(tokio::spawn(async move {
-                let permit = slots.acquire("flood", LONG).await;
-                let _ = finished.wait_for(|done| *done).await;
-                permit.map(|_| ())
-            }));
-        }
+        let (finish, flood) = flood(&slots, 10);
         until(|| slots.waiting() == 10).await;
         let other = {
             let slots = slots.clone();
@@ -370,16 +381,7 @@ mod tests {
     async fn with_one_slot_clients_take_turns() {
         let slots = FairSlots::new(1);
         let held = slots.acquire("flood", LONG).await;
-        let (finish, finished) = tokio::sync::watch::channel(false);
-        let mut flood = Vec::new();
-        for _ in 0..5 {
-            let (slots, mut finished) = (slots.clone(), finished.clone());
-            flood.push(tokio::spawn(async move {
-                let permit = slots.acquire("flood", LONG).await;
-                let _ = finished.wait_for(|done| *done).await;
-                permit.map(|_| ())
-            }));
-        }
+        let (finish, flood) = flood(&slots, 5);
         until(|| slots.waiting() == 5).await;
         let other = {
             let slots = slots.clone();

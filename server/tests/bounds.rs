@@ -186,13 +186,12 @@ async fn a_kept_alive_connection_is_closed_when_idle() {
     closed_by_server(&mut stream).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn decoding_slots_are_bounded_and_the_rest_get_503_with_retry_after() {
-    // The database: accepts connections and never answers (a key check hangs until
-    // --db-timeout-s), to hold the one decoding slot.
+/// A database that accepts connections and never answers: its port, and a message for
+/// each connection made.
+async fn black_hole() -> (u16, tokio::sync::mpsc::UnboundedReceiver<()>) {
     let black_hole = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let db_port = black_hole.local_addr().unwrap().port();
-    let (connected, mut connected_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (connected, connected_rx) = tokio::sync::mpsc::unbounded_channel();
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((stream, _)) = black_hole.accept().await {
@@ -200,6 +199,13 @@ async fn decoding_slots_are_bounded_and_the_rest_get_503_with_retry_after() {
             let _ = connected.send(());
         }
     });
+    (db_port, connected_rx)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decoding_slots_are_bounded_and_the_rest_get_503_with_retry_after() {
+    // A key check hangs until --db-timeout-s, holding the one decoding slot.
+    let (db_port, mut connected_rx) = black_hole().await;
     let address = start(Setup { max_decoding: 1, db_port, db_timeout_s: 5, ..Setup::default() }).await;
     let body = br#"{"api_key": "in-the-body", "batch": []}"#;
     let first = tokio::spawn(exchange(address, "POST /batch/ HTTP/1.1\r\nHost: x\r\n", body));
@@ -219,16 +225,7 @@ async fn a_client_flooding_the_decoding_slot_does_not_keep_another_from_it() {
     // that never answers); requests wait up to 30 s for it. A client at 127.0.0.1 sends
     // four, then another client (127.0.0.2) one: the other client's turn comes next, not
     // after the flood's (first come, first served answered it last).
-    let black_hole = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let db_port = black_hole.local_addr().unwrap().port();
-    let (connected, mut connected_rx) = tokio::sync::mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((stream, _)) = black_hole.accept().await {
-            held.push(stream);
-            let _ = connected.send(());
-        }
-    });
+    let (db_port, mut connected_rx) = black_hole().await;
     let setup = Setup { max_decoding: 1, db_port, db_timeout_s: 1, decode_wait_s: 30, ..Setup::default() };
     let address = start(setup).await;
     let body: &[u8] = br#"{"api_key": "in-the-body", "batch": []}"#;
