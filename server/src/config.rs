@@ -32,6 +32,10 @@ of the request's API key (llm_clusters.create_api_key). GET /healthz checks the 
   --max-connections N    LLM_CLUSTERS_MAX_CONNECTIONS, default 512: connections beyond it
                          wait in the listen queue until one closes; the file descriptor
                          limit (ulimit -n, LimitNOFILE=) must leave room for N + pool + 64
+  --max-connections-per-address N
+                         LLM_CLUSTERS_MAX_CONNECTIONS_PER_ADDRESS, default a quarter of
+                         --max-connections: more from one address (an IPv6 /64) are
+                         closed at once; behind a proxy, set it to --max-connections
   --max-decoding N       LLM_CLUSTERS_MAX_DECODING, default 2: requests decompressed and
                          parsed at once (each holds up to --max-body-mb); the others wait,
                          and a free slot goes to the client (header key, else address)
@@ -60,6 +64,7 @@ pub struct Config {
     /// Header read and keep-alive idle: hyper runs one clock for both.
     pub idle_timeout: Duration,
     pub max_connections: usize,
+    pub max_connections_per_address: usize,
     pub max_decoding: usize,
     pub decode_wait: Duration,
     pub pool_size: usize,
@@ -75,7 +80,7 @@ pub enum Command {
     Help,
 }
 
-const FLAGS: [(&str, &str); 14] = [
+const FLAGS: [(&str, &str); 15] = [
     ("--database-url", "LLM_CLUSTERS_DATABASE_URL"),
     ("--db-ca-file", "LLM_CLUSTERS_DB_CA_FILE"),
     ("--listen", "LLM_CLUSTERS_LISTEN"),
@@ -84,6 +89,7 @@ const FLAGS: [(&str, &str); 14] = [
     ("--read-timeout-s", "LLM_CLUSTERS_READ_TIMEOUT_S"),
     ("--idle-timeout-s", "LLM_CLUSTERS_IDLE_TIMEOUT_S"),
     ("--max-connections", "LLM_CLUSTERS_MAX_CONNECTIONS"),
+    ("--max-connections-per-address", "LLM_CLUSTERS_MAX_CONNECTIONS_PER_ADDRESS"),
     ("--max-decoding", "LLM_CLUSTERS_MAX_DECODING"),
     ("--decode-wait-s", "LLM_CLUSTERS_DECODE_WAIT_S"),
     ("--pool-size", "LLM_CLUSTERS_POOL_SIZE"),
@@ -145,6 +151,15 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Command, 
             "--max-buffered-mb {max_buffered_mb} is less than --max-body-mb {max_body_mb}: a body of --max-body-mb could never be read"
         ));
     }
+    // The upper bounds only catch typos; the file descriptor limit is checked at start.
+    let max_connections = number("--max-connections", 512, 1, 1_000_000)? as usize;
+    let max_connections_per_address =
+        number("--max-connections-per-address", (max_connections as u64 / 4).max(1), 1, 1_000_000)? as usize;
+    if max_connections_per_address > max_connections {
+        return Err(format!(
+            "--max-connections-per-address {max_connections_per_address} is more than --max-connections {max_connections}"
+        ));
+    }
     Ok(Command::Run(Box::new(Config {
         database_url,
         db_ca_file: value("--db-ca-file").map(PathBuf::from),
@@ -153,8 +168,8 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Command, 
         max_buffered_bytes: max_buffered_mb as usize * 1024 * 1024,
         read_timeout: Duration::from_secs(number("--read-timeout-s", 30, 1, 3600)?),
         idle_timeout: Duration::from_secs(number("--idle-timeout-s", 10, 1, 3600)?),
-        // The upper bounds only catch typos; the file descriptor limit is checked at start.
-        max_connections: number("--max-connections", 512, 1, 1_000_000)? as usize,
+        max_connections,
+        max_connections_per_address,
         max_decoding: number("--max-decoding", 2, 1, 256)? as usize,
         decode_wait: Duration::from_secs(number("--decode-wait-s", 2, 1, 60)?),
         pool_size: number("--pool-size", 8, 1, 1000)? as usize,
@@ -186,7 +201,7 @@ mod tests {
         assert_eq!(c.listen, "127.0.0.1:8010".parse().unwrap());
         assert_eq!((c.max_body_bytes, c.pool_size, c.access_log), (20 << 20, 8, false));
         assert_eq!(c.max_buffered_bytes, 256 << 20);
-        assert_eq!((c.max_connections, c.max_decoding), (512, 2));
+        assert_eq!((c.max_connections, c.max_connections_per_address, c.max_decoding), (512, 128, 2));
         assert_eq!((c.idle_timeout.as_secs(), c.decode_wait.as_secs()), (10, 2));
         let env = [("LLM_CLUSTERS_MAX_CONNECTIONS", "100"), ("LLM_CLUSTERS_IDLE_TIMEOUT_S", "3")];
         let c = run(&["--database-url", "x", "--max-decoding=2", "--decode-wait-s", "5"], &env).unwrap();
@@ -220,8 +235,19 @@ mod tests {
         // Each new limit: 0, absurd and not-a-number are refused with the flag's name.
         let err = run(&["--database-url", "x", "--max-body-mb", "30", "--max-buffered-mb", "20"], &[]).unwrap_err();
         assert!(err.contains("less than --max-body-mb"), "{err}");
-        for flag in ["--max-connections", "--idle-timeout-s", "--max-decoding", "--decode-wait-s", "--max-buffered-mb"]
-        {
+        let err = run(&["--database-url", "x", "--max-connections", "10", "--max-connections-per-address", "11"], &[])
+            .unwrap_err();
+        assert!(err.contains("more than --max-connections 10"), "{err}");
+        let c = run(&["--database-url", "x", "--max-connections", "2"], &[]).unwrap();
+        assert_eq!(c.max_connections_per_address, 1);
+        for flag in [
+            "--max-connections",
+            "--max-connections-per-address",
+            "--idle-timeout-s",
+            "--max-decoding",
+            "--decode-wait-s",
+            "--max-buffered-mb",
+        ] {
             for bad in ["0", "99999999999", "-1", "1e3", "lots"] {
                 let err = run(&["--database-url", "x", flag, bad], &[]).unwrap_err();
                 assert!(err.starts_with(flag) && err.contains("whole number"), "{flag} {bad}: {err}");

@@ -199,25 +199,26 @@ pub fn client_of(header_key: Option<&str>, peer: IpAddr) -> String {
     }
 }
 
-/// The bytes of request bodies each client holds, at most `cap` each: a client alone
-/// could otherwise fill all of `--max-buffered-mb` with bodies sent slowly (the key in a
-/// body is read only once the body is whole, so anyone can), and every other request got
-/// 503 while it did.
-pub struct ClientBytes {
+/// What each client holds of a resource, at most `cap` each: bytes of request bodies (a
+/// client alone could otherwise fill all of `--max-buffered-mb` with bodies sent slowly,
+/// the key in a body being read only once the body is whole, so anyone can, and every
+/// other request got 503 while it did) and open connections (one address could hold all of
+/// `--max-connections`, idle, and every other client waited in the listen queue).
+pub struct ClientShares {
     cap: usize,
     held: Mutex<HashMap<String, usize>>,
 }
 
-/// Bytes a client holds, given back when dropped.
-pub struct HeldBytes {
-    shares: Arc<ClientBytes>,
+/// What a client holds, given back when dropped.
+pub struct HeldShare {
+    shares: Arc<ClientShares>,
     client: String,
-    bytes: usize,
+    held: usize,
 }
 
-impl ClientBytes {
-    pub fn new(cap: usize) -> Arc<ClientBytes> {
-        Arc::new(ClientBytes { cap, held: Mutex::new(HashMap::new()) })
+impl ClientShares {
+    pub fn new(cap: usize) -> Arc<ClientShares> {
+        Arc::new(ClientShares { cap, held: Mutex::new(HashMap::new()) })
     }
 
     pub fn cap(&self) -> usize {
@@ -228,26 +229,26 @@ impl ClientBytes {
         self.held.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// None held yet, for `client`.
-    pub fn start(self: &Arc<Self>, client: &str) -> HeldBytes {
-        HeldBytes { shares: self.clone(), client: client.to_string(), bytes: 0 }
+    /// Nothing held yet, for `client`.
+    pub fn start(self: &Arc<Self>, client: &str) -> HeldShare {
+        HeldShare { shares: self.clone(), client: client.to_string(), held: 0 }
     }
 
-    /// How many bytes `client` holds now.
+    /// How much `client` holds now.
     pub fn held_by(&self, client: &str) -> usize {
         self.lock().get(client).copied().unwrap_or(0)
     }
 }
 
-impl HeldBytes {
-    /// `bytes` more, if the client's share holds them.
-    pub fn grow(&mut self, bytes: usize) -> bool {
+impl HeldShare {
+    /// `n` more, if the client's share holds them.
+    pub fn grow(&mut self, n: usize) -> bool {
         let mut held = self.shares.lock();
         let now = held.get(&self.client).copied().unwrap_or(0);
-        match now.checked_add(bytes).filter(|&total| total <= self.shares.cap) {
+        match now.checked_add(n).filter(|&total| total <= self.shares.cap) {
             Some(total) => {
                 held.insert(self.client.clone(), total);
-                self.bytes += bytes;
+                self.held += n;
                 true
             }
             None => false,
@@ -255,14 +256,14 @@ impl HeldBytes {
     }
 }
 
-impl Drop for HeldBytes {
+impl Drop for HeldShare {
     fn drop(&mut self) {
-        if self.bytes == 0 {
+        if self.held == 0 {
             return;
         }
         let mut held = self.shares.lock();
         if let Some(total) = held.get_mut(&self.client) {
-            *total = total.saturating_sub(self.bytes);
+            *total = total.saturating_sub(self.held);
             if *total == 0 {
                 held.remove(&self.client);
             }
@@ -308,7 +309,7 @@ mod tests {
 
     #[test]
     fn a_client_holds_at_most_its_share_of_the_body_bytes() {
-        let shares = ClientBytes::new(100);
+        let shares = ClientShares::new(100);
         let (mut first, mut second) = (shares.start("a"), shares.start("a"));
         assert!(first.grow(60));
         assert!(!second.grow(41), "past the client's share");

@@ -1,10 +1,12 @@
 //! Accepting connections within bounds: at most `--max-connections` at once (beyond it,
-//! new ones wait in the kernel's listen queue, not in our file descriptors), each closed
+//! new ones wait in the kernel's listen queue, not in our file descriptors), at most
+//! `--max-connections-per-address` of one address (beyond it, closed at once), each closed
 //! when it sends no request head for `--idle-timeout-s` or reads nothing of an answer for
 //! as long (`WriteProgress`), and enough file descriptors
 //! kept in reserve (checked at start) that accept does not run out of them. If it still
 //! does (EMFILE/ENFILE: descriptors used elsewhere), it pauses instead of spinning.
 
+use crate::fair::{client_of, ClientShares};
 use crate::service::{handle, State};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -27,6 +29,9 @@ pub const RESERVED_FDS: u64 = 64;
 #[derive(Debug, Clone, Copy)]
 pub struct ConnLimits {
     pub max_connections: usize,
+    /// Connections one address may hold: one alone could otherwise hold every one of
+    /// `max_connections`, idle, while every other client waited in the listen queue.
+    pub max_per_address: usize,
     /// hyper's header read timeout: it runs from the moment a connection waits for a
     /// request head, so it is the keep-alive idle timeout too.
     pub idle_timeout: Duration,
@@ -41,7 +46,9 @@ pub async fn accept_loop(
     shutdown: impl Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let per_address = ClientShares::new(limits.max_per_address);
     let mut errors = ErrorLog::default();
+    let mut refusals = ErrorLog::default();
     tokio::pin!(shutdown);
     loop {
         // A slot before accept: at the cap, new connections stay in the listen queue
@@ -67,6 +74,16 @@ pub async fn accept_loop(
             },
             _ = &mut shutdown => break,
         };
+        let mut share = per_address.start(&client_of(None, peer.ip()));
+        if !share.grow(1) {
+            // Closed unread: the address already holds its share of the connections.
+            refusals.note(&io::Error::other(format!(
+                "{} holds {} connections (--max-connections-per-address): closed a new one",
+                peer.ip(),
+                limits.max_per_address
+            )));
+            continue;
+        }
         let _ = stream.set_nodelay(true);
         let state = state.clone();
         let stream = WriteProgress::new(stream, limits.idle_timeout);
@@ -79,7 +96,7 @@ pub async fn accept_loop(
         tokio::spawn(async move {
             // A client that hangs up or times out: nothing to do but free the slot.
             let _ = connection.await;
-            drop(permit);
+            drop((permit, share));
         });
     }
 }

@@ -73,7 +73,11 @@ async fn serve(config: Config) -> Result<(), String> {
         }
     };
     let graceful = GracefulShutdown::new();
-    let conn_limits = ConnLimits { max_connections: config.max_connections, idle_timeout: config.idle_timeout };
+    let conn_limits = ConnLimits {
+        max_connections: config.max_connections,
+        max_per_address: config.max_connections_per_address,
+        idle_timeout: config.idle_timeout,
+    };
     accept_loop(&listener, state, conn_limits, &graceful, shutdown).await;
     drop(listener);
     println!("llm-clusters-server: shutting down, finishing requests in flight");

@@ -15,7 +15,7 @@ use crate::decode::{
     Protocol,
 };
 use crate::error::{Rejection, Status};
-use crate::fair::{client_of, ClientBytes, FairPermit, FairSlots, HeldBytes};
+use crate::fair::{client_of, ClientShares, FairPermit, FairSlots, HeldShare};
 use crate::gate::Gate;
 use crate::store::Store;
 use bytes::Bytes;
@@ -98,7 +98,7 @@ pub struct State {
     /// A permit per byte of body held (--max-buffered-mb).
     pub buffered: Arc<Semaphore>,
     /// What each client's bodies hold of it: at most half (or one body).
-    pub client_bodies: Arc<ClientBytes>,
+    pub client_bodies: Arc<ClientShares>,
     /// Which refusals are logged.
     pub refusals: std::sync::Mutex<RefusalLog>,
 }
@@ -107,7 +107,7 @@ impl State {
     pub fn new(store: Store, limits: Limits, max_decoding: usize, access_log: bool) -> State {
         let buffered = Arc::new(Semaphore::new(limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS)));
         // Half, but never less than one body: a client may always send one.
-        let client_bodies = ClientBytes::new((limits.max_buffered_bytes / 2).max(limits.max_body_bytes));
+        let client_bodies = ClientShares::new((limits.max_buffered_bytes / 2).max(limits.max_body_bytes));
         State {
             store,
             limits,
@@ -376,7 +376,7 @@ async fn read_body(
     body: Incoming,
     state: &State,
     client: &str,
-) -> Result<(Bytes, (Option<OwnedSemaphorePermit>, HeldBytes)), Rejection> {
+) -> Result<(Bytes, (Option<OwnedSemaphorePermit>, HeldShare)), Rejection> {
     let (max, timeout) = (state.limits.max_body_bytes, state.limits.read_timeout);
     let read = async {
         let mut body = Limited::new(body, max);

@@ -20,6 +20,7 @@ const HANG_GUARD: Duration = Duration::from_secs(120);
 
 struct Setup {
     max_connections: usize,
+    max_per_address: usize,
     idle_timeout_s: u64,
     max_decoding: usize,
     db_port: u16,
@@ -32,6 +33,7 @@ impl Default for Setup {
     fn default() -> Self {
         Setup {
             max_connections: 64,
+            max_per_address: 64,
             idle_timeout_s: 10,
             max_decoding: 4,
             db_port: 1,
@@ -55,8 +57,11 @@ async fn start(setup: Setup) -> SocketAddr {
     let state = Arc::new(State::new(store, limits, setup.max_decoding, false));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let conn =
-        ConnLimits { max_connections: setup.max_connections, idle_timeout: Duration::from_secs(setup.idle_timeout_s) };
+    let conn = ConnLimits {
+        max_connections: setup.max_connections,
+        max_per_address: setup.max_per_address,
+        idle_timeout: Duration::from_secs(setup.idle_timeout_s),
+    };
     tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
         accept_loop(&listener, state, conn, &graceful, std::future::pending()).await;
@@ -184,6 +189,27 @@ async fn a_kept_alive_connection_is_closed_when_idle() {
     assert!(answer[..n].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&answer[..n]));
     // Kept alive (no Connection: close), then silent: closed by the idle timeout.
     closed_by_server(&mut stream).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_holds_at_most_its_share_of_the_connections() {
+    // Two idle connections from 127.0.0.1 are its share; its third is closed unread, and
+    // another address is served (before, one address could hold all of --max-connections).
+    let address = start(Setup { max_connections: 8, max_per_address: 2, ..Setup::default() }).await;
+    let connect_from = |from: Ipv4Addr| async move {
+        let socket = TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::from((from, 0))).unwrap();
+        socket.connect(address).await.unwrap()
+    };
+    let _idle = [connect_from(Ipv4Addr::LOCALHOST).await, connect_from(Ipv4Addr::LOCALHOST).await];
+    let mut third = connect_from(Ipv4Addr::LOCALHOST).await;
+    let _ = third.write_all(b"OPTIONS /batch/ HTTP/1.1\r\nHost: x\r\n\r\n").await;
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(HANG_GUARD, third.read_to_end(&mut answer)).await.expect("hang guard");
+    assert!(read.is_err() || answer.is_empty(), "{}", String::from_utf8_lossy(&answer));
+    let other =
+        exchange_from(Ipv4Addr::new(127, 0, 0, 2), address, "OPTIONS /batch/ HTTP/1.1\r\nHost: x\r\n", b"").await;
+    assert!(other.starts_with("HTTP/1.1 200"), "{other}");
 }
 
 /// A database that accepts connections and never answers: its port, and a message for

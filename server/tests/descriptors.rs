@@ -36,7 +36,7 @@ async fn accept_out_of_descriptors_pauses_then_serves_again() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     // A cap far above what the descriptors allow, so that accept itself runs out.
-    let conn = ConnLimits { max_connections: 10_000, idle_timeout: Duration::from_secs(1) };
+    let conn = ConnLimits { max_connections: 10_000, max_per_address: 10_000, idle_timeout: Duration::from_secs(1) };
     tokio::spawn(async move {
         let graceful = GracefulShutdown::new();
         accept_loop(&listener, state, conn, &graceful, std::future::pending()).await;
