@@ -287,8 +287,8 @@ pub fn single(headers: &HeaderMap, name: &str, status: Status) -> Result<Option<
 /// Prepares, finds and checks the key (unless the header's was checked already), then
 /// parses: on the blocking pool (it is CPU work), holding one of `--max-decoding` slots
 /// (a slot that frees goes to the waiting `client` that holds fewest: `fair`) until it is done, even if the client hangs up meanwhile. Before parsing, what the parse
-/// will take ([`decoded_size`]) is charged to `--max-buffered-mb`, and the share is
-/// returned, to be held until the answer: the decoded events outlive the slot (they wait
+/// will take ([`decoded_size`]) is charged to `--max-buffered-mb` and to the client's half
+/// of it, and the shares are returned, to be held until the answer: the decoded events outlive the slot (they wait
 /// for a database connection, then for capture()), and a key's holder (posthog-js puts
 /// keys in web pages) could otherwise send 18 KB of gzip that parsed to 600 MB, again
 /// and again while earlier ones waited.
@@ -299,7 +299,7 @@ async fn decode_bounded(
     body: Bytes,
     client: &str,
     key_checked: bool,
-) -> Result<(Decoded, OwnedSemaphorePermit), Rejection> {
+) -> Result<(Decoded, (OwnedSemaphorePermit, HeldShare)), Rejection> {
     let busy = || {
         Rejection::new(
             Status::Unavailable,
@@ -312,6 +312,7 @@ async fn decode_bounded(
     };
     let permit: FairPermit = state.decoding.acquire(client, state.limits.decode_wait).await.ok_or_else(busy)?;
     let state = state.clone();
+    let client = client.to_string();
     let runtime = tokio::runtime::Handle::current();
     let max = state.limits.max_body_bytes;
     let work = tokio::task::spawn_blocking(move || {
@@ -324,7 +325,7 @@ async fn decode_bounded(
             // text (up to --max-body-mb) is counted while the database answers.
             runtime.block_on(state.gate.check(&state.store, &key))?;
         }
-        let share = runtime.block_on(decoded_share(&state, decoded_size(&prepared.bytes)?))?;
+        let share = runtime.block_on(decoded_share(&state, &client, decoded_size(&prepared.bytes)?))?;
         Ok((parse(protocol, parts, prepared)?, share))
     });
     match work.await {
@@ -333,24 +334,33 @@ async fn decode_bounded(
     }
 }
 
-/// `size` bytes of `--max-buffered-mb` for a body's decoded events: 413 when the budget
-/// could never hold them, 503 when it stays too full for `--decode-wait-s`.
-async fn decoded_share(state: &State, size: usize) -> Result<OwnedSemaphorePermit, Rejection> {
-    let budget = state.limits.max_buffered_bytes.min(Semaphore::MAX_PERMITS);
+/// `size` bytes of `--max-buffered-mb`, and of `client`'s share of it, for a body's decoded
+/// events: 413 when the share could never hold them, 503 when the client's requests hold
+/// its share or the budget stays too full for `--decode-wait-s`.
+async fn decoded_share(
+    state: &State,
+    client: &str,
+    size: usize,
+) -> Result<(OwnedSemaphorePermit, HeldShare), Rejection> {
+    let budget = state.client_bodies.cap().min(Semaphore::MAX_PERMITS);
     let permits = u32::try_from(size).ok().filter(|&n| n as usize <= budget).ok_or_else(|| {
         Rejection::new(
             Status::PayloadTooLarge,
             "payload_too_large",
             format!(
-                "the body decodes to about {} MB, more than --max-buffered-mb ({} MB): send fewer or larger values per request",
+                "the body decodes to about {} MB, more than one client may hold ({} MB, half of --max-buffered-mb): send fewer or larger values per request",
                 size >> 20,
                 budget >> 20
             ),
         )
     })?;
+    let mut share = state.client_bodies.start(client);
+    if !share.grow(size) {
+        return Err(client_share_full(state));
+    }
     let wait = tokio::time::timeout(state.limits.decode_wait, state.buffered.clone().acquire_many_owned(permits));
     match wait.await {
-        Ok(Ok(permit)) => Ok(permit),
+        Ok(Ok(permit)) => Ok((permit, share)),
         _ => Err(Rejection::new(
             Status::Unavailable,
             "busy",
@@ -393,14 +403,7 @@ async fn read_body(
                 // Limited keeps the body within max (at most 1024 MB): growth fits a u32.
                 let bytes = u32::try_from(growth).map_err(|_| too_large(max, ""))?;
                 if !share.grow(growth) {
-                    return Err(Rejection::new(
-                        Status::Unavailable,
-                        "busy",
-                        format!(
-                            "this client's request bodies hold half of --max-buffered-mb ({} MB): retry",
-                            state.client_bodies.cap() >> 20
-                        ),
-                    ));
+                    return Err(client_share_full(state));
                 }
                 let wait =
                     tokio::time::timeout(state.limits.decode_wait, state.buffered.clone().acquire_many_owned(bytes));
@@ -431,6 +434,18 @@ async fn read_body(
         )),
         Ok(result) => result,
     }
+}
+
+/// 503: the client's requests (bodies and what they decode to) hold its share.
+fn client_share_full(state: &State) -> Rejection {
+    Rejection::new(
+        Status::Unavailable,
+        "busy",
+        format!(
+            "this client's request bodies hold half of --max-buffered-mb ({} MB): retry",
+            state.client_bodies.cap() >> 20
+        ),
+    )
 }
 
 /// A request body being received: one allocation whose capacity is what the caller charges
