@@ -2,9 +2,10 @@
 //! let one client (an API key's holder: posthog-js puts keys in web pages) that keeps many
 //! requests waiting take nearly every slot, so other teams' requests waited out
 //! `--decode-wait-s` and got 503. Here a slot that frees goes to the waiting client that
-//! holds the fewest slots, among equals the one served least lately (so with one slot
-//! clients take turns), then the first to come: a client alone still gets every slot, and
-//! one that floods gets its turn, not everyone's.
+//! holds the fewest slots, among equals the one whose turn came longest ago (its last slot,
+//! or its arrival if it had none since it was last idle: clients take turns, as in round
+//! robin, and a steady client is not passed over by a stream of new ones): a client alone
+//! still gets every slot, and one that floods gets its turn, not everyone's.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -23,14 +24,14 @@ struct Slots {
     /// In arrival order.
     waiting: VecDeque<Waiter>,
     next_id: u64,
-    /// Slots handed out so far: when each client was last served.
-    served: u64,
+    /// Counts arrivals of idle clients and slots handed out: the order of turns.
+    clock: u64,
 }
 
-#[derive(Default)]
 struct Client {
     held: usize,
-    last_served: u64,
+    /// When its turn last came: its last slot, or its arrival.
+    turn: u64,
 }
 
 struct Waiter {
@@ -88,7 +89,7 @@ impl FairSlots {
                 clients: HashMap::new(),
                 waiting: VecDeque::new(),
                 next_id: 0,
-                served: 0,
+                clock: 0,
             }),
         })
     }
@@ -110,6 +111,7 @@ impl FairSlots {
             }
             let id = slots.next_id;
             slots.next_id += 1;
+            slots.arrive(client);
             slots.waiting.push_back(Waiter { client: client.to_string(), id, wake });
             id
         };
@@ -139,7 +141,7 @@ impl FairSlots {
         if let Some(c) = slots.clients.get_mut(client) {
             c.held = c.held.saturating_sub(1);
         }
-        // The waiter whose client holds the fewest slots, was served least lately, came first.
+        // The waiter whose client holds the fewest slots, had its turn longest ago, came first.
         let next = {
             let clients = &slots.clients;
             slots
@@ -148,7 +150,7 @@ impl FairSlots {
                 .enumerate()
                 .min_by_key(|(place, w)| {
                     let c = clients.get(&w.client);
-                    (c.map_or(0, |c| c.held), c.map_or(0, |c| c.last_served), *place)
+                    (c.map_or(0, |c| c.held), c.map_or(0, |c| c.turn), *place)
                 })
                 .map(|(place, _)| place)
         };
@@ -166,10 +168,19 @@ impl FairSlots {
 
 impl Slots {
     fn serve(&mut self, client: String) {
-        self.served += 1;
-        let c = self.clients.entry(client).or_default();
+        self.clock += 1;
+        let turn = self.clock;
+        let c = self.clients.entry(client).or_insert(Client { held: 0, turn });
         c.held += 1;
-        c.last_served = self.served;
+        c.turn = turn;
+    }
+
+    /// A client starts waiting: one that was idle joins the turns now.
+    fn arrive(&mut self, client: &str) {
+        if !self.clients.contains_key(client) {
+            self.clock += 1;
+            self.clients.insert(client.to_string(), Client { held: 0, turn: self.clock });
+        }
     }
 
     /// Forgets a client that holds no slot and waits for none (the map stays as small as
@@ -386,18 +397,57 @@ mod tests {
         until(|| slots.waiting() == 5).await;
         let other = {
             let slots = slots.clone();
-            tokio::spawn(async move { slots.acquire("other", LONG).await.map(|_| ()) })
+            tokio::spawn(async move {
+                let permit = slots.acquire("other", LONG).await;
+                (permit.is_some(), slots.waiting())
+            })
         };
         until(|| slots.waiting() == 6).await;
-        // The flood's slot frees: the other team, never served, goes before the flood's
-        // next request, though it came last and the flood now holds none.
+        // The flood had its turn before the other client came: its next request goes
+        // first, then the other client's, not after all five (first come, first served).
         drop(held);
-        assert_eq!(other.await.unwrap(), Some(()));
+        until(|| slots.held_by("flood") == 1).await;
         finish.send_replace(true);
+        let (got, still_waiting) = other.await.unwrap();
+        assert!(got);
+        assert_eq!(still_waiting, 4, "the other client was served after {} of the flood's", 5 - still_waiting);
         for request in flood {
             assert_eq!(request.await.unwrap(), Some(()));
         }
         assert_eq!(slots.waiting(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_steady_client_is_not_passed_over_by_new_ones() {
+        use std::sync::atomic::{AtomicBool, Ordering};
+        let slots = FairSlots::new(1);
+        let held = slots.acquire("steady", LONG).await;
+        let steady_served = Arc::new(AtomicBool::new(false));
+        let steady = {
+            let (slots, served) = (slots.clone(), steady_served.clone());
+            tokio::spawn(async move {
+                let permit = slots.acquire("steady", LONG).await;
+                served.store(true, Ordering::SeqCst);
+                permit.map(|_| ())
+            })
+        };
+        until(|| slots.waiting() == 1).await;
+        // Three new clients come while the steady one waits: its turn came first (when it
+        // was served), theirs when they came; it goes first.
+        let mut new_ones = Vec::new();
+        for name in ["new 1", "new 2", "new 3"] {
+            let (shared, served) = (slots.clone(), steady_served.clone());
+            new_ones.push(tokio::spawn(async move {
+                let permit = shared.acquire(name, LONG).await;
+                (permit.is_some(), served.load(Ordering::SeqCst))
+            }));
+            until(|| slots.waiting() == new_ones.len() + 1).await;
+        }
+        drop(held);
+        assert_eq!(steady.await.unwrap(), Some(()));
+        for request in new_ones {
+            assert_eq!(request.await.unwrap(), (true, true), "a new client was served before the steady one");
+        }
     }
 
     #[tokio::test]

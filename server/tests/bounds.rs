@@ -249,8 +249,9 @@ async fn decoding_slots_are_bounded_and_the_rest_get_503_with_retry_after() {
 async fn a_client_flooding_the_decoding_slot_does_not_keep_another_from_it() {
     // One slot, held by each request for --db-timeout-s (its key check meets a database
     // that never answers); requests wait up to 30 s for it. A client at 127.0.0.1 sends
-    // four, then another client (127.0.0.2) one: the other client's turn comes next, not
-    // after the flood's (first come, first served answered it last).
+    // four, then another client (127.0.0.2) one: the clients take turns, so the other
+    // client's comes after at most one more of the flood's (first come, first served
+    // answered it last).
     let (db_port, mut connected_rx) = black_hole().await;
     let setup = Setup { max_decoding: 1, db_port, db_timeout_s: 1, decode_wait_s: 30, ..Setup::default() };
     let address = start(setup).await;
@@ -279,7 +280,8 @@ async fn a_client_flooding_the_decoding_slot_does_not_keep_another_from_it() {
         assert!(answer.starts_with("HTTP/1.1 503") && answer.contains("database_unavailable"), "{answer}");
         order.push(who);
     }
-    assert_eq!(order[..2], ["flood", "other"], "answered in the order {order:?}");
+    let other = order.iter().position(|&who| who == "other");
+    assert!(other.is_some_and(|place| place <= 2), "answered in the order {order:?}");
 }
 
 /// Connects and sends a head announcing `length` bytes and `sent` bytes of the body.
