@@ -318,6 +318,15 @@ mod tests {
         (finish, requests)
     }
 
+    /// A request of the client "other": whether it got a slot, and what `seen` read then.
+    fn other_client(slots: &Arc<FairSlots>, seen: fn(&FairSlots) -> usize) -> tokio::task::JoinHandle<(bool, usize)> {
+        let slots = slots.clone();
+        tokio::spawn(async move {
+            let permit = slots.acquire("other", LONG).await;
+            (permit.is_some(), seen(&slots))
+        })
+    }
+
     #[test]
     fn a_client_holds_at_most_its_share_of_the_body_bytes() {
         let shares = ClientShares::new(100);
@@ -367,14 +376,7 @@ mod tests {
         // one of another team's.
         let (finish, flood) = flood(&slots, 10);
         until(|| slots.waiting() == 10).await;
-        let other = {
-            let slots = slots.clone();
-            tokio::spawn(async move {
-                let permit = slots.acquire("other", LONG).await;
-                let flood_held = slots.held_by("flood");
-                (permit.is_some(), flood_held)
-            })
-        };
+        let other = other_client(&slots, |slots| slots.held_by("flood"));
         until(|| slots.waiting() == 11).await;
         // One of the flood's slots frees: it goes to the other team, last in line.
         drop(first);
@@ -395,13 +397,7 @@ mod tests {
         let held = slots.acquire("flood", LONG).await;
         let (finish, flood) = flood(&slots, 5);
         until(|| slots.waiting() == 5).await;
-        let other = {
-            let slots = slots.clone();
-            tokio::spawn(async move {
-                let permit = slots.acquire("other", LONG).await;
-                (permit.is_some(), slots.waiting())
-            })
-        };
+        let other = other_client(&slots, FairSlots::waiting);
         until(|| slots.waiting() == 6).await;
         // The flood had its turn before the other client came: its next request goes
         // first, then the other client's, not after all five (first come, first served).
