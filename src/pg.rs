@@ -19,36 +19,6 @@ pub fn pin_search_path() {
     Spi::run("SELECT pg_catalog.set_config('search_path', 'pg_catalog, pg_temp', false)").or_raise();
 }
 
-/// Runs `f` with `work_mem` at least `kb` kilobytes, the setting as it was afterwards (as a
-/// function's `SET` clause is undone): for one statement whose sorts would otherwise spill
-/// to disk under the caller's setting (a run's metrics sort every item three ways).
-pub fn with_work_mem<T>(kb: i32, f: impl FnOnce() -> T) -> T {
-    // SAFETY: read on the backend's thread; PostgreSQL's own int GUC variable.
-    if kb <= unsafe { pg_sys::work_mem } {
-        return f();
-    }
-    let Ok(value) = std::ffi::CString::new(kb.to_string()) else { return f() };
-    // SAFETY: as a function's SET clause (fmgr_security_definer): a new nest level, the
-    // value set in it, the level undone after; an error's (sub)transaction abort undoes it.
-    let nest_level = unsafe { pg_sys::NewGUCNestLevel() };
-    unsafe {
-        pg_sys::set_config_option(
-            c"work_mem".as_ptr(),
-            value.as_ptr(),
-            pg_sys::GucContext::PGC_USERSET,
-            pg_sys::GucSource::PGC_S_SESSION,
-            pg_sys::GucAction::GUC_ACTION_SAVE,
-            true,
-            0,
-            false,
-        );
-    }
-    let value = f();
-    // `false`, as `Owner::run`: whatever was set at this level is undone.
-    unsafe { pg_sys::AtEOXact_GUC(false, nest_level) };
-    value
-}
-
 /// A value the query guarantees (a NOT NULL column, a count, a key): a NULL there is a
 /// broken invariant, raised as an internal error naming `what`, not read as 0 or "".
 pub trait Required<T> {

@@ -2,9 +2,8 @@
 //! and metrics as SQL aggregates over the items joined to the job's source.
 
 use crate::error::OrRaise;
-use crate::gucs::max_memory_bytes;
 use crate::jobs::{Job, Source};
-use crate::pg::{check_interrupts, with_work_mem};
+use crate::pg::check_interrupts;
 use llm_clusters_engine::cluster::labels::{RunLabels, OUTLIERS_TITLE};
 use llm_clusters_engine::cluster::Clustering;
 use llm_clusters_engine::evaluation::Verdict;
@@ -178,41 +177,30 @@ pub fn update_metrics(
         Option<f64>,
         (Option<f64>, Option<f64>, Option<String>),
     );
-    // Its three sorts (the items, the source's rows, the groups) spilled to disk under the
-    // default 4 MB work_mem: a sixteenth of the run's memory budget (at most 256 MB) keeps
-    // them in memory up to about a million items; the vectors are freed by now.
-    let sort_kb = i32::try_from((max_memory_bytes() / 16).min(256 << 20) >> 10).unwrap_or(i32::MAX);
     let rows: Vec<Row> = source
         .read(|| {
-            with_work_mem(sort_kb, || {
-                Spi::connect(|client| {
-                    client
-                        .select(
-                            &query,
-                            None,
-                            &[
-                                job.team_id.into(),
-                                ids.to_vec().into(),
-                                clusters.to_vec().into(),
-                                themes.to_vec().into(),
-                            ],
-                        )?
-                        .map(|r| {
-                            Ok((
-                                r.get(1)?,
-                                r.get(2)?,
-                                r.get(3)?,
-                                r.get(4)?,
-                                r.get(5)?,
-                                r.get(6)?,
-                                r.get(7)?,
-                                r.get(8)?,
-                                r.get(9)?,
-                                (r.get(10)?, r.get(11)?, r.get(12)?),
-                            ))
-                        })
-                        .collect::<Result<Vec<Row>, pgrx::spi::Error>>()
-                })
+            Spi::connect(|client| {
+                client
+                    .select(
+                        &query,
+                        None,
+                        &[job.team_id.into(), ids.to_vec().into(), clusters.to_vec().into(), themes.to_vec().into()],
+                    )?
+                    .map(|r| {
+                        Ok((
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                            r.get(8)?,
+                            r.get(9)?,
+                            (r.get(10)?, r.get(11)?, r.get(12)?),
+                        ))
+                    })
+                    .collect::<Result<Vec<Row>, pgrx::spi::Error>>()
             })
         })
         .or_raise();

@@ -12,11 +12,7 @@ SELECT regress.planted(1, 'item', 90, step => '1 minute',
 
 SELECT llm_clusters.create_job('all generations', level => 'generation') AS job \gset
 SELECT id = :job AS same, team_id, name, level, source, filters, enabled, params FROM llm_clusters.jobs;
-SET work_mem = '1MB';
 SELECT llm_clusters.run_job(:job, '2026-11-21T00:00:00Z') AS run \gset
--- The metrics' sorts run with more (src/results.rs); the caller's setting is as it was.
-SHOW work_mem;
-RESET work_mem;
 SELECT job_id = :job AS same_job, job_name, level, window_start, window_end, status, error, n_items, n_clusters, n_outliers,
        quality->>'method' AS method, quality->>'items_in_window' AS in_window, finished_at >= started_at AS finished,
        (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(timings) k) AS phases
