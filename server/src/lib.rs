@@ -2,9 +2,9 @@
 //! authenticates, decodes and forwards: the mapping onto columns is `capture()`'s, one
 //! call per request (all or nothing; a retried batch stores nothing twice, by uuid).
 //!
-//! Modules, in import order: `error` (the one error type) ← `config`, `decode` (pure) ←
-//! `store` (the pool), `fair` (slots shared by clients) ← `service` (one request) ← `main`
-//! (listening, shutdown).
+//! Modules, in import order: `error` (the one error type) ← `config`, `decode` (pure),
+//! `fair` (slots shared by clients) ← `store` (the pool) ← `service` (one request) ←
+//! `listen`, `main` (listening, shutdown).
 
 pub mod config;
 pub mod decode;

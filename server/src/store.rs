@@ -4,13 +4,14 @@
 //! while the database cannot answer (SDKs retry; the pool reconnects by itself).
 
 use crate::error::{Rejection, Status};
+use crate::fair::FairSlots;
 use crate::tls;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use serde_json::Value;
 use std::future::Future;
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use tokio_postgres::config::SslMode;
@@ -32,6 +33,11 @@ pub struct Store {
     /// each time: only accepted keys are remembered), and a flood of them held every
     /// connection, so every team's events got 503. The other half stores events.
     asked_by_anyone: Semaphore,
+    /// Connections storing events, shared fairly among keys (`fair`): first come, first
+    /// served let one key's holder whose requests each take seconds to refuse (a large body
+    /// failing on its last event) queue ahead of every other team's, which waited out
+    /// `--db-timeout-s` and got 503.
+    storing: Arc<FairSlots>,
     /// How long a key or health check waits for its share, as for a connection.
     wait: Duration,
     /// When the database last answered a health check.
@@ -69,6 +75,7 @@ impl Store {
         Ok(Store {
             pool,
             asked_by_anyone: Semaphore::new((size / 2).max(1)),
+            storing: FairSlots::new(size),
             wait: timeout,
             healthy_at: Mutex::new(None),
         })
@@ -89,6 +96,13 @@ impl Store {
 
     /// Stores the payload under the key's team; returns how many events were new.
     pub async fn capture(&self, api_key: &str, payload: &Value) -> Result<i64, Rejection> {
+        let Some(_turn) = self.storing.acquire(&format!("key {api_key}"), self.wait).await else {
+            return Err(Rejection::new(
+                Status::Unavailable,
+                "busy",
+                "the database connections that store events are all in use; retry",
+            ));
+        };
         let client = self.pool.get().await.map_err(unavailable)?;
         let statement = client.prepare_cached(CAPTURE).await.map_err(|e| classify(&e))?;
         let row = client.query_one(&statement, &[&api_key, payload]).await.map_err(|e| classify(&e))?;
