@@ -13,8 +13,10 @@ $$;
 -- run as the role that reads it (the job's owner), whoever wrote them. The read trusts the
 -- owner of the relation, of every relation its views read, and of every function, operator
 -- and type those views name: each must be the job's owner, a superuser, or a role that has
--- the owner's privileges anyway. Returns the first other one ("function s.f(text) of role
--- r"), NULL when there is none. Asked before every read of a source.
+-- the owner's privileges anyway (inherits them, or may SET ROLE to the owner: from 16 a
+-- membership may be WITH INHERIT FALSE, SET TRUE; before 16 every member may). Returns the
+-- first other one ("function s.f(text) of role r"), NULL when there is none. Asked before
+-- every read of a source.
 CREATE FUNCTION llm_clusters._source_foreign_code(owner regrole, source regclass) RETURNS text
 LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
@@ -55,6 +57,8 @@ AS $$
     WHERE o.objowner <> owner::oid
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.oid = o.objowner AND ro.rolsuper)
       AND NOT pg_catalog.pg_has_role(o.objowner, owner::oid, 'USAGE')
+      AND NOT pg_catalog.pg_has_role(o.objowner, owner::oid,
+              CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END)
     ORDER BY 1 LIMIT 1
 $$;
 

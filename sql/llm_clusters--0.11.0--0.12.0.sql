@@ -34,3 +34,58 @@ ALTER TABLE llm_clusters.assignments
     ADD CONSTRAINT rank_range CHECK (rank >= 0);
 ALTER TABLE llm_clusters.incremental_assignments ADD CONSTRAINT cluster_id_range CHECK (cluster_id BETWEEN -1 AND 9999);
 ALTER TABLE llm_clusters.distinct_users ADD CONSTRAINT group_id_range CHECK (group_id BETWEEN -1 AND 9999);
+
+-- sql/jobs_api.sql: a source's code by a role that may SET ROLE to the job's owner is trusted
+-- (it could act as the owner anyway); from 16 such a membership need not inherit.
+-- Whose code a read of the source runs: a view's functions, operators and type coercions
+-- run as the role that reads it (the job's owner), whoever wrote them. The read trusts the
+-- owner of the relation, of every relation its views read, and of every function, operator
+-- and type those views name: each must be the job's owner, a superuser, or a role that has
+-- the owner's privileges anyway (inherits them, or may SET ROLE to the owner: from 16 a
+-- membership may be WITH INHERIT FALSE, SET TRUE; before 16 every member may). Returns the
+-- first other one ("function s.f(text) of role r"), NULL when there is none. Asked before
+-- every read of a source.
+CREATE OR REPLACE FUNCTION llm_clusters._source_foreign_code(owner regrole, source regclass) RETURNS text
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH RECURSIVE rels(oid) AS (
+        SELECT source::oid
+        UNION
+        SELECT d.refobjid
+        FROM rels r
+        JOIN pg_catalog.pg_rewrite w ON w.ev_class = r.oid AND w.ev_type = '1'
+        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
+                                   AND d.refclassid = 'pg_catalog.pg_class'::regclass
+    ), named(classid, objid) AS (
+        SELECT DISTINCT d.refclassid, d.refobjid
+        FROM rels r
+        JOIN pg_catalog.pg_rewrite w ON w.ev_class = r.oid AND w.ev_type = '1'
+        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = w.oid
+        WHERE d.refclassid IN ('pg_catalog.pg_proc'::regclass, 'pg_catalog.pg_operator'::regclass, 'pg_catalog.pg_type'::regclass)
+    ), objects(what, objowner) AS (
+        SELECT pg_catalog.format('relation %s', c.oid::regclass), c.relowner
+        FROM rels r JOIN pg_catalog.pg_class c ON c.oid = r.oid
+        UNION ALL
+        SELECT pg_catalog.format('function %s', p.oid::regprocedure), p.proowner
+        FROM named n JOIN pg_catalog.pg_proc p ON n.classid = 'pg_catalog.pg_proc'::regclass AND p.oid = n.objid
+        UNION ALL
+        SELECT pg_catalog.format('operator %s', o.oid::regoperator), o.oprowner
+        FROM named n JOIN pg_catalog.pg_operator o ON n.classid = 'pg_catalog.pg_operator'::regclass AND o.oid = n.objid
+        UNION ALL
+        SELECT pg_catalog.format('function %s', p.oid::regprocedure), p.proowner
+        FROM named n JOIN pg_catalog.pg_operator o ON n.classid = 'pg_catalog.pg_operator'::regclass AND o.oid = n.objid
+        JOIN pg_catalog.pg_proc p ON p.oid = o.oprcode
+        UNION ALL
+        SELECT pg_catalog.format('type %s', t.oid::regtype), t.typowner
+        FROM named n JOIN pg_catalog.pg_type t ON n.classid = 'pg_catalog.pg_type'::regclass AND t.oid = n.objid
+    )
+    SELECT pg_catalog.format('%s of role %I', o.what, pg_catalog.pg_get_userbyid(o.objowner))
+    FROM objects o
+    WHERE o.objowner <> owner::oid
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles ro WHERE ro.oid = o.objowner AND ro.rolsuper)
+      AND NOT pg_catalog.pg_has_role(o.objowner, owner::oid, 'USAGE')
+      AND NOT pg_catalog.pg_has_role(o.objowner, owner::oid,
+              CASE WHEN pg_catalog.current_setting('server_version_num')::int >= 160000 THEN 'SET' ELSE 'MEMBER' END)
+    ORDER BY 1 LIMIT 1
+$$;

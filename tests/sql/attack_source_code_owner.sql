@@ -77,4 +77,25 @@ SELECT count(*) AS team_1_rows_taken FROM escalator.loot WHERE team_id = 1;
 SELECT llm_clusters._source_foreign_code('regress_victim', 'llm_clusters.generation_items') AS extension_view,
        llm_clusters._source_foreign_code('regress_escalator', 'escalator.shared') AS own_view,
        llm_clusters._source_foreign_code('llm_clusters_admin', 'escalator.shared') AS a_member_s_view;
+-- And a view of a role that may SET ROLE to the owner without inheriting her privileges
+-- (16+: WITH INHERIT FALSE, SET TRUE; before 16 every member may SET ROLE): it could act
+-- as the owner anyway, so running its code as her gives it nothing.
+CREATE ROLE regress_setter NOLOGIN IN ROLE llm_clusters_reader;
+DO $$
+BEGIN
+    IF current_setting('server_version_num')::int >= 160000 THEN
+        EXECUTE 'GRANT regress_victim TO regress_setter WITH INHERIT FALSE, SET TRUE';
+    ELSE
+        EXECUTE 'GRANT regress_victim TO regress_setter';
+    END IF;
+END $$;
+CREATE SCHEMA setter AUTHORIZATION regress_setter;
+SET ROLE regress_setter;
+CREATE FUNCTION setter.same(t text) RETURNS text LANGUAGE sql AS 'SELECT t';
+CREATE VIEW setter.items AS
+SELECT team_id, item_id, trace_id, ts, embedding, setter.same(content) AS content,
+       cost_usd, latency_s, tokens, is_error, properties
+FROM llm_clusters.generation_items;
+RESET ROLE;
+SELECT llm_clusters._source_foreign_code('regress_victim', 'setter.items') AS a_view_of_a_role_that_may_become_the_owner;
 ROLLBACK;
