@@ -9,14 +9,18 @@
 
 use crate::ai::{apply_labels, call_labels, label_requests};
 use crate::assign::assign_job;
-use crate::error::OrRaise;
+use crate::error::{raise, raise_again, OrRaise};
 use crate::gucs::{job_time_limit, JOB_TIME_LIMIT};
 use crate::jobs::run_team_and_source;
-use crate::pg::{in_subtransaction, pin_search_path, with_time_limit, Required, TimeLimit};
+use crate::pg::{
+    in_subtransaction, pin_search_path, try_subtransaction, with_lock_timeout, with_time_limit, Required, TimeLimit,
+};
 use crate::run::run;
+use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, BackgroundWorkerStatus};
 use pgrx::datum::TimestampWithTimeZone;
 use pgrx::prelude::*;
+use pgrx::PgSqlErrorCode;
 use std::time::{Duration, Instant};
 
 const JOB_WORKER_TYPE: &str = "llm_clusters job";
@@ -214,6 +218,31 @@ fn ended_message(ended: &Ended) -> Option<String> {
 /// one saying why there is none of its own (terminated over the limit or on request; or it
 /// ended without recording one, as when a shutdown's SIGTERM reaches it first).
 pub fn run_of_cycle(team_id: i32, job_id: i32, cycle: TimestampWithTimeZone, ended: &Ended) -> Option<i64> {
+    // The process that waited runs no user code, but recording the run locks the job's
+    // row (the runs' foreign key) and the cycle's key of runs, which the job's team may
+    // hold in an open transaction (SELECT ... FOR UPDATE of its job, an INSERT of a run of
+    // the cycle): the worker, which every team shares, waited for it for good.
+    match try_subtransaction(|| with_lock_timeout(RECORD_LOCK_TIMEOUT_MS, || recorded_run(team_id, job_id, cycle, ended)))
+    {
+        Ok(run) => run,
+        Err((PgSqlErrorCode::ERRCODE_LOCK_NOT_AVAILABLE, _)) => raise(
+            EngineError::new(
+                ErrorKind::Busy,
+                format!(
+                    "the run of job {job_id} of team {team_id} in this cycle was not recorded: a session of team {team_id} held a lock on the job or on a run of the cycle for more than {} ms",
+                    RECORD_LOCK_TIMEOUT_MS
+                ),
+            )
+            .with_hint("The job is due again at the scheduler's next pass; end that session's transaction."),
+        ),
+        Err((code, message)) => raise_again(code, message),
+    }
+}
+
+/// How long recording a job's run may wait for a lock that the job's team holds.
+const RECORD_LOCK_TIMEOUT_MS: i32 = 5_000;
+
+fn recorded_run(team_id: i32, job_id: i32, cycle: TimestampWithTimeZone, ended: &Ended) -> Option<i64> {
     if let Some(why) = ended_message(ended) {
         return record_ended(team_id, job_id, cycle, &why);
     }

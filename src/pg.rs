@@ -197,6 +197,34 @@ pub fn with_time_limit_coded<T>(limit: TimeLimit, f: impl FnOnce() -> T) -> Resu
     result
 }
 
+/// Runs `f` with `lock_timeout` at `ms` (the setting in force again after it): for a
+/// process that runs no user code but waits on rows a team may lock, as the scheduler
+/// does when it records a job's run (the job's row, whose `FOR UPDATE` an admin may take;
+/// an uncommitted run of the cycle, which an admin may `INSERT`). Without it, one team's
+/// open transaction held the worker that every team shares, for as long as it stayed open.
+/// When `f` raises, the abort of the enclosing (sub)transaction restores the setting.
+pub fn with_lock_timeout<T>(ms: i32, f: impl FnOnce() -> T) -> T {
+    let value = std::ffi::CString::new(ms.to_string()).unwrap_or_default();
+    // SAFETY: the same calls as `Owner::run`'s search_path: a GUC nest level of our own,
+    // popped below (GUC_ACTION_SAVE entries are restored whether or not it commits).
+    let nest_level = unsafe { pg_sys::NewGUCNestLevel() };
+    unsafe {
+        pg_sys::set_config_option(
+            c"lock_timeout".as_ptr(),
+            value.as_ptr(),
+            pg_sys::GucContext::PGC_USERSET,
+            pg_sys::GucSource::PGC_S_SESSION,
+            pg_sys::GucAction::GUC_ACTION_SAVE,
+            true,
+            0,
+            false,
+        );
+    }
+    let value = f();
+    unsafe { pg_sys::AtEOXact_GUC(true, nest_level) };
+    value
+}
+
 /// A role to do work as, checked to exist.
 #[derive(Clone, Copy)]
 pub struct Owner {
