@@ -39,6 +39,24 @@ impl CentroidBudget {
         CentroidBudget { run_id, groups, budget, left: budget }
     }
 
+    /// Refuses, before a row is read, rows whose memory passes the budget: `bytes` is what
+    /// the query that reads them would hold, summed by the database ([`ROW_ESTIMATE`] per
+    /// row of the run's groups). Counting centroids alone as they are read left the rest of
+    /// a row free: admins planted rows with an empty centroid and a 1,000-character title
+    /// (keywords too, for the lineage's read), none of which the budget saw, and 200,000 of
+    /// them made one assign, which readers call, 770 MB; the worker's job processes read the
+    /// same rows, and one that the OOM killer ends takes every backend with it.
+    pub fn check_stored(&mut self, bytes: i64) {
+        refuse_past_memory(
+            bytes,
+            || format!("run {}'s {}", self.run_id, self.groups),
+            &format!(
+                "Runs make a few hundred clusters: mark the rows inserted into the run's {} deleted (UPDATE ... SET delete_requested = true).",
+                self.groups
+            ),
+        );
+    }
+
     /// `centroid`, counted against the budget; past it, 54000.
     pub fn hold(&mut self, centroid: Vec<f32>) -> Vec<f32> {
         match self.left.checked_sub(centroid.len() * std::mem::size_of::<f32>()) {
@@ -62,6 +80,27 @@ impl CentroidBudget {
         centroid
     }
 }
+
+/// Refuses (54000) to read rows that take `bytes` (summed by the database before they are
+/// read) when that passes `llm_clusters.max_memory_mb`: what admins store in their rows is
+/// bounded per row, not in rows, and a backend that the OOM killer ends takes every
+/// backend of every team with it. `what` names the rows, `hint` says how to be rid of them.
+pub fn refuse_past_memory(bytes: i64, what: impl FnOnce() -> String, hint: &str) {
+    let budget = max_memory_bytes();
+    if usize::try_from(bytes).map_or(true, |b| b > budget) {
+        raise(
+            EngineError::new(
+                ErrorKind::LimitExceeded,
+                format!("{} take more than llm_clusters.max_memory_mb ({} MB) to read", what(), budget >> 20),
+            )
+            .with_hint(hint),
+        );
+    }
+}
+
+/// What one stored cluster or theme row takes in memory once read, as SQL over the row
+/// (alias `g`): its centroid, title and keywords, and 128 bytes for the row itself.
+pub const ROW_ESTIMATE: &str = "(128 + 4 * coalesce(pg_catalog.cardinality(g.centroid), 0) + pg_catalog.octet_length(g.title) + pg_catalog.octet_length(g.keywords::text))::int8";
 
 /// The budget of one page or text a function builds (trace_html, report_html, summaries).
 pub static MAX_OUTPUT_MB: GucSetting<i32> = GucSetting::<i32>::new(16);
