@@ -6,7 +6,7 @@
 use crate::error::OrRaise;
 use crate::gucs::{CentroidBudget, ROW_ESTIMATE};
 use crate::jobs::Job;
-use crate::pg::Required;
+use crate::pg::{check_interrupts, Required};
 use llm_clusters_engine::cluster::labels::ClusterLabel;
 use llm_clusters_engine::cluster::lineage::{
     all_new, carry_titles, match_clusters, Event, Link, Overlap, PreviousTitle,
@@ -255,7 +255,9 @@ pub fn record(
     labels: &[ClusterLabel],
 ) -> LineageSummary {
     let links = match previous {
-        Some(p) => match_clusters(&overlap(Level::Clusters, run_id, p, &result.centroids)),
+        Some(p) => {
+            match_clusters(&overlap(Level::Clusters, run_id, p, &result.centroids), &check_interrupts).or_raise()
+        }
         None => all_new(result.n_clusters),
     };
     let identity = identity(&links, previous.map_or(&[], |p| &p.clusters), labels, Level::Clusters);
@@ -283,7 +285,9 @@ pub fn record_themes(
     labels: &[ClusterLabel],
 ) {
     let links = match previous {
-        Some(p) => match_clusters(&overlap(Level::Themes, run_id, p, &result.theme_centroids)),
+        Some(p) => {
+            match_clusters(&overlap(Level::Themes, run_id, p, &result.theme_centroids), &check_interrupts).or_raise()
+        }
         None => all_new(result.n_themes),
     };
     let identity = identity(&links, previous.map_or(&[], |p| &p.themes), labels, Level::Themes);

@@ -152,7 +152,7 @@ fn lineage(la: &[i32], lb: &[i32], centroids_a: &[Vec<f32>], centroids_b: &[Vec<
         .map(|cb| centroids_a.iter().map(|ca| cb.iter().zip(ca).map(|(p, q)| f64::from(p * q)).sum()).collect())
         .collect();
     let overlap = Overlap { shared, shared_new, shared_previous, cosine };
-    let links = match_clusters(&overlap);
+    let links = match_clusters(&overlap, &|| Ok(())).unwrap();
     let themselves = links
         .iter()
         .filter(|l| l.event == Event::Continued)

@@ -16,6 +16,7 @@
 
 use crate::cluster::labels::ClusterLabel;
 use crate::cluster::titles::Titles;
+use crate::error::{EngineError, Result};
 
 /// Fewest items two runs must share for item overlap to decide the matching.
 pub const MIN_SHARED_ITEMS: u64 = 20;
@@ -167,7 +168,7 @@ pub fn carry_titles(labels: &[ClusterLabel], links: &[Link], previous: &[Previou
 
 /// The lineage of the new run's clusters: exactly one event per new cluster (continued,
 /// new or split) and one per previous cluster that did not continue (gone or merged).
-pub fn match_clusters(o: &Overlap) -> Vec<Link> {
+pub fn match_clusters(o: &Overlap, check: &dyn Fn() -> Result<()>) -> Result<Vec<Link>> {
     let n_new = o.shared_new.len();
     let n_prev = o.shared_previous.len();
     let by_items = o.shared_new.iter().sum::<u64>() >= MIN_SHARED_ITEMS;
@@ -188,7 +189,7 @@ pub fn match_clusters(o: &Overlap) -> Vec<Link> {
     let weights: Vec<Vec<f64>> = (0..n_new).map(|i| (0..n_prev).map(|j| sim(i, j)).collect()).collect();
     let mut new_match: Vec<Option<usize>> = vec![None; n_new];
     let mut prev_match: Vec<Option<usize>> = vec![None; n_prev];
-    for (i, j) in max_weight_matching(&weights) {
+    for (i, j) in max_weight_matching(&weights, check)? {
         if weights[i][j] >= threshold {
             new_match[i] = Some(j);
             prev_match[j] = Some(i);
@@ -222,35 +223,48 @@ pub fn match_clusters(o: &Overlap) -> Vec<Link> {
             None => Link { event: Event::Gone, new: None, previous: Some(j), similarity: 0.0 },
         });
     }
-    links
+    Ok(links)
 }
 
 /// The one-to-one pairs `(row, column)` of `weights` (rows x columns, any shape) with the
-/// largest total weight: the Hungarian algorithm on costs `max - weight`, O(n^3).
-pub fn max_weight_matching(weights: &[Vec<f64>]) -> Vec<(usize, usize)> {
+/// largest total weight: the Hungarian algorithm on costs `max - weight`, O(r^2 c) for r
+/// the smaller side and c the larger, and `check` (a cancel) asked at every step. The
+/// previous run's clusters are rows admins may plant: squared with padding, 20,000 of
+/// them made it O(20,000^3), with no interrupt check, so that neither the job's time limit
+/// nor pg_terminate_backend ended the backend (nor the worker's job process, which the
+/// worker then waited for, for good). A weight that is not finite counts as 0.
+pub fn max_weight_matching(weights: &[Vec<f64>], check: &dyn Fn() -> Result<()>) -> Result<Vec<(usize, usize)>> {
     let rows = weights.len();
     let cols = weights.first().map_or(0, Vec::len);
     if rows == 0 || cols == 0 {
-        return Vec::new();
+        return Ok(Vec::new());
     }
-    // Square it with zero-weight padding; the padded pairs are dropped at the end.
-    let n = rows.max(cols);
-    let top = weights.iter().flatten().copied().fold(0.0f64, f64::max);
-    let cost = |i: usize, j: usize| if i < rows && j < cols { top - weights[i][j] } else { top };
-    // Potentials u (rows) and v (columns), 1-based with 0 as the sentinel column.
-    let (mut u, mut v) = (vec![0.0f64; n + 1], vec![0.0f64; n + 1]);
-    let mut owner = vec![0usize; n + 1]; // owner[col] = row matched to col
-    let mut way = vec![0usize; n + 1];
-    for row in 1..=n {
+    if rows > cols {
+        let transposed: Vec<Vec<f64>> = (0..cols).map(|j| weights.iter().map(|row| row[j]).collect()).collect();
+        let mut pairs: Vec<(usize, usize)> =
+            max_weight_matching(&transposed, check)?.into_iter().map(|(j, i)| (i, j)).collect();
+        pairs.sort_unstable();
+        return Ok(pairs);
+    }
+    let weight = |i: usize, j: usize| Some(weights[i][j]).filter(|w| w.is_finite()).unwrap_or(0.0);
+    let top = (0..rows).flat_map(|i| (0..cols).map(move |j| (i, j))).map(|(i, j)| weight(i, j)).fold(0.0f64, f64::max);
+    let cost = |i: usize, j: usize| top - weight(i, j);
+    // rows <= cols: every row is matched. Potentials u (rows) and v (columns), 1-based
+    // with 0 as the sentinel column.
+    let (mut u, mut v) = (vec![0.0f64; rows + 1], vec![0.0f64; cols + 1]);
+    let mut owner = vec![0usize; cols + 1]; // owner[col] = row matched to col
+    let mut way = vec![0usize; cols + 1];
+    for row in 1..=rows {
         owner[0] = row;
         let mut col0 = 0;
-        let mut min_to = vec![f64::INFINITY; n + 1];
-        let mut used = vec![false; n + 1];
+        let mut min_to = vec![f64::INFINITY; cols + 1];
+        let mut used = vec![false; cols + 1];
         loop {
+            check()?;
             used[col0] = true;
             let i0 = owner[col0];
             let (mut delta, mut col1) = (f64::INFINITY, 0);
-            for col in 1..=n {
+            for col in 1..=cols {
                 if !used[col] {
                     let reduced = cost(i0 - 1, col - 1) - u[i0] - v[col];
                     if reduced < min_to[col] {
@@ -263,7 +277,11 @@ pub fn max_weight_matching(weights: &[Vec<f64>]) -> Vec<(usize, usize)> {
                     }
                 }
             }
-            for col in 0..=n {
+            if col1 == 0 {
+                // Only with costs that are not numbers; finite ones always reach a column.
+                return Err(EngineError::internal("the lineage's matching found no column to extend"));
+            }
+            for col in 0..=cols {
                 if used[col] {
                     u[owner[col]] += delta;
                     v[col] -= delta;
@@ -285,10 +303,9 @@ pub fn max_weight_matching(weights: &[Vec<f64>]) -> Vec<(usize, usize)> {
             }
         }
     }
-    let mut pairs: Vec<(usize, usize)> =
-        (1..=n).filter(|&c| owner[c] >= 1 && owner[c] <= rows && c <= cols).map(|c| (owner[c] - 1, c - 1)).collect();
+    let mut pairs: Vec<(usize, usize)> = (1..=cols).filter(|&c| owner[c] >= 1).map(|c| (owner[c] - 1, c - 1)).collect();
     pairs.sort_unstable();
-    pairs
+    Ok(pairs)
 }
 
 #[cfg(test)]
@@ -315,15 +332,48 @@ mod tests {
     }
 
     #[test]
+    fn a_cancel_stops_the_matching() {
+        let w = vec![vec![0.5; 50]; 40];
+        let calls = std::cell::Cell::new(0);
+        let check = || {
+            calls.set(calls.get() + 1);
+            match calls.get() > 3 {
+                true => Err(EngineError::new(crate::ErrorKind::Cancelled, "cancelled")),
+                false => Ok(()),
+            }
+        };
+        assert!(max_weight_matching(&w, &check).is_err());
+        assert_eq!(calls.get(), 4);
+    }
+
+    #[test]
+    fn weights_that_are_not_numbers_count_as_zero() {
+        let w = vec![vec![f64::NAN, 0.9], vec![0.8, f64::INFINITY]];
+        assert_eq!(max_weight_matching(&w, &|| Ok(())).unwrap(), vec![(0, 1), (1, 0)]);
+    }
+
+    /// A previous run's 20,000 planted clusters against a new run's 3: rectangular, every
+    /// new cluster matched (squared with padding, this took O(20,000^3)).
+    #[test]
+    fn many_previous_clusters_cost_each_new_one_a_pass() {
+        let w: Vec<Vec<f64>> =
+            (0..3).map(|i| (0..20_000).map(|j| if j == i * 7 { 1.0 } else { 0.0 }).collect()).collect();
+        assert_eq!(max_weight_matching(&w, &|| Ok(())).unwrap(), vec![(0, 0), (1, 7), (2, 14)]);
+        let tall: Vec<Vec<f64>> =
+            (0..20_000).map(|i| (0..3).map(|j| if i == j * 7 { 1.0 } else { 0.0 }).collect()).collect();
+        assert_eq!(max_weight_matching(&tall, &|| Ok(())).unwrap(), vec![(0, 0), (7, 1), (14, 2)]);
+    }
+
+    #[test]
     fn hungarian_finds_the_best_total_not_the_greedy_one() {
         // Greedy takes (0,0)=0.9 and is left with (1,1)=0.1; the optimum is 0.8 + 0.8.
         let w = vec![vec![0.9, 0.8], vec![0.8, 0.1]];
-        assert_eq!(max_weight_matching(&w), vec![(0, 1), (1, 0)]);
+        assert_eq!(max_weight_matching(&w, &|| Ok(())).unwrap(), vec![(0, 1), (1, 0)]);
         let rect = vec![vec![0.1, 0.7, 0.2]];
-        assert_eq!(max_weight_matching(&rect), vec![(0, 1)]);
+        assert_eq!(max_weight_matching(&rect, &|| Ok(())).unwrap(), vec![(0, 1)]);
         let tall = vec![vec![0.2], vec![0.9], vec![0.5]];
-        assert_eq!(max_weight_matching(&tall), vec![(1, 0)]);
-        assert!(max_weight_matching(&[]).is_empty());
+        assert_eq!(max_weight_matching(&tall, &|| Ok(())).unwrap(), vec![(1, 0)]);
+        assert!(max_weight_matching(&[], &|| Ok(())).unwrap().is_empty());
     }
 
     #[test]
@@ -331,7 +381,7 @@ mod tests {
         // Same items, clusters renumbered: 0->2, 1->0, 2->1.
         let prev: Vec<usize> = (0..90).map(|i| i % 3).collect();
         let new: Vec<usize> = prev.iter().map(|&p| [2, 0, 1][p]).collect();
-        let links = match_clusters(&overlap(&new, &prev));
+        let links = match_clusters(&overlap(&new, &prev), &|| Ok(())).unwrap();
         assert_eq!(
             events(&links),
             vec![("continued", Some(0), Some(1)), ("continued", Some(1), Some(2)), ("continued", Some(2), Some(0))]
@@ -364,7 +414,7 @@ mod tests {
                 }
             })
             .collect();
-        let links = match_clusters(&overlap(&new, &prev));
+        let links = match_clusters(&overlap(&new, &prev), &|| Ok(())).unwrap();
         // A continues in one half, the other half split off; C (or B) continues in 2, the other merged.
         let e = events(&links);
         assert_eq!(e.iter().filter(|x| x.0 == "continued").count(), 2, "{e:?}");
@@ -381,7 +431,10 @@ mod tests {
         o.shared = vec![vec![0]];
         o.shared_new = vec![30];
         o.shared_previous = vec![30];
-        assert_eq!(events(&match_clusters(&o)), vec![("gone", None, Some(0)), ("new", Some(0), None)]);
+        assert_eq!(
+            events(&match_clusters(&o, &|| Ok(())).unwrap()),
+            vec![("gone", None, Some(0)), ("new", Some(0), None)]
+        );
     }
 
     #[test]
@@ -393,7 +446,7 @@ mod tests {
             cosine: vec![vec![0.2, 0.95], vec![0.5, 0.3]],
         };
         assert_eq!(
-            events(&match_clusters(&o)),
+            events(&match_clusters(&o, &|| Ok(())).unwrap()),
             vec![("continued", Some(0), Some(1)), ("gone", None, Some(0)), ("new", Some(1), None)]
         );
     }

@@ -307,7 +307,8 @@ mod tests {
             .filter_map(|(pb, r)| rows_a.binary_search(r).ok().map(|pa| (pb, pa)))
             .map(|(pb, pa)| (usize::try_from(tb[pb]).ok(), usize::try_from(ta[pa]).ok(), 1))
             .collect();
-        let links = match_clusters(&Overlap::from_shared(&shared, &b.theme_centroids, &a.theme_centroids));
+        let links =
+            match_clusters(&Overlap::from_shared(&shared, &b.theme_centroids, &a.theme_centroids), &|| Ok(())).unwrap();
         assert_eq!(a.n_themes, 4);
         assert_eq!(b.n_themes, 4);
         let continued: Vec<_> = links.iter().filter(|l| l.event == Event::Continued).collect();
