@@ -118,7 +118,7 @@ pub fn assign(
     };
     let latest = latest_run(&load_job(None, job_id));
     let unit = latest.centroids.normalised(&values).or_raise();
-    let (index, distance) = latest.centroids.place(&unit).or_raise()[0];
+    let (index, distance) = latest.centroids.place(&unit, &check_interrupts).or_raise()[0];
     let row = match usize::try_from(index) {
         Ok(i) => (latest.cluster_ids[i], latest.stable_ids[i], latest.titles[i].clone(), f64::from(distance)),
         Err(_) => (-1, None, OUTLIERS_TITLE.to_string(), f64::from(distance)),
@@ -159,7 +159,7 @@ pub fn assign_job(team_id: Option<i32>, job_id: i32) -> i64 {
     let n = items.ids.len();
     let mut data = items.data;
     normalise_rows(&mut data, read.dim);
-    let placed = latest.centroids.place(&data).or_raise();
+    let placed = latest.centroids.place(&data, &check_interrupts).or_raise();
     check_interrupts().or_raise();
     let mut stored = 0i64;
     Spi::connect_mut(|client| {

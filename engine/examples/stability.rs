@@ -65,7 +65,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut new_day: Vec<f32> =
             (0..n).filter(|&i| day[i] == 7).flat_map(|i| data[i * dim..(i + 1) * dim].to_vec()).collect();
         llm_clusters_engine::vectors::normalise_rows(&mut new_day, dim);
-        let placed = Centroids::new(a.centroids.clone(), a.radius.clone())?.place(&new_day)?;
+        let placed = Centroids::new(a.centroids.clone(), a.radius.clone())?.place(&new_day, &|| Ok(()))?;
         println!(
             "{name:<18} outliers: run A {:.1}%, the new day's items placed by A's clusters {:.1}%",
             100.0 * a.quality.outlier_share,

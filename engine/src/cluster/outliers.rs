@@ -200,7 +200,8 @@ mod tests {
         // Tomorrow's items of the same kind, placed by the run's centroids and radii.
         let mut fresh = topics_and_strays(12);
         crate::vectors::normalise_rows(&mut fresh, 32);
-        let placed = assign::Centroids::new(r.centroids.clone(), r.radius.clone()).unwrap().place(&fresh).unwrap();
+        let placed =
+            assign::Centroids::new(r.centroids.clone(), r.radius.clone()).unwrap().place(&fresh, &|| Ok(())).unwrap();
         let new_share = placed.iter().filter(|(c, _)| *c < 0).count() as f64 / placed.len() as f64;
         assert!(r.quality.outlier_share > 0.03, "the run flagged {}", r.quality.outlier_share);
         assert!(
