@@ -49,7 +49,7 @@ impl CentroidBudget {
     pub fn check_stored(&mut self, bytes: i64) {
         refuse_past_memory(
             bytes,
-            || format!("run {}'s {}", self.run_id, self.groups),
+            |limit| format!("run {}'s {} take more than {limit} to read", self.run_id, self.groups),
             &format!(
                 "Runs make a few hundred clusters: mark the rows inserted into the run's {} deleted (UPDATE ... SET delete_requested = true).",
                 self.groups
@@ -84,17 +84,13 @@ impl CentroidBudget {
 /// Refuses (54000) to read rows that take `bytes` (summed by the database before they are
 /// read) when that passes `llm_clusters.max_memory_mb`: what admins store in their rows is
 /// bounded per row, not in rows, and a backend that the OOM killer ends takes every
-/// backend of every team with it. `what` names the rows, `hint` says how to be rid of them.
-pub fn refuse_past_memory(bytes: i64, what: impl FnOnce() -> String, hint: &str) {
+/// backend of every team with it. `message` says what, given the limit's words; `hint`
+/// says how to be rid of the rows.
+pub fn refuse_past_memory(bytes: i64, message: impl FnOnce(String) -> String, hint: &str) {
     let budget = max_memory_bytes();
     if usize::try_from(bytes).map_or(true, |b| b > budget) {
-        raise(
-            EngineError::new(
-                ErrorKind::LimitExceeded,
-                format!("{} take more than llm_clusters.max_memory_mb ({} MB) to read", what(), budget >> 20),
-            )
-            .with_hint(hint),
-        );
+        let limit = format!("llm_clusters.max_memory_mb ({} MB)", budget >> 20);
+        raise(EngineError::new(ErrorKind::LimitExceeded, message(limit)).with_hint(hint));
     }
 }
 

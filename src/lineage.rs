@@ -4,7 +4,7 @@
 //! what happened is written to `llm_clusters.cluster_lineage` and `llm_clusters.theme_lineage`.
 
 use crate::error::OrRaise;
-use crate::gucs::{CentroidBudget, ROW_ESTIMATE};
+use crate::gucs::{refuse_past_memory, CentroidBudget, ROW_ESTIMATE};
 use crate::jobs::Job;
 use crate::pg::{check_interrupts, Required};
 use llm_clusters_engine::cluster::labels::ClusterLabel;
@@ -175,6 +175,22 @@ fn overlap(level: Level, run_id: i64, previous: &PreviousRun, centroids: &[Vec<f
         Level::Clusters => &previous.clusters,
         Level::Themes => &previous.themes,
     };
+    // The matching holds about five new x previous matrices of 8-byte cells, and the
+    // previous run's groups are rows admins plant (millions fit the row budget when their
+    // centroids are empty): held to the same budget.
+    let cells = centroids.len().saturating_mul(groups.len()).saturating_mul(5 * 8);
+    refuse_past_memory(
+        i64::try_from(cells).unwrap_or(i64::MAX),
+        |limit| {
+            format!(
+                "matching run {run_id}'s {} groups with run {}'s {} takes more than {limit}",
+                centroids.len(),
+                previous.id,
+                groups.len()
+            )
+        },
+        "Runs make a few hundred clusters: mark the rows inserted into the previous run's clusters and themes deleted (UPDATE ... SET delete_requested = true).",
+    );
     let index: HashMap<i32, usize> = groups.iter().enumerate().map(|(j, g)| (g.id, j)).collect();
     let shared: Vec<(Option<usize>, Option<usize>, u64)> = shared_items(level, previous.team_id, run_id, previous.id)
         .into_iter()
