@@ -3,7 +3,7 @@
 //! arrived since, and stores them in `incremental_assignments`.
 
 use crate::error::{raise, OrRaise};
-use crate::gucs::{CentroidBudget, ROW_ESTIMATE};
+use crate::gucs::{stored_bytes, CentroidBudget};
 use crate::items::{read_items, ReadOptions, MAX_DIMENSIONS};
 use crate::jobs::{checked_params, load_job, Job, Source, Window};
 use crate::pg::{check_interrupts, Required};
@@ -43,18 +43,13 @@ fn latest_run(job: &Job) -> LatestRun {
         let (id, window_end) = (row.get::<i64>(1)?.required("runs.id"), row.get::<TimestampWithTimeZone>(2)?);
         let mut latest = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let mut centroids = CentroidBudget::new(id, "clusters");
-        let stored = client
-            .select(
-                &format!(
-                    "SELECT coalesce(sum({ROW_ESTIMATE}), 0)::int8 FROM llm_clusters.clusters g
-                     WHERE g.team_id = $2 AND g.run_id = $1 AND g.cluster_id >= 0 AND g.centroid IS NOT NULL"
-                ),
-                None,
-                &[id.into(), team_id.into()],
-            )?
-            .first()
-            .get::<i64>(1)?
-            .unwrap_or(0);
+        let stored = stored_bytes(
+            client,
+            &["FROM llm_clusters.clusters g
+               WHERE g.team_id = $2 AND g.run_id = $1 AND g.cluster_id >= 0 AND g.centroid IS NOT NULL"],
+            id,
+            team_id,
+        )?;
         centroids.check_stored(stored);
         for row in client.select(
             // Titles as readers see them: the privacy floor applies (sql/privacy.sql).

@@ -98,6 +98,22 @@ pub fn refuse_past_memory(bytes: i64, message: impl FnOnce(String) -> String, hi
 /// (alias `g`): its centroid, title and keywords, and 128 bytes for the row itself.
 pub const ROW_ESTIMATE: &str = "(128 + 4 * coalesce(pg_catalog.cardinality(g.centroid), 0) + pg_catalog.octet_length(g.title) + pg_catalog.octet_length(g.keywords::text))::int8";
 
+/// What the rows of run `run_id` of `team_id` take once read: [`ROW_ESTIMATE`] summed over
+/// each of `rows`, a `FROM ... g WHERE ...` clause with `$1` the run and `$2` the team.
+pub fn stored_bytes(
+    client: &pgrx::spi::SpiClient<'_>,
+    rows: &[&str],
+    run_id: i64,
+    team_id: i32,
+) -> Result<i64, pgrx::spi::Error> {
+    let sums: Vec<String> = rows.iter().map(|r| format!("(SELECT coalesce(sum({ROW_ESTIMATE}), 0) {r})")).collect();
+    Ok(client
+        .select(&format!("SELECT ({})::int8", sums.join(" + ")), None, &[run_id.into(), team_id.into()])?
+        .first()
+        .get::<i64>(1)?
+        .unwrap_or(0))
+}
+
 /// The budget of one page or text a function builds (trace_html, report_html, summaries).
 pub static MAX_OUTPUT_MB: GucSetting<i32> = GucSetting::<i32>::new(16);
 

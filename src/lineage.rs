@@ -4,7 +4,7 @@
 //! what happened is written to `llm_clusters.cluster_lineage` and `llm_clusters.theme_lineage`.
 
 use crate::error::OrRaise;
-use crate::gucs::{refuse_past_memory, CentroidBudget, ROW_ESTIMATE};
+use crate::gucs::{refuse_past_memory, stored_bytes, CentroidBudget};
 use crate::jobs::Job;
 use crate::pg::{check_interrupts, Required};
 use llm_clusters_engine::cluster::labels::ClusterLabel;
@@ -93,20 +93,16 @@ pub fn previous_run(job: &Job, run_id: i64, window_end: TimestampWithTimeZone) -
         let Some(id) = run.first().get::<i64>(1).ok().flatten() else { return Ok(None) };
         // Held as assign holds the latest run's (planted rows).
         let mut centroids = CentroidBudget::new(id, "clusters and themes");
-        let stored = client
-            .select(
-                &format!(
-                    "SELECT ((SELECT coalesce(sum({ROW_ESTIMATE}), 0) FROM llm_clusters.clusters g
-                              WHERE g.team_id = $2 AND g.run_id = $1 AND g.cluster_id >= 0 AND g.centroid IS NOT NULL)
-                           + (SELECT coalesce(sum({ROW_ESTIMATE}), 0) FROM llm_clusters.themes g
-                              WHERE g.team_id = $2 AND g.run_id = $1 AND g.centroid IS NOT NULL))::int8"
-                ),
-                None,
-                &[id.into(), team_id.into()],
-            )?
-            .first()
-            .get::<i64>(1)?
-            .unwrap_or(0);
+        let stored = stored_bytes(
+            client,
+            &[
+                "FROM llm_clusters.clusters g
+                 WHERE g.team_id = $2 AND g.run_id = $1 AND g.cluster_id >= 0 AND g.centroid IS NOT NULL",
+                "FROM llm_clusters.themes g WHERE g.team_id = $2 AND g.run_id = $1 AND g.centroid IS NOT NULL",
+            ],
+            id,
+            team_id,
+        )?;
         centroids.check_stored(stored);
         let mut groups = |sql: &str| {
             client
