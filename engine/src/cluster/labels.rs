@@ -61,6 +61,8 @@ const MIN_SHARE: f64 = 0.03;
 const MIXED_SHARE: f64 = 0.2;
 /// Words a title has at most.
 const MAX_TITLE_WORDS: usize = 8;
+/// In a group of at least this many requests, one request alone names no group.
+const SMALL_GROUP: usize = 10;
 
 /// Words that are not stop words for keywords but cannot end a phrase a person would write.
 const NOT_LAST: &[&str] = &[
@@ -246,6 +248,12 @@ struct Candidate {
     /// Whether it names one odd request of a group whose requests share a common verb
     /// ("Exchanging ceramic mug" of 1 request in 33 that mostly ask to draft newsletters).
     odd: bool,
+    /// How many of the group's requests name its object, whatever they ask of it: "Making
+    /// recipes" is one request's activity but the group's typical object.
+    typical: usize,
+    /// Whether one request alone asks it and no other names its object: an outlier of its
+    /// group, ranked after every title that names more of it.
+    outlying: bool,
 }
 
 /// What [`Corpus::measure`] finds: the share of a group's requests that ask, that share
@@ -270,6 +278,8 @@ impl Candidate {
             count: m.count,
             verbatim: false,
             odd: false,
+            typical: m.count,
+            outlying: false,
         }
     }
 
@@ -512,12 +522,26 @@ impl<'a> Corpus<'a> {
             .collect()
     }
 
-    /// The most common written form of a word; ties go to the lower-case one (the later key).
+    /// How a word is written in titles: a name ("React", "YouTube", "HTML") where a third of
+    /// its uses inside sentences write it with capitals, as users type names in lower case
+    /// as often as not; else its most common form. Ties go to the lower-case one (the later key).
     fn form(&self, w: &str) -> String {
-        self.written
-            .get(w)
-            .and_then(|forms| forms.iter().max_by_key(|(_, n)| **n))
-            .map_or(w.to_string(), |(f, _)| f.clone())
+        let Some(forms) = self.written.get(w) else { return w.to_string() };
+        let total: usize = forms.values().sum();
+        let capital = forms.iter().filter(|(f, _)| f.chars().any(char::is_uppercase)).max_by_key(|(_, n)| **n);
+        let named = forms.iter().filter(|(f, _)| f.chars().any(char::is_uppercase)).map(|(_, n)| n).sum::<usize>();
+        match capital {
+            Some((f, _))
+                if named >= 2
+                    && named * 3 >= total
+                    && names_a_thing(w)
+                    && !STOP_WORDS.contains(&w)
+                    && !is_request_verb(w) =>
+            {
+                f.clone()
+            }
+            _ => forms.iter().max_by_key(|(_, n)| **n).map_or(w.to_string(), |(f, _)| f.clone()),
+        }
     }
 
     /// A phrase with each word as the texts write it.
@@ -660,6 +684,12 @@ impl<'a> Corpus<'a> {
     /// Group g's title candidates.
     fn candidates(&self, g: usize) -> Vec<Candidate> {
         let mut out = Vec::new();
+        // How many of the group's requests name a word, in either number.
+        let named = |w: &str| {
+            let count = |p: &str| self.in_group[g].get(p).copied().unwrap_or(0);
+            // "multiple choice" is also written "multiple-choice".
+            count(w).max(count(&plural(w))).max(count(&singular(w))).max(count(&w.replace(' ', "-")))
+        };
         let doc_has = |d: &Doc, phrase: &str| d.phrases.contains(phrase);
         if let Some(language) = self.language(g) {
             let m = self.measure(g, |d| d.request.language == Some(language));
@@ -736,11 +766,16 @@ impl<'a> Corpus<'a> {
                 }
                 let m = self
                     .measure(g, |d| d.request.verb() == Some(verb) && d.request.object_head().as_ref() == Some(object));
+                // Its object, its head, or what modifies the head ("multiple choice" of
+                // "multiple choice quiz") named by other requests makes it typical.
+                let key = self.object_form(g, verb, object).0.to_lowercase();
+                let modified = key.rsplit_once(' ').map_or(0, |(modifier, _)| named(modifier));
+                let typical = named(&key).max(named(object)).max(modified).max(m.count);
                 // "Translating sentences into French", when most such requests say where to.
                 if let Some((complement, m)) = self.complement(g, verb, object) {
-                    out.push(Candidate::new(format!("{ing} {shown} {complement}"), m, true));
+                    out.push(Candidate { typical, ..Candidate::new(format!("{ing} {shown} {complement}"), m, true) });
                 }
-                out.push(Candidate::new(format!("{ing} {shown}"), m, true));
+                out.push(Candidate { typical, ..Candidate::new(format!("{ing} {shown}"), m, true) });
             }
             // "Writing short stories and poems", when each is common in the group and
             // none is far rarer than the commonest.
@@ -803,7 +838,9 @@ impl<'a> Corpus<'a> {
                 let mut m = self.measure(g, |d| d.request.form == form && doc_has(d, topic));
                 // The form of the group, or of most requests naming the topic: "Problems
                 // with discount codes" where those who name them report a problem.
-                let naming = self.measure(g, |d| doc_has(d, topic)).share;
+                let naming = self.measure(g, |d| doc_has(d, topic));
+                let typical = naming.count;
+                let naming = naming.share;
                 if asked < ASKED_SHARE && (m.share * 2.0 <= naming || !asking) {
                     continue;
                 }
@@ -813,7 +850,7 @@ impl<'a> Corpus<'a> {
                 if form != Form::Question {
                     m.share *= 0.5;
                 }
-                out.push(Candidate::new(title, m, true).scaled(0.9));
+                out.push(Candidate { typical, ..Candidate::new(title, m, true).scaled(0.9) });
             }
         }
         // What a question asks of the user's own thing: "Asking whether orders have shipped",
@@ -843,6 +880,10 @@ impl<'a> Corpus<'a> {
                     && d.request.words.iter().zip(&r.words).all(|(a, b)| a.lower == b.lower)
             };
             let m = self.measure(g, same);
+            // Its object: one request near the centre whose object no other request of a
+            // fair-sized group names is an outlier, not its kind ("Provide stolen vehicle
+            // tracking UML").
+            let head = r.object_head().or_else(|| r.words.last().map(|w| w.lower.clone())).unwrap_or_default();
             let rest = r.words[1..].iter().skip_while(|w| ["me", "us"].contains(&w.lower.as_str()));
             let rest: Vec<&str> = rest.map(|w| w.written.as_str()).collect();
             // "Replying to" + "with one word": the gerund's particle goes before a preposition.
@@ -860,13 +901,21 @@ impl<'a> Corpus<'a> {
             };
             let title = format!("{ing} {}", rest.join(" "));
             // On a tie, the general activity it is one instance of goes first.
-            out.push(Candidate { verbatim: true, ..Candidate::new(title, m, true).scaled(0.95) });
+            let typical = named(&head).max(m.count);
+            out.push(Candidate { verbatim: true, typical, ..Candidate::new(title, m, true).scaled(0.95) });
         }
         // Where a request verb is common, a title one request asks for (not a short request
         // near the centre, which stands for its kind) names an odd one out.
         if activities.first().is_some_and(|a| a.1 >= MIN_VERB_SHARE) {
             for c in out.iter_mut().filter(|c| c.count < 2 && !c.verbatim) {
                 c.odd = true;
+            }
+        }
+        // In a fair-sized group, one request's activity whose object no other request names
+        // is an outlier: "Calculating nr pfn pages" of a group of word problems.
+        if self.members[g].len() >= SMALL_GROUP {
+            for c in out.iter_mut().filter(|c| c.count == 0 || (c.count < 2 && c.typical < 2)) {
+                c.outlying = true;
             }
         }
         // The group's own phrases, for groups that are not requests (news, pasted text); a
@@ -1204,13 +1253,13 @@ fn contrastive_order(
         .map(|(g, head)| {
             // A title must stand for a fair part of its group, not one odd request, and be a
             // phrase, not a word.
-            let fair = |c: &Candidate| c.share >= MIN_SHARE && !c.odd;
+            let fair = |c: &Candidate| c.share >= MIN_SHARE && !c.odd && !c.outlying;
             let tier = |c: &Candidate| match (c.title.contains(' '), fair(c)) {
                 (true, true) => 2,
                 (true, false) => 1,
                 (false, _) => 0,
             };
-            let mut ranked: Vec<(bool, u8, f64, usize)> = head
+            let mut ranked: Vec<(bool, u8, bool, f64, usize)> = head
                 .iter()
                 .enumerate()
                 .filter_map(|(i, c)| {
@@ -1225,12 +1274,14 @@ fn contrastive_order(
                     // The margin decides; among titles about as contrastive, the one more of
                     // the group's requests ask for, an activity, a phrase of 3 to 8 words win.
                     let score = margin + 0.5 * c.share.min(1.0) + if c.activity { 0.03 } else { 0.0 };
-                    Some((margin > 0.0, tier(c), score, i))
+                    Some((margin > 0.0, tier(c), !c.outlying, score, i))
                 })
                 .collect();
-            ranked.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.total_cmp(&a.2)).then(a.3.cmp(&b.3)));
+            ranked.sort_by(|a, b| {
+                b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)).then(b.3.total_cmp(&a.3)).then(a.4.cmp(&b.4))
+            });
 
-            let mut order: Vec<Candidate> = ranked.iter().map(|&(_, _, _, i)| head[i].clone()).collect();
+            let mut order: Vec<Candidate> = ranked.iter().map(|&(.., i)| head[i].clone()).collect();
             order.extend(candidates[g].iter().skip(head.len()).cloned());
             // No candidate is nearer its own centroid than another's, and none is asked for
             // by a fair part of the group: the group is a mix, and any one title names a part.
@@ -2195,6 +2246,80 @@ mod tests {
         ];
         let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
         assert_ne!(labels[0].title, "Solving problems");
+    }
+
+    #[test]
+    fn a_short_request_near_the_centre_names_its_group_only_if_others_name_its_object() {
+        // The request nearest the centre is short, but no other request names what it asks for.
+        let mut texts: Vec<String> = vec!["user: Provide stolen vehicle tracking UML".into()];
+        for (i, who) in ["my landlord", "the airline", "a shop", "my bank", "the council", "a hotel"].iter().enumerate()
+        {
+            texts.push(format!("user: write a complaint letter to {who} about case {i}"));
+            texts.push(format!("user: help me complain to {who}, the letter should be firm"));
+        }
+        let docs: Vec<(i32, &str)> = texts
+            .iter()
+            .map(|t| (0, t.as_str()))
+            .chain([(1, "user: write a poem about the sea"), (1, "user: write a poem about love")])
+            .collect();
+        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        let embed = |texts: &[String]| {
+            Ok(texts.iter().map(|t| if t.contains("UML") { vec![1.0f32, 0.0] } else { vec![0.8, 0.6] }).collect())
+        };
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
+        assert!(!labels[0].title.contains("UML"), "{}", labels[0].title);
+        assert!(labels[0].title.contains("letter"), "{}", labels[0].title);
+    }
+
+    #[test]
+    fn one_request_whose_object_no_other_names_is_an_outlier() {
+        // No verb is common: each request asks for a recipe its own way; one asks for
+        // something no other request names, and its title is the most contrastive.
+        let texts = [
+            "user: make a recipe for pancakes",
+            "user: write a recipe for tomato soup",
+            "user: give me a recipe for bread",
+            "user: find a recipe for a curry",
+            "user: suggest a recipe for lunch",
+            "user: I need a recipe for lasagne",
+            "user: what is a good recipe for pizza",
+            "user: how do I follow this recipe for cake",
+            "user: list recipes for a picnic",
+            "user: describe a recipe for risotto",
+            "user: recommend a recipe for salad",
+            "user: calculate nr pfn pages for the swap image",
+        ];
+        let docs: Vec<(i32, &str)> = texts
+            .iter()
+            .map(|t| (0, *t))
+            .chain([(1, "user: write a poem about the sea"), (1, "user: write a poem about love")])
+            .collect();
+        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        let embed = |texts: &[String]| {
+            Ok(texts.iter().map(|t| if t.contains("pfn") { vec![1.0f32, 0.0] } else { vec![0.8, 0.6] }).collect())
+        };
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
+        assert!(!labels[0].title.contains("pfn"), "{}", labels[0].title);
+        assert!(labels[0].title.to_lowercase().contains("recipe"), "{}", labels[0].title);
+    }
+
+    #[test]
+    fn names_keep_their_capitals_where_users_often_write_them() {
+        // Users type names in lower case as often as not: a third written with capitals is a name.
+        let docs = vec![
+            (0, "user: create a React component for a login form"),
+            (0, "user: create a react component for a date picker"),
+            (0, "user: create a react component for a modal"),
+            (0, "user: create a React component for tabs"),
+            (0, "user: create a react component with hooks"),
+            // A word capitalised once (a heading's Title Case) is no name.
+            (1, "user: draft donation agreements for a charity"),
+            (1, "user: draft the Donation Agreements section"),
+            (1, "user: draft donation agreements for a school"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_eq!(labels[0].title, "Creating React components");
+        assert!(labels[1].title.starts_with("Drafting donation agreement"), "{}", labels[1].title);
     }
 
     #[test]

@@ -447,7 +447,7 @@ impl Request {
             Object::Words(from, to) => (from, to),
             Object::Quoted(noun) => return Some(noun.to_string()),
         };
-        let mut ws: Vec<String> = self.words[from..to].iter().map(|w| w.lower.clone()).collect();
+        let mut ws: Vec<String> = self.object_words(from, to).map(|w| w.lower.clone()).collect();
         if let Some(last) = ws.last_mut() {
             *last = singular(last);
         }
@@ -466,9 +466,21 @@ impl Request {
     /// The object as written ("Python scripts").
     pub fn object_written(&self) -> Option<String> {
         match self.object? {
-            Object::Words(from, to) => Some(self.joined(from, to, |w| &w.written)),
+            Object::Words(from, to) => {
+                Some(self.object_words(from, to).map(|w| w.written.as_str()).collect::<Vec<_>>().join(" "))
+            }
             Object::Quoted(noun) => Some(noun.to_string()),
         }
+    }
+
+    /// The object's words without a measure before its head: "1500-word", "10-page" or "5"
+    /// say how much one user wants, not what the group asks for ("business plans").
+    fn object_words(&self, from: usize, to: usize) -> impl Iterator<Item = &Word> {
+        self.words[from..to]
+            .iter()
+            .enumerate()
+            .filter(move |(i, w)| from + i + 1 == to || !is_measure(&w.lower))
+            .map(|(_, w)| w)
     }
 
     /// The complement after the object, lower case ("into french"): the key requests
@@ -624,6 +636,7 @@ fn lexeme_at(words: &[Word], i: usize) -> Option<(usize, usize)> {
 /// leaves a clause break, a politeness word inside a sentence ("can you please write")
 /// leaves nothing.
 pub fn without_fillers(text: &str) -> String {
+    let text = without_interface_text(text);
     let words: Vec<&str> = text.split_inclusive(char::is_whitespace).collect();
     let bare = |w: &str| {
         w.trim_matches(|c: char| !c.is_alphanumeric() && c != '\'' && c != '’').to_lowercase().replace('’', "'")
@@ -663,6 +676,80 @@ pub fn without_fillers(text: &str) -> String {
         }
     }
     out.trim().trim_start_matches(['.', ' ', ',', '!', ':']).trim().to_string()
+}
+
+/// Buttons of a chat page's interface: copied with a request ("Save & SubmitCancel",
+/// "Copy code", "Regenerate response"), they are no part of it.
+const INTERFACE_WORDS: &[&str] =
+    &["save", "submit", "cancel", "copy", "code", "edit", "delete", "regenerate", "response", "retry", "send"];
+
+/// Interface text a page puts around a request, as whole words (case ignored).
+const INTERFACE_PHRASES: &[&str] = &["copy to clipboard", "regenerate response", "save & submit", "copy code"];
+
+/// `text` without the interface text a copy from a chat page carries: buttons glued into one
+/// word ("SubmitCancel"), the buttons before them ("Save & SubmitCancel"), and the page's
+/// fixed phrases ("Regenerate response", "Copy to clipboard", "Copy code" written as the
+/// button writes it, not "copy code from one repo").
+pub fn without_interface_text(text: &str) -> String {
+    let button = |w: &str| INTERFACE_WORDS.contains(&w.to_lowercase().as_str());
+    // "SubmitCancel": two or more buttons written as one word, each with its capital.
+    let glued = |w: &str| {
+        let w = w.trim_matches(|c: char| !c.is_alphanumeric());
+        let mut parts: Vec<String> = Vec::new();
+        for c in w.chars() {
+            if c.is_uppercase() || parts.is_empty() {
+                parts.push(String::new());
+            }
+            if let Some(p) = parts.last_mut() {
+                p.push(c);
+            }
+        }
+        parts.len() >= 2 && parts.iter().all(|p| p.chars().next().is_some_and(char::is_uppercase) && button(p))
+    };
+    let mut kept: Vec<&str> = Vec::new();
+    for w in text.split_inclusive(char::is_whitespace) {
+        if glued(w) {
+            // The buttons just before it belong to the same bar ("Save & SubmitCancel").
+            while kept.last().is_some_and(|k| {
+                let k = k.trim();
+                k == "&" || (button(k) && k.chars().next().is_some_and(char::is_uppercase))
+            }) {
+                kept.pop();
+            }
+            kept.push(" ");
+        } else {
+            kept.push(w);
+        }
+    }
+    let mut out = kept.concat();
+    // Byte offsets of the lower-case copy are the text's only where lowering kept its length.
+    let same_offsets = out.to_lowercase().len() == out.len();
+    for phrase in INTERFACE_PHRASES.iter().filter(|_| same_offsets) {
+        // Whole words only, any case; "copy code" only as the button writes it.
+        loop {
+            let lower = out.to_lowercase();
+            let hit = lower.match_indices(phrase).map(|(at, _)| at).find(|&at| {
+                let end = at + phrase.len();
+                let before = lower[..at].chars().next_back().is_none_or(|c| !c.is_alphanumeric());
+                let after = lower[end..].chars().next().is_none_or(|c| !c.is_alphanumeric());
+                let as_button = *phrase != "copy code" || out[at..end].starts_with("Copy code");
+                before && after && as_button && out.is_char_boundary(at) && out.is_char_boundary(end)
+            });
+            match hit {
+                Some(at) => out.replace_range(at..at + phrase.len(), " "),
+                None => break,
+            }
+        }
+    }
+    out.trim().to_string()
+}
+
+/// A number, alone or with its unit ("1500-word", "10-page"): a measure, not a name ("3D").
+fn is_measure(word: &str) -> bool {
+    let (number, unit) = word.split_once('-').unwrap_or((word, ""));
+    !number.is_empty()
+        && number.chars().all(|c| c.is_ascii_digit() || c == '.' || c == ',')
+        && unit.chars().all(char::is_alphabetic)
 }
 
 /// Whether a word is an identifier rather than a name: more digits than letters ("NW-80145",
@@ -958,6 +1045,9 @@ pub fn singular(word: &str) -> String {
         }
         return format!("{stem}y");
     }
+    if let Some(stem) = word.strip_suffix("quizzes") {
+        return format!("{stem}quiz");
+    }
     for ending in ["sses", "shes", "ches", "xes", "zes"] {
         if word.ends_with(ending) {
             return word[..word.len() - 2].to_string();
@@ -993,6 +1083,10 @@ pub fn plural(word: &str) -> String {
     }
     if lower.ends_with("sis") {
         return format!("{}es", &word[..word.len() - 2]);
+    }
+    // "quiz" doubles its "z": "quizzes" (users' "quizes" is read as "quiz" and written right).
+    if lower.ends_with("quiz") {
+        return format!("{word}zes");
     }
     if ["s", "x", "z", "ch", "sh"].iter().any(|e| lower.ends_with(e)) {
         return format!("{word}es");
@@ -1127,6 +1221,18 @@ mod tests {
     }
 
     #[test]
+    fn interface_text_copied_with_a_request_is_no_part_of_it() {
+        assert_eq!(without_fillers("write an Save & SubmitCancel").trim(), "write an");
+        assert_eq!(without_fillers("Save & SubmitCancel"), "");
+        assert!(!without_fillers("Fix this bug\nCopy code\nfn main() {}").contains("Copy"));
+        assert_eq!(without_fillers("Regenerate response"), "");
+        // Words that only look like buttons stay: a request to save, a submit button, "CodeSandbox".
+        assert_eq!(without_fillers("save the file and submit the form"), "save the file and submit the form");
+        assert_eq!(without_fillers("open CodeSandbox in PyCharm"), "open CodeSandbox in PyCharm");
+        assert_eq!(without_fillers("copy code from one repo to another"), "copy code from one repo to another");
+    }
+
+    #[test]
     fn quotations_and_complements() {
         let r = Request::read("Translate \"Anna is on holiday\" into French");
         assert_eq!((r.verb(), r.object_key().as_deref()), (Some("translate"), Some("sentence")));
@@ -1201,6 +1307,24 @@ mod tests {
         assert_eq!(singular("status"), "status");
         assert_eq!(singular("movies"), "movie");
         assert_eq!(plural("movie"), "movies");
+    }
+
+    #[test]
+    fn a_measure_is_no_part_of_what_is_asked_for() {
+        let r = Request::read("Write a 1500-word business plan for a grocery");
+        assert_eq!(r.object_key().as_deref(), Some("business plan"));
+        assert_eq!(r.object_written().as_deref(), Some("business plan"));
+        let r = Request::read("make a 3D model of a chair");
+        assert_eq!(r.object_key().as_deref(), Some("3d model"));
+    }
+
+    #[test]
+    fn a_quiz_doubles_its_z() {
+        assert_eq!(plural("multiple choice quiz"), "multiple choice quizzes");
+        assert_eq!(singular("quizzes"), "quiz");
+        // The users' misspelling is read as the word, and written right.
+        assert_eq!(plural(&singular("quizes")), "quizzes");
+        assert_eq!(plural("waltz"), "waltzes");
     }
 
     #[test]
