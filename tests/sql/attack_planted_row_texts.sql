@@ -7,12 +7,12 @@
 -- 770 MB; an OOM kill of a backend ends every backend. (Since 0.12.0 a run's ids end at
 -- 9999, so at most ~10,000 rows of each: attack_planted_cluster_rows.) What must hold: a
 -- run's rows are sized (centroid, title, keywords, and the row) before they are read, and
--- refused (54000) past the budget, here 8 MB.
+-- refused (54000) past the budget, here 16 MB.
 BEGIN;
 GRANT USAGE ON SCHEMA regress TO PUBLIC;
 SET LOCAL client_min_messages = error;
 SET LOCAL llm_clusters.max_jobs_per_team = 20;
-SET LOCAL llm_clusters.max_memory_mb = 8;
+SET LOCAL llm_clusters.max_memory_mb = 16;
 CREATE ROLE regress_text_planter NOLOGIN IN ROLE llm_clusters_admin;
 CREATE ROLE regress_text_reader NOLOGIN IN ROLE llm_clusters_reader;
 INSERT INTO llm_clusters.team_roles VALUES (2, 'regress_text_planter'), (2, 'regress_text_reader');
@@ -21,9 +21,11 @@ SET ROLE regress_text_planter;
 SELECT llm_clusters.create_job('texts', 'generation', team_id => 2, params => '{"min_items": 3}') AS job \gset
 SELECT llm_clusters.run_job(:job) AS run \gset
 SELECT status FROM llm_clusters.runs WHERE id = :run;
--- 8,999 clusters of an empty centroid and a 1,000-character title: 10 MB to read.
-INSERT INTO llm_clusters.clusters (team_id, run_id, cluster_id, title, description, size, share, centroid)
-SELECT 2, :run, 1000 + g, repeat('x', 1000), '', 0, 0, '{}' FROM generate_series(1, 8999) g;
+-- 8,999 clusters of an empty centroid, a 1,000-character title and 1 KB of keywords: 19 MB
+-- to read.
+INSERT INTO llm_clusters.clusters (team_id, run_id, cluster_id, title, description, keywords, size, share, centroid)
+SELECT 2, :run, 1000 + g, repeat('x', 1000), '', array_fill(repeat('k', 98), ARRAY[10]), 0, 0, '{}'
+FROM generate_series(1, 8999) g;
 SET ROLE regress_text_reader;
 SELECT regexp_replace(regress.error_of(format('SELECT llm_clusters.assign(%s, regress.planted_vector(1, 1))', :job)),
                       'run [0-9]+', 'run N') AS planted_titles_to_assign;
