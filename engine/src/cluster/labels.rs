@@ -2248,6 +2248,22 @@ mod tests {
         assert_ne!(labels[0].title, "Solving problems");
     }
 
+    /// The title of group 0 (`texts`) beside a group of poems, with an embedder that puts
+    /// the request containing `odd` at group 0's centre and every other title off it: the
+    /// odd request's title is the most contrastive.
+    fn title_beside_an_odd_request(texts: &[&str], odd: &str) -> String {
+        let docs: Vec<(i32, &str)> = texts
+            .iter()
+            .map(|t| (0, *t))
+            .chain([(1, "user: write a poem about the sea"), (1, "user: write a poem about love")])
+            .collect();
+        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        let embed = |texts: &[String]| {
+            Ok(texts.iter().map(|t| if t.contains(odd) { vec![1.0f32, 0.0] } else { vec![0.8, 0.6] }).collect())
+        };
+        label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed))).swap_remove(0).title
+    }
+
     #[test]
     fn a_short_request_near_the_centre_names_its_group_only_if_others_name_its_object() {
         // The request nearest the centre is short, but no other request names what it asks for.
@@ -2257,18 +2273,9 @@ mod tests {
             texts.push(format!("user: write a complaint letter to {who} about case {i}"));
             texts.push(format!("user: help me complain to {who}, the letter should be firm"));
         }
-        let docs: Vec<(i32, &str)> = texts
-            .iter()
-            .map(|t| (0, t.as_str()))
-            .chain([(1, "user: write a poem about the sea"), (1, "user: write a poem about love")])
-            .collect();
-        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
-        let embed = |texts: &[String]| {
-            Ok(texts.iter().map(|t| if t.contains("UML") { vec![1.0f32, 0.0] } else { vec![0.8, 0.6] }).collect())
-        };
-        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
-        assert!(!labels[0].title.contains("UML"), "{}", labels[0].title);
-        assert!(labels[0].title.contains("letter"), "{}", labels[0].title);
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let title = title_beside_an_odd_request(&texts, "UML");
+        assert!(!title.contains("UML") && title.contains("letter"), "{title}");
     }
 
     #[test]
@@ -2289,18 +2296,8 @@ mod tests {
             "user: recommend a recipe for salad",
             "user: calculate nr pfn pages for the swap image",
         ];
-        let docs: Vec<(i32, &str)> = texts
-            .iter()
-            .map(|t| (0, *t))
-            .chain([(1, "user: write a poem about the sea"), (1, "user: write a poem about love")])
-            .collect();
-        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
-        let embed = |texts: &[String]| {
-            Ok(texts.iter().map(|t| if t.contains("pfn") { vec![1.0f32, 0.0] } else { vec![0.8, 0.6] }).collect())
-        };
-        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
-        assert!(!labels[0].title.contains("pfn"), "{}", labels[0].title);
-        assert!(labels[0].title.to_lowercase().contains("recipe"), "{}", labels[0].title);
+        let title = title_beside_an_odd_request(&texts, "pfn");
+        assert!(!title.contains("pfn") && title.to_lowercase().contains("recipe"), "{title}");
     }
 
     #[test]
@@ -2326,18 +2323,10 @@ mod tests {
     fn one_odd_request_does_not_name_its_group() {
         let mut texts: Vec<String> = (0..12).map(|i| format!("user: draft a newsletter for sale number {i}")).collect();
         texts.push("user: exchange the ceramic mug".into());
-        let docs: Vec<(i32, &str)> = texts
-            .iter()
-            .map(|t| (0, t.as_str()))
-            .chain([(1, "user: write a poem about the sea"), (1, "user: write a poem about love")])
-            .collect();
         // The odd request's title is the most contrastive; it still names one user.
-        let centroids = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
-        let embed = |texts: &[String]| {
-            Ok(texts.iter().map(|t| if t.contains("mug") { vec![1.0f32, 0.0] } else { vec![0.8, 0.6] }).collect())
-        };
-        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], Some((&centroids, &embed)));
-        assert!(!labels[0].title.contains("mug"), "{}", labels[0].title);
+        let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let title = title_beside_an_odd_request(&texts, "mug");
+        assert!(!title.contains("mug"), "{title}");
     }
 
     #[test]
