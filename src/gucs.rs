@@ -50,11 +50,16 @@ impl CentroidBudget {
         refuse_past_memory(
             bytes,
             |limit| format!("run {}'s {} take more than {limit} to read", self.run_id, self.groups),
-            &format!(
-                "Runs make a few hundred clusters: mark the rows inserted into the run's {} deleted (UPDATE ... SET delete_requested = true).",
-                self.groups
-            ),
+            &self.hint(),
         );
+    }
+
+    /// How to be rid of the rows that pass the budget.
+    fn hint(&self) -> String {
+        format!(
+            "Runs make a few hundred clusters: mark the rows inserted into the run's {} deleted (UPDATE ... SET delete_requested = true).",
+            self.groups
+        )
     }
 
     /// `centroid`, counted against the budget; past it, 54000.
@@ -71,10 +76,7 @@ impl CentroidBudget {
                         self.budget >> 20
                     ),
                 )
-                .with_hint(format!(
-                    "Runs make a few hundred clusters: mark the rows inserted into the run's {} deleted (UPDATE ... SET delete_requested = true).",
-                    self.groups
-                )),
+                .with_hint(self.hint()),
             ),
         }
         centroid

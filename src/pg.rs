@@ -202,15 +202,21 @@ pub fn with_time_limit_coded<T>(limit: TimeLimit, f: impl FnOnce() -> T) -> Resu
 /// does when it records a job's run (the job's row, whose `FOR UPDATE` an admin may take;
 /// an uncommitted run of the cycle, which an admin may `INSERT`). Without it, one team's
 /// open transaction held the worker that every team shares, for as long as it stayed open.
-/// When `f` raises, the abort of the enclosing (sub)transaction restores the setting.
 pub fn with_lock_timeout<T>(ms: i32, f: impl FnOnce() -> T) -> T {
     let value = std::ffi::CString::new(ms.to_string()).unwrap_or_default();
-    // SAFETY: the same calls as `Owner::run`'s search_path: a GUC nest level of our own,
-    // popped below (GUC_ACTION_SAVE entries are restored whether or not it commits).
+    with_setting(c"lock_timeout", &value, f)
+}
+
+/// Runs `f` with setting `name` at `value` in a GUC nest level of its own, as a function's
+/// `SET` clause does: afterwards every setting changed in it, this one and whatever `f`
+/// set (local or not), is as it was (`false`, as ExecRefreshMatView). When `f` raises, the
+/// abort of the enclosing (sub)transaction undoes the level.
+fn with_setting<T>(name: &std::ffi::CStr, value: &std::ffi::CStr, f: impl FnOnce() -> T) -> T {
+    // SAFETY: PostgreSQL's own calls for a SET clause, on the backend's thread.
     let nest_level = unsafe { pg_sys::NewGUCNestLevel() };
     unsafe {
         pg_sys::set_config_option(
-            c"lock_timeout".as_ptr(),
+            name.as_ptr(),
             value.as_ptr(),
             pg_sys::GucContext::PGC_USERSET,
             pg_sys::GucSource::PGC_S_SESSION,
@@ -221,7 +227,7 @@ pub fn with_lock_timeout<T>(ms: i32, f: impl FnOnce() -> T) -> T {
         );
     }
     let value = f();
-    unsafe { pg_sys::AtEOXact_GUC(true, nest_level) };
+    unsafe { pg_sys::AtEOXact_GUC(false, nest_level) };
     value
 }
 
@@ -261,27 +267,14 @@ impl Owner {
             pg_sys::GetUserIdAndSecContext(&mut saved_user, &mut saved_context);
             pg_sys::SetUserIdAndSecContext(self.oid, saved_context | pg_sys::SECURITY_RESTRICTED_OPERATION as i32);
         }
-        let nest_level = unsafe { pg_sys::NewGUCNestLevel() };
-        unsafe {
-            pg_sys::set_config_option(
-                c"search_path".as_ptr(),
-                c"pg_catalog, pg_temp".as_ptr(),
-                pg_sys::GucContext::PGC_USERSET,
-                pg_sys::GucSource::PGC_S_SESSION,
-                pg_sys::GucAction::GUC_ACTION_SAVE,
-                true,
-                0,
-                false,
-            );
-        }
-        let f = std::panic::AssertUnwindSafe(f);
-        let value = PgTryBuilder::new(f)
-            .finally(move || unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) })
-            .execute();
-        // `false`, as ExecRefreshMatView: every setting the owner's code changed (search_path,
-        // work_mem, custom ones; set_config local or not) is undone, so nothing it chose
-        // runs later in the caller's session.
-        unsafe { pg_sys::AtEOXact_GUC(false, nest_level) };
-        value
+        // Every setting the owner's code changes (search_path, work_mem, custom ones;
+        // set_config local or not) is undone after it, so nothing it chose runs later in
+        // the caller's session.
+        with_setting(c"search_path", c"pg_catalog, pg_temp", || {
+            let f = std::panic::AssertUnwindSafe(f);
+            PgTryBuilder::new(f)
+                .finally(move || unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) })
+                .execute()
+        })
     }
 }

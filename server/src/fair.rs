@@ -198,7 +198,7 @@ impl Slots {
 /// address in it), IPv4-mapped ones as IPv4.
 pub fn client_of(header_key: Option<&str>, peer: IpAddr) -> String {
     match (header_key, peer) {
-        (Some(key), _) => format!("key {key}"),
+        (Some(key), _) => key_client(key),
         (None, IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
             Some(v4) => format!("address {v4}"),
             None => {
@@ -208,6 +208,11 @@ pub fn client_of(header_key: Option<&str>, peer: IpAddr) -> String {
         },
         (None, IpAddr::V4(v4)) => format!("address {v4}"),
     }
+}
+
+/// The client an API key is (the events it stores share the pool by key).
+pub fn key_client(key: &str) -> String {
+    format!("key {key}")
 }
 
 /// What each client holds of a resource, at most `cap` each: bytes of request bodies (a

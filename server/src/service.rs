@@ -130,7 +130,7 @@ struct Accepted {
 }
 
 /// `peer`: the client's address, who a request without a key in its header is, for the
-/// fair share of decoding slots.
+/// fair shares of body bytes and decoding slots.
 pub async fn handle(
     request: Request<Incoming>,
     state: Arc<State>,
@@ -285,13 +285,14 @@ pub fn single(headers: &HeaderMap, name: &str, status: Status) -> Result<Option<
 }
 
 /// Prepares, finds and checks the key (unless the header's was checked already), then
-/// parses: on the blocking pool (it is CPU work), holding one of `--max-decoding` slots
-/// (a slot that frees goes to the waiting `client` that holds fewest: `fair`) until it is done, even if the client hangs up meanwhile. Before parsing, what the parse
-/// will take ([`decoded_size`]) is charged to `--max-buffered-mb` and to the client's half
-/// of it, and the shares are returned, to be held until the answer: the decoded events outlive the slot (they wait
-/// for a database connection, then for capture()), and a key's holder (posthog-js puts
-/// keys in web pages) could otherwise send 18 KB of gzip that parsed to 600 MB, again
-/// and again while earlier ones waited.
+/// parses: on the blocking pool (it is CPU work), holding one of `--max-decoding` slots,
+/// taken in `client`'s turn (`fair`), until it is done, even if the client hangs up
+/// meanwhile. Before parsing, what the parse will take ([`decoded_size`]) is charged to
+/// `--max-buffered-mb` and to the client's half of it, and the shares are returned, to be
+/// held until the answer: the decoded events outlive the slot (they wait for a database
+/// connection, then for capture()), and a key's holder (posthog-js puts keys in web pages)
+/// could otherwise send 18 KB of gzip that parsed to 600 MB, again and again while earlier
+/// ones waited.
 async fn decode_bounded(
     state: &Arc<State>,
     protocol: Protocol,

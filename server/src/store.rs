@@ -4,7 +4,7 @@
 //! while the database cannot answer (SDKs retry; the pool reconnects by itself).
 
 use crate::error::{Rejection, Status};
-use crate::fair::FairSlots;
+use crate::fair::{key_client, FairSlots};
 use crate::tls;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, PoolError, RecyclingMethod, Runtime};
 use serde_json::Value;
@@ -96,7 +96,7 @@ impl Store {
 
     /// Stores the payload under the key's team; returns how many events were new.
     pub async fn capture(&self, api_key: &str, payload: &Value) -> Result<i64, Rejection> {
-        let Some(_turn) = self.storing.acquire(&format!("key {api_key}"), self.wait).await else {
+        let Some(_turn) = self.storing.acquire(&key_client(api_key), self.wait).await else {
             return Err(Rejection::new(
                 Status::Unavailable,
                 "busy",
