@@ -6,6 +6,7 @@
 #   bash scripts/bench/run.sh 50000 768  # one size, with Python
 #   bash scripts/bench/run.sh 50000 768 --no-python
 #   ASSIGN=100000 bash scripts/bench/run.sh 100000 384 --no-python   # then assign_pending
+#   MAX_MEMORY_MB=12288 bash scripts/bench/run.sh 1000000 1536 --no-python   # every item, not a sample
 set -euo pipefail
 source "$(dirname "$0")/../lib.sh"
 cd "$REPO_ROOT"
@@ -21,7 +22,10 @@ fi
 
 work=$(mktemp -d /tmp/llm_clusters_bench.XXXXXX); chmod 755 "$work"
 trap 'stop_cluster; rm -rf "$work"' EXIT
-PGPORT=55119 start_cluster 18 "$work" "shared_buffers = '256MB'" "max_wal_size = '8GB'"
+# MAX_MEMORY_MB: llm_clusters.max_memory_mb for the run (by default 4 GB, which samples
+# 1M x 1,536 down to 349,525 items).
+PGPORT=55119 start_cluster 18 "$work" "shared_buffers = '256MB'" "max_wal_size = '8GB'" \
+  ${MAX_MEMORY_MB:+"llm_clusters.max_memory_mb = $MAX_MEMORY_MB"}
 export PGHOST PGPORT PGUSER PGDATABASE
 # Idle OpenMP threads in scikit-learn spin by default and would steal a core from the server.
 export OMP_WAIT_POLICY=PASSIVE
