@@ -240,6 +240,10 @@ CREATE TABLE llm_clusters.assignments (
     PRIMARY KEY (team_id, run_id, item_id),
     CONSTRAINT cluster_id_range CHECK (cluster_id BETWEEN -1 AND 9999),
     CONSTRAINT rank_range CHECK (rank >= 0),
+    -- Pages, previews and labels read a run's ids whole: a run reads and writes ids of at
+    -- most 1,024 bytes (src/items.rs), so a longer one was planted (a 50 MB trace id).
+    CONSTRAINT item_id_length CHECK (octet_length(item_id) <= 1024),
+    CONSTRAINT trace_id_length CHECK (octet_length(trace_id) <= 1024),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
 ALTER TABLE llm_clusters.assignments ENABLE ROW LEVEL SECURITY;
