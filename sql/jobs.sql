@@ -95,8 +95,10 @@ CREATE TABLE llm_clusters.runs (
     id            bigint      GENERATED ALWAYS AS IDENTITY,
     job_id        int,
     team_id       int         NOT NULL,
-    job_name      text        NOT NULL,
-    level         text        NOT NULL,
+    -- The job's name and level when it ran (jobs' own bounds): admins insert runs, and a
+    -- page reads the name whole (a planted 300 MB name took a reader's page to 5 GB).
+    job_name      text        NOT NULL CONSTRAINT job_name_length CHECK (length(job_name) BETWEEN 1 AND 200),
+    level         text        NOT NULL CONSTRAINT level_known CHECK (level IN ('trace', 'generation', 'evaluation')),
     window_start  timestamptz NOT NULL,
     window_end    timestamptz NOT NULL,
     -- The daily cycle a scheduled run belongs to (its start); NULL for on-demand runs.

@@ -26,3 +26,23 @@ ALTER TABLE llm_clusters.assignments
 ALTER TABLE llm_clusters.incremental_assignments
     ADD CONSTRAINT item_id_length CHECK (octet_length(item_id) <= 1024),
     ADD CONSTRAINT trace_id_length CHECK (octet_length(trace_id) <= 1024);
+
+-- sql/jobs.sql: a run's job_name and level are its job's (at most 200 characters; trace,
+-- generation or evaluation): admins insert runs, and a run's page and the trace page read
+-- the name whole (a planted 300 MB name took a reader's page to 5 GB).
+DO $$
+DECLARE
+    planted bigint;
+BEGIN
+    SELECT count(*) INTO planted FROM llm_clusters.runs
+    WHERE length(job_name) NOT BETWEEN 1 AND 200 OR level NOT IN ('trace', 'generation', 'evaluation');
+    IF planted > 0 THEN
+        RAISE EXCEPTION 'llm_clusters 0.13.0 bounds a run''s job_name to 1..200 characters and its level to trace, generation or evaluation, and % rows of runs have others', planted
+            USING ERRCODE = 'check_violation',
+                  HINT = 'Runs copy their job''s name and level: these rows were inserted by hand. Delete them (as a superuser) and update again.';
+    END IF;
+END
+$$;
+ALTER TABLE llm_clusters.runs
+    ADD CONSTRAINT job_name_length CHECK (length(job_name) BETWEEN 1 AND 200),
+    ADD CONSTRAINT level_known CHECK (level IN ('trace', 'generation', 'evaluation'));
