@@ -14,7 +14,7 @@ use llm_clusters_engine::report::{Item, PREVIEW_CHARS};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 const FETCH_ROWS: i64 = 1000;
 /// Largest embedding dimension read (pgvector's own limit for `vector`); larger ones are skipped.
@@ -40,6 +40,26 @@ pub struct Items {
     pub trace_ids: Vec<Option<String>>,
     pub ts: Vec<Option<TimestampWithTimeZone>>,
     pub data: Vec<f32>,
+}
+
+impl Items {
+    /// These items (rows of `dim` floats) but those whose id is in `leave_out`.
+    pub fn without(self, dim: usize, leave_out: &HashSet<String>) -> Items {
+        if leave_out.is_empty() || dim == 0 {
+            return self;
+        }
+        let mut kept = Items::default();
+        let rows = self.ids.into_iter().zip(self.trace_ids).zip(self.ts).zip(self.data.chunks_exact(dim));
+        for (((id, trace_id), ts), row) in rows {
+            if !leave_out.contains(&id) {
+                kept.ids.push(id);
+                kept.trace_ids.push(trace_id);
+                kept.ts.push(ts);
+                kept.data.extend_from_slice(row);
+            }
+        }
+        kept
+    }
 }
 
 pub struct Read {
@@ -118,8 +138,6 @@ pub fn item_condition(job: &Job, window: Window, binds: &mut Binds) -> String {
 /// What to read besides the window and the job's filters.
 #[derive(Default)]
 pub struct ReadOptions {
-    /// Leave out these items (already placed by assign_pending()).
-    pub except: Vec<String>,
     /// Read only these items (those of the clusters a steer names).
     pub only: Option<Vec<String>>,
     /// Keep the items of this dimension (default: the most common one).
@@ -135,9 +153,6 @@ pub fn read_items(job: &Job, source: &Source, params: &Params, window: Window, o
     let embedding = source.embedding_type();
     let mut binds = Binds::new();
     let mut condition = item_condition(job, window, &mut binds);
-    if !options.except.is_empty() {
-        condition.push_str(&format!(" AND NOT (s.item_id = ANY({}))", binds.push(options.except.clone())));
-    }
     if let Some(only) = &options.only {
         condition.push_str(&format!(" AND s.item_id = ANY({})", binds.push(only.clone())));
     }
