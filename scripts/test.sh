@@ -90,6 +90,8 @@ say "attacks: the worker's assign_pending of a job whose source catches its canc
 bash tests/security/worker_assign_limit.sh
 say "attacks: a team's open transaction holding its job's row or a run of the cycle does not hold the worker"
 bash tests/security/worker_lock_wait.sh
+say "attacks: run_due_jobs() from several sessions of one team holds one background worker slot at a time"
+bash tests/security/run_due_jobs_slots.sh
 say "attacks: the extension is not installed into, nor upgraded in, a schema a role that is not a superuser controls"
 bash tests/security/extension_schema.sh
 say "attacks: an AI key that sessions show to any role (no preloading) is never sent"

@@ -14,6 +14,9 @@ CREATE TABLE llm_clusters.incremental_assignments (
     assigned_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (team_id, run_id, item_id),
     CONSTRAINT cluster_id_range CHECK (cluster_id BETWEEN -1 AND 9999),
+    -- As a run's assignments (jobs.sql): assign_pending reads ids of at most 1,024 bytes.
+    CONSTRAINT item_id_length CHECK (octet_length(item_id) <= 1024),
+    CONSTRAINT trace_id_length CHECK (octet_length(trace_id) <= 1024),
     FOREIGN KEY (team_id, job_id) REFERENCES llm_clusters.jobs (team_id, id) ON DELETE SET NULL (job_id),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );

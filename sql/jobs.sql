@@ -95,8 +95,10 @@ CREATE TABLE llm_clusters.runs (
     id            bigint      GENERATED ALWAYS AS IDENTITY,
     job_id        int,
     team_id       int         NOT NULL,
-    job_name      text        NOT NULL,
-    level         text        NOT NULL,
+    -- The job's name and level when it ran (jobs' own bounds): admins insert runs, and a
+    -- page reads the name whole (a planted 300 MB name took a reader's page to 5 GB).
+    job_name      text        NOT NULL CONSTRAINT job_name_length CHECK (length(job_name) BETWEEN 1 AND 200),
+    level         text        NOT NULL CONSTRAINT level_known CHECK (level IN ('trace', 'generation', 'evaluation')),
     window_start  timestamptz NOT NULL,
     window_end    timestamptz NOT NULL,
     -- The daily cycle a scheduled run belongs to (its start); NULL for on-demand runs.
@@ -240,6 +242,10 @@ CREATE TABLE llm_clusters.assignments (
     PRIMARY KEY (team_id, run_id, item_id),
     CONSTRAINT cluster_id_range CHECK (cluster_id BETWEEN -1 AND 9999),
     CONSTRAINT rank_range CHECK (rank >= 0),
+    -- Pages, previews and labels read a run's ids whole: a run reads and writes ids of at
+    -- most 1,024 bytes (src/items.rs), so a longer one was planted (a 50 MB trace id).
+    CONSTRAINT item_id_length CHECK (octet_length(item_id) <= 1024),
+    CONSTRAINT trace_id_length CHECK (octet_length(trace_id) <= 1024),
     FOREIGN KEY (team_id, run_id) REFERENCES llm_clusters.runs (team_id, id) ON DELETE CASCADE
 );
 ALTER TABLE llm_clusters.assignments ENABLE ROW LEVEL SECURITY;

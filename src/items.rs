@@ -14,7 +14,7 @@ use llm_clusters_engine::report::{Item, PREVIEW_CHARS};
 use llm_clusters_engine::{EngineError, ErrorKind};
 use pgrx::datum::{DatumWithOid, TimestampWithTimeZone};
 use pgrx::prelude::*;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 const FETCH_ROWS: i64 = 1000;
 /// Largest embedding dimension read (pgvector's own limit for `vector`); larger ones are skipped.
@@ -22,6 +22,16 @@ pub const MAX_DIMENSIONS: usize = 16_000;
 /// The engine's working memory per run, as a multiple of the raw vectors' bytes (measured
 /// peaks: 1.25x at 100k x 1,536, 1.8x at 100k x 384): budgets assume twice.
 const ENGINE_MEMORY_FACTOR: usize = 2;
+/// Longest item id or trace id a read keeps, in bytes: an item whose id is longer is left
+/// out (`skipped_long_id`). A fetch holds `FETCH_ROWS` rows whole, and a source's ids are
+/// as long as it makes them (a view's 1 MB ids took a run to 3 GB under a 64 MB budget);
+/// SDKs' ids are uuids, and a run's assignments could not index such ids anyway.
+pub const MAX_ID_BYTES: usize = 1024;
+/// Largest embedding datum a fetch holds, in bytes: `MAX_DIMENSIONS` float8s and headers
+/// (any type's datum of more values is longer). A longer one is never fetched, only
+/// counted with those over `MAX_DIMENSIONS`, which a fetch held whole before (1,000 rows
+/// of a view's 64 MB arrays: 64 GB).
+const MAX_EMBEDDING_BYTES: usize = MAX_DIMENSIONS * 8 + 1024;
 
 /// Rows read from the source, grouped by embedding dimension.
 #[derive(Default)]
@@ -30,6 +40,26 @@ pub struct Items {
     pub trace_ids: Vec<Option<String>>,
     pub ts: Vec<Option<TimestampWithTimeZone>>,
     pub data: Vec<f32>,
+}
+
+impl Items {
+    /// These items (rows of `dim` floats) but those whose id is in `leave_out`.
+    pub fn without(self, dim: usize, leave_out: &HashSet<String>) -> Items {
+        if leave_out.is_empty() || dim == 0 {
+            return self;
+        }
+        let mut kept = Items::default();
+        let rows = self.ids.into_iter().zip(self.trace_ids).zip(self.ts).zip(self.data.chunks_exact(dim));
+        for (((id, trace_id), ts), row) in rows {
+            if !leave_out.contains(&id) {
+                kept.ids.push(id);
+                kept.trace_ids.push(trace_id);
+                kept.ts.push(ts);
+                kept.data.extend_from_slice(row);
+            }
+        }
+        kept
+    }
 }
 
 pub struct Read {
@@ -46,6 +76,8 @@ pub struct Read {
     pub skipped_non_finite: i64,
     pub skipped_over_max_dimension: i64,
     pub skipped_dimension: i64,
+    /// An item id or trace id longer than `MAX_ID_BYTES`.
+    pub skipped_long_id: i64,
 }
 
 /// Raises unless column `ordinal` of the result SPI just returned has type `expected`: the
@@ -106,8 +138,6 @@ pub fn item_condition(job: &Job, window: Window, binds: &mut Binds) -> String {
 /// What to read besides the window and the job's filters.
 #[derive(Default)]
 pub struct ReadOptions {
-    /// Leave out these items (already placed by assign_pending()).
-    pub except: Vec<String>,
     /// Read only these items (those of the clusters a steer names).
     pub only: Option<Vec<String>>,
     /// Keep the items of this dimension (default: the most common one).
@@ -123,9 +153,6 @@ pub fn read_items(job: &Job, source: &Source, params: &Params, window: Window, o
     let embedding = source.embedding_type();
     let mut binds = Binds::new();
     let mut condition = item_condition(job, window, &mut binds);
-    if !options.except.is_empty() {
-        condition.push_str(&format!(" AND NOT (s.item_id = ANY({}))", binds.push(options.except.clone())));
-    }
     if let Some(only) = &options.only {
         condition.push_str(&format!(" AND s.item_id = ANY({})", binds.push(only.clone())));
     }
@@ -142,10 +169,20 @@ fn read_source(
 ) -> Read {
     // `source` is the relation's quoted, schema-qualified name; filter values are parameters.
     let source = &source.name;
-    let in_window =
-        Spi::get_one_with_args::<i64>(&format!("SELECT count(*) FROM {source} s WHERE {condition}"), binds.args())
-            .or_raise()
-            .required("count(*)");
+    // Items with longer ids are left out of every query below, in SQL: the cursor's fetches
+    // never hold them.
+    let ids_fit = format!(
+        "coalesce(pg_catalog.octet_length(s.item_id), 0) <= {MAX_ID_BYTES} AND coalesce(pg_catalog.octet_length(s.trace_id), 0) <= {MAX_ID_BYTES}"
+    );
+    let (in_window, skipped_long_id) = Spi::get_two_with_args::<i64, i64>(
+        &format!(
+            "SELECT count(*) FILTER (WHERE {ids_fit}), count(*) FILTER (WHERE NOT ({ids_fit})) FROM {source} s WHERE {condition}"
+        ),
+        binds.args(),
+    )
+    .or_raise();
+    let (in_window, skipped_long_id) = (in_window.required("count(*)"), skipped_long_id.required("count(*)"));
+    let condition = format!("{condition} AND {ids_fit}");
     // The memory budget caps the items read, from the dimension of a first embedding.
     let budget = max_memory_bytes();
     let probed = probe_dimension(
@@ -168,7 +205,14 @@ fn read_source(
     } else {
         String::new()
     };
-    let query = format!("SELECT s.item_id, s.trace_id, s.ts, s.embedding FROM {source} s WHERE {condition}{sample_sql} ORDER BY s.item_id");
+    // An embedding datum longer than any of MAX_DIMENSIONS values is not fetched (column 4
+    // NULL, column 5 true).
+    let query = format!(
+        "SELECT s.item_id, s.trace_id, s.ts,
+                CASE WHEN pg_catalog.pg_column_size(s.embedding) <= {MAX_EMBEDDING_BYTES} THEN s.embedding END,
+                pg_catalog.pg_column_size(s.embedding) > {MAX_EMBEDDING_BYTES}
+         FROM {source} s WHERE {condition}{sample_sql} ORDER BY s.item_id"
+    );
     let mut by_dim: HashMap<usize, Items> = HashMap::new();
     // The rows of the probed dimension in one buffer, sized once: at a million items a
     // doubling buffer would be copied (and held twice) as it grows. Only a dimension the
@@ -185,7 +229,7 @@ fn read_source(
     let mut values: Vec<f32> = Vec::new();
     let (mut skipped_null, mut skipped_invalid, mut skipped_non_finite, mut skipped_over_max_dimension) =
         (0i64, 0i64, 0i64, 0i64);
-    let mut bytes = 0usize;
+    let (mut bytes, mut id_bytes) = (0usize, 0usize);
     Spi::connect(|client| {
         let mut cursor = client.try_open_cursor(query.as_str(), binds.args())?;
         loop {
@@ -199,7 +243,11 @@ fn read_source(
                 let Some(id) = table.get::<String>(1)? else { continue };
                 values.clear();
                 let Some(datum) = table.get_datum_by_ordinal(4)? else {
-                    skipped_null += 1;
+                    if table.get::<bool>(5)? == Some(true) {
+                        skipped_over_max_dimension += 1;
+                    } else {
+                        skipped_null += 1;
+                    }
                     continue;
                 };
                 // SAFETY: a non-null datum of the embedding type, checked by OID above.
@@ -232,9 +280,22 @@ fn read_source(
                     skipped_non_finite += 1;
                     continue;
                 }
+                let trace_id = table.get::<String>(2)?;
+                // The ids are held as long as the floats: the same budget, of their own.
+                id_bytes += id.len() + trace_id.as_ref().map_or(0, String::len);
+                if id_bytes > budget {
+                    raise(EngineError::new(
+                        ErrorKind::LimitExceeded,
+                        format!(
+                            "the window's item and trace ids need more than llm_clusters.max_memory_mb ({} MB)",
+                            budget >> 20
+                        ),
+                    )
+                    .with_hint("Lower the job's params.max_items, shorten the source's ids, or ask a superuser to raise llm_clusters.max_memory_mb."));
+                }
                 let items = by_dim.entry(values.len()).or_default();
                 items.ids.push(id);
-                items.trace_ids.push(table.get::<String>(2)?);
+                items.trace_ids.push(trace_id);
                 items.ts.push(table.get::<TimestampWithTimeZone>(3)?);
                 items.data.extend_from_slice(&values);
             }
@@ -263,6 +324,7 @@ fn read_source(
         skipped_non_finite,
         skipped_over_max_dimension,
         skipped_dimension,
+        skipped_long_id,
     }
 }
 

@@ -89,7 +89,7 @@ fn check_page_groups(team_id: i32, run_id: i64) {
     )
     .or_raise();
     let (groups, text_bytes) = (groups.required("count"), text_bytes.required("sum"));
-    let budget = i64::try_from(page_text_chars()).unwrap_or(i64::MAX);
+    let budget = page_text_bytes();
     if groups > MAX_PAGE_GROUPS || text_bytes > budget {
         raise(
             EngineError::new(
@@ -259,7 +259,8 @@ fn focus(source: Option<&Source>, team_id: i32, run_id: i64, level: Level, clust
     if hidden {
         return Focus { cluster_id, first_ts, last_ts, items, timelines: Vec::new() };
     }
-    let mut summaries = summaries_of(team_id, level, items.iter().map(|i| i.item_id.clone()).collect());
+    let ids = items.iter().map(|i| i.item_id.clone()).collect();
+    let mut summaries = summaries_of(team_id, level, ids, page_text_bytes());
     items.iter_mut().for_each(|i| i.summary = summaries.remove(&i.item_id));
     let mut traces: Vec<String> = Vec::new();
     for trace in items.iter().filter_map(|i| i.trace_id.clone()) {
@@ -289,6 +290,11 @@ fn timelines(team_id: i32, traces: Vec<String>) -> Vec<(String, Timeline)> {
         .collect()
 }
 
+/// What a page may show of stored texts, in bytes (`page_text_chars`).
+fn page_text_bytes() -> i64 {
+    i64::try_from(page_text_chars()).unwrap_or(i64::MAX)
+}
+
 /// Internal: called by `llm_clusters.trace_html`.
 #[pg_extern(stable, parallel_safe, name = "_trace_html")]
 #[search_path(pg_catalog, pg_temp)]
@@ -303,7 +309,7 @@ pub fn trace_html(trace_id: &str, team_id: i32) -> String {
                 .with_hint("trace ids are llm_clusters.events.trace_id; you see only the teams of your roles (llm_clusters.team_roles)"),
         );
     }
-    let summary = summaries_of(team_id, Level::Trace, vec![trace_id.to_string()])
+    let summary = summaries_of(team_id, Level::Trace, vec![trace_id.to_string()], page_text_bytes())
         .remove(trace_id)
         .unwrap_or_else(|| summarize(&steps, trace_id));
     let clusters = memberships(team_id, trace_id, &steps);

@@ -182,6 +182,7 @@ fn execute(job: &Job, source: &Source, params: &Params, run_id: i64, window: Win
         skipped_non_finite: read.skipped_non_finite,
         skipped_over_max_dimension: read.skipped_over_max_dimension,
         skipped_other_dimension: read.skipped_dimension,
+        skipped_long_id: read.skipped_long_id,
         dimension: read.dim,
         clustered: None,
     };

@@ -93,6 +93,7 @@ pub fn run_due_jobs() -> SetOfIterator<'static, i64> {
     };
     let runs: Vec<i64> = jobs
         .into_iter()
+        .filter(|&(team_id, _)| !own_processes || team_turn(team_id))
         .filter_map(|(team_id, job_id)| {
             let outcome = if own_processes {
                 run_in_own_process(team_id, job_id, cycle.epoch, caller, Task::Run { ai_labels: true }, &interrupted)
@@ -112,6 +113,23 @@ pub fn run_due_jobs() -> SetOfIterator<'static, i64> {
         })
         .collect();
     SetOfIterator::new(runs)
+}
+
+/// Whether this session may run the due jobs of `team_id` in processes of their own: one
+/// session of a team at a time does (it holds the team's row of `job_cap_locks` to the end
+/// of its transaction; the others leave the team's jobs to it). Each session took another
+/// of the team's due jobs, so a team admin calling run_due_jobs() from as many sessions as
+/// the team has jobs held as many background worker slots, which every team's scheduled
+/// runs need (the scheduler's own processes then found none free).
+fn team_turn(team_id: i32) -> bool {
+    Spi::get_one_with_args::<bool>(
+        "SELECT NOT EXISTS (SELECT FROM llm_clusters.job_cap_locks WHERE team_id = $1)
+             OR (SELECT count(*) > 0 FROM (SELECT FROM llm_clusters.job_cap_locks WHERE team_id = $1
+                                           FOR UPDATE SKIP LOCKED) l)",
+        &[team_id.into()],
+    )
+    .or_raise()
+        == Some(true)
 }
 
 /// Registers the worker; called from `_PG_init` while the library is being preloaded.

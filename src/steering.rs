@@ -309,7 +309,7 @@ pub fn steer_run(run_id: Option<i64>, kind: &str, cluster_ids: Vec<Option<i32>>,
             .collect::<Result<Vec<_>, pgrx::spi::Error>>()
     })
     .or_raise();
-    let options = ReadOptions { only: Some(region.clone()), dim: Some(dim), all: true, ..Default::default() };
+    let options = ReadOptions { only: Some(region.clone()), dim: Some(dim), all: true };
     let read = read_items(&job, &source, &params, window, &options);
     let (ids, mut data) = (read.items.ids, read.items.data);
     normalise_rows(&mut data, dim);

@@ -282,15 +282,28 @@ fn write_summaries(level: Level, items: &[(i32, String)], counts: &[i64], writte
     .or_raise()
 }
 
-/// The stored summaries of items of a team and level, by item id.
-pub fn summaries_of(team_id: i32, level: Level, ids: Vec<String>) -> HashMap<String, Summary> {
+/// The stored summaries of items of a team and level, by item id, cut in SQL before they
+/// are read: each text to what a summary holds (summarize_pending writes titles and lines
+/// of a few hundred characters, flows of 200 lines), and all of them, in item order, to
+/// `budget` bytes (the summaries past it are left out, as if there were none). Admins write
+/// item_summaries: 14 planted titles of 50 MB made a reader's cluster page 700 MB (2 GB of
+/// backend memory) where llm_clusters.max_output_mb is 16, and a page reads up to 1,000.
+pub fn summaries_of(team_id: i32, level: Level, ids: Vec<String>, budget: i64) -> HashMap<String, Summary> {
     Spi::connect(|client| {
         client
             .select(
-                "SELECT item_id, title, flow, bullets, notes FROM llm_clusters.item_summaries
-                 WHERE team_id = $1 AND level = $2 AND item_id = ANY($3)",
+                "SELECT item_id, title, flow, bullets, notes
+                 FROM (SELECT c.*, sum(pg_catalog.octet_length(c.title) + pg_catalog.octet_length(c.flow)
+                                       + pg_catalog.octet_length(c.bullets::text) + pg_catalog.octet_length(c.notes::text))
+                                   OVER (ORDER BY c.item_id) AS running
+                       FROM (SELECT s.item_id, pg_catalog.left(s.title, 2000) AS title, pg_catalog.left(s.flow, 100000) AS flow,
+                                    ARRAY(SELECT pg_catalog.left(b.t, 2000) FROM pg_catalog.unnest(s.bullets[1:50]) WITH ORDINALITY AS b(t, i) ORDER BY b.i) AS bullets,
+                                    ARRAY(SELECT pg_catalog.left(n.t, 2000) FROM pg_catalog.unnest(s.notes[1:50]) WITH ORDINALITY AS n(t, i) ORDER BY n.i) AS notes
+                             FROM llm_clusters.item_summaries s
+                             WHERE s.team_id = $1 AND s.level = $2 AND s.item_id = ANY($3)) c) r
+                 WHERE r.running <= $4",
                 None,
-                &[team_id.into(), level.as_str().into(), ids.into()],
+                &[team_id.into(), level.as_str().into(), ids.into(), budget.into()],
             )?
             .map(|row| {
                 let text_array = |i: usize| -> Result<Vec<String>, pgrx::spi::Error> {

@@ -49,6 +49,8 @@ pub struct RunQuality {
     pub skipped_non_finite: i64,
     pub skipped_over_max_dimension: i64,
     pub skipped_other_dimension: i64,
+    /// Items left out because their item id or trace id is longer than 1,024 bytes.
+    pub skipped_long_id: i64,
     pub dimension: usize,
     /// Absent for a run that was skipped.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
