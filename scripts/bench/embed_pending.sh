@@ -17,17 +17,7 @@ trap 'stop_cluster; rm -rf "$work"' EXIT
 head -n "$n" "$data_dir/sharegpt_prompts.jsonl" > "$work/prompts.jsonl"; chmod 644 "$work/prompts.jsonl"
 PGPORT=55139 start_cluster 18 "$work"
 pg -c "CREATE EXTENSION llm_clusters"
-pg -o /dev/null -v file="$work/prompts.jsonl" <<'SQL'
-CREATE TEMP TABLE prompts (line text);
--- csv with quote and delimiter bytes that JSON lines never hold: each line verbatim (the
--- text format would turn the JSON's \n escapes into line breaks).
-SELECT format('COPY prompts FROM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')', :'file') \gexec
-SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object('event', '$ai_generation',
-    'uuid', md5(n::text)::uuid, 'timestamp', to_char(now() - n * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-    'properties', jsonb_build_object('$ai_trace_id', 't' || n,
-      '$ai_input', jsonb_build_array(jsonb_build_object('role', 'user', 'content', line::jsonb ->> 'text'))))))
-FROM (SELECT line, row_number() OVER () AS n FROM prompts) p;
-SQL
+pg -o /dev/null -v file="$work/prompts.jsonl" -f "$REPO_ROOT/scripts/bench/capture_prompts.sql"
 say "$(pg -At -c "SELECT count(*) || ' generations, ' || round(avg(length(content))) || ' characters each' FROM llm_clusters.events")"
 for threads in ${THREADS:-1 2}; do
   for precision in f32 int8; do

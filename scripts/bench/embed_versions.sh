@@ -33,15 +33,7 @@ for i in 0 1; do
   PGPORT=$((55170 + i)) start_cluster 18 "$work/pg$i"
   datas[i]=$PGDATA; hosts[i]=$PGHOST; ports[i]=$PGPORT; bins[i]=$PGBIN
   pg -c "CREATE EXTENSION llm_clusters"
-  pg -o /dev/null -v file="$work/prompts.jsonl" <<'SQL'
-CREATE TEMP TABLE prompts (line text);
-SELECT format('COPY prompts FROM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')', :'file') \gexec
-SELECT llm_clusters.capture(jsonb_agg(jsonb_build_object('event', '$ai_generation',
-    'uuid', md5(n::text)::uuid, 'timestamp', to_char(now() - n * interval '1 second', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
-    'properties', jsonb_build_object('$ai_trace_id', 't' || n,
-      '$ai_input', jsonb_build_array(jsonb_build_object('role', 'user', 'content', line::jsonb ->> 'text'))))))
-FROM (SELECT line, row_number() OVER () AS n FROM prompts) p;
-SQL
+  pg -o /dev/null -v file="$work/prompts.jsonl" -f "$REPO_ROOT/scripts/bench/capture_prompts.sql"
   say "${homes[$i]} ($(pg -At -c "SELECT extversion FROM pg_extension WHERE extname = 'llm_clusters'")): $(pg -At -c "SELECT count(*) || ' generations, ' || round(avg(length(content))) || ' characters each' FROM llm_clusters.events")"
 done
 
