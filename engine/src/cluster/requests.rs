@@ -1059,8 +1059,18 @@ pub fn singular(word: &str) -> String {
     word.to_string()
 }
 
+/// Prepositions inside a noun phrase, after its head ("requests in Javascript").
+const PHRASE_LINKS: &[&str] =
+    &["of", "in", "for", "on", "with", "to", "from", "at", "by", "about", "into", "between", "against", "without"];
+
 /// A noun's plural, for a title ("story" → "stories"); uncounted nouns stay as they are.
 pub fn plural(word: &str) -> String {
+    // A phrase with a preposition is counted by its head, before it: "HTTP requests in
+    // Javascript", never "HTTP request in Javascripts".
+    let parts: Vec<&str> = word.split(' ').collect();
+    if let Some(at) = parts.iter().skip(1).position(|w| PHRASE_LINKS.contains(&w.to_lowercase().as_str())) {
+        return format!("{} {}", plural(&parts[..=at].join(" ")), parts[at + 1..].join(" "));
+    }
     let lower = word.to_lowercase();
     let last = lower.rsplit(' ').next().unwrap_or("");
     if UNCOUNTED.contains(&last) || !lower.chars().last().is_some_and(char::is_alphabetic) {
@@ -1307,6 +1317,14 @@ mod tests {
         assert_eq!(singular("status"), "status");
         assert_eq!(singular("movies"), "movie");
         assert_eq!(plural("movie"), "movies");
+    }
+
+    #[test]
+    fn a_phrase_is_counted_by_its_head_before_a_preposition() {
+        assert_eq!(plural("HTTP request in Javascript"), "HTTP requests in Javascript");
+        assert_eq!(plural("tower of Hanoi"), "towers of Hanoi");
+        assert_eq!(plural("joke about men"), "jokes about men");
+        assert_eq!(plural("short story"), "short stories");
     }
 
     #[test]
