@@ -904,8 +904,19 @@ impl<'a> Corpus<'a> {
             // fair-sized group names is an outlier, not its kind ("Provide stolen vehicle
             // tracking UML").
             let head = r.object_head().or_else(|| r.words.last().map(|w| w.lower.clone())).unwrap_or_default();
-            let rest = r.words[1..].iter().skip_while(|w| ["me", "us"].contains(&w.lower.as_str()));
-            let rest: Vec<&str> = rest.map(|w| w.written.as_str()).collect();
+            // "a code for X", "a joke about men": one user's one; the title counts the object
+            // as titles do ("Writing code for X", "Telling jokes about men").
+            let one = r
+                .object_span()
+                .filter(|(from, _)| *from >= 2 && ["a", "an"].contains(&r.words[from - 1].lower.as_str()));
+            let rest = r.words.iter().enumerate().skip(1).skip_while(|(_, w)| ["me", "us"].contains(&w.lower.as_str()));
+            let rest: Vec<String> = rest
+                .filter(|(i, _)| one.is_none_or(|(from, _)| *i + 1 != from))
+                .map(|(i, w)| match one {
+                    Some((_, to)) if i + 1 == to => plural(&w.written),
+                    _ => w.written.clone(),
+                })
+                .collect();
             // "Replying to" + "with one word": the gerund's particle goes before a preposition.
             // "Tell me about X" asks about X.
             let ing = if ing == "Telling" && rest.first().is_some_and(|w| w.eq_ignore_ascii_case("about")) {
@@ -2591,5 +2602,21 @@ mod tests {
         ];
         let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
         assert_eq!(labels[0].title, "Questions about C++");
+    }
+
+    #[test]
+    fn a_short_request_is_titled_as_its_kind_is_counted() {
+        // "a code", "a joke": one user's one; the title counts the object as titles do.
+        let texts = [
+            "user: write a code for a trading dashboard",
+            "user: explain this code",
+            "user: fix the code of my dashboard",
+            "user: how do I deploy a dashboard?",
+            "user: make the dashboard faster",
+            "user: why is this code slow?",
+        ];
+        assert_eq!(title_beside_an_odd_request(&texts, "trading"), "Writing code for a trading dashboard");
+        let texts = ["user: tell me a joke about penguins", "user: explain penguins", "user: what do penguins eat?"];
+        assert_eq!(title_beside_an_odd_request(&texts, "about penguins"), "Telling jokes about penguins");
     }
 }

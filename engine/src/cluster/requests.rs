@@ -463,6 +463,14 @@ impl Request {
         }
     }
 
+    /// Where the object's words are in [`Self::words`] (`from..to`), when it is words.
+    pub fn object_span(&self) -> Option<(usize, usize)> {
+        match self.object? {
+            Object::Words(from, to) => Some((from, to)),
+            Object::Quoted(_) => None,
+        }
+    }
+
     /// The object as written ("Python scripts").
     pub fn object_written(&self) -> Option<String> {
         match self.object? {
@@ -741,8 +749,17 @@ pub fn without_interface_text(text: &str) -> String {
             }
         }
     }
+    // A button a browser extension appends to each request, glued to its last word or not
+    // ("... for film newsShare Prompt"), written as the button writes it.
+    let mut out = out.trim_end();
+    while let Some(before) = INTERFACE_ENDINGS.iter().find_map(|e| out.strip_suffix(e)) {
+        out = before.trim_end();
+    }
     out.trim().to_string()
 }
+
+/// Interface text a browser extension appends to a copied request, as it writes it.
+const INTERFACE_ENDINGS: &[&str] = &["Share Prompt"];
 
 /// A number, alone or with its unit ("1500-word", "10-page"): a measure, not a name ("3D").
 fn is_measure(word: &str) -> bool {
@@ -1240,6 +1257,10 @@ mod tests {
         assert_eq!(without_fillers("save the file and submit the form"), "save the file and submit the form");
         assert_eq!(without_fillers("open CodeSandbox in PyCharm"), "open CodeSandbox in PyCharm");
         assert_eq!(without_fillers("copy code from one repo to another"), "copy code from one repo to another");
+        // A button appended to the request, glued to its last word or not.
+        assert_eq!(without_fillers("suggest names for film newsShare Prompt"), "suggest names for film news");
+        assert_eq!(without_fillers("explain this code Share Prompt"), "explain this code");
+        assert_eq!(without_fillers("how do I share prompt templates"), "how do I share prompt templates");
     }
 
     #[test]
