@@ -137,6 +137,26 @@ const NOT_OBJECT: &[&str] = &[
     "below",
     "above",
     "etc",
+    // Prepositions that are no stop words, and the participles that name what follows:
+    // "bounty platforms along with links", "a native component called Overlay".
+    "along",
+    "around",
+    "across",
+    "behind",
+    "beyond",
+    "throughout",
+    "towards",
+    "toward",
+    "among",
+    "amongst",
+    "despite",
+    "except",
+    "versus",
+    "vs",
+    "called",
+    "named",
+    "titled",
+    "entitled",
 ];
 
 /// Words that show a sentence addresses the assistant or asks it something.
@@ -1338,6 +1358,17 @@ mod tests {
         assert_eq!(singular("status"), "status");
         assert_eq!(singular("movies"), "movie");
         assert_eq!(plural("movie"), "movies");
+    }
+
+    #[test]
+    fn a_preposition_or_a_naming_participle_ends_an_object() {
+        for (text, object) in [
+            ("list bounty platforms along with links", "bounty platform"),
+            ("write a react native component called OverlayScreen", "react native component"),
+            ("create a fund thesis around climate tech", "fund thesis"),
+        ] {
+            assert_eq!(Request::read(text).object_key().as_deref(), Some(object), "{text}");
+        }
     }
 
     #[test]
