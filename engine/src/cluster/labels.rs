@@ -254,6 +254,18 @@ struct Candidate {
     /// Whether one request alone asks it and no other names its object: an outlier of its
     /// group, ranked after every title that names more of it.
     outlying: bool,
+    /// The request verb and object head an activity names ("tell", "joke").
+    kind: Option<(&'static str, String)>,
+    /// Whether it is one short request whose kind (the same verb and object head) another
+    /// candidate names for more of the group: "Telling a joke about men" of "Telling jokes".
+    instance: bool,
+    /// The topic a "Questions about" / "Requests about" / "Problems with" title names.
+    topic: Option<String>,
+    /// Whether an activity says what is asked of its topic for as many of the group:
+    /// "Requests about React" where "Creating React components" names it.
+    restated: bool,
+    /// The share of the group a topic's activity stands for: that of the topic it restates.
+    stands_for: f64,
 }
 
 /// What [`Corpus::measure`] finds: the share of a group's requests that ask, that share
@@ -280,6 +292,11 @@ impl Candidate {
             odd: false,
             typical: m.count,
             outlying: false,
+            kind: None,
+            instance: false,
+            topic: None,
+            restated: false,
+            stands_for: 0.0,
         }
     }
 
@@ -772,10 +789,12 @@ impl<'a> Corpus<'a> {
                 let modified = key.rsplit_once(' ').map_or(0, |(modifier, _)| named(modifier));
                 let typical = named(&key).max(named(object)).max(modified).max(m.count);
                 // "Translating sentences into French", when most such requests say where to.
+                let kind = Some((*verb, object.clone()));
                 if let Some((complement, m)) = self.complement(g, verb, object) {
-                    out.push(Candidate { typical, ..Candidate::new(format!("{ing} {shown} {complement}"), m, true) });
+                    let title = format!("{ing} {shown} {complement}");
+                    out.push(Candidate { typical, kind: kind.clone(), ..Candidate::new(title, m, true) });
                 }
-                out.push(Candidate { typical, ..Candidate::new(format!("{ing} {shown}"), m, true) });
+                out.push(Candidate { typical, kind, ..Candidate::new(format!("{ing} {shown}"), m, true) });
             }
             // "Writing short stories and poems", when each is common in the group and
             // none is far rarer than the commonest.
@@ -850,7 +869,8 @@ impl<'a> Corpus<'a> {
                 if form != Form::Question {
                     m.share *= 0.5;
                 }
-                out.push(Candidate { typical, ..Candidate::new(title, m, true).scaled(0.9) });
+                let topic = Some(topic.to_string());
+                out.push(Candidate { typical, topic, ..Candidate::new(title, m, true).scaled(0.9) });
             }
         }
         // What a question asks of the user's own thing: "Asking whether orders have shipped",
@@ -884,8 +904,19 @@ impl<'a> Corpus<'a> {
             // fair-sized group names is an outlier, not its kind ("Provide stolen vehicle
             // tracking UML").
             let head = r.object_head().or_else(|| r.words.last().map(|w| w.lower.clone())).unwrap_or_default();
-            let rest = r.words[1..].iter().skip_while(|w| ["me", "us"].contains(&w.lower.as_str()));
-            let rest: Vec<&str> = rest.map(|w| w.written.as_str()).collect();
+            // "a code for X", "a joke about men": one user's one; the title counts the object
+            // as titles do ("Writing code for X", "Telling jokes about men").
+            let one = r
+                .object_span()
+                .filter(|(from, _)| *from >= 2 && ["a", "an"].contains(&r.words[from - 1].lower.as_str()));
+            let rest = r.words.iter().enumerate().skip(1).skip_while(|(_, w)| ["me", "us"].contains(&w.lower.as_str()));
+            let rest: Vec<String> = rest
+                .filter(|(i, _)| one.is_none_or(|(from, _)| *i + 1 != from))
+                .map(|(i, w)| match one {
+                    Some((_, to)) if i + 1 == to => plural(&w.written),
+                    _ => w.written.clone(),
+                })
+                .collect();
             // "Replying to" + "with one word": the gerund's particle goes before a preposition.
             // "Tell me about X" asks about X.
             let ing = if ing == "Telling" && rest.first().is_some_and(|w| w.eq_ignore_ascii_case("about")) {
@@ -902,7 +933,16 @@ impl<'a> Corpus<'a> {
             let title = format!("{ing} {}", rest.join(" "));
             // On a tie, the general activity it is one instance of goes first.
             let typical = named(&head).max(m.count);
-            out.push(Candidate { verbatim: true, typical, ..Candidate::new(title, m, true).scaled(0.95) });
+            let kind = r.verb().zip(r.object_head());
+            out.push(Candidate { verbatim: true, typical, kind, ..Candidate::new(title, m, true).scaled(0.95) });
+        }
+        // A short request near the centre stands for its kind only where no other title
+        // names that kind for more of the group: "Telling a joke about men" is one user's
+        // joke of a group that asks for jokes ("Telling jokes").
+        let kinds: Vec<(Option<(&str, String)>, usize)> =
+            out.iter().filter(|c| !c.verbatim).map(|c| (c.kind.clone(), c.count)).collect();
+        for c in out.iter_mut().filter(|c| c.verbatim && c.kind.is_some()) {
+            c.instance = kinds.iter().any(|(kind, count)| *kind == c.kind && *count > c.count);
         }
         // Where a request verb is common, a title one request asks for (not a short request
         // near the centre, which stands for its kind) names an odd one out.
@@ -917,6 +957,41 @@ impl<'a> Corpus<'a> {
             for c in out.iter_mut().filter(|c| c.count == 0 || (c.count < 2 && c.typical < 2)) {
                 c.outlying = true;
             }
+        }
+        // A topic most of the group names, restated by an activity on it that names as
+        // much of the group: "Creating React components" says what "Requests about React"
+        // leaves out. The activity stands for the topic's share; the topic goes after it.
+        let n_g = self.members[g].len();
+        let holds = |title: &str, topic: &str| {
+            let words: Vec<String> = title.split(' ').skip(1).map(|w| singular(&w.to_lowercase())).collect();
+            let topic: Vec<String> = topic.split(' ').map(singular).collect();
+            words.windows(topic.len()).any(|w| w == topic.as_slice())
+        };
+        for t in 0..out.len() {
+            let Some(topic) = out[t].topic.clone() else { continue };
+            if out[t].typical * 5 < n_g {
+                continue;
+            }
+            let (typical, share) = (out[t].typical, out[t].share);
+            let mut restated = false;
+            let activity = |c: &Candidate| c.kind.is_some() && !c.verbatim && !c.outlying && c.typical >= typical;
+            for c in out.iter_mut().filter(|c| activity(c)) {
+                if holds(&c.title, &topic) {
+                    c.stands_for = c.stands_for.max(share);
+                    restated = true;
+                }
+            }
+            out[t].restated = restated;
+        }
+        // "Requests about" is the last resort: a topic a fair part of the group asks
+        // questions about is named so ("Questions about Docker", not "Requests about docker").
+        let asked: Vec<String> = out
+            .iter()
+            .filter(|c| c.title.starts_with("Questions about") && c.share >= MIN_SHARE && !c.outlying)
+            .filter_map(|c| c.topic.clone())
+            .collect();
+        for c in out.iter_mut().filter(|c| c.title.starts_with("Requests about")) {
+            c.restated |= c.topic.as_ref().is_some_and(|t| asked.contains(t));
         }
         // The group's own phrases, for groups that are not requests (news, pasted text); a
         // single word says what the texts are about ("Texts about Chelsea").
@@ -972,7 +1047,7 @@ impl<'a> Corpus<'a> {
         let mut places: HashMap<Place, BTreeMap<&str, usize>> = HashMap::new();
         let mut topic_places: Vec<Option<Place>> = Vec::new();
         let content = |w: &requests::Word| {
-            w.lower.chars().count() >= 3 && !STOP_WORDS.contains(&w.lower.as_str()) && !is_identifier(&w.lower)
+            long_enough(&w.lower) && !STOP_WORDS.contains(&w.lower.as_str()) && !is_identifier(&w.lower)
         };
         for &i in &self.members[g] {
             let ws = &self.docs[i].request.words;
@@ -1253,7 +1328,9 @@ fn contrastive_order(
         .map(|(g, head)| {
             // A title must stand for a fair part of its group, not one odd request, and be a
             // phrase, not a word.
-            let fair = |c: &Candidate| c.share >= MIN_SHARE && !c.odd && !c.outlying;
+            let fair = |c: &Candidate| {
+                c.share.max(c.stands_for) >= MIN_SHARE && !c.odd && !c.outlying && !c.instance && !c.restated
+            };
             let tier = |c: &Candidate| match (c.title.contains(' '), fair(c)) {
                 (true, true) => 2,
                 (true, false) => 1,
@@ -1273,8 +1350,8 @@ fn contrastive_order(
                     let margin = f64::from(own - other);
                     // The margin decides; among titles about as contrastive, the one more of
                     // the group's requests ask for, an activity, a phrase of 3 to 8 words win.
-                    let score = margin + 0.5 * c.share.min(1.0) + if c.activity { 0.03 } else { 0.0 };
-                    Some((margin > 0.0, tier(c), !c.outlying, score, i))
+                    let score = margin + 0.5 * c.share.max(c.stands_for).min(1.0) + if c.activity { 0.03 } else { 0.0 };
+                    Some((margin > 0.0, tier(c), !(c.outlying || c.instance || c.restated), score, i))
                 })
                 .collect();
             ranked.sort_by(|a, b| {
@@ -1299,8 +1376,9 @@ fn count_written_forms(text: &str, written: &mut HashMap<String, BTreeMap<String
     let mut sentence_start = true;
     let mut counted = 0;
     let mut word = String::new();
-    for c in text.chars().chain(std::iter::once(' ')) {
-        if c.is_alphanumeric() || c == '\'' || c == '-' {
+    let chars: Vec<char> = text.chars().chain(std::iter::once(' ')).collect();
+    for (i, &c) in chars.iter().enumerate() {
+        if in_word(&chars, i) {
             word.push(c);
             continue;
         }
@@ -1352,22 +1430,58 @@ fn unquoted(text: &str) -> String {
 fn tokens(text: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut words = 0;
-    for piece in text.split_inclusive(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-')) {
-        let word = piece.trim_end_matches(|c: char| !(c.is_alphanumeric() || c == '\'' || c == '-'));
-        let word = word.trim_matches(['\'', '-']);
-        if !word.is_empty() {
-            out.push(word.to_lowercase());
+    let chars: Vec<char> = text.chars().collect();
+    let mut word = String::new();
+    for i in 0..=chars.len() {
+        if i < chars.len() && in_word(&chars, i) {
+            word.push(chars[i]);
+            continue;
+        }
+        let w = word.trim_matches(['\'', '-']);
+        if !w.is_empty() {
+            out.push(w.to_lowercase());
             words += 1;
             if words == PHRASE_WORDS_PER_TEXT {
                 break;
             }
         }
-        let breaks = piece.ends_with(['.', ',', ';', ':', '!', '?', '\n', '(', ')', '"', '[', ']', '{', '}']);
+        word.clear();
+        let breaks = chars
+            .get(i)
+            .is_some_and(|c| ['.', ',', ';', ':', '!', '?', '\n', '(', ')', '"', '[', ']', '{', '}'].contains(c));
         if breaks && out.last().is_some_and(|w| !w.is_empty()) {
             out.push(String::new());
         }
     }
     out
+}
+
+/// Whether `chars[i]` belongs to a word: a letter, digit, apostrophe or hyphen, or the
+/// symbols that end a name ("C++", "C#", "F#": after a letter, before no letter or digit),
+/// so that "Questions about C++" is a topic where "a+b" is two words.
+fn in_word(chars: &[char], i: usize) -> bool {
+    let c = chars[i];
+    if c.is_alphanumeric() || c == '\'' || c == '-' {
+        return true;
+    }
+    let letter_at = |at: Option<usize>| at.and_then(|at| chars.get(at)).is_some_and(|c| c.is_alphabetic());
+    let no_letter_at = |at: usize| chars.get(at).is_none_or(|n| !n.is_alphanumeric());
+    match c {
+        '#' => letter_at(i.checked_sub(1)) && no_letter_at(i + 1),
+        // "c++": a letter, then two "+", then no letter.
+        '+' => {
+            let first = letter_at(i.checked_sub(1)) && chars.get(i + 1) == Some(&'+') && no_letter_at(i + 2);
+            let second = i > 0 && chars[i - 1] == '+' && letter_at(i.checked_sub(2)) && no_letter_at(i + 1);
+            first || second
+        }
+        _ => false,
+    }
+}
+
+/// Whether a word is long enough to name something: 3 characters, or a name ending in a
+/// symbol ("C#").
+fn long_enough(w: &str) -> bool {
+    w.chars().count() >= 3 || (w.chars().count() >= 2 && w.ends_with(['+', '#']))
 }
 
 /// A run's offline labels: one per cluster (in cluster order) and one per theme.
@@ -1474,7 +1588,7 @@ pub fn label_themes(docs: &[(i32, u32, &str)], members: &ThemeMembers, embed: Op
 /// words, at most 3 of them content words, not starting or ending with a stop word.
 fn phrases(tokens: &[String], stop: &HashSet<&str>) -> HashSet<String> {
     let content = |w: &str| {
-        w.chars().count() >= 3
+        long_enough(w)
             && !w.chars().all(|c| c.is_numeric())
             && !stop.contains(w)
             && !is_contraction(w)
@@ -1522,7 +1636,7 @@ fn phrases(tokens: &[String], stop: &HashSet<&str>) -> HashSet<String> {
 /// function word or the end, not by another content word.
 fn heads(tokens: &[String], stop: &HashSet<&str>) -> HashSet<String> {
     // An identifier ends the group before it: "order" is the head in "has order 12 shipped".
-    let content = |w: &str| w.chars().count() >= 3 && !stop.contains(w) && !is_contraction(w) && !is_identifier(w);
+    let content = |w: &str| long_enough(w) && !stop.contains(w) && !is_contraction(w) && !is_identifier(w);
     tokens
         .iter()
         .enumerate()
@@ -2416,5 +2530,93 @@ mod tests {
         for german in ["umtauschen", "wie kann", "laufschuhe"] {
             assert!(!said.contains(german), "{german}: {said}");
         }
+    }
+
+    #[test]
+    fn a_short_request_is_one_of_its_kind_where_the_kind_is_asked_more() {
+        // The first request is short and near the centre, and its title the most
+        // contrastive; the group asks for jokes, one user about cats.
+        let texts = [
+            "user: tell me a joke about cats",
+            "user: tell me a joke",
+            "user: tell me a joke about dogs",
+            "user: tell a joke about my school",
+            "user: tell me a funny joke please",
+            "user: tell us a joke for a wedding speech",
+            "user: explain why the chicken crossed the road",
+            "user: what is the funniest word in English?",
+        ];
+        assert_eq!(title_beside_an_odd_request(&texts, "cats"), "Telling jokes");
+    }
+
+    #[test]
+    fn a_topic_most_of_a_group_names_is_put_as_what_is_asked_of_it() {
+        // No verb is common; all name React, as a thing ("in React") or what makes one
+        // ("a React component"). The topic's own title is the most contrastive.
+        let texts = [
+            "user: create a React component for a modal",
+            "user: write unit tests for my React app",
+            "user: fix this error in React",
+            "user: explain hooks in React",
+            "user: build a travel app in React",
+            "user: convert this class to React hooks",
+            "user: add dark mode to a page in React",
+            "user: debug this form in React",
+            "user: how do I use typescript with React?",
+            "user: is vue better than React?",
+        ];
+        assert_eq!(title_beside_an_odd_request(&texts, "Requests about React"), "Creating React components");
+    }
+
+    #[test]
+    fn a_topic_asked_about_is_named_by_the_questions() {
+        let texts = [
+            "user: how do I expose a port in docker?",
+            "user: why does my build fail in docker?",
+            "user: what is a volume in docker?",
+            "user: can I run cron jobs in docker?",
+            "user: create a compose file for postgres in docker",
+            "user: write a healthcheck for nginx in docker",
+            "user: explain networking in docker",
+            "user: fix this permission error in docker",
+            "user: list running containers in docker",
+        ];
+        assert_eq!(title_beside_an_odd_request(&texts, "Requests about docker"), "Questions about docker");
+    }
+
+    #[test]
+    fn names_written_with_symbols_are_words() {
+        let t = tokens("How do lambdas work in C++? And in C#, or a+b, #1, x++y");
+        for name in ["c++", "c#"] {
+            assert!(t.contains(&name.to_string()), "{name}: {t:?}");
+        }
+        assert!(!t.iter().any(|w| w.contains('+') && w != "c++"), "{t:?}");
+        let docs = vec![
+            (0, "user: what is a class in C++?"),
+            (0, "user: how do pointers work in C++?"),
+            (0, "user: what are lambdas in C++?"),
+            (0, "user: how do I read a file in C++?"),
+            (0, "user: why is my loop slow in C++?"),
+            (1, "user: write a poem about the sea"),
+            (1, "user: write a poem about love"),
+        ];
+        let labels = label_groups(&docs, 2, &[vec![], vec![]], &[], None);
+        assert_eq!(labels[0].title, "Questions about C++");
+    }
+
+    #[test]
+    fn a_short_request_is_titled_as_its_kind_is_counted() {
+        // "a code", "a joke": one user's one; the title counts the object as titles do.
+        let texts = [
+            "user: write a code for a trading dashboard",
+            "user: explain this code",
+            "user: fix the code of my dashboard",
+            "user: how do I deploy a dashboard?",
+            "user: make the dashboard faster",
+            "user: why is this code slow?",
+        ];
+        assert_eq!(title_beside_an_odd_request(&texts, "trading"), "Writing code for a trading dashboard");
+        let texts = ["user: tell me a joke about penguins", "user: explain penguins", "user: what do penguins eat?"];
+        assert_eq!(title_beside_an_odd_request(&texts, "about penguins"), "Telling jokes about penguins");
     }
 }

@@ -137,6 +137,26 @@ const NOT_OBJECT: &[&str] = &[
     "below",
     "above",
     "etc",
+    // Prepositions that are no stop words, and the participles that name what follows:
+    // "bounty platforms along with links", "a native component called Overlay".
+    "along",
+    "around",
+    "across",
+    "behind",
+    "beyond",
+    "throughout",
+    "towards",
+    "toward",
+    "among",
+    "amongst",
+    "despite",
+    "except",
+    "versus",
+    "vs",
+    "called",
+    "named",
+    "titled",
+    "entitled",
 ];
 
 /// Words that show a sentence addresses the assistant or asks it something.
@@ -463,6 +483,14 @@ impl Request {
         }
     }
 
+    /// Where the object's words are in [`Self::words`] (`from..to`), when it is words.
+    pub fn object_span(&self) -> Option<(usize, usize)> {
+        match self.object? {
+            Object::Words(from, to) => Some((from, to)),
+            Object::Quoted(_) => None,
+        }
+    }
+
     /// The object as written ("Python scripts").
     pub fn object_written(&self) -> Option<String> {
         match self.object? {
@@ -741,8 +769,17 @@ pub fn without_interface_text(text: &str) -> String {
             }
         }
     }
+    // A button a browser extension appends to each request, glued to its last word or not
+    // ("... for film newsShare Prompt"), written as the button writes it.
+    let mut out = out.trim_end();
+    while let Some(before) = INTERFACE_ENDINGS.iter().find_map(|e| out.strip_suffix(e)) {
+        out = before.trim_end();
+    }
     out.trim().to_string()
 }
+
+/// Interface text a browser extension appends to a copied request, as it writes it.
+const INTERFACE_ENDINGS: &[&str] = &["Share Prompt"];
 
 /// A number, alone or with its unit ("1500-word", "10-page"): a measure, not a name ("3D").
 fn is_measure(word: &str) -> bool {
@@ -1059,8 +1096,18 @@ pub fn singular(word: &str) -> String {
     word.to_string()
 }
 
+/// Prepositions inside a noun phrase, after its head ("requests in Javascript").
+const PHRASE_LINKS: &[&str] =
+    &["of", "in", "for", "on", "with", "to", "from", "at", "by", "about", "into", "between", "against", "without"];
+
 /// A noun's plural, for a title ("story" → "stories"); uncounted nouns stay as they are.
 pub fn plural(word: &str) -> String {
+    // A phrase with a preposition is counted by its head, before it: "HTTP requests in
+    // Javascript", never "HTTP request in Javascripts".
+    let parts: Vec<&str> = word.split(' ').collect();
+    if let Some(at) = parts.iter().skip(1).position(|w| PHRASE_LINKS.contains(&w.to_lowercase().as_str())) {
+        return format!("{} {}", plural(&parts[..=at].join(" ")), parts[at + 1..].join(" "));
+    }
     let lower = word.to_lowercase();
     let last = lower.rsplit(' ').next().unwrap_or("");
     if UNCOUNTED.contains(&last) || !lower.chars().last().is_some_and(char::is_alphabetic) {
@@ -1230,6 +1277,10 @@ mod tests {
         assert_eq!(without_fillers("save the file and submit the form"), "save the file and submit the form");
         assert_eq!(without_fillers("open CodeSandbox in PyCharm"), "open CodeSandbox in PyCharm");
         assert_eq!(without_fillers("copy code from one repo to another"), "copy code from one repo to another");
+        // A button appended to the request, glued to its last word or not.
+        assert_eq!(without_fillers("suggest names for film newsShare Prompt"), "suggest names for film news");
+        assert_eq!(without_fillers("explain this code Share Prompt"), "explain this code");
+        assert_eq!(without_fillers("how do I share prompt templates"), "how do I share prompt templates");
     }
 
     #[test]
@@ -1307,6 +1358,25 @@ mod tests {
         assert_eq!(singular("status"), "status");
         assert_eq!(singular("movies"), "movie");
         assert_eq!(plural("movie"), "movies");
+    }
+
+    #[test]
+    fn a_preposition_or_a_naming_participle_ends_an_object() {
+        for (text, object) in [
+            ("list bounty platforms along with links", "bounty platform"),
+            ("write a react native component called OverlayScreen", "react native component"),
+            ("create a fund thesis around climate tech", "fund thesis"),
+        ] {
+            assert_eq!(Request::read(text).object_key().as_deref(), Some(object), "{text}");
+        }
+    }
+
+    #[test]
+    fn a_phrase_is_counted_by_its_head_before_a_preposition() {
+        assert_eq!(plural("HTTP request in Javascript"), "HTTP requests in Javascript");
+        assert_eq!(plural("tower of Hanoi"), "towers of Hanoi");
+        assert_eq!(plural("joke about men"), "jokes about men");
+        assert_eq!(plural("short story"), "short stories");
     }
 
     #[test]
