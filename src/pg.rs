@@ -231,6 +231,79 @@ fn with_setting<T>(name: &std::ffi::CStr, value: &std::ffi::CStr, f: impl FnOnce
     value
 }
 
+/// The session-level advisory lock functions (pg_proc OIDs, fixed since PostgreSQL 8.2):
+/// `pg_advisory_lock`, `_lock_shared`, `pg_try_advisory_lock`, `_lock_shared`,
+/// `pg_advisory_unlock`, `_unlock_shared` (bigint, then int4 pairs) and
+/// `pg_advisory_unlock_all`. A lock they take outlives any (sub)transaction, so a read
+/// cannot undo it; an unlock releases the caller's own.
+const SESSION_ADVISORY_LOCK_FUNCTIONS: std::ops::RangeInclusive<u32> = 2880..=2892;
+
+/// Owner reads in progress in this backend (`Owner::run`), for the hook below.
+static OWNER_READS: AtomicI32 = AtomicI32::new(0);
+
+static mut NEXT_OBJECT_ACCESS_HOOK: pg_sys::object_access_hook_type = None;
+
+/// Installs the hook that refuses session-level advisory locks to code run as a job's
+/// owner (at library load).
+pub fn install_owner_hooks() {
+    // SAFETY: hooks are set at load, on the backend's thread; the previous one is chained.
+    unsafe {
+        NEXT_OBJECT_ACCESS_HOOK = pg_sys::object_access_hook;
+        pg_sys::object_access_hook = Some(refuse_session_advisory_locks);
+    }
+}
+
+/// PostgreSQL asks this hook before it runs any function of an expression (ExecInitFunc,
+/// built-in ones too; `fmgr_hook` skips those): within an owner's read, a session-level
+/// advisory lock function is refused before it runs (a handler that catches the error
+/// has taken nothing). It runs for every object access of the backend: the common case
+/// (no hook before ours, no refusal) is a few comparisons, outside `pg_guard`.
+unsafe extern "C-unwind" fn refuse_session_advisory_locks(
+    access: pg_sys::ObjectAccessType::Type,
+    class_id: pg_sys::Oid,
+    object_id: pg_sys::Oid,
+    sub_id: std::ffi::c_int,
+    arg: *mut std::ffi::c_void,
+) {
+    // SAFETY: a copy of the pointer set once at load.
+    let next = unsafe { NEXT_OBJECT_ACCESS_HOOK };
+    let refused = access == pg_sys::ObjectAccessType::OAT_FUNCTION_EXECUTE
+        && class_id == pg_sys::ProcedureRelationId
+        && OWNER_READS.load(Ordering::SeqCst) > 0
+        && SESSION_ADVISORY_LOCK_FUNCTIONS.contains(&object_id.to_u32());
+    if next.is_some() || refused {
+        unsafe { next_hook_then_refuse(next, refused, access, class_id, object_id, sub_id, arg) };
+    }
+}
+
+/// The hook installed before ours (which may raise), then the refusal.
+#[pg_guard]
+unsafe extern "C-unwind" fn next_hook_then_refuse(
+    next: pg_sys::object_access_hook_type,
+    refused: bool,
+    access: pg_sys::ObjectAccessType::Type,
+    class_id: pg_sys::Oid,
+    object_id: pg_sys::Oid,
+    sub_id: std::ffi::c_int,
+    arg: *mut std::ffi::c_void,
+) {
+    if let Some(next) = next {
+        // SAFETY: the hook that was installed before ours, called as PostgreSQL would.
+        unsafe { next(access, class_id, object_id, sub_id, arg) };
+    }
+    if refused {
+        raise(
+            EngineError::new(
+                ErrorKind::InsufficientPrivilege,
+                "a job's source may not take or release session-level advisory locks: they would outlive the read in the reader's session",
+            )
+            .with_hint(
+                "Remove pg_advisory_lock, pg_advisory_unlock and the like from the source's views and functions (transaction-level pg_advisory_xact_lock is allowed).",
+            ),
+        );
+    }
+}
+
 /// A role to do work as, checked to exist.
 #[derive(Clone, Copy)]
 pub struct Owner {
@@ -257,7 +330,9 @@ impl Owner {
     /// VACUUM, ANALYZE or REFRESH MATERIALIZED VIEW as a table's owner (CVE-2022-1552):
     /// a security-restricted operation (no SET ROLE, no temporary objects, nothing that
     /// outlives it) with `search_path` set to `pg_catalog, pg_temp`. Whoever calls, code in
-    /// the source (a view's functions, say) runs with the owner's rights only.
+    /// the source (a view's functions, say) runs with the owner's rights only, and cannot
+    /// take or release session-level advisory locks (`refuse_session_advisory_locks`),
+    /// which would outlive the read in the caller's session.
     pub fn run<T>(self, f: impl FnOnce() -> T) -> T {
         let mut saved_user = pg_sys::InvalidOid;
         let mut saved_context = 0;
@@ -272,8 +347,12 @@ impl Owner {
         // the caller's session.
         with_setting(c"search_path", c"pg_catalog, pg_temp", || {
             let f = std::panic::AssertUnwindSafe(f);
+            OWNER_READS.fetch_add(1, Ordering::SeqCst);
             PgTryBuilder::new(f)
-                .finally(move || unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) })
+                .finally(move || {
+                    OWNER_READS.fetch_sub(1, Ordering::SeqCst);
+                    unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) }
+                })
                 .execute()
         })
     }
