@@ -231,6 +231,37 @@ fn with_setting<T>(name: &std::ffi::CStr, value: &std::ffi::CStr, f: impl FnOnce
     value
 }
 
+/// Runs `f` read-only in a subtransaction that is rolled back after it, whether it returns
+/// or raises (raised again then, as it was): `f` writes nothing (nor calls `nextval`, whose
+/// `lastval` would be the caller's next), and whatever else it did in the transaction is
+/// undone when it ends: its locks (transaction-level advisory ones too) released, the
+/// cursors it left open closed, the notifications it queued discarded, its settings
+/// restored. `f`'s value is Rust's, so it outlives the rollback.
+fn rolled_back<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: the pattern of `try_subtransaction`, with a rollback where it releases.
+    let (context, owner) = unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
+    unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };
+    // Read-only until the rollback restores the caller's mode (the subtransaction's start
+    // saved it); the code cannot SET it back inside a subtransaction.
+    unsafe { pg_sys::XactReadOnly = true };
+    let roll_back = move || unsafe {
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+        pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+    };
+    let f = std::panic::AssertUnwindSafe(f);
+    let value = PgTryBuilder::new(f)
+        .catch_others(|caught| {
+            roll_back();
+            caught.rethrow()
+        })
+        .execute();
+    roll_back();
+    value
+}
+
 /// The session-level advisory lock functions (pg_proc OIDs, fixed since PostgreSQL 8.2):
 /// `pg_advisory_lock`, `_lock_shared`, `pg_try_advisory_lock`, `_lock_shared`,
 /// `pg_advisory_unlock`, `_unlock_shared` (bigint, then int4 pairs) and
@@ -298,7 +329,7 @@ unsafe extern "C-unwind" fn next_hook_then_refuse(
                 "a job's source may not take or release session-level advisory locks: they would outlive the read in the reader's session",
             )
             .with_hint(
-                "Remove pg_advisory_lock, pg_advisory_unlock and the like from the source's views and functions (transaction-level pg_advisory_xact_lock is allowed).",
+                "Remove pg_advisory_lock, pg_advisory_unlock and the like from the source's views and functions (pg_advisory_xact_lock is allowed: it is released when the read ends).",
             ),
         );
     }
@@ -330,9 +361,10 @@ impl Owner {
     /// VACUUM, ANALYZE or REFRESH MATERIALIZED VIEW as a table's owner (CVE-2022-1552):
     /// a security-restricted operation (no SET ROLE, no temporary objects, nothing that
     /// outlives it) with `search_path` set to `pg_catalog, pg_temp`. Whoever calls, code in
-    /// the source (a view's functions, say) runs with the owner's rights only, and cannot
-    /// take or release session-level advisory locks (`refuse_session_advisory_locks`),
-    /// which would outlive the read in the caller's session.
+    /// the source (a view's functions, say) runs with the owner's rights only, and leaves
+    /// nothing behind in the caller's session or transaction: `f` runs read-only in a
+    /// subtransaction rolled back after it (`rolled_back`), and session-level advisory
+    /// locks are refused (`refuse_session_advisory_locks`).
     pub fn run<T>(self, f: impl FnOnce() -> T) -> T {
         let mut saved_user = pg_sys::InvalidOid;
         let mut saved_context = 0;
@@ -348,7 +380,7 @@ impl Owner {
         with_setting(c"search_path", c"pg_catalog, pg_temp", || {
             let f = std::panic::AssertUnwindSafe(f);
             OWNER_READS.fetch_add(1, Ordering::SeqCst);
-            PgTryBuilder::new(f)
+            PgTryBuilder::new(move || rolled_back(f))
                 .finally(move || {
                     OWNER_READS.fetch_sub(1, Ordering::SeqCst);
                     unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) }

@@ -1,7 +1,10 @@
--- Attack: a team admin's source leaves something behind in the session of whoever reads
--- it (a superuser's cluster_items in a pooled connection, the worker): a session-level
--- advisory lock on another application's key, or the release of the caller's own. Code
--- run as the owner leaves nothing behind: session-level advisory locks are refused.
+-- Attack: a team admin's source leaves something behind in the session or transaction of
+-- whoever reads it (a superuser's cluster_items in a pooled connection, the worker):
+-- a session-level advisory lock on another application's key (or the release of the
+-- caller's own), a transaction-level lock, a notification the caller's commit delivers,
+-- an open cursor, a sequence's lastval. Code run as the owner leaves nothing behind:
+-- session-level advisory locks are refused, everything done in the transaction is
+-- rolled back when the read ends, and the read is read-only.
 \set ON_ERROR_ROLLBACK on
 \set SHOW_CONTEXT never
 BEGIN;
@@ -52,6 +55,7 @@ SELECT llm_clusters.run_job(:job) AS run \gset
 SELECT status FROM llm_clusters.runs WHERE id = :run;
 -- The caller's own advisory locks, held before any read.
 SELECT pg_advisory_lock(7100), pg_advisory_lock(7200);
+-- (No temporary objects: PREPARE TRANSACTION at the end refuses a transaction with any.)
 CREATE FUNCTION regress.advisory() RETURNS text LANGUAGE sql AS $f$
     SELECT coalesce(string_agg(format('%s/%s %s', classid, objid, mode), ', ' ORDER BY classid, objid, mode), 'none')
     FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory'
@@ -83,6 +87,39 @@ SELECT pg_advisory_lock(7200);
 UPDATE leaver.mode SET m = 'unlock_all';
 SELECT count(*) > 0 AS read FROM llm_clusters.cluster_items(:run, 0);
 SELECT regress.advisory() AS after_unlock_all;
+-- Transaction-level: released when the read ends, not when the caller's transaction does.
+UPDATE leaver.mode SET m = 'xact_lock';
+SELECT count(*) > 0 AS read FROM llm_clusters.cluster_items(:run, 0);
+SELECT regress.advisory() AS after_xact_lock;
+-- Cursors the code opened and left open.
+UPDATE leaver.mode SET m = 'cursor';
+SELECT count(*) > 0 AS read FROM llm_clusters.cluster_items(:run, 0);
+UPDATE leaver.mode SET m = 'declare';
+SELECT count(*) > 0 AS read FROM llm_clusters.cluster_items(:run, 0);
+SELECT count(*) AS cursors_left FROM pg_cursors;
+-- A sequence: the caller's next lastval() would be the admin's.
+CREATE SEQUENCE regress.callers START 500;
+SELECT nextval('regress.callers') AS callers_value;
+UPDATE leaver.mode SET m = 'sequence';
+SELECT count(*) > 0 AS read FROM llm_clusters.cluster_items(:run, 0);
+SELECT lastval() AS lastval_after;
+-- Writes of the code (rolled back anyway) are refused: the read is read-only.
+UPDATE leaver.mode SET m = 'write';
+SELECT count(*) > 0 AS read FROM llm_clusters.cluster_items(:run, 0);
+SELECT m FROM leaver.mode;
+-- Settings, a session-level one in a function with a SET clause of its own.
+SET ROLE regress_leaver;
+CREATE OR REPLACE FUNCTION leaver.leave(t text) RETURNS text LANGUAGE plpgsql SET work_mem = '99kB' AS $f$
+BEGIN
+    PERFORM set_config('work_mem', '88kB', false);
+    PERFORM set_config('leaver.planted', 'planted', false);
+    RETURN t;
+END $f$;
+RESET ROLE;
+SELECT current_setting('work_mem') AS work_mem_before, current_setting('leaver.planted', true) IS NULL AS placeholder_absent;
+SELECT count(*) > 0 AS read FROM llm_clusters.cluster_items(:run, 0);
+-- The placeholder PostgreSQL creates stays (empty), as after any rolled-back SET.
+SELECT current_setting('work_mem') AS work_mem_after, current_setting('leaver.planted', true) AS placeholder_after;
 -- The run of the scheduler's path fails with the reason, as the worker would.
 SET ROLE regress_leaver;
 CREATE OR REPLACE FUNCTION leaver.leave(t text) RETURNS text LANGUAGE plpgsql AS $f$
@@ -92,4 +129,20 @@ SELECT llm_clusters.run_job(:job) AS failed_run \gset
 SELECT status, error FROM llm_clusters.runs WHERE id = :failed_run;
 SELECT regress.advisory() AS after_run_job;
 SELECT pg_advisory_unlock_all();
-ROLLBACK;
+-- Notifications (NOTIFY and pg_notify), last: the caller's commit would deliver them as
+-- its own. PREPARE TRANSACTION refuses a transaction with one queued (scripts/regress.sh
+-- allows prepared transactions); the prepared one is rolled back.
+SET ROLE regress_leaver;
+CREATE OR REPLACE FUNCTION leaver.leave(t text) RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+    NOTIFY leaver_channel;
+    PERFORM pg_notify('leaver_channel', 'planted');
+    RETURN t;
+END $f$;
+RESET ROLE;
+SELECT count(*) > 0 AS read FROM llm_clusters.cluster_items(:run, 0);
+PREPARE TRANSACTION 'leaver_notify';
+ROLLBACK PREPARED 'leaver_notify';
+-- Session-level locks outlive the transaction: the caller's own, and any planted one.
+SELECT pg_advisory_unlock_all();
+SELECT count(*) AS advisory_locks_at_end FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory';
