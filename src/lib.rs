@@ -90,6 +90,7 @@ extension_sql_file!("../sql/themes_identity.sql", name = "themes_identity", requ
 #[pg_guard]
 pub extern "C-unwind" fn _PG_init() {
     gucs::define();
+    pg::install_owner_hooks();
     // The worker and the settings only the postmaster reads exist only when preloaded; a
     // plain CREATE EXTENSION loads the library later, where both would be refused.
     if unsafe { pg_sys::process_shared_preload_libraries_in_progress } {

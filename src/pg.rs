@@ -231,6 +231,110 @@ fn with_setting<T>(name: &std::ffi::CStr, value: &std::ffi::CStr, f: impl FnOnce
     value
 }
 
+/// Runs `f` read-only in a subtransaction that is rolled back after it, whether it returns
+/// or raises (raised again then, as it was): `f` writes nothing (nor calls `nextval`, whose
+/// `lastval` would be the caller's next), and whatever else it did in the transaction is
+/// undone when it ends: its locks (transaction-level advisory ones too) released, the
+/// cursors it left open closed, the notifications it queued discarded, its settings
+/// restored. `f`'s value is Rust's, so it outlives the rollback.
+fn rolled_back<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: the pattern of `try_subtransaction`, with a rollback where it releases.
+    let (context, owner) = unsafe { (pg_sys::CurrentMemoryContext, pg_sys::CurrentResourceOwner) };
+    unsafe { pg_sys::BeginInternalSubTransaction(std::ptr::null()) };
+    // Read-only until the rollback restores the caller's mode (the subtransaction's start
+    // saved it); the code cannot SET it back inside a subtransaction.
+    unsafe { pg_sys::XactReadOnly = true };
+    let roll_back = move || unsafe {
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+        pg_sys::RollbackAndReleaseCurrentSubTransaction();
+        pg_sys::MemoryContextSwitchTo(context);
+        pg_sys::CurrentResourceOwner = owner;
+    };
+    let f = std::panic::AssertUnwindSafe(f);
+    let value = PgTryBuilder::new(f)
+        .catch_others(|caught| {
+            roll_back();
+            caught.rethrow()
+        })
+        .execute();
+    roll_back();
+    value
+}
+
+/// The session-level advisory lock functions (pg_proc OIDs, fixed since PostgreSQL 8.2):
+/// `pg_advisory_lock`, `_lock_shared`, `pg_try_advisory_lock`, `_lock_shared`,
+/// `pg_advisory_unlock`, `_unlock_shared` (bigint, then int4 pairs) and
+/// `pg_advisory_unlock_all`. A lock they take outlives any (sub)transaction, so a read
+/// cannot undo it; an unlock releases the caller's own.
+const SESSION_ADVISORY_LOCK_FUNCTIONS: std::ops::RangeInclusive<u32> = 2880..=2892;
+
+/// Owner reads in progress in this backend (`Owner::run`), for the hook below.
+static OWNER_READS: AtomicI32 = AtomicI32::new(0);
+
+static mut NEXT_OBJECT_ACCESS_HOOK: pg_sys::object_access_hook_type = None;
+
+/// Installs the hook that refuses session-level advisory locks to code run as a job's
+/// owner (at library load).
+pub fn install_owner_hooks() {
+    // SAFETY: hooks are set at load, on the backend's thread; the previous one is chained.
+    unsafe {
+        NEXT_OBJECT_ACCESS_HOOK = pg_sys::object_access_hook;
+        pg_sys::object_access_hook = Some(refuse_session_advisory_locks);
+    }
+}
+
+/// PostgreSQL asks this hook before it runs any function of an expression (ExecInitFunc,
+/// built-in ones too; `fmgr_hook` skips those): within an owner's read, a session-level
+/// advisory lock function is refused before it runs (a handler that catches the error
+/// has taken nothing). It runs for every object access of the backend: the common case
+/// (no hook before ours, no refusal) is a few comparisons, outside `pg_guard`.
+unsafe extern "C-unwind" fn refuse_session_advisory_locks(
+    access: pg_sys::ObjectAccessType::Type,
+    class_id: pg_sys::Oid,
+    object_id: pg_sys::Oid,
+    sub_id: std::ffi::c_int,
+    arg: *mut std::ffi::c_void,
+) {
+    // SAFETY: a copy of the pointer set once at load.
+    let next = unsafe { NEXT_OBJECT_ACCESS_HOOK };
+    let refused = access == pg_sys::ObjectAccessType::OAT_FUNCTION_EXECUTE
+        && class_id == pg_sys::ProcedureRelationId
+        && OWNER_READS.load(Ordering::SeqCst) > 0
+        && SESSION_ADVISORY_LOCK_FUNCTIONS.contains(&object_id.to_u32());
+    if next.is_some() || refused {
+        unsafe { next_hook_then_refuse(next, refused, access, class_id, object_id, sub_id, arg) };
+    }
+}
+
+/// The hook installed before ours (which may raise), then the refusal.
+#[pg_guard]
+unsafe extern "C-unwind" fn next_hook_then_refuse(
+    next: pg_sys::object_access_hook_type,
+    refused: bool,
+    access: pg_sys::ObjectAccessType::Type,
+    class_id: pg_sys::Oid,
+    object_id: pg_sys::Oid,
+    sub_id: std::ffi::c_int,
+    arg: *mut std::ffi::c_void,
+) {
+    if let Some(next) = next {
+        // SAFETY: the hook that was installed before ours, called as PostgreSQL would.
+        unsafe { next(access, class_id, object_id, sub_id, arg) };
+    }
+    if refused {
+        raise(
+            EngineError::new(
+                ErrorKind::InsufficientPrivilege,
+                "a job's source may not take or release session-level advisory locks: they would outlive the read in the reader's session",
+            )
+            .with_hint(
+                "Remove pg_advisory_lock, pg_advisory_unlock and the like from the source's views and functions (pg_advisory_xact_lock is allowed: it is released when the read ends).",
+            ),
+        );
+    }
+}
+
 /// A role to do work as, checked to exist.
 #[derive(Clone, Copy)]
 pub struct Owner {
@@ -257,7 +361,10 @@ impl Owner {
     /// VACUUM, ANALYZE or REFRESH MATERIALIZED VIEW as a table's owner (CVE-2022-1552):
     /// a security-restricted operation (no SET ROLE, no temporary objects, nothing that
     /// outlives it) with `search_path` set to `pg_catalog, pg_temp`. Whoever calls, code in
-    /// the source (a view's functions, say) runs with the owner's rights only.
+    /// the source (a view's functions, say) runs with the owner's rights only, and leaves
+    /// nothing behind in the caller's session or transaction: `f` runs read-only in a
+    /// subtransaction rolled back after it (`rolled_back`), and session-level advisory
+    /// locks are refused (`refuse_session_advisory_locks`).
     pub fn run<T>(self, f: impl FnOnce() -> T) -> T {
         let mut saved_user = pg_sys::InvalidOid;
         let mut saved_context = 0;
@@ -272,8 +379,12 @@ impl Owner {
         // the caller's session.
         with_setting(c"search_path", c"pg_catalog, pg_temp", || {
             let f = std::panic::AssertUnwindSafe(f);
-            PgTryBuilder::new(f)
-                .finally(move || unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) })
+            OWNER_READS.fetch_add(1, Ordering::SeqCst);
+            PgTryBuilder::new(move || rolled_back(f))
+                .finally(move || {
+                    OWNER_READS.fetch_sub(1, Ordering::SeqCst);
+                    unsafe { pg_sys::SetUserIdAndSecContext(saved_user, saved_context) }
+                })
                 .execute()
         })
     }

@@ -16,7 +16,7 @@ say "kill -9 during a run"
 # The run's source waits for a lock this test holds: when the run waits on it, it is in
 # the middle of reading, whatever the machine's speed.
 pg -o /dev/null <<'SQL'
-CREATE FUNCTION public.gate() RETURNS boolean LANGUAGE sql AS $$ SELECT true FROM (SELECT pg_advisory_lock_shared(4242)) l $$;
+CREATE FUNCTION public.gate() RETURNS boolean LANGUAGE sql AS $$ SELECT true FROM (SELECT pg_advisory_xact_lock_shared(4242)) l $$;
 CREATE VIEW public.gated_items AS SELECT * FROM llm_clusters.generation_items WHERE public.gate();
 SQL
 pg -c "SELECT pg_advisory_lock(4242)" -c "SELECT pg_sleep(600)" >/dev/null 2>&1 &

@@ -70,7 +70,7 @@ say "SIGTERM during a run"
 pg -c "ALTER SYSTEM SET llm_clusters.auto_summarize = off" -c "SELECT pg_reload_conf()" >/dev/null
 load_items 1 4000 s
 pg -o /dev/null <<'SQL'
-CREATE FUNCTION public.gate() RETURNS boolean LANGUAGE sql AS $$ SELECT true FROM (SELECT pg_advisory_lock_shared(4242)) l $$;
+CREATE FUNCTION public.gate() RETURNS boolean LANGUAGE sql AS $$ SELECT true FROM (SELECT pg_advisory_xact_lock_shared(4242)) l $$;
 CREATE VIEW public.gated_items AS SELECT * FROM llm_clusters.generation_items WHERE public.gate();
 UPDATE llm_clusters.jobs SET enabled = false;
 SELECT llm_clusters.create_job('slow', 'generation', source => 'public.gated_items');

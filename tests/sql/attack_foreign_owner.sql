@@ -30,7 +30,7 @@ SELECT regress.error_of(format($$UPDATE llm_clusters.jobs SET owner = 'regress_h
 SELECT regress.error_of(format($$UPDATE llm_clusters.jobs SET source = 'hijacker.items' WHERE id = %s$$, :job)) AS then_change_source;
 RESET ROLE;
 SELECT llm_clusters.run_job(:job) AS run \gset
-SELECT status, error ~ '^(permission denied|must be superuser)' AS denied FROM llm_clusters.runs WHERE id = :run;
+SELECT status, error ~ '^(permission denied|must be superuser|cannot execute ALTER ROLE in a read-only transaction)' AS denied FROM llm_clusters.runs WHERE id = :run;
 SELECT rolsuper AS hijacker_is_superuser FROM pg_roles WHERE rolname = 'regress_hijacker';
 ROLLBACK;
 

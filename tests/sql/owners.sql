@@ -63,7 +63,7 @@ SELECT llm_clusters.create_job('reset role', 'generation', source => 'mallory.it
 RESET ROLE;
 SELECT llm_clusters.run_job(:escalate, '2026-11-21') AS r_escalate \gset
 SELECT llm_clusters.run_job(:reset_role, '2026-11-21') AS r_reset \gset
-SELECT id = :r_escalate AS escalate_run, status, error ~ '^(permission denied|must be superuser)' AS denied,  -- PostgreSQL 16 reworded it
+SELECT id = :r_escalate AS escalate_run, status, error ~ '^(permission denied|must be superuser|cannot execute ALTER ROLE in a read-only transaction)' AS denied,  -- reads are read-only; PostgreSQL 16 reworded the others
        error LIKE '%within security-restricted operation' AS restricted
 FROM llm_clusters.runs WHERE id IN (:r_escalate, :r_reset) ORDER BY id;
 SELECT rolsuper AS mallory_is_superuser FROM pg_roles WHERE rolname = 'regress_mallory';
@@ -79,8 +79,8 @@ END $f$;
 SELECT llm_clusters.run_job(:escalate, '2026-11-21') AS r_benign \gset
 SELECT status FROM llm_clusters.runs WHERE id = :r_benign;
 SET LOCAL regress.armed = 'on';
-SELECT regress.error_of(format('SELECT llm_clusters.report_html(%s)', :r_benign)) ~ '(permission denied|must be superuser)' AS report_denied;
-SELECT regress.error_of(format('SELECT * FROM llm_clusters.cluster_items(%s, 0)', :r_benign)) ~ '(permission denied|must be superuser)' AS items_denied;
+SELECT regress.error_of(format('SELECT llm_clusters.report_html(%s)', :r_benign)) ~ '(permission denied|must be superuser|read-only transaction)' AS report_denied;
+SELECT regress.error_of(format('SELECT * FROM llm_clusters.cluster_items(%s, 0)', :r_benign)) ~ '(permission denied|must be superuser|read-only transaction)' AS items_denied;
 SET LOCAL regress.armed = 'off';
 SELECT rolsuper AS still_not_superuser FROM pg_roles WHERE rolname = 'regress_mallory';
 
