@@ -92,6 +92,8 @@ say "attacks: a team's open transaction holding its job's row or a run of the cy
 bash tests/security/worker_lock_wait.sh
 say "attacks: run_due_jobs() from several sessions of one team holds one background worker slot at a time"
 bash tests/security/run_due_jobs_slots.sh
+say "attacks: a terminated job process that does not end holds the worker at most 10 s"
+bash tests/security/worker_terminate_wait.sh
 say "attacks: the extension is not installed into, nor upgraded in, a schema a role that is not a superuser controls"
 bash tests/security/extension_schema.sh
 say "attacks: an AI key that sessions show to any role (no preloading) is never sent"

@@ -5,7 +5,8 @@
 //! query_canceled`); the termination of its process it cannot: PostgreSQL's SIGTERM
 //! handler makes the next interrupt check FATAL. The process that waits (the scheduler, or
 //! the session of `run_due_jobs()`) never runs user code: it terminates the job's process
-//! `TERMINATE_GRACE` after the limit, records the run as failed and goes on.
+//! `TERMINATE_GRACE` after the limit, waits at most `TERMINATED_WAIT` for it to end, records
+//! the run as failed and goes on.
 
 use crate::ai::{apply_labels, call_labels, label_requests};
 use crate::assign::assign_job;
@@ -28,6 +29,8 @@ const JOB_WORKER_TYPE: &str = "llm_clusters job";
 pub const TERMINATE_GRACE: Duration = Duration::from_secs(5);
 /// How often the waiting process looks at the job's process and at its own interrupts.
 const POLL: Duration = Duration::from_millis(100);
+/// How long a terminated job process is waited for before the waiter goes on without it.
+const TERMINATED_WAIT: Duration = Duration::from_secs(10);
 
 /// What a job's process does. Each reads the job's source, so runs the owner's code.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -164,8 +167,30 @@ pub fn run_in_own_process(
             continue;
         };
         // SIGTERM: FATAL at the job's next interrupt check, whatever its code catches.
-        let _ = worker.terminate().wait_for_shutdown();
+        let pid = worker.pid().ok();
+        let _ = worker.terminate();
+        if let Some(pid) = pid {
+            wait_for_exit(pid, &format!("the process of {what} {job_id} of team {team_id}"));
+        }
         return Ok(ended);
+    }
+}
+
+/// Waits for the terminated process `pid` to end, at most `TERMINATED_WAIT`: a process that
+/// does not reach an interrupt check (stopped, or in a long step with none) must not hold
+/// the scheduler, which every team shares, nor the session of `run_due_jobs()`. pgrx's
+/// wait for a terminated worker has no bound, so the process is watched in /proc.
+fn wait_for_exit(pid: i32, what: &str) {
+    let give_up = Instant::now() + TERMINATED_WAIT;
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        if Instant::now() >= give_up {
+            pgrx::warning!(
+                "{what} (pid {pid}) had not ended {} s after it was terminated: going on without it",
+                TERMINATED_WAIT.as_secs()
+            );
+            return;
+        }
+        wait(POLL);
     }
 }
 
