@@ -74,6 +74,18 @@ INSERT INTO llm_clusters.team_roles VALUES (1, 'team1_admin'), (2, 'team2_admin'
 SQL
 }
 
+# slow_source ROLE: public.slow_items, generation_items with a 50 ms function per row (a
+# source whose read outlasts a short job_time_limit), readable by ROLE.
+slow_source() {
+  pg -o /dev/null -v role="$1" <<'SQL'
+CREATE FUNCTION public.slowly(t text) RETURNS text LANGUAGE sql AS $$ SELECT t FROM pg_sleep(0.05) $$;
+CREATE VIEW public.slow_items WITH (security_invoker = true) AS
+SELECT team_id, item_id, trace_id, ts, embedding, public.slowly(content) AS content,
+       cost_usd, latency_s, tokens, is_error, properties FROM llm_clusters.generation_items;
+GRANT SELECT ON public.slow_items TO :"role";
+SQL
+}
+
 # table_checksums [COLUMN...]: for every table of the extension, its row count and an md5
 # of its rows (leaving out the COLUMNs, NAME or TABLE.NAME: ones that a later version added), then the
 # sequences' positions, in $PGDATABASE. Errors fail: empty output would compare equal.

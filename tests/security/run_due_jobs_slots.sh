@@ -15,14 +15,9 @@ source "$(dirname "$0")/../e2e/lib.sh"
 e2e_setup 18 56044 "max_worker_processes = 16"
 pg -c "CREATE EXTENSION llm_clusters"
 load_items 2 60 two >/dev/null
+pg -c "CREATE ROLE team2_admin LOGIN IN ROLE llm_clusters_admin" -c "INSERT INTO llm_clusters.team_roles VALUES (2, 'team2_admin')"
+slow_source team2_admin
 pg -o /dev/null <<'SQL'
-CREATE ROLE team2_admin LOGIN IN ROLE llm_clusters_admin;
-INSERT INTO llm_clusters.team_roles VALUES (2, 'team2_admin');
-CREATE FUNCTION public.slowly(t text) RETURNS text LANGUAGE sql AS $$ SELECT t FROM pg_sleep(0.05) $$;
-CREATE VIEW public.slow_items WITH (security_invoker = true) AS
-SELECT team_id, item_id, trace_id, ts, embedding, public.slowly(content) AS content,
-       cost_usd, latency_s, tokens, is_error, properties FROM llm_clusters.generation_items;
-GRANT SELECT ON public.slow_items TO team2_admin;
 SET ROLE team2_admin;
 -- Enabled two days ago: due in the current cycle (an INSERT keeps the times it is given).
 INSERT INTO llm_clusters.jobs (team_id, name, level, source, params, enabled_at)

@@ -15,12 +15,8 @@ load_items 1 300 one >/dev/null
 load_items 2 60 two >/dev/null
 # Team 1's job reads a slow source (15 s), so its process is still running at the limit;
 # it is created first, so the worker takes it first.
+slow_source team1_admin
 pg -o /dev/null <<'SQL'
-CREATE FUNCTION public.slowly(t text) RETURNS text LANGUAGE sql AS $$ SELECT t FROM pg_sleep(0.05) $$;
-CREATE VIEW public.slow_items WITH (security_invoker = true) AS
-SELECT team_id, item_id, trace_id, ts, embedding, public.slowly(content) AS content,
-       cost_usd, latency_s, tokens, is_error, properties FROM llm_clusters.generation_items;
-GRANT SELECT ON public.slow_items TO team1_admin;
 SET ROLE team1_admin;
 SELECT llm_clusters.create_job('team 1: slow', 'generation', team_id => 1, source => 'public.slow_items');
 SET ROLE team2_admin;

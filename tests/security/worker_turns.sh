@@ -12,12 +12,8 @@ worker_setup 56043 "llm_clusters.daily_run_time = '$(utc_in 7200)'" \
   "llm_clusters.job_time_limit = '5s'" "llm_clusters.embedder = 'hash'"
 load_items 1 300 one >/dev/null
 load_items 2 60 two >/dev/null
+slow_source team1_admin
 pg -o /dev/null <<'SQL'
-CREATE FUNCTION public.slowly(t text) RETURNS text LANGUAGE sql AS $$ SELECT t FROM pg_sleep(0.05) $$;
-CREATE VIEW public.slow_items WITH (security_invoker = true) AS
-SELECT team_id, item_id, trace_id, ts, embedding, public.slowly(content) AS content,
-       cost_usd, latency_s, tokens, is_error, properties FROM llm_clusters.generation_items;
-GRANT SELECT ON public.slow_items TO team1_admin;
 SET ROLE team1_admin;
 SELECT llm_clusters.create_job('team 1: slow ' || i, 'generation', team_id => 1, source => 'public.slow_items')
 FROM generate_series(1, 3) i;
