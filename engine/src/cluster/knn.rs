@@ -23,6 +23,10 @@ const CELLS_FROM: usize = 4096;
 const CELLS_UP_TO_K: usize = 64;
 /// Rounds of k-means that place the cells: cells need only be compact, not optimal.
 const CELL_ROUNDS: usize = 3;
+/// What a bound gives away to rounding, as a share of the data's scale (the longest row):
+/// far above the f32 products' error, so a skipped cell is one the exact distances would
+/// have left out too.
+const SLACK_SHARE: f32 = 4e-3;
 
 /// For each row of `queries`, the indices and distances (not squared) of its `k` nearest
 /// rows of `points`, nearest first (ties: the lower index). With `skip_self`, a query i
@@ -50,6 +54,16 @@ pub fn knn(
 
 fn row_norms(rows: ArrayView2<f32>) -> Vec<f32> {
     rows.rows().into_iter().map(|r| r.dot(&r)).collect()
+}
+
+/// The length of the longest of `rows`: the data's scale, for a bound's slack.
+fn largest_norm(rows: ArrayView2<f32>) -> f32 {
+    row_norms(rows).into_iter().fold(0.0f32, f32::max).sqrt()
+}
+
+/// Each row's nearest of `others` (few: the cells' centres), by the full search.
+fn nearest_row(rows: ArrayView2<f32>, others: ArrayView2<f32>) -> Vec<u32> {
+    knn(rows, others, 1, false).0.into_iter().map(|nearest| nearest.first().copied().unwrap_or(0)).collect()
 }
 
 /// Every query against every point (`ids[j]` is point j's index, `norms[j]` its squared
@@ -128,9 +142,7 @@ struct Cells {
     centres: Array2<f32>,
     centre_norms: Vec<f32>,
     radius: Vec<f32>,
-    /// What a bound gives away to rounding: the products are f32 sums whose error is far
-    /// below this share of the data's scale, so a skipped cell is one the exact distances
-    /// would have left out too.
+    /// What a bound gives away to rounding, for the points' scale (`SLACK_SHARE`).
     slack: f32,
 }
 
@@ -142,26 +154,21 @@ impl Cells {
         let point_norms = row_norms(points);
         // Deterministic seeds, spread over the rows.
         let mut centres = points.select(Axis(0), &(0..m).map(|c| c * n / m).collect::<Vec<_>>());
-        let mut cell = vec![0u32; n];
-        for round in 0..=CELL_ROUNDS {
-            let centre_ids: Vec<u32> = (0..m as u32).collect();
-            let nearest = all_points(points, centres.view(), &centre_ids, &row_norms(centres.view()), 1, false);
-            for (c, found) in cell.iter_mut().zip(&nearest) {
-                *c = found.best.first().map_or(0, |b| b.1);
+        let mut cell = nearest_row(points, centres.view());
+        for _ in 0..CELL_ROUNDS {
+            // Each centre to the mean of its rows (an empty cell keeps its centre).
+            let mut sums = Array2::<f32>::zeros(centres.dim());
+            let mut counts = vec![0usize; m];
+            for (row, &c) in points.rows().into_iter().zip(&cell) {
+                sums.row_mut(c as usize).scaled_add(1.0, &row);
+                counts[c as usize] += 1;
             }
-            if round < CELL_ROUNDS {
-                let mut sums = Array2::<f32>::zeros(centres.dim());
-                let mut counts = vec![0usize; m];
-                for (row, &c) in points.rows().into_iter().zip(&cell) {
-                    sums.row_mut(c as usize).scaled_add(1.0, &row);
-                    counts[c as usize] += 1;
-                }
-                for (c, &count) in counts.iter().enumerate() {
-                    if count > 0 {
-                        centres.row_mut(c).assign(&(&sums.row(c) / count as f32));
-                    }
+            for (c, &count) in counts.iter().enumerate() {
+                if count > 0 {
+                    centres.row_mut(c).assign(&(&sums.row(c) / count as f32));
                 }
             }
+            cell = nearest_row(points, centres.view());
         }
         let mut ids = point_ids;
         ids.sort_by_key(|&i| (cell[i as usize], i));
@@ -183,20 +190,18 @@ impl Cells {
                 radius[c] = radius[c].max(d);
             }
         }
-        let scale = point_norms.iter().copied().fold(0.0f32, f32::max).sqrt();
         let centre_norms = row_norms(centres.view());
-        Cells { rows, ids, norms, starts, centres, centre_norms, radius, slack: 4e-3 * scale }
+        Cells { rows, ids, norms, starts, centres, centre_norms, radius, slack: largest_norm(points) * SLACK_SHARE }
     }
 
     fn search(&self, queries: ArrayView2<f32>, k: usize, skip_self: bool) -> Vec<Nearest> {
         let m = self.radius.len();
-        let centre_ids: Vec<u32> = (0..m as u32).collect();
         // Queries in the order of their nearest cell, so that a block's queries want the
         // same cells.
-        let home = all_points(queries, self.centres.view(), &centre_ids, &self.centre_norms, 1, false);
+        let home = nearest_row(queries, self.centres.view());
         let mut order: Vec<u32> = (0..queries.nrows() as u32).collect();
-        order.sort_by_key(|&i| (home[i as usize].best.first().map_or(0, |b| b.1), i));
-        let slack = self.slack + queries.rows().into_iter().map(|r| r.dot(&r)).fold(0.0f32, f32::max).sqrt() * 4e-3;
+        order.sort_by_key(|&i| (home[i as usize], i));
+        let slack = self.slack + largest_norm(queries) * SLACK_SHARE;
         let blocks: Vec<&[u32]> = order.chunks(QUERY_BLOCK).collect();
         let results: Vec<Vec<(u32, Nearest)>> = blocks
             .par_iter()
